@@ -1,0 +1,292 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// maxCredits bounds the experiments one event counts in: each costs up to
+// three of a transaction's 100 items.
+const maxCredits = 32
+
+// credit is one planned counting of an event: the variant of a running
+// experiment the user is assigned to that measures the event's type.
+type credit struct {
+	exp   *refx.Experiment
+	asn   assignmentItem
+	first bool
+}
+
+// RecordEvent counts an event exactly once. The event item is the
+// idempotency key: it is put, on the condition that its id is new, in one
+// transaction with every counter update the event causes. A retry finds the
+// item and compares fingerprints: equal is a duplicate, different is a reused
+// key. Counters are credited to the variants the server assigned, read with
+// a consistent query, never to what a client claims.
+func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResult, error) {
+	now := s.opts.Now().UTC()
+	item := eventItem{
+		itemKey: eventKey(e.ID), Entity: entityEvent,
+		ID: e.ID, Type: e.Type, User: e.User,
+		OccurredAt: now, ReceivedAt: now, Fingerprint: e.Fingerprint(),
+		ExpiresAt: now.Add(s.opts.IdempotencyTTL),
+	}
+	if e.OccurredAt != nil {
+		item.OccurredAt = e.OccurredAt.UTC()
+	}
+	if e.Value != nil {
+		v := e.Value.String()
+		item.Value = &v
+	}
+	if e.Properties != nil {
+		b, err := json.Marshal(e.Properties)
+		if err != nil {
+			return nil, refx.FieldErrorf("properties", "must be JSON")
+		}
+		item.Properties = string(b)
+	}
+	for attempt := 0; attempt < maxStateRetries; attempt++ {
+		credits, err := s.planCredits(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		item.Credits = make([]creditItem, len(credits))
+		for i, c := range credits {
+			item.Credits[i] = creditItem{Experiment: c.exp.ID, Variant: c.asn.Variant, FirstConversion: c.first}
+		}
+		stored, stale, err := s.writeEvent(ctx, item, e, credits)
+		switch {
+		case err != nil:
+			return nil, err
+		case stored != nil && stored.Fingerprint == item.Fingerprint:
+			return &refx.EventResult{ID: e.ID, Status: refx.EventDuplicate, Credits: creditsOf(stored.Credits)}, nil
+		case stored != nil:
+			return nil, &refx.Error{Code: refx.EKEYREUSED, Field: "id",
+				Message: "this idempotency key was already used for a different event"}
+		case stale:
+			continue
+		}
+		return &refx.EventResult{ID: e.ID, Status: refx.EventRecorded, Credits: creditsOf(item.Credits)}, nil
+	}
+	return nil, refx.Errorf(refx.EUNAVAILABLE, "the user's experiments keep changing; send the same event again")
+}
+
+// planCredits finds the running experiments the user is assigned to that
+// measure the event's type.
+func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, error) {
+	asns, err := s.userAssignments(ctx, e.User)
+	if err != nil {
+		return nil, err
+	}
+	var credits []credit
+	for _, a := range asns {
+		exp, err := s.cachedExperiment(ctx, a.Experiment)
+		if refx.ErrorCode(err) == refx.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if exp.Status != refx.StatusRunning {
+			continue
+		}
+		if _, ok := exp.Goal(e.Type); !ok {
+			continue
+		}
+		if len(credits) == maxCredits {
+			s.opts.Logger.WarnContext(ctx, "event matches more experiments than one transaction holds; crediting the first",
+				"event", e.ID, "user_experiments", len(asns), "credited", maxCredits)
+			break
+		}
+		credits = append(credits, credit{exp: exp, asn: a, first: !a.converted(e.Type)})
+	}
+	return credits, nil
+}
+
+// userAssignments reads all of a user's assignments, consistently, so that an
+// event right after an assign sees it.
+func (s *Store) userAssignments(ctx context.Context, user string) ([]assignmentItem, error) {
+	keys, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key(AttrPK).Equal(expression.Value(userPK(user))).
+			And(expression.Key(AttrSK).BeginsWith(assignmentPrefix))).Build()
+	if err != nil {
+		return nil, storeError("userAssignments", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: s.table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    keys.KeyCondition(),
+		ExpressionAttributeNames:  keys.Names(),
+		ExpressionAttributeValues: keys.Values(),
+	}
+	var all []assignmentItem
+	for {
+		var out *dynamodb.QueryOutput
+		err := s.retry(ctx, "userAssignments", func() (err error) {
+			out, err = s.client.Query(ctx, in)
+			return err
+		})
+		if err != nil {
+			return nil, storeError("userAssignments", err)
+		}
+		var page []assignmentItem
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
+			return nil, storeError("userAssignments", err)
+		}
+		all = append(all, page...)
+		if out.LastEvaluatedKey == nil {
+			return all, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// writeEvent writes the event item and its counter updates in one
+// transaction. It returns the stored event when the id was already used, or
+// stale when the plan no longer holds (an experiment stopped, a concurrent
+// event converted the user first) and must be made again.
+func (s *Store) writeEvent(ctx context.Context, item eventItem, e *refx.Event, credits []credit) (stored *eventItem, stale bool, err error) {
+	av, err := attributevalue.MarshalMap(item)
+	if err != nil {
+		return nil, false, storeError("writeEvent", err)
+	}
+	absent, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(AttrPK))).Build()
+	if err != nil {
+		return nil, false, storeError("writeEvent", err)
+	}
+	put := &types.Put{
+		TableName: s.table, Item: av,
+		ConditionExpression:                 absent.Condition(),
+		ExpressionAttributeNames:            absent.Names(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	if len(credits) == 0 {
+		// Nothing to count: a plain conditional put records the event and
+		// its key at half a transaction's cost.
+		err = s.retry(ctx, "writeEvent", func() error {
+			_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+				TableName: put.TableName, Item: put.Item,
+				ConditionExpression:                 put.ConditionExpression,
+				ExpressionAttributeNames:            put.ExpressionAttributeNames,
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+			})
+			return err
+		})
+		var failed *types.ConditionalCheckFailedException
+		if errors.As(err, &failed) {
+			return decodeStoredEvent(failed.Item)
+		}
+		return nil, false, storeError("writeEvent", err)
+	}
+	items := []types.TransactWriteItem{{Put: put}}
+	for _, c := range credits {
+		more, err := creditItems(s.table, e, c)
+		if err != nil {
+			return nil, false, storeError("writeEvent", err)
+		}
+		items = append(items, more...)
+	}
+	err = s.retry(ctx, "writeEvent", func() error {
+		_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		return err
+	})
+	reasons := cancellationReasons(err)
+	switch {
+	case err == nil:
+		return nil, false, nil
+	case conditionFailed(reasons, 0):
+		return decodeStoredEvent(reasons[0].Item)
+	case reasons != nil:
+		for i := range reasons {
+			if conditionFailed(reasons, i) {
+				for _, c := range credits {
+					s.cache.forget(c.exp.ID)
+				}
+				return nil, true, nil
+			}
+		}
+	}
+	return nil, false, storeError("writeEvent", err)
+}
+
+// creditItems are the transaction items that count an event for one credit:
+// a check that the experiment still runs, the counter shard update and, for
+// a first conversion, marking the user converted on that goal (conditioned on
+// no other event having done so meanwhile).
+func creditItems(table *string, e *refx.Event, c credit) ([]types.TransactWriteItem, error) {
+	check, err := experimentCheck(table, c.exp, false)
+	if err != nil {
+		return nil, err
+	}
+	count := expression.Add(expression.Name("events"), expression.Value(1)).
+		Set(expression.Name("entity"), expression.Value(entityCounter)).
+		Set(expression.Name("experiment"), expression.Value(c.exp.ID)).
+		Set(expression.Name("variant"), expression.Value(c.asn.Variant)).
+		Set(expression.Name("goal"), expression.Value(e.Type))
+	if e.Value != nil && !e.Value.IsZero() {
+		count = count.Add(expression.Name("value_sum"), expression.Value(decimalNumber(e.Value.String()))).
+			Add(expression.Name("value_sum_sq"), expression.Value(decimalNumber(e.Value.Square())))
+	}
+	if c.first {
+		count = count.Add(expression.Name("users"), expression.Value(1))
+	}
+	counter, err := expression.NewBuilder().WithUpdate(count).Build()
+	if err != nil {
+		return nil, err
+	}
+	shard := shardOf(e.ID, c.exp.CounterShards)
+	items := []types.TransactWriteItem{check, {Update: &types.Update{
+		TableName: table, Key: goalKey(c.exp.ID, shard, c.asn.Variant, e.Type).attributes(),
+		UpdateExpression:          counter.Update(),
+		ExpressionAttributeNames:  counter.Names(),
+		ExpressionAttributeValues: counter.Values(),
+	}}}
+	if !c.first {
+		return items, nil
+	}
+	mark := expression.Add(expression.Name("converted"), expression.Value(&types.AttributeValueMemberSS{Value: []string{e.Type}}))
+	notYet := expression.AttributeExists(expression.Name(AttrPK)).
+		And(expression.Not(expression.Name("converted").Contains(e.Type)))
+	converted, err := expression.NewBuilder().WithUpdate(mark).WithCondition(notYet).Build()
+	if err != nil {
+		return nil, err
+	}
+	return append(items, types.TransactWriteItem{Update: &types.Update{
+		TableName: table, Key: c.asn.itemKey.attributes(),
+		UpdateExpression:          converted.Update(),
+		ConditionExpression:       converted.Condition(),
+		ExpressionAttributeNames:  converted.Names(),
+		ExpressionAttributeValues: converted.Values(),
+	}}), nil
+}
+
+// decimalNumber passes an exact decimal string to DynamoDB as a number, with
+// no float conversion on the way.
+func decimalNumber(s string) types.AttributeValue { return &types.AttributeValueMemberN{Value: s} }
+
+func decodeStoredEvent(av map[string]types.AttributeValue) (*eventItem, bool, error) {
+	var it eventItem
+	if av == nil {
+		return nil, false, storeError("writeEvent", errors.New("condition failed without the stored item"))
+	}
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return nil, false, storeError("writeEvent", err)
+	}
+	return &it, false, nil
+}
+
+func creditsOf(items []creditItem) []refx.Credit {
+	out := make([]refx.Credit, len(items))
+	for i, c := range items {
+		out[i] = refx.Credit(c)
+	}
+	return out
+}

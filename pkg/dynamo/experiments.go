@@ -1,0 +1,253 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"encoding/base64"
+	"encoding/json"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// Listing limits.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 200
+)
+
+// CreateExperiment stores a new experiment. ECONFLICT if the id is taken.
+func (s *Store) CreateExperiment(ctx context.Context, e *refx.Experiment) error {
+	item, err := attributevalue.MarshalMap(toExperimentItem(e))
+	if err != nil {
+		return storeError("CreateExperiment", err)
+	}
+	cond := expression.AttributeNotExists(expression.Name(AttrPK))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return storeError("CreateExperiment", err)
+	}
+	err = s.retry(ctx, "CreateExperiment", func() error {
+		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: s.table, Item: item,
+			ConditionExpression:                 expr.Condition(),
+			ExpressionAttributeNames:            expr.Names(),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		return err
+	})
+	var failed *types.ConditionalCheckFailedException
+	switch {
+	case !errors.As(err, &failed):
+	case isOwnWrite(failed.Item, e):
+		return nil
+	default:
+		return refx.Errorf(refx.ECONFLICT, "experiment %s already exists", e.ID)
+	}
+	return storeError("CreateExperiment", err)
+}
+
+// Experiment reads an experiment with a strongly consistent read. ENOTFOUND.
+func (s *Store) Experiment(ctx context.Context, id string) (*refx.Experiment, error) {
+	var out *dynamodb.GetItemOutput
+	err := s.retry(ctx, "Experiment", func() (err error) {
+		out, err = s.client.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: s.table, Key: experimentKey(id).attributes(), ConsistentRead: aws.Bool(true),
+		})
+		return err
+	})
+	if err != nil {
+		return nil, storeError("Experiment", err)
+	}
+	if out.Item == nil {
+		return nil, refx.Errorf(refx.ENOTFOUND, "experiment %s not found", id)
+	}
+	var it experimentItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return nil, storeError("Experiment", err)
+	}
+	e := it.experiment()
+	s.cache.put(e)
+	return e, nil
+}
+
+// cachedExperiment returns the experiment from the cache when it is there,
+// else reads it.
+func (s *Store) cachedExperiment(ctx context.Context, id string) (*refx.Experiment, error) {
+	if e := s.cache.get(id); e != nil {
+		return e, nil
+	}
+	return s.Experiment(ctx, id)
+}
+
+// Experiments lists experiments, newest first. EINVALID for a bad cursor.
+func (s *Store) Experiments(ctx context.Context, f refx.ExperimentFilter) (*refx.ExperimentPage, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultPageSize
+	}
+	limit = min(limit, maxPageSize)
+	start, err := decodeCursor(f.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	builder := expression.NewBuilder().WithKeyCondition(expression.Key(AttrGSI1PK).Equal(expression.Value(experimentListPK)))
+	if f.Status != "" {
+		builder = builder.WithFilter(expression.Name("status").Equal(expression.Value(string(f.Status))))
+	}
+	expr, err := builder.Build()
+	if err != nil {
+		return nil, storeError("Experiments", err)
+	}
+	var out *dynamodb.QueryOutput
+	err = s.retry(ctx, "Experiments", func() (err error) {
+		out, err = s.client.Query(ctx, &dynamodb.QueryInput{
+			TableName: s.table, IndexName: aws.String(IndexGSI1),
+			KeyConditionExpression:    expr.KeyCondition(),
+			FilterExpression:          expr.Filter(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+			ScanIndexForward:          aws.Bool(false),
+			Limit:                     aws.Int32(int32(limit)),
+			ExclusiveStartKey:         start,
+		})
+		return err
+	})
+	if err != nil {
+		return nil, storeError("Experiments", err)
+	}
+	var items []experimentItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return nil, storeError("Experiments", err)
+	}
+	page := &refx.ExperimentPage{Experiments: make([]*refx.Experiment, 0, len(items))}
+	for _, it := range items {
+		page.Experiments = append(page.Experiments, it.experiment())
+	}
+	if out.LastEvaluatedKey != nil {
+		page.NextCursor = encodeCursor(out.LastEvaluatedKey)
+	}
+	return page, nil
+}
+
+// cursorAttributes are the attributes of a gsi1 LastEvaluatedKey.
+var cursorAttributes = []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}
+
+func encodeCursor(key map[string]types.AttributeValue) string {
+	plain := make(map[string]string, len(cursorAttributes))
+	for _, name := range cursorAttributes {
+		if v, ok := key[name].(*types.AttributeValueMemberS); ok {
+			plain[name] = v.Value
+		}
+	}
+	b, _ := json.Marshal(plain)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(cursor string) (map[string]types.AttributeValue, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	bad := refx.FieldErrorf("cursor", "is not a cursor this API returned")
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return nil, bad
+	}
+	var plain map[string]string
+	if json.Unmarshal(b, &plain) != nil || len(plain) != len(cursorAttributes) || plain[AttrGSI1PK] != experimentListPK {
+		return nil, bad
+	}
+	key := make(map[string]types.AttributeValue, len(plain))
+	for _, name := range cursorAttributes {
+		v, ok := plain[name]
+		if !ok || v == "" {
+			return nil, bad
+		}
+		key[name] = &types.AttributeValueMemberS{Value: v}
+	}
+	return key, nil
+}
+
+// UpdateExperiment applies a patch if the client's version is current.
+func (s *Store) UpdateExperiment(ctx context.Context, id string, p refx.ExperimentPatch) (*refx.Experiment, error) {
+	current, err := s.Experiment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	next, err := current.Apply(p, s.opts.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.replaceExperiment(ctx, next, current.Version); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// SetStatus starts or stops an experiment. A concurrent update makes it read
+// again and retry, since the transition does not depend on what changed.
+func (s *Store) SetStatus(ctx context.Context, id string, to refx.Status) (*refx.Experiment, error) {
+	for attempt := 0; ; attempt++ {
+		current, err := s.Experiment(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		next, err := current.Transition(to, s.opts.Now())
+		if err != nil || next == current {
+			return next, err
+		}
+		err = s.replaceExperiment(ctx, next, current.Version)
+		if refx.ErrorCode(err) != refx.ECONFLICT || attempt >= 3 {
+			return next, err
+		}
+	}
+}
+
+// replaceExperiment writes e if the stored version is still previous.
+// ECONFLICT otherwise.
+func (s *Store) replaceExperiment(ctx context.Context, e *refx.Experiment, previous int64) error {
+	item, err := attributevalue.MarshalMap(toExperimentItem(e))
+	if err != nil {
+		return storeError("replaceExperiment", err)
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.Name("version").Equal(expression.Value(previous))).Build()
+	if err != nil {
+		return storeError("replaceExperiment", err)
+	}
+	s.cache.forget(e.ID)
+	err = s.retry(ctx, "replaceExperiment", func() error {
+		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: s.table, Item: item,
+			ConditionExpression:                 expr.Condition(),
+			ExpressionAttributeNames:            expr.Names(),
+			ExpressionAttributeValues:           expr.Values(),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		return err
+	})
+	var failed *types.ConditionalCheckFailedException
+	switch {
+	case !errors.As(err, &failed):
+	case isOwnWrite(failed.Item, e):
+		return nil
+	default:
+		return refx.Errorf(refx.ECONFLICT, "experiment %s changed since version %d: read it again", e.ID, previous)
+	}
+	return storeError("replaceExperiment", err)
+}
+
+// isOwnWrite reports whether the stored item that failed a write's condition
+// is that very write, applied by an earlier attempt whose response was lost:
+// then the write has succeeded and retrying it must say so.
+func isOwnWrite(stored map[string]types.AttributeValue, e *refx.Experiment) bool {
+	var it experimentItem
+	if stored == nil || attributevalue.UnmarshalMap(stored, &it) != nil {
+		return false
+	}
+	return it.Version == e.Version && it.UpdatedAt.Equal(e.UpdatedAt)
+}

@@ -1,0 +1,147 @@
+package dynamo
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// Entity names, stored in every item's "entity" attribute so that stream
+// consumers can tell items apart without parsing keys.
+const (
+	entityExperiment = "experiment"
+	entityAssignment = "assignment"
+	entityEvent      = "event"
+	entityCounter    = "counter"
+)
+
+type variantItem struct {
+	Key     string  `dynamodbav:"key"`
+	Weight  float64 `dynamodbav:"weight"`
+	Payload string  `dynamodbav:"payload,omitempty"`
+}
+
+type goalItem struct {
+	Key  string `dynamodbav:"key"`
+	Kind string `dynamodbav:"kind"`
+}
+
+type experimentItem struct {
+	itemKey
+	GSI1PK        string        `dynamodbav:"gsi1pk"`
+	GSI1SK        string        `dynamodbav:"gsi1sk"`
+	Entity        string        `dynamodbav:"entity"`
+	ID            string        `dynamodbav:"id"`
+	Name          string        `dynamodbav:"name"`
+	Hypothesis    string        `dynamodbav:"hypothesis,omitempty"`
+	Owner         string        `dynamodbav:"owner,omitempty"`
+	Variants      []variantItem `dynamodbav:"variants"`
+	Control       string        `dynamodbav:"control"`
+	Coverage      float64       `dynamodbav:"coverage"`
+	Goals         []goalItem    `dynamodbav:"goals"`
+	Seed          string        `dynamodbav:"seed"`
+	CounterShards int           `dynamodbav:"counter_shards"`
+	Status        string        `dynamodbav:"status"`
+	Version       int64         `dynamodbav:"version"`
+	CreatedAt     time.Time     `dynamodbav:"created_at"`
+	UpdatedAt     time.Time     `dynamodbav:"updated_at"`
+	StartedAt     *time.Time    `dynamodbav:"started_at,omitempty"`
+	StoppedAt     *time.Time    `dynamodbav:"stopped_at,omitempty"`
+}
+
+func toExperimentItem(e *refx.Experiment) experimentItem {
+	it := experimentItem{
+		itemKey: experimentKey(e.ID),
+		GSI1PK:  experimentListPK, GSI1SK: experimentListSK(e.CreatedAt, e.ID),
+		Entity: entityExperiment,
+		ID:     e.ID, Name: e.Name, Hypothesis: e.Hypothesis, Owner: e.Owner,
+		Control: e.Control, Coverage: e.Coverage, Seed: e.Seed, CounterShards: e.CounterShards,
+		Status: string(e.Status), Version: e.Version,
+		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, StartedAt: e.StartedAt, StoppedAt: e.StoppedAt,
+	}
+	for _, v := range e.Variants {
+		it.Variants = append(it.Variants, variantItem{Key: v.Key, Weight: v.Weight, Payload: string(v.Payload)})
+	}
+	for _, g := range e.Goals {
+		it.Goals = append(it.Goals, goalItem{Key: g.Key, Kind: string(g.Kind)})
+	}
+	return it
+}
+
+func (it experimentItem) experiment() *refx.Experiment {
+	e := &refx.Experiment{
+		ID: it.ID, Name: it.Name, Hypothesis: it.Hypothesis, Owner: it.Owner,
+		Control: it.Control, Coverage: it.Coverage, Seed: it.Seed, CounterShards: it.CounterShards,
+		Status: refx.Status(it.Status), Version: it.Version,
+		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, StartedAt: it.StartedAt, StoppedAt: it.StoppedAt,
+	}
+	for _, v := range it.Variants {
+		var payload json.RawMessage
+		if v.Payload != "" {
+			payload = json.RawMessage(v.Payload)
+		}
+		e.Variants = append(e.Variants, refx.Variant{Key: v.Key, Weight: v.Weight, Payload: payload})
+	}
+	for _, g := range it.Goals {
+		e.Goals = append(e.Goals, refx.Goal{Key: g.Key, Kind: refx.GoalKind(g.Kind)})
+	}
+	return e
+}
+
+type assignmentItem struct {
+	itemKey
+	Entity     string    `dynamodbav:"entity"`
+	Experiment string    `dynamodbav:"experiment"`
+	User       string    `dynamodbav:"user"`
+	Variant    string    `dynamodbav:"variant"`
+	AssignedAt time.Time `dynamodbav:"assigned_at"`
+	// Converted holds the goals this user has converted on, so that an event
+	// knows before writing whether it is the user's first conversion.
+	Converted []string `dynamodbav:"converted,stringset,omitempty"`
+}
+
+func (it assignmentItem) converted(goal string) bool {
+	for _, g := range it.Converted {
+		if g == goal {
+			return true
+		}
+	}
+	return false
+}
+
+type creditItem struct {
+	Experiment      string `dynamodbav:"experiment"`
+	Variant         string `dynamodbav:"variant"`
+	FirstConversion bool   `dynamodbav:"first_conversion"`
+}
+
+type eventItem struct {
+	itemKey
+	Entity      string       `dynamodbav:"entity"`
+	ID          string       `dynamodbav:"id"`
+	Type        string       `dynamodbav:"type"`
+	User        string       `dynamodbav:"user"`
+	Value       *string      `dynamodbav:"value,omitempty"`
+	OccurredAt  time.Time    `dynamodbav:"occurred_at"`
+	ReceivedAt  time.Time    `dynamodbav:"received_at"`
+	Properties  string       `dynamodbav:"properties,omitempty"`
+	Fingerprint string       `dynamodbav:"fingerprint"`
+	Credits     []creditItem `dynamodbav:"credits"`
+	// ExpiresAt ends the idempotency window: DynamoDB's TTL deletes the item.
+	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
+}
+
+type counterItem struct {
+	itemKey
+	Experiment   string                `dynamodbav:"experiment"`
+	Variant      string                `dynamodbav:"variant"`
+	Goal         string                `dynamodbav:"goal,omitempty"`
+	Participants int64                 `dynamodbav:"participants"`
+	Users        int64                 `dynamodbav:"users"`
+	Events       int64                 `dynamodbav:"events"`
+	ValueSum     attributevalue.Number `dynamodbav:"value_sum"`
+	ValueSumSq   attributevalue.Number `dynamodbav:"value_sum_sq"`
+}

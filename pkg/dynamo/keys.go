@@ -1,0 +1,84 @@
+package dynamo
+
+import (
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Every key of the table is built here; schema/table.md documents them.
+//
+//	entity        pk                         sk                              gsi1pk        gsi1sk
+//	experiment    EXP#<id>                   META                            EXPERIMENTS   <created_at>#<id>
+//	assignment    USER#<user>                ASSIGN#<experiment>
+//	event         EVENT#<event id>           EVENT
+//	participants  COUNT#<experiment>#<shard> VARIANT#<variant>#PARTICIPANTS
+//	goal counter  COUNT#<experiment>#<shard> VARIANT#<variant>#GOAL#<goal>
+const (
+	experimentPrefix  = "EXP#"
+	experimentSK      = "META"
+	experimentListPK  = "EXPERIMENTS"
+	userPrefix        = "USER#"
+	assignmentPrefix  = "ASSIGN#"
+	eventPrefix       = "EVENT#"
+	eventSK           = "EVENT"
+	counterPrefix     = "COUNT#"
+	variantPrefix     = "VARIANT#"
+	participantsInfix = "#PARTICIPANTS"
+	goalInfix         = "#GOAL#"
+)
+
+// itemKey is the primary key of an item.
+type itemKey struct {
+	PK string `dynamodbav:"pk"`
+	SK string `dynamodbav:"sk"`
+}
+
+// attributes returns the key as a DynamoDB key map.
+func (k itemKey) attributes() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPK: &types.AttributeValueMemberS{Value: k.PK},
+		AttrSK: &types.AttributeValueMemberS{Value: k.SK},
+	}
+}
+
+func experimentKey(id string) itemKey { return itemKey{experimentPrefix + id, experimentSK} }
+
+// experimentListSK orders the listing newest first when read backwards; the
+// fixed-width UTC timestamp sorts as a string.
+func experimentListSK(createdAt time.Time, id string) string {
+	return createdAt.UTC().Format("2006-01-02T15:04:05.000000Z") + "#" + id
+}
+
+func userPK(user string) string { return userPrefix + user }
+
+func assignmentKey(user, experiment string) itemKey {
+	return itemKey{userPK(user), assignmentPrefix + experiment}
+}
+
+func eventKey(id string) itemKey { return itemKey{eventPrefix + id, eventSK} }
+
+// counterPK is the partition of one shard of an experiment's counters. The
+// shard lives in the partition key so that a hot experiment's writes spread
+// over shards partitions.
+func counterPK(experiment string, shard int) string {
+	return fmt.Sprintf("%s%s#%03d", counterPrefix, experiment, shard)
+}
+
+func participantsKey(experiment string, shard int, variant string) itemKey {
+	return itemKey{counterPK(experiment, shard), variantPrefix + variant + participantsInfix}
+}
+
+func goalKey(experiment string, shard int, variant, goal string) itemKey {
+	return itemKey{counterPK(experiment, shard), variantPrefix + variant + goalInfix + goal}
+}
+
+// shardOf picks a counter shard from a stable string (an event id, a user),
+// so that a retried write lands on the shard it landed on before.
+func shardOf(s string, shards int) int {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return int(h.Sum32() % uint32(shards))
+}

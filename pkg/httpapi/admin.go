@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+func experimentID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if !refx.ValidSlug(id) {
+		return "", refx.FieldErrorf("id", "must be an experiment id")
+	}
+	return id, nil
+}
+
+func (s *Server) createExperiment(w http.ResponseWriter, r *http.Request) error {
+	var req refx.NewExperiment
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	e, err := req.Build(s.now())
+	if err != nil {
+		return err
+	}
+	if err := s.Experiments.CreateExperiment(r.Context(), e); err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/experiments/"+e.ID)
+	writeJSON(w, http.StatusCreated, e)
+	return nil
+}
+
+func (s *Server) listExperiments(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := refx.ExperimentFilter{Status: refx.Status(q.Get("status")), Cursor: q.Get("cursor")}
+	switch f.Status {
+	case "", refx.StatusDraft, refx.StatusRunning, refx.StatusStopped:
+	default:
+		return refx.FieldErrorf("status", "must be draft, running or stopped")
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 200 {
+			return refx.FieldErrorf("limit", "must be a whole number from 1 to 200")
+		}
+		f.Limit = n
+	}
+	page, err := s.Experiments.Experiments(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (s *Server) getExperiment(w http.ResponseWriter, r *http.Request) error {
+	id, err := experimentID(r)
+	if err != nil {
+		return err
+	}
+	e, err := s.Experiments.Experiment(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (s *Server) updateExperiment(w http.ResponseWriter, r *http.Request) error {
+	id, err := experimentID(r)
+	if err != nil {
+		return err
+	}
+	var p refx.ExperimentPatch
+	if err := decodeJSON(w, r, &p); err != nil {
+		return err
+	}
+	if p.Version < 1 {
+		return refx.FieldErrorf("version", "must be the version you read (optimistic locking)")
+	}
+	e, err := s.Experiments.UpdateExperiment(r.Context(), id, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (s *Server) setStatus(to refx.Status) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := experimentID(r)
+		if err != nil {
+			return err
+		}
+		e, err := s.Experiments.SetStatus(r.Context(), id, to)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, e)
+		return nil
+	}
+}
+
+func (s *Server) results(w http.ResponseWriter, r *http.Request) error {
+	id, err := experimentID(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.Results.Results(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}

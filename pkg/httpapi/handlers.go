@@ -1,0 +1,122 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// AssignRequest is the body of POST /v1/assign.
+type AssignRequest struct {
+	Experiment string `json:"experiment"`
+	User       string `json:"user"`
+}
+
+func (req AssignRequest) validate() error {
+	switch {
+	case !refx.ValidSlug(req.Experiment):
+		return refx.FieldErrorf("experiment", "must be an experiment id")
+	case !refx.ValidUser(req.User):
+		return refx.FieldErrorf("user", "must be 1-%d bytes of text without control characters", refx.MaxUserLen)
+	}
+	return nil
+}
+
+func (s *Server) assign(w http.ResponseWriter, r *http.Request) error {
+	var req AssignRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	a, err := s.Assignments.Assign(r.Context(), req.Experiment, req.User)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (s *Server) recordEvent(w http.ResponseWriter, r *http.Request) error {
+	var e refx.Event
+	if err := decodeJSON(w, r, &e); err != nil {
+		return err
+	}
+	if err := e.Validate(s.now()); err != nil {
+		return err
+	}
+	res, err := s.Events.RecordEvent(r.Context(), &e)
+	if err != nil {
+		return err
+	}
+	status := http.StatusAccepted
+	if res.Status == refx.EventDuplicate {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, res)
+	return nil
+}
+
+// BatchRequest is the body of POST /v1/events:batch.
+type BatchRequest struct {
+	Events []refx.Event `json:"events"`
+}
+
+func (req BatchRequest) validate(s *Server) error {
+	if len(req.Events) == 0 || len(req.Events) > refx.MaxBatch {
+		return refx.FieldErrorf("events", "must hold 1 to %d events", refx.MaxBatch)
+	}
+	for i := range req.Events {
+		if err := req.Events[i].Validate(s.now()); err != nil {
+			field := "events[" + strconv.Itoa(i) + "]." + refx.ErrorField(err)
+			return &refx.Error{Code: refx.ErrorCode(err), Field: field, Message: refx.ErrorMessage(err)}
+		}
+	}
+	return nil
+}
+
+// BatchItemResult is the outcome of one event of a batch: a result or an
+// error, never both.
+type BatchItemResult struct {
+	ID      string        `json:"id"`
+	Status  string        `json:"status,omitempty"`
+	Credits []refx.Credit `json:"credits,omitempty"`
+	Error   *ErrorDetail  `json:"error,omitempty"`
+}
+
+// recordEvents records up to refx.MaxBatch events. The whole batch is
+// validated before anything is written; then each event is recorded on its
+// own (exactly once, like a single event), concurrently, and the answer
+// lists each outcome in order. A client retries the failed ones with the
+// same ids.
+func (s *Server) recordEvents(w http.ResponseWriter, r *http.Request) error {
+	var req BatchRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.validate(s); err != nil {
+		return err
+	}
+	results := make([]BatchItemResult, len(req.Events))
+	var wg sync.WaitGroup
+	for i := range req.Events {
+		wg.Go(func() {
+			res, err := s.Events.RecordEvent(r.Context(), &req.Events[i])
+			if err != nil {
+				if refx.ErrorCode(err) == refx.EINTERNAL {
+					logger(r.Context()).ErrorContext(r.Context(), "internal error", "event", req.Events[i].ID, "err", err)
+				}
+				d := errorDetail(r.Context(), err)
+				results[i] = BatchItemResult{ID: req.Events[i].ID, Error: &d}
+				return
+			}
+			results[i] = BatchItemResult{ID: res.ID, Status: res.Status, Credits: res.Credits}
+		})
+	}
+	wg.Wait()
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+	return nil
+}

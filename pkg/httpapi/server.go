@@ -1,0 +1,205 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// Routes selects the route groups a handler serves, so that each Lambda
+// serves only its own routes and needs only its own permissions.
+type Routes uint
+
+// Route groups.
+const (
+	// AssignRoutes: POST /v1/assign.
+	AssignRoutes Routes = 1 << iota
+	// TrackRoutes: POST /v1/events and /v1/events:batch.
+	TrackRoutes
+	// AdminRoutes: experiments and results, behind the admin key.
+	AdminRoutes
+	// HealthRoutes: GET /healthz.
+	HealthRoutes
+
+	// AllRoutes is what the local server serves.
+	AllRoutes = AssignRoutes | TrackRoutes | AdminRoutes | HealthRoutes
+)
+
+// Server holds what the handlers need. Services a route group does not use
+// may be nil.
+type Server struct {
+	Experiments refx.ExperimentService
+	Assignments refx.AssignmentService
+	Events      refx.EventService
+	Results     refx.ResultsService
+	// Ping reports whether the store is reachable, for /healthz.
+	Ping func(context.Context) error
+	// AdminKey guards the admin routes; empty refuses every admin request.
+	AdminKey string
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// apiFunc is a handler that returns its error, written by ServeHTTP in the
+// one error shape.
+type apiFunc func(w http.ResponseWriter, r *http.Request) error
+
+// ServeHTTP implements http.Handler.
+func (f apiFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := f(w, r); err != nil {
+		writeError(w, r, err)
+	}
+}
+
+// Handler returns the HTTP handler serving the selected route groups.
+func (s *Server) Handler(routes Routes) http.Handler {
+	mux := http.NewServeMux()
+	if routes&HealthRoutes != 0 {
+		mux.HandleFunc("GET /healthz", s.health)
+	}
+	if routes&AssignRoutes != 0 {
+		mux.Handle("POST /v1/assign", apiFunc(s.assign))
+	}
+	if routes&TrackRoutes != 0 {
+		mux.Handle("POST /v1/events", apiFunc(s.recordEvent))
+		mux.Handle("POST /v1/events:batch", apiFunc(s.recordEvents))
+	}
+	if routes&AdminRoutes != 0 {
+		admin := func(pattern string, h apiFunc) { mux.Handle(pattern, s.requireAdmin(h)) }
+		admin("POST /v1/experiments", s.createExperiment)
+		admin("GET /v1/experiments", s.listExperiments)
+		admin("GET /v1/experiments/{id}", s.getExperiment)
+		admin("PATCH /v1/experiments/{id}", s.updateExperiment)
+		admin("POST /v1/experiments/{id}/start", s.setStatus(refx.StatusRunning))
+		admin("POST /v1/experiments/{id}/stop", s.setStatus(refx.StatusStopped))
+		admin("GET /v1/experiments/{id}/results", s.results)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, refx.Errorf(refx.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
+	})
+	return s.observe(mux)
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	loggerKey
+)
+
+// RequestIDHeader carries the request id in and out. Behind API Gateway the
+// adapter sets it from the gateway's own request id.
+const RequestIDHeader = "X-Request-Id"
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+func logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// observe gives each request an id, a logger carrying it, one access log
+// line, and turns a panic into a logged internal error instead of a crash.
+func (s *Server) observe(next http.Handler) http.Handler {
+	base := s.Logger
+	if base == nil {
+		base = slog.Default()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get(RequestIDHeader)
+		if id == "" || len(id) > 128 {
+			id = newRequestID()
+		}
+		log := base.With("request_id", id)
+		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), loggerKey, log)
+		r = r.WithContext(ctx)
+		w.Header().Set(RequestIDHeader, id)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				if !rec.wrote {
+					writeError(rec, r, fmt.Errorf("panic: %v", p))
+				}
+			}
+			log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func newRequestID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	if !r.wrote {
+		r.status, r.wrote = status, true
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// requireAdmin lets a request through only with the admin key as a bearer
+// token. Both sides are hashed before the constant-time comparison so that
+// neither the key's content nor its length leaks through timing.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(s.AdminKey))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got := sha256.Sum256([]byte(token))
+		if !ok || s.AdminKey == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="refx"`)
+			writeError(w, r, refx.Errorf(refx.EUNAUTHORIZED, "a valid admin key is required (Authorization: Bearer <key>)"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if s.Ping != nil {
+		if err := s.Ping(r.Context()); err != nil {
+			logger(r.Context()).WarnContext(r.Context(), "health check failed", "err", err)
+			writeError(w, r, refx.Errorf(refx.EUNAVAILABLE, "the store is not reachable"))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

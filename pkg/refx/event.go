@@ -1,0 +1,80 @@
+package refx
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// Event limits.
+const (
+	MaxPropertiesBytes = 4096
+	MaxProperties      = 50
+	// MaxEventAge and MaxEventSkew bound occurred_at: older events are more
+	// likely replays than late arrivals, and clocks ahead by more than the
+	// skew are broken.
+	MaxEventAge  = 30 * 24 * time.Hour
+	MaxEventSkew = 24 * time.Hour
+	// MaxBatch is the largest events batch.
+	MaxBatch = 25
+)
+
+// Event is a referral or conversion event. ID is the client's idempotency key.
+type Event struct {
+	ID         string         `json:"id"`
+	Type       string         `json:"type"`
+	User       string         `json:"user"`
+	Value      *Decimal       `json:"value,omitempty"`
+	OccurredAt *time.Time     `json:"occurred_at,omitempty"`
+	Properties map[string]any `json:"properties,omitempty"`
+}
+
+// Validate checks e against the limits, with now as the current time.
+func (e *Event) Validate(now time.Time) error {
+	switch {
+	case !ValidUUID(e.ID):
+		return FieldErrorf("id", "must be a UUID (the idempotency key)")
+	case !ValidKey(e.Type):
+		return FieldErrorf("type", "must be 1-64 characters of letters, digits, '-', '_' or '.'")
+	case !ValidUser(e.User):
+		return FieldErrorf("user", "must be 1-%d bytes of text without control characters", MaxUserLen)
+	}
+	if e.OccurredAt != nil {
+		t := *e.OccurredAt
+		if t.Before(now.Add(-MaxEventAge)) || t.After(now.Add(MaxEventSkew)) {
+			return FieldErrorf("occurred_at", "must be within the last 30 days and not more than a day ahead")
+		}
+	}
+	if len(e.Properties) > MaxProperties {
+		return FieldErrorf("properties", "must have at most %d keys", MaxProperties)
+	}
+	if e.Properties != nil {
+		b, err := json.Marshal(e.Properties)
+		if err != nil || len(b) > MaxPropertiesBytes {
+			return FieldErrorf("properties", "must encode to at most %d bytes of JSON", MaxPropertiesBytes)
+		}
+	}
+	return nil
+}
+
+// Fingerprint is a digest of everything the client sent except the id. Two
+// requests with one id and equal fingerprints are a retry; different
+// fingerprints mean the key was reused for another event.
+func (e *Event) Fingerprint() string {
+	canonical := struct {
+		Type       string         `json:"t"`
+		User       string         `json:"u"`
+		Value      *Decimal       `json:"v"`
+		OccurredAt *time.Time     `json:"o"`
+		Properties map[string]any `json:"p"`
+	}{e.Type, e.User, e.Value, nil, e.Properties}
+	if e.OccurredAt != nil {
+		t := e.OccurredAt.UTC()
+		canonical.OccurredAt = &t
+	}
+	// encoding/json sorts map keys, so equal properties encode equally.
+	b, _ := json.Marshal(canonical)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}

@@ -1,0 +1,372 @@
+package refx
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"time"
+
+	"github.com/refx-dev/refx/pkg/bucket"
+)
+
+// Status is the lifecycle state of an experiment: draft → running → stopped.
+type Status string
+
+// Experiment statuses.
+const (
+	StatusDraft   Status = "draft"
+	StatusRunning Status = "running"
+	StatusStopped Status = "stopped"
+)
+
+// GoalKind says what a goal measures.
+type GoalKind string
+
+// Goal kinds: whether a user converted, or a value per participant too.
+const (
+	GoalBinomial GoalKind = "binomial"
+	GoalValue    GoalKind = "value"
+)
+
+// Experiment limits.
+const (
+	MaxVariants        = 16
+	MaxGoals           = 32
+	MaxPayloadBytes    = 4096
+	MaxTextLen         = 2000
+	DefaultShards      = 8
+	MaxShards          = 64
+	maxWeight          = 1_000_000
+	weightSumTolerance = 1e-9
+)
+
+// Variant is one arm of an experiment.
+type Variant struct {
+	Key     string          `json:"key"`
+	Weight  float64         `json:"weight"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// Goal is an event type an experiment measures.
+type Goal struct {
+	Key  string   `json:"key"`
+	Kind GoalKind `json:"kind"`
+}
+
+// Experiment is an A/B test: its brief, its arms, what it measures and where
+// it is in its lifecycle.
+type Experiment struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Hypothesis string    `json:"hypothesis,omitempty"`
+	Owner      string    `json:"owner,omitempty"`
+	Variants   []Variant `json:"variants"`
+	Control    string    `json:"control"`
+	Coverage   float64   `json:"coverage"`
+	Goals      []Goal    `json:"goals"`
+	// Seed feeds the assignment hash; it defaults to the id so that the same
+	// user lands in unrelated buckets across experiments.
+	Seed string `json:"seed"`
+	// CounterShards is how many partitions each counter is spread over.
+	CounterShards int        `json:"counter_shards"`
+	Status        Status     `json:"status"`
+	Version       int64      `json:"version"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	StartedAt     *time.Time `json:"started_at,omitempty"`
+	StoppedAt     *time.Time `json:"stopped_at,omitempty"`
+}
+
+// NewExperiment is the body of a create request. Pointer fields are optional
+// and take defaults.
+type NewExperiment struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	Hypothesis    string    `json:"hypothesis"`
+	Owner         string    `json:"owner"`
+	Variants      []Variant `json:"variants"`
+	Control       string    `json:"control"`
+	Coverage      *float64  `json:"coverage"`
+	Goals         []Goal    `json:"goals"`
+	Seed          string    `json:"seed"`
+	CounterShards *int      `json:"counter_shards"`
+}
+
+// Build validates n and returns the draft experiment it describes.
+func (n NewExperiment) Build(now time.Time) (*Experiment, error) {
+	e := &Experiment{
+		ID: n.ID, Name: n.Name, Hypothesis: n.Hypothesis, Owner: n.Owner,
+		Variants: n.Variants, Control: n.Control, Coverage: 1, Goals: n.Goals,
+		Seed: n.Seed, CounterShards: DefaultShards,
+		Status: StatusDraft, Version: 1, CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
+	}
+	if e.Name == "" {
+		e.Name = e.ID
+	}
+	if e.Seed == "" {
+		e.Seed = e.ID
+	}
+	if n.Coverage != nil {
+		e.Coverage = *n.Coverage
+	}
+	if n.CounterShards != nil {
+		e.CounterShards = *n.CounterShards
+	}
+	if e.Control == "" && len(e.Variants) > 0 {
+		e.Control = e.Variants[0].Key
+	}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Validate checks every invariant of an experiment's configuration.
+func (e *Experiment) Validate() error {
+	switch {
+	case !ValidSlug(e.ID):
+		return FieldErrorf("id", "must be 1-64 characters of a-z, 0-9, '-' or '_', starting with a letter or digit")
+	case len(e.Name) > MaxTextLen:
+		return FieldErrorf("name", "must be at most %d bytes", MaxTextLen)
+	case len(e.Hypothesis) > MaxTextLen:
+		return FieldErrorf("hypothesis", "must be at most %d bytes", MaxTextLen)
+	case len(e.Owner) > MaxSlugLen*2:
+		return FieldErrorf("owner", "must be at most %d bytes", MaxSlugLen*2)
+	case e.Seed == "" || len(e.Seed) > MaxSlugLen*2:
+		return FieldErrorf("seed", "must be 1-%d bytes", MaxSlugLen*2)
+	case math.IsNaN(e.Coverage) || e.Coverage < 0 || e.Coverage > 1:
+		return FieldErrorf("coverage", "must be between 0 and 1")
+	case e.CounterShards < 1 || e.CounterShards > MaxShards:
+		return FieldErrorf("counter_shards", "must be between 1 and %d", MaxShards)
+	}
+	if err := validateVariants(e.Variants); err != nil {
+		return err
+	}
+	if _, ok := e.Variant(e.Control); !ok {
+		return FieldErrorf("control", "must be the key of one of the variants")
+	}
+	return validateGoals(e.Goals)
+}
+
+func validateVariants(vs []Variant) error {
+	if len(vs) < 2 || len(vs) > MaxVariants {
+		return FieldErrorf("variants", "must list 2 to %d variants", MaxVariants)
+	}
+	seen := make(map[string]bool, len(vs))
+	var sum float64
+	for _, v := range vs {
+		switch {
+		case !ValidKey(v.Key):
+			return FieldErrorf("variants", "key %q must be 1-64 characters of letters, digits, '-', '_' or '.'", v.Key)
+		case seen[v.Key]:
+			return FieldErrorf("variants", "key %q appears twice", v.Key)
+		case math.IsNaN(v.Weight) || v.Weight < 0 || v.Weight > maxWeight:
+			return FieldErrorf("variants", "weight of %q must be between 0 and %d", v.Key, maxWeight)
+		case len(v.Payload) > MaxPayloadBytes:
+			return FieldErrorf("variants", "payload of %q must be at most %d bytes", v.Key, MaxPayloadBytes)
+		case len(v.Payload) > 0 && !json.Valid(v.Payload):
+			return FieldErrorf("variants", "payload of %q must be JSON", v.Key)
+		}
+		seen[v.Key] = true
+		sum += v.Weight
+	}
+	if sum <= weightSumTolerance {
+		return FieldErrorf("variants", "weights must not all be zero")
+	}
+	return nil
+}
+
+func validateGoals(gs []Goal) error {
+	if len(gs) == 0 || len(gs) > MaxGoals {
+		return FieldErrorf("goals", "must list 1 to %d goals", MaxGoals)
+	}
+	seen := make(map[string]bool, len(gs))
+	for _, g := range gs {
+		switch {
+		case !ValidKey(g.Key):
+			return FieldErrorf("goals", "key %q must be 1-64 characters of letters, digits, '-', '_' or '.'", g.Key)
+		case seen[g.Key]:
+			return FieldErrorf("goals", "key %q appears twice", g.Key)
+		case g.Kind != GoalBinomial && g.Kind != GoalValue:
+			return FieldErrorf("goals", "kind of %q must be %q or %q", g.Key, GoalBinomial, GoalValue)
+		}
+		seen[g.Key] = true
+	}
+	return nil
+}
+
+// Variant returns the variant with the key.
+func (e *Experiment) Variant(key string) (Variant, bool) {
+	for _, v := range e.Variants {
+		if v.Key == key {
+			return v, true
+		}
+	}
+	return Variant{}, false
+}
+
+// ControlVariant returns the control arm.
+func (e *Experiment) ControlVariant() Variant {
+	v, _ := e.Variant(e.Control)
+	return v
+}
+
+// Goal returns the goal with the key.
+func (e *Experiment) Goal(key string) (Goal, bool) {
+	for _, g := range e.Goals {
+		if g.Key == key {
+			return g, true
+		}
+	}
+	return Goal{}, false
+}
+
+// Bucket returns the variant the hash puts user in, and false when user falls
+// outside the experiment's coverage. It reads nothing: any process computes
+// the same answer.
+func (e *Experiment) Bucket(user string) (Variant, bool) {
+	var buf [MaxVariants]float64
+	weights := buf[:len(e.Variants)]
+	for i, v := range e.Variants {
+		weights[i] = v.Weight
+	}
+	i := bucket.Assign(e.Seed, user, weights, e.Coverage)
+	if i < 0 {
+		return Variant{}, false
+	}
+	return e.Variants[i], true
+}
+
+// ExperimentPatch is the body of an update. Version is the version the client
+// read; a stale one is a conflict. Other fields are optional.
+type ExperimentPatch struct {
+	Version       int64      `json:"version"`
+	Name          *string    `json:"name"`
+	Hypothesis    *string    `json:"hypothesis"`
+	Owner         *string    `json:"owner"`
+	Variants      *[]Variant `json:"variants"`
+	Control       *string    `json:"control"`
+	Coverage      *float64   `json:"coverage"`
+	Goals         *[]Goal    `json:"goals"`
+	CounterShards *int       `json:"counter_shards"`
+}
+
+// Apply returns a copy of e with the patch applied, validated, its version
+// bumped. A draft may change anything. A running experiment may change its
+// brief, its coverage and its variants' weights, but not which variants and
+// goals exist, their payloads, the control or the shard count: counts already
+// taken would stop meaning what they meant. A stopped experiment may change
+// only its brief.
+func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error) {
+	if p.Version != e.Version {
+		return nil, Errorf(ECONFLICT, "experiment %s is at version %d, not %d: read it again", e.ID, e.Version, p.Version)
+	}
+	next := *e
+	next.Variants = append([]Variant(nil), e.Variants...)
+	if p.Name != nil {
+		next.Name = *p.Name
+	}
+	if p.Hypothesis != nil {
+		next.Hypothesis = *p.Hypothesis
+	}
+	if p.Owner != nil {
+		next.Owner = *p.Owner
+	}
+	if e.Status != StatusDraft {
+		if err := e.checkLiveChange(p); err != nil {
+			return nil, err
+		}
+	}
+	if p.Variants != nil {
+		next.Variants = *p.Variants
+	}
+	if p.Control != nil {
+		next.Control = *p.Control
+	}
+	if p.Coverage != nil {
+		next.Coverage = *p.Coverage
+	}
+	if p.Goals != nil {
+		next.Goals = *p.Goals
+	}
+	if p.CounterShards != nil {
+		next.CounterShards = *p.CounterShards
+	}
+	if err := next.Validate(); err != nil {
+		return nil, err
+	}
+	next.Version++
+	next.UpdatedAt = now.UTC()
+	return &next, nil
+}
+
+func (e *Experiment) checkLiveChange(p ExperimentPatch) error {
+	frozen := func(field string) error {
+		return &Error{Code: ECONFLICT, Field: field, Message: "cannot change while the experiment is " + string(e.Status)}
+	}
+	switch {
+	case p.Control != nil && *p.Control != e.Control:
+		return frozen("control")
+	case p.Goals != nil && !sameGoals(*p.Goals, e.Goals):
+		return frozen("goals")
+	case p.CounterShards != nil && *p.CounterShards != e.CounterShards:
+		return frozen("counter_shards")
+	case e.Status == StatusStopped && (p.Coverage != nil || p.Variants != nil):
+		return frozen("variants")
+	}
+	if p.Variants == nil {
+		return nil
+	}
+	if len(*p.Variants) != len(e.Variants) {
+		return frozen("variants")
+	}
+	for i, v := range *p.Variants {
+		old := e.Variants[i]
+		if v.Key != old.Key || !bytes.Equal(compactJSON(v.Payload), compactJSON(old.Payload)) {
+			return &Error{Code: ECONFLICT, Field: "variants", Message: "a running experiment may change only its variants' weights"}
+		}
+	}
+	return nil
+}
+
+func sameGoals(a, b []Goal) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func compactJSON(b json.RawMessage) []byte {
+	var out bytes.Buffer
+	if json.Compact(&out, b) != nil {
+		return b
+	}
+	return out.Bytes()
+}
+
+// Transition returns a copy of e moved to status to. Moving to the status it
+// already has returns e unchanged, so that a retried start or stop succeeds.
+func (e *Experiment) Transition(to Status, now time.Time) (*Experiment, error) {
+	if e.Status == to {
+		return e, nil
+	}
+	next := *e
+	t := now.UTC()
+	switch {
+	case e.Status == StatusDraft && to == StatusRunning:
+		next.StartedAt = &t
+	case e.Status != StatusStopped && to == StatusStopped:
+		next.StoppedAt = &t
+	default:
+		return nil, Errorf(ECONFLICT, "experiment %s is %s and cannot become %s", e.ID, e.Status, to)
+	}
+	next.Status = to
+	next.Version++
+	next.UpdatedAt = t
+	return &next, nil
+}
