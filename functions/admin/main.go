@@ -1,0 +1,12 @@
+// Command admin is the Lambda serving the admin routes: experiments and results.
+package main
+
+import (
+	"github.com/refx-dev/refx/pkg/app"
+	"github.com/refx-dev/refx/pkg/httpapi"
+)
+
+// routes are the routes this function serves; API Gateway sends it no others.
+const routes = httpapi.AdminRoutes
+
+func main() { app.StartLambda(routes) }

@@ -1,0 +1,124 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/refx-dev/refx/pkg/apigateway"
+	"github.com/refx-dev/refx/pkg/dynamo"
+	"github.com/refx-dev/refx/pkg/httpapi"
+)
+
+// Config is everything refx reads from its environment.
+type Config struct {
+	// Table is the DynamoDB table name (REFX_TABLE, default "refx").
+	Table string
+	// DynamoEndpoint points at DynamoDB Local (REFX_DYNAMODB_ENDPOINT); empty
+	// means AWS.
+	DynamoEndpoint string
+	// Region is the AWS region (AWS_REGION).
+	Region string
+	// AdminKey guards the admin routes (REFX_ADMIN_KEY).
+	AdminKey string
+	// IdempotencyTTL is how long event ids are remembered
+	// (REFX_IDEMPOTENCY_TTL, a Go duration, default 168h).
+	IdempotencyTTL time.Duration
+	// LogLevel is debug, info, warn or error (REFX_LOG_LEVEL, default info).
+	LogLevel slog.Level
+}
+
+// ConfigFromEnv reads and validates the configuration through getenv.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	cfg := Config{
+		Table:          getenv("REFX_TABLE"),
+		DynamoEndpoint: getenv("REFX_DYNAMODB_ENDPOINT"),
+		Region:         getenv("AWS_REGION"),
+		AdminKey:       getenv("REFX_ADMIN_KEY"),
+		IdempotencyTTL: dynamo.DefaultIdempotencyTTL,
+	}
+	if cfg.Table == "" {
+		cfg.Table = "refx"
+	}
+	if s := getenv("REFX_IDEMPOTENCY_TTL"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < time.Hour {
+			return Config{}, fmt.Errorf("REFX_IDEMPOTENCY_TTL=%q: want a Go duration of at least 1h, like 168h", s)
+		}
+		cfg.IdempotencyTTL = d
+	}
+	if s := getenv("REFX_LOG_LEVEL"); s != "" {
+		if err := cfg.LogLevel.UnmarshalText([]byte(s)); err != nil {
+			return Config{}, fmt.Errorf("REFX_LOG_LEVEL=%q: want debug, info, warn or error", s)
+		}
+	}
+	if cfg.AdminKey != "" && len(cfg.AdminKey) < 16 {
+		return Config{}, fmt.Errorf("REFX_ADMIN_KEY is too short: use at least 16 characters")
+	}
+	if strings.ContainsAny(cfg.Table, " /") {
+		return Config{}, fmt.Errorf("REFX_TABLE=%q is not a table name", cfg.Table)
+	}
+	return cfg, nil
+}
+
+// Logger returns the JSON logger the configuration asks for.
+func (c Config) Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+}
+
+// App is a wired refx: the store and the HTTP API over it.
+type App struct {
+	Config Config
+	Store  *dynamo.Store
+	API    *httpapi.Server
+	Logger *slog.Logger
+}
+
+// New connects to DynamoDB and builds the store and API.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
+	client, err := dynamo.NewClient(ctx, dynamo.ClientConfig{Endpoint: cfg.DynamoEndpoint, Region: cfg.Region})
+	if err != nil {
+		return nil, err
+	}
+	store := dynamo.New(client, cfg.Table, dynamo.Options{IdempotencyTTL: cfg.IdempotencyTTL, Logger: logger})
+	api := &httpapi.Server{
+		Experiments: store, Assignments: store, Events: store, Results: store,
+		Ping: store.Ping, AdminKey: cfg.AdminKey, Logger: logger,
+	}
+	return &App{Config: cfg, Store: store, API: api, Logger: logger}, nil
+}
+
+// LambdaHandler builds the Lambda handler serving routes, from the process
+// environment: what every function main calls.
+func LambdaHandler(ctx context.Context, getenv func(string) string, routes httpapi.Routes) (apigateway.HandlerFunc, error) {
+	cfg, err := ConfigFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	a, err := New(ctx, cfg, cfg.Logger())
+	if err != nil {
+		return nil, err
+	}
+	return apigateway.Handler(a.API.Handler(routes)), nil
+}
+
+// Handler is the plain HTTP handler for routes.
+func (a *App) Handler(routes httpapi.Routes) http.Handler { return a.API.Handler(routes) }
+
+// StartLambda is the whole of a function main: build the handler for routes
+// from the environment, then serve Lambda invocations. A configuration error
+// fails the cold start with a clear log line.
+func StartLambda(routes httpapi.Routes) {
+	h, err := LambdaHandler(context.Background(), os.Getenv, routes)
+	if err != nil {
+		slog.Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}

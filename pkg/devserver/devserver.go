@@ -1,0 +1,181 @@
+package devserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/refx-dev/refx/pkg/app"
+	"github.com/refx-dev/refx/pkg/ddblocal"
+	"github.com/refx-dev/refx/pkg/dynamo"
+	"github.com/refx-dev/refx/pkg/httpapi"
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// Options configure Run.
+type Options struct {
+	// Addr is the API's listen address (default "127.0.0.1:8080"; port 0
+	// picks a free one).
+	Addr string
+	// InMemory keeps nothing across restarts; otherwise DynamoDB Local's
+	// files live under DataDir.
+	InMemory bool
+	// DataDir holds persistent local data (default <repo>/.data).
+	DataDir string
+	// AdminKey guards the admin routes; empty generates one per run.
+	AdminKey string
+	// Table is the table name (default "refx").
+	Table string
+	// Out receives the banner: URLs, the admin key, an example.
+	Out io.Writer
+	// Logger receives the JSON logs.
+	Logger *slog.Logger
+	// Ready, when set, is called with the API's base URL once it serves.
+	Ready func(baseURL string)
+}
+
+// DemoExperiment is the experiment a fresh local stack starts with, so that
+// the printed example works at once.
+const DemoExperiment = "welcome-offer"
+
+// Run starts everything, serves until ctx ends, then stops everything it
+// started.
+func Run(ctx context.Context, opts Options) error {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:8080"
+	}
+	if opts.Table == "" {
+		opts.Table = "refx"
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.AdminKey == "" {
+		opts.AdminKey = newAdminKey()
+	}
+	root, err := ddblocal.RepoRoot()
+	if err != nil {
+		return err
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = filepath.Join(root, ".data")
+	}
+	// Listen first: a taken port should fail before a JVM starts.
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return fmt.Errorf("devserver: listen on %s: %w", opts.Addr, err)
+	}
+	defer ln.Close()
+
+	fmt.Fprintln(opts.Out, "refx: starting DynamoDB Local…")
+	jarDir, err := ddblocal.Install(ctx, root)
+	if err != nil {
+		return err
+	}
+	dbOpts := ddblocal.Options{JarDir: jarDir}
+	if !opts.InMemory {
+		dbOpts.DBPath = filepath.Join(opts.DataDir, "dynamodb")
+	}
+	db, err := ddblocal.Start(ctx, dbOpts)
+	if err != nil {
+		return err
+	}
+	defer db.Stop()
+
+	cfg := app.Config{Table: opts.Table, DynamoEndpoint: db.Endpoint(), AdminKey: opts.AdminKey, IdempotencyTTL: dynamo.DefaultIdempotencyTTL}
+	client, err := dynamo.NewClient(ctx, dynamo.ClientConfig{Endpoint: db.Endpoint()})
+	if err != nil {
+		return err
+	}
+	if err := dynamo.Table.EnsureTable(ctx, client, opts.Table); err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, opts.Logger)
+	if err != nil {
+		return err
+	}
+	if err := seedDemo(ctx, a.Store); err != nil {
+		return err
+	}
+
+	srv := &http.Server{Handler: a.Handler(httpapi.AllRoutes), ReadHeaderTimeout: 10 * time.Second}
+	baseURL := "http://" + ln.Addr().String()
+	printBanner(opts, baseURL, db.Endpoint())
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	if opts.Ready != nil {
+		opts.Ready(baseURL)
+	}
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("devserver: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(opts.Out, "refx: stopping…")
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+// seedDemo creates and starts the demo experiment unless it exists.
+func seedDemo(ctx context.Context, store *dynamo.Store) error {
+	demo := refx.NewExperiment{
+		ID: DemoExperiment, Name: "Welcome offer", Owner: "growth",
+		Hypothesis: "A bolder reward gets more referred friends to sign up and buy.",
+		Variants: []refx.Variant{
+			{Key: "control", Weight: 50, Payload: json.RawMessage(`{"reward":"$10","headline":"Give $10, get $10"}`)},
+			{Key: "bold", Weight: 50, Payload: json.RawMessage(`{"reward":"20%","headline":"Give 20%, get 20%"}`)},
+		},
+		Goals: []refx.Goal{{Key: "signup", Kind: refx.GoalBinomial}, {Key: "purchase", Kind: refx.GoalValue}},
+	}
+	e, err := demo.Build(time.Now())
+	if err != nil {
+		return err
+	}
+	err = store.CreateExperiment(ctx, e)
+	if refx.ErrorCode(err) == refx.ECONFLICT {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = store.SetStatus(ctx, e.ID, refx.StatusRunning)
+	return err
+}
+
+func printBanner(opts Options, baseURL, dynamoEndpoint string) {
+	storage := "persistent, in " + filepath.Join(opts.DataDir, "dynamodb")
+	if opts.InMemory {
+		storage = "in memory"
+	}
+	fmt.Fprintf(opts.Out, `
+refx is running.
+  API          %[1]s   (health: %[1]s/healthz)
+  DynamoDB     %[2]s   (table %[3]q, %[4]s)
+  Admin key    %[5]s
+
+Try it:
+  curl -s -X POST %[1]s/v1/assign -d '{"experiment":"%[6]s","user":"alice"}'
+  curl -s %[1]s/v1/experiments/%[6]s/results -H 'Authorization: Bearer %[5]s'
+
+Ctrl-C stops everything.
+`, baseURL, dynamoEndpoint, opts.Table, storage, opts.AdminKey, DemoExperiment)
+}
+
+func newAdminKey() string {
+	var b [24]byte
+	rand.Read(b[:])
+	return "dev-" + hex.EncodeToString(b[:])
+}
