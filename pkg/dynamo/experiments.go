@@ -23,7 +23,8 @@ const (
 
 // CreateExperiment stores a new experiment. ECONFLICT if the id is taken.
 func (s *Store) CreateExperiment(ctx context.Context, e *refx.Experiment) error {
-	item, err := attributevalue.MarshalMap(toExperimentItem(e))
+	write := toExperimentItem(e)
+	item, err := attributevalue.MarshalMap(write)
 	if err != nil {
 		return storeError("CreateExperiment", err)
 	}
@@ -44,7 +45,7 @@ func (s *Store) CreateExperiment(ctx context.Context, e *refx.Experiment) error 
 	var failed *types.ConditionalCheckFailedException
 	switch {
 	case !errors.As(err, &failed):
-	case isOwnWrite(failed.Item, e):
+	case isOwnWrite(failed.Item, write.WriteID):
 		return nil
 	default:
 		return refx.Errorf(refx.ECONFLICT, "experiment %s already exists", e.ID)
@@ -211,7 +212,8 @@ func (s *Store) SetStatus(ctx context.Context, id string, to refx.Status) (*refx
 // replaceExperiment writes e if the stored version is still previous.
 // ECONFLICT otherwise.
 func (s *Store) replaceExperiment(ctx context.Context, e *refx.Experiment, previous int64) error {
-	item, err := attributevalue.MarshalMap(toExperimentItem(e))
+	write := toExperimentItem(e)
+	item, err := attributevalue.MarshalMap(write)
 	if err != nil {
 		return storeError("replaceExperiment", err)
 	}
@@ -233,7 +235,7 @@ func (s *Store) replaceExperiment(ctx context.Context, e *refx.Experiment, previ
 	var failed *types.ConditionalCheckFailedException
 	switch {
 	case !errors.As(err, &failed):
-	case isOwnWrite(failed.Item, e):
+	case isOwnWrite(failed.Item, write.WriteID):
 		return nil
 	default:
 		return refx.Errorf(refx.ECONFLICT, "experiment %s changed since version %d: read it again", e.ID, previous)
@@ -244,10 +246,7 @@ func (s *Store) replaceExperiment(ctx context.Context, e *refx.Experiment, previ
 // isOwnWrite reports whether the stored item that failed a write's condition
 // is that very write, applied by an earlier attempt whose response was lost:
 // then the write has succeeded and retrying it must say so.
-func isOwnWrite(stored map[string]types.AttributeValue, e *refx.Experiment) bool {
-	var it experimentItem
-	if stored == nil || attributevalue.UnmarshalMap(stored, &it) != nil {
-		return false
-	}
-	return it.Version == e.Version && it.UpdatedAt.Equal(e.UpdatedAt)
+func isOwnWrite(stored map[string]types.AttributeValue, writeID string) bool {
+	id, ok := stored["write_id"].(*types.AttributeValueMemberS)
+	return ok && id.Value == writeID
 }

@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"time"
 
@@ -50,10 +51,14 @@ type experimentItem struct {
 	UpdatedAt     time.Time     `dynamodbav:"updated_at"`
 	StartedAt     *time.Time    `dynamodbav:"started_at,omitempty"`
 	StoppedAt     *time.Time    `dynamodbav:"stopped_at,omitempty"`
+	// WriteID is unique per write, so that a write whose response was lost
+	// can recognise itself when the SDK retries it.
+	WriteID string `dynamodbav:"write_id"`
 }
 
 func toExperimentItem(e *refx.Experiment) experimentItem {
 	it := experimentItem{
+		WriteID: rand.Text(),
 		itemKey: experimentKey(e.ID),
 		GSI1PK:  experimentListPK, GSI1SK: experimentListSK(e.CreatedAt, e.ID),
 		Entity: entityExperiment,

@@ -172,3 +172,9 @@ func storeError(op string, err error) error {
 	}
 	return fmt.Errorf("dynamo.%s: %w", op, err)
 }
+
+// Client returns the DynamoDB client the store uses.
+func (s *Store) Client() *dynamodb.Client { return s.client }
+
+// Table returns the table name.
+func (s *Store) Table() string { return *s.table }

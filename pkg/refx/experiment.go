@@ -227,8 +227,14 @@ func (e *Experiment) Goal(key string) (Goal, bool) {
 func (e *Experiment) Bucket(user string) (Variant, bool) {
 	var buf [MaxVariants]float64
 	weights := buf[:len(e.Variants)]
+	var sum float64
+	for _, v := range e.Variants {
+		sum += v.Weight
+	}
+	// GrowthBook's ranges take weights summing to 1 (and fall back to equal
+	// weights otherwise); refx weights are relative.
 	for i, v := range e.Variants {
-		weights[i] = v.Weight
+		weights[i] = v.Weight / sum
 	}
 	i := bucket.Assign(e.Seed, user, weights, e.Coverage)
 	if i < 0 {
