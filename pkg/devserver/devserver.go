@@ -111,7 +111,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	srv := &http.Server{Handler: a.Handler(httpapi.AllRoutes), ReadHeaderTimeout: 10 * time.Second}
-	baseURL := "http://" + ln.Addr().String()
+	baseURL := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 	printBanner(opts, baseURL, db.Endpoint())
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

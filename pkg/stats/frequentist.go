@@ -1,0 +1,161 @@
+package stats
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// TestResult is the outcome of a frequentist or sequential test of
+// treatment versus control on one scale.
+type TestResult struct {
+	// Estimate is the observed lift on the requested scale.
+	Estimate float64 `json:"estimate"`
+	// StdErr is the standard error of Estimate (delta method for the relative scale).
+	StdErr float64 `json:"std_err"`
+	// CI is the two-sided interval at level 1−alpha (a confidence sequence for SequentialTest).
+	CI Interval `json:"ci"`
+	// PValue is the two-sided p-value for "no effect" (anytime-valid for SequentialTest).
+	PValue float64 `json:"p_value"`
+	// DF is the Welch–Satterthwaite degrees of freedom (0 for SequentialTest).
+	DF float64 `json:"df"`
+}
+
+// checkArms verifies that both arms have enough units and finite moments.
+func checkArms(c, t Moments) error {
+	if c.N < 1 || t.N < 1 {
+		return ErrNoUnits
+	}
+	if c.N < 2 || t.N < 2 {
+		return ErrTooFewUnits
+	}
+	for _, x := range []float64{c.Mean, t.Mean, c.Variance, t.Variance} {
+		if !isFinite(x) {
+			return fmt.Errorf("%w: non-finite moments", ErrInvalidStats)
+		}
+	}
+	if c.Variance < 0 || t.Variance < 0 {
+		return fmt.Errorf("%w: negative variance", ErrInvalidStats)
+	}
+	return nil
+}
+
+// EffectEstimate returns the lift of treatment t over control c on the given
+// scale and the variance of that estimate. On the relative scale the variance
+// is the delta-method approximation used by GrowthBook:
+//
+//	Var[(μt−μc)/μc] ≈ σt²/(μc² nt) + σc² μt²/(μc⁴ nc).
+func EffectEstimate(c, t Moments, scale Scale) (estimate, variance float64, err error) {
+	if err := checkArms(c, t); err != nil {
+		return math.NaN(), math.NaN(), err
+	}
+	switch scale {
+	case ScaleAbsolute:
+		estimate = t.Mean - c.Mean
+		variance = t.Variance/t.N + c.Variance/c.N
+	case ScaleRelative:
+		if c.Mean == 0 {
+			return math.NaN(), math.NaN(), ErrZeroBaseline
+		}
+		mc2 := c.Mean * c.Mean
+		estimate = (t.Mean - c.Mean) / c.Mean
+		variance = t.Variance/(mc2*t.N) + c.Variance*t.Mean*t.Mean/(mc2*mc2*c.N)
+	default:
+		return math.NaN(), math.NaN(), fmt.Errorf("stats: unknown scale %q", scale)
+	}
+	if !(variance > 0) || !isFinite(variance) || !isFinite(estimate) {
+		return estimate, math.NaN(), ErrZeroVariance
+	}
+	return estimate, variance, nil
+}
+
+// welchDF returns the Welch–Satterthwaite degrees of freedom for the two arms.
+func welchDF(c, t Moments) float64 {
+	a := t.Variance / t.N
+	b := c.Variance / c.N
+	den := a*a/(t.N-1) + b*b/(c.N-1)
+	if den == 0 {
+		return math.Inf(1)
+	}
+	return (a + b) * (a + b) / den
+}
+
+// WelchTTest is the two-sided Welch (unequal variance) t-test of treatment t
+// versus control c, with the relative lift handled by the delta method. It
+// reproduces GrowthBook's TwoSidedTTest: t-distribution with Welch–Satterthwaite
+// degrees of freedom for the p-value and the 1−alpha confidence interval.
+func WelchTTest(c, t Moments, scale Scale, alpha float64) (TestResult, error) {
+	if !(alpha > 0 && alpha < 1) {
+		return TestResult{}, fmt.Errorf("stats: alpha %g must be in (0, 1)", alpha)
+	}
+	est, v, err := EffectEstimate(c, t, scale)
+	if err != nil {
+		return TestResult{}, err
+	}
+	se := math.Sqrt(v)
+	df := welchDF(c, t)
+	p := tTwoSidedP(est/se, df)
+	w := tQuantile(1-alpha/2, df) * se
+	return TestResult{
+		Estimate: est,
+		StdErr:   se,
+		CI:       Interval{Lower: est - w, Upper: est + w},
+		PValue:   clamp01(p),
+		DF:       df,
+	}, nil
+}
+
+// ZTestResult is the outcome of ProportionZTest.
+type ZTestResult struct {
+	// Estimate is the difference in proportions (treatment − control).
+	Estimate float64 `json:"estimate"`
+	// Z is the test statistic using the pooled standard error.
+	Z float64 `json:"z"`
+	// PValue is the two-sided p-value from the pooled z statistic.
+	PValue float64 `json:"p_value"`
+	// StdErr is the unpooled (Wald) standard error of the difference.
+	StdErr float64 `json:"std_err"`
+	// CI is the Wald interval Estimate ± z(1−alpha/2)·StdErr.
+	CI Interval `json:"ci"`
+}
+
+// ProportionZTest is the textbook two-proportion z-test: the statistic uses the
+// pooled proportion under H0 (as statsmodels' proportions_ztest), the interval
+// is the unpooled Wald interval. Analyze does not use it (it uses WelchTTest for
+// every metric kind, as GrowthBook does); it is provided for cross-checks.
+func ProportionZTest(controlConversions, controlN, treatmentConversions, treatmentN int64, alpha float64) (ZTestResult, error) {
+	if !(alpha > 0 && alpha < 1) {
+		return ZTestResult{}, fmt.Errorf("stats: alpha %g must be in (0, 1)", alpha)
+	}
+	if controlN <= 0 || treatmentN <= 0 {
+		return ZTestResult{}, ErrNoUnits
+	}
+	if controlConversions < 0 || controlConversions > controlN || treatmentConversions < 0 || treatmentConversions > treatmentN {
+		return ZTestResult{}, ErrInvalidStats
+	}
+	n1, n2 := float64(controlN), float64(treatmentN)
+	p1, p2 := float64(controlConversions)/n1, float64(treatmentConversions)/n2
+	pp := float64(controlConversions+treatmentConversions) / (n1 + n2)
+	sePooled := math.Sqrt(pp * (1 - pp) * (1/n1 + 1/n2))
+	if sePooled == 0 {
+		return ZTestResult{}, ErrZeroVariance
+	}
+	d := p2 - p1
+	z := d / sePooled
+	se := math.Sqrt(p1*(1-p1)/n1 + p2*(1-p2)/n2)
+	w := normQuantile(1-alpha/2) * se
+	return ZTestResult{
+		Estimate: d,
+		Z:        z,
+		PValue:   clamp01(2 * normSF(math.Abs(z))),
+		StdErr:   se,
+		CI:       Interval{Lower: d - w, Upper: d + w},
+	}, nil
+}
+
+// isUndefined reports whether err means "not computable from these data"
+// rather than invalid input.
+func isUndefined(err error) bool {
+	return errors.Is(err, ErrNoUnits) || errors.Is(err, ErrTooFewUnits) || errors.Is(err, ErrZeroVariance) ||
+		errors.Is(err, ErrZeroBaseline) || errors.Is(err, ErrZeroDenominator)
+}

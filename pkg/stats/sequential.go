@@ -1,0 +1,67 @@
+package stats
+
+import (
+	"fmt"
+	"math"
+)
+
+// sequentialRho2 returns ρ² of the Gaussian mixture for a two-sided
+// confidence sequence that is tightest at total sample size tuning
+// (eq. 161 of Waudby-Smith et al., arXiv:2103.06476v7, as used by GrowthBook):
+//
+//	ρ² = (−2 ln α + ln(−2 ln α + 1)) / N.
+func sequentialRho2(alpha, tuning float64) float64 {
+	la := -2 * math.Log(alpha)
+	return (la + math.Log(la+1)) / tuning
+}
+
+// sequentialHalfWidth returns the half-width of the asymptotic confidence
+// sequence for an estimator with variance v after n total units
+// (eq. 9 of Waudby-Smith et al.; GrowthBook's SequentialTwoSidedTTest):
+//
+//	s² = v·n,  half-width = s·sqrt( 2(nρ²+1)/(n²ρ²) · ln( sqrt(nρ²+1)/α ) ).
+func sequentialHalfWidth(v, n, alpha, rho2 float64) float64 {
+	nr := n*rho2 + 1
+	return math.Sqrt(v*n) * math.Sqrt(2*nr/(n*n*rho2)*math.Log(math.Sqrt(nr)/alpha))
+}
+
+// sequentialPValue returns the anytime-valid p-value min(1, 1/E) where E is the
+// Gaussian-mixture e-value of the same confidence sequence (eq. 155 of
+// Waudby-Smith et al.). It is exactly dual to the interval: p ≤ α iff the
+// 1−α confidence sequence excludes zero.
+func sequentialPValue(est, v, n, rho2 float64) float64 {
+	nr := n*rho2 + 1
+	logE := rho2*n*est*est/(2*v*nr) - 0.5*math.Log(nr)
+	if logE <= 0 {
+		return 1
+	}
+	return math.Exp(-logE)
+}
+
+// SequentialTest is the two-sided anytime-valid test of treatment t versus
+// control c: the asymptotic confidence sequence of Waudby-Smith et al. (2023)
+// with GrowthBook's parameterisation, where tuning is the
+// sequential_tuning_parameter (total sample size at which the sequence is
+// tightest; GrowthBook's default is 5000). Intervals and p-values remain valid
+// when the experiment is checked after every new observation.
+func SequentialTest(c, t Moments, scale Scale, alpha, tuning float64) (TestResult, error) {
+	if !(alpha > 0 && alpha < 1) {
+		return TestResult{}, fmt.Errorf("stats: alpha %g must be in (0, 1)", alpha)
+	}
+	if !(tuning > 0) || !isFinite(tuning) {
+		return TestResult{}, fmt.Errorf("stats: sequential tuning parameter %g must be positive", tuning)
+	}
+	est, v, err := EffectEstimate(c, t, scale)
+	if err != nil {
+		return TestResult{}, err
+	}
+	n := c.N + t.N
+	rho2 := sequentialRho2(alpha, tuning)
+	w := sequentialHalfWidth(v, n, alpha, rho2)
+	return TestResult{
+		Estimate: est,
+		StdErr:   math.Sqrt(v),
+		CI:       Interval{Lower: est - w, Upper: est + w},
+		PValue:   clamp01(sequentialPValue(est, v, n, rho2)),
+	}, nil
+}

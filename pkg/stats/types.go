@@ -1,0 +1,294 @@
+package stats
+
+// Engine selects the inference method used by Analyze.
+type Engine string
+
+// Supported engines.
+const (
+	// EngineFrequentist is a fixed-horizon Welch t-test with delta-method relative lift.
+	EngineFrequentist Engine = "frequentist"
+	// EngineSequential gives anytime-valid confidence sequences and p-values
+	// (Waudby-Smith et al. asymptotic confidence sequences), safe under continuous peeking.
+	EngineSequential Engine = "sequential"
+	// EngineBayesian gives chance to beat control, expected loss and credible intervals.
+	EngineBayesian Engine = "bayesian"
+)
+
+// Correction selects the multiple-comparison adjustment applied across all
+// variant-versus-control comparisons of all metrics in one analysis.
+type Correction string
+
+// Supported corrections.
+const (
+	// CorrectionNone applies no adjustment.
+	CorrectionNone Correction = "none"
+	// CorrectionHolm applies the Holm–Bonferroni step-down procedure (controls the
+	// family-wise error rate); intervals use the Bonferroni level alpha/m.
+	CorrectionHolm Correction = "holm"
+	// CorrectionBH applies the Benjamini–Hochberg step-up procedure (controls the
+	// false discovery rate); intervals use the Benjamini–Yekutieli false coverage
+	// rate level alpha·R/m.
+	CorrectionBH Correction = "bh"
+)
+
+// MetricKind describes how a metric's sufficient statistics are interpreted.
+type MetricKind string
+
+// Supported metric kinds.
+const (
+	// KindBinomial is a conversion rate: Sum is the number of converted units.
+	KindBinomial MetricKind = "binomial"
+	// KindMean is a mean value per unit: Sum is Σy and SumSquares is Σy².
+	KindMean MetricKind = "mean"
+	// KindRatio is a ratio of two per-unit sums Σy/Σx analysed with the delta method.
+	KindRatio MetricKind = "ratio"
+)
+
+// Scale is the scale of a lift: relative ((treatment-control)/control) or absolute (treatment-control).
+type Scale string
+
+// Supported scales.
+const (
+	// ScaleRelative is (treatment − control) / control.
+	ScaleRelative Scale = "relative"
+	// ScaleAbsolute is treatment − control.
+	ScaleAbsolute Scale = "absolute"
+)
+
+// Defaults used when the corresponding Request or PowerRequest field is zero.
+const (
+	DefaultAlpha            = 0.05
+	DefaultSequentialTuning = 5000.0
+	DefaultSRMThreshold     = 0.001
+	DefaultTargetPower      = 0.8
+)
+
+// Stats holds the exact sufficient statistics of one metric in one variant.
+//
+// For KindBinomial only N and Sum (the number of converted units, 0 <= Sum <= N)
+// are used; Σy² equals Σy for 0/1 data. For KindMean, Sum = Σy and SumSquares = Σy².
+// For KindRatio the numerator y and denominator x are both per-unit sums:
+// Sum = Σy, SumSquares = Σy², DenominatorSum = Σx, DenominatorSumSquares = Σx²,
+// SumProducts = Σxy. The unit is whatever N counts (participant or referrer).
+type Stats struct {
+	N                     int64   `json:"n"`
+	Sum                   float64 `json:"sum"`
+	SumSquares            float64 `json:"sum_squares"`
+	DenominatorSum        float64 `json:"denominator_sum"`
+	DenominatorSumSquares float64 `json:"denominator_sum_squares"`
+	SumProducts           float64 `json:"sum_products"`
+}
+
+// Variant is one arm of the experiment.
+type Variant struct {
+	// Key is the stable identifier of the variant (e.g. "control", "bold").
+	Key string `json:"key"`
+	// Name is used in verdict sentences; defaults to Key.
+	Name string `json:"name"`
+	// Weight is the configured traffic share (any positive scale). If every
+	// weight is zero, equal weights are assumed.
+	Weight float64 `json:"weight"`
+	// Participants is the number of units assigned to the variant; used for the
+	// sample-ratio-mismatch test.
+	Participants int64 `json:"participants"`
+}
+
+// BetaPrior is a Beta(Alpha, Beta) prior on a conversion rate, used by the
+// Bayesian engine for binomial metrics. The zero value means Beta(1, 1).
+type BetaPrior struct {
+	Alpha float64 `json:"alpha"`
+	Beta  float64 `json:"beta"`
+}
+
+// EffectPrior is a Gaussian prior N(Mean, StdDev²) on the treatment effect,
+// used by the Bayesian engine for mean and ratio metrics (GrowthBook's Gaussian
+// effect test). Scale says whether Mean and StdDev are relative (default) or
+// absolute; the prior is rescaled by the control mean for the other scale.
+type EffectPrior struct {
+	Mean   float64 `json:"mean"`
+	StdDev float64 `json:"std_dev"`
+	Scale  Scale   `json:"scale"`
+}
+
+// Metric is one goal with its kind and per-variant sufficient statistics.
+type Metric struct {
+	Key  string     `json:"key"`
+	Name string     `json:"name"`
+	Kind MetricKind `json:"kind"`
+	// LowerIsBetter flips "winner"/"loser", the chance to win and risk.
+	LowerIsBetter bool `json:"lower_is_better"`
+	// UnitLabel names the unit N counts in verdict sentences (default "participants";
+	// e.g. "referrers" for per-referrer metrics).
+	UnitLabel string `json:"unit_label"`
+	// BetaPrior is the prior for binomial metrics under the Bayesian engine (nil = Beta(1,1)).
+	BetaPrior *BetaPrior `json:"beta_prior,omitempty"`
+	// EffectPrior is an optional proper prior on the effect for mean/ratio metrics
+	// under the Bayesian engine (nil = flat improper prior).
+	EffectPrior *EffectPrior `json:"effect_prior,omitempty"`
+	// Stats holds one entry per variant, in the order of Request.Variants.
+	Stats []Stats `json:"stats"`
+}
+
+// Request is the input to Analyze.
+type Request struct {
+	// Engine is "frequentist", "sequential" or "bayesian".
+	Engine Engine `json:"engine"`
+	// Alpha is the significance level (0 means DefaultAlpha). Bayesian verdicts
+	// need a chance to win of at least 1−Alpha; credible intervals have level 1−Alpha.
+	Alpha float64 `json:"alpha"`
+	// Correction is "holm", "bh" or "none" (empty means none). Ignored by the Bayesian engine.
+	Correction Correction `json:"correction"`
+	// ControlIndex is the index of the control variant in Variants.
+	ControlIndex int `json:"control_index"`
+	// DecisionScale selects the lift scale that drives the headline p-value,
+	// chance to win, risk and verdict: "relative" (default) or "absolute".
+	// When the relative lift is undefined (control mean 0) the absolute scale is used.
+	DecisionScale Scale `json:"decision_scale"`
+	// SequentialTuning is GrowthBook's sequential_tuning_parameter N (0 means 5000):
+	// the total sample size at which the confidence sequence is tightest.
+	SequentialTuning float64 `json:"sequential_tuning"`
+	// SRMThreshold is the p-value below which a sample ratio mismatch is flagged (0 means 0.001).
+	SRMThreshold float64 `json:"srm_threshold"`
+	// TargetPower is the power used for "N more participants needed" (0 means 0.8).
+	TargetPower float64 `json:"target_power"`
+	// TargetLift is the relative effect the experiment should detect, used for
+	// "N more participants needed". Nil means the currently observed lift.
+	TargetLift *float64 `json:"target_lift,omitempty"`
+	// Variants lists the arms; Metrics[i].Stats must have the same length.
+	Variants []Variant `json:"variants"`
+	// Metrics lists the goals to analyse.
+	Metrics []Metric `json:"metrics"`
+}
+
+// Interval is a two-sided interval [Lower, Upper]; both bounds are finite.
+type Interval struct {
+	Lower float64 `json:"lower"`
+	Upper float64 `json:"upper"`
+}
+
+// Risk is the Bayesian expected loss: Control is the expected amount by which
+// the treatment beats the control if you ship the control, Treatment the
+// expected amount by which the control beats the treatment if you ship the
+// treatment. Both are non-negative and on the scale of the enclosing Lift.
+type Risk struct {
+	Control   float64 `json:"control"`
+	Treatment float64 `json:"treatment"`
+}
+
+// Lift is an effect estimate of treatment versus control on one scale.
+// Fields that are undefined for the inputs are nil (JSON null).
+type Lift struct {
+	// Estimate is the point estimate (frequentist) or posterior mean (Bayesian).
+	Estimate *float64 `json:"estimate"`
+	// StdErr is the standard error (frequentist) or posterior standard deviation (Bayesian).
+	StdErr *float64 `json:"std_err"`
+	// CI is the confidence interval, confidence sequence (sequential) or
+	// equal-tailed credible interval (Bayesian) at level Comparison.IntervalLevel.
+	CI *Interval `json:"ci"`
+	// PValue is the two-sided p-value for no effect on this scale (frequentist and sequential only).
+	PValue *float64 `json:"p_value"`
+	// Risk is the expected loss on this scale (Bayesian only).
+	Risk *Risk `json:"risk"`
+}
+
+// VerdictCode is the stable machine-readable verdict of a comparison.
+type VerdictCode string
+
+// Verdict codes.
+const (
+	// VerdictWinner means the variant is significantly better than control.
+	VerdictWinner VerdictCode = "winner"
+	// VerdictLoser means the variant is significantly worse than control.
+	VerdictLoser VerdictCode = "loser"
+	// VerdictInconclusive means no difference was detected yet.
+	VerdictInconclusive VerdictCode = "inconclusive"
+	// VerdictSRM means the sample ratio mismatch check failed; results are not trustworthy.
+	VerdictSRM VerdictCode = "srm"
+	// VerdictInsufficientData means the comparison cannot be computed from the data yet.
+	VerdictInsufficientData VerdictCode = "insufficient_data"
+)
+
+// Verdict is a plain-language conclusion with a stable code.
+type Verdict struct {
+	Code VerdictCode `json:"code"`
+	Text string      `json:"text"`
+}
+
+// ArmSummary describes one variant on one metric.
+type ArmSummary struct {
+	Variant string `json:"variant"`
+	// Units is N, the number of units (participants or referrers).
+	Units int64 `json:"units"`
+	// Sum is Σy (conversions for binomial metrics).
+	Sum float64 `json:"sum"`
+	// DenominatorSum is Σx for ratio metrics, nil otherwise.
+	DenominatorSum *float64 `json:"denominator_sum"`
+	// Mean is the conversion rate, mean per unit, or ratio Σy/Σx.
+	Mean *float64 `json:"mean"`
+	// StdDev is the per-unit standard deviation (delta method for ratios).
+	StdDev *float64 `json:"std_dev"`
+}
+
+// Comparison is one non-control variant compared with the control on one metric.
+type Comparison struct {
+	Variant string `json:"variant"`
+	Control string `json:"control"`
+	// DecisionScale is the scale that drives PValue, ChanceToWin, Risk and the verdict.
+	DecisionScale Scale `json:"decision_scale"`
+	// IntervalLevel is the coverage of the reported intervals (e.g. 0.95, or
+	// higher after a multiple-comparison correction).
+	IntervalLevel float64 `json:"interval_level"`
+	Absolute      Lift    `json:"absolute"`
+	Relative      Lift    `json:"relative"`
+	// PValue is the p-value on the decision scale (frequentist and sequential).
+	PValue *float64 `json:"p_value"`
+	// AdjustedPValue is PValue after the requested correction (equal to PValue for "none").
+	AdjustedPValue *float64 `json:"adjusted_p_value"`
+	// ChanceToWin is the posterior probability that the variant is better than control (Bayesian).
+	ChanceToWin *float64 `json:"chance_to_win"`
+	// Risk is the expected loss on the decision scale (Bayesian).
+	Risk *Risk `json:"risk"`
+	// AdditionalUnitsPerArm estimates how many more units each arm needs to
+	// detect the target (or observed) lift with the target power; nil when not estimable.
+	AdditionalUnitsPerArm *int64 `json:"additional_units_per_arm"`
+	Verdict               Verdict `json:"verdict"`
+	// Notes explains undefined values and fallbacks, in a stable order.
+	Notes []string `json:"notes"`
+}
+
+// MetricResult is the analysis of one metric.
+type MetricResult struct {
+	Key           string       `json:"key"`
+	Name          string       `json:"name"`
+	Kind          MetricKind   `json:"kind"`
+	LowerIsBetter bool         `json:"lower_is_better"`
+	Variants      []ArmSummary `json:"variants"`
+	Comparisons   []Comparison `json:"comparisons"`
+}
+
+// SRMResult is the sample-ratio-mismatch check: a chi-square goodness-of-fit
+// test of the observed participants against the configured weights.
+type SRMResult struct {
+	Observed  []int64   `json:"observed"`
+	Expected  []float64 `json:"expected"`
+	ChiSquare *float64  `json:"chi_square"`
+	DF        int       `json:"df"`
+	PValue    *float64  `json:"p_value"`
+	Threshold float64   `json:"threshold"`
+	// Mismatch is true when PValue < Threshold.
+	Mismatch bool `json:"mismatch"`
+}
+
+// Analysis is the result of Analyze.
+type Analysis struct {
+	Engine           Engine         `json:"engine"`
+	Alpha            float64        `json:"alpha"`
+	Correction       Correction     `json:"correction"`
+	DecisionScale    Scale          `json:"decision_scale"`
+	SequentialTuning *float64       `json:"sequential_tuning"`
+	Control          string         `json:"control"`
+	SRM              SRMResult      `json:"srm"`
+	Metrics          []MetricResult `json:"metrics"`
+	// Notes lists analysis-wide remarks (e.g. corrections not applied), in a stable order.
+	Notes []string `json:"notes"`
+}

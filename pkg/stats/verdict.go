@@ -1,0 +1,72 @@
+package stats
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// formatCount renders n with thousands separators, e.g. 12345 → "12,345".
+func formatCount(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := false
+	if n < 0 {
+		neg, s = true, s[1:]
+	}
+	out := make([]byte, 0, len(s)+len(s)/3)
+	for i := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}
+
+func srmVerdict() Verdict {
+	return Verdict{Code: VerdictSRM, Text: "sample ratio mismatch: do not trust these results"}
+}
+
+func insufficientVerdict(variant, control, metric string) Verdict {
+	return Verdict{Code: VerdictInsufficientData, Text: fmt.Sprintf("not enough data yet to compare %s with %s on %s", variant, control, metric)}
+}
+
+func winnerVerdict(variant, control, metric string) Verdict {
+	return Verdict{Code: VerdictWinner, Text: fmt.Sprintf("%s beats %s on %s", variant, control, metric)}
+}
+
+func loserVerdict(variant, control, metric string) Verdict {
+	return Verdict{Code: VerdictLoser, Text: fmt.Sprintf("%s beats %s on %s", control, variant, metric)}
+}
+
+// inconclusiveVerdict builds the "no detectable difference" sentence. more is
+// the additional units per arm (nil if not estimable); targeted says whether
+// the estimate is for a configured target lift rather than the observed one.
+func inconclusiveVerdict(variant, control, metric, unit string, more *int64, target *float64) Verdict {
+	text := fmt.Sprintf("no detectable difference between %s and %s on %s yet", variant, control, metric)
+	switch {
+	case more == nil:
+	case *more > 0:
+		text += fmt.Sprintf(", ~%s more %s per arm needed", formatCount(*more), unit)
+		if target != nil {
+			text += fmt.Sprintf(" to detect a %s lift", formatPercent(*target))
+		}
+	case target != nil:
+		text += fmt.Sprintf("; the experiment already has enough %s to detect a %s lift", unit, formatPercent(*target))
+	}
+	return Verdict{Code: VerdictInconclusive, Text: text}
+}
+
+// formatPercent renders a relative lift such as 0.05 as "5%" (up to two decimals).
+func formatPercent(x float64) string {
+	s := strconv.FormatFloat(x*100, 'f', 2, 64)
+	for len(s) > 0 && s[len(s)-1] == '0' {
+		s = s[:len(s)-1]
+	}
+	if len(s) > 0 && s[len(s)-1] == '.' {
+		s = s[:len(s)-1]
+	}
+	return s + "%"
+}

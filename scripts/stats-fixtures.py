@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""Generate reference values for pkg/stats from independent implementations.
+
+Writes pkg/stats/testdata/fixtures.json, which pkg/stats/fixtures_test.go
+compares against (relative tolerance 1e-6 unless noted there).
+
+References used (none of them share code with pkg/stats):
+  * Welch t-test on raw data: statsmodels CompareMeans (ttest_ind and
+    tconfint_diff with usevar="unequal"), cross-checked with scipy.stats.ttest_ind.
+  * Welch t-test from moments (GrowthBook's binomial variance p(1-p)):
+    scipy.stats.ttest_ind_from_stats and scipy's Welch-Satterthwaite df.
+  * Two-proportion z-test: statsmodels proportions_ztest (pooled) and
+    confint_proportions_2indep(method="wald").
+  * Sample ratio mismatch: scipy.stats.chisquare.
+  * Holm and Benjamini-Hochberg: statsmodels multipletests.
+  * Beta-binomial: P(B > A), expected losses and credible-interval quantiles by
+    adaptive quadrature (scipy.integrate.quad on scipy.special.betainc), with
+    P(B > A) cross-checked against the exact finite sum (Evan Miller's formula,
+    all terms, in log space) when a shape parameter is an integer.
+  * Gaussian effect posterior: scipy.stats.norm and quadrature for the risks.
+  * Power / sample size: statsmodels NormalIndPower.
+
+Run with the Debian packages python3-scipy and python3-statsmodels:
+    /usr/bin/python3 scripts/stats-fixtures.py
+"""
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import scipy
+import statsmodels
+from scipy import integrate, optimize, special, stats
+from scipy.stats._stats_py import _unequal_var_ttest_denom
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pkg", "stats", "testdata", "fixtures.json")
+
+
+def f(x):
+    """Plain float for JSON (numpy scalars are not serialisable)."""
+    return float(x)
+
+
+# ---------------------------------------------------------------- Welch (raw data)
+
+
+def welch_raw_cases():
+    rng = np.random.default_rng(20240601)
+    specs = [
+        # n_control, n_treatment, distribution, control mean, treatment mean, scale
+        (3, 4, "normal", 10.0, 11.0, 2.0),
+        (10, 12, "normal", 10.0, 10.5, 1.0),
+        (25, 40, "lognormal", 1.0, 1.2, 0.8),
+        (100, 90, "exponential", 3.0, 3.3, None),
+        (500, 520, "normal", -2.0, -1.9, 5.0),
+        (2000, 1900, "poisson", 1.5, 1.55, None),
+        (5000, 5100, "lognormal", 0.5, 0.52, 1.2),
+        (50000, 49000, "normal", 100.0, 100.05, 15.0),
+    ]
+    cases = []
+    for (n1, n2, dist, m1, m2, s) in specs:
+        def draw(n, m):
+            if dist == "normal":
+                return rng.normal(m, s, n)
+            if dist == "lognormal":
+                return rng.lognormal(math.log(m), s, n)
+            if dist == "exponential":
+                return rng.exponential(m, n)
+            return rng.poisson(m, n).astype(float)
+
+        x1, x2 = draw(n1, m1), draw(n2, m2)
+        for alpha in (0.05, 0.01, 0.2):
+            cm = CompareMeans(DescrStatsW(x2), DescrStatsW(x1))
+            t, p, df = cm.ttest_ind(usevar="unequal")
+            lo, hi = cm.tconfint_diff(alpha=alpha, usevar="unequal")
+            sp = stats.ttest_ind(x2, x1, equal_var=False)
+            assert abs(sp.pvalue - p) < 1e-12 and abs(sp.statistic - t) < 1e-9
+            cases.append({
+                "control": {"n": n1, "sum": f(x1.sum()), "sum_squares": f((x1 * x1).sum())},
+                "treatment": {"n": n2, "sum": f(x2.sum()), "sum_squares": f((x2 * x2).sum())},
+                "alpha": alpha,
+                "estimate": f(x2.mean() - x1.mean()),
+                "t": f(t), "df": f(df), "p_value": f(p), "ci": [f(lo), f(hi)],
+            })
+    return cases
+
+
+# ------------------------------------------------- Welch from moments (binomial)
+
+
+def welch_binomial_cases():
+    specs = [(28, 14, 30, 16), (100, 2, 100, 9), (1000, 100, 1000, 130), (3407, 300, 3461, 351),
+             (20000, 400, 20100, 455), (250000, 12500, 250000, 12700), (50, 0, 60, 3), (80, 80, 75, 70)]
+    cases = []
+    for (n1, c1, n2, c2) in specs:
+        p1, p2 = c1 / n1, c2 / n2
+        v1, v2 = p1 * (1 - p1), p2 * (1 - p2)
+        for alpha in (0.05, 0.01):
+            res = stats.ttest_ind_from_stats(p2, math.sqrt(v2), n2, p1, math.sqrt(v1), n1, equal_var=False)
+            df, denom = _unequal_var_ttest_denom(v2, n2, v1, n1)
+            w = stats.t.ppf(1 - alpha / 2, df) * denom
+            cases.append({
+                "control": {"n": n1, "conversions": c1},
+                "treatment": {"n": n2, "conversions": c2},
+                "alpha": alpha,
+                "estimate": f(p2 - p1), "df": f(df), "p_value": f(res.pvalue),
+                "ci": [f(p2 - p1 - w), f(p2 - p1 + w)],
+            })
+    return cases
+
+
+# ------------------------------------------------------------ proportion z-test
+
+
+def ztest_cases():
+    specs = [(44925, 500, 44910, 505), (1000, 100, 1000, 130), (200, 10, 210, 25), (5000, 250, 5000, 260),
+             (30, 3, 35, 12), (100000, 2000, 100000, 2150)]
+    cases = []
+    for (n1, c1, n2, c2) in specs:
+        z, p = proportions_ztest([c2, c1], [n2, n1])
+        for alpha in (0.05, 0.1):
+            lo, hi = confint_proportions_2indep(c2, n2, c1, n1, method="wald", compare="diff", alpha=alpha)
+            cases.append({"control": {"n": n1, "conversions": c1}, "treatment": {"n": n2, "conversions": c2},
+                          "alpha": alpha, "z": f(z), "p_value": f(p), "ci": [f(lo), f(hi)]})
+    return cases
+
+
+# ---------------------------------------------------------------------- SRM
+
+
+def srm_cases():
+    specs = [
+        ([5000, 5000], [1, 1]),
+        ([5000, 5200], [1, 1]),
+        ([10150, 9850], [50, 50]),
+        ([1000, 1000, 1000, 1000, 1130], [1, 1, 1, 1, 1]),
+        ([8100, 1900], [80, 20]),
+        ([315, 108, 101, 32], [9, 3, 3, 1]),
+        ([123456, 123000, 250001], [1, 1, 2]),
+        ([10, 20], [1, 1]),
+    ]
+    cases = []
+    for obs, w in specs:
+        tot = sum(obs)
+        exp = [tot * wi / sum(w) for wi in w]
+        chi2, p = stats.chisquare(obs, exp)
+        cases.append({"observed": obs, "weights": w, "chi_square": f(chi2), "p_value": f(p), "df": len(obs) - 1})
+    return cases
+
+
+# ----------------------------------------------------- multiple comparisons
+
+
+def correction_cases():
+    # Benjamini & Hochberg (1995) section 4 example, plus ties, ones and small families.
+    families = [
+        [0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.3240, 0.4262, 0.5719, 0.6528,
+         0.7590, 1.0000],
+        [0.01, 0.04, 0.03, 0.005],
+        [0.02, 0.02, 0.02, 0.5, 1.0],
+        [0.9, 0.8, 0.001],
+        [0.04],
+        list(np.random.default_rng(7).uniform(0, 0.2, 40)),
+    ]
+    cases = []
+    for ps in families:
+        holm = multipletests(ps, alpha=0.05, method="holm")[1]
+        bh = multipletests(ps, alpha=0.05, method="fdr_bh")[1]
+        cases.append({"p_values": [f(x) for x in ps], "holm": [f(x) for x in holm], "bh": [f(x) for x in bh]})
+    return cases
+
+
+# ------------------------------------------------------------- Beta-binomial
+
+QUAD = dict(epsabs=1e-13, epsrel=1e-11, limit=1000)
+
+
+def betaincc(a, b, x):
+    """1 − I_x(a, b), evaluated as I_{1−x}(b, a) (scipy 1.10 has no betaincc)."""
+    return special.betainc(b, a, 1.0 - x)
+
+
+def beta_pdf(x, a, b):
+    if x <= 0.0 or x >= 1.0:
+        return 0.0
+    return math.exp((a - 1) * math.log(x) + (b - 1) * math.log1p(-x) - special.betaln(a, b))
+
+
+def beta_support(a, b, eps=1e-16):
+    return stats.beta.ppf(eps, a, b), stats.beta.isf(eps, a, b)
+
+
+def integrate_over(a, b, g):
+    """∫ Beta(a,b)-pdf(x) g(x) dx over the effective support, split at quantiles."""
+    lo, hi = beta_support(a, b)
+    pts = [lo] + [stats.beta.ppf(q, a, b) for q in (1e-9, 1e-4, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99, 1 - 1e-4, 1 - 1e-9)] + [hi]
+    pts = sorted(set(pts))
+    tot = 0.0
+    for x0, x1 in zip(pts[:-1], pts[1:]):
+        if x1 > x0:
+            tot += integrate.quad(lambda x: beta_pdf(x, a, b) * g(x), x0, x1, **QUAD)[0]
+    return tot
+
+
+def prob_greater_quad(aB, bB, aA, bA):
+    """P(X_B > X_A) = ∫ f_A(x) (1 − I_x(aB, bB)) dx, integrating over the narrower one."""
+    sA = math.sqrt(stats.beta.var(aA, bA))
+    sB = math.sqrt(stats.beta.var(aB, bB))
+    if sA <= sB:
+        return integrate_over(aA, bA, lambda x: betaincc(aB, bB, x))
+    return integrate_over(aB, bB, lambda y: special.betainc(aA, bA, y))
+
+
+def prob_greater_sum(aB, bB, aA, bA):
+    """Evan Miller's exact sum (requires integer aB), every term, in log space."""
+    i = np.arange(int(aB))
+    logt = special.betaln(aA + i, bA + bB) - np.log(bB + i) - special.betaln(1 + i, bB) - special.betaln(aA, bA)
+    return float(np.exp(special.logsumexp(logt)))
+
+
+def beta_cases():
+    # (control conversions, control n, treatment conversions, treatment n, prior alpha, prior beta)
+    specs = [
+        (49, 100, 51, 100, 1, 1),
+        (0, 10, 1, 10, 1, 1),
+        (0, 1000, 0, 1000, 1, 1),
+        (3, 100, 0, 100, 1, 1),
+        (100, 100, 98, 100, 1, 1),
+        (50, 1000, 60, 1000, 1, 1),
+        (400, 20000, 455, 20100, 1, 1),
+        (2000, 4000, 2100, 4000, 1, 1),
+        (10000, 100000, 10200, 100000, 1, 1),
+        (5, 40, 9, 41, 0.5, 0.5),
+        (120, 3000, 100, 2900, 2.5, 7.5),
+        (30, 60, 45, 70, 3, 3),
+    ]
+    cases = []
+    alpha = 0.05
+    for (c1, n1, c2, n2, a0, b0) in specs:
+        aA, bA = a0 + c1, b0 + n1 - c1
+        aB, bB = a0 + c2, b0 + n2 - c2
+        muA, muB = aA / (aA + bA), aB / (aB + bB)
+        ctw = prob_greater_quad(aB, bB, aA, bA)
+        if float(aB).is_integer() and aB < 20000:
+            exact = prob_greater_sum(aB, bB, aA, bA)
+            assert abs(exact - ctw) < 1e-9, (exact, ctw)
+        # E[(B − A)+] = ∫ f_A(x) E[(B − x)+] dx with E[(B − x)+] = μB·(1 − I_x(aB+1, bB)) − x·(1 − I_x(aB, bB))
+        up = lambda x: muB * betaincc(aB + 1, bB, x) - x * betaincc(aB, bB, x)
+        loss_control = integrate_over(aA, bA, up)
+        loss_treatment = loss_control - (muB - muA)
+        case = {"control": {"n": n1, "conversions": c1}, "treatment": {"n": n2, "conversions": c2},
+                "prior": [a0, b0], "alpha": alpha, "chance_to_win": f(ctw),
+                "abs_risk": [f(loss_control), f(loss_treatment)]}
+
+        def cdf_diff(d):  # P(B − A ≤ d) = ∫ f_A(x) I_{x+d}(B) dx
+            return integrate_over(aA, bA, lambda x: special.betainc(aB, bB, min(max(x + d, 0.0), 1.0)))
+
+        sd = math.sqrt(stats.beta.var(aA, bA) + stats.beta.var(aB, bB))
+        q = []
+        for p in (alpha / 2, 1 - alpha / 2):
+            q.append(f(optimize.brentq(lambda d: cdf_diff(d) - p, -1, 1, xtol=1e-14 * sd + 1e-300, rtol=1e-13)))
+        case["abs_ci"] = q
+        if aA > 2:
+            # E[(B/A − 1)+] = ∫ f_A(x) E[(B − x)+]/x dx
+            loss_rel_control = integrate_over(aA, bA, lambda x: up(x) / x)
+            rel_mean = muB * (aA + bA - 1) / (aA - 1) - 1
+            case["rel_risk"] = [f(loss_rel_control), f(loss_rel_control - rel_mean)]
+
+            def cdf_ratio(r):  # P(B/A − 1 ≤ r) = ∫ f_A(x) I_{(1+r)x}(B) dx
+                return integrate_over(aA, bA, lambda x: special.betainc(aB, bB, min((1 + r) * x, 1.0)))
+
+            q = []
+            for p in (alpha / 2, 1 - alpha / 2):
+                q.append(f(optimize.brentq(lambda r: cdf_ratio(r) - p, -1 + 1e-12, 1e3, xtol=1e-13, rtol=1e-13)))
+            case["rel_ci"] = q
+        cases.append(case)
+    # Direct checks of P(X > Y) for shapes where one closed form is the slow or heavy-tailed kind.
+    direct = []
+    for (xa, xb, ya, yb) in [(3, 2, 2, 3), (1, 1, 1, 1), (2, 1, 1, 2), (1.5, 2.5, 2.5, 1.5), (700, 3, 690, 5),
+                             (5, 7000, 4, 6000), (0.5, 100.5, 2.5, 98.5), (200001, 800001, 200501, 799501)]:
+        direct.append({"x": [xa, xb], "y": [ya, yb], "p": f(prob_greater_quad(xa, xb, ya, yb))})
+    return cases, direct
+
+
+# ------------------------------------------------------ Gaussian effect posterior
+
+
+def gaussian_cases():
+    cases = []
+    for (mu, sigma, alpha) in [(0.05, 0.0357, 0.05), (-0.2, 0.1, 0.05), (1e-4, 0.02, 0.1), (3.0, 0.5, 0.01), (0.0, 1.0, 0.05)]:
+        ctw = stats.norm.sf(0, mu, sigma)
+        pos = integrate.quad(lambda x: x * stats.norm.pdf(x, mu, sigma), 0, np.inf, epsabs=1e-14, epsrel=1e-12)[0]
+        neg = integrate.quad(lambda x: -x * stats.norm.pdf(x, mu, sigma), -np.inf, 0, epsabs=1e-14, epsrel=1e-12)[0]
+        lo, hi = stats.norm.ppf([alpha / 2, 1 - alpha / 2], mu, sigma)
+        cases.append({"mean": mu, "std_dev": sigma, "alpha": alpha, "chance_to_win": f(ctw),
+                      "risk": [f(pos), f(neg)], "ci": [f(lo), f(hi)]})
+    return cases
+
+
+# --------------------------------------------------------------------- power
+
+
+def power_cases():
+    nip = NormalIndPower()
+    cases = []
+    for (p1, mde, alpha, power) in [(0.1, 0.1, 0.05, 0.8), (0.02, 0.2, 0.05, 0.9), (0.5, 0.02, 0.01, 0.8), (0.3, 0.05, 0.1, 0.7)]:
+        p2 = p1 * (1 + mde)
+        es = (p2 - p1) / math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / 2)
+        n = nip.solve_power(effect_size=es, alpha=alpha, power=power, ratio=1, alternative="two-sided")
+        n_fixed = 5000
+        pw = nip.power(effect_size=es, nobs1=n_fixed, alpha=alpha, ratio=1, alternative="two-sided")
+
+        def gap(d):
+            q = p1 + d
+            e = d / math.sqrt((p1 * (1 - p1) + q * (1 - q)) / 2)
+            return nip.power(effect_size=e, nobs1=n_fixed, alpha=alpha, ratio=1, alternative="two-sided") - power
+
+        dmin = optimize.brentq(gap, 1e-9, 1 - p1 - 1e-9, xtol=1e-15, rtol=1e-14)
+        cases.append({"kind": "binomial", "baseline_rate": p1, "relative_mde": mde, "alpha": alpha, "power": power,
+                      "units_per_arm_exact": f(n), "units_per_arm": n_fixed, "power_at_units": f(pw),
+                      "absolute_mde_at_units": f(dmin)})
+    for (mean, sd, mde, alpha, power) in [(10.0, 4.0, 0.05, 0.05, 0.8), (2.5, 10.0, 0.1, 0.01, 0.9), (100.0, 30.0, 0.01, 0.05, 0.8)]:
+        es = mde * mean / sd
+        n = nip.solve_power(effect_size=es, alpha=alpha, power=power, ratio=1, alternative="two-sided")
+        n_fixed = 2000
+        pw = nip.power(effect_size=es, nobs1=n_fixed, alpha=alpha, ratio=1, alternative="two-sided")
+        es_min = nip.solve_power(nobs1=n_fixed, alpha=alpha, power=power, ratio=1, alternative="two-sided")
+        cases.append({"kind": "mean", "baseline_mean": mean, "baseline_std_dev": sd, "relative_mde": mde,
+                      "alpha": alpha, "power": power, "units_per_arm_exact": f(n), "units_per_arm": n_fixed,
+                      "power_at_units": f(pw), "absolute_mde_at_units": f(es_min * sd)})
+    return cases
+
+
+def main():
+    beta, beta_direct = beta_cases()
+    doc = {
+        "generator": "scripts/stats-fixtures.py",
+        "versions": {"python": sys.version.split()[0], "numpy": np.__version__, "scipy": scipy.__version__,
+                     "statsmodels": statsmodels.__version__},
+        "welch_raw": welch_raw_cases(),
+        "welch_binomial": welch_binomial_cases(),
+        "proportion_ztest": ztest_cases(),
+        "srm": srm_cases(),
+        "corrections": correction_cases(),
+        "beta_binomial": beta,
+        "beta_prob_greater": beta_direct,
+        "gaussian_posterior": gaussian_cases(),
+        "power": power_cases(),
+    }
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w") as fh:
+        json.dump(doc, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    print("wrote", os.path.normpath(OUT))
+
+
+if __name__ == "__main__":
+    main()
