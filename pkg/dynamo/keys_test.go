@@ -1,0 +1,41 @@
+package dynamo
+
+import (
+	"testing"
+	"time"
+)
+
+func TestKeys(t *testing.T) {
+	created := time.Date(2026, 1, 2, 3, 4, 5, 600_000_000, time.FixedZone("X", 3600))
+	tests := []struct {
+		name     string
+		got      itemKey
+		pk, sk   string
+		attrSize int
+	}{
+		{"Experiment", experimentKey("cta"), "EXP#cta", "META", 2},
+		{"Assignment", assignmentKey("user#1", "cta"), "USER#user#1", "ASSIGN#cta", 2},
+		{"Event", eventKey("6f1c"), "EVENT#6f1c", "EVENT", 2},
+		{"Participants", participantsKey("cta", 7, "bold"), "COUNT#cta#007", "VARIANT#bold#PARTICIPANTS", 2},
+		{"Goal", goalKey("cta", 63, "bold", "signup"), "COUNT#cta#063", "VARIANT#bold#GOAL#signup", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got.PK != tt.pk || tt.got.SK != tt.sk || len(tt.got.attributes()) != tt.attrSize {
+				t.Fatalf("key = %+v, want %s / %s", tt.got, tt.pk, tt.sk)
+			}
+		})
+	}
+	if got := experimentListSK(created, "cta"); got != "2026-01-02T02:04:05.600000Z#cta" {
+		t.Fatalf("list sort key = %s", got)
+	}
+	// Fixed width: a later time always sorts after an earlier one.
+	if experimentListSK(created.Add(time.Microsecond), "a") <= experimentListSK(created, "z") {
+		t.Fatal("list sort keys do not sort by time")
+	}
+	for _, shards := range []int{1, 8, 64} {
+		if s := shardOf("6f1c2a9e-8d4b-4c3a-9f1e-2b7d5c8a1e90", shards); s < 0 || s >= shards || s != shardOf("6f1c2a9e-8d4b-4c3a-9f1e-2b7d5c8a1e90", shards) {
+			t.Fatalf("shardOf out of range or unstable for %d shards: %d", shards, s)
+		}
+	}
+}

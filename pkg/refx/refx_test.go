@@ -1,0 +1,195 @@
+package refx_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+func TestDecimal(t *testing.T) {
+	tests := []struct {
+		in, str, square, code string
+	}{
+		{"12.5", "12.5", "156.25", ""},
+		{"0.0001", "0.0001", "0.00000001", ""},
+		{"-3", "-3", "9", ""},
+		{"1e3", "1000", "1000000", ""},
+		{"1.50", "1.5", "2.25", ""},
+		{"1000000000", "1000000000", "1000000000000000000", ""},
+		{"0", "0", "0", ""},
+		{"1.23456", "", "", refx.EINVALID},
+		{"1000000000.0001", "", "", refx.EINVALID},
+		{"1e300", "", "", refx.EINVALID},
+		{"abc", "", "", refx.EINVALID},
+		{"1/3", "", "", refx.EINVALID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			d, err := refx.ParseDecimal(tt.in)
+			if refx.ErrorCode(err) != tt.code {
+				t.Fatalf("ParseDecimal(%q) error %v, want code %q", tt.in, err, tt.code)
+			}
+			if err == nil && (d.String() != tt.str || d.Square() != tt.square) {
+				t.Fatalf("ParseDecimal(%q) = %s, square %s; want %s, %s", tt.in, d, d.Square(), tt.str, tt.square)
+			}
+		})
+	}
+}
+
+func TestValidators(t *testing.T) {
+	tests := []struct {
+		name  string
+		valid func(string) bool
+		ok    []string
+		bad   []string
+	}{
+		{"Slug", refx.ValidSlug, []string{"cta-test", "a", "exp_1", strings.Repeat("a", 64)},
+			[]string{"", "-a", "A", "a b", "a#b", strings.Repeat("a", 65)}},
+		{"Key", refx.ValidKey, []string{"control", "Bold", "v1.2", "a_b-c"},
+			[]string{"", ".a", "a#b", "a b", strings.Repeat("k", 65)}},
+		{"User", refx.ValidUser, []string{"alice", "user#1", "ünïcode", strings.Repeat("u", 256)},
+			[]string{"", "a\x00b", "tab\there", "\xff", strings.Repeat("u", 257)}},
+		{"UUID", refx.ValidUUID, []string{"6f1c2a9e-8d4b-4c3a-9f1e-2b7d5c8a1e90", "6F1C2A9E-8D4B-4C3A-9F1E-2B7D5C8A1E90"},
+			[]string{"", "6f1c2a9e8d4b4c3a9f1e2b7d5c8a1e90", "6f1c2a9e-8d4b-4c3a-9f1e-2b7d5c8a1e9g", "6f1c2a9e-8d4b-4c3a-9f1e-2b7d5c8a1e900"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, s := range tt.ok {
+				if !tt.valid(s) {
+					t.Errorf("%q refused", s)
+				}
+			}
+			for _, s := range tt.bad {
+				if tt.valid(s) {
+					t.Errorf("%q accepted", s)
+				}
+			}
+		})
+	}
+}
+
+func draft(t *testing.T) *refx.Experiment {
+	t.Helper()
+	e, err := refx.NewExperiment{
+		ID:       "exp",
+		Variants: []refx.Variant{{Key: "control", Weight: 1}, {Key: "bold", Weight: 3, Payload: json.RawMessage(`{"a": 1}`)}},
+		Goals:    []refx.Goal{{Key: "signup", Kind: refx.GoalBinomial}},
+	}.Build(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestBuildDefaults(t *testing.T) {
+	e := draft(t)
+	if e.Name != "exp" || e.Seed != "exp" || e.Control != "control" || e.Coverage != 1 ||
+		e.CounterShards != refx.DefaultShards || e.Status != refx.StatusDraft || e.Version != 1 {
+		t.Fatalf("defaults not applied: %+v", e)
+	}
+}
+
+func TestBucketFollowsRelativeWeights(t *testing.T) {
+	e := draft(t) // control 1 : bold 3
+	bold := 0
+	const n = 20000
+	for i := range n {
+		v, ok := e.Bucket("user-" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + time.Duration(i).String())
+		if !ok {
+			t.Fatal("full coverage excluded a user")
+		}
+		if v.Key == "bold" {
+			bold++
+		}
+	}
+	if share := float64(bold) / n; share < 0.73 || share > 0.77 {
+		t.Fatalf("bold share = %.3f, want ≈ 0.75", share)
+	}
+}
+
+func TestApply(t *testing.T) {
+	name := "new name"
+	weights := []refx.Variant{{Key: "control", Weight: 1}, {Key: "bold", Weight: 1, Payload: json.RawMessage(`{"a":1}`)}}
+	payload := []refx.Variant{{Key: "control", Weight: 1}, {Key: "bold", Weight: 3, Payload: json.RawMessage(`{"a":2}`)}}
+	goals := []refx.Goal{{Key: "buy", Kind: refx.GoalValue}}
+	control := "bold"
+	coverage := 0.5
+	tests := []struct {
+		name   string
+		status refx.Status
+		patch  refx.ExperimentPatch
+		code   string
+	}{
+		{"DraftAnything", refx.StatusDraft, refx.ExperimentPatch{Version: 1, Goals: &goals, Control: &control, Variants: &payload}, ""},
+		{"ErrStale", refx.StatusDraft, refx.ExperimentPatch{Version: 2, Name: &name}, refx.ECONFLICT},
+		{"RunningWeights", refx.StatusRunning, refx.ExperimentPatch{Version: 1, Variants: &weights, Coverage: &coverage}, ""},
+		{"ErrRunningPayload", refx.StatusRunning, refx.ExperimentPatch{Version: 1, Variants: &payload}, refx.ECONFLICT},
+		{"ErrRunningGoals", refx.StatusRunning, refx.ExperimentPatch{Version: 1, Goals: &goals}, refx.ECONFLICT},
+		{"ErrRunningControl", refx.StatusRunning, refx.ExperimentPatch{Version: 1, Control: &control}, refx.ECONFLICT},
+		{"StoppedBrief", refx.StatusStopped, refx.ExperimentPatch{Version: 1, Name: &name}, ""},
+		{"ErrStoppedCoverage", refx.StatusStopped, refx.ExperimentPatch{Version: 1, Coverage: &coverage}, refx.ECONFLICT},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := draft(t)
+			e.Status = tt.status
+			next, err := e.Apply(tt.patch, time.Now())
+			if refx.ErrorCode(err) != tt.code {
+				t.Fatalf("Apply: %v, want code %q", err, tt.code)
+			}
+			if err == nil && next.Version != 2 {
+				t.Fatalf("version = %d, want 2", next.Version)
+			}
+			if e.Version != 1 {
+				t.Fatal("Apply changed its receiver")
+			}
+		})
+	}
+}
+
+func TestTransition(t *testing.T) {
+	tests := []struct {
+		from, to refx.Status
+		code     string
+	}{
+		{refx.StatusDraft, refx.StatusRunning, ""},
+		{refx.StatusDraft, refx.StatusStopped, ""},
+		{refx.StatusRunning, refx.StatusRunning, ""},
+		{refx.StatusRunning, refx.StatusStopped, ""},
+		{refx.StatusStopped, refx.StatusRunning, refx.ECONFLICT},
+		{refx.StatusRunning, refx.StatusDraft, refx.ECONFLICT},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.from)+"To"+string(tt.to), func(t *testing.T) {
+			e := draft(t)
+			e.Status = tt.from
+			next, err := e.Transition(tt.to, time.Now())
+			if refx.ErrorCode(err) != tt.code {
+				t.Fatalf("Transition: %v, want %q", err, tt.code)
+			}
+			if err == nil && next.Status != tt.to {
+				t.Fatalf("status %s", next.Status)
+			}
+		})
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	at := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	atOtherZone := at.In(time.FixedZone("X", 3600))
+	v, _ := refx.ParseDecimal("12.5")
+	v2, _ := refx.ParseDecimal("12.50")
+	base := refx.Event{ID: "a", Type: "purchase", User: "u", Value: &v, OccurredAt: &at, Properties: map[string]any{"x": 1, "y": "z"}}
+	same := refx.Event{ID: "b", Type: "purchase", User: "u", Value: &v2, OccurredAt: &atOtherZone, Properties: map[string]any{"y": "z", "x": 1}}
+	other := base
+	other.User = "w"
+	if base.Fingerprint() != same.Fingerprint() {
+		t.Fatal("equal payloads fingerprint differently")
+	}
+	if base.Fingerprint() == other.Fingerprint() {
+		t.Fatal("different payloads fingerprint equally")
+	}
+}
