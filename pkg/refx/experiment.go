@@ -317,7 +317,9 @@ func (e *Experiment) checkLiveChange(p ExperimentPatch) error {
 		return frozen("goals")
 	case p.CounterShards != nil && *p.CounterShards != e.CounterShards:
 		return frozen("counter_shards")
-	case e.Status == StatusStopped && (p.Coverage != nil || p.Variants != nil):
+	case e.Status == StatusStopped && p.Coverage != nil:
+		return frozen("coverage")
+	case e.Status == StatusStopped && p.Variants != nil:
 		return frozen("variants")
 	}
 	if p.Variants == nil {
