@@ -330,7 +330,9 @@ def power_cases():
         n = nip.solve_power(effect_size=es, alpha=alpha, power=power, ratio=1, alternative="two-sided")
         n_fixed = 2000
         pw = nip.power(effect_size=es, nobs1=n_fixed, alpha=alpha, ratio=1, alternative="two-sided")
-        es_min = nip.solve_power(nobs1=n_fixed, alpha=alpha, power=power, ratio=1, alternative="two-sided")
+        # solve_power's effect-size solver stops early (~1e-5 relative), so solve tightly with brentq.
+        es_min = optimize.brentq(lambda e: nip.power(effect_size=e, nobs1=n_fixed, alpha=alpha, ratio=1,
+                                                     alternative="two-sided") - power, 1e-6, 10, xtol=1e-15, rtol=1e-14)
         cases.append({"kind": "mean", "baseline_mean": mean, "baseline_std_dev": sd, "relative_mde": mde,
                       "alpha": alpha, "power": power, "units_per_arm_exact": f(n), "units_per_arm": n_fixed,
                       "power_at_units": f(pw), "absolute_mde_at_units": f(es_min * sd)})

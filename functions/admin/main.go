@@ -1,4 +1,5 @@
-// Command admin is the Lambda serving the admin routes: experiments and results.
+// Command admin is the Lambda serving the admin routes (experiments and
+// results) and GET /healthz, which needs the DescribeTable only it is granted.
 package main
 
 import (
@@ -7,6 +8,6 @@ import (
 )
 
 // routes are the routes this function serves; API Gateway sends it no others.
-const routes = httpapi.AdminRoutes
+const routes = httpapi.AdminRoutes | httpapi.HealthRoutes
 
 func main() { app.StartLambda(routes) }

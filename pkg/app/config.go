@@ -27,11 +27,23 @@ type Config struct {
 	Region string
 	// AdminKey guards the admin routes (REFX_ADMIN_KEY).
 	AdminKey string
+	// AdminKeySecretARN names the Secrets Manager secret holding the admin
+	// key (REFX_ADMIN_KEY_SECRET_ARN), read once by New when AdminKey is
+	// empty: how the deployed admin function gets its key.
+	AdminKeySecretARN string
+	// CounterShards is the counter_shards of new experiments that do not
+	// set it (REFX_COUNTER_SHARDS, default refx.DefaultShards).
+	CounterShards int
+	// TrackPaths are extra paths serving the event routes
+	// (REFX_TRACK_PATHS, comma-separated): see httpapi.WithTrackPaths.
+	TrackPaths []string
 	// IdempotencyTTL is how long event ids are remembered
 	// (REFX_IDEMPOTENCY_TTL, a Go duration, default 168h).
 	IdempotencyTTL time.Duration
 	// LogLevel is debug, info, warn or error (REFX_LOG_LEVEL, default info).
 	LogLevel slog.Level
+	// Referral configures referral links: see readReferralConfig.
+	Referral ReferralConfig
 }
 
 // ConfigFromEnv reads and validates the configuration through getenv.
@@ -42,6 +54,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Region:         getenv("AWS_REGION"),
 		AdminKey:       getenv("REFX_ADMIN_KEY"),
 		IdempotencyTTL: dynamo.DefaultIdempotencyTTL,
+
+		AdminKeySecretARN: getenv("REFX_ADMIN_KEY_SECRET_ARN"),
+	}
+	if err := readDeployConfig(getenv, &cfg); err != nil {
+		return Config{}, err
+	}
+	if err := readReferralConfig(getenv, &cfg.Referral); err != nil {
+		return Config{}, err
 	}
 	if cfg.Table == "" {
 		cfg.Table = "refx"
@@ -86,11 +106,23 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.AdminKey == "" && cfg.AdminKeySecretARN != "" {
+		if cfg.AdminKey, err = adminKeyFromSecret(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := httpapi.TrackPathRoutes(cfg.TrackPaths); err != nil {
+		return nil, err
+	}
 	store := dynamo.New(client, cfg.Table, dynamo.Options{IdempotencyTTL: cfg.IdempotencyTTL, Logger: logger})
 	api := &httpapi.Server{
 		Experiments: store, Assignments: store, Events: store, Results: store,
 		Ping: store.Ping, AdminKey: cfg.AdminKey, Logger: logger,
 	}
+	api.DefaultCounterShards = cfg.CounterShards
+	api.Referrals = store
+	api.PublicURL, api.FallbackURL = cfg.Referral.PublicURL, cfg.Referral.FallbackURL
+	api.HashKey = cfg.Referral.hashKey(cfg.AdminKey)
 	return &App{Config: cfg, Store: store, API: api, Logger: logger}, nil
 }
 
@@ -105,11 +137,21 @@ func LambdaHandler(ctx context.Context, getenv func(string) string, routes httpa
 	if err != nil {
 		return nil, err
 	}
-	return apigateway.Handler(a.API.Handler(routes)), nil
+	return apigateway.Handler(a.Handler(routes)), nil
 }
 
-// Handler is the plain HTTP handler for routes.
-func (a *App) Handler(routes httpapi.Routes) http.Handler { return a.API.Handler(routes) }
+// Handler is the plain HTTP handler for routes, with the extra tracking
+// paths when it serves the track routes.
+func (a *App) Handler(routes httpapi.Routes) http.Handler {
+	h := a.API.Handler(routes)
+	if routes&httpapi.TrackRoutes != 0 {
+		// New has validated the paths.
+		if aliased, err := httpapi.WithTrackPaths(h, a.Config.TrackPaths); err == nil {
+			h = aliased
+		}
+	}
+	return h
+}
 
 // StartLambda is the whole of a function main: build the handler for routes
 // from the environment, then serve Lambda invocations. A configuration error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -37,7 +38,7 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 	item := eventItem{
 		itemKey: eventKey(e.ID), Entity: entityEvent,
 		ID: e.ID, Type: e.Type, User: e.User,
-		OccurredAt: now, ReceivedAt: now, Fingerprint: e.Fingerprint(),
+		OccurredAt: now, ReceivedAt: now, Fingerprint: e.Fingerprint(), Code: e.ReferralCode,
 		ExpiresAt: now.Add(s.opts.IdempotencyTTL),
 	}
 	if e.OccurredAt != nil {
@@ -55,15 +56,21 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 		item.Properties = string(b)
 	}
 	for attempt := 0; attempt < maxStateRetries; attempt++ {
-		credits, err := s.planCredits(ctx, e)
+		credits, referral, err := s.planCredits(ctx, e)
 		if err != nil {
 			return nil, err
 		}
-		item.Credits = make([]creditItem, len(credits))
-		for i, c := range credits {
-			item.Credits[i] = creditItem{Experiment: c.exp.ID, Variant: c.asn.Variant, FirstConversion: c.first}
+		item.Credits = make([]creditItem, 0, len(credits)+1)
+		for _, c := range credits {
+			item.Credits = append(item.Credits, creditItem{Experiment: c.exp.ID, Variant: c.asn.Variant, FirstConversion: c.first})
 		}
-		stored, stale, err := s.writeEvent(ctx, item, e, credits)
+		if referral != nil {
+			item.Credits = append(item.Credits, creditItem{
+				Experiment: referral.exp.ID, Variant: referral.code.Variant,
+				FirstConversion: referral.first, Referrer: referral.code.Referrer,
+			})
+		}
+		stored, stale, err := s.writeEvent(ctx, item, e, credits, referral)
 		switch {
 		case err != nil:
 			return nil, err
@@ -81,11 +88,12 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 }
 
 // planCredits finds the running experiments the user is assigned to that
-// measure the event's type.
-func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, error) {
-	asns, err := s.userAssignments(ctx, e.User)
+// measure the event's type, and the referral credit the event earns the
+// user's referrer, if any.
+func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, *referralCredit, error) {
+	asns, attr, err := s.userState(ctx, e.User)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var credits []credit
 	for _, a := range asns {
@@ -94,7 +102,7 @@ func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, error
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if exp.Status != refx.StatusRunning {
 			continue
@@ -109,17 +117,17 @@ func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, error
 		}
 		credits = append(credits, credit{exp: exp, asn: a, first: !a.converted(e.Type)})
 	}
-	return credits, nil
+	referral, err := s.planReferralCredit(ctx, e, attr)
+	return credits, referral, err
 }
 
-// userAssignments reads all of a user's assignments, consistently, so that an
-// event right after an assign sees it.
-func (s *Store) userAssignments(ctx context.Context, user string) ([]assignmentItem, error) {
-	keys, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key(AttrPK).Equal(expression.Value(userPK(user))).
-			And(expression.Key(AttrSK).BeginsWith(assignmentPrefix))).Build()
+// userState reads, consistently and in one query, all of a user's
+// assignments and their referral attribution, so that an event right after
+// an assign or a signup sees them.
+func (s *Store) userState(ctx context.Context, user string) ([]assignmentItem, *attributionItem, error) {
+	keys, err := expression.NewBuilder().WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(userPK(user)))).Build()
 	if err != nil {
-		return nil, storeError("userAssignments", err)
+		return nil, nil, storeError("userState", err)
 	}
 	in := &dynamodb.QueryInput{
 		TableName: s.table, ConsistentRead: aws.Bool(true),
@@ -127,23 +135,38 @@ func (s *Store) userAssignments(ctx context.Context, user string) ([]assignmentI
 		ExpressionAttributeNames:  keys.Names(),
 		ExpressionAttributeValues: keys.Values(),
 	}
-	var all []assignmentItem
+	var (
+		asns []assignmentItem
+		attr *attributionItem
+	)
 	for {
 		var out *dynamodb.QueryOutput
-		err := s.retry(ctx, "userAssignments", func() (err error) {
+		err := s.retry(ctx, "userState", func() (err error) {
 			out, err = s.client.Query(ctx, in)
 			return err
 		})
 		if err != nil {
-			return nil, storeError("userAssignments", err)
+			return nil, nil, storeError("userState", err)
 		}
-		var page []assignmentItem
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
-			return nil, storeError("userAssignments", err)
+		for _, item := range out.Items {
+			sk, _ := item[AttrSK].(*types.AttributeValueMemberS)
+			switch {
+			case sk == nil:
+			case strings.HasPrefix(sk.Value, assignmentPrefix):
+				var a assignmentItem
+				if err := attributevalue.UnmarshalMap(item, &a); err != nil {
+					return nil, nil, storeError("userState", err)
+				}
+				asns = append(asns, a)
+			case sk.Value == attributionSK:
+				attr = new(attributionItem)
+				if err := attributevalue.UnmarshalMap(item, attr); err != nil {
+					return nil, nil, storeError("userState", err)
+				}
+			}
 		}
-		all = append(all, page...)
 		if out.LastEvaluatedKey == nil {
-			return all, nil
+			return asns, attr, nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
@@ -153,7 +176,7 @@ func (s *Store) userAssignments(ctx context.Context, user string) ([]assignmentI
 // transaction. It returns the stored event when the id was already used, or
 // stale when the plan no longer holds (an experiment stopped, a concurrent
 // event converted the user first) and must be made again.
-func (s *Store) writeEvent(ctx context.Context, item eventItem, e *refx.Event, credits []credit) (stored *eventItem, stale bool, err error) {
+func (s *Store) writeEvent(ctx context.Context, item eventItem, e *refx.Event, credits []credit, referral *referralCredit) (stored *eventItem, stale bool, err error) {
 	av, err := attributevalue.MarshalMap(item)
 	if err != nil {
 		return nil, false, storeError("writeEvent", err)
@@ -168,7 +191,7 @@ func (s *Store) writeEvent(ctx context.Context, item eventItem, e *refx.Event, c
 		ExpressionAttributeNames:            absent.Names(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
-	if len(credits) == 0 {
+	if len(credits) == 0 && referral == nil {
 		// Nothing to count: a plain conditional put records the event and
 		// its key at half a transaction's cost.
 		err = s.retry(ctx, "writeEvent", func() error {
@@ -187,8 +210,19 @@ func (s *Store) writeEvent(ctx context.Context, item eventItem, e *refx.Event, c
 		return nil, false, storeError("writeEvent", err)
 	}
 	items := []types.TransactWriteItem{{Put: put}}
+	checked := map[string]bool{}
 	for _, c := range credits {
 		more, err := creditItems(s.table, e, c)
+		if err != nil {
+			return nil, false, storeError("writeEvent", err)
+		}
+		items = append(items, more...)
+		checked[c.exp.ID] = true
+	}
+	if referral != nil {
+		// One transaction may not touch an item twice: the experiment may
+		// already be checked for the user's own assignment.
+		more, err := referralCreditItems(s.table, e, referral, item.ReceivedAt, checked[referral.exp.ID])
 		if err != nil {
 			return nil, false, storeError("writeEvent", err)
 		}
@@ -209,6 +243,9 @@ func (s *Store) writeEvent(ctx context.Context, item eventItem, e *refx.Event, c
 			if conditionFailed(reasons, i) {
 				for _, c := range credits {
 					s.cache.forget(c.exp.ID)
+				}
+				if referral != nil {
+					s.cache.forget(referral.exp.ID)
 				}
 				return nil, true, nil
 			}

@@ -88,26 +88,45 @@ func (s *Store) cachedExperiment(ctx context.Context, id string) (*refx.Experime
 
 // Experiments lists experiments, newest first. EINVALID for a bad cursor.
 func (s *Store) Experiments(ctx context.Context, f refx.ExperimentFilter) (*refx.ExperimentPage, error) {
-	limit := f.Limit
+	var filter *expression.ConditionBuilder
+	if f.Status != "" {
+		c := expression.Name("status").Equal(expression.Value(string(f.Status)))
+		filter = &c
+	}
+	var items []experimentItem
+	next, err := s.queryIndex(ctx, "Experiments", experimentListPK, f.Limit, f.Cursor, filter, &items)
+	if err != nil {
+		return nil, err
+	}
+	page := &refx.ExperimentPage{Experiments: make([]*refx.Experiment, 0, len(items)), NextCursor: next}
+	for _, it := range items {
+		page.Experiments = append(page.Experiments, it.experiment())
+	}
+	return page, nil
+}
+
+// queryIndex reads one page of the gsi1 partition pk, newest first, into
+// out, and returns the cursor of the next page ("" on the last).
+func (s *Store) queryIndex(ctx context.Context, op, pk string, limit int, cursor string, filter *expression.ConditionBuilder, out any) (string, error) {
 	if limit <= 0 {
 		limit = defaultPageSize
 	}
 	limit = min(limit, maxPageSize)
-	start, err := decodeCursor(f.Cursor)
+	start, err := decodeCursor(cursor, pk)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	builder := expression.NewBuilder().WithKeyCondition(expression.Key(AttrGSI1PK).Equal(expression.Value(experimentListPK)))
-	if f.Status != "" {
-		builder = builder.WithFilter(expression.Name("status").Equal(expression.Value(string(f.Status))))
+	builder := expression.NewBuilder().WithKeyCondition(expression.Key(AttrGSI1PK).Equal(expression.Value(pk)))
+	if filter != nil {
+		builder = builder.WithFilter(*filter)
 	}
 	expr, err := builder.Build()
 	if err != nil {
-		return nil, storeError("Experiments", err)
+		return "", storeError(op, err)
 	}
-	var out *dynamodb.QueryOutput
-	err = s.retry(ctx, "Experiments", func() (err error) {
-		out, err = s.client.Query(ctx, &dynamodb.QueryInput{
+	var res *dynamodb.QueryOutput
+	err = s.retry(ctx, op, func() (err error) {
+		res, err = s.client.Query(ctx, &dynamodb.QueryInput{
 			TableName: s.table, IndexName: aws.String(IndexGSI1),
 			KeyConditionExpression:    expr.KeyCondition(),
 			FilterExpression:          expr.Filter(),
@@ -120,20 +139,15 @@ func (s *Store) Experiments(ctx context.Context, f refx.ExperimentFilter) (*refx
 		return err
 	})
 	if err != nil {
-		return nil, storeError("Experiments", err)
+		return "", storeError(op, err)
 	}
-	var items []experimentItem
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-		return nil, storeError("Experiments", err)
+	if err := attributevalue.UnmarshalListOfMaps(res.Items, out); err != nil {
+		return "", storeError(op, err)
 	}
-	page := &refx.ExperimentPage{Experiments: make([]*refx.Experiment, 0, len(items))}
-	for _, it := range items {
-		page.Experiments = append(page.Experiments, it.experiment())
+	if res.LastEvaluatedKey == nil {
+		return "", nil
 	}
-	if out.LastEvaluatedKey != nil {
-		page.NextCursor = encodeCursor(out.LastEvaluatedKey)
-	}
-	return page, nil
+	return encodeCursor(res.LastEvaluatedKey), nil
 }
 
 // cursorAttributes are the attributes of a gsi1 LastEvaluatedKey.
@@ -150,7 +164,9 @@ func encodeCursor(key map[string]types.AttributeValue) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(cursor string) (map[string]types.AttributeValue, error) {
+// decodeCursor turns a cursor back into a start key, refusing one that was
+// not issued for the gsi1 partition pk.
+func decodeCursor(cursor, pk string) (map[string]types.AttributeValue, error) {
 	if cursor == "" {
 		return nil, nil
 	}
@@ -160,7 +176,7 @@ func decodeCursor(cursor string) (map[string]types.AttributeValue, error) {
 		return nil, bad
 	}
 	var plain map[string]string
-	if json.Unmarshal(b, &plain) != nil || len(plain) != len(cursorAttributes) || plain[AttrGSI1PK] != experimentListPK {
+	if json.Unmarshal(b, &plain) != nil || len(plain) != len(cursorAttributes) || plain[AttrGSI1PK] != pk {
 		return nil, bad
 	}
 	key := make(map[string]types.AttributeValue, len(plain))

@@ -17,6 +17,13 @@ const (
 	entityAssignment = "assignment"
 	entityEvent      = "event"
 	entityCounter    = "counter"
+	entityReferral   = "referral"
+	entityPointer    = "referral_pointer"
+	entityClick      = "click"
+	entityVisitor    = "visitor"
+	entityAttrib     = "attribution"
+	entityRefusal    = "refusal"
+	entityMarker     = "guard_marker"
 )
 
 type variantItem struct {
@@ -30,27 +37,36 @@ type goalItem struct {
 	Kind string `dynamodbav:"kind"`
 }
 
+type referralConfigItem struct {
+	LandingURL        string `dynamodbav:"landing_url"`
+	ConversionGoal    string `dynamodbav:"conversion_goal"`
+	WindowDays        int    `dynamodbav:"window_days"`
+	MaxSignupsPerHour int    `dynamodbav:"max_signups_per_hour"`
+	MaxSignupsPerDay  int    `dynamodbav:"max_signups_per_day"`
+}
+
 type experimentItem struct {
 	itemKey
-	GSI1PK        string        `dynamodbav:"gsi1pk"`
-	GSI1SK        string        `dynamodbav:"gsi1sk"`
-	Entity        string        `dynamodbav:"entity"`
-	ID            string        `dynamodbav:"id"`
-	Name          string        `dynamodbav:"name"`
-	Hypothesis    string        `dynamodbav:"hypothesis,omitempty"`
-	Owner         string        `dynamodbav:"owner,omitempty"`
-	Variants      []variantItem `dynamodbav:"variants"`
-	Control       string        `dynamodbav:"control"`
-	Coverage      float64       `dynamodbav:"coverage"`
-	Goals         []goalItem    `dynamodbav:"goals"`
-	Seed          string        `dynamodbav:"seed"`
-	CounterShards int           `dynamodbav:"counter_shards"`
-	Status        string        `dynamodbav:"status"`
-	Version       int64         `dynamodbav:"version"`
-	CreatedAt     time.Time     `dynamodbav:"created_at"`
-	UpdatedAt     time.Time     `dynamodbav:"updated_at"`
-	StartedAt     *time.Time    `dynamodbav:"started_at,omitempty"`
-	StoppedAt     *time.Time    `dynamodbav:"stopped_at,omitempty"`
+	GSI1PK        string              `dynamodbav:"gsi1pk"`
+	GSI1SK        string              `dynamodbav:"gsi1sk"`
+	Entity        string              `dynamodbav:"entity"`
+	ID            string              `dynamodbav:"id"`
+	Name          string              `dynamodbav:"name"`
+	Hypothesis    string              `dynamodbav:"hypothesis,omitempty"`
+	Owner         string              `dynamodbav:"owner,omitempty"`
+	Variants      []variantItem       `dynamodbav:"variants"`
+	Control       string              `dynamodbav:"control"`
+	Coverage      float64             `dynamodbav:"coverage"`
+	Goals         []goalItem          `dynamodbav:"goals"`
+	Seed          string              `dynamodbav:"seed"`
+	CounterShards int                 `dynamodbav:"counter_shards"`
+	Referral      *referralConfigItem `dynamodbav:"referral,omitempty"`
+	Status        string              `dynamodbav:"status"`
+	Version       int64               `dynamodbav:"version"`
+	CreatedAt     time.Time           `dynamodbav:"created_at"`
+	UpdatedAt     time.Time           `dynamodbav:"updated_at"`
+	StartedAt     *time.Time          `dynamodbav:"started_at,omitempty"`
+	StoppedAt     *time.Time          `dynamodbav:"stopped_at,omitempty"`
 	// WriteID is unique per write, so that a write whose response was lost
 	// can recognise itself when the SDK retries it.
 	WriteID string `dynamodbav:"write_id"`
@@ -69,6 +85,9 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 	}
 	for _, v := range e.Variants {
 		it.Variants = append(it.Variants, variantItem{Key: v.Key, Weight: v.Weight, Payload: string(v.Payload)})
+	}
+	if r := e.Referral; r != nil {
+		it.Referral = &referralConfigItem{r.LandingURL, r.ConversionGoal, r.WindowDays, r.MaxSignupsPerHour, r.MaxSignupsPerDay}
 	}
 	for _, g := range e.Goals {
 		it.Goals = append(it.Goals, goalItem{Key: g.Key, Kind: string(g.Kind)})
@@ -92,6 +111,10 @@ func (it experimentItem) experiment() *refx.Experiment {
 	}
 	for _, g := range it.Goals {
 		e.Goals = append(e.Goals, refx.Goal{Key: g.Key, Kind: refx.GoalKind(g.Kind)})
+	}
+	if r := it.Referral; r != nil {
+		e.Referral = &refx.ReferralConfig{LandingURL: r.LandingURL, ConversionGoal: r.ConversionGoal,
+			WindowDays: r.WindowDays, MaxSignupsPerHour: r.MaxSignupsPerHour, MaxSignupsPerDay: r.MaxSignupsPerDay}
 	}
 	return e
 }
@@ -121,6 +144,9 @@ type creditItem struct {
 	Experiment      string `dynamodbav:"experiment"`
 	Variant         string `dynamodbav:"variant"`
 	FirstConversion bool   `dynamodbav:"first_conversion"`
+	// Referrer is set on a referral credit: the event is a referee's
+	// conversion, counted for the referrer's variant.
+	Referrer string `dynamodbav:"referrer,omitempty"`
 }
 
 type eventItem struct {
@@ -132,6 +158,7 @@ type eventItem struct {
 	Value       *string      `dynamodbav:"value,omitempty"`
 	OccurredAt  time.Time    `dynamodbav:"occurred_at"`
 	ReceivedAt  time.Time    `dynamodbav:"received_at"`
+	Code        string       `dynamodbav:"referral_code,omitempty"`
 	Properties  string       `dynamodbav:"properties,omitempty"`
 	Fingerprint string       `dynamodbav:"fingerprint"`
 	Credits     []creditItem `dynamodbav:"credits"`
@@ -149,4 +176,86 @@ type counterItem struct {
 	Events       int64                 `dynamodbav:"events"`
 	ValueSum     attributevalue.Number `dynamodbav:"value_sum"`
 	ValueSumSq   attributevalue.Number `dynamodbav:"value_sum_sq"`
+}
+
+// codeItem is a referral code and its referrer's running totals. Every
+// update of it is conditioned on rev, which serialises the updates of one
+// code and makes the per-referrer sums of squares exact.
+type codeItem struct {
+	itemKey
+	Entity      string                `dynamodbav:"entity"`
+	Code        string                `dynamodbav:"code"`
+	Experiment  string                `dynamodbav:"experiment"`
+	Referrer    string                `dynamodbav:"referrer"`
+	Variant     string                `dynamodbav:"variant"`
+	Counted     bool                  `dynamodbav:"counted"`
+	CreatedAt   time.Time             `dynamodbav:"created_at"`
+	Rev         int64                 `dynamodbav:"rev"`
+	Clicks      int64                 `dynamodbav:"clicks"`
+	Signups     int64                 `dynamodbav:"signups"`
+	Conversions int64                 `dynamodbav:"conversions"`
+	Value       attributevalue.Number `dynamodbav:"value"`
+	HourBucket  string                `dynamodbav:"vel_hour"`
+	HourCount   int64                 `dynamodbav:"vel_hour_n"`
+	DayBucket   string                `dynamodbav:"vel_day"`
+	DayCount    int64                 `dynamodbav:"vel_day_n"`
+}
+
+// pointerItem finds a referrer's code in an experiment.
+type pointerItem struct {
+	itemKey
+	Entity     string    `dynamodbav:"entity"`
+	Code       string    `dynamodbav:"code"`
+	Experiment string    `dynamodbav:"experiment"`
+	Referrer   string    `dynamodbav:"referrer"`
+	Variant    string    `dynamodbav:"variant"`
+	Counted    bool      `dynamodbav:"counted"`
+	CreatedAt  time.Time `dynamodbav:"created_at"`
+}
+
+type clickItem struct {
+	itemKey
+	Entity     string    `dynamodbav:"entity"`
+	Code       string    `dynamodbav:"code"`
+	Experiment string    `dynamodbav:"experiment"`
+	Variant    string    `dynamodbav:"variant"`
+	Visitor    string    `dynamodbav:"visitor"`
+	IPHash     string    `dynamodbav:"ip_hash,omitempty"`
+	ClickedAt  time.Time `dynamodbav:"clicked_at"`
+}
+
+type attributionItem struct {
+	itemKey
+	GSI1PK       string     `dynamodbav:"gsi1pk"`
+	GSI1SK       string     `dynamodbav:"gsi1sk"`
+	Entity       string     `dynamodbav:"entity"`
+	Referee      string     `dynamodbav:"referee"`
+	Referrer     string     `dynamodbav:"referrer"`
+	Code         string     `dynamodbav:"code"`
+	Experiment   string     `dynamodbav:"experiment"`
+	Variant      string     `dynamodbav:"variant"`
+	Counted      bool       `dynamodbav:"counted"`
+	Status       string     `dynamodbav:"status"`
+	Reasons      []string   `dynamodbav:"reasons,omitempty"`
+	AttributedAt time.Time  `dynamodbav:"attributed_at"`
+	ConvertedAt  *time.Time `dynamodbav:"converted_at,omitempty"`
+}
+
+func (it attributionItem) attribution() *refx.Attribution {
+	return &refx.Attribution{
+		Referee: it.Referee, Referrer: it.Referrer, Code: it.Code, Experiment: it.Experiment,
+		Variant: it.Variant, Status: it.Status, Reasons: it.Reasons,
+		AttributedAt: it.AttributedAt, ConvertedAt: it.ConvertedAt,
+	}
+}
+
+type refusalItem struct {
+	itemKey
+	Entity     string    `dynamodbav:"entity"`
+	Referee    string    `dynamodbav:"referee"`
+	Code       string    `dynamodbav:"code"`
+	Experiment string    `dynamodbav:"experiment"`
+	Variant    string    `dynamodbav:"variant"`
+	Reason     string    `dynamodbav:"reason"`
+	RefusedAt  time.Time `dynamodbav:"refused_at"`
 }

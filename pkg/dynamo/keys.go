@@ -16,18 +16,39 @@ import (
 //	event         EVENT#<event id>           EVENT
 //	participants  COUNT#<experiment>#<shard> VARIANT#<variant>#PARTICIPANTS
 //	goal counter  COUNT#<experiment>#<shard> VARIANT#<variant>#GOAL#<goal>
+//	referral ctr  COUNT#<experiment>#<shard> VARIANT#<variant>#REFERRAL
+//	referral code CODE#<code>                CODE
+//	guard marker  CODE#<code>                IP#<hash> | DEVICE#<hash>
+//	code pointer  USER#<referrer>            REFCODE#<experiment>
+//	click         CLICK#<code>#<visitor>     CLICK
+//	visitor seen  VISITOR#<visitor>          SEEN#<experiment>
+//	attribution   USER#<referee>             ATTRIBUTION                     REFERRER#<referrer>  <attributed_at>#<referee>
+//	refusal       USER#<referee>             REFUSED#<code>
 const (
-	experimentPrefix  = "EXP#"
-	experimentSK      = "META"
-	experimentListPK  = "EXPERIMENTS"
-	userPrefix        = "USER#"
-	assignmentPrefix  = "ASSIGN#"
-	eventPrefix       = "EVENT#"
-	eventSK           = "EVENT"
-	counterPrefix     = "COUNT#"
-	variantPrefix     = "VARIANT#"
-	participantsInfix = "#PARTICIPANTS"
-	goalInfix         = "#GOAL#"
+	experimentPrefix   = "EXP#"
+	experimentSK       = "META"
+	experimentListPK   = "EXPERIMENTS"
+	userPrefix         = "USER#"
+	assignmentPrefix   = "ASSIGN#"
+	eventPrefix        = "EVENT#"
+	eventSK            = "EVENT"
+	counterPrefix      = "COUNT#"
+	variantPrefix      = "VARIANT#"
+	participantsInfix  = "#PARTICIPANTS"
+	goalInfix          = "#GOAL#"
+	referralSuffix     = "#REFERRAL"
+	codePrefix         = "CODE#"
+	codeSK             = "CODE"
+	ipMarkerPrefix     = "IP#"
+	deviceMarkerPrefix = "DEVICE#"
+	codePointerPrefix  = "REFCODE#"
+	clickPrefix        = "CLICK#"
+	clickSK            = "CLICK"
+	visitorPrefix      = "VISITOR#"
+	seenPrefix         = "SEEN#"
+	attributionSK      = "ATTRIBUTION"
+	referrerPrefix     = "REFERRER#"
+	refusalPrefix      = "REFUSED#"
 )
 
 // itemKey is the primary key of an item.
@@ -46,10 +67,14 @@ func (k itemKey) attributes() map[string]types.AttributeValue {
 
 func experimentKey(id string) itemKey { return itemKey{experimentPrefix + id, experimentSK} }
 
+// timeSK formats a time for a sort key: fixed width, UTC, so that it sorts
+// as a string.
+func timeSK(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
 // experimentListSK orders the listing newest first when read backwards; the
 // fixed-width UTC timestamp sorts as a string.
 func experimentListSK(createdAt time.Time, id string) string {
-	return createdAt.UTC().Format("2006-01-02T15:04:05.000000Z") + "#" + id
+	return timeSK(createdAt) + "#" + id
 }
 
 func userPK(user string) string { return userPrefix + user }
@@ -74,6 +99,39 @@ func participantsKey(experiment string, shard int, variant string) itemKey {
 func goalKey(experiment string, shard int, variant, goal string) itemKey {
 	return itemKey{counterPK(experiment, shard), variantPrefix + variant + goalInfix + goal}
 }
+
+func referralCounterKey(experiment string, shard int, variant string) itemKey {
+	return itemKey{counterPK(experiment, shard), variantPrefix + variant + referralSuffix}
+}
+
+func codeKey(code string) itemKey { return itemKey{codePrefix + code, codeSK} }
+
+func ipMarkerKey(code, hash string) itemKey { return itemKey{codePrefix + code, ipMarkerPrefix + hash} }
+
+func deviceMarkerKey(code, hash string) itemKey {
+	return itemKey{codePrefix + code, deviceMarkerPrefix + hash}
+}
+
+func codePointerKey(referrer, experiment string) itemKey {
+	return itemKey{userPK(referrer), codePointerPrefix + experiment}
+}
+
+func clickKey(code, visitor string) itemKey {
+	return itemKey{clickPrefix + code + "#" + visitor, clickSK}
+}
+
+func visitorSeenKey(visitor, experiment string) itemKey {
+	return itemKey{visitorPrefix + visitor, seenPrefix + experiment}
+}
+
+func attributionKey(referee string) itemKey { return itemKey{userPK(referee), attributionSK} }
+
+func referrerPK(referrer string) string { return referrerPrefix + referrer }
+
+// referrerListSK orders a referrer's referees by attribution time.
+func referrerListSK(at time.Time, referee string) string { return timeSK(at) + "#" + referee }
+
+func refusalKey(referee, code string) itemKey { return itemKey{userPK(referee), refusalPrefix + code} }
 
 // shardOf picks a counter shard from a stable string (an event id, a user),
 // so that a retried write lands on the shard it landed on before.

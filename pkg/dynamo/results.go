@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/refx-dev/refx/pkg/refx"
 )
@@ -26,7 +27,7 @@ func (s *Store) Results(ctx context.Context, experiment string) (*refx.Results, 
 	if err != nil {
 		return nil, err
 	}
-	shards := make([][]counterItem, exp.CounterShards)
+	shards := make([][]map[string]types.AttributeValue, exp.CounterShards)
 	errs := make([]error, exp.CounterShards)
 	sem := make(chan struct{}, maxParallelShardReads)
 	var wg sync.WaitGroup
@@ -44,10 +45,10 @@ func (s *Store) Results(ctx context.Context, experiment string) (*refx.Results, 
 			return nil, err
 		}
 	}
-	return sumCounters(exp, shards), nil
+	return sumCounters(exp, shards)
 }
 
-func (s *Store) counterShard(ctx context.Context, experiment string, shard int) ([]counterItem, error) {
+func (s *Store) counterShard(ctx context.Context, experiment string, shard int) ([]map[string]types.AttributeValue, error) {
 	keys, err := expression.NewBuilder().WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(counterPK(experiment, shard)))).Build()
 	if err != nil {
 		return nil, storeError("counterShard", err)
@@ -58,7 +59,7 @@ func (s *Store) counterShard(ctx context.Context, experiment string, shard int) 
 		ExpressionAttributeNames:  keys.Names(),
 		ExpressionAttributeValues: keys.Values(),
 	}
-	var all []counterItem
+	var all []map[string]types.AttributeValue
 	for {
 		var out *dynamodb.QueryOutput
 		err := s.retry(ctx, "counterShard", func() (err error) {
@@ -68,11 +69,7 @@ func (s *Store) counterShard(ctx context.Context, experiment string, shard int) 
 		if err != nil {
 			return nil, storeError("counterShard", err)
 		}
-		var page []counterItem
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
-			return nil, storeError("counterShard", err)
-		}
-		all = append(all, page...)
+		all = append(all, out.Items...)
 		if out.LastEvaluatedKey == nil {
 			return all, nil
 		}
@@ -82,53 +79,127 @@ func (s *Store) counterShard(ctx context.Context, experiment string, shard int) 
 
 // sumCounters adds the shards up into results with every variant and goal of
 // the experiment present, zero where nothing was counted.
-func sumCounters(exp *refx.Experiment, shards [][]counterItem) *refx.Results {
-	type goalSums struct {
-		users, events int64
-		sum, sumSq    big.Rat
-	}
-	variants := make(map[string]*refx.VariantResults, len(exp.Variants))
-	sums := make(map[string]map[string]*goalSums, len(exp.Variants))
-	res := &refx.Results{Experiment: exp.ID, Status: exp.Status}
+func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValue) (*refx.Results, error) {
+	variants := make(map[string]*variantSums, len(exp.Variants))
 	for _, v := range exp.Variants {
-		variants[v.Key] = &refx.VariantResults{Key: v.Key, Goals: map[string]refx.GoalCounts{}}
-		sums[v.Key] = map[string]*goalSums{}
+		vs := &variantSums{goals: map[string]*goalSums{}, referral: newDecimalCounts()}
 		for _, g := range exp.Goals {
-			sums[v.Key][g.Key] = &goalSums{}
+			vs.goals[g.Key] = &goalSums{}
 		}
+		variants[v.Key] = vs
 	}
 	for _, items := range shards {
-		for _, it := range items {
-			vr, ok := variants[it.Variant]
+		for _, av := range items {
+			var it counterItem
+			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+				return nil, storeError("Results", err)
+			}
+			vs, ok := variants[it.Variant]
 			if !ok {
 				continue
 			}
-			if strings.HasSuffix(it.SK, participantsInfix) {
-				vr.Participants += it.Participants
-				continue
+			switch {
+			case strings.HasSuffix(it.SK, participantsInfix):
+				vs.participants += it.Participants
+			case strings.HasSuffix(it.SK, referralSuffix):
+				vs.referral.add(av)
+			default:
+				if g, ok := vs.goals[it.Goal]; ok {
+					g.users += it.Users
+					g.events += it.Events
+					addDecimal(&g.sum, string(it.ValueSum))
+					addDecimal(&g.sumSq, string(it.ValueSumSq))
+				}
 			}
-			g, ok := sums[it.Variant][it.Goal]
-			if !ok {
-				continue
-			}
-			g.users += it.Users
-			g.events += it.Events
-			addDecimal(&g.sum, string(it.ValueSum))
-			addDecimal(&g.sumSq, string(it.ValueSumSq))
 		}
 	}
+	res := &refx.Results{Experiment: exp.ID, Status: exp.Status}
 	for _, v := range exp.Variants {
-		vr := variants[v.Key]
+		vs := variants[v.Key]
+		vr := refx.VariantResults{Key: v.Key, Participants: vs.participants, Goals: map[string]refx.GoalCounts{}}
 		for _, g := range exp.Goals {
-			gs := sums[v.Key][g.Key]
+			gs := vs.goals[g.Key]
 			vr.Goals[g.Key] = refx.GoalCounts{
 				Users: gs.users, Events: gs.events,
 				ValueSum: formatDecimal(&gs.sum), ValueSumSq: formatDecimal(&gs.sumSq),
 			}
 		}
-		res.Variants = append(res.Variants, *vr)
+		if exp.Referral != nil {
+			vr.Referral = vs.referral.counts()
+		}
+		res.Variants = append(res.Variants, vr)
 	}
-	return res
+	return res, nil
+}
+
+type goalSums struct {
+	users, events int64
+	sum, sumSq    big.Rat
+}
+
+type variantSums struct {
+	participants int64
+	goals        map[string]*goalSums
+	referral     decimalCounts
+}
+
+// decimalCounts adds up the numeric attributes of referral counter items,
+// exactly, whatever their names: guard reasons appear as attributes
+// refused_<reason> and flagged_<reason>.
+type decimalCounts map[string]*big.Rat
+
+func newDecimalCounts() decimalCounts { return decimalCounts{} }
+
+func (d decimalCounts) add(item map[string]types.AttributeValue) {
+	for name, av := range item {
+		n, ok := av.(*types.AttributeValueMemberN)
+		if !ok {
+			continue
+		}
+		if d[name] == nil {
+			d[name] = new(big.Rat)
+		}
+		addDecimal(d[name], n.Value)
+	}
+}
+
+func (d decimalCounts) int(name string) int64 {
+	if r := d[name]; r != nil {
+		return r.Num().Int64()
+	}
+	return 0
+}
+
+func (d decimalCounts) decimal(name string) json.Number {
+	if r := d[name]; r != nil {
+		return formatDecimal(r)
+	}
+	return "0"
+}
+
+func (d decimalCounts) counts() *refx.ReferralCounts {
+	c := &refx.ReferralCounts{
+		Referrers: d.int("referrers"), SharingReferrers: d.int("sharing_referrers"),
+		Clicks: d.int("clicks"), UniqueVisitors: d.int("unique_visitors"), Signups: d.int("signups"),
+		ConvertingReferees: d.int("converting_referees"), Conversions: d.int("conversions"),
+		ConversionValue: d.decimal("conversion_value"),
+		PerReferrer: refx.PerReferrerSums{
+			ClicksSumSq: d.int("clicks_sq"), SignupsSumSq: d.int("signups_sq"),
+			ConversionsSumSq: d.int("conversions_sq"), ValueSumSq: d.decimal("value_sq"),
+			ClicksXSignups: d.int("clicks_x_signups"),
+		},
+		Refused: map[string]int64{}, Flagged: map[string]int64{},
+	}
+	for name := range d {
+		if reason, ok := strings.CutPrefix(name, "refused_"); ok {
+			c.Refused[reason] = d.int(name)
+		}
+		if reason, ok := strings.CutPrefix(name, "flagged_"); ok {
+			c.Flagged[reason] = d.int(name)
+		}
+	}
+	c.Rates = c.ComputeRates()
+	return c
 }
 
 // addDecimal adds a DynamoDB number string to acc exactly; an absent

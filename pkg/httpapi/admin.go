@@ -20,6 +20,10 @@ func (s *Server) createExperiment(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	if req.CounterShards == nil && s.DefaultCounterShards > 0 {
+		shards := s.DefaultCounterShards
+		req.CounterShards = &shards
+	}
 	e, err := req.Build(s.now())
 	if err != nil {
 		return err

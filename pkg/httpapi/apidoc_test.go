@@ -46,6 +46,12 @@ var serverRoutes = []struct {
 	{"POST", "/v1/experiments/{id}/start", http.StatusUnauthorized},
 	{"POST", "/v1/experiments/{id}/stop", http.StatusUnauthorized},
 	{"GET", "/v1/experiments/{id}/results", http.StatusUnauthorized},
+	{"POST", "/v1/referrals", http.StatusBadRequest},
+	{"GET", "/v1/referrals/{code}", http.StatusOK},
+	{"POST", "/v1/referrals/{code}/signups", http.StatusBadRequest},
+	{"GET", "/r/{code}", http.StatusFound},
+	{"GET", "/r", http.StatusOK},
+	{"GET", "/v1/referrers/{user}/referrals", http.StatusUnauthorized},
 }
 
 // TestAPIDescriptionCoversRoutes checks schema/api.yaml against the handler in

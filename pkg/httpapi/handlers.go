@@ -48,7 +48,7 @@ func (s *Server) recordEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := e.Validate(s.now()); err != nil {
 		return err
 	}
-	res, err := s.Events.RecordEvent(r.Context(), &e)
+	res, err := s.record(r, &e)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,9 @@ type BatchItemResult struct {
 	ID      string        `json:"id"`
 	Status  string        `json:"status,omitempty"`
 	Credits []refx.Credit `json:"credits,omitempty"`
-	Error   *ErrorDetail  `json:"error,omitempty"`
+	// Attribution is the outcome of the event's referral code, if any.
+	Attribution *refx.AttributionResult `json:"attribution,omitempty"`
+	Error       *ErrorDetail            `json:"error,omitempty"`
 }
 
 // recordEvents records up to refx.MaxBatch events. The whole batch is
@@ -104,7 +106,7 @@ func (s *Server) recordEvents(w http.ResponseWriter, r *http.Request) error {
 	var wg sync.WaitGroup
 	for i := range req.Events {
 		wg.Go(func() {
-			res, err := s.Events.RecordEvent(r.Context(), &req.Events[i])
+			res, err := s.record(r, &req.Events[i])
 			if err != nil {
 				if refx.ErrorCode(err) == refx.EINTERNAL {
 					logger(r.Context()).ErrorContext(r.Context(), "internal error", "event", req.Events[i].ID, "err", err)
@@ -113,10 +115,34 @@ func (s *Server) recordEvents(w http.ResponseWriter, r *http.Request) error {
 				results[i] = BatchItemResult{ID: req.Events[i].ID, Error: &d}
 				return
 			}
-			results[i] = BatchItemResult{ID: res.ID, Status: res.Status, Credits: res.Credits}
+			results[i] = BatchItemResult{ID: res.ID, Status: res.Status, Credits: res.Credits, Attribution: res.Attribution}
 		})
 	}
 	wg.Wait()
 	writeJSON(w, http.StatusOK, map[string]any{"results": results})
 	return nil
+}
+
+// record records one event, first attributing its user when it carries a
+// referral code. Both steps are idempotent, so a retry after a failure in
+// the second redoes nothing of the first.
+func (s *Server) record(r *http.Request, e *refx.Event) (*refx.EventResult, error) {
+	var attribution *refx.AttributionResult
+	if e.ReferralCode != "" && s.Referrals != nil {
+		var err error
+		attribution, err = s.attribute(r, e.ReferralCode, e.User, "", "")
+		switch refx.ErrorCode(err) {
+		case "":
+		case refx.ENOTFOUND:
+			attribution = &refx.AttributionResult{Status: refx.AttributionRefused, Reasons: []string{refx.ReasonUnknownCode}}
+		default:
+			return nil, err
+		}
+	}
+	res, err := s.Events.RecordEvent(r.Context(), e)
+	if err != nil {
+		return nil, err
+	}
+	res.Attribution = attribution
+	return res, nil
 }

@@ -42,12 +42,25 @@ type Server struct {
 	Assignments refx.AssignmentService
 	Events      refx.EventService
 	Results     refx.ResultsService
+	Referrals   refx.ReferralService
 	// Ping reports whether the store is reachable, for /healthz.
 	Ping func(context.Context) error
 	// AdminKey guards the admin routes; empty refuses every admin request.
 	AdminKey string
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// PublicURL is the base URL of referral links (default: the URL a
+	// request came to).
+	PublicURL string
+	// FallbackURL is where unknown and expired referral links lead (default:
+	// a built-in page).
+	FallbackURL string
+	// HashKey keys the hashes of IP addresses and device fingerprints.
+	HashKey []byte
+	Logger  *slog.Logger
+	Now     func() time.Time
+
+	// DefaultCounterShards is the counter_shards of a new experiment that
+	// does not set it; zero means refx.DefaultShards.
+	DefaultCounterShards int
 }
 
 // apiFunc is a handler that returns its error, written by ServeHTTP in the
@@ -69,10 +82,15 @@ func (s *Server) Handler(routes Routes) http.Handler {
 	}
 	if routes&AssignRoutes != 0 {
 		mux.Handle("POST /v1/assign", apiFunc(s.assign))
+		mux.Handle("POST /v1/referrals", apiFunc(s.createReferral))
+		mux.Handle("GET /v1/referrals/{code}", apiFunc(s.codeInfo))
 	}
 	if routes&TrackRoutes != 0 {
 		mux.Handle("POST /v1/events", apiFunc(s.recordEvent))
 		mux.Handle("POST /v1/events:batch", apiFunc(s.recordEvents))
+		mux.Handle("POST /v1/referrals/{code}/signups", apiFunc(s.signup))
+		mux.HandleFunc("GET /r/{code}", s.followLink)
+		mux.HandleFunc("GET /r", s.expiredPage)
 	}
 	if routes&AdminRoutes != 0 {
 		admin := func(pattern string, h apiFunc) { mux.Handle(pattern, s.requireAdmin(h)) }
@@ -83,6 +101,7 @@ func (s *Server) Handler(routes Routes) http.Handler {
 		admin("POST /v1/experiments/{id}/start", s.setStatus(refx.StatusRunning))
 		admin("POST /v1/experiments/{id}/stop", s.setStatus(refx.StatusStopped))
 		admin("GET /v1/experiments/{id}/results", s.results)
+		admin("GET /v1/referrers/{user}/referrals", s.referrerReferrals)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, refx.Errorf(refx.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))

@@ -28,6 +28,9 @@ type Event struct {
 	Value      *Decimal       `json:"value,omitempty"`
 	OccurredAt *time.Time     `json:"occurred_at,omitempty"`
 	Properties map[string]any `json:"properties,omitempty"`
+	// ReferralCode, on a signup, attributes the user to the code's referrer
+	// before the event is recorded.
+	ReferralCode string `json:"referral_code,omitempty"`
 }
 
 // Validate checks e against the limits, with now as the current time.
@@ -39,6 +42,8 @@ func (e *Event) Validate(now time.Time) error {
 		return FieldErrorf("type", "must be 1-64 characters of letters, digits, '-', '_' or '.'")
 	case !ValidUser(e.User):
 		return FieldErrorf("user", "must be 1-%d bytes of text without control characters", MaxUserLen)
+	case e.ReferralCode != "" && !ValidCode(e.ReferralCode):
+		return FieldErrorf("referral_code", "must be a referral code")
 	}
 	if e.OccurredAt != nil {
 		t := *e.OccurredAt
@@ -68,7 +73,8 @@ func (e *Event) Fingerprint() string {
 		Value      *Decimal       `json:"v"`
 		OccurredAt *time.Time     `json:"o"`
 		Properties map[string]any `json:"p"`
-	}{e.Type, e.User, e.Value, nil, e.Properties}
+		Code       string         `json:"c,omitempty"`
+	}{e.Type, e.User, e.Value, nil, e.Properties, e.ReferralCode}
 	if e.OccurredAt != nil {
 		t := e.OccurredAt.UTC()
 		canonical.OccurredAt = &t

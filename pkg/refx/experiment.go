@@ -68,28 +68,31 @@ type Experiment struct {
 	// user lands in unrelated buckets across experiments.
 	Seed string `json:"seed"`
 	// CounterShards is how many partitions each counter is spread over.
-	CounterShards int        `json:"counter_shards"`
-	Status        Status     `json:"status"`
-	Version       int64      `json:"version"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
-	StartedAt     *time.Time `json:"started_at,omitempty"`
-	StoppedAt     *time.Time `json:"stopped_at,omitempty"`
+	CounterShards int `json:"counter_shards"`
+	// Referral, when set, makes this a referral experiment.
+	Referral  *ReferralConfig `json:"referral,omitempty"`
+	Status    Status          `json:"status"`
+	Version   int64           `json:"version"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+	StartedAt *time.Time      `json:"started_at,omitempty"`
+	StoppedAt *time.Time      `json:"stopped_at,omitempty"`
 }
 
 // NewExperiment is the body of a create request. Pointer fields are optional
 // and take defaults.
 type NewExperiment struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name"`
-	Hypothesis    string    `json:"hypothesis"`
-	Owner         string    `json:"owner"`
-	Variants      []Variant `json:"variants"`
-	Control       string    `json:"control"`
-	Coverage      *float64  `json:"coverage"`
-	Goals         []Goal    `json:"goals"`
-	Seed          string    `json:"seed"`
-	CounterShards *int      `json:"counter_shards"`
+	ID            string          `json:"id"`
+	Name          string          `json:"name"`
+	Hypothesis    string          `json:"hypothesis"`
+	Owner         string          `json:"owner"`
+	Variants      []Variant       `json:"variants"`
+	Control       string          `json:"control"`
+	Coverage      *float64        `json:"coverage"`
+	Goals         []Goal          `json:"goals"`
+	Seed          string          `json:"seed"`
+	CounterShards *int            `json:"counter_shards"`
+	Referral      *ReferralConfig `json:"referral"`
 }
 
 // Build validates n and returns the draft experiment it describes.
@@ -97,7 +100,7 @@ func (n NewExperiment) Build(now time.Time) (*Experiment, error) {
 	e := &Experiment{
 		ID: n.ID, Name: n.Name, Hypothesis: n.Hypothesis, Owner: n.Owner,
 		Variants: n.Variants, Control: n.Control, Coverage: 1, Goals: n.Goals,
-		Seed: n.Seed, CounterShards: DefaultShards,
+		Seed: n.Seed, CounterShards: DefaultShards, Referral: n.Referral,
 		Status: StatusDraft, Version: 1, CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
 	}
 	if e.Name == "" {
@@ -111,6 +114,11 @@ func (n NewExperiment) Build(now time.Time) (*Experiment, error) {
 	}
 	if n.CounterShards != nil {
 		e.CounterShards = *n.CounterShards
+	}
+	if e.Referral != nil {
+		r := *e.Referral
+		r.withDefaults()
+		e.Referral = &r
 	}
 	if e.Control == "" && len(e.Variants) > 0 {
 		e.Control = e.Variants[0].Key
@@ -141,6 +149,11 @@ func (e *Experiment) Validate() error {
 	}
 	if err := validateVariants(e.Variants); err != nil {
 		return err
+	}
+	if e.Referral != nil {
+		if err := e.Referral.validate(); err != nil {
+			return err
+		}
 	}
 	if _, ok := e.Variant(e.Control); !ok {
 		return FieldErrorf("control", "must be the key of one of the variants")
@@ -255,6 +268,9 @@ type ExperimentPatch struct {
 	Coverage      *float64   `json:"coverage"`
 	Goals         *[]Goal    `json:"goals"`
 	CounterShards *int       `json:"counter_shards"`
+	// Referral replaces the referral configuration; its guards and landing
+	// URL may change at any time.
+	Referral *ReferralConfig `json:"referral"`
 }
 
 // Apply returns a copy of e with the patch applied, validated, its version
@@ -297,6 +313,11 @@ func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error
 	}
 	if p.CounterShards != nil {
 		next.CounterShards = *p.CounterShards
+	}
+	if p.Referral != nil {
+		r := *p.Referral
+		r.withDefaults()
+		next.Referral = &r
 	}
 	if err := next.Validate(); err != nil {
 		return nil, err

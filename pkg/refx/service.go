@@ -32,6 +32,9 @@ type Credit struct {
 	Variant    string `json:"variant"`
 	// FirstConversion is true when the event converted its user for this goal.
 	FirstConversion bool `json:"first_conversion"`
+	// Referrer is set when the event is a referee's conversion credited to
+	// the referrer's variant of a referral experiment.
+	Referrer string `json:"referrer,omitempty"`
 }
 
 // EventResult is the outcome of recording an event.
@@ -39,6 +42,8 @@ type EventResult struct {
 	ID      string   `json:"id"`
 	Status  string   `json:"status"`
 	Credits []Credit `json:"credits,omitempty"`
+	// Attribution is the outcome of the event's referral_code, if any.
+	Attribution *AttributionResult `json:"attribution,omitempty"`
 }
 
 // GoalCounts are the exact counts of one goal in one variant. Sums are exact
@@ -55,6 +60,50 @@ type VariantResults struct {
 	Key          string                `json:"key"`
 	Participants int64                 `json:"participants"`
 	Goals        map[string]GoalCounts `json:"goals"`
+	// Referral holds the referral funnel of a referral experiment.
+	Referral *ReferralCounts `json:"referral,omitempty"`
+}
+
+// ReferralCounts are the exact referral counts of one variant, the unit
+// being the referrer (a participant who asked for a link).
+type ReferralCounts struct {
+	Referrers          int64       `json:"referrers"`
+	SharingReferrers   int64       `json:"sharing_referrers"`
+	Clicks             int64       `json:"clicks"`
+	UniqueVisitors     int64       `json:"unique_visitors"`
+	Signups            int64       `json:"signups"`
+	ConvertingReferees int64       `json:"converting_referees"`
+	Conversions        int64       `json:"conversions"`
+	ConversionValue    json.Number `json:"conversion_value"`
+	// PerReferrer holds Σy² (and Σxy) over referrers of the per-referrer
+	// counts, whose Σy are the totals above: the sufficient statistics for
+	// the variance of per-referrer metrics.
+	PerReferrer PerReferrerSums `json:"per_referrer"`
+	Rates       ReferralRates   `json:"rates"`
+	// Refused and Flagged count guarded signups by reason; neither counts
+	// in Signups.
+	Refused map[string]int64 `json:"refused"`
+	Flagged map[string]int64 `json:"flagged"`
+}
+
+// PerReferrerSums are sums of squares and products over referrers.
+type PerReferrerSums struct {
+	ClicksSumSq      int64       `json:"clicks_sum_sq"`
+	SignupsSumSq     int64       `json:"signups_sum_sq"`
+	ConversionsSumSq int64       `json:"conversions_sum_sq"`
+	ValueSumSq       json.Number `json:"value_sum_sq"`
+	ClicksXSignups   int64       `json:"clicks_x_signups"`
+}
+
+// ReferralRates are the funnel rates a growth team reads. A rate whose
+// denominator is zero is 0.
+type ReferralRates struct {
+	ShareRate              float64 `json:"share_rate"`
+	ClicksPerReferrer      float64 `json:"clicks_per_referrer"`
+	SignupsPerClick        float64 `json:"signups_per_click"`
+	KFactor                float64 `json:"k_factor"`
+	ConversionsPerReferrer float64 `json:"conversions_per_referrer"`
+	ValuePerReferrer       float64 `json:"value_per_referrer"`
 }
 
 // Results are an experiment's raw counts.
@@ -112,4 +161,24 @@ type EventService interface {
 type ResultsService interface {
 	// Results returns an experiment's counts. ENOTFOUND.
 	Results(ctx context.Context, experiment string) (*Results, error)
+}
+
+// ComputeRates derives the funnel rates from the counts.
+func (c *ReferralCounts) ComputeRates() ReferralRates {
+	ratio := func(num, den float64) float64 {
+		if den == 0 {
+			return 0
+		}
+		return num / den
+	}
+	referrers := float64(c.Referrers)
+	value, _ := c.ConversionValue.Float64()
+	return ReferralRates{
+		ShareRate:              ratio(float64(c.SharingReferrers), referrers),
+		ClicksPerReferrer:      ratio(float64(c.Clicks), referrers),
+		SignupsPerClick:        ratio(float64(c.Signups), float64(c.Clicks)),
+		KFactor:                ratio(float64(c.Signups), referrers),
+		ConversionsPerReferrer: ratio(float64(c.Conversions), referrers),
+		ValuePerReferrer:       ratio(value, referrers),
+	}
 }

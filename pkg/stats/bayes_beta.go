@@ -11,7 +11,9 @@ import (
 // BetaPosterior is a Beta(A, B) distribution, the exact posterior of a
 // conversion rate after observing conversions out of n under a Beta prior.
 type BetaPosterior struct {
+	// A is the first shape parameter (prior alpha + conversions).
 	A float64 `json:"a"`
+	// B is the second shape parameter (prior beta + non-conversions).
 	B float64 `json:"b"`
 }
 
@@ -48,34 +50,43 @@ type betaDist struct {
 
 	// Cache of the density at the panel nodes of the last integration over
 	// this distribution (the layout is usually the same across Newton steps).
-	cacheA, cacheB float64
-	cacheP         int
-	cacheF         []float64
+	cacheKey panelKey
+	cacheF   []float64
 }
 
-// pdfAtNodes returns the density at the Gauss–Legendre nodes of `panels`
-// equal panels on [a, b], reusing the previous result when the layout is unchanged.
-func (d *betaDist) pdfAtNodes(a, b float64, panels int) []float64 {
-	if d.cacheF != nil && d.cacheA == a && d.cacheB == b && d.cacheP == panels {
+// panelKey identifies a panel layout: the interval, the number of uniform
+// panels and whether each end is geometrically graded.
+type panelKey struct {
+	a, b           float64
+	panels         int
+	gradeL, gradeR bool
+}
+
+// pdfAtNodes returns the density at the Gauss–Legendre nodes of the panels
+// delimited by edges, reusing the previous result when the layout (identified
+// by key) is unchanged.
+func (d *betaDist) pdfAtNodes(key panelKey, edges []float64) []float64 {
+	if d.cacheF != nil && d.cacheKey == key {
 		return d.cacheF
 	}
-	n := panels * panelNodes
+	n := (len(edges) - 1) * panelNodes
 	if cap(d.cacheF) >= n {
 		d.cacheF = d.cacheF[:n]
 	} else {
 		d.cacheF = make([]float64, n)
 	}
-	h := (b - a) / float64(panels)
-	for k := 0; k < panels; k++ {
-		left := a + float64(k)*h
+	for k := 0; k+1 < len(edges); k++ {
+		left, h := edges[k], edges[k+1]-edges[k]
 		for j := 0; j < panelNodes; j++ {
 			d.cacheF[k*panelNodes+j] = d.pdf(left + h*glU[j])
 		}
 	}
-	d.cacheA, d.cacheB, d.cacheP = a, b, panels
+	d.cacheKey = key
 	return d.cacheF
 }
 
+// newBetaDist precomputes the normalising constant, moments and effective
+// support (betaTailEps quantiles) of a Beta posterior.
 func newBetaDist(p BetaPosterior) betaDist {
 	d := betaDist{a: p.A, b: p.B, lnC: -lbeta(p.A, p.B), mean: p.Mean(), sd: math.Sqrt(p.Variance())}
 	d.lo = mathext.InvRegIncBeta(p.A, p.B, betaTailEps)
@@ -160,10 +171,11 @@ func init() {
 // F_V(ψ(u)) at the nodes is obtained by spectral integration of f_V∘ψ from a
 // single regularized incomplete beta evaluation at the left end.
 func cdfIntegral(U, V *betaDist, p, q float64) (I, J1, J2 float64) {
-	a := math.Max(U.lo, (V.lo-q)/p)
-	b := math.Min(U.hi, (V.hi-q)/p)
+	vlo, vhi := (V.lo-q)/p, (V.hi-q)/p
+	a := math.Max(U.lo, vlo)
+	b := math.Min(U.hi, vhi)
 	if a >= b {
-		if (V.lo-q)/p >= U.hi {
+		if vlo >= U.hi {
 			return 0, 0, 0 // ψ(U) is below V's support: P(V ≤ ψ(U)) = 0
 		}
 		return 1, 0, 0
@@ -180,17 +192,30 @@ func cdfIntegral(U, V *betaDist, p, q float64) (I, J1, J2 float64) {
 		panels = 64
 	}
 	h := (b - a) / float64(panels)
+	// A support edge of a Beta density with a small non-integer shape is an
+	// algebraic singularity (x^(a−1)); when it sits at an end of the interval,
+	// grade the panels geometrically towards it.
+	key := panelKey{a: a, b: b, panels: panels}
+	key.gradeL = (a == U.lo && singularEdge(U.lo, U.a, h)) || (a == vlo && singularEdge(V.lo, V.a, h*p))
+	key.gradeR = (b == U.hi && singularEdge(1-U.hi, U.b, h)) || (b == vhi && singularEdge(1-V.hi, V.b, h*p))
+	if panels == 1 && key.gradeL && key.gradeR {
+		panels, h = 2, h/2
+		key.panels = 2
+	}
+	var buf [64 + 2*gradeLevels + 1]float64
+	edges := panelEdges(buf[:0], a, b, h, panels, key.gradeL, key.gradeR)
+
 	var G float64
 	if x := p*a + q; x > V.lo {
 		G = V.cdf(x)
 	}
-	fuAll := U.pdfAtNodes(a, b, panels)
+	fuAll := U.pdfAtNodes(key, edges)
 	var fv [panelNodes]float64
-	for k := 0; k < panels; k++ {
-		left := a + float64(k)*h
+	for k := 0; k+1 < len(edges); k++ {
+		left, w := edges[k], edges[k+1]-edges[k]
 		fu := fuAll[k*panelNodes : (k+1)*panelNodes]
 		for j := 0; j < panelNodes; j++ {
-			fv[j] = V.pdf(p*(left+h*glU[j]) + q)
+			fv[j] = V.pdf(p*(left+w*glU[j]) + q)
 		}
 		var acc, end float64
 		for j := 0; j < panelNodes; j++ {
@@ -199,21 +224,57 @@ func cdfIntegral(U, V *betaDist, p, q float64) (I, J1, J2 float64) {
 			for m := 0; m < panelNodes; m++ {
 				cum += row[m] * fv[m]
 			}
-			g := G + p*h*cum
+			g := G + p*w*cum
 			if g > 1 {
 				g = 1
 			}
-			u := left + h*glU[j]
-			w := h * glW[j] * fu[j]
-			acc += w * g
-			J1 += w * fv[j]
-			J2 += w * u * fv[j]
+			u := left + w*glU[j]
+			wt := w * glW[j] * fu[j]
+			acc += wt * g
+			J1 += wt * fv[j]
+			J2 += wt * u * fv[j]
 			end += glW[j] * fv[j]
 		}
 		I += acc
-		G += p * h * end
+		G += p * w * end
 	}
 	return I, J1, J2
+}
+
+// gradeLevels and gradeRatio define the geometric grading towards a singular
+// end: sub-panels [e + h·r^(k+1), e + h·r^k] for k < gradeLevels, which
+// resolves x^(a−1) singularities with a ≥ 0.5 to better than 1e-10.
+const (
+	gradeLevels = 30
+	gradeRatio  = 0.25
+)
+
+// singularEdge reports whether a Beta support edge at distance dist from the
+// end of the integration interval, with shape parameter shape at that edge,
+// needs graded panels: the shape is small and not a whole number (so the
+// density is not polynomial there) and the edge is within half a panel.
+func singularEdge(dist, shape, panel float64) bool {
+	return shape < 30 && shape != math.Trunc(shape) && dist < 0.5*panel
+}
+
+// panelEdges appends the panel boundaries on [a, b]: `panels` uniform panels
+// of width h, with the first and/or last replaced by geometrically graded ones.
+func panelEdges(edges []float64, a, b, h float64, panels int, gradeL, gradeR bool) []float64 {
+	edges = append(edges, a)
+	if gradeL {
+		for k := gradeLevels; k >= 1; k-- {
+			edges = append(edges, a+h*math.Pow(gradeRatio, float64(k)))
+		}
+	}
+	for k := 1; k < panels; k++ {
+		edges = append(edges, a+float64(k)*h)
+	}
+	if gradeR {
+		for k := 1; k <= gradeLevels; k++ {
+			edges = append(edges, b-h*math.Pow(gradeRatio, float64(k)))
+		}
+	}
+	return append(edges, b)
 }
 
 // probLE returns P(T ≤ s·C + c) for independent C and T (s > 0) together with
@@ -395,7 +456,7 @@ func betaBinomialTest(C, T *betaDist, alpha float64) BetaTestResult {
 	}
 	if c.A > 2 {
 		s := c.A + c.B
-		inv1 := (s - 1) / (c.A - 1)                       // E[1/C]
+		inv1 := (s - 1) / (c.A - 1)                         // E[1/C]
 		inv2 := (s - 1) * (s - 2) / ((c.A - 1) * (c.A - 2)) // E[1/C²]
 		et2 := t.A * (t.A + 1) / ((t.A + t.B) * (t.A + t.B + 1))
 		relMean := mt*inv1 - 1

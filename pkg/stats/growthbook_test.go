@@ -217,3 +217,26 @@ func TestGB_GaussianEffectRelativeAbsolutePriors_test_bayesian_effect_relative_e
 		t.Errorf("chance to win abs %.5f vs rel %.5f", abs.ChanceToWin, rel.ChanceToWin)
 	}
 }
+
+// Older gbstats (tests/bayesian/test_tests.py at growthbook commit
+// 0aac0ba485340e8a3cb25bd0bedb0cc6233cd335, TestBinom.test_bayesian_binomial_ab_test
+// and test_bayesian_binomial_ab_test_with_prior) computed the Beta posterior
+// expected loss exactly; its published risks are reproduced by our exact
+// Beta–binomial engine. (Its chance_to_win and intervals came from a
+// log-normal approximation and are not comparable.)
+func TestGB_Legacy_BinomialBayesianABTest_risk(t *testing.T) {
+	// Default prior Beta(1,1): 49/100 versus 51/100.
+	r, err := BetaBinomialTest(BetaPosteriorOf(49, 100, nil), BetaPosteriorOf(51, 100, nil), 0.05)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "risk[0]", r.Absolute.Risk.Control, 0.03872, gbTol)
+	near(t, "risk[1]", r.Absolute.Risk.Treatment, 0.01912, gbTol)
+	// prior_a = Beta(0, 0), prior_b = Beta(100, 100).
+	r, err = BetaBinomialTest(BetaPosterior{A: 49, B: 51}, BetaPosterior{A: 151, B: 149}, 0.05)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "risk[0] with prior", r.Absolute.Risk.Control, 0.03025, gbTol)
+	near(t, "risk[1] with prior", r.Absolute.Risk.Treatment, 0.01692, gbTol)
+}

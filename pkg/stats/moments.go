@@ -30,8 +30,11 @@ var (
 // variance with N−1 in the denominator; for ratio metrics Mean is Σy/Σx and
 // Variance is the delta-method per-unit variance of the ratio.
 type Moments struct {
-	N        float64 `json:"n"`
-	Mean     float64 `json:"mean"`
+	// N is the number of units.
+	N float64 `json:"n"`
+	// Mean is the rate, mean or ratio.
+	Mean float64 `json:"mean"`
+	// Variance is the per-unit variance (the estimate's variance times N).
 	Variance float64 `json:"variance"`
 }
 

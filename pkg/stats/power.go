@@ -17,9 +17,10 @@ type PowerRequest struct {
 	Engine Engine `json:"engine"`
 	// BaselineRate is the control conversion rate (binomial).
 	BaselineRate float64 `json:"baseline_rate"`
-	// BaselineMean and BaselineStdDev describe the control value per unit
-	// (mean); the treatment is assumed to have the same standard deviation.
-	BaselineMean   float64 `json:"baseline_mean"`
+	// BaselineMean is the control mean value per unit (mean metrics).
+	BaselineMean float64 `json:"baseline_mean"`
+	// BaselineStdDev is the per-unit standard deviation (mean metrics); the
+	// treatment is assumed to have the same standard deviation.
 	BaselineStdDev float64 `json:"baseline_std_dev"`
 	// Alpha is the two-sided significance level (0 means DefaultAlpha).
 	Alpha float64 `json:"alpha"`
@@ -50,9 +51,10 @@ type PowerResult struct {
 	RequiredUnitsPerArmExact *float64 `json:"required_units_per_arm_exact"`
 	// Power is the power at UnitsPerArm for RelativeMDE.
 	Power *float64 `json:"power"`
-	// RelativeMDE and AbsoluteMDE are the smallest positive lifts detectable
-	// with UnitsPerArm at the target power.
+	// RelativeMDE is the smallest positive relative lift detectable with
+	// UnitsPerArm at the target power.
 	RelativeMDE *float64 `json:"relative_mde"`
+	// AbsoluteMDE is the same lift on the absolute scale.
 	AbsoluteMDE *float64 `json:"absolute_mde"`
 }
 

@@ -57,10 +57,14 @@ const (
 
 // Defaults used when the corresponding Request or PowerRequest field is zero.
 const (
-	DefaultAlpha            = 0.05
+	// DefaultAlpha is the two-sided significance level (95% intervals).
+	DefaultAlpha = 0.05
+	// DefaultSequentialTuning is GrowthBook's default sequential_tuning_parameter.
 	DefaultSequentialTuning = 5000.0
-	DefaultSRMThreshold     = 0.001
-	DefaultTargetPower      = 0.8
+	// DefaultSRMThreshold is the p-value below which a sample ratio mismatch is flagged.
+	DefaultSRMThreshold = 0.001
+	// DefaultTargetPower is the power used for sample-size estimates.
+	DefaultTargetPower = 0.8
 )
 
 // Stats holds the exact sufficient statistics of one metric in one variant.
@@ -71,12 +75,18 @@ const (
 // Sum = Σy, SumSquares = Σy², DenominatorSum = Σx, DenominatorSumSquares = Σx²,
 // SumProducts = Σxy. The unit is whatever N counts (participant or referrer).
 type Stats struct {
-	N                     int64   `json:"n"`
-	Sum                   float64 `json:"sum"`
-	SumSquares            float64 `json:"sum_squares"`
-	DenominatorSum        float64 `json:"denominator_sum"`
+	// N is the number of units.
+	N int64 `json:"n"`
+	// Sum is Σy (conversions for binomial metrics).
+	Sum float64 `json:"sum"`
+	// SumSquares is Σy² (ignored for binomial metrics).
+	SumSquares float64 `json:"sum_squares"`
+	// DenominatorSum is Σx (ratio metrics only).
+	DenominatorSum float64 `json:"denominator_sum"`
+	// DenominatorSumSquares is Σx² (ratio metrics only).
 	DenominatorSumSquares float64 `json:"denominator_sum_squares"`
-	SumProducts           float64 `json:"sum_products"`
+	// SumProducts is Σxy (ratio metrics only).
+	SumProducts float64 `json:"sum_products"`
 }
 
 // Variant is one arm of the experiment.
@@ -96,8 +106,10 @@ type Variant struct {
 // BetaPrior is a Beta(Alpha, Beta) prior on a conversion rate, used by the
 // Bayesian engine for binomial metrics. The zero value means Beta(1, 1).
 type BetaPrior struct {
+	// Alpha is the prior pseudo-count of conversions (> 0).
 	Alpha float64 `json:"alpha"`
-	Beta  float64 `json:"beta"`
+	// Beta is the prior pseudo-count of non-conversions (> 0).
+	Beta float64 `json:"beta"`
 }
 
 // EffectPrior is a Gaussian prior N(Mean, StdDev²) on the treatment effect,
@@ -105,15 +117,21 @@ type BetaPrior struct {
 // effect test). Scale says whether Mean and StdDev are relative (default) or
 // absolute; the prior is rescaled by the control mean for the other scale.
 type EffectPrior struct {
-	Mean   float64 `json:"mean"`
+	// Mean is the prior mean of the effect.
+	Mean float64 `json:"mean"`
+	// StdDev is the prior standard deviation; 0 means a flat improper prior.
 	StdDev float64 `json:"std_dev"`
-	Scale  Scale   `json:"scale"`
+	// Scale is the scale of Mean and StdDev ("relative" when empty).
+	Scale Scale `json:"scale"`
 }
 
 // Metric is one goal with its kind and per-variant sufficient statistics.
 type Metric struct {
-	Key  string     `json:"key"`
-	Name string     `json:"name"`
+	// Key is the stable identifier of the goal (e.g. "signup").
+	Key string `json:"key"`
+	// Name is used in verdict sentences; defaults to Key.
+	Name string `json:"name"`
+	// Kind says how Stats are interpreted.
 	Kind MetricKind `json:"kind"`
 	// LowerIsBetter flips "winner"/"loser", the chance to win and risk.
 	LowerIsBetter bool `json:"lower_is_better"`
@@ -162,7 +180,9 @@ type Request struct {
 
 // Interval is a two-sided interval [Lower, Upper]; both bounds are finite.
 type Interval struct {
+	// Lower is the lower bound.
 	Lower float64 `json:"lower"`
+	// Upper is the upper bound.
 	Upper float64 `json:"upper"`
 }
 
@@ -171,7 +191,9 @@ type Interval struct {
 // expected amount by which the control beats the treatment if you ship the
 // treatment. Both are non-negative and on the scale of the enclosing Lift.
 type Risk struct {
-	Control   float64 `json:"control"`
+	// Control is the expected loss of keeping the control.
+	Control float64 `json:"control"`
+	// Treatment is the expected loss of shipping the treatment.
 	Treatment float64 `json:"treatment"`
 }
 
@@ -210,12 +232,15 @@ const (
 
 // Verdict is a plain-language conclusion with a stable code.
 type Verdict struct {
+	// Code is the machine-readable verdict.
 	Code VerdictCode `json:"code"`
-	Text string      `json:"text"`
+	// Text is the plain-language sentence, e.g. "bold beats control on signup".
+	Text string `json:"text"`
 }
 
 // ArmSummary describes one variant on one metric.
 type ArmSummary struct {
+	// Variant is the variant key.
 	Variant string `json:"variant"`
 	// Units is N, the number of units (participants or referrers).
 	Units int64 `json:"units"`
@@ -231,15 +256,19 @@ type ArmSummary struct {
 
 // Comparison is one non-control variant compared with the control on one metric.
 type Comparison struct {
+	// Variant is the key of the variant compared with the control.
 	Variant string `json:"variant"`
+	// Control is the key of the control variant.
 	Control string `json:"control"`
 	// DecisionScale is the scale that drives PValue, ChanceToWin, Risk and the verdict.
 	DecisionScale Scale `json:"decision_scale"`
 	// IntervalLevel is the coverage of the reported intervals (e.g. 0.95, or
 	// higher after a multiple-comparison correction).
 	IntervalLevel float64 `json:"interval_level"`
-	Absolute      Lift    `json:"absolute"`
-	Relative      Lift    `json:"relative"`
+	// Absolute is the lift treatment − control.
+	Absolute Lift `json:"absolute"`
+	// Relative is the lift (treatment − control)/control.
+	Relative Lift `json:"relative"`
 	// PValue is the p-value on the decision scale (frequentist and sequential).
 	PValue *float64 `json:"p_value"`
 	// AdjustedPValue is PValue after the requested correction (equal to PValue for "none").
@@ -251,44 +280,65 @@ type Comparison struct {
 	// AdditionalUnitsPerArm estimates how many more units each arm needs to
 	// detect the target (or observed) lift with the target power; nil when not estimable.
 	AdditionalUnitsPerArm *int64 `json:"additional_units_per_arm"`
-	Verdict               Verdict `json:"verdict"`
+	// Verdict is the conclusion for this comparison.
+	Verdict Verdict `json:"verdict"`
 	// Notes explains undefined values and fallbacks, in a stable order.
 	Notes []string `json:"notes"`
 }
 
 // MetricResult is the analysis of one metric.
 type MetricResult struct {
-	Key           string       `json:"key"`
-	Name          string       `json:"name"`
-	Kind          MetricKind   `json:"kind"`
-	LowerIsBetter bool         `json:"lower_is_better"`
-	Variants      []ArmSummary `json:"variants"`
-	Comparisons   []Comparison `json:"comparisons"`
+	// Key is the metric key.
+	Key string `json:"key"`
+	// Name is the display name (Key if none was given).
+	Name string `json:"name"`
+	// Kind is the metric kind.
+	Kind MetricKind `json:"kind"`
+	// LowerIsBetter echoes the metric setting.
+	LowerIsBetter bool `json:"lower_is_better"`
+	// Variants summarises every variant, in request order.
+	Variants []ArmSummary `json:"variants"`
+	// Comparisons has one entry per non-control variant, in request order.
+	Comparisons []Comparison `json:"comparisons"`
 }
 
 // SRMResult is the sample-ratio-mismatch check: a chi-square goodness-of-fit
 // test of the observed participants against the configured weights.
 type SRMResult struct {
-	Observed  []int64   `json:"observed"`
-	Expected  []float64 `json:"expected"`
-	ChiSquare *float64  `json:"chi_square"`
-	DF        int       `json:"df"`
-	PValue    *float64  `json:"p_value"`
-	Threshold float64   `json:"threshold"`
+	// Observed is the number of participants per variant.
+	Observed []int64 `json:"observed"`
+	// Expected is the count expected from the weights.
+	Expected []float64 `json:"expected"`
+	// ChiSquare is Pearson's statistic (nil when not computable or infinite).
+	ChiSquare *float64 `json:"chi_square"`
+	// DF is the degrees of freedom (variants with positive weight minus one).
+	DF int `json:"df"`
+	// PValue is the chi-square p-value (nil with fewer than two variants or no participants).
+	PValue *float64 `json:"p_value"`
+	// Threshold is the p-value below which a mismatch is flagged.
+	Threshold float64 `json:"threshold"`
 	// Mismatch is true when PValue < Threshold.
 	Mismatch bool `json:"mismatch"`
 }
 
 // Analysis is the result of Analyze.
 type Analysis struct {
-	Engine           Engine         `json:"engine"`
-	Alpha            float64        `json:"alpha"`
-	Correction       Correction     `json:"correction"`
-	DecisionScale    Scale          `json:"decision_scale"`
-	SequentialTuning *float64       `json:"sequential_tuning"`
-	Control          string         `json:"control"`
-	SRM              SRMResult      `json:"srm"`
-	Metrics          []MetricResult `json:"metrics"`
+	// Engine is the engine used.
+	Engine Engine `json:"engine"`
+	// Alpha is the significance level used.
+	Alpha float64 `json:"alpha"`
+	// Correction is the correction applied ("none" for the Bayesian engine).
+	Correction Correction `json:"correction"`
+	// DecisionScale is the requested decision scale (see Comparison.DecisionScale for fallbacks).
+	DecisionScale Scale `json:"decision_scale"`
+	// SequentialTuning is the tuning parameter (sequential engine only).
+	SequentialTuning *float64 `json:"sequential_tuning"`
+	// Control is the key of the control variant.
+	Control string `json:"control"`
+	// SRM is the sample-ratio-mismatch check.
+	SRM SRMResult `json:"srm"`
+	// Metrics has one entry per requested metric, in request order.
+	Metrics []MetricResult `json:"metrics"`
 	// Notes lists analysis-wide remarks (e.g. corrections not applied), in a stable order.
 	Notes []string `json:"notes"`
 }

@@ -42,14 +42,14 @@ func loserVerdict(variant, control, metric string) Verdict {
 }
 
 // inconclusiveVerdict builds the "no detectable difference" sentence. more is
-// the additional units per arm (nil if not estimable); targeted says whether
-// the estimate is for a configured target lift rather than the observed one.
+// the additional units per arm (nil if not estimable; rounded to two
+// significant digits in the text); target is the configured target lift, if any.
 func inconclusiveVerdict(variant, control, metric, unit string, more *int64, target *float64) Verdict {
 	text := fmt.Sprintf("no detectable difference between %s and %s on %s yet", variant, control, metric)
 	switch {
 	case more == nil:
 	case *more > 0:
-		text += fmt.Sprintf(", ~%s more %s per arm needed", formatCount(*more), unit)
+		text += fmt.Sprintf(", ~%s more %s per arm needed", formatCount(roundSignificant(*more, 2)), unit)
 		if target != nil {
 			text += fmt.Sprintf(" to detect a %s lift", formatPercent(*target))
 		}
@@ -69,4 +69,19 @@ func formatPercent(x float64) string {
 		s = s[:len(s)-1]
 	}
 	return s + "%"
+}
+
+// roundSignificant rounds n (> 0) to the nearest number with the given count
+// of significant digits, e.g. 1,408,053 → 1,400,000 for 2 digits (the
+// sentence says "~N"; the exact value is in AdditionalUnitsPerArm).
+func roundSignificant(n int64, digits int) int64 {
+	var scale int64 = 1
+	limit := int64(1)
+	for i := 0; i < digits; i++ {
+		limit *= 10
+	}
+	for n/scale >= limit {
+		scale *= 10
+	}
+	return (n + scale/2) / scale * scale
 }

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/refx-dev/refx/pkg/httpapi"
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// Config is what a deployment of refx is configured with: CDK context, set in
+// cdk.json's "context" or with `cdk deploy -c key=value`. It is refx's
+// `lamed configure`; the README's "Deploy to AWS" documents every key.
+type Config struct {
+	// Stage names the deployment (context "stage", default "dev"): the stack
+	// is Refx-<stage>.
+	Stage string
+	// RetainData keeps the table, the export bucket, the secret and the log
+	// groups when the stack is deleted, and turns on the table's deletion
+	// protection (context "retainData", default: true unless the stage is
+	// "dev").
+	RetainData bool
+	// AllowedOrigins are the browser origins CORS allows (context
+	// "allowedOrigins", a list or comma-separated; default none: no CORS).
+	AllowedOrigins []string
+	// CounterShards is the counter_shards of experiments created without one
+	// (context "counterShards", default 8).
+	CounterShards int
+	// IdempotencyTTL is how long event ids are remembered (context
+	// "idempotencyTTL", a Go duration, default 168h).
+	IdempotencyTTL time.Duration
+	// AlarmEmail receives the alarms (context "alarmEmail"; default none:
+	// the alarms still go to the stack's SNS topic).
+	AlarmEmail string
+	// TrackPaths are extra paths of the event routes, past ad-blockers
+	// (context "trackPaths", a list or comma-separated).
+	TrackPaths []string
+	// ThrottleRate and ThrottleBurst are the API stage's request rate (per
+	// second) and burst (contexts "throttleRate", default 500, and
+	// "throttleBurst", default 1000).
+	ThrottleRate, ThrottleBurst float64
+	// LogRetentionDays is how long Lambda and access logs are kept (context
+	// "logRetentionDays", default 30; one of CloudWatch's allowed values).
+	LogRetentionDays int
+	// LogLevel is the functions' log level (context "logLevel", default info).
+	LogLevel string
+	// ExportRetentionDays expires exported objects after this many days
+	// (context "exportRetentionDays", default 0: never).
+	ExportRetentionDays int
+}
+
+// contextKeys are the context keys ConfigFromContext reads (the README
+// documents each: TestReadmeDocumentsContext).
+var contextKeys = []string{
+	"stage", "retainData", "allowedOrigins", "counterShards", "idempotencyTTL", "alarmEmail",
+	"trackPaths", "throttleRate", "throttleBurst", "logRetentionDays", "logLevel", "exportRetentionDays",
+}
+
+// DefaultConfig is the configuration of a dev stage.
+func DefaultConfig() Config {
+	return Config{
+		Stage: "dev", CounterShards: refx.DefaultShards, IdempotencyTTL: 168 * time.Hour,
+		ThrottleRate: 500, ThrottleBurst: 1000, LogRetentionDays: 30, LogLevel: "info",
+	}
+}
+
+var (
+	stageRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
+	emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	// logRetentions are the retention periods CloudWatch Logs accepts.
+	logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+// ConfigFromContext reads the configuration through get, which returns a
+// context value or nil. Values come from cdk.json as JSON (strings, numbers,
+// booleans, lists) or from -c on the command line as strings; both are
+// accepted.
+func ConfigFromContext(get func(key string) any) (Config, error) {
+	c := DefaultConfig()
+	var errs []string
+	fail := func(key string, v any, want string) {
+		errs = append(errs, fmt.Sprintf("context %s=%v: want %s", key, v, want))
+	}
+	if v := get("stage"); v != nil {
+		s, ok := v.(string)
+		if !ok || !stageRE.MatchString(s) {
+			fail("stage", v, "a lower-case name like dev or prod (letters, digits, -; at most 20)")
+		} else {
+			c.Stage = s
+		}
+	}
+	c.RetainData = c.Stage != "dev"
+	if v := get("retainData"); v != nil {
+		if b, ok := asBool(v); ok {
+			c.RetainData = b
+		} else {
+			fail("retainData", v, "true or false")
+		}
+	}
+	if v := get("allowedOrigins"); v != nil {
+		list, ok := asList(v)
+		for _, o := range list {
+			if !validOrigin(o) {
+				ok = false
+			}
+		}
+		if ok {
+			c.AllowedOrigins = list
+		} else {
+			fail("allowedOrigins", v, `a list of origins like ["https://app.example.com"] (scheme://host[:port], no path), or "*"`)
+		}
+	}
+	if v := get("counterShards"); v != nil {
+		n, ok := asInt(v)
+		if !ok || n < 1 || n > refx.MaxShards {
+			fail("counterShards", v, fmt.Sprintf("a whole number from 1 to %d", refx.MaxShards))
+		} else {
+			c.CounterShards = n
+		}
+	}
+	if v := get("idempotencyTTL"); v != nil {
+		s, _ := v.(string)
+		d, err := time.ParseDuration(s)
+		if err != nil || d < time.Hour {
+			fail("idempotencyTTL", v, "a Go duration of at least 1h, like 168h")
+		} else {
+			c.IdempotencyTTL = d
+		}
+	}
+	if v := get("alarmEmail"); v != nil {
+		s, _ := v.(string)
+		if s != "" && !emailRE.MatchString(s) {
+			fail("alarmEmail", v, "an e-mail address")
+		} else {
+			c.AlarmEmail = s
+		}
+	}
+	if v := get("trackPaths"); v != nil {
+		list, ok := asList(v)
+		if _, err := httpapi.TrackPathRoutes(list); !ok || err != nil {
+			fail("trackPaths", v, fmt.Sprintf("a list of extra event paths like [\"/t/e\"] (%v)", err))
+		} else {
+			c.TrackPaths = list
+		}
+	}
+	for key, dst := range map[string]*float64{"throttleRate": &c.ThrottleRate, "throttleBurst": &c.ThrottleBurst} {
+		if v := get(key); v != nil {
+			n, ok := asInt(v)
+			if !ok || n < 1 || n > 100000 {
+				fail(key, v, "a whole number of requests from 1 to 100000")
+			} else {
+				*dst = float64(n)
+			}
+		}
+	}
+	if v := get("logRetentionDays"); v != nil {
+		n, ok := asInt(v)
+		if !ok || !slices.Contains(logRetentions, n) {
+			fail("logRetentionDays", v, fmt.Sprintf("one of %v", logRetentions))
+		} else {
+			c.LogRetentionDays = n
+		}
+	}
+	if v := get("logLevel"); v != nil {
+		s, _ := v.(string)
+		switch strings.ToLower(s) {
+		case "debug", "info", "warn", "error":
+			c.LogLevel = strings.ToLower(s)
+		default:
+			fail("logLevel", v, "debug, info, warn or error")
+		}
+	}
+	if v := get("exportRetentionDays"); v != nil {
+		n, ok := asInt(v)
+		if !ok || n < 0 {
+			fail("exportRetentionDays", v, "a whole number of days, 0 for never")
+		} else {
+			c.ExportRetentionDays = n
+		}
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("refx configuration:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return c, nil
+}
+
+func validOrigin(o string) bool {
+	if o == "*" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
+		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
+}
+
+func asBool(v any) (bool, bool) {
+	switch v := v.(type) {
+	case bool:
+		return v, true
+	case string:
+		b, err := strconv.ParseBool(v)
+		return b, err == nil
+	}
+	return false, false
+}
+
+func asInt(v any) (int, bool) {
+	switch v := v.(type) {
+	case float64:
+		return int(v), v == float64(int(v))
+	case int:
+		return v, true
+	case string:
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// asList accepts a JSON list of strings or a comma-separated string (how -c
+// passes lists); empty items are dropped.
+func asList(v any) ([]string, bool) {
+	var items []string
+	switch v := v.(type) {
+	case string:
+		items = strings.Split(v, ",")
+	case []any:
+		for _, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				return nil, false
+			}
+			items = append(items, s)
+		}
+	case []string:
+		items = v
+	default:
+		return nil, false
+	}
+	var out []string
+	for _, s := range items {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, true
+}
+
+// cdkJSONContext returns the "context" of the cdk.json in dir. The CDK CLI
+// passes it to the app itself; `go run ./infra` reads it here, so that both
+// synthesize the same stack.
+func cdkJSONContext(dir string) (map[string]any, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "cdk.json"))
+	if err != nil {
+		return nil, err
+	}
+	var f struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("cdk.json: %w", err)
+	}
+	return f.Context, nil
+}

@@ -1,0 +1,52 @@
+package app_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/refx-dev/refx/pkg/app"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestConfigFromEnv(t *testing.T) {
+	t.Run("Defaults", func(t *testing.T) {
+		cfg, err := app.ConfigFromEnv(envOf(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Table != "refx" || cfg.CounterShards != 0 || cfg.TrackPaths != nil || cfg.AdminKeySecretARN != "" {
+			t.Fatalf("defaults = %+v", cfg)
+		}
+	})
+	t.Run("DeploySettings", func(t *testing.T) {
+		cfg, err := app.ConfigFromEnv(envOf(map[string]string{
+			"REFX_COUNTER_SHARDS":       "16",
+			"REFX_TRACK_PATHS":          "/t/e, /c,",
+			"REFX_ADMIN_KEY_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:refx-admin-AbCdEf",
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.CounterShards != 16 || !slices.Equal(cfg.TrackPaths, []string{"/t/e", "/c"}) ||
+			cfg.AdminKeySecretARN != "arn:aws:secretsmanager:eu-west-1:123456789012:secret:refx-admin-AbCdEf" {
+			t.Fatalf("config = %+v", cfg)
+		}
+	})
+	for _, tt := range []struct{ name, key, value, want string }{
+		{"ErrShardsNotANumber", "REFX_COUNTER_SHARDS", "eight", "REFX_COUNTER_SHARDS"},
+		{"ErrShardsZero", "REFX_COUNTER_SHARDS", "0", "REFX_COUNTER_SHARDS"},
+		{"ErrShardsTooMany", "REFX_COUNTER_SHARDS", "65", "REFX_COUNTER_SHARDS"},
+		{"ErrTrackPathShadowsRoute", "REFX_TRACK_PATHS", "/v1/assign", "REFX_TRACK_PATHS"},
+		{"ErrTrackPathRelative", "REFX_TRACK_PATHS", "t/e", "REFX_TRACK_PATHS"},
+		{"ErrTrackPathTwice", "REFX_TRACK_PATHS", "/t,/t", "REFX_TRACK_PATHS"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := app.ConfigFromEnv(envOf(map[string]string{tt.key: tt.value}))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ConfigFromEnv(%s=%q) = %v, want an error naming %s", tt.key, tt.value, err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,271 @@
+package export
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// A Decoder turns one stream record of an entity into rows. Changes that are
+// not business events (deletions, TTL expiry, derived updates) give no rows;
+// a record it cannot decode gives an error, and the record lands in
+// export_errors with that reason.
+type Decoder func(r *Record) ([]Row, error)
+
+// Skip is the decoder of entities that are not exported: their records give
+// no rows.
+func Skip(*Record) ([]Row, error) { return nil, nil }
+
+// entityAttr names the attribute every item carries (schema/table.md).
+const entityAttr = "entity"
+
+// decoders maps an item's entity attribute to its decoder. Exporting a new
+// entity (the referral program's referral, click, attribution) is one entry
+// here, its row type and its table in rows.go, and its DDL in
+// schema/athena/tables. Records of an entity missing here land in
+// export_errors, so a new entity is noticed rather than dropped.
+var decoders = map[string]Decoder{
+	"experiment": decodeExperiment,
+	"assignment": decodeAssignment,
+	"event":      decodeEvent,
+	// Counters are derived state: the credits recompute them exactly.
+	"counter": Skip,
+}
+
+// decode finds the record's decoder by entity and runs it.
+func decode(r *Record) ([]Row, error) {
+	image := r.Image()
+	if image == nil {
+		return nil, errors.New("record has no item image (the stream must be NEW_AND_OLD_IMAGES)")
+	}
+	entity := stringAttr(image, entityAttr)
+	if entity == "" {
+		return nil, errors.New("item has no entity attribute")
+	}
+	d, ok := decoders[entity]
+	if !ok {
+		return nil, fmt.Errorf("no decoder for entity %q", entity)
+	}
+	return d(r)
+}
+
+// The images below mirror the items of pkg/dynamo (items.go), read-only:
+// they are the stream's contract, decoded with the same dynamodbav tags.
+
+type creditImage struct {
+	Experiment      string `dynamodbav:"experiment"`
+	Variant         string `dynamodbav:"variant"`
+	FirstConversion bool   `dynamodbav:"first_conversion"`
+}
+
+type eventImage struct {
+	ID         string        `dynamodbav:"id"`
+	Type       string        `dynamodbav:"type"`
+	User       string        `dynamodbav:"user"`
+	Value      *string       `dynamodbav:"value"`
+	OccurredAt time.Time     `dynamodbav:"occurred_at"`
+	ReceivedAt time.Time     `dynamodbav:"received_at"`
+	Properties string        `dynamodbav:"properties"`
+	Credits    []creditImage `dynamodbav:"credits"`
+}
+
+// decodeEvent exports the insert of an event item (the event and its
+// credits). Its TTL expiry, when the idempotency window ends, is not an
+// event, nor is any other change of the item.
+func decodeEvent(r *Record) ([]Row, error) {
+	if r.Change != Insert {
+		return nil, nil
+	}
+	var it eventImage
+	if err := unmarshal(r.New, &it); err != nil {
+		return nil, err
+	}
+	switch {
+	case it.ID == "" || it.Type == "" || it.User == "":
+		return nil, errors.New("event item lacks id, type or user")
+	case it.OccurredAt.IsZero() || it.ReceivedAt.IsZero():
+		return nil, errors.New("event item lacks occurred_at or received_at")
+	}
+	var value *int64
+	if it.Value != nil {
+		units, err := decimalUnits(*it.Value)
+		if err != nil {
+			return nil, err
+		}
+		value = &units
+	}
+	var props *string
+	if it.Properties != "" {
+		props = &it.Properties
+	}
+	rows := make([]Row, 0, 1+len(it.Credits))
+	rows = append(rows, Row{Events, EventRow{
+		EventID: it.ID, Type: it.Type, UserID: it.User, Value: value,
+		OccurredAt: it.OccurredAt.UTC(), ReceivedAt: it.ReceivedAt.UTC(), Properties: props,
+		Credits:        int32(len(it.Credits)),
+		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+	}})
+	for i, c := range it.Credits {
+		if c.Experiment == "" || c.Variant == "" {
+			return nil, fmt.Errorf("event credit %d lacks experiment or variant", i)
+		}
+		rows = append(rows, Row{Credits, CreditRow{
+			EventID: it.ID, Experiment: c.Experiment, Variant: c.Variant, Goal: it.Type, UserID: it.User,
+			FirstConversion: c.FirstConversion, Value: value,
+			OccurredAt: it.OccurredAt.UTC(), ReceivedAt: it.ReceivedAt.UTC(),
+			SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+		}})
+	}
+	return rows, nil
+}
+
+type assignmentImage struct {
+	Experiment string    `dynamodbav:"experiment"`
+	User       string    `dynamodbav:"user"`
+	Variant    string    `dynamodbav:"variant"`
+	AssignedAt time.Time `dynamodbav:"assigned_at"`
+}
+
+// decodeAssignment exports enrolments: the insert of an assignment item.
+// Its updates mark the goals the user converted on, which the credits
+// already say.
+func decodeAssignment(r *Record) ([]Row, error) {
+	if r.Change != Insert {
+		return nil, nil
+	}
+	var it assignmentImage
+	if err := unmarshal(r.New, &it); err != nil {
+		return nil, err
+	}
+	if it.Experiment == "" || it.User == "" || it.Variant == "" || it.AssignedAt.IsZero() {
+		return nil, errors.New("assignment item lacks experiment, user, variant or assigned_at")
+	}
+	return []Row{{Assignments, AssignmentRow{
+		Experiment: it.Experiment, Variant: it.Variant, UserID: it.User, AssignedAt: it.AssignedAt.UTC(),
+		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+	}}}, nil
+}
+
+type variantImage struct {
+	Key     string  `dynamodbav:"key"`
+	Weight  float64 `dynamodbav:"weight"`
+	Payload string  `dynamodbav:"payload"`
+}
+
+type goalImage struct {
+	Key  string `dynamodbav:"key"`
+	Kind string `dynamodbav:"kind"`
+}
+
+type experimentImage struct {
+	ID            string         `dynamodbav:"id"`
+	Name          string         `dynamodbav:"name"`
+	Hypothesis    string         `dynamodbav:"hypothesis"`
+	Owner         string         `dynamodbav:"owner"`
+	Variants      []variantImage `dynamodbav:"variants"`
+	Control       string         `dynamodbav:"control"`
+	Coverage      float64        `dynamodbav:"coverage"`
+	Goals         []goalImage    `dynamodbav:"goals"`
+	Seed          string         `dynamodbav:"seed"`
+	CounterShards int32          `dynamodbav:"counter_shards"`
+	Status        string         `dynamodbav:"status"`
+	Version       int64          `dynamodbav:"version"`
+	CreatedAt     time.Time      `dynamodbav:"created_at"`
+	UpdatedAt     time.Time      `dynamodbav:"updated_at"`
+	StartedAt     *time.Time     `dynamodbav:"started_at"`
+	StoppedAt     *time.Time     `dynamodbav:"stopped_at"`
+}
+
+// decodeExperiment exports each version of an experiment with its variants
+// and goals. Experiments are never deleted by the API; a deletion by hand is
+// not a version and gives no rows.
+func decodeExperiment(r *Record) ([]Row, error) {
+	if r.Change != Insert && r.Change != Modify {
+		return nil, nil
+	}
+	var it experimentImage
+	if err := unmarshal(r.New, &it); err != nil {
+		return nil, err
+	}
+	if it.ID == "" || it.Version <= 0 || it.Status == "" {
+		return nil, errors.New("experiment item lacks id, version or status")
+	}
+	rows := make([]Row, 0, 1+len(it.Variants)+len(it.Goals))
+	rows = append(rows, Row{Experiments, ExperimentRow{
+		Experiment: it.ID, Version: it.Version, Change: r.Change.String(), Status: it.Status,
+		Name: it.Name, Hypothesis: it.Hypothesis, Owner: it.Owner, Control: it.Control,
+		Coverage: it.Coverage, Seed: it.Seed, CounterShards: it.CounterShards,
+		CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC(),
+		StartedAt: utcPtr(it.StartedAt), StoppedAt: utcPtr(it.StoppedAt),
+		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+	}})
+	for _, v := range it.Variants {
+		var payload *string
+		if v.Payload != "" {
+			payload = &v.Payload
+		}
+		rows = append(rows, Row{ExperimentVariants, ExperimentVariantRow{
+			Experiment: it.ID, Version: it.Version, Variant: v.Key, Weight: v.Weight,
+			IsControl: v.Key == it.Control, Payload: payload,
+			SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+		}})
+	}
+	for _, g := range it.Goals {
+		rows = append(rows, Row{ExperimentGoals, ExperimentGoalRow{
+			Experiment: it.ID, Version: it.Version, Goal: g.Key, Kind: g.Kind,
+			SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+		}})
+	}
+	return rows, nil
+}
+
+func unmarshal(image map[string]types.AttributeValue, out any) error {
+	if image == nil {
+		return errors.New("record has no new image")
+	}
+	if err := attributevalue.UnmarshalMap(image, out); err != nil {
+		return fmt.Errorf("decode item: %w", err)
+	}
+	return nil
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// Value amounts: DECIMAL(valuePrecision, valueScale), refx's exact decimals
+// (refx.DecimalPlaces fractional digits, |value| ≤ refx.MaxValue).
+const (
+	valueScale     = 4
+	valuePrecision = 14
+)
+
+var (
+	valueScaleFactor = big.NewRat(10_000, 1)
+	maxValueUnits    = big.NewInt(1_000_000_000 * 10_000)
+)
+
+// decimalUnits parses an exact decimal into units of 10⁻⁴, refusing what
+// DECIMAL(14,4) cannot hold exactly.
+func decimalUnits(s string) (int64, error) {
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || len(s) > 64 {
+		return 0, fmt.Errorf("value %q is not a decimal number", s)
+	}
+	r.Mul(r, valueScaleFactor)
+	if !r.IsInt() {
+		return 0, fmt.Errorf("value %q has more than %d decimal places", s, valueScale)
+	}
+	if new(big.Int).Abs(r.Num()).Cmp(maxValueUnits) > 0 {
+		return 0, fmt.Errorf("value %q is out of range", s)
+	}
+	return r.Num().Int64(), nil
+}

@@ -1,0 +1,202 @@
+package export
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// The row types below are the columns of the exported Parquet files, in
+// order; schema/athena/tables/*.sql declare the same columns with the Athena
+// types of TestDDLMatchesParquet. Every row carries the stream record it
+// came from (sequence_number, streamed_at), which orders copies when the
+// views de-duplicate. Timestamps are UTC with millisecond precision, Athena's
+// own; value amounts are exact decimals with refx's 4 fractional digits.
+
+// EventRow is one recorded event: the insert of an event item, which is the
+// event's idempotency key. Duplicates the API refused never reach the table,
+// so each event id appears once per idempotency window.
+type EventRow struct {
+	EventID string `parquet:"event_id"`
+	Type    string `parquet:"type,dict"`
+	UserID  string `parquet:"user_id"`
+	// Value is the amount in units of 10⁻⁴ (DECIMAL(14,4)); nil when the
+	// event had none.
+	Value      *int64    `parquet:"value,optional,decimal(4:14)"`
+	OccurredAt time.Time `parquet:"occurred_at,timestamp(millisecond)"`
+	ReceivedAt time.Time `parquet:"received_at,timestamp(millisecond)"`
+	// Properties is the event's properties as JSON text, nil when absent.
+	Properties *string `parquet:"properties,optional"`
+	// Credits is how many experiment variants the event counted for.
+	Credits        int32     `parquet:"credits"`
+	SequenceNumber string    `parquet:"sequence_number"`
+	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+}
+
+// CreditRow is one counting of an event for the variant of a running
+// experiment its user was assigned to: the event item's credits, flattened.
+// Goal is the event's type. The results API's counters are exactly the sums
+// of these rows.
+type CreditRow struct {
+	EventID    string `parquet:"event_id"`
+	Experiment string `parquet:"experiment,dict"`
+	Variant    string `parquet:"variant,dict"`
+	Goal       string `parquet:"goal,dict"`
+	UserID     string `parquet:"user_id"`
+	// FirstConversion is true when this event converted its user on the
+	// goal: the "users" count of the results.
+	FirstConversion bool      `parquet:"first_conversion"`
+	Value           *int64    `parquet:"value,optional,decimal(4:14)"`
+	OccurredAt      time.Time `parquet:"occurred_at,timestamp(millisecond)"`
+	ReceivedAt      time.Time `parquet:"received_at,timestamp(millisecond)"`
+	SequenceNumber  string    `parquet:"sequence_number"`
+	StreamedAt      time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+}
+
+// AssignmentRow is a user's enrolment in a variant: the insert of an
+// assignment item. Later updates of the item (the goals the user converted
+// on) are not exported; the credits carry them.
+type AssignmentRow struct {
+	Experiment     string    `parquet:"experiment,dict"`
+	Variant        string    `parquet:"variant,dict"`
+	UserID         string    `parquet:"user_id"`
+	AssignedAt     time.Time `parquet:"assigned_at,timestamp(millisecond)"`
+	SequenceNumber string    `parquet:"sequence_number"`
+	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+}
+
+// ExperimentRow is one version of an experiment: every create, update,
+// start and stop writes a new version. Its variants and goals are in
+// ExperimentVariantRow and ExperimentGoalRow, keyed by (experiment, version).
+type ExperimentRow struct {
+	Experiment string `parquet:"experiment"`
+	Version    int64  `parquet:"version"`
+	// Change is the stream event that wrote the version: INSERT or MODIFY.
+	Change         string     `parquet:"change,dict"`
+	Status         string     `parquet:"status,dict"`
+	Name           string     `parquet:"name"`
+	Hypothesis     string     `parquet:"hypothesis"`
+	Owner          string     `parquet:"owner"`
+	Control        string     `parquet:"control"`
+	Coverage       float64    `parquet:"coverage"`
+	Seed           string     `parquet:"seed"`
+	CounterShards  int32      `parquet:"counter_shards"`
+	CreatedAt      time.Time  `parquet:"created_at,timestamp(millisecond)"`
+	UpdatedAt      time.Time  `parquet:"updated_at,timestamp(millisecond)"`
+	StartedAt      *time.Time `parquet:"started_at,optional,timestamp(millisecond)"`
+	StoppedAt      *time.Time `parquet:"stopped_at,optional,timestamp(millisecond)"`
+	SequenceNumber string     `parquet:"sequence_number"`
+	StreamedAt     time.Time  `parquet:"streamed_at,timestamp(millisecond)"`
+}
+
+// ExperimentVariantRow is one variant of one version of an experiment.
+type ExperimentVariantRow struct {
+	Experiment string  `parquet:"experiment"`
+	Version    int64   `parquet:"version"`
+	Variant    string  `parquet:"variant"`
+	Weight     float64 `parquet:"weight"`
+	IsControl  bool    `parquet:"is_control"`
+	// Payload is the variant's payload as JSON text, nil when absent.
+	Payload        *string   `parquet:"payload,optional"`
+	SequenceNumber string    `parquet:"sequence_number"`
+	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+}
+
+// ExperimentGoalRow is one goal of one version of an experiment.
+type ExperimentGoalRow struct {
+	Experiment     string    `parquet:"experiment"`
+	Version        int64     `parquet:"version"`
+	Goal           string    `parquet:"goal"`
+	Kind           string    `parquet:"kind"`
+	SequenceNumber string    `parquet:"sequence_number"`
+	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+}
+
+// ErrorRow is a stream record the exporter could not decode, kept with the
+// reason so that nothing is dropped silently.
+type ErrorRow struct {
+	SequenceNumber string `parquet:"sequence_number"`
+	StreamEventID  string `parquet:"stream_event_id"`
+	EventName      string `parquet:"event_name"`
+	// Entity is the item's entity attribute, when it has one.
+	Entity string `parquet:"entity"`
+	PK     string `parquet:"pk"`
+	SK     string `parquet:"sk"`
+	Reason string `parquet:"reason"`
+	// Record is the whole stream record as Lambda's JSON.
+	Record     string    `parquet:"record"`
+	StreamedAt time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+}
+
+// Table is one exported table: its name, which is both its S3 prefix and its
+// Athena table, and the Parquet schema of its rows.
+type Table struct {
+	Name   string
+	Schema *parquet.Schema
+	encode func(rows []any) ([]byte, error)
+}
+
+// newTable describes the table name whose rows are T.
+func newTable[T any](name string) *Table {
+	return &Table{
+		Name:   name,
+		Schema: parquet.SchemaOf(new(T)),
+		encode: func(rows []any) ([]byte, error) {
+			typed := make([]T, len(rows))
+			for i, r := range rows {
+				v, ok := r.(T)
+				if !ok {
+					return nil, fmt.Errorf("table %s: row %d is a %T", name, i, r)
+				}
+				typed[i] = v
+			}
+			return encodeParquet(typed)
+		},
+	}
+}
+
+// The exported tables.
+var (
+	Events             = newTable[EventRow]("events")
+	Credits            = newTable[CreditRow]("event_credits")
+	Assignments        = newTable[AssignmentRow]("assignments")
+	Experiments        = newTable[ExperimentRow]("experiments")
+	ExperimentVariants = newTable[ExperimentVariantRow]("experiment_variants")
+	ExperimentGoals    = newTable[ExperimentGoalRow]("experiment_goals")
+	Errors             = newTable[ErrorRow]("export_errors")
+)
+
+// Tables lists every exported table.
+func Tables() []*Table {
+	return []*Table{Events, Credits, Assignments, Experiments, ExperimentVariants, ExperimentGoals, Errors}
+}
+
+// Row is one decoded row and the table it belongs to.
+type Row struct {
+	Table *Table
+	Value any
+}
+
+// rowGroupSize bounds a row group: batches are at most 10,000 records, so a
+// file holds one or a few row groups.
+const rowGroupSize = 64 * 1024
+
+// encodeParquet writes rows as one Zstd-compressed Parquet file. The output
+// depends only on the rows, so a retried batch writes identical bytes.
+func encodeParquet[T any](rows []T) ([]byte, error) {
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[T](&buf,
+		parquet.Compression(&parquet.Zstd),
+		parquet.MaxRowsPerRowGroup(rowGroupSize),
+		parquet.CreatedBy("refx export", "1", ""),
+	)
+	if _, err := w.Write(rows); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

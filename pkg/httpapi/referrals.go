@@ -1,0 +1,235 @@
+package httpapi
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// VisitorCookie holds the anonymous visitor id a referral link sets, so that
+// a click counts once per visitor and a later signup finds its click.
+const VisitorCookie = "refx_vid"
+
+// ReferralRequest is the body of POST /v1/referrals.
+type ReferralRequest struct {
+	Experiment string `json:"experiment"`
+	Referrer   string `json:"referrer"`
+}
+
+func (req ReferralRequest) validate() error {
+	switch {
+	case !refx.ValidSlug(req.Experiment):
+		return refx.FieldErrorf("experiment", "must be an experiment id")
+	case !refx.ValidUser(req.Referrer):
+		return refx.FieldErrorf("referrer", "must be 1-%d bytes of text without control characters", refx.MaxUserLen)
+	}
+	return nil
+}
+
+func (s *Server) createReferral(w http.ResponseWriter, r *http.Request) error {
+	var req ReferralRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	link, err := s.Referrals.CreateReferral(r.Context(), req.Experiment, req.Referrer)
+	if err != nil {
+		return err
+	}
+	link.URL = s.publicURL(r) + "/r/" + link.Code
+	writeJSON(w, http.StatusOK, link)
+	return nil
+}
+
+func referralCode(r *http.Request) (string, error) {
+	code := strings.ToUpper(r.PathValue("code"))
+	if !refx.ValidCode(code) {
+		return "", refx.FieldErrorf("code", "must be a referral code")
+	}
+	return code, nil
+}
+
+func (s *Server) codeInfo(w http.ResponseWriter, r *http.Request) error {
+	code, err := referralCode(r)
+	if err != nil {
+		writeJSON(w, http.StatusOK, refx.CodeInfo{Code: r.PathValue("code")})
+		return nil
+	}
+	info, err := s.Referrals.Code(r.Context(), code)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, info)
+	return nil
+}
+
+// followLink records the click and redirects. A visitor never sees an error:
+// an unknown or expired code, or a store outage, still redirects (to the
+// fallback, or to the landing page without counting). Targets come only from
+// configuration, so the link cannot be turned into an open redirect.
+func (s *Server) followLink(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	location := s.fallbackURL(r)
+	if code, err := referralCode(r); err == nil {
+		visitor := s.visitor(w, r)
+		res, err := s.Referrals.RecordClick(r.Context(), refx.Click{Code: code, Visitor: visitor, IPHash: s.clientHash(r, "ip")})
+		if err != nil {
+			logger(r.Context()).WarnContext(r.Context(), "click not recorded", "code", code, "err", err)
+		}
+		if res != nil && res.Location != "" {
+			location = res.Location
+		}
+	}
+	http.Redirect(w, r, location, http.StatusFound)
+}
+
+// visitor returns the request's visitor id, setting a new one when absent.
+func (s *Server) visitor(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(VisitorCookie); err == nil && refx.ValidVisitor(c.Value) {
+		return c.Value
+	}
+	var b [16]byte
+	rand.Read(b[:])
+	id := base64.RawURLEncoding.EncodeToString(b[:])
+	cookie := &http.Cookie{
+		Name: VisitorCookie, Value: id, Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	}
+	if isHTTPS(r) {
+		// Landing pages call the API cross-site; only SameSite=None
+		// cookies travel with those requests, and they must be Secure.
+		cookie.Secure, cookie.SameSite = true, http.SameSiteNoneMode
+	}
+	http.SetCookie(w, cookie)
+	return id
+}
+
+// SignupRequest is the body of POST /v1/referrals/{code}/signups.
+type SignupRequest struct {
+	Referee string `json:"referee"`
+	Visitor string `json:"visitor"`
+	Device  string `json:"device"`
+}
+
+func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
+	code, err := referralCode(r)
+	if err != nil {
+		return err
+	}
+	var req SignupRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	res, err := s.attribute(r, code, req.Referee, req.Visitor, req.Device)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// attribute validates and runs a signup through a code. The visitor comes
+// from the body or else from the link's cookie; the IP address and the
+// device fingerprint are hashed with the server's key before they go
+// anywhere, so raw values are never stored.
+func (s *Server) attribute(r *http.Request, code, referee, visitor, device string) (*refx.AttributionResult, error) {
+	if visitor == "" {
+		if c, err := r.Cookie(VisitorCookie); err == nil && refx.ValidVisitor(c.Value) {
+			visitor = c.Value
+		}
+	}
+	sig := refx.Signup{Code: code, Referee: referee, Visitor: visitor, Device: device}
+	if err := sig.Validate(); err != nil {
+		return nil, err
+	}
+	sig.IPHash = s.clientHash(r, "ip")
+	if device != "" {
+		sig.Device = s.hash("device", device)
+	}
+	return s.Referrals.Attribute(r.Context(), sig)
+}
+
+func (s *Server) referrerReferrals(w http.ResponseWriter, r *http.Request) error {
+	user := r.PathValue("user")
+	if !refx.ValidUser(user) {
+		return refx.FieldErrorf("user", "must be a user id")
+	}
+	q := r.URL.Query()
+	limit := 0
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 200 {
+			return refx.FieldErrorf("limit", "must be a whole number from 1 to 200")
+		}
+		limit = n
+	}
+	page, err := s.Referrals.Referrals(r.Context(), user, limit, q.Get("cursor"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// expiredPage is where unknown and expired links lead unless a fallback URL
+// is configured: a plain page, never an error.
+func (s *Server) expiredPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte(`<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+		`<title>Invitation</title><body style="font:18px system-ui;max-width:32em;margin:4em auto;padding:0 1em">` +
+		`<h1>This invitation has ended</h1><p>The link you followed is no longer active. You can still visit us and sign up.</p></body>`))
+}
+
+func (s *Server) fallbackURL(r *http.Request) string {
+	if s.FallbackURL != "" {
+		return s.FallbackURL
+	}
+	return "/r"
+}
+
+// publicURL is the base of referral links: configured, or else the URL the
+// request came to.
+func (s *Server) publicURL(r *http.Request) string {
+	if s.PublicURL != "" {
+		return strings.TrimRight(s.PublicURL, "/")
+	}
+	scheme := "http"
+	if isHTTPS(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func isHTTPS(r *http.Request) bool {
+	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+}
+
+// clientHash is the keyed hash of the client's IP address. Behind API
+// Gateway the address is the gateway's sourceIp; forwarded headers are not
+// trusted, since clients can forge them.
+func (s *Server) clientHash(r *http.Request, kind string) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil || host == "" {
+		return ""
+	}
+	return s.hash(kind, host)
+}
+
+func (s *Server) hash(kind, value string) string {
+	mac := hmac.New(sha256.New, s.HashKey)
+	mac.Write([]byte(kind + ":" + value))
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}

@@ -1,0 +1,239 @@
+// Package stats is refx's A/B-testing statistics engine. It is pure
+// computation (no I/O, no AWS): it works only from exact sufficient
+// statistics and returns deterministic, JSON-safe results that the results
+// API returns as-is.
+//
+// # Entry points
+//
+//   - Analyze(Request) (Analysis, error): every metric × every non-control
+//     variant against the control, with the chosen engine, multiple-comparison
+//     correction, sample-ratio-mismatch check and a verdict per comparison.
+//   - Power(PowerRequest) (PowerResult, error): sample size per arm, power and
+//     minimum detectable effect for a planned experiment.
+//   - Building blocks, usable on their own: MomentsOf, EffectEstimate,
+//     WelchTTest, SequentialTest, GaussianEffectTest, BetaPosteriorOf,
+//     BetaBinomialTest, ProbGreater, ProportionZTest, SRMTest, AdjustPValues.
+//
+// # Inputs: sufficient statistics
+//
+// Per variant and metric the caller supplies N (units: participants, or
+// referrers for per-referrer metrics), Σy and Σy²; ratio metrics add Σx, Σx²
+// and Σxy (numerator y, denominator x per unit). From these, MomentsOf derives
+// the mean and per-unit variance:
+//
+//   - binomial: p = conversions/N, variance p(1−p) (GrowthBook's ProportionStatistic);
+//   - mean: ȳ = Σy/N, variance (Σy² − (Σy)²/N)/(N−1);
+//   - ratio: R = Σy/Σx with the delta-method per-unit variance
+//     σy²/μx² − 2σxy·μy/μx³ + μy²σx²/μx⁴ (Deng, Knoblich & Lu 2018), as GrowthBook's RatioStatistic.
+//
+// # Frequentist engine
+//
+// WelchTTest is a two-sided Welch t-test for every metric kind, as in
+// GrowthBook: estimate / standard error against a Student t distribution with
+// Welch–Satterthwaite degrees of freedom (Welch 1947; Satterthwaite 1946), and
+// the interval estimate ± t(1−α/2, df)·se. We chose the Welch t-test rather than
+// the pooled two-proportion z-test for binomial metrics so that all kinds share
+// one method and one interval, so that the test and its interval agree, and to
+// match GrowthBook; with the sample sizes of online experiments the two agree
+// closely. The textbook pooled z-test is available as ProportionZTest.
+//
+// The relative lift (μt−μc)/μc uses the delta-method variance
+// σt²/(μc²nt) + σc²μt²/(μc⁴nc) with the same degrees of freedom (GrowthBook's
+// TTest). Its p-value tests the same null hypothesis as the absolute one but can
+// differ slightly because the delta method is an approximation.
+//
+// # Sequential engine (anytime valid)
+//
+// SequentialTest gives the asymptotic confidence sequence of Waudby-Smith,
+// Arnold, Wu, Wang & Ramdas (2023), in GrowthBook's parameterisation. With v
+// the variance of the estimate (either scale), n = nc + nt, and the tuning
+// parameter N (GrowthBook's sequential_tuning_parameter, default 5000: the
+// total sample size at which the sequence is tightest):
+//
+//	ρ² = (−2 ln α + ln(−2 ln α + 1)) / N                      (eq. 161)
+//	half-width = sqrt(v·n) · sqrt( 2(nρ²+1)/(n²ρ²) · ln(sqrt(nρ²+1)/α) )   (eq. 9)
+//
+// and the anytime-valid p-value is min(1, 1/E) for the Gaussian-mixture
+// e-value E = exp(ρ²·n·est²/(2v(nρ²+1))) / sqrt(nρ²+1) (eq. 155), which is
+// exactly dual to the interval (p ≤ α iff the sequence excludes 0). Checking
+// results after every new observation keeps the false positive rate at most α
+// (asymptotically); see TestPropertySequentialPeeking.
+//
+// # Bayesian engine
+//
+// Binomial metrics use exact Beta posteriors: Beta(α0 + conversions, β0 +
+// N − conversions), default prior Beta(1, 1) (Metric.BetaPrior). The chance
+// to beat control P(pt > pc) is the exact finite sum
+//
+//	P = Σ_{i=0}^{at−1} B(ac+i, bc+bt) / ((bt+i) B(1+i, bt) B(ac, bc))
+//
+// (Cook 2005; Miller 2015), evaluated from the end of the summation range
+// away from the mode of its terms with the ratio recurrence, so only
+// O(posterior spread) terms are needed; among the four symmetric forms of the
+// sum the one whose terms decay fastest is used. When no shape parameter is a
+// whole number (non-integer priors) or the sum would be too long, P is obtained
+// by Gauss–Legendre quadrature (see below). Expected losses are exact through
+// the identities E[(T−C)⁺] = μt·P(T⁺ > C) − μc·P(T > C⁺) with X⁺ ~ Beta(a+1, b)
+// (Stucchio 2015) and, for the relative scale, E[(T/C−1)⁺] = μt·E[1/C]·P(T⁺ >
+// C⁻) − P(T > C) with C⁻ ~ Beta(ac−1, bc). Posterior means and standard
+// deviations of the lifts are exact. Credible intervals are equal-tailed exact
+// quantiles of T−C and T/C−1: their distribution functions P(T ≤ C + d) and
+// P(T ≤ sC) are integrated over the narrower posterior with 16-point
+// Gauss–Legendre panels, the inner Beta CDF obtained by spectral integration of
+// its density from one regularized incomplete beta value, panels graded
+// geometrically towards algebraic singularities of non-integer shapes; the
+// quantile is found by a bracketed Newton iteration from a Cornish–Fisher
+// start (exact cumulants; polygamma cumulants of log(T/C) for the relative
+// lift). Accuracy: chance to win and losses agree with independent adaptive
+// quadrature to better than 1e-8, interval end points to about 1e-8
+// posterior standard deviations. The relative block needs ac > 2
+// (finite E[1/C²]); otherwise it is null and decisions use the absolute scale.
+// Everything is deterministic: there is no Monte Carlo.
+//
+// Mean and ratio metrics use GrowthBook's Gaussian effect test
+// (GaussianEffectTest, EffectBayesianABTest in gbstats): likelihood N(estimate,
+// v) on the chosen scale, optional Gaussian prior on the effect
+// (Metric.EffectPrior, relative or absolute, rescaled by |control mean| when
+// the scales differ), flat improper prior by default. Chance to win is
+// Φ(μ/σ), risks are E[δ⁺] = μΦ(μ/σ)+σφ(μ/σ) and E[δ⁻] = −μΦ(−μ/σ)+σφ(μ/σ), the
+// interval is μ ± z(1−α/2)σ.
+//
+// A variant "wins" when its chance to win is at least 1−α and "loses" when it
+// is at most α. Risk.Control is the expected loss of keeping the control,
+// Risk.Treatment that of shipping the variant; for LowerIsBetter metrics the
+// chance and risks are oriented so that "better" means lower.
+//
+// # Decision scale
+//
+// Request.DecisionScale ("relative" by default, like GrowthBook) selects which
+// lift drives the headline p-value, chance to win, risk and the verdict. Both
+// lifts are always reported. When the relative lift is undefined (control mean
+// zero, or a Beta control posterior with a ≤ 2) the absolute lift is used and
+// a note says so.
+//
+// # Sample ratio mismatch
+//
+// SRMTest is Pearson's chi-square goodness-of-fit test of Variant.Participants
+// against the configured weights with k−1 degrees of freedom, flagged when
+// p < 0.001 (Request.SRMThreshold). A flagged analysis still reports all
+// numbers, but every verdict becomes "srm" (Kohavi, Tang & Xu 2020; Fabijan et
+// al. 2019).
+//
+// # Multiple comparisons
+//
+// For the frequentist and sequential engines the family is every
+// variant×metric comparison of the analysis with a defined p-value (on the
+// decision scale). AdjustPValues implements Holm (1979) and Benjamini &
+// Hochberg (1995) exactly as statsmodels' multipletests; a comparison is
+// significant when its adjusted p-value is below α. Intervals are widened to
+// match: Holm uses the Bonferroni level α/m (simultaneous coverage; slightly
+// conservative relative to Holm's step-down decisions, so a Holm-significant
+// result can occasionally have an interval touching 0); Benjamini–Hochberg
+// uses the Benjamini & Yekutieli (2005) false-coverage-rate level α·R/m, R the
+// number of significant comparisons (α/m when R = 0). Sequential p-values are
+// computed with ρ from the nominal α and adjusted; sequential intervals use ρ at
+// the adjusted level. Bayesian results are not adjusted (a note says so).
+//
+// # Power and "N more participants"
+//
+// Power uses the two-sided normal approximation with unpooled variances
+// (binomial p1q1 + p2q2, mean 2σ²), counting both rejection tails, which is
+// statsmodels' NormalIndPower with effect size δ/sqrt(v/2); sequential planning
+// replaces the critical value by the confidence-sequence half-width, and
+// Bayesian planning uses the flat-prior equivalence of "chance ≥ 1−α or ≤ α"
+// with a two-sided test at 2α. For an inconclusive comparison Analyze reports
+// AdditionalUnitsPerArm: the units per arm needed, from the observed per-unit
+// variances, to detect Request.TargetLift (relative; or the observed lift when
+// unset) with Request.TargetPower (0.8) at the interval level actually used,
+// minus the smaller arm's current N. Sizing on the observed lift is a rough
+// guide (it is noisy and tends to be optimistic); prefer setting TargetLift.
+//
+// # Verdicts
+//
+// Each comparison gets a stable code and a sentence:
+//
+//	srm                sample ratio mismatch: do not trust these results
+//	insufficient_data  not enough data yet to compare bold with control on signup
+//	winner             bold beats control on signup
+//	loser              control beats bold on signup
+//	inconclusive       no detectable difference between bold and control on signup yet, ~N more participants per arm needed
+//
+// in that order of precedence. The unit word comes from Metric.UnitLabel.
+//
+// # Degenerate inputs
+//
+// Analyze returns an error only for invalid requests (unknown engine, bad
+// alpha, mismatched lengths, conversions > N, Σy² < (Σy)²/N, non-finite sums,
+// ...). Data that cannot support a test — zero units, a single unit, zero
+// variance in both arms, 0%/100% rates, a zero control mean for relative
+// lift, a single variant — yields nil values (JSON null), an explanatory note
+// and the "insufficient_data" verdict, never NaN or ±Inf: every optional float
+// is a pointer set only when finite. The exact Beta engine still gives defined
+// answers at 0% and 100% rates.
+//
+// # Verification
+//
+// GrowthBook gbstats (github.com/growthbook/growthbook, packages/stats/tests)
+// expected values are reproduced to 1e-5 by tests named after the Python test
+// they mirror (growthbook_test.go):
+//
+//   - frequentist/test_tests.py: TestTwoSidedTTest.test_two_sided_ttest,
+//     test_two_sided_ttest_absolute, test_two_sided_ttest_binom,
+//     test_two_sided_ttest_missing_variance (we reject the inconsistent
+//     statistics instead of returning GrowthBook's default output);
+//     TestSequentialTTest.test_sequential_test_runs,
+//     test_sequential_test_runs_prop, test_sequential_test_tuning_as_expected.
+//   - bayesian/test_tests.py (Gaussian effect test): TestBinom.test_bayesian_binomial_ab_test,
+//     TestBinom/TestNorm.test_missing_data (we return "undefined" rather than
+//     chance 0.5), TestNorm.test_bayesian_gaussian_ab_test,
+//     test_bayesian_gaussian_ab_test_informative,
+//     TestGaussianEffectRelativeAbsolutePriors.test_bayesian_effect_relative_effect.
+//   - the exact Beta expected losses ("risk") of the older BinomialBayesianABTest
+//     (TestBinom.test_bayesian_binomial_ab_test and ..._with_prior).
+//
+// Not mirrored: regression adjustment (CUPED), quantile metrics, one-sided
+// tests and post-stratification, which this package does not implement.
+//
+// testdata/fixtures.json is generated by scripts/stats-fixtures.py from scipy
+// and statsmodels (Welch tests on raw data, proportion z-tests, chi-square,
+// multipletests, adaptive quadrature of Beta posteriors cross-checked with the
+// exact sum, NormalIndPower) and matched to a relative tolerance of 1e-6.
+// textbook_test.go checks published worked examples (R's Welch t.test output,
+// a pooled two-proportion z example, Mendel's 9:3:3:1 chi-square, the
+// Benjamini–Hochberg 1995 example). property_test.go simulates experiments
+// with a fixed-seed PCG generator: interval coverage, false positives under
+// continuous peeking, and Bayesian calibration.
+//
+// # References
+//
+//   - Welch, B. L. (1947). The generalization of "Student's" problem when several
+//     different population variances are involved. Biometrika 34, 28–35.
+//   - Satterthwaite, F. E. (1946). An approximate distribution of estimates of
+//     variance components. Biometrics Bulletin 2, 110–114.
+//   - Deng, A., Knoblich, U. & Lu, J. (2018). Applying the delta method in metric
+//     analytics: a practical guide with novel ideas. KDD 2018.
+//   - Waudby-Smith, I., Arnold, D., Wu, J. J., Wang, T. & Ramdas, A. (2023).
+//     Time-uniform central limit theory and asymptotic confidence sequences.
+//     arXiv:2103.06476 (v7), equations 9, 155 and 161.
+//   - GrowthBook statistics documentation and gbstats source
+//     (packages/stats/gbstats/frequentist/tests.py, bayesian/tests.py).
+//   - Cook, J. D. (2005). Exact calculation of beta inequalities. UT MD Anderson
+//     Cancer Center Department of Biostatistics technical report.
+//   - Miller, E. (2015). Formulas for Bayesian A/B testing. evanmiller.org.
+//   - Stucchio, C. (2015). Bayesian A/B testing at VWO. VWO technical paper.
+//   - Holm, S. (1979). A simple sequentially rejective multiple test procedure.
+//     Scandinavian Journal of Statistics 6, 65–70.
+//   - Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate.
+//     Journal of the Royal Statistical Society B 57, 289–300.
+//   - Benjamini, Y. & Yekutieli, D. (2005). False discovery rate–adjusted
+//     multiple confidence intervals for selected parameters. JASA 100, 71–81.
+//   - Kohavi, R., Tang, D. & Xu, Y. (2020). Trustworthy Online Controlled
+//     Experiments. Cambridge University Press (sample ratio mismatch).
+//   - Fabijan, A. et al. (2019). Diagnosing sample ratio mismatch in online
+//     controlled experiments. KDD 2019.
+//   - Abramowitz, M. & Stegun, I. (1964). Handbook of Mathematical Functions,
+//     26.7.5 (Student t quantile expansion used for df ≥ 1000).
+//   - Cornish, E. A. & Fisher, R. A. (1937). Moments and cumulants in the
+//     specification of distributions. Revue de l'Institut International de
+//     Statistique 5, 307–320.
+package stats
