@@ -81,3 +81,22 @@ func FuzzDecodePatch(f *testing.F) {
 		})
 	})
 }
+
+func FuzzDecodeReferral(f *testing.F) {
+	f.Add([]byte(`{"experiment":"give-get","referrer":"alice"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req ReferralRequest
+		checkDecode(t, body, &req, req.validate)
+	})
+}
+
+func FuzzDecodeSignup(f *testing.F) {
+	f.Add([]byte(`{"referee":"carol","visitor":"AAAAAAAAAAAAAAAAAAAAAA","device":"fp"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req SignupRequest
+		checkDecode(t, body, &req, func() error {
+			sig := refx.Signup{Code: "7KQ2MZ4P", Referee: req.Referee, Visitor: req.Visitor, Device: req.Device}
+			return sig.Validate()
+		})
+	})
+}
