@@ -31,6 +31,11 @@ type Config struct {
 	// key (REFX_ADMIN_KEY_SECRET_ARN), read once by New when AdminKey is
 	// empty: how the deployed admin function gets its key.
 	AdminKeySecretARN string
+	// HashKeySecretARN names the Secrets Manager secret holding the key of
+	// the referral hashes (REFX_HASH_KEY_SECRET_ARN), read once by New when
+	// REFX_HASH_KEY is empty: the deployed functions share it, so that every
+	// one of them hashes an IP address alike.
+	HashKeySecretARN string
 	// CounterShards is the counter_shards of new experiments that do not
 	// set it (REFX_COUNTER_SHARDS, default refx.DefaultShards).
 	CounterShards int
@@ -44,6 +49,9 @@ type Config struct {
 	LogLevel slog.Level
 	// Referral configures referral links: see readReferralConfig.
 	Referral ReferralConfig
+	// LamedPrefix mounts the Alephbet/Lamed-compatible routes
+	// (REFX_LAMED_PREFIX, default /lamed).
+	LamedPrefix string
 }
 
 // ConfigFromEnv reads and validates the configuration through getenv.
@@ -56,12 +64,17 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		IdempotencyTTL: dynamo.DefaultIdempotencyTTL,
 
 		AdminKeySecretARN: getenv("REFX_ADMIN_KEY_SECRET_ARN"),
+		HashKeySecretARN:  getenv("REFX_HASH_KEY_SECRET_ARN"),
 	}
 	if err := readDeployConfig(getenv, &cfg); err != nil {
 		return Config{}, err
 	}
 	if err := readReferralConfig(getenv, &cfg.Referral); err != nil {
 		return Config{}, err
+	}
+	cfg.LamedPrefix = getenv("REFX_LAMED_PREFIX")
+	if p := cfg.LamedPrefix; p != "" && (!strings.HasPrefix(p, "/") || strings.ContainsAny(p, " ?#{}")) {
+		return Config{}, fmt.Errorf("REFX_LAMED_PREFIX=%q: want an absolute path like /lamed", p)
 	}
 	if cfg.Table == "" {
 		cfg.Table = "refx"
@@ -107,7 +120,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	if cfg.AdminKey == "" && cfg.AdminKeySecretARN != "" {
-		if cfg.AdminKey, err = adminKeyFromSecret(ctx, cfg); err != nil {
+		if cfg.AdminKey, err = keyFromSecret(ctx, cfg, cfg.AdminKeySecretARN); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Referral.HashKey == "" && cfg.HashKeySecretARN != "" {
+		if cfg.Referral.HashKey, err = keyFromSecret(ctx, cfg, cfg.HashKeySecretARN); err != nil {
 			return nil, err
 		}
 	}
@@ -120,7 +138,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		Ping: store.Ping, AdminKey: cfg.AdminKey, Logger: logger,
 	}
 	api.DefaultCounterShards = cfg.CounterShards
-	api.Referrals = store
+	api.Referrals, api.Lamed = store, store
+	api.LamedPrefix = cfg.LamedPrefix
 	api.PublicURL, api.FallbackURL = cfg.Referral.PublicURL, cfg.Referral.FallbackURL
 	api.HashKey = cfg.Referral.hashKey(cfg.AdminKey)
 	return &App{Config: cfg, Store: store, API: api, Logger: logger}, nil

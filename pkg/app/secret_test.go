@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -115,10 +116,10 @@ func adminRequest(key string) events.APIGatewayV2HTTPRequest {
 	return ev
 }
 
-// TestAdminKeyFromSecret runs the admin function's cold start as deployed:
+// TestKeysFromSecrets runs the admin function's cold start as deployed:
 // no REFX_ADMIN_KEY, only the secret's ARN. The key is read from Secrets
 // Manager once, then guards the admin routes.
-func TestAdminKeyFromSecret(t *testing.T) {
+func TestKeysFromSecrets(t *testing.T) {
 	const key = "s3cr3t-admin-key-from-secrets-manager"
 	f := newFakeAWS(t, map[string]string{secretARN: key + "\n", "short": "tooshort"})
 	isolateAWS(t, f.URL)
@@ -168,6 +169,29 @@ func TestAdminKeyFromSecret(t *testing.T) {
 		}
 		if f.count("secretsmanager.GetSecretValue") != before {
 			t.Fatal("the secret was read although REFX_ADMIN_KEY is set")
+		}
+	})
+
+	t.Run("HashKey", func(t *testing.T) {
+		const hashARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:refx-hash-GhIjKl"
+		const hashKey = "hash-key-from-secrets-manager-0123"
+		f.mu.Lock()
+		f.secrets[hashARN] = hashKey
+		f.mu.Unlock()
+		withHash := map[string]string{"REFX_HASH_KEY_SECRET_ARN": hashARN}
+		for k, v := range env {
+			withHash[k] = v
+		}
+		cfg, err := app.ConfigFromEnv(envOf(withHash))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Config.AdminKey != key || string(a.API.HashKey) != hashKey {
+			t.Fatalf("admin key %q, hash key %q: want both from their secrets", a.Config.AdminKey, a.API.HashKey)
 		}
 	})
 

@@ -24,6 +24,7 @@ const (
 	entityAttrib     = "attribution"
 	entityRefusal    = "refusal"
 	entityMarker     = "guard_marker"
+	entityLamedKey   = "lamed_uuid"
 )
 
 type variantItem struct {
@@ -67,6 +68,12 @@ type experimentItem struct {
 	UpdatedAt     time.Time           `dynamodbav:"updated_at"`
 	StartedAt     *time.Time          `dynamodbav:"started_at,omitempty"`
 	StoppedAt     *time.Time          `dynamodbav:"stopped_at,omitempty"`
+	Source        string              `dynamodbav:"source,omitempty"`
+	Namespace     string              `dynamodbav:"namespace,omitempty"`
+	// A Lamed experiment's variants and goals are string sets that its
+	// tracking calls ADD to: idempotent, and no read before the write.
+	LamedVariants []string `dynamodbav:"lamed_variants,stringset,omitempty"`
+	LamedGoals    []string `dynamodbav:"lamed_goals,stringset,omitempty"`
 	// WriteID is unique per write, so that a write whose response was lost
 	// can recognise itself when the SDK retries it.
 	WriteID string `dynamodbav:"write_id"`
@@ -88,6 +95,16 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 	}
 	if r := e.Referral; r != nil {
 		it.Referral = &referralConfigItem{r.LandingURL, r.ConversionGoal, r.WindowDays, r.MaxSignupsPerHour, r.MaxSignupsPerDay}
+	}
+	it.Source, it.Namespace = e.Source, e.Namespace
+	if e.Source == refx.SourceLamed {
+		for _, v := range e.Variants {
+			it.LamedVariants = append(it.LamedVariants, v.Key)
+		}
+		for _, g := range e.Goals {
+			it.LamedGoals = append(it.LamedGoals, g.Key)
+		}
+		it.Variants, it.Goals = nil, nil
 	}
 	for _, g := range e.Goals {
 		it.Goals = append(it.Goals, goalItem{Key: g.Key, Kind: string(g.Kind)})
@@ -111,6 +128,10 @@ func (it experimentItem) experiment() *refx.Experiment {
 	}
 	for _, g := range it.Goals {
 		e.Goals = append(e.Goals, refx.Goal{Key: g.Key, Kind: refx.GoalKind(g.Kind)})
+	}
+	e.Source, e.Namespace = it.Source, it.Namespace
+	if it.Source == refx.SourceLamed {
+		lamedShape(e, it)
 	}
 	if r := it.Referral; r != nil {
 		e.Referral = &refx.ReferralConfig{LandingURL: r.LandingURL, ConversionGoal: r.ConversionGoal,

@@ -24,6 +24,8 @@ import (
 //	visitor seen  VISITOR#<visitor>          SEEN#<experiment>
 //	attribution   USER#<referee>             ATTRIBUTION                     REFERRER#<referrer>  <attributed_at>#<referee>
 //	refusal       USER#<referee>             REFUSED#<code>
+//	lamed uuid    LAMED#<sha1(counter uuid)> UUID
+//	lamed uuid    LAMED#<sha1(counter uuid)> UUID
 const (
 	experimentPrefix   = "EXP#"
 	experimentSK       = "META"
@@ -49,6 +51,8 @@ const (
 	attributionSK      = "ATTRIBUTION"
 	referrerPrefix     = "REFERRER#"
 	refusalPrefix      = "REFUSED#"
+	lamedPrefix        = "LAMED#"
+	lamedSK            = "UUID"
 )
 
 // itemKey is the primary key of an item.

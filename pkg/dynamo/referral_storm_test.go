@@ -138,7 +138,7 @@ func TestReferralStorm(t *testing.T) {
 	// Sum the expectations per variant and compare.
 	type want struct {
 		referrers, sharing, clicks, signups, conversions, clicksSq, signupsSq, conversionsSq, clicksXSignups, refused int64
-		value, valueSq                                                                                            big.Rat
+		value, valueSq                                                                                                big.Rat
 	}
 	expected := map[string]*want{}
 	for _, v := range e.Variants {

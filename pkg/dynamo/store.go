@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -79,6 +80,9 @@ type Store struct {
 	table  *string
 	opts   Options
 	cache  *experimentCache
+	// lamedSeen remembers the Lamed (experiment, variant, event) triples
+	// this process has registered.
+	lamedSeen sync.Map
 }
 
 // New returns a Store on the named table.

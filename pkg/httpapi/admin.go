@@ -106,16 +106,3 @@ func (s *Server) setStatus(to refx.Status) apiFunc {
 		return nil
 	}
 }
-
-func (s *Server) results(w http.ResponseWriter, r *http.Request) error {
-	id, err := experimentID(r)
-	if err != nil {
-		return err
-	}
-	res, err := s.Results.Results(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
-}

@@ -31,7 +31,7 @@ func MustAPI(tb testing.TB) *api {
 	client, table := dynamotest.NewTable(tb)
 	store := dynamo.New(client, table, dynamo.Options{})
 	srv := &httpapi.Server{
-		Experiments: store, Assignments: store, Events: store, Results: store, Referrals: store,
+		Experiments: store, Assignments: store, Events: store, Results: store, Referrals: store, Lamed: store,
 		Ping: store.Ping, AdminKey: adminKey, HashKey: []byte("test-hash-key"),
 	}
 	ts := httptest.NewServer(srv.Handler(httpapi.AllRoutes))

@@ -46,11 +46,15 @@ var serverRoutes = []struct {
 	{"POST", "/v1/experiments/{id}/start", http.StatusUnauthorized},
 	{"POST", "/v1/experiments/{id}/stop", http.StatusUnauthorized},
 	{"GET", "/v1/experiments/{id}/results", http.StatusUnauthorized},
+	{"GET", "/v1/experiments/{id}/power", http.StatusUnauthorized},
 	{"POST", "/v1/referrals", http.StatusBadRequest},
 	{"GET", "/v1/referrals/{code}", http.StatusOK},
 	{"POST", "/v1/referrals/{code}/signups", http.StatusBadRequest},
 	{"GET", "/r/{code}", http.StatusFound},
 	{"GET", "/r", http.StatusOK},
+	{"GET", "/lamed/track", http.StatusBadRequest},
+	{"GET", "/lamed/experiments", http.StatusForbidden},
+	{"DELETE", "/lamed/delete", http.StatusForbidden},
 	{"GET", "/v1/referrers/{user}/referrals", http.StatusUnauthorized},
 }
 
@@ -150,7 +154,9 @@ func probeRoute(t *testing.T, h http.Handler, op operation) probeResult {
 		t.Errorf("%s %s: the response has no %s header", op.method, path, RequestIDHeader)
 	}
 	res := probeResult{status: rec.Code, raw: strings.TrimSpace(rec.Body.String())}
-	if err := json.Unmarshal(rec.Body.Bytes(), &res.body); err != nil {
+	// Referral links answer redirects and HTML pages, not JSON.
+	html := strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html")
+	if err := json.Unmarshal(rec.Body.Bytes(), &res.body); err != nil && !html {
 		t.Fatalf("%s %s: the body is not JSON: %v: %q", op.method, path, err, res.raw)
 	}
 	return res

@@ -45,7 +45,11 @@ func RouteTable() []Route {
 		{http.MethodPost, "/v1/experiments/{id}/start", AdminRoutes},
 		{http.MethodPost, "/v1/experiments/{id}/stop", AdminRoutes},
 		{http.MethodGet, "/v1/experiments/{id}/results", AdminRoutes},
+		{http.MethodGet, "/v1/experiments/{id}/power", AdminRoutes},
 		{http.MethodGet, "/v1/referrers/{user}/referrals", AdminRoutes},
+		{http.MethodGet, "/lamed/track", TrackRoutes},
+		{http.MethodGet, "/lamed/experiments", AdminRoutes},
+		{http.MethodDelete, "/lamed/delete", AdminRoutes},
 	}
 }
 

@@ -43,10 +43,14 @@ type Server struct {
 	Events      refx.EventService
 	Results     refx.ResultsService
 	Referrals   refx.ReferralService
+	Lamed       refx.LamedService
 	// Ping reports whether the store is reachable, for /healthz.
 	Ping func(context.Context) error
 	// AdminKey guards the admin routes; empty refuses every admin request.
 	AdminKey string
+	// LamedPrefix is where the Alephbet/Lamed-compatible routes are mounted
+	// (default DefaultLamedPrefix).
+	LamedPrefix string
 	// PublicURL is the base URL of referral links (default: the URL a
 	// request came to).
 	PublicURL string
@@ -90,6 +94,7 @@ func (s *Server) Handler(routes Routes) http.Handler {
 		mux.Handle("POST /v1/events:batch", apiFunc(s.recordEvents))
 		mux.Handle("POST /v1/referrals/{code}/signups", apiFunc(s.signup))
 		mux.HandleFunc("GET /r/{code}", s.followLink)
+		mux.Handle("GET /lamed/track", apiFunc(s.lamedTrack))
 		mux.HandleFunc("GET /r", s.expiredPage)
 	}
 	if routes&AdminRoutes != 0 {
@@ -101,12 +106,16 @@ func (s *Server) Handler(routes Routes) http.Handler {
 		admin("POST /v1/experiments/{id}/start", s.setStatus(refx.StatusRunning))
 		admin("POST /v1/experiments/{id}/stop", s.setStatus(refx.StatusStopped))
 		admin("GET /v1/experiments/{id}/results", s.results)
+		admin("GET /v1/experiments/{id}/power", s.power)
 		admin("GET /v1/referrers/{user}/referrals", s.referrerReferrals)
+		// Lamed's admin routes take its x-api-key header, not a bearer token.
+		mux.Handle("GET /lamed/experiments", apiFunc(s.lamedExperiments))
+		mux.Handle("DELETE /lamed/delete", apiFunc(s.lamedDelete))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, refx.Errorf(refx.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
 	})
-	return s.observe(mux)
+	return s.observe(s.mountLamed(mux))
 }
 
 func (s *Server) now() time.Time {

@@ -19,6 +19,9 @@ const (
 	StatusStopped Status = "stopped"
 )
 
+// SourceLamed marks experiments of Alephbet/Lamed clients.
+const SourceLamed = "lamed"
+
 // GoalKind says what a goal measures.
 type GoalKind string
 
@@ -69,6 +72,11 @@ type Experiment struct {
 	Seed string `json:"seed"`
 	// CounterShards is how many partitions each counter is spread over.
 	CounterShards int `json:"counter_shards"`
+	// Source is "lamed" for experiments that Alephbet clients assign and
+	// refx discovers from their events; empty for refx's own.
+	Source string `json:"source,omitempty"`
+	// Namespace is the Lamed namespace of a "lamed" experiment.
+	Namespace string `json:"namespace,omitempty"`
 	// Referral, when set, makes this a referral experiment.
 	Referral  *ReferralConfig `json:"referral,omitempty"`
 	Status    Status          `json:"status"`
@@ -280,6 +288,9 @@ type ExperimentPatch struct {
 // taken would stop meaning what they meant. A stopped experiment may change
 // only its brief.
 func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error) {
+	if e.Source == SourceLamed {
+		return nil, Errorf(ECONFLICT, "experiment %s is defined by its Alephbet clients and cannot be edited", e.ID)
+	}
 	if p.Version != e.Version {
 		return nil, Errorf(ECONFLICT, "experiment %s is at version %d, not %d: read it again", e.ID, e.Version, p.Version)
 	}

@@ -1,0 +1,62 @@
+// Package analysis reads an experiment's exact counts (refx.Results) with the
+// statistics engine (package stats): it maps each goal, and each referral
+// funnel measure, to a stats metric with its sufficient statistics, runs one
+// stats.Analyze over all of them, and plans sample sizes with stats.Power. It
+// is pure computation: no I/O, no AWS.
+//
+// # Metrics
+//
+// Every goal gives a conversion rate: a binomial metric whose unit is the
+// participant (N = participants, Σy = Σy² = users, the participants who
+// converted at least once). The count is exact, and so is the binomial
+// variance p(1−p).
+//
+// A value goal also gives the value per participant, a mean metric with
+// N = participants, Σy = value_sum and Σy² = value_sum_sq. The mean is exact:
+// value_sum is the total value of the variant's participants and every
+// participant (converted or not) is a unit. The variance is exact only when
+// no participant has more than one event of the goal: value_sum_sq is Σ
+// value² over events, and the per-participant variance needs Σ over
+// participants of (their total value)², which is larger by the cross terms
+// 2·v·v' of each participant's pairs of events when values share a sign (as
+// purchases do). No useful bound exists from the counters alone (the worst
+// case multiplies the sum of squares by events − users + 1), so the metric is
+// kept, and labelled: its Variance is VarianceExact when events = users in
+// every variant, VarianceApproximate otherwise, with a note saying that its
+// standard errors are then understated (intervals too narrow, p-values too
+// small, chances to win too extreme). When the event-level squares cannot
+// even be a participant-level sum of squares (Σy² < (Σy)²/N, which happens
+// with many repeat events of similar value), the metric is reported without
+// inference. We chose this over a value-per-event metric (N = events) because
+// events are not the randomised unit: they cluster within participants (so
+// that variance is understated too) and their number depends on the variant,
+// so a change in value per event does not say whether a variant earns more.
+// Clients who need exact inference on value should send one valued event
+// per participant (for example a "first_purchase" goal).
+//
+// Referral experiments add five metrics whose unit is the referrer (a
+// participant who asked for a link), from the per-referrer sums of squares the
+// store keeps exactly: share rate (binomial: sharing_referrers / referrers),
+// K = signups per referrer, referee conversions per referrer and referee
+// conversion value per referrer (mean metrics, Σy² from per_referrer), and
+// signups per click (ratio metric, y = signups and x = clicks per referrer,
+// delta method with clicks_sum_sq and clicks_x_signups). Per-referrer metrics
+// compare the referrers of each variant; that is a randomised comparison only
+// if the variant cannot change who becomes a referrer (the offer is shown when
+// the link is made, as POST /v1/referrals does). If the offer is shown earlier
+// and changes who asks for a link, compare share rates and per-participant
+// goals instead.
+//
+// # One family
+//
+// All metrics of an experiment are analysed in one stats.Analyze call, so the
+// multiple-comparison correction (Holm by default) covers every
+// variant × metric comparison reported, goals and referral metrics alike.
+//
+// # Sample ratio mismatch
+//
+// The check compares participants with the variants' current weights. Weights
+// may change while an experiment runs; after such a change the expected
+// split is no longer the current weights, and the check may flag a mismatch
+// that is only the change.
+package analysis

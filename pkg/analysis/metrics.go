@@ -1,0 +1,237 @@
+package analysis
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+
+	"github.com/refx-dev/refx/pkg/refx"
+	"github.com/refx-dev/refx/pkg/stats"
+)
+
+// Measures: what a metric measures. A goal has a conversion rate and, for a
+// value goal, a value per participant; a referral experiment has the five
+// referral measures, named like the fields of refx.ReferralRates.
+const (
+	MeasureConversionRate         = "conversion_rate"
+	MeasureValuePerParticipant    = "value_per_participant"
+	MeasureShareRate              = "share_rate"
+	MeasureKFactor                = "k_factor"
+	MeasureConversionsPerReferrer = "conversions_per_referrer"
+	MeasureValuePerReferrer       = "value_per_referrer"
+	MeasureSignupsPerClick        = "signups_per_click"
+)
+
+// Units: what one observation of a metric is.
+const (
+	UnitParticipant = "participant"
+	UnitReferrer    = "referrer"
+)
+
+// Variance labels: whether a metric's variance comes from exact sufficient
+// statistics or from an approximation (see the package documentation).
+const (
+	VarianceExact       = "exact"
+	VarianceApproximate = "approximate"
+)
+
+// referralKeyPrefix prefixes the keys of referral metrics. Goal keys cannot
+// contain ':', so metric keys never collide.
+const referralKeyPrefix = "referral"
+
+// approximateNote explains VarianceApproximate.
+const approximateNote = "some participants have several events of this goal: the variance uses Σ value² over events, " +
+	"which understates the per-participant variance when a participant's values share a sign, so intervals are too narrow " +
+	"and p-values too small; send one valued event per participant for exact inference"
+
+// approximatePlanNote explains VarianceApproximate in a plan.
+const approximatePlanNote = "some participants have several events of this goal: the standard deviation uses Σ value² over events, " +
+	"which understates the per-participant one when a participant's values share a sign, so the units required are understated too"
+
+// spec is one metric to analyse: its identity and its per-variant
+// sufficient statistics, in the order of the results' variants.
+type spec struct {
+	key, name, goal, measure string
+	kind                     stats.MetricKind
+	unit                     string
+	variance                 string
+	notes                    []string
+	stats                    []stats.Stats
+	// invalid, when set, says why the statistics cannot be analysed.
+	invalid string
+}
+
+// unitLabel is the plural stats puts in "~N more <unit> per arm" sentences.
+func (s spec) unitLabel() string { return s.unit + "s" }
+
+// frame is the experiment and its counts lined up: variants in the results'
+// order with their configured weights, and the control's index.
+type frame struct {
+	exp     *refx.Experiment
+	res     *refx.Results
+	keys    []string
+	weights []float64
+	control int
+}
+
+func newFrame(exp *refx.Experiment, res *refx.Results) (*frame, error) {
+	if exp == nil || res == nil {
+		return nil, errors.New("analysis: nil experiment or results")
+	}
+	f := &frame{exp: exp, res: res, control: -1}
+	if len(res.Variants) != len(exp.Variants) {
+		return nil, changedError(exp.ID)
+	}
+	for i, v := range res.Variants {
+		cv, ok := exp.Variant(v.Key)
+		if !ok {
+			return nil, changedError(exp.ID)
+		}
+		f.keys = append(f.keys, v.Key)
+		f.weights = append(f.weights, cv.Weight)
+		if v.Key == exp.Control {
+			f.control = i
+		}
+	}
+	if f.control < 0 {
+		return nil, changedError(exp.ID)
+	}
+	return f, nil
+}
+
+// changedError is the answer when the experiment read and its results do not
+// describe the same variants: a draft edited between the two reads.
+func changedError(id string) error {
+	return refx.Errorf(refx.ECONFLICT, "experiment %s changed while its results were read: read them again", id)
+}
+
+// specs lists the experiment's metrics: each goal in the experiment's order
+// (its conversion rate, then its value per participant for a value goal),
+// then the referral metrics of a referral experiment.
+func (f *frame) specs() []spec {
+	var out []spec
+	for _, g := range f.exp.Goals {
+		counts := make([]refx.GoalCounts, len(f.res.Variants))
+		for i, v := range f.res.Variants {
+			counts[i] = v.Goals[g.Key] // zero when absent
+		}
+		conv := spec{
+			key: g.Key + ":" + MeasureConversionRate, name: g.Key + " conversion rate", goal: g.Key,
+			measure: MeasureConversionRate, kind: stats.KindBinomial, unit: UnitParticipant, variance: VarianceExact,
+		}
+		for i, c := range counts {
+			n := f.res.Variants[i].Participants
+			conv.stats = append(conv.stats, stats.Stats{N: n, Sum: float64(c.Users), SumSquares: float64(c.Users)})
+		}
+		out = append(out, conv)
+		if g.Kind != refx.GoalValue {
+			continue
+		}
+		value := spec{
+			key: g.Key + ":" + MeasureValuePerParticipant, name: g.Key + " value per participant", goal: g.Key,
+			measure: MeasureValuePerParticipant, kind: stats.KindMean, unit: UnitParticipant, variance: VarianceExact,
+		}
+		for i, c := range counts {
+			sum, ok1 := number(c.ValueSum)
+			sq, ok2 := number(c.ValueSumSq)
+			if !ok1 || !ok2 {
+				value.invalid = "a value sum is not a finite number"
+			}
+			if c.Events > c.Users {
+				value.variance = VarianceApproximate
+			}
+			value.stats = append(value.stats, stats.Stats{N: f.res.Variants[i].Participants, Sum: sum, SumSquares: sq})
+		}
+		if value.variance == VarianceApproximate {
+			value.notes = append(value.notes, approximateNote)
+		}
+		out = append(out, value)
+	}
+	if f.exp.Referral != nil {
+		out = append(out, f.referralSpecs()...)
+	}
+	for i := range out {
+		out[i].check()
+	}
+	return out
+}
+
+// referralSpecs maps the referral counts to per-referrer metrics.
+func (f *frame) referralSpecs() []spec {
+	mk := func(measure, name string, kind stats.MetricKind) spec {
+		return spec{
+			key: referralKeyPrefix + ":" + measure, name: name, measure: measure,
+			kind: kind, unit: UnitReferrer, variance: VarianceExact,
+		}
+	}
+	share := mk(MeasureShareRate, "share rate", stats.KindBinomial)
+	k := mk(MeasureKFactor, "signups per referrer (K)", stats.KindMean)
+	conv := mk(MeasureConversionsPerReferrer, "referee conversions per referrer", stats.KindMean)
+	value := mk(MeasureValuePerReferrer, "referee conversion value per referrer", stats.KindMean)
+	perClick := mk(MeasureSignupsPerClick, "signups per click", stats.KindRatio)
+	for _, v := range f.res.Variants {
+		var c refx.ReferralCounts
+		if v.Referral != nil {
+			c = *v.Referral
+		}
+		n := c.Referrers
+		share.stats = append(share.stats, stats.Stats{N: n, Sum: float64(c.SharingReferrers), SumSquares: float64(c.SharingReferrers)})
+		k.stats = append(k.stats, stats.Stats{N: n, Sum: float64(c.Signups), SumSquares: float64(c.PerReferrer.SignupsSumSq)})
+		conv.stats = append(conv.stats, stats.Stats{N: n, Sum: float64(c.Conversions), SumSquares: float64(c.PerReferrer.ConversionsSumSq)})
+		sum, ok1 := number(c.ConversionValue)
+		sq, ok2 := number(c.PerReferrer.ValueSumSq)
+		if !ok1 || !ok2 {
+			value.invalid = "a value sum is not a finite number"
+		}
+		value.stats = append(value.stats, stats.Stats{N: n, Sum: sum, SumSquares: sq})
+		perClick.stats = append(perClick.stats, stats.Stats{
+			N: n, Sum: float64(c.Signups), SumSquares: float64(c.PerReferrer.SignupsSumSq),
+			DenominatorSum: float64(c.Clicks), DenominatorSumSquares: float64(c.PerReferrer.ClicksSumSq),
+			SumProducts: float64(c.PerReferrer.ClicksXSignups),
+		})
+	}
+	return []spec{share, k, conv, value, perClick}
+}
+
+// check marks the spec invalid when stats would refuse its statistics, so
+// that one inconsistent metric costs its own inference, not the analysis.
+func (s *spec) check() {
+	if s.invalid != "" {
+		return
+	}
+	for _, st := range s.stats {
+		if _, err := stats.MomentsOf(s.kind, st); errors.Is(err, stats.ErrInvalidStats) {
+			switch {
+			case s.variance == VarianceApproximate:
+				s.invalid = "the sum of squared event values is smaller than a participant-level sum of squares can be " +
+					"(many participants have several events of similar value), so the per-participant variance is unknown"
+			default:
+				s.invalid = "the counts are inconsistent: a sum of squares is smaller than its sum allows, or more units converted than exist"
+			}
+			return
+		}
+	}
+}
+
+// number parses an exact decimal into the nearest float64.
+func number(n json.Number) (float64, bool) {
+	if n == "" {
+		return 0, true
+	}
+	x, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0, false
+	}
+	return x, true
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// opt returns &x, or nil when x is not finite: JSON has no NaN or Inf.
+func opt(x float64) *float64 {
+	if !finite(x) {
+		return nil
+	}
+	return &x
+}

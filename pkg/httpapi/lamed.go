@@ -1,0 +1,123 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// DefaultLamedPrefix is where the Alephbet/Lamed-compatible routes live
+// unless configured otherwise.
+const DefaultLamedPrefix = "/lamed"
+
+// mountLamed serves the Lamed routes under the configured prefix as well:
+// the routes are registered under DefaultLamedPrefix, and a request under
+// another prefix is routed as if it came there.
+func (s *Server) mountLamed(next http.Handler) http.Handler {
+	prefix := strings.TrimRight(s.LamedPrefix, "/")
+	if prefix == "" || prefix == DefaultLamedPrefix {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rest, ok := strings.CutPrefix(r.URL.Path, prefix+"/"); ok {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path, r2.URL.RawPath = DefaultLamedPrefix+"/"+rest, ""
+			r = r2
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// lamedTrack answers Alephbet's tracking GET as Lamed does: exactly 200 for
+// a counted or repeated event (Alephbet drops an event from its queue only
+// on 200), any origin, never cached. It is a CORS simple request, so no
+// preflight is involved.
+func (s *Server) lamedTrack(w http.ResponseWriter, r *http.Request) error {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Pragma", "no-cache")
+	q := r.URL.Query()
+	t := refx.LamedTrack{
+		Namespace: q.Get("namespace"), Experiment: q.Get("experiment"),
+		Variant: q.Get("variant"), Event: q.Get("event"), UUID: q.Get("uuid"),
+	}
+	if t.Namespace == "" {
+		t.Namespace = refx.DefaultLamedNamespace
+	}
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if err := s.Lamed.LamedTrack(r.Context(), t); err != nil {
+		return err
+	}
+	h.Set("Cache-Control", "no-cache, no-store, must-revalidate")
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// lamedAuthorized checks Lamed's x-api-key header against the admin key;
+// Lamed's API Gateway answered a wrong key with 403.
+func (s *Server) lamedAuthorized(w http.ResponseWriter, r *http.Request) bool {
+	got := sha256.Sum256([]byte(r.Header.Get("x-api-key")))
+	want := sha256.Sum256([]byte(s.AdminKey))
+	if s.AdminKey == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		writeJSON(w, http.StatusForbidden, map[string]string{"message": "Forbidden"})
+		return false
+	}
+	return true
+}
+
+// lamedExperiments answers Lamed's results listing:
+// [{"meta":{"scope":…}}, {"experiment":…,"goals":[{"goal":…,"results":[{"label","successes","trials"}]}]}].
+func (s *Server) lamedExperiments(w http.ResponseWriter, r *http.Request) error {
+	if !s.lamedAuthorized(w, r) {
+		return nil
+	}
+	q := r.URL.Query()
+	namespace := q.Get("namespace")
+	if namespace == "" {
+		namespace = refx.DefaultLamedNamespace
+	}
+	var scope []string
+	var scopeMeta any
+	if raw := q.Get("scope"); raw != "" {
+		scopeMeta = raw
+		for name := range strings.SplitSeq(raw, ",") {
+			if name != "" {
+				scope = append(scope, name)
+			}
+		}
+	}
+	exps, err := s.Lamed.LamedExperiments(r.Context(), namespace, scope)
+	if err != nil {
+		return err
+	}
+	out := []any{map[string]any{"meta": map[string]any{"scope": scopeMeta}}}
+	for _, e := range exps {
+		out = append(out, e)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) lamedDelete(w http.ResponseWriter, r *http.Request) error {
+	if !s.lamedAuthorized(w, r) {
+		return nil
+	}
+	q := r.URL.Query()
+	namespace, experiment := q.Get("namespace"), q.Get("experiment")
+	if namespace == "" {
+		namespace = refx.DefaultLamedNamespace
+	}
+	if experiment == "" {
+		return refx.FieldErrorf("experiment", "is required")
+	}
+	if err := s.Lamed.LamedDelete(r.Context(), namespace, experiment); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"deleted": experiment, "namespace": namespace})
+	return nil
+}
