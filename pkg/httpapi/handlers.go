@@ -45,6 +45,7 @@ func (s *Server) recordEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &e); err != nil {
 		return err
 	}
+	e.Normalize()
 	if err := e.Validate(s.now()); err != nil {
 		return err
 	}
@@ -70,6 +71,7 @@ func (req BatchRequest) validate(s *Server) error {
 		return refx.FieldErrorf("events", "must hold 1 to %d events", refx.MaxBatch)
 	}
 	for i := range req.Events {
+		req.Events[i].Normalize()
 		if err := req.Events[i].Validate(s.now()); err != nil {
 			field := "events[" + strconv.Itoa(i) + "]." + refx.ErrorField(err)
 			return &refx.Error{Code: refx.ErrorCode(err), Field: field, Message: refx.ErrorMessage(err)}
@@ -130,7 +132,7 @@ func (s *Server) record(r *http.Request, e *refx.Event) (*refx.EventResult, erro
 	var attribution *refx.AttributionResult
 	if e.ReferralCode != "" && s.Referrals != nil {
 		var err error
-		attribution, err = s.attribute(r, e.ReferralCode, e.User, "", "")
+		attribution, err = s.attribute(r, e.ReferralCode, e.User, "", "", "")
 		switch refx.ErrorCode(err) {
 		case "":
 		case refx.ENOTFOUND:

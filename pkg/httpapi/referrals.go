@@ -121,6 +121,9 @@ type SignupRequest struct {
 	Referee string `json:"referee"`
 	Visitor string `json:"visitor"`
 	Device  string `json:"device"`
+	// IP is the referee's address as a calling backend saw it; a backend's
+	// own address says nothing about the referee.
+	IP string `json:"ip"`
 }
 
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
@@ -132,7 +135,10 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	res, err := s.attribute(r, code, req.Referee, req.Visitor, req.Device)
+	if req.IP != "" && net.ParseIP(req.IP) == nil {
+		return refx.FieldErrorf("ip", "must be an IPv4 or IPv6 address")
+	}
+	res, err := s.attribute(r, code, req.Referee, req.Visitor, req.Device, req.IP)
 	if err != nil {
 		return err
 	}
@@ -141,10 +147,12 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 }
 
 // attribute validates and runs a signup through a code. The visitor comes
-// from the body or else from the link's cookie; the IP address and the
-// device fingerprint are hashed with the server's key before they go
+// from the body or else from the link's cookie. The referee's IP address is
+// the one a backend passes, or the connection's for a browser request (a
+// backend's own address would flag every signup after the first); it and
+// the device fingerprint are hashed with the server's key before they go
 // anywhere, so raw values are never stored.
-func (s *Server) attribute(r *http.Request, code, referee, visitor, device string) (*refx.AttributionResult, error) {
+func (s *Server) attribute(r *http.Request, code, referee, visitor, device, ip string) (*refx.AttributionResult, error) {
 	if visitor == "" {
 		if c, err := r.Cookie(VisitorCookie); err == nil && refx.ValidVisitor(c.Value) {
 			visitor = c.Value
@@ -154,7 +162,12 @@ func (s *Server) attribute(r *http.Request, code, referee, visitor, device strin
 	if err := sig.Validate(); err != nil {
 		return nil, err
 	}
-	sig.IPHash = s.clientHash(r, "ip")
+	switch {
+	case ip != "":
+		sig.IPHash = s.hash("ip", ip)
+	case fromBrowser(r):
+		sig.IPHash = s.clientHash(r, "ip")
+	}
 	if device != "" {
 		sig.Device = s.hash("device", device)
 	}
@@ -215,6 +228,13 @@ func (s *Server) publicURL(r *http.Request) string {
 
 func isHTTPS(r *http.Request) bool {
 	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+}
+
+// fromBrowser reports whether a request comes from a browser rather than a
+// customer's backend: only then is the connection's address the referee's.
+func fromBrowser(r *http.Request) bool {
+	_, err := r.Cookie(VisitorCookie)
+	return err == nil || r.Header.Get("Origin") != ""
 }
 
 // clientHash is the keyed hash of the client's IP address. Behind API

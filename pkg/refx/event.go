@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -62,6 +63,10 @@ func (e *Event) Validate(now time.Time) error {
 	}
 	return nil
 }
+
+// Normalize puts fields that have one canonical form in it: referral codes
+// are case-insensitive, as in links.
+func (e *Event) Normalize() { e.ReferralCode = strings.ToUpper(e.ReferralCode) }
 
 // Fingerprint is a digest of everything the client sent except the id. Two
 // requests with one id and equal fingerprints are a retry; different
