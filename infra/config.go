@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/refx-dev/refx/pkg/app"
 	"github.com/refx-dev/refx/pkg/httpapi"
 	"github.com/refx-dev/refx/pkg/refx"
 )
@@ -55,6 +57,20 @@ type Config struct {
 	// ExportRetentionDays expires exported objects after this many days
 	// (context "exportRetentionDays", default 0: never).
 	ExportRetentionDays int
+	// PublicURL is the base URL of referral links, e.g. a custom domain in
+	// front of the API (context "publicURL"; default: the API's URL).
+	PublicURL string
+	// FallbackURL is where unknown and expired referral links lead (context
+	// "fallbackURL"; default: a built-in page).
+	FallbackURL string
+	// LamedPrefix moves the Alephbet/Lamed-compatible routes from /lamed to
+	// another path, like Lamed's own configurable paths (context
+	// "lamedPrefix"; default /lamed).
+	LamedPrefix string
+	// SnapshotPeriod is how often the results of running experiments are
+	// snapshotted (context "snapshotPeriod", a Go duration dividing a day,
+	// default 1h).
+	SnapshotPeriod time.Duration
 }
 
 // contextKeys are the context keys ConfigFromContext reads (the README
@@ -62,6 +78,7 @@ type Config struct {
 var contextKeys = []string{
 	"stage", "retainData", "allowedOrigins", "counterShards", "idempotencyTTL", "alarmEmail",
 	"trackPaths", "throttleRate", "throttleBurst", "logRetentionDays", "logLevel", "exportRetentionDays",
+	"publicURL", "fallbackURL", "lamedPrefix", "snapshotPeriod",
 }
 
 // DefaultConfig is the configuration of a dev stage.
@@ -69,12 +86,14 @@ func DefaultConfig() Config {
 	return Config{
 		Stage: "dev", CounterShards: refx.DefaultShards, IdempotencyTTL: 168 * time.Hour,
 		ThrottleRate: 500, ThrottleBurst: 1000, LogRetentionDays: 30, LogLevel: "info",
+		SnapshotPeriod: app.DefaultSnapshotPeriod,
 	}
 }
 
 var (
-	stageRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
-	emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	stageRE       = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
+	lamedPrefixRE = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
+	emailRE       = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	// logRetentions are the retention periods CloudWatch Logs accepts.
 	logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
@@ -186,6 +205,35 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 			c.ExportRetentionDays = n
 		}
 	}
+	for key, dst := range map[string]*string{"publicURL": &c.PublicURL, "fallbackURL": &c.FallbackURL} {
+		if v := get(key); v != nil {
+			s, _ := v.(string)
+			u, err := url.Parse(s)
+			if s != "" && (err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http")) {
+				fail(key, v, "an absolute http(s) URL")
+			} else {
+				*dst = s
+			}
+		}
+	}
+	if v := get("lamedPrefix"); v != nil {
+		s, _ := v.(string)
+		if p := strings.TrimRight(s, "/"); !lamedPrefixRE.MatchString(p) {
+			fail("lamedPrefix", v, "an absolute path like /lamed or /x/ab (letters, digits, ._~- segments)")
+		} else {
+			c.LamedPrefix = p
+		}
+	}
+	if v := get("snapshotPeriod"); v != nil {
+		s, _ := v.(string)
+		d, err := app.SnapshotPeriodFromEnv(func(string) string { return s })
+		if err != nil || s == "" {
+			fail("snapshotPeriod", v, "a Go duration of at least 1m that divides a day, like 1h or 15m")
+		} else {
+			c.SnapshotPeriod = d
+		}
+	}
+	sort.Strings(errs)
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("refx configuration:\n  %s", strings.Join(errs, "\n  "))
 	}

@@ -127,7 +127,7 @@ func Analyze(exp *refx.Experiment, res *refx.Results, opts Options) (*Analysis, 
 			m.MetricResult = sa.Metrics[analysed[i]]
 		} else {
 			m.MetricResult = unanalysed(f, s, sa.SRM.Mismatch, 1-sa.Alpha)
-			m.Notes = append(m.Notes, s.invalid)
+			m.Notes = []string{s.invalid}
 		}
 		metrics[s.key] = m
 	}

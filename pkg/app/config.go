@@ -52,6 +52,9 @@ type Config struct {
 	// LamedPrefix mounts the Alephbet/Lamed-compatible routes
 	// (REFX_LAMED_PREFIX, default /lamed).
 	LamedPrefix string
+	// AllowedOrigins are the origins browsers may call the public routes
+	// from (REFX_ALLOWED_ORIGINS): see readCORSConfig.
+	AllowedOrigins []string
 }
 
 // ConfigFromEnv reads and validates the configuration through getenv.
@@ -70,6 +73,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if err := readReferralConfig(getenv, &cfg.Referral); err != nil {
+		return Config{}, err
+	}
+	if err := readCORSConfig(getenv, &cfg); err != nil {
 		return Config{}, err
 	}
 	cfg.LamedPrefix = getenv("REFX_LAMED_PREFIX")
@@ -142,6 +148,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	api.LamedPrefix = cfg.LamedPrefix
 	api.PublicURL, api.FallbackURL = cfg.Referral.PublicURL, cfg.Referral.FallbackURL
 	api.HashKey = cfg.Referral.hashKey(cfg.AdminKey)
+	api.Identities, api.AllowedOrigins = store, cfg.AllowedOrigins
+	api.Snapshots = store
 	return &App{Config: cfg, Store: store, API: api, Logger: logger}, nil
 }
 

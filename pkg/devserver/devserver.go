@@ -109,10 +109,15 @@ func Run(ctx context.Context, opts Options) error {
 	if err := seedDemo(ctx, a.Store); err != nil {
 		return err
 	}
+	exp, err := startExport(ctx, opts, db.Endpoint())
+	if err != nil {
+		return err
+	}
+	defer exp.stop()
 
 	srv := &http.Server{Handler: a.Handler(httpapi.AllRoutes), ReadHeaderTimeout: 10 * time.Second}
 	baseURL := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	printBanner(opts, baseURL, db.Endpoint())
+	printBanner(opts, baseURL, db.Endpoint(), exp.banner())
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	if opts.Ready != nil {
@@ -155,7 +160,7 @@ func seedDemo(ctx context.Context, store *dynamo.Store) error {
 	return err
 }
 
-func printBanner(opts Options, baseURL, dynamoEndpoint string) {
+func printBanner(opts Options, baseURL, dynamoEndpoint, exportLines string) {
 	storage := "persistent, in " + filepath.Join(opts.DataDir, "dynamodb")
 	if opts.InMemory {
 		storage = "in memory"
@@ -165,13 +170,14 @@ refx is running.
   API          %[1]s   (health: %[1]s/healthz)
   DynamoDB     %[2]s   (table %[3]q, %[4]s)
   Admin key    %[5]s
-
+%[7]s
 Try it:
   curl -s -X POST %[1]s/v1/assign -d '{"experiment":"%[6]s","user":"alice"}'
   curl -s %[1]s/v1/experiments/%[6]s/results -H 'Authorization: Bearer %[5]s'
+  ./scripts/query schema/athena/queries/experiment_results.sql
 
 Ctrl-C stops everything.
-`, baseURL, dynamoEndpoint, opts.Table, storage, opts.AdminKey, DemoExperiment)
+`, baseURL, dynamoEndpoint, opts.Table, storage, opts.AdminKey, DemoExperiment, exportLines)
 }
 
 func newAdminKey() string {

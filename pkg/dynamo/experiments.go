@@ -23,34 +23,8 @@ const (
 
 // CreateExperiment stores a new experiment. ECONFLICT if the id is taken.
 func (s *Store) CreateExperiment(ctx context.Context, e *refx.Experiment) error {
-	write := toExperimentItem(e)
-	item, err := attributevalue.MarshalMap(write)
-	if err != nil {
-		return storeError("CreateExperiment", err)
-	}
-	cond := expression.AttributeNotExists(expression.Name(AttrPK))
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return storeError("CreateExperiment", err)
-	}
-	err = s.retry(ctx, "CreateExperiment", func() error {
-		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: s.table, Item: item,
-			ConditionExpression:                 expr.Condition(),
-			ExpressionAttributeNames:            expr.Names(),
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
-		return err
-	})
-	var failed *types.ConditionalCheckFailedException
-	switch {
-	case !errors.As(err, &failed):
-	case isOwnWrite(failed.Item, write.WriteID):
-		return nil
-	default:
-		return refx.Errorf(refx.ECONFLICT, "experiment %s already exists", e.ID)
-	}
-	return storeError("CreateExperiment", err)
+	conflict := refx.Errorf(refx.ECONFLICT, "experiment %s already exists", e.ID)
+	return s.putExperiment(ctx, "CreateExperiment", e, expression.AttributeNotExists(expression.Name(AttrPK)), conflict)
 }
 
 // Experiment reads an experiment with a strongly consistent read. ENOTFOUND.
@@ -71,6 +45,9 @@ func (s *Store) Experiment(ctx context.Context, id string) (*refx.Experiment, er
 	var it experimentItem
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return nil, storeError("Experiment", err)
+	}
+	if it.Status == statusDeleted {
+		return nil, refx.Errorf(refx.ENOTFOUND, "experiment %s not found: it was deleted", id)
 	}
 	e := it.experiment()
 	s.cache.put(e)
@@ -228,17 +205,25 @@ func (s *Store) SetStatus(ctx context.Context, id string, to refx.Status) (*refx
 // replaceExperiment writes e if the stored version is still previous.
 // ECONFLICT otherwise.
 func (s *Store) replaceExperiment(ctx context.Context, e *refx.Experiment, previous int64) error {
+	s.cache.forget(e.ID)
+	conflict := refx.Errorf(refx.ECONFLICT, "experiment %s changed since version %d: read it again", e.ID, previous)
+	return s.putExperiment(ctx, "replaceExperiment", e, expression.Name("version").Equal(expression.Value(previous)), conflict)
+}
+
+// putExperiment puts e on condition cond, answering conflict when the
+// condition fails, unless what failed it is this very write, applied by an
+// attempt whose response was lost.
+func (s *Store) putExperiment(ctx context.Context, op string, e *refx.Experiment, cond expression.ConditionBuilder, conflict error) error {
 	write := toExperimentItem(e)
 	item, err := attributevalue.MarshalMap(write)
 	if err != nil {
-		return storeError("replaceExperiment", err)
+		return storeError(op, err)
 	}
-	expr, err := expression.NewBuilder().WithCondition(expression.Name("version").Equal(expression.Value(previous))).Build()
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
-		return storeError("replaceExperiment", err)
+		return storeError(op, err)
 	}
-	s.cache.forget(e.ID)
-	err = s.retry(ctx, "replaceExperiment", func() error {
+	err = s.retry(ctx, op, func() error {
 		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: s.table, Item: item,
 			ConditionExpression:                 expr.Condition(),
@@ -254,9 +239,9 @@ func (s *Store) replaceExperiment(ctx context.Context, e *refx.Experiment, previ
 	case isOwnWrite(failed.Item, write.WriteID):
 		return nil
 	default:
-		return refx.Errorf(refx.ECONFLICT, "experiment %s changed since version %d: read it again", e.ID, previous)
+		return conflict
 	}
-	return storeError("replaceExperiment", err)
+	return storeError(op, err)
 }
 
 // isOwnWrite reports whether the stored item that failed a write's condition

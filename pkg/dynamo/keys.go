@@ -26,6 +26,7 @@ import (
 //	refusal       USER#<referee>             REFUSED#<code>
 //	lamed uuid    LAMED#<sha1(counter uuid)> UUID
 //	lamed uuid    LAMED#<sha1(counter uuid)> UUID
+//	snapshot      SNAP#<experiment>          <period start, UTC, fixed width>
 const (
 	experimentPrefix   = "EXP#"
 	experimentSK       = "META"
@@ -53,6 +54,7 @@ const (
 	refusalPrefix      = "REFUSED#"
 	lamedPrefix        = "LAMED#"
 	lamedSK            = "UUID"
+	snapshotPrefix     = "SNAP#"
 )
 
 // itemKey is the primary key of an item.
@@ -136,6 +138,14 @@ func referrerPK(referrer string) string { return referrerPrefix + referrer }
 func referrerListSK(at time.Time, referee string) string { return timeSK(at) + "#" + referee }
 
 func refusalKey(referee, code string) itemKey { return itemKey{userPK(referee), refusalPrefix + code} }
+
+func snapshotPK(experiment string) string { return snapshotPrefix + experiment }
+
+// snapshotKey is the snapshot of the period starting at period: one item
+// per experiment and period, so that taking it again replaces it.
+func snapshotKey(experiment string, period time.Time) itemKey {
+	return itemKey{snapshotPK(experiment), timeSK(period)}
+}
 
 // shardOf picks a counter shard from a stable string (an event id, a user),
 // so that a retried write lands on the shard it landed on before.

@@ -18,6 +18,7 @@ func TestKeys(t *testing.T) {
 		{"Event", eventKey("6f1c"), "EVENT#6f1c", "EVENT", 2},
 		{"Participants", participantsKey("cta", 7, "bold"), "COUNT#cta#007", "VARIANT#bold#PARTICIPANTS", 2},
 		{"Goal", goalKey("cta", 63, "bold", "signup"), "COUNT#cta#063", "VARIANT#bold#GOAL#signup", 2},
+		{"Snapshot", snapshotKey("cta", created), "SNAP#cta", "2026-01-02T02:04:05.600000Z", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

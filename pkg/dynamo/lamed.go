@@ -235,22 +235,8 @@ func (s *Store) LamedDelete(ctx context.Context, namespace, experiment string) e
 	if exp.Source != refx.SourceLamed {
 		return refx.Errorf(refx.ECONFLICT, "experiment %s is not an Alephbet experiment", id)
 	}
-	for shard := range exp.CounterShards {
-		items, err := s.counterShard(ctx, id, shard)
-		if err != nil {
-			return err
-		}
-		for batch := range slices.Chunk(items, 25) {
-			var writes []types.WriteRequest
-			for _, it := range batch {
-				writes = append(writes, types.WriteRequest{DeleteRequest: &types.DeleteRequest{
-					Key: map[string]types.AttributeValue{AttrPK: it[AttrPK], AttrSK: it[AttrSK]},
-				}})
-			}
-			if err := s.batchWrite(ctx, writes); err != nil {
-				return err
-			}
-		}
+	if err := s.deleteCounts(ctx, exp); err != nil {
+		return err
 	}
 	err = s.retry(ctx, "LamedDelete", func() error {
 		_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: experimentKey(id).attributes()})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -24,16 +25,27 @@ func Skip(*Record) ([]Row, error) { return nil, nil }
 const entityAttr = "entity"
 
 // decoders maps an item's entity attribute to its decoder. Exporting a new
-// entity (the referral program's referral, click, attribution) is one entry
-// here, its row type and its table in rows.go, and its DDL in
-// schema/athena/tables. Records of an entity missing here land in
+// entity is one entry here, its row type and table in rows.go, and its DDL
+// in schema/athena/tables (TestDDLMatchesParquet holds the two together). Records of an entity missing here land in
 // export_errors, so a new entity is noticed rather than dropped.
 var decoders = map[string]Decoder{
-	"experiment": decodeExperiment,
-	"assignment": decodeAssignment,
-	"event":      decodeEvent,
-	// Counters are derived state: the credits recompute them exactly.
-	"counter": Skip,
+	"experiment":  decodeExperiment,
+	"assignment":  decodeAssignment,
+	"event":       decodeEvent,
+	"referral":    decodeReferral,
+	"click":       decodeClick,
+	"attribution": decodeAttribution,
+	"refusal":     decodeRefusal,
+	// Derived state and indexes: counters are sums of the rows above and
+	// snapshots copies of them, a pointer finds a referrer's code, visitor
+	// and guard markers remember what the guards have seen, a lamed_uuid is
+	// an idempotency key of the lamed import.
+	"counter":          Skip,
+	"snapshot":         Skip,
+	"referral_pointer": Skip,
+	"visitor":          Skip,
+	"guard_marker":     Skip,
+	"lamed_uuid":       Skip,
 }
 
 // decode finds the record's decoder by entity and runs it.
@@ -60,6 +72,7 @@ type creditImage struct {
 	Experiment      string `dynamodbav:"experiment"`
 	Variant         string `dynamodbav:"variant"`
 	FirstConversion bool   `dynamodbav:"first_conversion"`
+	Referrer        string `dynamodbav:"referrer"`
 }
 
 type eventImage struct {
@@ -70,6 +83,7 @@ type eventImage struct {
 	OccurredAt time.Time     `dynamodbav:"occurred_at"`
 	ReceivedAt time.Time     `dynamodbav:"received_at"`
 	Properties string        `dynamodbav:"properties"`
+	Code       string        `dynamodbav:"referral_code"`
 	Credits    []creditImage `dynamodbav:"credits"`
 }
 
@@ -106,6 +120,7 @@ func decodeEvent(r *Record) ([]Row, error) {
 	rows = append(rows, Row{Events, EventRow{
 		EventID: it.ID, Type: it.Type, UserID: it.User, Value: value,
 		OccurredAt: it.OccurredAt.UTC(), ReceivedAt: it.ReceivedAt.UTC(), Properties: props,
+		ReferralCode:   optString(it.Code),
 		Credits:        int32(len(it.Credits)),
 		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
 	}})
@@ -115,7 +130,7 @@ func decodeEvent(r *Record) ([]Row, error) {
 		}
 		rows = append(rows, Row{Credits, CreditRow{
 			EventID: it.ID, Experiment: c.Experiment, Variant: c.Variant, Goal: it.Type, UserID: it.User,
-			FirstConversion: c.FirstConversion, Value: value,
+			Referrer: optString(c.Referrer), FirstConversion: c.FirstConversion, Value: value,
 			OccurredAt: it.OccurredAt.UTC(), ReceivedAt: it.ReceivedAt.UTC(),
 			SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
 		}})
@@ -128,6 +143,7 @@ type assignmentImage struct {
 	User       string    `dynamodbav:"user"`
 	Variant    string    `dynamodbav:"variant"`
 	AssignedAt time.Time `dynamodbav:"assigned_at"`
+	LinkedFrom string    `dynamodbav:"linked_from"`
 }
 
 // decodeAssignment exports enrolments: the insert of an assignment item.
@@ -146,6 +162,7 @@ func decodeAssignment(r *Record) ([]Row, error) {
 	}
 	return []Row{{Assignments, AssignmentRow{
 		Experiment: it.Experiment, Variant: it.Variant, UserID: it.User, AssignedAt: it.AssignedAt.UTC(),
+		LinkedFrom:     optString(it.LinkedFrom),
 		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
 	}}}, nil
 }
@@ -161,23 +178,30 @@ type goalImage struct {
 	Kind string `dynamodbav:"kind"`
 }
 
+type referralConfigImage struct {
+	LandingURL     string `dynamodbav:"landing_url"`
+	ConversionGoal string `dynamodbav:"conversion_goal"`
+	WindowDays     int32  `dynamodbav:"window_days"`
+}
+
 type experimentImage struct {
-	ID            string         `dynamodbav:"id"`
-	Name          string         `dynamodbav:"name"`
-	Hypothesis    string         `dynamodbav:"hypothesis"`
-	Owner         string         `dynamodbav:"owner"`
-	Variants      []variantImage `dynamodbav:"variants"`
-	Control       string         `dynamodbav:"control"`
-	Coverage      float64        `dynamodbav:"coverage"`
-	Goals         []goalImage    `dynamodbav:"goals"`
-	Seed          string         `dynamodbav:"seed"`
-	CounterShards int32          `dynamodbav:"counter_shards"`
-	Status        string         `dynamodbav:"status"`
-	Version       int64          `dynamodbav:"version"`
-	CreatedAt     time.Time      `dynamodbav:"created_at"`
-	UpdatedAt     time.Time      `dynamodbav:"updated_at"`
-	StartedAt     *time.Time     `dynamodbav:"started_at"`
-	StoppedAt     *time.Time     `dynamodbav:"stopped_at"`
+	ID            string               `dynamodbav:"id"`
+	Name          string               `dynamodbav:"name"`
+	Hypothesis    string               `dynamodbav:"hypothesis"`
+	Owner         string               `dynamodbav:"owner"`
+	Variants      []variantImage       `dynamodbav:"variants"`
+	Control       string               `dynamodbav:"control"`
+	Coverage      float64              `dynamodbav:"coverage"`
+	Goals         []goalImage          `dynamodbav:"goals"`
+	Referral      *referralConfigImage `dynamodbav:"referral"`
+	Seed          string               `dynamodbav:"seed"`
+	CounterShards int32                `dynamodbav:"counter_shards"`
+	Status        string               `dynamodbav:"status"`
+	Version       int64                `dynamodbav:"version"`
+	CreatedAt     time.Time            `dynamodbav:"created_at"`
+	UpdatedAt     time.Time            `dynamodbav:"updated_at"`
+	StartedAt     *time.Time           `dynamodbav:"started_at"`
+	StoppedAt     *time.Time           `dynamodbav:"stopped_at"`
 }
 
 // decodeExperiment exports each version of an experiment with its variants
@@ -194,15 +218,21 @@ func decodeExperiment(r *Record) ([]Row, error) {
 	if it.ID == "" || it.Version <= 0 || it.Status == "" {
 		return nil, errors.New("experiment item lacks id, version or status")
 	}
-	rows := make([]Row, 0, 1+len(it.Variants)+len(it.Goals))
-	rows = append(rows, Row{Experiments, ExperimentRow{
+	row := ExperimentRow{
 		Experiment: it.ID, Version: it.Version, Change: r.Change.String(), Status: it.Status,
 		Name: it.Name, Hypothesis: it.Hypothesis, Owner: it.Owner, Control: it.Control,
 		Coverage: it.Coverage, Seed: it.Seed, CounterShards: it.CounterShards,
 		CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC(),
 		StartedAt: utcPtr(it.StartedAt), StoppedAt: utcPtr(it.StoppedAt),
 		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
-	}})
+	}
+	if ref := it.Referral; ref != nil {
+		row.ReferralConversionGoal = &ref.ConversionGoal
+		row.ReferralWindowDays = &ref.WindowDays
+		row.ReferralLandingURL = &ref.LandingURL
+	}
+	rows := make([]Row, 0, 1+len(it.Variants)+len(it.Goals))
+	rows = append(rows, Row{Experiments, row})
 	for _, v := range it.Variants {
 		var payload *string
 		if v.Payload != "" {
@@ -221,6 +251,134 @@ func decodeExperiment(r *Record) ([]Row, error) {
 		}})
 	}
 	return rows, nil
+}
+
+type referralImage struct {
+	Code       string    `dynamodbav:"code"`
+	Experiment string    `dynamodbav:"experiment"`
+	Referrer   string    `dynamodbav:"referrer"`
+	Variant    string    `dynamodbav:"variant"`
+	Counted    bool      `dynamodbav:"counted"`
+	CreatedAt  time.Time `dynamodbav:"created_at"`
+}
+
+// decodeReferral exports the creation of a referral code. Its updates are
+// the referrer's running totals: derived, like the counters.
+func decodeReferral(r *Record) ([]Row, error) {
+	if r.Change != Insert {
+		return nil, nil
+	}
+	var it referralImage
+	if err := unmarshal(r.New, &it); err != nil {
+		return nil, err
+	}
+	if it.Code == "" || it.Experiment == "" || it.Referrer == "" || it.Variant == "" || it.CreatedAt.IsZero() {
+		return nil, errors.New("referral item lacks code, experiment, referrer, variant or created_at")
+	}
+	return []Row{{Referrals, ReferralRow{
+		Code: it.Code, Experiment: it.Experiment, Variant: it.Variant, Referrer: it.Referrer,
+		Counted: it.Counted, CreatedAt: it.CreatedAt.UTC(),
+		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+	}}}, nil
+}
+
+type clickImage struct {
+	Code       string    `dynamodbav:"code"`
+	Experiment string    `dynamodbav:"experiment"`
+	Variant    string    `dynamodbav:"variant"`
+	Visitor    string    `dynamodbav:"visitor"`
+	IPHash     string    `dynamodbav:"ip_hash"`
+	ClickedAt  time.Time `dynamodbav:"clicked_at"`
+}
+
+// decodeClick exports a visitor's first click on a code.
+func decodeClick(r *Record) ([]Row, error) {
+	if r.Change != Insert {
+		return nil, nil
+	}
+	var it clickImage
+	if err := unmarshal(r.New, &it); err != nil {
+		return nil, err
+	}
+	if it.Code == "" || it.Experiment == "" || it.Visitor == "" || it.ClickedAt.IsZero() {
+		return nil, errors.New("click item lacks code, experiment, visitor or clicked_at")
+	}
+	return []Row{{Clicks, ClickRow{
+		Code: it.Code, Experiment: it.Experiment, Variant: it.Variant, Visitor: it.Visitor,
+		IPHash: optString(it.IPHash), ClickedAt: it.ClickedAt.UTC(),
+		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+	}}}, nil
+}
+
+type attributionImage struct {
+	Referee      string    `dynamodbav:"referee"`
+	Referrer     string    `dynamodbav:"referrer"`
+	Code         string    `dynamodbav:"code"`
+	Experiment   string    `dynamodbav:"experiment"`
+	Variant      string    `dynamodbav:"variant"`
+	Counted      bool      `dynamodbav:"counted"`
+	Status       string    `dynamodbav:"status"`
+	Reasons      []string  `dynamodbav:"reasons"`
+	AttributedAt time.Time `dynamodbav:"attributed_at"`
+}
+
+// decodeAttribution exports a referee's attribution (attributed or
+// flagged). Its update marks the referee's first conversion, which the
+// event's referral credit already says.
+func decodeAttribution(r *Record) ([]Row, error) {
+	if r.Change != Insert {
+		return nil, nil
+	}
+	var it attributionImage
+	if err := unmarshal(r.New, &it); err != nil {
+		return nil, err
+	}
+	if it.Referee == "" || it.Code == "" || it.Experiment == "" || it.Status == "" || it.AttributedAt.IsZero() {
+		return nil, errors.New("attribution item lacks referee, code, experiment, status or attributed_at")
+	}
+	counted := it.Counted
+	return []Row{{Attributions, AttributionRow{
+		Referee: it.Referee, Code: it.Code, Experiment: it.Experiment, Variant: it.Variant,
+		Referrer: optString(it.Referrer), Status: it.Status, Reasons: strings.Join(it.Reasons, ","),
+		Counted: &counted, SignedUpAt: it.AttributedAt.UTC(),
+		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+	}}}, nil
+}
+
+type refusalImage struct {
+	Referee    string    `dynamodbav:"referee"`
+	Code       string    `dynamodbav:"code"`
+	Experiment string    `dynamodbav:"experiment"`
+	Variant    string    `dynamodbav:"variant"`
+	Reason     string    `dynamodbav:"reason"`
+	RefusedAt  time.Time `dynamodbav:"refused_at"`
+}
+
+// decodeRefusal exports a refused signup as an attribution row with status
+// refused.
+func decodeRefusal(r *Record) ([]Row, error) {
+	if r.Change != Insert {
+		return nil, nil
+	}
+	var it refusalImage
+	if err := unmarshal(r.New, &it); err != nil {
+		return nil, err
+	}
+	if it.Referee == "" || it.Code == "" || it.Experiment == "" || it.RefusedAt.IsZero() {
+		return nil, errors.New("refusal item lacks referee, code, experiment or refused_at")
+	}
+	return []Row{{Attributions, AttributionRow{
+		Referee: it.Referee, Code: it.Code, Experiment: it.Experiment, Variant: it.Variant,
+		Status: "refused", Reasons: it.Reason, SignedUpAt: it.RefusedAt.UTC(),
+		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+	}}}, nil
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func unmarshal(image map[string]types.AttributeValue, out any) error {

@@ -29,24 +29,32 @@ type EventRow struct {
 	ReceivedAt time.Time `parquet:"received_at,timestamp(millisecond)"`
 	// Properties is the event's properties as JSON text, nil when absent.
 	Properties *string `parquet:"properties,optional"`
+	// ReferralCode is the code a signup came with, nil when none.
+	ReferralCode *string `parquet:"referral_code,optional"`
 	// Credits is how many experiment variants the event counted for.
 	Credits        int32     `parquet:"credits"`
 	SequenceNumber string    `parquet:"sequence_number"`
 	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
 }
 
-// CreditRow is one counting of an event for the variant of a running
-// experiment its user was assigned to: the event item's credits, flattened.
-// Goal is the event's type. The results API's counters are exactly the sums
-// of these rows.
+// CreditRow is one counting of an event: the event item's credits,
+// flattened. Goal is the event's type. A credit without a referrer counts
+// for the variant of a running experiment the user was assigned to (the
+// results' goal counters are exactly the sums of these rows); a credit with
+// a referrer is a referee's conversion, counted for the referrer's variant
+// in the referral counters.
 type CreditRow struct {
 	EventID    string `parquet:"event_id"`
 	Experiment string `parquet:"experiment,dict"`
 	Variant    string `parquet:"variant,dict"`
 	Goal       string `parquet:"goal,dict"`
 	UserID     string `parquet:"user_id"`
+	// Referrer is the referrer credited for a referee's conversion, nil for
+	// the user's own credit.
+	Referrer *string `parquet:"referrer,optional"`
 	// FirstConversion is true when this event converted its user on the
-	// goal: the "users" count of the results.
+	// goal (the "users" count of the results) or, on a referral credit, was
+	// the referee's first conversion.
 	FirstConversion bool      `parquet:"first_conversion"`
 	Value           *int64    `parquet:"value,optional,decimal(4:14)"`
 	OccurredAt      time.Time `parquet:"occurred_at,timestamp(millisecond)"`
@@ -57,12 +65,15 @@ type CreditRow struct {
 
 // AssignmentRow is a user's enrolment in a variant: the insert of an
 // assignment item. Later updates of the item (the goals the user converted
-// on) are not exported; the credits carry them.
+// on) are not exported; the credits carry them. LinkedFrom is set on an
+// assignment copied from an anonymous visitor when they identified
+// themselves: the same participant under a second id, not a new one.
 type AssignmentRow struct {
 	Experiment     string    `parquet:"experiment,dict"`
 	Variant        string    `parquet:"variant,dict"`
 	UserID         string    `parquet:"user_id"`
 	AssignedAt     time.Time `parquet:"assigned_at,timestamp(millisecond)"`
+	LinkedFrom     *string   `parquet:"linked_from,optional"`
 	SequenceNumber string    `parquet:"sequence_number"`
 	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
 }
@@ -74,21 +85,25 @@ type ExperimentRow struct {
 	Experiment string `parquet:"experiment"`
 	Version    int64  `parquet:"version"`
 	// Change is the stream event that wrote the version: INSERT or MODIFY.
-	Change         string     `parquet:"change,dict"`
-	Status         string     `parquet:"status,dict"`
-	Name           string     `parquet:"name"`
-	Hypothesis     string     `parquet:"hypothesis"`
-	Owner          string     `parquet:"owner"`
-	Control        string     `parquet:"control"`
-	Coverage       float64    `parquet:"coverage"`
-	Seed           string     `parquet:"seed"`
-	CounterShards  int32      `parquet:"counter_shards"`
-	CreatedAt      time.Time  `parquet:"created_at,timestamp(millisecond)"`
-	UpdatedAt      time.Time  `parquet:"updated_at,timestamp(millisecond)"`
-	StartedAt      *time.Time `parquet:"started_at,optional,timestamp(millisecond)"`
-	StoppedAt      *time.Time `parquet:"stopped_at,optional,timestamp(millisecond)"`
-	SequenceNumber string     `parquet:"sequence_number"`
-	StreamedAt     time.Time  `parquet:"streamed_at,timestamp(millisecond)"`
+	Change        string  `parquet:"change,dict"`
+	Status        string  `parquet:"status,dict"`
+	Name          string  `parquet:"name"`
+	Hypothesis    string  `parquet:"hypothesis"`
+	Owner         string  `parquet:"owner"`
+	Control       string  `parquet:"control"`
+	Coverage      float64 `parquet:"coverage"`
+	Seed          string  `parquet:"seed"`
+	CounterShards int32   `parquet:"counter_shards"`
+	// The referral configuration of a referral experiment, nil otherwise.
+	ReferralConversionGoal *string    `parquet:"referral_conversion_goal,optional"`
+	ReferralWindowDays     *int32     `parquet:"referral_window_days,optional"`
+	ReferralLandingURL     *string    `parquet:"referral_landing_url,optional"`
+	CreatedAt              time.Time  `parquet:"created_at,timestamp(millisecond)"`
+	UpdatedAt              time.Time  `parquet:"updated_at,timestamp(millisecond)"`
+	StartedAt              *time.Time `parquet:"started_at,optional,timestamp(millisecond)"`
+	StoppedAt              *time.Time `parquet:"stopped_at,optional,timestamp(millisecond)"`
+	SequenceNumber         string     `parquet:"sequence_number"`
+	StreamedAt             time.Time  `parquet:"streamed_at,timestamp(millisecond)"`
 }
 
 // ExperimentVariantRow is one variant of one version of an experiment.
@@ -110,6 +125,53 @@ type ExperimentGoalRow struct {
 	Version        int64     `parquet:"version"`
 	Goal           string    `parquet:"goal"`
 	Kind           string    `parquet:"kind"`
+	SequenceNumber string    `parquet:"sequence_number"`
+	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+}
+
+// ReferralRow is a referrer's code in a referral experiment: the insert of
+// its code item. Counted is false when the referrer is outside the
+// experiment's coverage: the link works, nothing it brings is counted.
+// Later updates of the item are the referrer's running totals, which
+// the click, attribution and credit rows already say.
+type ReferralRow struct {
+	Code           string    `parquet:"code"`
+	Experiment     string    `parquet:"experiment,dict"`
+	Variant        string    `parquet:"variant,dict"`
+	Referrer       string    `parquet:"referrer"`
+	Counted        bool      `parquet:"counted"`
+	CreatedAt      time.Time `parquet:"created_at,timestamp(millisecond)"`
+	SequenceNumber string    `parquet:"sequence_number"`
+	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+}
+
+// ClickRow is a visitor's first click on a referral link.
+type ClickRow struct {
+	Code       string `parquet:"code"`
+	Experiment string `parquet:"experiment,dict"`
+	Variant    string `parquet:"variant,dict"`
+	Visitor    string `parquet:"visitor"`
+	// IPHash is a keyed hash of the visitor's IP address, nil when unknown.
+	IPHash         *string   `parquet:"ip_hash,optional"`
+	ClickedAt      time.Time `parquet:"clicked_at,timestamp(millisecond)"`
+	SequenceNumber string    `parquet:"sequence_number"`
+	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+}
+
+// AttributionRow is the outcome of a referee's signup through a code:
+// status attributed or flagged (an attribution item), or refused (a refusal
+// item, without referrer or counted). Reasons are the guard reasons,
+// comma-separated.
+type AttributionRow struct {
+	Referee        string    `parquet:"referee"`
+	Code           string    `parquet:"code"`
+	Experiment     string    `parquet:"experiment,dict"`
+	Variant        string    `parquet:"variant,dict"`
+	Referrer       *string   `parquet:"referrer,optional"`
+	Status         string    `parquet:"status,dict"`
+	Reasons        string    `parquet:"reasons"`
+	Counted        *bool     `parquet:"counted,optional"`
+	SignedUpAt     time.Time `parquet:"signed_up_at,timestamp(millisecond)"`
 	SequenceNumber string    `parquet:"sequence_number"`
 	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
 }
@@ -165,12 +227,20 @@ var (
 	Experiments        = newTable[ExperimentRow]("experiments")
 	ExperimentVariants = newTable[ExperimentVariantRow]("experiment_variants")
 	ExperimentGoals    = newTable[ExperimentGoalRow]("experiment_goals")
+	Referrals          = newTable[ReferralRow]("referrals")
+	Clicks             = newTable[ClickRow]("referral_clicks")
+	Attributions       = newTable[AttributionRow]("attributions")
 	Errors             = newTable[ErrorRow]("export_errors")
 )
 
+// Encode writes rows, all of the table's row type, as one Parquet file:
+// what the exporter puts in S3. No rows give a valid empty file.
+func (t *Table) Encode(rows []any) ([]byte, error) { return t.encode(rows) }
+
 // Tables lists every exported table.
 func Tables() []*Table {
-	return []*Table{Events, Credits, Assignments, Experiments, ExperimentVariants, ExperimentGoals, Errors}
+	return []*Table{Events, Credits, Assignments, Experiments, ExperimentVariants, ExperimentGoals,
+		Referrals, Clicks, Attributions, Errors}
 }
 
 // Row is one decoded row and the table it belongs to.

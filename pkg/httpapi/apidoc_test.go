@@ -47,8 +47,16 @@ var serverRoutes = []struct {
 	{"POST", "/v1/experiments/{id}/stop", http.StatusUnauthorized},
 	{"GET", "/v1/experiments/{id}/results", http.StatusUnauthorized},
 	{"GET", "/v1/experiments/{id}/power", http.StatusUnauthorized},
+	{"DELETE", "/v1/experiments/{id}", http.StatusUnauthorized},
+	{"GET", "/v1/experiments/{id}/timeseries", http.StatusUnauthorized},
+	{"GET", "/v1/experiments/{id}/charts/{chart}", http.StatusUnauthorized},
+	{"GET", "/dashboard", http.StatusOK},
+	{"GET", "/dashboard/{asset...}", http.StatusNotFound},
 	{"POST", "/v1/referrals", http.StatusBadRequest},
 	{"GET", "/v1/referrals/{code}", http.StatusOK},
+	{"POST", "/v1/identify", http.StatusBadRequest},
+	{"GET", "/v1/refx.js", http.StatusOK},
+	{"GET", "/v1/refx.mjs", http.StatusOK},
 	{"POST", "/v1/referrals/{code}/signups", http.StatusBadRequest},
 	{"GET", "/r/{code}", http.StatusFound},
 	{"GET", "/r", http.StatusOK},
@@ -154,8 +162,10 @@ func probeRoute(t *testing.T, h http.Handler, op operation) probeResult {
 		t.Errorf("%s %s: the response has no %s header", op.method, path, RequestIDHeader)
 	}
 	res := probeResult{status: rec.Code, raw: strings.TrimSpace(rec.Body.String())}
-	// Referral links answer redirects and HTML pages, not JSON.
-	html := strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html")
+	// Referral links answer redirects and HTML pages, refx.js JavaScript,
+	// not JSON.
+	ct := rec.Header().Get("Content-Type")
+	html := strings.HasPrefix(ct, "text/html") || strings.HasPrefix(ct, "text/javascript")
 	if err := json.Unmarshal(rec.Body.Bytes(), &res.body); err != nil && !html {
 		t.Fatalf("%s %s: the body is not JSON: %v: %q", op.method, path, err, res.raw)
 	}

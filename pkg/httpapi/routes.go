@@ -33,6 +33,9 @@ func RouteTable() []Route {
 		{http.MethodPost, "/v1/assign", AssignRoutes},
 		{http.MethodPost, "/v1/referrals", AssignRoutes},
 		{http.MethodGet, "/v1/referrals/{code}", AssignRoutes},
+		{http.MethodPost, "/v1/identify", AssignRoutes},
+		{http.MethodGet, "/v1/refx.js", AssignRoutes},
+		{http.MethodGet, "/v1/refx.mjs", AssignRoutes},
 		{http.MethodPost, eventsPath, TrackRoutes},
 		{http.MethodPost, eventsPath + batchSuffix, TrackRoutes},
 		{http.MethodPost, "/v1/referrals/{code}/signups", TrackRoutes},
@@ -47,6 +50,11 @@ func RouteTable() []Route {
 		{http.MethodGet, "/v1/experiments/{id}/results", AdminRoutes},
 		{http.MethodGet, "/v1/experiments/{id}/power", AdminRoutes},
 		{http.MethodGet, "/v1/referrers/{user}/referrals", AdminRoutes},
+		{http.MethodDelete, "/v1/experiments/{id}", AdminRoutes},
+		{http.MethodGet, "/v1/experiments/{id}/timeseries", AdminRoutes},
+		{http.MethodGet, "/v1/experiments/{id}/charts/{chart}", AdminRoutes},
+		{http.MethodGet, "/dashboard", AdminRoutes},
+		{http.MethodGet, "/dashboard/{asset...}", AdminRoutes},
 		{http.MethodGet, "/lamed/track", TrackRoutes},
 		{http.MethodGet, "/lamed/experiments", AdminRoutes},
 		{http.MethodDelete, "/lamed/delete", AdminRoutes},
@@ -122,7 +130,8 @@ func WithTrackPaths(h http.Handler, paths []string) (http.Handler, error) {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		target, ok := alias[r.URL.Path]
-		if !ok || r.Method != http.MethodPost {
+		// OPTIONS too: the alias answers a CORS preflight like its target.
+		if !ok || (r.Method != http.MethodPost && r.Method != http.MethodOptions) {
 			h.ServeHTTP(w, r)
 			return
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/refx-dev/refx/pkg/refx"
+	"github.com/refx-dev/refx/pkg/webclient"
 )
 
 // Routes selects the route groups a handler serves, so that each Lambda
@@ -26,7 +27,8 @@ const (
 	AssignRoutes Routes = 1 << iota
 	// TrackRoutes: POST /v1/events and /v1/events:batch.
 	TrackRoutes
-	// AdminRoutes: experiments and results, behind the admin key.
+	// AdminRoutes: experiments and results, behind the admin key, and the
+	// dashboard's page and assets.
 	AdminRoutes
 	// HealthRoutes: GET /healthz.
 	HealthRoutes
@@ -44,6 +46,10 @@ type Server struct {
 	Results     refx.ResultsService
 	Referrals   refx.ReferralService
 	Lamed       refx.LamedService
+	Identities  refx.IdentityService
+	// Snapshots are the stored counts over time of the dashboard's charts;
+	// nil answers with the live counts only.
+	Snapshots refx.SnapshotService
 	// Ping reports whether the store is reachable, for /healthz.
 	Ping func(context.Context) error
 	// AdminKey guards the admin routes; empty refuses every admin request.
@@ -65,6 +71,11 @@ type Server struct {
 	// DefaultCounterShards is the counter_shards of a new experiment that
 	// does not set it; zero means refx.DefaultShards.
 	DefaultCounterShards int
+
+	// AllowedOrigins are the origins browsers may call the public routes
+	// from (CORS, see cors.go); "*" allows any. Empty allows none:
+	// same-origin pages only.
+	AllowedOrigins []string
 }
 
 // apiFunc is a handler that returns its error, written by ServeHTTP in the
@@ -88,6 +99,9 @@ func (s *Server) Handler(routes Routes) http.Handler {
 		mux.Handle("POST /v1/assign", apiFunc(s.assign))
 		mux.Handle("POST /v1/referrals", apiFunc(s.createReferral))
 		mux.Handle("GET /v1/referrals/{code}", apiFunc(s.codeInfo))
+		mux.Handle("POST /v1/identify", apiFunc(s.identify))
+		mux.Handle("GET /v1/refx.js", webclient.Script)
+		mux.Handle("GET /v1/refx.mjs", webclient.Module)
 	}
 	if routes&TrackRoutes != 0 {
 		mux.Handle("POST /v1/events", apiFunc(s.recordEvent))
@@ -108,6 +122,13 @@ func (s *Server) Handler(routes Routes) http.Handler {
 		admin("GET /v1/experiments/{id}/results", s.results)
 		admin("GET /v1/experiments/{id}/power", s.power)
 		admin("GET /v1/referrers/{user}/referrals", s.referrerReferrals)
+		admin("DELETE /v1/experiments/{id}", s.deleteExperiment)
+		admin("GET /v1/experiments/{id}/timeseries", s.timeseries)
+		admin("GET /v1/experiments/{id}/charts/{chart}", s.chart)
+		// The dashboard's page and assets hold no data and need no key;
+		// the page sends the key with its API calls.
+		mux.Handle("GET /dashboard", apiFunc(s.dashboardPage))
+		mux.Handle("GET /dashboard/{asset...}", apiFunc(s.dashboardAsset))
 		// Lamed's admin routes take its x-api-key header, not a bearer token.
 		mux.Handle("GET /lamed/experiments", apiFunc(s.lamedExperiments))
 		mux.Handle("DELETE /lamed/delete", apiFunc(s.lamedDelete))
@@ -115,7 +136,7 @@ func (s *Server) Handler(routes Routes) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, refx.Errorf(refx.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
 	})
-	return s.observe(s.mountLamed(mux))
+	return s.observe(s.cors(routes, s.mountLamed(mux)))
 }
 
 func (s *Server) now() time.Time {

@@ -140,6 +140,11 @@ type ExperimentService interface {
 	// SetStatus starts or stops an experiment; repeating it is a no-op.
 	// ENOTFOUND, ECONFLICT for a forbidden transition.
 	SetStatus(ctx context.Context, id string, to Status) (*Experiment, error)
+	// DeleteExperiment deletes a draft or stopped experiment with its
+	// counts; its id is never used again. An Alephbet/Lamed experiment is
+	// deleted whatever its status, as Lamed does. ENOTFOUND, ECONFLICT for a
+	// running experiment.
+	DeleteExperiment(ctx context.Context, id string) error
 }
 
 // AssignmentService assigns users to variants.

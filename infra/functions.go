@@ -1,0 +1,125 @@
+package main
+
+import (
+	"time"
+
+	"github.com/refx-dev/refx/pkg/httpapi"
+)
+
+// function is one Lambda of functions/<Name>: what it serves, its size, and
+// everything it may do. This table is the one place a function is declared;
+// the stack builds, wires, grants and monitors each entry, and the tests
+// check it against functions/ (every directory has an entry, and each main
+// serves exactly the route groups listed here).
+type function struct {
+	Name        string
+	Description string
+	// Routes are the route groups it serves behind the API: every route of
+	// httpapi.RouteTable in these groups is sent to it. Zero for a function
+	// the API does not invoke.
+	Routes httpapi.Routes
+	// Scheduled functions are invoked by an EventBridge schedule at the
+	// snapshot period.
+	Scheduled bool
+	Memory    float64 // MB
+	Timeout   time.Duration
+	// P99 is the duration whose p99 raises an alarm.
+	P99    time.Duration
+	Access access
+}
+
+// access is everything a function's role allows beyond writing its own log
+// group. DynamoDB actions are granted on the table (Table) and on its GSIs
+// (Indexes) separately, so that a function that never queries an index
+// cannot.
+type access struct {
+	Table   []string // dynamodb:<action> on the table
+	Indexes []string // dynamodb:<action> on each index of the table
+	// Stream reads the table's stream (through an event source mapping).
+	Stream bool
+	// AdminKey reads the admin key's secret; HashKey the key of the
+	// referral hashes (IP addresses, devices).
+	AdminKey, HashKey bool
+	// Export writes objects under the export prefix of the export bucket.
+	Export bool
+}
+
+// functions are the refx Lambdas. The DynamoDB actions come from the store
+// methods each function's routes call (pkg/dynamo): a transaction needs the
+// action of each of its items (ConditionCheckItem, PutItem, UpdateItem), not
+// a TransactWriteItems action, which IAM does not have.
+var functions = []function{
+	{
+		Name:        "assign",
+		Description: "refx: POST /v1/assign and referral links (create, look up)",
+		Routes:      httpapi.AssignRoutes,
+		Memory:      256, Timeout: 5 * time.Second, P99: time.Second,
+		Access: access{
+			// Assign: get the experiment and the assignment; enrol in a
+			// transaction (check the experiment, put the assignment, add
+			// to the participant counter). CreateReferral: the same, plus
+			// the code and its pointer (put) and the referrer counter.
+			Table:   []string{"GetItem", "ConditionCheckItem", "PutItem", "UpdateItem"},
+			HashKey: true,
+		},
+	},
+	{
+		Name:        "track",
+		Description: "refx: events, referral link clicks and signups",
+		Routes:      httpapi.TrackRoutes,
+		Memory:      256, Timeout: 10 * time.Second, P99: 2 * time.Second,
+		Access: access{
+			// RecordEvent: query the user's assignments, get experiments
+			// and the attribution; put the event alone or in a transaction
+			// with counter updates and experiment checks. Clicks and
+			// signups: batch-get markers, then the same kinds of writes.
+			Table:   []string{"GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem", "UpdateItem"},
+			HashKey: true,
+		},
+	},
+	{
+		Name:        "admin",
+		Description: "refx: experiments, results, referrer listings, /healthz",
+		Routes:      httpapi.AdminRoutes | httpapi.HealthRoutes,
+		Memory:      512, Timeout: 15 * time.Second, P99: 3 * time.Second,
+		Access: access{
+			// Experiments: conditional puts, consistent gets; results: one
+			// query per counter shard; listings: gsi1; /healthz:
+			// DescribeTable.
+			Table:    []string{"GetItem", "PutItem", "Query", "DescribeTable"},
+			Indexes:  []string{"Query"},
+			AdminKey: true, HashKey: true,
+		},
+	},
+	{
+		Name:        "snapshot",
+		Description: "refx: hourly snapshots of running experiments' results",
+		Scheduled:   true,
+		Memory:      512, Timeout: 5 * time.Minute, P99: 2 * time.Minute,
+		Access: access{
+			// SnapshotAll: list running experiments (gsi1), read each
+			// one's results (get, one query per shard), put the snapshot.
+			Table:   []string{"GetItem", "Query", "PutItem"},
+			Indexes: []string{"Query"},
+		},
+	},
+	{
+		Name:        "export",
+		Description: "refx: the table's stream to Parquet in S3",
+		Memory:      1024, Timeout: 2 * time.Minute, P99: 60 * time.Second,
+		Access: access{Stream: true, Export: true},
+	},
+}
+
+// streamActions are what an event source mapping needs of a DynamoDB stream.
+var streamActions = []string{"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}
+
+// functionByName returns the entry of name.
+func functionByName(name string) (function, bool) {
+	for _, f := range functions {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return function{}, false
+}

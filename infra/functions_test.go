@@ -1,0 +1,238 @@
+package main
+
+import (
+	"debug/elf"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/refx-dev/refx/pkg/httpapi"
+)
+
+// TestFunctionTableMatchesFunctions holds the function table to functions/:
+// every Lambda main has an entry, and
+// each main serves exactly the route groups its entry routes to it.
+func TestFunctionTableMatchesFunctions(t *testing.T) {
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mains, err := filepath.Glob(filepath.Join(root, "functions", "*", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A Lambda main starts the Lambda runtime, directly or through
+	// app.StartLambda; the others (functions/local, functions/query) are
+	// commands run on a laptop.
+	var dirs []string
+	for _, m := range mains {
+		src, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(src), "lambda.Start(") || strings.Contains(string(src), "app.StartLambda(") {
+			dirs = append(dirs, filepath.Base(filepath.Dir(m)))
+		}
+	}
+	var names []string
+	for _, f := range functions {
+		names = append(names, f.Name)
+	}
+	sort.Strings(dirs)
+	sort.Strings(names)
+	if !slices.Equal(dirs, names) {
+		t.Fatalf("functions/ has %v, infra/functions.go declares %v", dirs, names)
+	}
+	groups := map[string]httpapi.Routes{
+		"AssignRoutes": httpapi.AssignRoutes, "TrackRoutes": httpapi.TrackRoutes,
+		"AdminRoutes": httpapi.AdminRoutes, "HealthRoutes": httpapi.HealthRoutes,
+	}
+	for _, f := range functions {
+		t.Run(f.Name, func(t *testing.T) {
+			got, found := mainRoutes(t, filepath.Join(root, "functions", f.Name, "main.go"), groups)
+			switch {
+			case f.Routes == 0 && found:
+				t.Errorf("functions/%s serves routes %b, but the API sends it none", f.Name, got)
+			case f.Routes != 0 && got != f.Routes:
+				t.Errorf("functions/%s serves route groups %b, the API sends it %b", f.Name, got, f.Routes)
+			}
+		})
+	}
+}
+
+// mainRoutes evaluates the `const routes = httpapi.X | httpapi.Y` of a
+// function main.
+func mainRoutes(t *testing.T, path string, groups map[string]httpapi.Routes) (httpapi.Routes, bool) {
+	t.Helper()
+	file, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expr ast.Expr
+	ast.Inspect(file, func(n ast.Node) bool {
+		if vs, ok := n.(*ast.ValueSpec); ok && len(vs.Names) == 1 && vs.Names[0].Name == "routes" && len(vs.Values) == 1 {
+			expr = vs.Values[0]
+		}
+		return expr == nil
+	})
+	if expr == nil {
+		return 0, false
+	}
+	var eval func(e ast.Expr) httpapi.Routes
+	eval = func(e ast.Expr) httpapi.Routes {
+		switch e := e.(type) {
+		case *ast.ParenExpr:
+			return eval(e.X)
+		case *ast.BinaryExpr:
+			if e.Op == token.OR {
+				return eval(e.X) | eval(e.Y)
+			}
+		case *ast.SelectorExpr:
+			if g, ok := groups[e.Sel.Name]; ok {
+				return g
+			}
+		}
+		t.Fatalf("%s: cannot read the routes constant at %T; extend mainRoutes (and its groups) for it", path, e)
+		return 0
+	}
+	return eval(expr), true
+}
+
+// TestFunctions checks each Lambda: the al2023 OS-only runtime on arm64,
+// the bootstrap binary, its size, its log group with JSON logs, and its
+// configuration.
+func TestFunctions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ctx  map[string]any
+	}{{"Dev", devContext}, {"Prod", prodContext}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustSynth(t, tc.ctx)
+			lambdas := s.resources("AWS::Lambda::Function")
+			if len(lambdas) != len(functions) {
+				t.Errorf("%d Lambda functions, want %d: no helper functions (custom resources) either", len(lambdas), len(functions))
+			}
+			tableID := s.logicalID(t, "AWS::DynamoDB::GlobalTable", "Table")
+			adminKey := s.logicalID(t, "AWS::SecretsManager::Secret", "AdminKey")
+			hashKey := s.logicalID(t, "AWS::SecretsManager::Secret", "HashKey")
+			bucket := s.logicalID(t, "AWS::S3::Bucket", "ExportBucket")
+			level := map[string]string{"Dev": "info", "Prod": "warn"}[tc.name]
+			wantEnv := map[string]map[string]any{
+				"assign": {"REFX_HASH_KEY_SECRET_ARN": ref(hashKey)},
+				"track":  {"REFX_HASH_KEY_SECRET_ARN": ref(hashKey), "REFX_IDEMPOTENCY_TTL": "168h"},
+				"admin": {
+					"REFX_HASH_KEY_SECRET_ARN": ref(hashKey), "REFX_ADMIN_KEY_SECRET_ARN": ref(adminKey),
+					"REFX_COUNTER_SHARDS": "8",
+				},
+				"snapshot": {"REFX_SNAPSHOT_PERIOD": "1h"},
+				"export":   {envExportBucket: ref(bucket), envExportPrefix: "export/"},
+			}
+			if tc.name == "Prod" {
+				wantEnv["track"]["REFX_IDEMPOTENCY_TTL"] = "336h"
+				wantEnv["track"]["REFX_TRACK_PATHS"] = "/t/e,/collect"
+				wantEnv["admin"]["REFX_COUNTER_SHARDS"] = "16"
+				wantEnv["snapshot"]["REFX_SNAPSHOT_PERIOD"] = "15m"
+				for _, name := range []string{"assign", "track", "admin"} {
+					wantEnv[name]["REFX_PUBLIC_URL"] = "https://go.example.com"
+					wantEnv[name]["REFX_FALLBACK_URL"] = "https://www.example.com/invite"
+					wantEnv[name]["REFX_LAMED_PREFIX"] = "/x/ab"
+				}
+			}
+			for _, f := range functions {
+				t.Run(f.Name, func(t *testing.T) {
+					id := s.logicalID(t, "AWS::Lambda::Function", functionID(f.Name)+"Function")
+					p := props(lambdas[id])
+					logs := s.logicalID(t, "AWS::Logs::LogGroup", functionID(f.Name)+"Logs")
+					want := map[string]any{
+						"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap",
+						"MemorySize": f.Memory, "Timeout": f.Timeout.Seconds(),
+						"LoggingConfig": map[string]any{
+							"LogFormat": "JSON", "ApplicationLogLevel": strings.ToUpper(level), "SystemLogLevel": "WARN",
+							"LogGroup": ref(logs),
+						},
+						"Role": getAtt(s.logicalID(t, "AWS::IAM::Role", functionID(f.Name)+"Role"), "Arn"),
+					}
+					for k, v := range want {
+						if canonical(p[k]) != canonical(v) {
+							t.Errorf("%s = %s, want %s", k, canonical(p[k]), canonical(v))
+						}
+					}
+					env := map[string]any{"REFX_LOG_LEVEL": level}
+					if f.Name != "export" {
+						env["REFX_TABLE"] = ref(tableID)
+					}
+					for k, v := range wantEnv[f.Name] {
+						env[k] = v
+					}
+					got := p["Environment"].(map[string]any)["Variables"]
+					if canonical(got) != canonical(env) {
+						t.Errorf("environment:\n got %s\nwant %s", canonical(got), canonical(env))
+					}
+					if code := p["Code"].(map[string]any); code["S3Key"] == nil {
+						t.Errorf("code is not an asset: %v", code)
+					}
+				})
+			}
+			retention := map[string]float64{"Dev": 30, "Prod": 90}[tc.name]
+			for id, lg := range s.resources("AWS::Logs::LogGroup") {
+				if got := props(lg)["RetentionInDays"]; got != retention {
+					t.Errorf("log group %s keeps logs %v days, want %v", id, got, retention)
+				}
+			}
+		})
+	}
+}
+
+// TestBuild checks the binaries the app builds into the assets: static
+// Linux arm64 executables named bootstrap, stripped, built once per process.
+func TestBuild(t *testing.T) {
+	mustSynth(t, devContext) // builds, or reuses the first synthesis' build
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(functions))
+	for i, f := range functions {
+		names[i] = f.Name
+	}
+	dirs, err := builderFor(root).Build(names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			entries, err := os.ReadDir(dirs[name])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != 1 || entries[0].Name() != "bootstrap" {
+				t.Fatalf("asset directory %s holds %v, want only bootstrap", dirs[name], entries)
+			}
+			f, err := elf.Open(filepath.Join(dirs[name], "bootstrap"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if f.Machine != elf.EM_AARCH64 || f.Class != elf.ELFCLASS64 {
+				t.Errorf("machine %v %v, want 64-bit arm64", f.Machine, f.Class)
+			}
+			for _, p := range f.Progs {
+				if p.Type == elf.PT_INTERP {
+					t.Error("dynamically linked (has an interpreter); want static (CGO_ENABLED=0)")
+				}
+			}
+			if syms, _ := f.Symbols(); len(syms) > 0 {
+				t.Errorf("%d symbols; want a stripped binary (-s -w)", len(syms))
+			}
+			if f.Section(".debug_info") != nil || f.Section(".zdebug_info") != nil {
+				t.Error("has DWARF; want -w")
+			}
+		})
+	}
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// TestLeastPrivilege checks every IAM grant of the stack. Each function's
+// role holds exactly the statements written here, independently of
+// infra/functions.go: the actions its store calls need, each on the one
+// resource it concerns. And nothing in the template grants a wildcard
+// action, a "*" resource, a managed policy, or any resource outside the
+// table, its index, its stream, the export prefix, the two keys, the DLQ and
+// the functions' own log groups.
+func TestLeastPrivilege(t *testing.T) {
+	s := mustSynth(t, devContext)
+	table := s.logicalID(t, "AWS::DynamoDB::GlobalTable", "Table")
+	bucket := s.logicalID(t, "AWS::S3::Bucket", "ExportBucket")
+	dlq := s.logicalID(t, "AWS::SQS::Queue", "ExportDLQ")
+	adminKey := s.logicalID(t, "AWS::SecretsManager::Secret", "AdminKey")
+	hashKey := s.logicalID(t, "AWS::SecretsManager::Secret", "HashKey")
+	tableArn := getAtt(table, "Arn")
+	gsi1 := join(tableArn, "/index/gsi1")
+	stream := getAtt(table, "StreamArn")
+	exportObjects := join(getAtt(bucket, "Arn"), "/export/*")
+	logs := func(name string) any {
+		return getAtt(s.logicalID(t, "AWS::Logs::LogGroup", functionID(name)+"Logs"), "Arn")
+	}
+	st := func(sid string, actions []string, resources ...any) statement {
+		out := statement{Sid: sid, Effect: "Allow", Actions: slices.Clone(actions)}
+		for _, r := range resources {
+			out.Resources = append(out.Resources, canonical(r))
+		}
+		sort.Strings(out.Actions)
+		sort.Strings(out.Resources)
+		return out
+	}
+	ownLogs := []string{"logs:CreateLogStream", "logs:PutLogEvents"}
+	want := map[string][]statement{
+		"assign": {
+			st("WriteOwnLogs", ownLogs, logs("assign")),
+			st("Table", []string{"dynamodb:GetItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, tableArn),
+			st("ReadHashKey", []string{"secretsmanager:GetSecretValue"}, ref(hashKey)),
+		},
+		"track": {
+			st("WriteOwnLogs", ownLogs, logs("track")),
+			st("Table", []string{
+				"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+				"dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+			}, tableArn),
+			st("ReadHashKey", []string{"secretsmanager:GetSecretValue"}, ref(hashKey)),
+		},
+		"admin": {
+			st("WriteOwnLogs", ownLogs, logs("admin")),
+			st("Table", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:DescribeTable"}, tableArn),
+			st("Indexes", []string{"dynamodb:Query"}, gsi1),
+			st("ReadAdminKey", []string{"secretsmanager:GetSecretValue"}, ref(adminKey)),
+			st("ReadHashKey", []string{"secretsmanager:GetSecretValue"}, ref(hashKey)),
+		},
+		"snapshot": {
+			st("WriteOwnLogs", ownLogs, logs("snapshot")),
+			st("Table", []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"}, tableArn),
+			st("Indexes", []string{"dynamodb:Query"}, gsi1),
+		},
+		"export": {
+			st("WriteOwnLogs", ownLogs, logs("export")),
+			st("ReadStream", []string{
+				"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
+			}, stream),
+			st("WriteExport", []string{"s3:PutObject"}, exportObjects),
+			// The on-failure destination: Lambda sends the DLQ message with
+			// the function's role.
+			st("", []string{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}, getAtt(dlq, "Arn")),
+		},
+	}
+	if len(want) != len(functions) {
+		t.Fatalf("this test expects the grants of %d functions, the stack has %d: add the new function's here", len(want), len(functions))
+	}
+	roles := map[string]bool{}
+	for _, f := range functions {
+		t.Run(f.Name, func(t *testing.T) {
+			roleID := s.logicalID(t, "AWS::IAM::Role", functionID(f.Name)+"Role")
+			roles[roleID] = true
+			got := s.roleStatements(roleID)
+			w := slices.Clone(want[f.Name])
+			sort.Slice(w, func(i, j int) bool { return w[i].String() < w[j].String() })
+			if !slices.EqualFunc(got, w, func(a, b statement) bool { return a.String() == b.String() }) {
+				t.Errorf("statements:\ngot:%s\nwant:%s", lines(strs(got)), lines(strs(w)))
+			}
+			role := props(s.resources("AWS::IAM::Role")[roleID])
+			if role["ManagedPolicyArns"] != nil {
+				t.Errorf("managed policies attached: %v", role["ManagedPolicyArns"])
+			}
+			if principal := canonical(role["AssumeRolePolicyDocument"]); !strings.Contains(principal, `"Service":"lambda.amazonaws.com"`) {
+				t.Errorf("assumed by %s, want lambda.amazonaws.com only", principal)
+			}
+		})
+	}
+
+	t.Run("NoOtherRoles", func(t *testing.T) {
+		for id := range s.resources("AWS::IAM::Role") {
+			if !roles[id] {
+				t.Errorf("role %s is not a function's role: what grants does it hold?", id)
+			}
+		}
+		if n := len(s.resources("AWS::IAM::ManagedPolicy")) + len(s.resources("AWS::IAM::User")) + len(s.resources("AWS::IAM::Group")); n > 0 {
+			t.Errorf("%d managed policies, users or groups", n)
+		}
+	})
+
+	allowed := map[string]bool{}
+	for _, r := range []any{tableArn, gsi1, stream, exportObjects, ref(adminKey), ref(hashKey), getAtt(dlq, "Arn")} {
+		allowed[canonical(r)] = true
+	}
+	for _, f := range functions {
+		allowed[canonical(logs(f.Name))] = true
+	}
+	t.Run("NoWildcards", func(t *testing.T) {
+		for id, p := range s.resources("AWS::IAM::Policy") {
+			for _, raw := range props(p)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				st := parseStatement(raw)
+				if st.Effect != "Allow" {
+					continue
+				}
+				for _, a := range st.Actions {
+					if strings.Contains(a, "*") {
+						t.Errorf("policy %s grants the wildcard action %s", id, a)
+					}
+				}
+				if raw.(map[string]any)["NotAction"] != nil || raw.(map[string]any)["NotResource"] != nil {
+					t.Errorf("policy %s uses NotAction/NotResource: %v", id, raw)
+				}
+				for _, r := range st.Resources {
+					if !allowed[r] {
+						t.Errorf("policy %s grants %v on %s: not a resource of refx's", id, st.Actions, r)
+					}
+				}
+			}
+		}
+	})
+
+	t.Run("LambdaPermissions", func(t *testing.T) {
+		snapshot := ref(s.logicalID(t, "AWS::Lambda::Function", "SnapshotFunction"))
+		rule := getAtt(s.logicalID(t, "AWS::Events::Rule", "SnapshotSchedule"), "Arn")
+		for id, p := range s.resources("AWS::Lambda::Permission") {
+			pp := props(p)
+			switch {
+			case pp["Action"] != "lambda:InvokeFunction" || pp["SourceArn"] == nil:
+				t.Errorf("permission %s: %s: want an invocation from one source ARN", id, canonical(pp))
+			case pp["Principal"] == "apigateway.amazonaws.com":
+			case pp["Principal"] == "events.amazonaws.com":
+				if canonical(pp["FunctionName"]) != canonical(getAtt(snapshot["Ref"].(string), "Arn")) || canonical(pp["SourceArn"]) != canonical(rule) {
+					t.Errorf("permission %s: EventBridge may invoke %s from %s; want only the snapshot function from its schedule", id, canonical(pp["FunctionName"]), canonical(pp["SourceArn"]))
+				}
+			default:
+				t.Errorf("permission %s: %s may invoke a function", id, pp["Principal"])
+			}
+		}
+	})
+}
+
+func strs(sts []statement) []string {
+	out := make([]string, len(sts))
+	for i, s := range sts {
+		out[i] = s.String()
+	}
+	return out
+}
+
+// TestGrantsCoverStoreOperations reads every DynamoDB call of pkg/dynamo (the
+// client's methods, and the kinds of items in write transactions) and checks
+// that some function is granted its IAM action: a store method using a new
+// operation fails here, not with AccessDenied in production.
+func TestGrantsCoverStoreOperations(t *testing.T) {
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(root, "pkg", "dynamo", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Operations that are not IAM actions themselves, or only run locally.
+	notActions := map[string]string{
+		"TransactWriteItems": "its items' actions are checked instead",
+		"CreateTable":        "the local bootstrap (EnsureTable); the stack creates the table",
+		"UpdateTimeToLive":   "the local bootstrap (EnsureTable)",
+	}
+	itemActions := map[string]string{"Put": "PutItem", "Update": "UpdateItem", "ConditionCheck": "ConditionCheckItem", "Delete": "DeleteItem"}
+	used := map[string]string{} // action → where
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				// client.X(ctx, ...) or s.client.X(ctx, ...)
+				sel, ok := n.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				recv := sel.X
+				if inner, ok := recv.(*ast.SelectorExpr); ok {
+					recv = inner.Sel
+				}
+				if id, ok := recv.(*ast.Ident); ok && id.Name == "client" {
+					if _, skip := notActions[sel.Sel.Name]; !skip {
+						used[sel.Sel.Name] = fset.Position(n.Pos()).String()
+					}
+				}
+			case *ast.CompositeLit:
+				// types.Put{...}, types.Update{...}, ...: items of a write
+				// transaction.
+				if typ, ok := n.Type.(*ast.SelectorExpr); ok {
+					if pkg, ok := typ.X.(*ast.Ident); ok && pkg.Name == "types" {
+						if action, ok := itemActions[typ.Sel.Name]; ok {
+							used[action] = fset.Position(n.Pos()).String()
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+	if len(used) == 0 {
+		t.Fatal("found no DynamoDB call in pkg/dynamo: has the store moved?")
+	}
+	granted := map[string]bool{}
+	for _, f := range functions {
+		for _, a := range append(slices.Clone(f.Access.Table), f.Access.Indexes...) {
+			granted[a] = true
+		}
+	}
+	for _, action := range sortedKeys(used) {
+		if !granted[action] {
+			t.Errorf("pkg/dynamo calls %s (%s) but no function is granted dynamodb:%s: add it to the function(s) whose routes use it in infra/functions.go", action, used[action], action)
+		}
+	}
+	t.Logf("store operations: %v", sortedKeys(used))
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// tableOperations are the DynamoDB operations refx makes, whose throttles
+// and system errors are alarmed on (GetRecords is the stream's).
+var tableOperations = []awsdynamodb.Operation{
+	awsdynamodb.Operation_GET_ITEM, awsdynamodb.Operation_BATCH_GET_ITEM, awsdynamodb.Operation_QUERY,
+	awsdynamodb.Operation_PUT_ITEM, awsdynamodb.Operation_UPDATE_ITEM, awsdynamodb.Operation_TRANSACT_WRITE_ITEMS,
+	awsdynamodb.Operation_GET_RECORDS,
+}
+
+// Alarm thresholds. Lambda errors are invocation failures: the API
+// functions answer every request with a response, even an error one, so one
+// error is a crash or a timeout. Throttles mean the account's concurrency
+// ran out. The stream's iterator age grows when the export falls behind;
+// records older than 24 hours leave the stream.
+const (
+	iteratorAgeAlarmMs = 10 * 60 * 1000
+	api5xxAlarm        = 5
+)
+
+var fiveMinutes = awscdk.Duration_Minutes(jsii.Number(5))
+
+type alarmSpec struct {
+	id, description string
+	metric          awscloudwatch.IMetric
+	threshold       float64
+	periods, points float64
+}
+
+// monitoringTopic is the topic every alarm notifies, created once.
+func (s *service) monitoringTopic() awssns.Topic {
+	if t, ok := s.stack.Node().TryFindChild(jsii.String("AlarmTopic")).(awssns.Topic); ok {
+		return t
+	}
+	t := awssns.NewTopic(s.stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("refx " + s.cfg.Stage + " alarms"),
+		EnforceSSL:  jsii.Bool(true),
+	})
+	if s.cfg.AlarmEmail != "" {
+		t.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(s.cfg.AlarmEmail), nil))
+	}
+	return t
+}
+
+// newMonitoring defines the alarms and the dashboard.
+func (s *service) newMonitoring() {
+	topic := s.monitoringTopic()
+	action := awscloudwatchactions.NewSnsAction(topic)
+	stat := func(m awscloudwatch.Metric, statistic string) awscloudwatch.Metric {
+		return m.With(&awscloudwatch.MetricOptions{Statistic: jsii.String(statistic), Period: fiveMinutes})
+	}
+
+	var specs []alarmSpec
+	for _, f := range functions {
+		fn, id := s.functions[f.Name], functionID(f.Name)
+		specs = append(specs,
+			alarmSpec{id + "Errors", "refx " + f.Name + ": invocations failed (crash or timeout)",
+				stat(fn.MetricErrors(nil), "Sum"), 1, 1, 1},
+			alarmSpec{id + "Throttles", "refx " + f.Name + ": invocations throttled (concurrency exhausted)",
+				stat(fn.MetricThrottles(nil), "Sum"), 1, 1, 1},
+			alarmSpec{id + "DurationP99", "refx " + f.Name + ": p99 duration above " + f.P99.String(),
+				stat(fn.MetricDuration(nil), "p99"), float64(f.P99.Milliseconds()), 3, 2},
+		)
+	}
+	export := s.functions["export"]
+	specs = append(specs,
+		alarmSpec{"ExportIteratorAge", "refx export: the stream export is more than 10 minutes behind",
+			stat(export.Metric(jsii.String("IteratorAge"), nil), "Maximum"), iteratorAgeAlarmMs, 3, 2},
+		alarmSpec{"ExportDLQDepth", "refx export: stream batches were given up on; see the DLQ",
+			stat(s.export.dlq.MetricApproximateNumberOfMessagesVisible(nil), "Maximum"), 1, 1, 1},
+		alarmSpec{"TableThrottledRequests", "refx table: requests throttled",
+			s.table.MetricThrottledRequestsForOperations(&awsdynamodb.OperationsMetricOptions{
+				Operations: &tableOperations, Period: fiveMinutes,
+			}), 1, 1, 1},
+		alarmSpec{"TableSystemErrors", "refx table: DynamoDB system errors",
+			s.table.MetricSystemErrorsForOperations(&awsdynamodb.SystemErrorsForOperationsMetricOptions{
+				Operations: &tableOperations, Period: fiveMinutes,
+			}), 1, 1, 1},
+		alarmSpec{"Api5xx", "refx API: server errors (5xx)",
+			stat(s.api.api.MetricServerError(nil), "Sum"), api5xxAlarm, 1, 1},
+	)
+	var alarms []interfacesawscloudwatch.IAlarmRef
+	for _, a := range specs {
+		alarm := awscloudwatch.NewAlarm(s.stack, jsii.String(a.id+"Alarm"), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(a.description),
+			Metric:             a.metric,
+			Threshold:          jsii.Number(a.threshold),
+			EvaluationPeriods:  jsii.Number(a.periods),
+			DatapointsToAlarm:  jsii.Number(a.points),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		alarm.AddAlarmAction(action)
+		alarm.AddOkAction(action)
+		alarms = append(alarms, alarm)
+	}
+	s.newDashboard(alarms)
+}
+
+// dashboardName is the dashboard's physical name: readable in the console
+// and in the DashboardUrl output.
+func (s *service) dashboardName() string {
+	return "refx-" + s.cfg.Stage + "-" + *s.stack.Region()
+}
+
+func (s *service) newDashboard(alarms []interfacesawscloudwatch.IAlarmRef) {
+	graph := func(title string, left, right []awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String(title), Left: &left, Right: &right, Width: jsii.Number(8), Height: jsii.Number(6),
+		})
+	}
+	m := func(metric awscloudwatch.Metric, statistic, label string) awscloudwatch.IMetric {
+		return metric.With(&awscloudwatch.MetricOptions{Statistic: jsii.String(statistic), Label: jsii.String(label), Period: fiveMinutes})
+	}
+	api := s.api.api
+	rows := [][]awscloudwatch.IWidget{{
+		graph("API requests and errors",
+			[]awscloudwatch.IMetric{m(api.MetricCount(nil), "Sum", "requests")},
+			[]awscloudwatch.IMetric{m(api.MetricClientError(nil), "Sum", "4xx"), m(api.MetricServerError(nil), "Sum", "5xx")}),
+		graph("API latency (ms)",
+			[]awscloudwatch.IMetric{m(api.MetricLatency(nil), "p50", "p50"), m(api.MetricLatency(nil), "p99", "p99")}, nil),
+		awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+			Title: jsii.String("Alarms"), Alarms: &alarms, Width: jsii.Number(8), Height: jsii.Number(6),
+		}),
+	}}
+	var invocations, failures, durations []awscloudwatch.IMetric
+	for _, f := range functions {
+		fn := s.functions[f.Name]
+		invocations = append(invocations, m(fn.MetricInvocations(nil), "Sum", f.Name))
+		failures = append(failures, m(fn.MetricErrors(nil), "Sum", f.Name+" errors"), m(fn.MetricThrottles(nil), "Sum", f.Name+" throttles"))
+		durations = append(durations, m(fn.MetricDuration(nil), "p99", f.Name+" p99"))
+	}
+	rows = append(rows, []awscloudwatch.IWidget{
+		graph("Lambda invocations", invocations, nil),
+		graph("Lambda errors and throttles", failures, nil),
+		graph("Lambda duration p99 (ms)", durations, nil),
+	})
+	t := s.table
+	rows = append(rows, []awscloudwatch.IWidget{
+		graph("DynamoDB capacity consumed",
+			[]awscloudwatch.IMetric{m(t.MetricConsumedReadCapacityUnits(nil), "Sum", "RRU"), m(t.MetricConsumedWriteCapacityUnits(nil), "Sum", "WRU")},
+			[]awscloudwatch.IMetric{m(t.MetricConditionalCheckFailedRequests(nil), "Sum", "conditional check failed")}),
+		// Each ForOperations metric is a math expression over one metric
+		// per operation, with ids that would clash in a shared graph.
+		graph("DynamoDB throttled requests", []awscloudwatch.IMetric{
+			t.MetricThrottledRequestsForOperations(&awsdynamodb.OperationsMetricOptions{Operations: &tableOperations, Period: fiveMinutes, Label: jsii.String("throttled")}),
+		}, nil),
+		graph("DynamoDB system errors", []awscloudwatch.IMetric{
+			t.MetricSystemErrorsForOperations(&awsdynamodb.SystemErrorsForOperationsMetricOptions{Operations: &tableOperations, Period: fiveMinutes, Label: jsii.String("system errors")}),
+		}, nil),
+	}, []awscloudwatch.IWidget{
+		graph("Export: stream lag (ms) and DLQ",
+			[]awscloudwatch.IMetric{m(s.functions["export"].Metric(jsii.String("IteratorAge"), nil), "Maximum", "iterator age")},
+			[]awscloudwatch.IMetric{m(s.export.dlq.MetricApproximateNumberOfMessagesVisible(nil), "Maximum", "DLQ messages")}),
+	})
+	d := awscloudwatch.NewDashboard(s.stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName: jsii.String(s.dashboardName()),
+	})
+	for _, row := range rows {
+		d.AddWidgets(row...)
+	}
+}
+
+// dashboardURL is the console URL of the dashboard.
+func (s *service) dashboardURL() string {
+	region := *s.stack.Region()
+	return "https://" + region + ".console.aws.amazon.com/cloudwatch/home?region=" + region +
+		"#dashboards:name=" + s.dashboardName()
+}

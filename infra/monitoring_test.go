@@ -1,0 +1,130 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/jsii-runtime-go"
+)
+
+// alarmKey describes an alarm by what it watches: namespace, metric (or
+// "expression" for a math expression), dimension, statistic and threshold.
+func alarmKey(p map[string]any) string {
+	if p["Metrics"] != nil {
+		var names []string
+		for _, m := range p["Metrics"].([]any) {
+			if stat, ok := m.(map[string]any)["MetricStat"].(map[string]any); ok {
+				metric := stat["Metric"].(map[string]any)
+				names = append(names, metric["MetricName"].(string))
+			}
+		}
+		return "expression(" + strings.Join(names, ",") + ")"
+	}
+	dims := ""
+	for _, d := range asAnyList(p["Dimensions"]) {
+		if d, ok := d.(map[string]any); ok {
+			dims += d["Name"].(string) + " "
+		}
+	}
+	stat, _ := p["Statistic"].(string)
+	if stat == "" {
+		stat, _ = p["ExtendedStatistic"].(string)
+	}
+	return p["Namespace"].(string) + "/" + p["MetricName"].(string) + " " + strings.TrimSpace(dims) + " " + stat
+}
+
+func TestAlarms(t *testing.T) {
+	s := mustSynth(t, devContext)
+	topic := s.logicalID(t, "AWS::SNS::Topic", "AlarmTopic")
+	alarms := map[string]map[string]any{}
+	for id, a := range s.resources("AWS::CloudWatch::Alarm") {
+		p := props(a)
+		for _, actions := range []string{"AlarmActions", "OKActions"} {
+			if canonical(p[actions]) != canonical([]any{ref(topic)}) {
+				t.Errorf("alarm %s: %s = %s, want the alarm topic", id, actions, canonical(p[actions]))
+			}
+		}
+		if p["TreatMissingData"] != "notBreaching" || p["ComparisonOperator"] != "GreaterThanOrEqualToThreshold" {
+			t.Errorf("alarm %s: %v %v", id, p["TreatMissingData"], p["ComparisonOperator"])
+		}
+		alarms[id] = p
+	}
+	want := map[string]struct {
+		key       string
+		threshold float64
+	}{
+		"ExportIteratorAgeAlarm":      {"AWS/Lambda/IteratorAge FunctionName Maximum", 600000},
+		"ExportDLQDepthAlarm":         {"AWS/SQS/ApproximateNumberOfMessagesVisible QueueName Maximum", 1},
+		"TableThrottledRequestsAlarm": {"expression(ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests)", 1},
+		"TableSystemErrorsAlarm":      {"expression(SystemErrors,SystemErrors,SystemErrors,SystemErrors,SystemErrors,SystemErrors,SystemErrors)", 1},
+		"Api5xxAlarm":                 {"AWS/ApiGateway/5xx ApiId Sum", 5},
+	}
+	for _, f := range functions {
+		id := functionID(f.Name)
+		want[id+"ErrorsAlarm"] = struct {
+			key       string
+			threshold float64
+		}{"AWS/Lambda/Errors FunctionName Sum", 1}
+		want[id+"ThrottlesAlarm"] = struct {
+			key       string
+			threshold float64
+		}{"AWS/Lambda/Throttles FunctionName Sum", 1}
+		want[id+"DurationP99Alarm"] = struct {
+			key       string
+			threshold float64
+		}{"AWS/Lambda/Duration FunctionName p99", float64(f.P99.Milliseconds())}
+	}
+	if len(alarms) != len(want) {
+		t.Errorf("%d alarms, want %d", len(alarms), len(want))
+	}
+	for name, w := range want {
+		id := s.logicalID(t, "AWS::CloudWatch::Alarm", name)
+		p := alarms[id]
+		if got := alarmKey(p); got != w.key || p["Threshold"] != w.threshold {
+			t.Errorf("%s watches %q ≥ %v, want %q ≥ %v", name, got, p["Threshold"], w.key, w.threshold)
+		}
+	}
+	// Each function's alarms watch that function.
+	for _, f := range functions {
+		fn := ref(s.logicalID(t, "AWS::Lambda::Function", functionID(f.Name)+"Function"))
+		for _, kind := range []string{"Errors", "Throttles", "DurationP99"} {
+			p := alarms[s.logicalID(t, "AWS::CloudWatch::Alarm", functionID(f.Name)+kind+"Alarm")]
+			if d := canonical(p["Dimensions"]); d != canonical([]any{map[string]any{"Name": "FunctionName", "Value": fn}}) {
+				t.Errorf("%s %s alarm watches %s", f.Name, kind, d)
+			}
+		}
+	}
+}
+
+func TestAlarmEmail(t *testing.T) {
+	if n := len(mustSynth(t, devContext).resources("AWS::SNS::Subscription")); n != 0 {
+		t.Errorf("%d subscriptions without an alarm e-mail", n)
+	}
+	s := mustSynth(t, prodContext)
+	topic := s.logicalID(t, "AWS::SNS::Topic", "AlarmTopic")
+	check(t, "e-mail subscription", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), &map[string]any{
+			"Protocol": "email", "Endpoint": "oncall@example.com", "TopicArn": ref(topic),
+		})
+	})
+}
+
+func TestDashboard(t *testing.T) {
+	s := mustSynth(t, devContext)
+	dashboards := s.resources("AWS::CloudWatch::Dashboard")
+	if len(dashboards) != 1 {
+		t.Fatalf("%d dashboards, want one", len(dashboards))
+	}
+	for _, d := range dashboards {
+		body := canonical(props(d)["DashboardBody"])
+		for _, want := range []string{"API requests and errors", "Lambda invocations", "Lambda duration p99", "DynamoDB capacity consumed",
+			"DynamoDB throttled requests", "DynamoDB system errors", "IteratorAge", "ApproximateNumberOfMessagesVisible", "alarm"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the dashboard has no %q", want)
+			}
+		}
+		if !strings.Contains(canonical(props(d)["DashboardName"]), "refx-dev-") {
+			t.Errorf("dashboard name %s", canonical(props(d)["DashboardName"]))
+		}
+	}
+}

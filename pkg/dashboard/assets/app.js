@@ -1,0 +1,934 @@
+// refx dashboard: experiments, results with intervals and charts, referral
+// funnels, and the admin actions. No framework; every API call carries the
+// admin key from sessionStorage as a bearer token.
+'use strict';
+
+(() => {
+  const KEY_STORAGE = 'refx.adminKey';
+  const ENGINES = [
+    ['frequentist', 'Frequentist'],
+    ['sequential', 'Sequential'],
+    ['bayesian', 'Bayesian'],
+  ];
+  const SLUG = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+  const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+  // The API lives where the page does: /dashboard → /, and under a path
+  // prefix too.
+  const apiBase = new URL('.', location.href);
+
+  // ---------------------------------------------------------------- DOM
+
+  // h builds an element: h('a', {href: '#/', class: 'x', onclick: f}, 'text', child).
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else if (k === 'class') el.className = v;
+      else if (k === 'text') el.textContent = v;
+      else if (k in el && typeof v !== 'string') el[k] = v;
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+    append(el, children);
+    return el;
+  }
+
+  function append(el, children) {
+    for (const c of children.flat(Infinity)) {
+      if (c === undefined || c === null || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+
+  const main = () => document.getElementById('main');
+
+  // view starts rendering a route: it clears the page and returns a token
+  // that goes stale when another route starts, so late answers of an
+  // abandoned view are dropped.
+  let currentView = 0;
+  function view(title) {
+    currentView++;
+    const token = currentView;
+    document.title = title ? `${title} · refx` : 'refx dashboard';
+    main().replaceChildren();
+    return { live: () => token === currentView };
+  }
+
+  function toast(message) {
+    const t = document.getElementById('toast');
+    t.textContent = message;
+    t.classList.add('shown');
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => t.classList.remove('shown'), 4000);
+  }
+
+  // confirmAction shows the modal dialog and resolves to true on OK.
+  function confirmAction(title, text, okLabel, danger) {
+    const dialog = document.getElementById('confirm');
+    document.getElementById('confirm-title').textContent = title;
+    document.getElementById('confirm-text').textContent = text;
+    const ok = document.getElementById('confirm-ok');
+    ok.textContent = okLabel;
+    ok.className = danger ? 'danger' : '';
+    dialog.returnValue = '';
+    return new Promise((resolve) => {
+      dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
+      dialog.showModal();
+      ok.focus();
+    });
+  }
+
+  // ---------------------------------------------------------------- API
+
+  class APIError extends Error {
+    constructor(status, body) {
+      const e = (body && body.error) || {};
+      super(e.message || `the server answered ${status}`);
+      this.status = status;
+      this.code = e.code || `http_${status}`;
+      this.field = e.field || '';
+      this.requestID = e.request_id || '';
+    }
+  }
+
+  const adminKey = () => sessionStorage.getItem(KEY_STORAGE) || '';
+  // probingKey is set while the login form tries a key: its refusal is
+  // shown there, not by sending the user back to the form.
+  let probingKey = false;
+
+  async function call(method, path, body, accept) {
+    const headers = { Authorization: `Bearer ${adminKey()}`, Accept: accept || 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res;
+    try {
+      res = await fetch(new URL(path, apiBase), {
+        method, headers, cache: 'no-store', credentials: 'same-origin',
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new APIError(0, { error: { code: 'network', message: `the API could not be reached (${err.message})` } });
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let parsed = null;
+      try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+      if (res.status === 401) {
+        sessionStorage.removeItem(KEY_STORAGE);
+        if (!probingKey) setTimeout(() => renderLogin('The admin key was refused: enter it again.'), 0);
+      }
+      throw new APIError(res.status, parsed);
+    }
+    if (accept) return text;
+    return text ? JSON.parse(text) : null;
+  }
+
+  const api = {
+    get: (path) => call('GET', path),
+    post: (path, body) => call('POST', path, body === undefined ? {} : body),
+    patch: (path, body) => call('PATCH', path, body),
+    del: (path) => call('DELETE', path),
+    svg: (path) => call('GET', path, undefined, 'image/svg+xml'),
+  };
+
+  const expPath = (id, rest) => `v1/experiments/${encodeURIComponent(id)}${rest || ''}`;
+
+  // errorBox shows an API error: the message, then code, field and request
+  // id for a bug report.
+  function errorBox(err) {
+    const details = [err.code, err.field && `field ${err.field}`, err.requestID && `request ${err.requestID}`].filter(Boolean);
+    return h('div', { class: 'error', role: 'alert' },
+      h('strong', {}, 'Error: '), err.message,
+      details.length ? h('span', { class: 'details' }, ` (${details.join(' · ')})`) : null);
+  }
+
+  // ---------------------------------------------------------------- format
+
+  function pct(x, signed) {
+    if (x === null || x === undefined || !Number.isFinite(x)) return 'n/a';
+    const p = x * 100;
+    const a = Math.abs(p);
+    const digits = a === 0 ? 0 : a < 1 ? 2 : a >= 100 ? 0 : 1;
+    let s = a.toFixed(digits);
+    if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
+    if (p < 0 && s !== '0') s = `\u2212${s}`;
+    else if (signed && p > 0) s = `+${s}`;
+    return `${s}%`;
+  }
+
+  function num(x) {
+    if (x === null || x === undefined || !Number.isFinite(Number(x))) return 'n/a';
+    const v = Number(x);
+    if (Number.isInteger(v)) return v.toLocaleString('en-US');
+    if (Math.abs(v) >= 100) return v.toLocaleString('en-US', { maximumFractionDigits: 1 });
+    return Number(v.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 6 });
+  }
+
+  function pvalue(p) {
+    if (p === null || p === undefined) return 'n/a';
+    if (p < 0.001) return '< 0.001';
+    return p.toFixed(3);
+  }
+
+  function date(s) {
+    if (!s) return '—';
+    const d = new Date(s);
+    if (Number.isNaN(d.getTime())) return s;
+    return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  }
+
+  function interval(ci, signed) {
+    if (!ci) return 'no interval';
+    return `[${pct(ci.lower, signed)}, ${pct(ci.upper, signed)}]`;
+  }
+
+  // ---------------------------------------------------------------- badges
+
+  function statusBadge(status) {
+    return h('span', { class: `badge status-${status}` }, status);
+  }
+
+  function sourceLabel(exp) {
+    return exp.source === 'lamed' ? `Alephbet · ${exp.namespace || 'alephbet'}` : 'refx';
+  }
+
+  const VERDICTS = {
+    winner: ['good', 'winner'],
+    loser: ['bad', 'loser'],
+    inconclusive: ['neutral', 'inconclusive'],
+    insufficient_data: ['muted', 'not enough data'],
+    srm: ['warn', 'sample ratio mismatch'],
+  };
+
+  function verdictBadge(verdict, label) {
+    const [tone, text] = VERDICTS[verdict.code] || ['muted', verdict.code];
+    return h('span', { class: `badge verdict-${tone}`, title: verdict.text, 'data-verdict': verdict.code }, label || text);
+  }
+
+  // summary picks the headline verdict of an analysis: the first goal's
+  // conversion rate, a winner before a loser before the rest.
+  function summary(exp, analysis) {
+    const goal = exp.goals && exp.goals[0];
+    const metric = goal && analysis.goals[goal.key] && analysis.goals[goal.key].conversion_rate;
+    if (!metric || !metric.comparisons.length) return null;
+    const rank = { srm: 0, winner: 1, loser: 2, inconclusive: 3, insufficient_data: 4 };
+    const best = [...metric.comparisons].sort((a, b) => (rank[a.verdict.code] ?? 9) - (rank[b.verdict.code] ?? 9))[0];
+    const label = best.verdict.code === 'winner' || best.verdict.code === 'loser'
+      ? `${best.verdict.code}: ${best.variant} on ${goal.key}` : null;
+    return verdictBadge(best.verdict, label);
+  }
+
+  function srmBadge(srm) {
+    if (!srm || srm.p_value === null || srm.p_value === undefined) return h('span', { class: 'muted' }, '—');
+    if (srm.mismatch) {
+      return h('span', {
+        class: 'badge verdict-warn', 'data-srm': 'mismatch',
+        title: `participants do not match the weights (p = ${pvalue(srm.p_value)})`,
+      }, '⚠ SRM');
+    }
+    return h('span', { class: 'muted', 'data-srm': 'ok', title: `sample ratio check p = ${pvalue(srm.p_value)}` }, 'ratio OK');
+  }
+
+  // ---------------------------------------------------------------- charts
+
+  // chart fetches an SVG chart and puts it in a figure, sized to the page.
+  async function chart(figure, path, params, live) {
+    const width = Math.max(240, Math.min(1600, Math.round(figure.clientWidth || main().clientWidth || 720)));
+    const q = new URLSearchParams(params);
+    q.set('width', String(width));
+    const holder = h('div', { class: 'chart-holder', 'aria-busy': 'true' }, h('span', { class: 'muted' }, 'Loading chart…'));
+    figure.prepend(holder);
+    try {
+      const text = await api.svg(`${path}?${q}`);
+      if (!live()) return;
+      const svg = new DOMParser().parseFromString(text, 'image/svg+xml').documentElement;
+      if (svg.nodeName !== 'svg') throw new Error('not an SVG document');
+      holder.replaceChildren(document.importNode(svg, true));
+    } catch (err) {
+      if (!live()) return;
+      holder.replaceChildren(err instanceof APIError ? errorBox(err) : h('p', { class: 'muted' }, `Chart unavailable: ${err.message}`));
+    } finally {
+      holder.removeAttribute('aria-busy');
+    }
+  }
+
+  // ---------------------------------------------------------------- login
+
+  function renderLogin(message) {
+    const v = view('Admin key');
+    document.getElementById('forget').hidden = true;
+    const input = h('input', { id: 'admin-key', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
+    const out = h('div');
+    const form = h('form', {
+      class: 'card narrow',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        out.replaceChildren();
+        sessionStorage.setItem(KEY_STORAGE, input.value.trim());
+        probingKey = true;
+        try {
+          await api.get('v1/experiments?limit=1');
+          if (v.live()) route();
+        } catch (err) {
+          sessionStorage.removeItem(KEY_STORAGE);
+          if (v.live()) out.replaceChildren(errorBox(err.status === 401 ? Object.assign(err, { message: 'that key was refused' }) : err));
+        } finally {
+          probingKey = false;
+        }
+      },
+    },
+    h('h1', {}, 'Admin key'),
+    h('p', {}, 'Enter the refx admin key (REFX_ADMIN_KEY; in AWS, the AdminKeySecretArn secret). It stays in this tab’s session storage and is sent only as a bearer token to this API.'),
+    message ? h('p', { class: 'error', role: 'alert' }, message) : null,
+    h('label', { for: 'admin-key' }, 'Admin key'), input,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Continue')),
+    out);
+    main().append(form);
+    input.focus();
+  }
+
+  // ---------------------------------------------------------------- list
+
+  async function renderList(params) {
+    const status = ['draft', 'running', 'stopped'].includes(params.get('status')) ? params.get('status') : '';
+    const v = view('Experiments');
+    const select = h('select', {
+      id: 'status-filter',
+      onchange: () => { location.hash = select.value ? `#/?status=${select.value}` : '#/'; },
+    }, [['', 'All'], ['draft', 'Draft'], ['running', 'Running'], ['stopped', 'Stopped']]
+      .map(([value, label]) => h('option', { value, selected: value === status }, label)));
+    const tbody = h('tbody');
+    const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more');
+    const out = h('div');
+    main().append(
+      h('div', { class: 'title-row' }, h('h1', {}, 'Experiments'), h('a', { class: 'button', href: '#/new' }, 'New experiment')),
+      h('div', { class: 'toolbar' }, h('label', { for: 'status-filter' }, 'Status'), select),
+      out,
+      h('table', { class: 'list', id: 'experiments' },
+        h('thead', {}, h('tr', {}, ['Experiment', 'Status', 'Source', 'Owner', 'Dates', 'Participants', 'Verdict', 'Checks']
+          .map((c) => h('th', { scope: 'col' }, c)))),
+        tbody),
+      h('div', { class: 'actions' }, more));
+
+    const queue = [];
+    let running = 0;
+    const pump = () => {
+      while (running < 4 && queue.length) {
+        running++;
+        queue.shift()().finally(() => { running--; pump(); });
+      }
+    };
+
+    async function load(cursor) {
+      more.hidden = true;
+      const q = new URLSearchParams({ limit: '25' });
+      if (status) q.set('status', status);
+      if (cursor) q.set('cursor', cursor);
+      let page;
+      try {
+        page = await api.get(`v1/experiments?${q}`);
+      } catch (err) {
+        if (v.live()) out.replaceChildren(errorBox(err));
+        return;
+      }
+      if (!v.live()) return;
+      if (!cursor && !page.experiments.length) {
+        tbody.append(h('tr', {}, h('td', { colspan: 8, class: 'empty' },
+          status ? `No ${status} experiments.` : 'No experiments yet. ', status ? null : h('a', { href: '#/new' }, 'Create one'))));
+      }
+      for (const exp of page.experiments) {
+        const participants = h('td', { 'data-label': 'Participants', 'data-k': 'participants' }, h('span', { class: 'muted' }, '—'));
+        const verdict = h('td', { 'data-label': 'Verdict' }, h('span', { class: 'muted' }, '—'));
+        const checks = h('td', { 'data-label': 'Checks' }, h('span', { class: 'muted' }, '—'));
+        const dates = [`created ${date(exp.created_at)}`, exp.started_at && `started ${date(exp.started_at)}`, exp.stopped_at && `stopped ${date(exp.stopped_at)}`]
+          .filter(Boolean);
+        tbody.append(h('tr', { 'data-experiment': exp.id },
+          h('td', { 'data-label': 'Experiment' },
+            h('a', { href: `#/experiments/${encodeURIComponent(exp.id)}` }, exp.name || exp.id),
+            h('div', { class: 'muted mono' }, exp.id)),
+          h('td', { 'data-label': 'Status' }, statusBadge(exp.status)),
+          h('td', { 'data-label': 'Source' }, sourceLabel(exp)),
+          h('td', { 'data-label': 'Owner' }, exp.owner || '—'),
+          h('td', { 'data-label': 'Dates', class: 'dates' }, dates.map((d) => h('div', {}, d))),
+          participants, verdict, checks));
+        if (exp.status === 'draft') continue;
+        queue.push(async () => {
+          try {
+            const res = await api.get(expPath(exp.id, '/results'));
+            if (!v.live()) return;
+            const n = res.variants.reduce((s, x) => s + x.participants, 0);
+            participants.replaceChildren(num(n));
+            participants.dataset.value = String(n);
+            verdict.replaceChildren(summary(exp, res.analysis) || h('span', { class: 'muted' }, '—'));
+            checks.replaceChildren(srmBadge(res.analysis.srm));
+          } catch (err) {
+            if (v.live()) verdict.replaceChildren(h('span', { class: 'muted', title: err.message }, 'results unavailable'));
+          }
+        });
+      }
+      pump();
+      if (page.next_cursor) {
+        more.hidden = false;
+        more.onclick = () => load(page.next_cursor);
+      }
+    }
+    await load('');
+  }
+
+  // ---------------------------------------------------------------- experiment
+
+  async function renderExperiment(id, params) {
+    const v = view(id);
+    const engine = ENGINES.some(([e]) => e === params.get('engine')) ? params.get('engine') : 'frequentist';
+    main().append(h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading…'));
+    let exp;
+    try {
+      exp = await api.get(expPath(id));
+    } catch (err) {
+      if (v.live()) main().replaceChildren(h('h1', {}, id), errorBox(err), h('p', {}, h('a', { href: '#/' }, 'Back to the experiments')));
+      return;
+    }
+    if (!v.live()) return;
+    document.title = `${exp.name || exp.id} · refx`;
+    const out = h('div');
+    const results = h('section', { id: 'results', 'aria-labelledby': 'results-title' });
+    main().replaceChildren(
+      header(exp, out, v),
+      out,
+      brief(exp),
+      variantsTable(exp),
+      results);
+    renderResults(results, exp, engine, v);
+  }
+
+  function header(exp, out, v) {
+    const act = async (label, verb, done) => {
+      out.replaceChildren();
+      try {
+        await verb();
+        if (!v.live()) return;
+        toast(done);
+      } catch (err) {
+        if (v.live()) out.replaceChildren(errorBox(err));
+        return;
+      }
+      route();
+    };
+    const buttons = [];
+    const lamed = exp.source === 'lamed';
+    if (exp.status === 'draft') {
+      buttons.push(h('button', {
+        type: 'button', id: 'start',
+        onclick: async () => {
+          if (await confirmAction(`Start ${exp.id}?`, 'Users are assigned and events counted from now on. Variants, goals and the control cannot change once it runs.', 'Start')) {
+            act('start', () => api.post(expPath(exp.id, '/start')), `${exp.id} started`);
+          }
+        },
+      }, 'Start'));
+    }
+    if (exp.status === 'running') {
+      buttons.push(h('button', {
+        type: 'button', id: 'stop',
+        onclick: async () => {
+          if (await confirmAction(`Stop ${exp.id}?`, 'Assignment returns the control and nothing more is counted. A stopped experiment cannot run again.', 'Stop', true)) {
+            act('stop', () => api.post(expPath(exp.id, '/stop')), `${exp.id} stopped`);
+          }
+        },
+      }, 'Stop'));
+    }
+    if (!lamed) {
+      buttons.push(h('a', { class: 'button secondary', id: 'edit', href: `#/experiments/${encodeURIComponent(exp.id)}/edit` }, 'Edit'));
+    }
+    const deletable = lamed || exp.status !== 'running';
+    buttons.push(h('button', {
+      type: 'button', id: 'delete', class: 'danger',
+      disabled: !deletable, title: deletable ? null : 'Stop the experiment before deleting it',
+      onclick: async () => {
+        const text = lamed
+          ? 'Its counts are deleted, as Lamed deletes them; new events from Alephbet clients start it afresh.'
+          : 'Its counts and snapshots are deleted. Its id cannot be used again.';
+        if (await confirmAction(`Delete ${exp.id}?`, text, 'Delete', true)) {
+          out.replaceChildren();
+          try {
+            await api.del(expPath(exp.id));
+          } catch (err) {
+            if (v.live()) out.replaceChildren(errorBox(err));
+            return;
+          }
+          toast(`${exp.id} deleted`);
+          location.hash = '#/';
+        }
+      },
+    }, 'Delete'));
+
+    const meta = [
+      ['Owner', exp.owner || '—'], ['Source', sourceLabel(exp)], ['Created', date(exp.created_at)],
+      ['Started', date(exp.started_at)], ['Stopped', date(exp.stopped_at)], ['Version', String(exp.version)],
+    ];
+    return h('header', { class: 'exp-header' },
+      h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Experiments'), ' / ', h('span', { class: 'mono' }, exp.id)),
+      h('div', { class: 'title-row' },
+        h('h1', {}, exp.name || exp.id, ' ', statusBadge(exp.status)),
+        h('div', { class: 'actions' }, buttons)),
+      h('dl', { class: 'meta' }, meta.map(([k, val]) => [h('dt', {}, k), h('dd', {}, val)])));
+  }
+
+  function brief(exp) {
+    const rows = [
+      ['Hypothesis', exp.hypothesis || h('span', { class: 'muted' }, 'none given')],
+      ['Goals', h('ul', { class: 'inline' }, (exp.goals || []).map((g) => h('li', {}, h('span', { class: 'mono' }, g.key), ` (${g.kind})`)))],
+      ['Control', h('span', { class: 'mono' }, exp.control || '—')],
+      ['Coverage', pct(exp.coverage)],
+    ];
+    if (exp.referral) {
+      const r = exp.referral;
+      rows.push(['Referral', h('div', {},
+        h('div', {}, 'Landing page: ', h('span', { class: 'mono break' }, r.landing_url)),
+        h('div', {}, `Conversion goal ${r.conversion_goal}; attribution window ${r.window_days} days; flagged above ${r.max_signups_per_hour} signups/hour or ${r.max_signups_per_day}/day per code`))]);
+    }
+    return h('section', { 'aria-labelledby': 'brief-title' },
+      h('h2', { id: 'brief-title' }, 'Brief'),
+      h('dl', { class: 'brief' }, rows.map(([k, val]) => [h('dt', {}, k), h('dd', {}, val)])));
+  }
+
+  function variantsTable(exp) {
+    const total = (exp.variants || []).reduce((s, x) => s + x.weight, 0) || 1;
+    return h('section', { 'aria-labelledby': 'variants-title' },
+      h('h2', { id: 'variants-title' }, 'Variants'),
+      h('div', { class: 'table-wrap' }, h('table', { id: 'variants' },
+        h('thead', {}, h('tr', {}, ['Variant', 'Weight', 'Share', 'Payload'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, (exp.variants || []).map((x) => h('tr', {},
+          h('th', { scope: 'row' }, h('span', { class: 'mono' }, x.key), x.key === exp.control ? h('span', { class: 'badge muted-badge' }, 'control') : null),
+          h('td', { class: 'num' }, num(x.weight)),
+          h('td', { class: 'num' }, pct(x.weight / total)),
+          h('td', {}, x.payload === undefined ? h('span', { class: 'muted' }, 'none') : h('pre', {}, h('code', {}, JSON.stringify(x.payload, null, 2))))))))));
+  }
+
+  function engineSwitch(current, onChange) {
+    return h('fieldset', { class: 'engine', id: 'engine' },
+      h('legend', {}, 'Statistics engine'),
+      ENGINES.map(([value, label]) => h('label', {},
+        h('input', { type: 'radio', name: 'engine', value, checked: value === current, onchange: () => onChange(value) }),
+        ' ', label)));
+  }
+
+  async function renderResults(section, exp, engine, v) {
+    const live = () => v.live() && section.dataset.engine === engine;
+    section.dataset.engine = engine;
+    section.replaceChildren(
+      h('div', { class: 'title-row' }, h('h2', { id: 'results-title' }, 'Results'),
+        engineSwitch(engine, (next) => {
+          history.replaceState(null, '', `#/experiments/${encodeURIComponent(exp.id)}?engine=${next}`);
+          renderResults(section, exp, next, v);
+        })),
+      h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading results…'));
+    let res;
+    try {
+      res = await api.get(expPath(exp.id, `/results?engine=${engine}`));
+    } catch (err) {
+      if (live()) section.replaceChildren(section.firstChild, errorBox(err));
+      return;
+    }
+    if (!live()) return;
+    const a = res.analysis;
+    const body = [];
+    if (a.srm.mismatch) {
+      body.push(h('div', { class: 'warning', role: 'alert', id: 'srm-warning' },
+        h('strong', {}, 'Sample ratio mismatch. '),
+        `Participants per variant (${a.srm.observed.join(' / ')}) do not match the weights (expected ${a.srm.expected.map((x) => num(Math.round(x))).join(' / ')}; p = ${pvalue(a.srm.p_value)}). Assignment or tracking is broken somewhere: do not trust these results.`));
+    }
+    const totals = res.variants.map((x) => `${x.key}: ${num(x.participants)}`).join(' · ');
+    body.push(h('p', { class: 'muted' },
+      `${engineName(a.engine)} engine, α = ${a.alpha}${a.engine === 'bayesian' ? '' : `, ${a.correction} correction`}. Participants ${totals}.`));
+    for (const g of exp.goals || []) {
+      const ga = a.goals[g.key];
+      if (!ga) continue;
+      const figure = h('figure', { class: 'chart' }, h('figcaption', {}, `Relative lift vs ${a.control} on ${g.key}, with ${levelText(ga.conversion_rate)} intervals`));
+      const rate = h('figure', { class: 'chart' }, h('figcaption', {}, `Cumulative ${g.key} conversion rate per variant: hourly snapshots (filled) and the live counts (hollow)`));
+      body.push(h('section', { class: 'goal', 'data-goal': g.key, 'aria-labelledby': `goal-${g.key}` },
+        h('h3', { id: `goal-${g.key}` }, g.key, ' ', h('span', { class: 'muted' }, `(${g.kind})`)),
+        metricTable(ga.conversion_rate, a, 'Conversion rate', true),
+        ga.value_per_participant ? metricTable(ga.value_per_participant, a, 'Value per participant', false) : null,
+        h('div', { class: 'charts' }, figure, rate)));
+      queueMicrotask(() => {
+        chart(figure, expPath(exp.id, '/charts/lift.svg'), { goal: g.key, engine }, live);
+        chart(rate, expPath(exp.id, '/charts/rate.svg'), { goal: g.key }, live);
+      });
+    }
+    if (exp.referral && a.referral) body.push(referralSection(exp, res, engine, live));
+    if (a.notes && a.notes.length) body.push(h('ul', { class: 'notes' }, a.notes.map((n) => h('li', {}, n))));
+    section.replaceChildren(section.firstChild, ...body);
+  }
+
+  function engineName(e) {
+    return (ENGINES.find(([k]) => k === e) || [e, e])[1];
+  }
+
+  function levelText(metric) {
+    const c = metric && metric.comparisons[0];
+    return c ? `${pct(c.interval_level)}` : '95%';
+  }
+
+  // metricTable: one row per variant with its mean and, for all but the
+  // control, the lift, its interval, the p-value or chance to win, the
+  // verdict and the power estimate. data-* attributes carry the raw numbers.
+  function metricTable(metric, analysis, meanLabel, isRate) {
+    const bayes = analysis.engine === 'bayesian';
+    const byVariant = Object.fromEntries(metric.comparisons.map((c) => [c.variant, c]));
+    const cell = (k, variant, value, text, cls) => h('td', {
+      class: cls || 'num', 'data-metric': metric.key, 'data-variant': variant, 'data-k': k,
+      'data-value': value === null || value === undefined ? '' : String(value),
+    }, text);
+    const heads = ['Variant', metric.unit === 'referrer' ? 'Referrers' : 'Participants', isRate ? 'Converted' : 'Sum', meanLabel,
+      'Lift vs control', 'Interval', bayes ? 'Chance to win' : 'p-value', 'Verdict', 'Power'];
+    return h('div', { class: 'table-wrap' }, h('table', { class: 'metric', 'data-metric': metric.key },
+      h('caption', {}, metric.name, metric.variance === 'approximate' ? h('span', { class: 'muted' }, ' (approximate variance)') : null),
+      h('thead', {}, h('tr', {}, heads.map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, metric.variants.map((arm) => {
+        const c = byVariant[arm.variant];
+        const mean = isRate ? pct(arm.mean) : num(arm.mean);
+        const row = [
+          h('th', { scope: 'row' }, h('span', { class: 'mono' }, arm.variant), c ? null : h('span', { class: 'badge muted-badge' }, 'control')),
+          cell('units', arm.variant, arm.units, num(arm.units)),
+          cell('sum', arm.variant, arm.sum, num(arm.sum)),
+          cell('mean', arm.variant, arm.mean, mean),
+        ];
+        if (!c) {
+          row.push(h('td', { colspan: 5, class: 'muted' }, 'baseline'));
+        } else {
+          const rel = c.relative;
+          const decision = bayes ? c.chance_to_win : c.p_value;
+          const decisionText = bayes ? pct(c.chance_to_win) : pvalue(c.p_value);
+          const adjusted = !bayes && c.adjusted_p_value !== null && c.adjusted_p_value !== c.p_value
+            ? h('div', { class: 'muted small' }, `adjusted ${pvalue(c.adjusted_p_value)}`) : null;
+          const more = c.additional_units_per_arm;
+          row.push(
+            cell('lift', arm.variant, rel.estimate, pct(rel.estimate, true)),
+            cell('interval', arm.variant, rel.ci ? `${rel.ci.lower},${rel.ci.upper}` : '', interval(rel.ci, true)),
+            h('td', { class: 'num', 'data-metric': metric.key, 'data-variant': arm.variant, 'data-k': bayes ? 'chance_to_win' : 'p_value', 'data-value': decision === null ? '' : String(decision) },
+              decisionText, adjusted),
+            h('td', { class: 'verdict', 'data-metric': metric.key, 'data-variant': arm.variant, 'data-k': 'verdict', 'data-value': c.verdict.code },
+              verdictBadge(c.verdict), h('div', { class: 'small' }, c.verdict.text)),
+            cell('power', arm.variant, more, more === null || more === undefined ? '—' : more > 0 ? `~${num(more)} more per arm` : 'enough', 'small'));
+        }
+        return h('tr', {}, row);
+      }))));
+  }
+
+  function referralSection(exp, res, engine, live) {
+    const ra = res.analysis.referral;
+    const k = ra.k_factor;
+    const stages = [['referrers', 'Referrers'], ['sharing_referrers', 'Sharing'], ['clicks', 'Clicks'], ['signups', 'Signups'], ['conversions', 'Conversions']];
+    const kArm = Object.fromEntries(k.variants.map((arm) => [arm.variant, arm]));
+    const rows = res.variants.map((x) => {
+      const r = x.referral || {};
+      const arm = kArm[x.key] || {};
+      // K's 95% interval from the per-referrer standard deviation.
+      let ki = 'n/a';
+      if (arm.mean !== null && arm.std_dev !== null && arm.units > 1) {
+        const half = 1.96 * arm.std_dev / Math.sqrt(arm.units);
+        ki = `[${num(Math.max(0, arm.mean - half))}, ${num(arm.mean + half)}]`;
+      }
+      return h('tr', {},
+        h('th', { scope: 'row' }, h('span', { class: 'mono' }, x.key)),
+        stages.map(([field]) => h('td', { class: 'num', 'data-funnel': field, 'data-variant': x.key, 'data-value': String(r[field] ?? 0) }, num(r[field] ?? 0))),
+        h('td', { class: 'num' }, num(Number(r.conversion_value ?? 0))),
+        h('td', { class: 'num', 'data-funnel': 'k_factor', 'data-variant': x.key, 'data-value': String(arm.mean ?? '') }, num(arm.mean), h('div', { class: 'muted small' }, ki)));
+    });
+    const guards = [];
+    for (const x of res.variants) {
+      const r = x.referral || {};
+      const refused = Object.entries(r.refused || {}).map(([reason, n]) => `${reason} ${n}`);
+      const flagged = Object.entries(r.flagged || {}).map(([reason, n]) => `${reason} ${n}`);
+      if (refused.length || flagged.length) {
+        guards.push(h('li', {}, h('span', { class: 'mono' }, x.key), `: refused ${refused.join(', ') || 'none'}; flagged ${flagged.join(', ') || 'none'}`));
+      }
+    }
+    const funnel = h('figure', { class: 'chart' }, h('figcaption', {}, 'Referral funnel per variant: referrers → sharing → clicks → signups → referee conversions'));
+    const forest = h('figure', { class: 'chart' }, h('figcaption', {}, `Relative lift of the per-referrer metrics vs ${res.analysis.control}`));
+    queueMicrotask(() => {
+      chart(funnel, expPath(exp.id, '/charts/funnel.svg'), {}, live);
+      chart(forest, expPath(exp.id, '/charts/referral-lift.svg'), { engine }, live);
+    });
+    return h('section', { id: 'referral', 'aria-labelledby': 'referral-title' },
+      h('h3', { id: 'referral-title' }, 'Referral funnel'),
+      h('div', { class: 'table-wrap' }, h('table', { id: 'funnel' },
+        h('thead', {}, h('tr', {}, ['Variant', ...stages.map(([, l]) => l), 'Value', 'K (95% interval)'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, rows))),
+      guards.length ? h('ul', { class: 'notes' }, guards) : null,
+      metricTable(k, res.analysis, 'K (signups per referrer)', false),
+      metricTable(ra.share_rate, res.analysis, 'Share rate', true),
+      h('div', { class: 'charts' }, funnel, forest));
+  }
+
+  // ---------------------------------------------------------------- form
+
+  // renderForm is the create form (exp null) and the edit form. Fields the
+  // experiment's status freezes are disabled, as the API would refuse them.
+  function renderForm(exp) {
+    const editing = !!exp;
+    const v = view(editing ? `Edit ${exp.id}` : 'New experiment');
+    const status = editing ? exp.status : 'draft';
+    const draft = status === 'draft';
+    const running = status === 'running';
+    const errors = h('div', { id: 'form-errors' });
+    const field = (name, label, input, hint) => h('div', { class: 'field', 'data-field': name },
+      h('label', { for: `f-${name}` }, label), input, hint ? h('div', { class: 'hint', id: `f-${name}-hint` }, hint) : null,
+      h('div', { class: 'field-error', id: `f-${name}-error`, 'aria-live': 'polite' }));
+    const input = (name, attrs) => h('input', { id: `f-${name}`, name, 'aria-describedby': `f-${name}-error`, ...attrs });
+
+    const id = input('id', { value: editing ? exp.id : '', required: true, disabled: editing, autocomplete: 'off', spellcheck: 'false' });
+    const name = input('name', { value: editing ? exp.name : '' });
+    const hypothesis = h('textarea', { id: 'f-hypothesis', name: 'hypothesis', rows: 3 }, editing ? exp.hypothesis || '' : '');
+    const owner = input('owner', { value: editing ? exp.owner || '' : '' });
+    const coverage = input('coverage', { type: 'number', min: '0', max: '1', step: '0.01', value: editing ? String(exp.coverage) : '1', disabled: status === 'stopped' });
+
+    const variantRows = h('tbody');
+    const control = h('select', { id: 'f-control', name: 'control', disabled: !draft });
+    const addVariant = (x) => {
+      const key = h('input', { class: 'v-key', 'aria-label': 'Variant key', value: x ? x.key : '', disabled: !draft, oninput: syncControl });
+      const weight = h('input', { class: 'v-weight', 'aria-label': 'Weight', type: 'number', min: '0', step: 'any', value: x ? String(x.weight) : '50', disabled: !(draft || running) });
+      const payload = h('textarea', { class: 'v-payload', 'aria-label': 'Payload (JSON)', rows: 2, disabled: !draft, placeholder: '{"reward": 10}' },
+        x && x.payload !== undefined ? JSON.stringify(x.payload) : '');
+      const remove = h('button', { type: 'button', class: 'link', disabled: !draft, onclick: () => { row.remove(); syncControl(); } }, 'Remove');
+      const row = h('tr', {}, h('td', {}, key), h('td', {}, weight), h('td', {}, payload), h('td', {}, remove));
+      variantRows.append(row);
+    };
+    function syncControl() {
+      const keys = [...variantRows.querySelectorAll('.v-key')].map((k) => k.value.trim()).filter(Boolean);
+      const current = control.value || (editing ? exp.control : '');
+      control.replaceChildren(...keys.map((k) => h('option', { value: k, selected: k === current }, k)));
+    }
+    (editing ? exp.variants : [{ key: 'control', weight: 50 }, { key: 'treatment', weight: 50 }]).forEach(addVariant);
+    syncControl();
+
+    const goalRows = h('tbody');
+    const addGoal = (g) => {
+      const key = h('input', { class: 'g-key', 'aria-label': 'Goal key (event type)', value: g ? g.key : '', disabled: !draft });
+      const kind = h('select', { class: 'g-kind', 'aria-label': 'Kind', disabled: !draft },
+        [['binomial', 'binomial (converted or not)'], ['value', 'value (and a value per participant)']]
+          .map(([value, label]) => h('option', { value, selected: g ? g.kind === value : value === 'binomial' }, label)));
+      const remove = h('button', { type: 'button', class: 'link', disabled: !draft, onclick: () => row.remove() }, 'Remove');
+      const row = h('tr', {}, h('td', {}, key), h('td', {}, kind), h('td', {}, remove));
+      goalRows.append(row);
+    };
+    (editing ? exp.goals : [{ key: 'signup', kind: 'binomial' }]).forEach(addGoal);
+
+    const r = (editing && exp.referral) || {};
+    const isReferral = h('input', { id: 'f-referral', type: 'checkbox', checked: editing ? !!exp.referral : false, disabled: !draft, onchange: () => { refFields.hidden = !isReferral.checked; } });
+    const refEditable = draft || running;
+    const landing = input('referral.landing_url', { type: 'url', value: r.landing_url || '', placeholder: 'https://shop.example/welcome', disabled: !refEditable });
+    const convGoal = input('referral.conversion_goal', { value: r.conversion_goal || 'purchase', disabled: !refEditable });
+    const windowDays = input('referral.window_days', { type: 'number', min: '1', max: '365', value: String(r.window_days || 30), disabled: !refEditable });
+    const perHour = input('referral.max_signups_per_hour', { type: 'number', min: '1', value: String(r.max_signups_per_hour || 20), disabled: !refEditable });
+    const perDay = input('referral.max_signups_per_day', { type: 'number', min: '1', value: String(r.max_signups_per_day || 100), disabled: !refEditable });
+    const refFields = h('div', { class: 'grid', hidden: !isReferral.checked },
+      field('referral.landing_url', 'Landing page URL', landing, 'Where referral links lead, with ref=<code> added.'),
+      field('referral.conversion_goal', 'Referee conversion event', convGoal),
+      field('referral.window_days', 'Attribution window (days)', windowDays),
+      field('referral.max_signups_per_hour', 'Flag above signups per hour per code', perHour),
+      field('referral.max_signups_per_day', 'Flag above signups per day per code', perDay));
+
+    const frozen = {
+      draft: null,
+      running: 'While it runs, only the brief, the coverage, the weights and the referral settings can change.',
+      stopped: 'A stopped experiment can change only its brief.',
+    }[status];
+
+    const form = h('form', { id: 'experiment-form', novalidate: true, onsubmit: submit },
+      h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Experiments'), editing ? [' / ', h('a', { href: `#/experiments/${encodeURIComponent(exp.id)}` }, exp.id)] : null),
+      h('h1', {}, editing ? `Edit ${exp.id}` : 'New experiment'),
+      frozen ? h('p', { class: 'notice' }, frozen) : null,
+      errors,
+      h('div', { class: 'grid' },
+        field('id', 'Id', id, 'Lower-case letters, digits, - and _; it never changes and is never reused.'),
+        field('name', 'Name', name),
+        field('owner', 'Owner', owner),
+        field('coverage', 'Coverage (0–1)', coverage, 'Share of users who enter the experiment.')),
+      field('hypothesis', 'Hypothesis', hypothesis),
+      h('fieldset', { 'data-field': 'variants' }, h('legend', {}, 'Variants'),
+        h('div', { class: 'table-wrap' }, h('table', { class: 'form-table' },
+          h('thead', {}, h('tr', {}, ['Key', 'Weight', 'Payload (JSON)', ''].map((c) => h('th', { scope: 'col' }, c)))), variantRows)),
+        h('button', { type: 'button', class: 'secondary', disabled: !draft, onclick: () => { addVariant(null); syncControl(); } }, 'Add variant'),
+        h('div', { class: 'field-error', id: 'f-variants-error', 'aria-live': 'polite' })),
+      field('control', 'Control', control),
+      h('fieldset', { 'data-field': 'goals' }, h('legend', {}, 'Goals'),
+        h('div', { class: 'table-wrap' }, h('table', { class: 'form-table' },
+          h('thead', {}, h('tr', {}, ['Event type', 'Kind', ''].map((c) => h('th', { scope: 'col' }, c)))), goalRows)),
+        h('button', { type: 'button', class: 'secondary', disabled: !draft, onclick: () => addGoal(null) }, 'Add goal'),
+        h('div', { class: 'field-error', id: 'f-goals-error', 'aria-live': 'polite' })),
+      h('fieldset', { 'data-field': 'referral' }, h('legend', {}, 'Referral'),
+        h('label', { class: 'check' }, isReferral, ' This is a referral experiment (variants are offers shown to referrers)'),
+        refFields),
+      h('div', { class: 'actions' },
+        h('button', { type: 'submit', id: 'submit' }, editing ? 'Save changes' : 'Create draft'),
+        h('a', { class: 'button secondary', href: editing ? `#/experiments/${encodeURIComponent(exp.id)}` : '#/' }, 'Cancel')));
+    main().append(form);
+
+    function clearErrors() {
+      errors.replaceChildren();
+      form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+      form.querySelectorAll('.field-error').forEach((el) => { el.textContent = ''; });
+    }
+
+    // fail marks a field invalid with a message; the API's field names
+    // (id, variants, referral.landing_url, …) are the form's.
+    function fail(fieldName, message) {
+      const holder = form.querySelector(`[data-field="${CSS.escape(fieldName)}"]`) ||
+        form.querySelector(`[data-field="${CSS.escape(fieldName.split('.')[0])}"]`);
+      if (holder) {
+        const el = holder.querySelector('.field-error');
+        if (el) el.textContent = message;
+        const control = holder.querySelector('input, select, textarea');
+        if (control) control.setAttribute('aria-invalid', 'true');
+      }
+      return { field: fieldName, message };
+    }
+
+    function collect() {
+      const problems = [];
+      const body = {};
+      if (!editing) {
+        body.id = id.value.trim();
+        if (!SLUG.test(body.id)) problems.push(fail('id', 'Use 1–64 lower-case letters, digits, - or _, starting with a letter or digit.'));
+      }
+      body.name = name.value.trim();
+      body.hypothesis = hypothesis.value.trim();
+      body.owner = owner.value.trim();
+      if (status !== 'stopped') {
+        const c = Number(coverage.value);
+        if (coverage.value === '' || !(c >= 0 && c <= 1)) problems.push(fail('coverage', 'Coverage is a number from 0 to 1.'));
+        body.coverage = c;
+      }
+      if (draft || running) {
+        const variants = [];
+        const seen = new Set();
+        let sum = 0;
+        for (const row of variantRows.children) {
+          const key = row.querySelector('.v-key').value.trim();
+          const weight = Number(row.querySelector('.v-weight').value);
+          const raw = row.querySelector('.v-payload').value.trim();
+          const x = { key, weight };
+          if (!KEY.test(key)) problems.push(fail('variants', `Variant key “${key}” must be 1–64 letters, digits, ., - or _.`));
+          else if (seen.has(key)) problems.push(fail('variants', `Variant key “${key}” appears twice.`));
+          seen.add(key);
+          if (!(weight >= 0) || row.querySelector('.v-weight').value === '') problems.push(fail('variants', `The weight of “${key}” must be a number ≥ 0.`));
+          sum += weight || 0;
+          if (raw) {
+            try { x.payload = JSON.parse(raw); } catch { problems.push(fail('variants', `The payload of “${key}” is not valid JSON.`)); }
+          }
+          variants.push(x);
+        }
+        if (variants.length < 2) problems.push(fail('variants', 'An experiment needs at least two variants.'));
+        else if (!(sum > 0)) problems.push(fail('variants', 'The weights must not all be zero.'));
+        body.variants = variants;
+      }
+      if (draft) {
+        body.control = control.value;
+        const goals = [];
+        for (const row of goalRows.children) {
+          const key = row.querySelector('.g-key').value.trim();
+          if (!KEY.test(key)) problems.push(fail('goals', `Goal “${key}” must be an event type: 1–64 letters, digits, ., - or _.`));
+          goals.push({ key, kind: row.querySelector('.g-kind').value });
+        }
+        if (!goals.length) problems.push(fail('goals', 'Add at least one goal.'));
+        body.goals = goals;
+      }
+      if (isReferral.checked && refEditable) {
+        let url = null;
+        try { url = new URL(landing.value.trim()); } catch { /* invalid */ }
+        if (!url || !/^https?:$/.test(url.protocol)) problems.push(fail('referral.landing_url', 'Enter an absolute http(s) URL.'));
+        const ints = [[windowDays, 'referral.window_days', 1, 365], [perHour, 'referral.max_signups_per_hour', 1, 1e9], [perDay, 'referral.max_signups_per_day', 1, 1e9]];
+        for (const [el, fname, lo, hi] of ints) {
+          const n = Number(el.value);
+          if (!Number.isInteger(n) || n < lo || n > hi) problems.push(fail(fname, `Enter a whole number from ${lo}${hi < 1e9 ? ` to ${hi}` : ''}.`));
+        }
+        if (!KEY.test(convGoal.value.trim())) problems.push(fail('referral.conversion_goal', 'Enter an event type.'));
+        body.referral = {
+          landing_url: landing.value.trim(), conversion_goal: convGoal.value.trim(), window_days: Number(windowDays.value),
+          max_signups_per_hour: Number(perHour.value), max_signups_per_day: Number(perDay.value),
+        };
+      }
+      return { body, problems };
+    }
+
+    async function submit(e) {
+      e.preventDefault();
+      clearErrors();
+      const { body, problems } = collect();
+      if (problems.length) {
+        errors.replaceChildren(h('div', { class: 'error', role: 'alert' },
+          h('strong', {}, 'Please fix: '), h('ul', {}, problems.map((p) => h('li', {}, p.message)))));
+        const first = form.querySelector('[aria-invalid="true"]');
+        if (first) first.focus();
+        return;
+      }
+      const button = document.getElementById('submit');
+      button.disabled = true;
+      try {
+        const saved = editing
+          ? await api.patch(expPath(exp.id), { version: exp.version, ...body })
+          : await api.post('v1/experiments', body);
+        if (!v.live()) return;
+        toast(editing ? `${saved.id} saved` : `${saved.id} created as a draft`);
+        location.hash = `#/experiments/${encodeURIComponent(saved.id)}`;
+      } catch (err) {
+        if (!v.live()) return;
+        if (err.field) fail(err.field, err.message);
+        errors.replaceChildren(errorBox(err));
+        errors.scrollIntoView({ block: 'nearest' });
+      } finally {
+        button.disabled = false;
+      }
+    }
+    (editing ? name : id).focus();
+  }
+
+  async function renderEdit(id) {
+    const v = view(`Edit ${id}`);
+    let exp;
+    try {
+      exp = await api.get(expPath(id));
+    } catch (err) {
+      if (v.live()) main().append(h('h1', {}, `Edit ${id}`), errorBox(err));
+      return;
+    }
+    if (!v.live()) return;
+    if (exp.source === 'lamed') {
+      main().append(h('h1', {}, `Edit ${id}`), h('p', { class: 'notice' }, 'Alephbet/Lamed experiments are defined by their clients and cannot be edited here.'));
+      return;
+    }
+    renderForm(exp);
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  function route() {
+    const [path, query] = (location.hash.slice(1) || '/').split('?');
+    const params = new URLSearchParams(query || '');
+    if (!adminKey()) {
+      renderLogin();
+      return;
+    }
+    document.getElementById('forget').hidden = false;
+    let m;
+    if (path === '/' || path === '') renderList(params);
+    else if (path === '/new') renderForm(null);
+    else if ((m = path.match(/^\/experiments\/([^/]+)$/))) renderExperiment(decodeURIComponent(m[1]), params);
+    else if ((m = path.match(/^\/experiments\/([^/]+)\/edit$/))) renderEdit(decodeURIComponent(m[1]));
+    else {
+      view('Not found');
+      main().append(h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the experiments')));
+    }
+    main().focus({ preventScroll: true });
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    document.getElementById('forget').addEventListener('click', () => {
+      sessionStorage.removeItem(KEY_STORAGE);
+      route();
+    });
+    window.addEventListener('hashchange', route);
+    route();
+  });
+})();

@@ -1,0 +1,13 @@
+// Package dashboard is the refx dashboard: one HTML page, a stylesheet and a
+// script, embedded in the binary and served by the API's own handler at
+// /dashboard, locally and behind API Gateway alike.
+//
+// The page holds no data and needs no key: it asks for the admin key once,
+// keeps it in the tab's sessionStorage (never in a URL), and calls the admin
+// API with it as a bearer token. Asset URLs carry a hash of their content,
+// so they are cached for good and a new build is never mixed with an old
+// one; the page itself is revalidated on every load.
+//
+// The script uses no framework and no third-party code. Charts are SVG
+// documents rendered by the API (pkg/charts), inlined into the page.
+package dashboard

@@ -1,0 +1,83 @@
+package devserver_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/refx-dev/refx/pkg/devserver"
+)
+
+// TestRunExports starts the local stack, sends an event as a new user
+// would, and waits for the Parquet file the exporter writes through the
+// local S3 under the data directory; the banner says where.
+func TestRunExports(t *testing.T) {
+	dataDir := t.TempDir()
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- devserver.Run(ctx, devserver.Options{
+			Addr: "127.0.0.1:0", DataDir: dataDir, AdminKey: "test-admin-key-0123456789", Out: out,
+			Ready: func(u string) { ready <- u },
+		})
+	}()
+	var base string
+	select {
+	case base = <-ready:
+	case err := <-done:
+		t.Fatalf("Run: %v\n%s", err, out)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("local stack did not start")
+	}
+	bucketDir := filepath.Join(dataDir, "s3", "buckets", "refx-analytics")
+	if banner := out.String(); !strings.Contains(banner, bucketDir) || !strings.Contains(banner, "S3           http://127.0.0.1:") {
+		t.Fatalf("banner lacks the S3 endpoint or the data directory:\n%s", banner)
+	}
+	for _, body := range []string{
+		`{"experiment":"` + devserver.DemoExperiment + `","user":"bob"}`,
+	} {
+		res, err := http.Post(base+"/v1/assign", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	res, err := http.Post(base+"/v1/events", "application/json",
+		strings.NewReader(`{"id":"6f1c2a9e-8d4b-4c3a-9f1e-2b7d5c8a1e90","type":"signup","user":"bob"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		events, _ := filepath.Glob(filepath.Join(bucketDir, "events", "dt=*", "hour=*", "*.parquet"))
+		credits, _ := filepath.Glob(filepath.Join(bucketDir, "event_credits", "dt=*", "hour=*", "*.parquet"))
+		if len(events) > 0 && len(credits) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			entries, _ := os.ReadDir(bucketDir)
+			t.Fatalf("no Parquet files for the event after 30s; bucket holds %v", entries)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "export", "checkpoints.json")); err != nil {
+		t.Errorf("no stream checkpoint: %v", err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run after cancel: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("local stack did not stop")
+	}
+}

@@ -1,0 +1,301 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+var _ refx.SnapshotService = (*Store)(nil)
+
+const entitySnapshot = "snapshot"
+
+// snapshotItem is a compact copy of an experiment's results: per variant
+// the participants, per goal the counts and exact sums, and the referral
+// totals under the names of the referral counter's attributes.
+type snapshotItem struct {
+	itemKey
+	Entity     string    `dynamodbav:"entity"`
+	Experiment string    `dynamodbav:"experiment"`
+	Period     time.Time `dynamodbav:"period"`
+	// TakenAt is fixed width (timeSK), so that the write's condition
+	// compares times as strings.
+	TakenAt  string                `dynamodbav:"taken_at"`
+	Status   string                `dynamodbav:"status"`
+	Variants []snapshotVariantItem `dynamodbav:"variants"`
+}
+
+type snapshotVariantItem struct {
+	Key          string                           `dynamodbav:"key"`
+	Participants int64                            `dynamodbav:"participants"`
+	Goals        map[string]snapshotGoalItem      `dynamodbav:"goals"`
+	Referral     map[string]attributevalue.Number `dynamodbav:"referral,omitempty"`
+}
+
+type snapshotGoalItem struct {
+	Users      int64                 `dynamodbav:"users"`
+	Events     int64                 `dynamodbav:"events"`
+	ValueSum   attributevalue.Number `dynamodbav:"value_sum"`
+	ValueSumSq attributevalue.Number `dynamodbav:"value_sum_sq"`
+}
+
+func toSnapshotItem(s *refx.Snapshot) snapshotItem {
+	it := snapshotItem{
+		itemKey: snapshotKey(s.Experiment, s.Period), Entity: entitySnapshot,
+		Experiment: s.Experiment, Period: s.Period.UTC(), TakenAt: timeSK(s.TakenAt), Status: string(s.Status),
+	}
+	for _, v := range s.Variants {
+		vi := snapshotVariantItem{Key: v.Key, Participants: v.Participants, Goals: make(map[string]snapshotGoalItem, len(v.Goals))}
+		for g, c := range v.Goals {
+			vi.Goals[g] = snapshotGoalItem{
+				Users: c.Users, Events: c.Events,
+				ValueSum: decimalOrZero(c.ValueSum), ValueSumSq: decimalOrZero(c.ValueSumSq),
+			}
+		}
+		if r := v.Referral; r != nil {
+			vi.Referral = referralAttributes(r)
+		}
+		it.Variants = append(it.Variants, vi)
+	}
+	return it
+}
+
+func (it snapshotItem) snapshot() (refx.Snapshot, error) {
+	taken, err := time.Parse(time.RFC3339Nano, it.TakenAt)
+	if err != nil {
+		return refx.Snapshot{}, fmt.Errorf("snapshot %s %s: taken_at: %w", it.PK, it.SK, err)
+	}
+	s := refx.Snapshot{
+		Experiment: it.Experiment, Period: it.Period.UTC(), TakenAt: taken.UTC(),
+		Status: refx.Status(it.Status), Variants: make([]refx.VariantResults, 0, len(it.Variants)),
+	}
+	for _, vi := range it.Variants {
+		v := refx.VariantResults{Key: vi.Key, Participants: vi.Participants, Goals: make(map[string]refx.GoalCounts, len(vi.Goals))}
+		for g, c := range vi.Goals {
+			v.Goals[g] = refx.GoalCounts{Users: c.Users, Events: c.Events, ValueSum: decimalJSON(c.ValueSum), ValueSumSq: decimalJSON(c.ValueSumSq)}
+		}
+		if vi.Referral != nil {
+			d := newDecimalCounts()
+			attrs := make(map[string]types.AttributeValue, len(vi.Referral))
+			for name, n := range vi.Referral {
+				attrs[name] = &types.AttributeValueMemberN{Value: string(n)}
+			}
+			d.add(attrs)
+			v.Referral = d.counts()
+		}
+		s.Variants = append(s.Variants, v)
+	}
+	return s, nil
+}
+
+// referralAttributes are the referral counts under the attribute names of
+// the referral counter item, which decimalCounts reads back.
+func referralAttributes(r *refx.ReferralCounts) map[string]attributevalue.Number {
+	n := func(v int64) attributevalue.Number { return attributevalue.Number(fmt.Sprint(v)) }
+	out := map[string]attributevalue.Number{
+		"referrers": n(r.Referrers), "sharing_referrers": n(r.SharingReferrers),
+		"clicks": n(r.Clicks), "unique_visitors": n(r.UniqueVisitors), "signups": n(r.Signups),
+		"converting_referees": n(r.ConvertingReferees), "conversions": n(r.Conversions),
+		"conversion_value": decimalOrZero(r.ConversionValue),
+		"clicks_sq":        n(r.PerReferrer.ClicksSumSq), "signups_sq": n(r.PerReferrer.SignupsSumSq),
+		"conversions_sq": n(r.PerReferrer.ConversionsSumSq), "value_sq": decimalOrZero(r.PerReferrer.ValueSumSq),
+		"clicks_x_signups": n(r.PerReferrer.ClicksXSignups),
+	}
+	for reason, c := range r.Refused {
+		out["refused_"+reason] = n(c)
+	}
+	for reason, c := range r.Flagged {
+		out["flagged_"+reason] = n(c)
+	}
+	return out
+}
+
+// Snapshot reads the experiment's counts and stores them as the snapshot of
+// the period starting at period (taken as given, in UTC: the caller picks
+// the period's length). The write is a put that replaces the period's
+// snapshot unless the stored one was taken later: taking a period's
+// snapshot again (a retried or repeated schedule) stores the newer totals,
+// and a slow attempt never overwrites a newer one. It returns the snapshot
+// stored for the period. ENOTFOUND.
+func (s *Store) Snapshot(ctx context.Context, experiment string, period time.Time) (*refx.Snapshot, error) {
+	// The clock is read before the counters: the totals include at least
+	// every event counted before TakenAt.
+	taken := s.opts.Now().UTC()
+	res, err := s.Results(ctx, experiment)
+	if err != nil {
+		return nil, err
+	}
+	snap := &refx.Snapshot{Experiment: experiment, Period: period.UTC(), TakenAt: taken, Status: res.Status, Variants: res.Variants}
+	item, err := attributevalue.MarshalMap(toSnapshotItem(snap))
+	if err != nil {
+		return nil, storeError("Snapshot", err)
+	}
+	newer := expression.AttributeNotExists(expression.Name(AttrPK)).
+		Or(expression.Name("taken_at").LessThanEqual(expression.Value(timeSK(taken))))
+	expr, err := expression.NewBuilder().WithCondition(newer).Build()
+	if err != nil {
+		return nil, storeError("Snapshot", err)
+	}
+	err = s.retry(ctx, "Snapshot", func() error {
+		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: s.table, Item: item,
+			ConditionExpression:                 expr.Condition(),
+			ExpressionAttributeNames:            expr.Names(),
+			ExpressionAttributeValues:           expr.Values(),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		return err
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		// A snapshot taken later is stored: it stands.
+		var it snapshotItem
+		if err := attributevalue.UnmarshalMap(failed.Item, &it); err != nil {
+			return nil, storeError("Snapshot", err)
+		}
+		stored, err := it.snapshot()
+		if err != nil {
+			return nil, storeError("Snapshot", err)
+		}
+		return &stored, nil
+	}
+	if err != nil {
+		return nil, storeError("Snapshot", err)
+	}
+	return snap, nil
+}
+
+// Snapshots returns the experiment's snapshots of the periods starting in
+// [from, to], oldest first: one query on the experiment's snapshot
+// partition (paged past 1 MB). Reads are eventually consistent: a snapshot
+// is taken per period, and one taken a moment ago may be missing for a
+// moment.
+func (s *Store) Snapshots(ctx context.Context, experiment string, from, to time.Time) ([]refx.Snapshot, error) {
+	if to.Before(from) {
+		return []refx.Snapshot{}, nil
+	}
+	keys := expression.Key(AttrPK).Equal(expression.Value(snapshotPK(experiment))).
+		And(expression.Key(AttrSK).Between(expression.Value(timeSK(from)), expression.Value(timeSK(to))))
+	expr, err := expression.NewBuilder().WithKeyCondition(keys).Build()
+	if err != nil {
+		return nil, storeError("Snapshots", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 s.table,
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}
+	out := []refx.Snapshot{}
+	for {
+		var page *dynamodb.QueryOutput
+		err := s.retry(ctx, "Snapshots", func() (err error) {
+			page, err = s.client.Query(ctx, in)
+			return err
+		})
+		if err != nil {
+			return nil, storeError("Snapshots", err)
+		}
+		var items []snapshotItem
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return nil, storeError("Snapshots", err)
+		}
+		for _, it := range items {
+			snap, err := it.snapshot()
+			if err != nil {
+				return nil, storeError("Snapshots", err)
+			}
+			out = append(out, snap)
+		}
+		if page.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+// maxParallelSnapshots bounds the experiments SnapshotAll reads at once.
+const maxParallelSnapshots = 4
+
+// SnapshotAll takes the snapshot of period of every running experiment,
+// listed from gsi1 with a status filter. One experiment's failure does not
+// stop the others; the errors are joined. It returns how many snapshots
+// were stored.
+func (s *Store) SnapshotAll(ctx context.Context, period time.Time) (int, error) {
+	ids, err := s.runningExperiments(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		mu   sync.Mutex
+		n    int
+		errs []error
+		wg   sync.WaitGroup
+	)
+	sem := make(chan struct{}, maxParallelSnapshots)
+	for _, id := range ids {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			_, err := s.Snapshot(ctx, id, period)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && refx.ErrorCode(err) != refx.ENOTFOUND { // deleted meanwhile
+				errs = append(errs, fmt.Errorf("snapshot of %s: %w", id, err))
+				return
+			}
+			if err == nil {
+				n++
+			}
+		})
+	}
+	wg.Wait()
+	return n, errors.Join(errs...)
+}
+
+// runningExperiments lists the ids of the running experiments.
+func (s *Store) runningExperiments(ctx context.Context) ([]string, error) {
+	filter := expression.Name("status").Equal(expression.Value(string(refx.StatusRunning)))
+	var ids []string
+	cursor := ""
+	for {
+		var items []experimentItem
+		next, err := s.queryIndex(ctx, "runningExperiments", experimentListPK, maxPageSize, cursor, &filter, &items)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			ids = append(ids, it.ID)
+		}
+		if next == "" {
+			return ids, nil
+		}
+		cursor = next
+	}
+}
+
+// decimalOrZero is an exact decimal of the results as a DynamoDB number.
+func decimalOrZero(n json.Number) attributevalue.Number {
+	if n == "" {
+		return "0"
+	}
+	return attributevalue.Number(n)
+}
+
+// decimalJSON is a stored decimal formatted as the live results format it.
+func decimalJSON(n attributevalue.Number) json.Number {
+	var r big.Rat
+	addDecimal(&r, string(n))
+	return formatDecimal(&r)
+}

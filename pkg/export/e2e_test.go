@@ -1,0 +1,455 @@
+package export_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/big"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/refx-dev/refx/pkg/export"
+	"github.com/refx-dev/refx/pkg/export/localquery"
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// traffic is what MustTraffic sent: the ids of the events the API
+// recorded (each once, whatever the duplicates and retries).
+type traffic struct {
+	recorded map[string]bool
+}
+
+// MustTraffic drives the API and the store the way clients do: two running
+// experiments (one a referral experiment), enrolments sent twice, events
+// with values sent as singles and batches with client retries of the same
+// ids, referral links, clicks (some repeated), signups (one refused as a
+// self-referral), referee purchases credited to their referrers, and an
+// anonymous visitor identifying as an account. It also
+// writes what the exporter must not turn into rows (a user deletion of an
+// event item) and two poison items it cannot decode.
+func MustTraffic(t *testing.T, st *stack) traffic {
+	t.Helper()
+	ctx := t.Context()
+	tr := traffic{recorded: map[string]bool{}}
+	st.call(t, http.MethodPost, "/v1/experiments", `{"id":"cta","name":"CTA","variants":[{"key":"control","weight":50},{"key":"bold","weight":50,"payload":{"reward":20}}],
+		"control":"control","goals":[{"key":"signup","kind":"binomial"},{"key":"purchase","kind":"value"}]}`, nil)
+	st.call(t, http.MethodPost, "/v1/experiments/cta/start", "", nil)
+	st.call(t, http.MethodPost, "/v1/experiments", `{"id":"invite","name":"Invite offer","variants":[{"key":"give10","weight":1},{"key":"give20","weight":1}],
+		"goals":[{"key":"purchase","kind":"value"}],"referral":{"landing_url":"https://example.com/join","conversion_goal":"purchase"}}`, nil)
+	st.call(t, http.MethodPost, "/v1/experiments/invite/start", "", nil)
+	// A later version of cta: the results use the experiment as it is now.
+	var cta refx.Experiment
+	st.call(t, http.MethodGet, "/v1/experiments/cta", "", &cta)
+	st.call(t, http.MethodPatch, "/v1/experiments/cta", fmt.Sprintf(`{"version":%d,"hypothesis":"bolder converts"}`, cta.Version), nil)
+
+	for u := range 24 {
+		body := fmt.Sprintf(`{"experiment":"cta","user":"u%02d"}`, u)
+		st.call(t, http.MethodPost, "/v1/assign", body, nil)
+		st.call(t, http.MethodPost, "/v1/assign", body, nil) // sticky: no second enrolment
+	}
+	send := func(id int, typ, user, value string) {
+		body := fmt.Sprintf(`{"id":%q,"type":%q,"user":%q`, eventID(id), typ, user)
+		if value != "" {
+			body += `,"value":` + value
+		}
+		body += "}"
+		var res refx.EventResult
+		st.call(t, http.MethodPost, "/v1/events", body, &res)
+		if res.Status == refx.EventRecorded {
+			tr.recorded[eventID(id)] = true
+		}
+	}
+	values := []string{"19.99", "0.0001", "1000000", "-5.5", "12", "0"}
+	id := 0
+	for u := range 24 {
+		user := fmt.Sprintf("u%02d", u)
+		if u%3 != 2 {
+			id++
+			send(id, "signup", user, "")
+			send(id, "signup", user, "") // a client retry: duplicate
+		}
+		if u%4 == 0 {
+			id++
+			send(id, "signup", user, "") // a second signup: not a first conversion
+		}
+		for k := range u % 3 {
+			id++
+			send(id, "purchase", user, values[(u+k)%len(values)])
+		}
+	}
+	// A batch, sent twice: the second answers duplicate for every event.
+	var batch []string
+	for i := range 10 {
+		batch = append(batch, fmt.Sprintf(`{"id":%q,"type":"purchase","user":"u%02d","value":%d.25}`, eventID(1000+i), i, i))
+	}
+	for range 2 {
+		var res struct {
+			Results []struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			} `json:"results"`
+		}
+		st.call(t, http.MethodPost, "/v1/events:batch", `{"events":[`+strings.Join(batch, ",")+`]}`, &res)
+		for _, r := range res.Results {
+			if r.Status == refx.EventRecorded {
+				tr.recorded[r.ID] = true
+			}
+		}
+	}
+	// An anonymous visitor identifies: their assignment is copied to the
+	// account (linked_from), the same participant, and the account's
+	// events count for it.
+	if _, err := st.store.Identify(ctx, refx.Identity{Anonymous: "u03", User: "member-03"}); err != nil {
+		t.Fatal(err)
+	}
+	send(1500, "signup", "member-03", "")
+	send(1501, "purchase", "member-03", "42.4242")
+	// Events of users in no experiment: exported, credited nowhere.
+	for i := range 3 {
+		send(2000+i, "page_view", fmt.Sprintf("visitor-%d", i), "")
+	}
+
+	// The referral program: links, clicks, signups, referee purchases.
+	for r := range 4 {
+		referrer := fmt.Sprintf("ref%d", r)
+		link, err := st.store.CreateReferral(ctx, "invite", referrer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for v := range r {
+			visitor := fmt.Sprintf("visitor-%d-%d-abcdefghijkl", r, v)
+			for range 2 { // a repeated click counts once
+				if _, err := st.store.RecordClick(ctx, refx.Click{Code: link.Code, Visitor: visitor, IPHash: fmt.Sprint("ip", r, v)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			referee := fmt.Sprintf("friend-%d-%d", r, v)
+			if _, err := st.store.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referee, Visitor: visitor}); err != nil {
+				t.Fatal(err)
+			}
+			id++
+			send(3000+id, "purchase", referee, values[v%len(values)])
+		}
+		if r == 3 {
+			if _, err := st.store.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referrer}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// A deletion by a request is no business event either.
+	id++
+	send(4000, "signup", "deleted-user", "")
+	if _, err := st.ddb.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(st.table), Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "EVENT#" + eventID(4000)}, "sk": &types.AttributeValueMemberS{Value: "EVENT"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	// Poison: an event whose value is no decimal, an entity nobody decodes.
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	for _, item := range []map[string]types.AttributeValue{
+		{"pk": s("EVENT#poison"), "sk": s("EVENT"), "entity": s("event"), "id": s("poison"), "type": s("signup"),
+			"user": s("u00"), "value": s("twelve"), "occurred_at": s(now), "received_at": s(now)},
+		{"pk": s("MYSTERY#1"), "sk": s("MYSTERY"), "entity": s("mystery")},
+	} {
+		if _, err := st.ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: item}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// More events after the poison, in the same stream batches.
+	for i := range 3 {
+		send(5000+i, "signup", fmt.Sprintf("u%02d", 20+i), "")
+	}
+	return tr
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+// TestExportEndToEnd sends traffic through the API, runs the stream poller
+// to the end of DynamoDB Local's stream and checks what landed in the local
+// S3: Parquet rows equal to the unique events, poison records in
+// export_errors with the rest exported, the Athena recompute query equal to
+// the results API, and replays that duplicate nothing in query results.
+func TestExportEndToEnd(t *testing.T) {
+	st := MustStack(t, stackOptions{})
+	tr := MustTraffic(t, st)
+	if n := st.MustDrain(t); n == 0 {
+		t.Fatal("the poller read no record")
+	}
+
+	t.Run("EventsEqualUniqueEvents", func(t *testing.T) {
+		rows := readRows[export.EventRow](t, st, export.Events)
+		got := map[string]int{}
+		for _, r := range rows {
+			got[r.EventID]++
+		}
+		for id, n := range got {
+			if n != 1 {
+				t.Errorf("event %s exported %d times", id, n)
+			}
+			if !tr.recorded[id] {
+				t.Errorf("event %s exported but never recorded", id)
+			}
+		}
+		for id := range tr.recorded {
+			if got[id] == 0 && id != eventID(4000) {
+				t.Errorf("recorded event %s not exported", id)
+			}
+		}
+		if len(rows) != len(tr.recorded) {
+			t.Errorf("%d rows for %d recorded events", len(rows), len(tr.recorded))
+		}
+	})
+
+	t.Run("LinkedAssignment", func(t *testing.T) {
+		var linked []export.AssignmentRow
+		for _, r := range readRows[export.AssignmentRow](t, st, export.Assignments) {
+			if r.LinkedFrom != nil {
+				linked = append(linked, r)
+			}
+		}
+		if len(linked) != 1 || linked[0].UserID != "member-03" || *linked[0].LinkedFrom != "u03" {
+			t.Fatalf("linked assignments %+v", linked)
+		}
+	})
+
+	t.Run("PoisonInErrors", func(t *testing.T) {
+		rows := readRows[export.ErrorRow](t, st, export.Errors)
+		reasons := map[string]string{}
+		for _, r := range rows {
+			reasons[r.PK] = r.Reason
+			if r.Record == "" || r.SequenceNumber == "" {
+				t.Errorf("error row without its record: %+v", r)
+			}
+		}
+		if len(rows) != 2 || !strings.Contains(reasons["EVENT#poison"], `"twelve"`) || !strings.Contains(reasons["MYSTERY#1"], `no decoder for entity "mystery"`) {
+			t.Fatalf("export_errors = %v", reasons)
+		}
+	})
+
+	t.Run("RecomputeEqualsResultsAPI", func(t *testing.T) {
+		db := st.MustQueryDB(t)
+		for _, id := range []string{"cta", "invite"} {
+			assertResultsMatch(t, db, st.results(t, id))
+		}
+		assertReferralFunnelMatches(t, db, st.results(t, "invite"))
+	})
+
+	t.Run("EveryQueryRuns", func(t *testing.T) {
+		db := st.MustQueryDB(t)
+		files, _ := filepath.Glob(filepath.Join(athenaDir, "queries", "*.sql"))
+		if len(files) < 4 {
+			t.Fatalf("queries: %v", files)
+		}
+		for _, f := range files {
+			res, err := db.QueryFile(t.Context(), f)
+			if err != nil {
+				t.Errorf("%s: %v", filepath.Base(f), err)
+				continue
+			}
+			if len(res.Rows) == 0 {
+				t.Errorf("%s: no rows", filepath.Base(f))
+			}
+		}
+	})
+
+	t.Run("ReplayOverwrites", func(t *testing.T) {
+		before := st.objects(t, "")
+		st.mu.Lock()
+		batches := slices.Clone(st.batches)
+		st.mu.Unlock()
+		for _, b := range batches {
+			resp, err := st.exporter.Handle(t.Context(), b)
+			if err != nil || len(resp.BatchItemFailures) > 0 {
+				t.Fatalf("replay: %v %+v", err, resp)
+			}
+		}
+		if after := st.objects(t, ""); !maps.Equal(before, after) {
+			t.Fatalf("a replay changed the bucket: %d objects before, %d after", len(before), len(after))
+		}
+		if rows := readRows[export.EventRow](t, st, export.Events); len(rows) != len(tr.recorded) {
+			t.Fatalf("after replay: %d event rows for %d events", len(rows), len(tr.recorded))
+		}
+	})
+
+	t.Run("SplitReplayDedupedByViews", func(t *testing.T) {
+		// Lambda bisects a failing batch, and resumes after a partial
+		// failure from the failed record: different first/last sequence
+		// numbers, new keys, copies of rows already written.
+		st.mu.Lock()
+		batches := slices.Clone(st.batches)
+		st.mu.Unlock()
+		for _, b := range batches {
+			for _, half := range [][]events.DynamoDBEventRecord{b.Records[:len(b.Records)/2], b.Records[len(b.Records)/2:]} {
+				if len(half) == 0 {
+					continue
+				}
+				if _, err := st.exporter.Handle(t.Context(), events.DynamoDBEvent{Records: half}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		db := st.MustQueryDB(t)
+		raw := scalar(t, db, "SELECT count(*) FROM events")
+		unique := scalar(t, db, "SELECT count(*) FROM events_unique")
+		distinct := scalar(t, db, "SELECT count(DISTINCT event_id) FROM events_unique")
+		if raw <= int64(len(tr.recorded)) || unique != int64(len(tr.recorded)) || distinct != unique {
+			t.Fatalf("events: %d raw rows, %d unique (%d distinct ids), want %d unique", raw, unique, distinct, len(tr.recorded))
+		}
+		for _, id := range []string{"cta", "invite"} {
+			assertResultsMatch(t, db, st.results(t, id))
+		}
+		assertReferralFunnelMatches(t, db, st.results(t, "invite"))
+	})
+}
+
+func scalar(t *testing.T, db *localquery.DB, q string) int64 {
+	t.Helper()
+	res, err := db.Query(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return toInt(t, res.Rows[0][0])
+}
+
+func toInt(t *testing.T, v any) int64 {
+	t.Helper()
+	switch v := v.(type) {
+	case int64:
+		return v
+	case int32:
+		return int64(v)
+	case *big.Int:
+		return v.Int64()
+	case *big.Rat:
+		return v.Num().Int64()
+	}
+	t.Fatalf("not an integer: %T %v", v, v)
+	return 0
+}
+
+func toRat(t *testing.T, v any) *big.Rat {
+	t.Helper()
+	switch v := v.(type) {
+	case *big.Rat:
+		return v
+	case json.Number:
+		r, ok := new(big.Rat).SetString(string(v))
+		if !ok {
+			t.Fatalf("not a decimal: %q", v)
+		}
+		return r
+	}
+	return new(big.Rat).SetInt64(toInt(t, v))
+}
+
+// rowMaps turns a result into one map per row keyed by column.
+func rowMaps(res *localquery.Result) []map[string]any {
+	out := make([]map[string]any, len(res.Rows))
+	for i, r := range res.Rows {
+		out[i] = map[string]any{}
+		for j, c := range res.Columns {
+			out[i][c] = r[j]
+		}
+	}
+	return out
+}
+
+// assertResultsMatch checks experiment_results.sql against the API's
+// results, every variant and goal, decimals exactly.
+func assertResultsMatch(t *testing.T, db *localquery.DB, api *refx.Results) {
+	t.Helper()
+	res, err := db.QueryFile(t.Context(), filepath.Join(athenaDir, "queries", "experiment_results.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]any{}
+	for _, r := range rowMaps(res) {
+		if r["experiment"] == api.Experiment {
+			got[r["variant"].(string)+"/"+r["goal"].(string)] = r
+		}
+	}
+	want := 0
+	for _, v := range api.Variants {
+		for goal, c := range v.Goals {
+			want++
+			r := got[v.Key+"/"+goal]
+			if r == nil {
+				t.Errorf("%s %s/%s: no row", api.Experiment, v.Key, goal)
+				continue
+			}
+			check := func(name string, gotV any, wantV *big.Rat) {
+				if g := toRat(t, gotV); g.Cmp(wantV) != 0 {
+					t.Errorf("%s %s/%s %s: query %s, API %s", api.Experiment, v.Key, goal, name, g.RatString(), wantV.RatString())
+				}
+			}
+			check("participants", r["participants"], new(big.Rat).SetInt64(v.Participants))
+			check("users", r["users"], new(big.Rat).SetInt64(c.Users))
+			check("events", r["events"], new(big.Rat).SetInt64(c.Events))
+			check("value_sum", r["value_sum"], toRat(t, c.ValueSum))
+			check("value_sum_sq", r["value_sum_sq"], toRat(t, c.ValueSumSq))
+		}
+	}
+	if len(got) != want {
+		t.Errorf("%s: %d rows, API has %d variant goals", api.Experiment, len(got), want)
+	}
+	if testing.Verbose() {
+		b, _ := json.Marshal(api)
+		t.Logf("API results: %s", b)
+	}
+}
+
+// assertReferralFunnelMatches checks referral_funnel.sql against the API's
+// referral counts.
+func assertReferralFunnelMatches(t *testing.T, db *localquery.DB, api *refx.Results) {
+	t.Helper()
+	res, err := db.QueryFile(t.Context(), filepath.Join(athenaDir, "queries", "referral_funnel.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]map[string]any{}
+	for _, r := range rowMaps(res) {
+		if r["experiment"] == api.Experiment {
+			rows[r["variant"].(string)] = r
+		}
+	}
+	nonZero := false
+	for _, v := range api.Variants {
+		r, c := rows[v.Key], v.Referral
+		if r == nil || c == nil {
+			t.Fatalf("%s: funnel row %v, API referral counts %v", v.Key, r, c)
+		}
+		for name, want := range map[string]int64{
+			"participants": v.Participants, "referrers": c.Referrers, "sharing_referrers": c.SharingReferrers,
+			"clicks": c.Clicks, "unique_visitors": c.UniqueVisitors, "signups": c.Signups,
+			"converting_referees": c.ConvertingReferees, "conversions": c.Conversions,
+		} {
+			if got := toInt(t, r[name]); got != want {
+				t.Errorf("%s %s: query %d, API %d", v.Key, name, got, want)
+			}
+			nonZero = nonZero || want > 0
+		}
+		if got, want := toRat(t, r["conversion_value"]), toRat(t, c.ConversionValue); got.Cmp(want) != 0 {
+			t.Errorf("%s conversion_value: query %s, API %s", v.Key, got.RatString(), want.RatString())
+		}
+		refused := int64(0)
+		for _, n := range c.Refused {
+			refused += n
+		}
+		if got := toInt(t, r["refused_signups"]); got != refused {
+			t.Errorf("%s refused_signups: query %d, API %d", v.Key, got, refused)
+		}
+	}
+	if !nonZero {
+		t.Error("the referral traffic counted nothing")
+	}
+}

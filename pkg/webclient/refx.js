@@ -1,0 +1,224 @@
+// refx.js: the browser client of refx. No dependencies.
+//
+// This file is the one source of two scripts (pkg/webclient builds them):
+// GET /v1/refx.js, a classic <script> that sets window.refx, and
+// GET /v1/refx.mjs, an ES module exporting the same functions. Both define
+// VERSION and BASE (the URL the script came from) around this code.
+//
+// Events get their idempotency key (a UUID) when created and wait in a
+// persistent queue (localStorage, else memory) until the server answers
+// for them, so a retry or a reload re-sends the same ids and the server
+// counts each event once.
+const refx = (() => {
+  const PREFIX = "refx:", MAX_QUEUE = 200, MAX_BATCH = 25, MAX_BYTES = 60000, MAX_BACKOFF = 60000;
+  const CODE = /^[2-9A-HJKMNP-Z]{8}$/;
+  let endpoint = "", fetcher, storage, mem = {}, cache = {}, backoff = 0, timer, listening, chain = Promise.resolve();
+
+  // Storage degrades to memory for the page's life at its first failure:
+  // Safari's private mode and blocked storage throw on access or on write.
+  const degrade = () => {
+    try {
+      for (let i = 0; i < storage.length; i++) {
+        const k = storage.key(i);
+        if (k.startsWith(PREFIX)) mem[k.slice(PREFIX.length)] = storage.getItem(k);
+      }
+    } catch (e) {}
+    storage = null;
+  };
+  const get = k => {
+    if (storage) try { return storage.getItem(PREFIX + k); } catch (e) { degrade(); }
+    return k in mem ? mem[k] : null;
+  };
+  const set = (k, v) => {
+    if (storage) try { return storage.setItem(PREFIX + k, v); } catch (e) { degrade(); }
+    mem[k] = v;
+  };
+  const load = (k, fallback) => {
+    try { return JSON.parse(get(k)) || fallback; } catch (e) { return fallback; }
+  };
+  const save = (k, v) => set(k, JSON.stringify(v));
+
+  const uuid = () => crypto.randomUUID ? crypto.randomUUID() :
+    "10000000-1000-4000-8000-100000000000".replace(/[018]/g, c =>
+      (c ^ crypto.getRandomValues(new Uint8Array(1))[0] & 15 >> c / 4).toString(16));
+
+  // The anonymous visitor id, kept until identify; then the user's id.
+  const visitor = () => {
+    let v = get("vid");
+    if (!v) set("vid", v = uuid());
+    return v;
+  };
+  const user = () => get("uid") || visitor();
+
+  // Bodies go as text/plain (no Content-Type set): a simple request, so a
+  // cross-origin call needs no preflight. The server reads JSON regardless.
+  const post = async (path, body) => {
+    const res = await fetcher(endpoint + path, { method: "POST", body: JSON.stringify(body), credentials: "include" });
+    let json = {};
+    try { json = await res.json(); } catch (e) {}
+    return { status: res.status, ok: res.ok, body: json };
+  };
+  const retryable = status => !status || status >= 500 || status == 408 || status == 429;
+
+  function init(opts = {}) {
+    endpoint = (opts.endpoint || BASE.replace(/\/v1\/refx\.m?js([?#].*)?$/, "")).replace(/\/+$/, "");
+    fetcher = opts.fetch || ((url, o) => fetch(url, o));
+    mem = {}; cache = {}; backoff = 0;
+    clearTimeout(timer);
+    try {
+      storage = opts.storage !== undefined ? opts.storage : localStorage;
+      storage.setItem(PREFIX + "t", "1");
+      storage.removeItem(PREFIX + "t");
+    } catch (e) { storage = null; }
+    let ref;
+    try { ref = (new URLSearchParams(location.search).get("ref") || "").toUpperCase(); } catch (e) {}
+    if (CODE.test(ref)) set("ref", ref);
+    if (!listening && typeof addEventListener == "function") {
+      listening = 1;
+      addEventListener("online", () => flush());
+      addEventListener("pagehide", beacon);
+      addEventListener("visibilitychange", () => document.visibilityState == "hidden" && beacon());
+    }
+    soon();
+    return api;
+  }
+
+  // assign answers the user's variant, remembered for the page; when the
+  // API cannot be reached it answers the last variant seen, else
+  // {variant: null}: a page shows its default rather than an error.
+  function assign(experiment) {
+    const u = user(), key = u + " " + experiment;
+    // A pending identify goes first, or the user would be assigned afresh.
+    return cache[key] = cache[key] || (load("link") ? flush() : Promise.resolve()).then(() => post("/v1/assign", { experiment, user: u })).then(res => {
+      if (!res.ok) throw res;
+      const a = { variant: res.body.variant, payload: res.body.payload || null, inExperiment: res.body.in_experiment };
+      const seen = load("asn", {});
+      seen[key] = a;
+      save("asn", seen);
+      return a;
+    }).catch(() => {
+      delete cache[key];
+      return load("asn", {})[key] || { variant: null, payload: null, inExperiment: false };
+    });
+  }
+
+  function track(type, opts = {}) {
+    const e = { id: uuid(), type, user: opts.user || user(), occurred_at: new Date().toISOString() };
+    if (opts.value != null) e.value = opts.value;
+    if (opts.properties) e.properties = opts.properties;
+    if (type == "signup" && get("ref")) e.referral_code = get("ref");
+    save("q", load("q", []).concat(e).slice(-MAX_QUEUE));
+    soon();
+    return e.id;
+  }
+
+  // identify switches to the user's id; the first time, it asks the server
+  // to link the anonymous visitor's assignments to the user (before any of
+  // the user's events is sent), so the user keeps the variants they saw.
+  function identify(id) {
+    id = String(id);
+    if (id != user()) {
+      if (!get("uid")) save("link", { anonymous: visitor(), user: id });
+      set("uid", id);
+      cache = {};
+    }
+    return flush();
+  }
+
+  const referralCode = () => get("ref");
+
+  // reset forgets the user and the visitor (a logout): the next visitor is
+  // new. Events still waiting are kept and sent.
+  function reset() {
+    set("uid", "");
+    set("vid", "");
+    set("link", "");
+    cache = {};
+  }
+
+  // referralLink returns the referrer's (default: the user's) referral link
+  // in a referral experiment.
+  async function referralLink(experiment, referrer = user()) {
+    const res = await post("/v1/referrals", { experiment, referrer });
+    if (!res.ok) throw new Error((res.body.error || {}).message || "refx: HTTP " + res.status);
+    return res.body;
+  }
+
+  // referralOffer describes the code this visitor came with, or null.
+  async function referralOffer() {
+    const code = get("ref");
+    if (!code) return null;
+    const res = await fetcher(endpoint + "/v1/referrals/" + code, { credentials: "include" });
+    return res.ok ? res.json() : null;
+  }
+
+  // flush sends what waits; calls run one after another, and each resolves
+  // once what was queued when it was called has had an attempt.
+  const flush = () => chain = chain.then(send);
+
+  function schedule(ms) {
+    clearTimeout(timer);
+    timer = setTimeout(flush, ms);
+  }
+  // soon sends new events shortly, unless a backoff is running.
+  const soon = () => backoff || schedule(10);
+
+  function batch(queue) {
+    const out = [];
+    let bytes = 0;
+    for (const e of queue) {
+      bytes += JSON.stringify(e).length;
+      if (out.length && (out.length == MAX_BATCH || bytes > MAX_BYTES)) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  async function send() {
+    try {
+      const link = load("link");
+      if (link) {
+        const res = await post("/v1/identify", link);
+        if (retryable(res.status)) throw res;
+        set("link", "");
+      }
+      for (let events; (events = batch(load("q", []))).length;) {
+        const res = await post("/v1/events:batch", { events });
+        const field = /^events\[(\d+)\]/.exec((res.body.error || {}).field);
+        let done;
+        if (res.ok && res.body.results) {
+          // Per event: recorded, duplicate or refused for good are done;
+          // unavailable and internal are sent again, with the same id.
+          done = res.body.results.filter(r => !r.error || !/^(unavailable|internal)$/.test(r.error.code)).map(r => r.id);
+        } else if (field) {
+          done = [events[field[1]].id]; // one invalid event refuses the batch: drop it
+        } else if (!retryable(res.status)) {
+          done = events.map(e => e.id);
+        } else throw res;
+        save("q", load("q", []).filter(e => !done.includes(e.id)));
+        if (events.some(e => !done.includes(e.id))) throw res;
+      }
+      backoff = 0;
+    } catch (e) {
+      backoff = Math.min(MAX_BACKOFF, (backoff || 500) * 2);
+      schedule(backoff * (0.5 + Math.random() / 2));
+    }
+  }
+
+  // beacon hands what waits to the browser when the page goes away. The
+  // events stay queued: the next page sends them again with the same ids,
+  // which the server answers as duplicates.
+  function beacon() {
+    if (!navigator.sendBeacon) return;
+    const link = load("link");
+    if (link) return navigator.sendBeacon(endpoint + "/v1/identify", JSON.stringify(link));
+    const events = batch(load("q", []));
+    if (events.length) navigator.sendBeacon(endpoint + "/v1/events:batch", JSON.stringify({ events }));
+  }
+
+  const pending = () => load("q", []);
+
+  const api = { version: VERSION, init, assign, track, identify, reset, user, referralCode, referralLink, referralOffer, flush, pending };
+  init();
+  return api;
+})();

@@ -1,0 +1,27 @@
+-- assignments: one row per enrolment of a user in an experiment's variant,
+-- the insert of its assignment item (AssignmentRow). linked_from is set on
+-- an assignment copied from an anonymous visitor's when they identified
+-- themselves: the same participant under a second id, not counted again.
+CREATE EXTERNAL TABLE IF NOT EXISTS assignments (
+  experiment      string,
+  variant         string,
+  user_id         string,
+  assigned_at     timestamp,
+  linked_from     string,
+  sequence_number string,
+  streamed_at     timestamp
+)
+PARTITIONED BY (dt string, hour string)
+STORED AS PARQUET
+LOCATION 's3://{{bucket}}/assignments/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2025-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'projection.hour.type' = 'integer',
+  'projection.hour.range' = '0,23',
+  'projection.hour.digits' = '2'
+);

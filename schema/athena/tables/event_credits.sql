@@ -1,0 +1,34 @@
+-- event_credits: one row per counting of an event, the event item's credits
+-- flattened (CreditRow). goal is the event's type. Without a referrer, the
+-- credit counts for the user's own variant and first_conversion marks the
+-- event that converted the user on the goal: the results API's goal counters
+-- are exactly sums over these rows. With a referrer, the event is a referred
+-- friend's conversion, counted for the referrer's variant (referral counts).
+CREATE EXTERNAL TABLE IF NOT EXISTS event_credits (
+  event_id         string,
+  experiment       string,
+  variant          string,
+  goal             string,
+  user_id          string,
+  referrer         string,
+  first_conversion boolean,
+  value            decimal(14,4),
+  occurred_at      timestamp,
+  received_at      timestamp,
+  sequence_number  string,
+  streamed_at      timestamp
+)
+PARTITIONED BY (dt string, hour string)
+STORED AS PARQUET
+LOCATION 's3://{{bucket}}/event_credits/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2025-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'projection.hour.type' = 'integer',
+  'projection.hour.range' = '0,23',
+  'projection.hour.digits' = '2'
+);

@@ -1,0 +1,23 @@
+-- experiment_goals: the goals of each experiment version (ExperimentGoalRow).
+CREATE EXTERNAL TABLE IF NOT EXISTS experiment_goals (
+  experiment      string,
+  version         bigint,
+  goal            string,
+  kind            string,
+  sequence_number string,
+  streamed_at     timestamp
+)
+PARTITIONED BY (dt string, hour string)
+STORED AS PARQUET
+LOCATION 's3://{{bucket}}/experiment_goals/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2025-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'projection.hour.type' = 'integer',
+  'projection.hour.range' = '0,23',
+  'projection.hour.digits' = '2'
+);
