@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -157,6 +158,7 @@ func (s *Store) userState(ctx context.Context, user string) ([]assignmentItem, *
 				if err := attributevalue.UnmarshalMap(item, &a); err != nil {
 					return nil, nil, storeError("userState", err)
 				}
+				a.readValueTotals(item)
 				asns = append(asns, a)
 			case sk.Value == attributionSK:
 				attr = new(attributionItem)
@@ -272,6 +274,18 @@ func creditItems(table *string, e *refx.Event, c credit) ([]types.TransactWriteI
 		count = count.Add(expression.Name("value_sum"), expression.Value(decimalNumber(e.Value.String()))).
 			Add(expression.Name("value_sum_sq"), expression.Value(decimalNumber(e.Value.Square())))
 	}
+	valued := e.Value != nil && !e.Value.IsZero()
+	var total, nextTotal *big.Rat
+	if valued {
+		// Σ over participants of (their total value)² grows by
+		// (V+v)² − V² = 2Vv + v², V being the total before this event.
+		total, nextTotal = c.asn.valueTotal(e.Type), new(big.Rat)
+		v, _ := new(big.Rat).SetString(e.Value.String())
+		nextTotal.Add(total, v)
+		growth := new(big.Rat).Mul(nextTotal, nextTotal)
+		growth.Sub(growth, new(big.Rat).Mul(total, total))
+		count = count.Add(expression.Name("value_participant_sum_sq"), expression.Value(decimalNumber(string(formatDecimal(growth)))))
+	}
 	if c.first {
 		count = count.Add(expression.Name("users"), expression.Value(1))
 	}
@@ -286,22 +300,36 @@ func creditItems(table *string, e *refx.Event, c credit) ([]types.TransactWriteI
 		ExpressionAttributeNames:  counter.Names(),
 		ExpressionAttributeValues: counter.Values(),
 	}}}
-	if !c.first {
+	if !c.first && !valued {
 		return items, nil
 	}
-	mark := expression.Add(expression.Name("converted"), expression.Value(&types.AttributeValueMemberSS{Value: []string{e.Type}}))
-	notYet := expression.AttributeExists(expression.Name(AttrPK)).
-		And(expression.Not(expression.Name("converted").Contains(e.Type)))
-	converted, err := expression.NewBuilder().WithUpdate(mark).WithCondition(notYet).Build()
+	// The user's assignment records what the counters need to know next
+	// time, on the condition that it still holds what this plan read.
+	var mark expression.UpdateBuilder
+	cond := expression.AttributeExists(expression.Name(AttrPK))
+	if c.first {
+		mark = mark.Add(expression.Name("converted"), expression.Value(&types.AttributeValueMemberSS{Value: []string{e.Type}}))
+		cond = cond.And(expression.Not(expression.Name("converted").Contains(e.Type)))
+	}
+	if valued {
+		name := expression.Name(valueTotalPrefix + e.Type)
+		mark = mark.Set(name, expression.Value(decimalNumber(string(formatDecimal(nextTotal)))))
+		if total.Sign() == 0 {
+			cond = cond.And(expression.AttributeNotExists(name).Or(name.Equal(expression.Value(decimalNumber("0")))))
+		} else {
+			cond = cond.And(name.Equal(expression.Value(decimalNumber(string(formatDecimal(total))))))
+		}
+	}
+	assignment, err := expression.NewBuilder().WithUpdate(mark).WithCondition(cond).Build()
 	if err != nil {
 		return nil, err
 	}
 	return append(items, types.TransactWriteItem{Update: &types.Update{
 		TableName: table, Key: c.asn.itemKey.attributes(),
-		UpdateExpression:          converted.Update(),
-		ConditionExpression:       converted.Condition(),
-		ExpressionAttributeNames:  converted.Names(),
-		ExpressionAttributeValues: converted.Values(),
+		UpdateExpression:          assignment.Update(),
+		ConditionExpression:       assignment.Condition(),
+		ExpressionAttributeNames:  assignment.Names(),
+		ExpressionAttributeValues: assignment.Values(),
 	}}), nil
 }
 

@@ -73,8 +73,8 @@ func TestRecordEvent(t *testing.T) {
 	}
 	got := mustResults(t, s, e.ID)[a.Variant]
 	want := map[string]refx.GoalCounts{
-		"signup":   {Users: 1, Events: 1, ValueSum: "0", ValueSumSq: "0"},
-		"purchase": {Users: 1, Events: 2, ValueSum: "12.5001", ValueSumSq: "156.25000001"},
+		"signup":   {Users: 1, Events: 1, ValueSum: "0", ValueSumSq: "0", ValueParticipantSumSq: "0"},
+		"purchase": {Users: 1, Events: 2, ValueSum: "12.5001", ValueSumSq: "156.25000001", ValueParticipantSumSq: "156.25250001"},
 	}
 	if got.Participants != 1 || fmt.Sprint(got.Goals) != fmt.Sprint(want) {
 		t.Fatalf("results = %+v, want participants 1 and %v", got, want)

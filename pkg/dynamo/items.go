@@ -1,8 +1,12 @@
 package dynamo
 
 import (
+	"math/big"
+	"strings"
+
 	"crypto/rand"
 	"encoding/json"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -150,6 +154,35 @@ type assignmentItem struct {
 	// Converted holds the goals this user has converted on, so that an event
 	// knows before writing whether it is the user's first conversion.
 	Converted []string `dynamodbav:"converted,stringset,omitempty"`
+	// ValueTotals is the user's total value per goal, from the vt_<goal>
+	// attributes: what the per-participant sum of squares needs.
+	ValueTotals map[string]string `dynamodbav:"-"`
+}
+
+// valueTotalPrefix names the attributes of an assignment holding the user's
+// total value per goal: vt_<goal>.
+const valueTotalPrefix = "vt_"
+
+// readValueTotals keeps the vt_<goal> attributes of a stored assignment.
+func (it *assignmentItem) readValueTotals(av map[string]types.AttributeValue) {
+	for name, v := range av {
+		goal, ok := strings.CutPrefix(name, valueTotalPrefix)
+		if n, isNumber := v.(*types.AttributeValueMemberN); ok && isNumber {
+			if it.ValueTotals == nil {
+				it.ValueTotals = map[string]string{}
+			}
+			it.ValueTotals[goal] = n.Value
+		}
+	}
+}
+
+// valueTotal is the user's total value on goal so far.
+func (it assignmentItem) valueTotal(goal string) *big.Rat {
+	r := new(big.Rat)
+	if s, ok := it.ValueTotals[goal]; ok {
+		r.SetString(s)
+	}
+	return r
 }
 
 func (it assignmentItem) converted(goal string) bool {
@@ -189,14 +222,15 @@ type eventItem struct {
 
 type counterItem struct {
 	itemKey
-	Experiment   string                `dynamodbav:"experiment"`
-	Variant      string                `dynamodbav:"variant"`
-	Goal         string                `dynamodbav:"goal,omitempty"`
-	Participants int64                 `dynamodbav:"participants"`
-	Users        int64                 `dynamodbav:"users"`
-	Events       int64                 `dynamodbav:"events"`
-	ValueSum     attributevalue.Number `dynamodbav:"value_sum"`
-	ValueSumSq   attributevalue.Number `dynamodbav:"value_sum_sq"`
+	Experiment            string                `dynamodbav:"experiment"`
+	Variant               string                `dynamodbav:"variant"`
+	Goal                  string                `dynamodbav:"goal,omitempty"`
+	Participants          int64                 `dynamodbav:"participants"`
+	Users                 int64                 `dynamodbav:"users"`
+	Events                int64                 `dynamodbav:"events"`
+	ValueSum              attributevalue.Number `dynamodbav:"value_sum"`
+	ValueSumSq            attributevalue.Number `dynamodbav:"value_sum_sq"`
+	ValueParticipantSumSq attributevalue.Number `dynamodbav:"value_participant_sum_sq"`
 }
 
 // codeItem is a referral code and its referrer's running totals. Every

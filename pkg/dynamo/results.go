@@ -109,6 +109,7 @@ func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValu
 					g.events += it.Events
 					addDecimal(&g.sum, string(it.ValueSum))
 					addDecimal(&g.sumSq, string(it.ValueSumSq))
+					addDecimal(&g.participantSumSq, string(it.ValueParticipantSumSq))
 				}
 			}
 		}
@@ -122,6 +123,7 @@ func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValu
 			vr.Goals[g.Key] = refx.GoalCounts{
 				Users: gs.users, Events: gs.events,
 				ValueSum: formatDecimal(&gs.sum), ValueSumSq: formatDecimal(&gs.sumSq),
+				ValueParticipantSumSq: formatDecimal(&gs.participantSumSq),
 			}
 		}
 		if exp.Referral != nil {
@@ -133,8 +135,9 @@ func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValu
 }
 
 type goalSums struct {
-	users, events int64
-	sum, sumSq    big.Rat
+	users, events    int64
+	sum, sumSq       big.Rat
+	participantSumSq big.Rat
 }
 
 type variantSums struct {

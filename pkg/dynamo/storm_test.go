@@ -181,8 +181,8 @@ func runStorm(t *testing.T, direct, faulty *dynamo.Store) {
 
 	// Expected counts per variant and goal.
 	type want struct {
-		users, events int64
-		sum, sumSq    big.Rat
+		users, events           int64
+		sum, sumSq, userTotalSq big.Rat
 	}
 	expected := map[string]map[string]*want{}
 	participants := map[string]int64{}
@@ -199,6 +199,7 @@ func runStorm(t *testing.T, direct, faulty *dynamo.Store) {
 			if n > 0 {
 				w.users++
 			}
+			userTotal := new(big.Rat)
 			for range n {
 				ev := &refx.Event{ID: uuid(), Type: goal, User: user}
 				if goal == "purchase" {
@@ -207,10 +208,12 @@ func runStorm(t *testing.T, direct, faulty *dynamo.Store) {
 					r, _ := new(big.Rat).SetString(value)
 					w.sum.Add(&w.sum, r)
 					w.sumSq.Add(&w.sumSq, new(big.Rat).Mul(r, r))
+					userTotal.Add(userTotal, r)
 				}
 				w.events++
 				events = append(events, ev)
 			}
+			w.userTotalSq.Add(&w.userTotalSq, new(big.Rat).Mul(userTotal, userTotal))
 		}
 	}
 	ops = ops[:0]
@@ -249,7 +252,9 @@ func runStorm(t *testing.T, direct, faulty *dynamo.Store) {
 			c := got[v].Goals[goal]
 			sum, _ := new(big.Rat).SetString(string(c.ValueSum))
 			sumSq, _ := new(big.Rat).SetString(string(c.ValueSumSq))
-			if c.Users != w.users || c.Events != w.events || sum.Cmp(&w.sum) != 0 || sumSq.Cmp(&w.sumSq) != 0 {
+			userTotalSq, _ := new(big.Rat).SetString(string(c.ValueParticipantSumSq))
+			if c.Users != w.users || c.Events != w.events || sum.Cmp(&w.sum) != 0 || sumSq.Cmp(&w.sumSq) != 0 ||
+				userTotalSq.Cmp(&w.userTotalSq) != 0 {
 				t.Errorf("%s/%s = %+v, want users %d events %d sum %s sumsq %s", v, goal, c,
 					w.users, w.events, w.sum.FloatString(4), w.sumSq.FloatString(8))
 			}

@@ -53,6 +53,10 @@ type GoalCounts struct {
 	Events     int64       `json:"events"`
 	ValueSum   json.Number `json:"value_sum"`
 	ValueSumSq json.Number `json:"value_sum_sq"`
+	// ValueParticipantSumSq is Σ over participants of (their total value)²:
+	// with ValueSum, the exact variance of value per participant, whatever
+	// the number of events each made.
+	ValueParticipantSumSq json.Number `json:"value_participant_sum_sq"`
 }
 
 // VariantResults are the counts of one variant.
