@@ -44,14 +44,16 @@ type access struct {
 	Export bool
 }
 
-// functions are the refx Lambdas. The DynamoDB actions come from the store
-// methods each function's routes call (pkg/dynamo): a transaction needs the
-// action of each of its items (ConditionCheckItem, PutItem, UpdateItem), not
-// a TransactWriteItems action, which IAM does not have.
+// functions are the refx Lambdas. The DynamoDB actions are those of the
+// store methods each function's routes call (pkg/dynamo): a transaction needs
+// the action of each of its items (ConditionCheckItem, PutItem, UpdateItem),
+// not a TransactWriteItems action, which IAM does not have.
+// TestGrantsMatchCode derives them from the code and holds these lists to
+// it, both ways; iam_test.go holds the synthesized policies to the letter.
 var functions = []function{
 	{
 		Name:        "assign",
-		Description: "refx: POST /v1/assign and referral links (create, look up)",
+		Description: "refx: assignment, identify, referral links (create, look up), the web client",
 		Routes:      httpapi.AssignRoutes,
 		Memory:      256, Timeout: 5 * time.Second, P99: time.Second,
 		Access: access{
@@ -59,7 +61,9 @@ var functions = []function{
 			// transaction (check the experiment, put the assignment, add
 			// to the participant counter). CreateReferral: the same, plus
 			// the code and its pointer (put) and the referrer counter.
-			Table:   []string{"GetItem", "ConditionCheckItem", "PutItem", "UpdateItem"},
+			// Identify: query a visitor's anonymous assignments, link them
+			// in transactions.
+			Table:   []string{"GetItem", "Query", "ConditionCheckItem", "PutItem", "UpdateItem"},
 			HashKey: true,
 		},
 	},
@@ -79,14 +83,15 @@ var functions = []function{
 	},
 	{
 		Name:        "admin",
-		Description: "refx: experiments, results, referrer listings, /healthz",
+		Description: "refx: experiments, results, referrer listings, Lamed admin, /healthz",
 		Routes:      httpapi.AdminRoutes | httpapi.HealthRoutes,
 		Memory:      512, Timeout: 15 * time.Second, P99: 3 * time.Second,
 		Access: access{
 			// Experiments: conditional puts, consistent gets; results: one
-			// query per counter shard; listings: gsi1; /healthz:
-			// DescribeTable.
-			Table:    []string{"GetItem", "PutItem", "Query", "DescribeTable"},
+			// query per counter shard; listings: gsi1; deleting an
+			// experiment: a tombstone (update), then its items in batches,
+			// the experiment item last; /healthz: DescribeTable.
+			Table:    []string{"GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "Query", "DescribeTable"},
 			Indexes:  []string{"Query"},
 			AdminKey: true, HashKey: true,
 		},

@@ -80,7 +80,9 @@ type ReferralAnalysis struct {
 // it counts, whether its variance is exact, and notes about the mapping.
 type Metric struct {
 	stats.MetricResult
-	Unit     string   `json:"unit"`
+	Unit string `json:"unit"`
+	// Variance is VarianceExact for every metric today; it is kept so that
+	// a metric whose variance is only approximate can be labelled as such.
 	Variance string   `json:"variance"`
 	Notes    []string `json:"notes"`
 }
@@ -122,7 +124,7 @@ func Analyze(exp *refx.Experiment, res *refx.Results, opts Options) (*Analysis, 
 	}
 	metrics := make(map[string]Metric, len(specs))
 	for i, s := range specs {
-		m := Metric{Unit: s.unit, Variance: s.variance, Notes: append([]string{}, s.notes...)}
+		m := Metric{Unit: s.unit, Variance: VarianceExact, Notes: []string{}}
 		if analysed[i] >= 0 {
 			m.MetricResult = sa.Metrics[analysed[i]]
 		} else {

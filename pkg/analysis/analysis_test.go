@@ -259,7 +259,9 @@ func TestAnalyzeDegenerate(t *testing.T) {
 		}},
 		{"MoreUsersThanParticipants", func(r *refx.Results) { r.Variants[0].Goals = goals(3, 0, 0, "0", "0") }},
 		{"ClicksWithoutReferrers", func(r *refx.Results) { r.Variants[0].Referral.Clicks = 4 }},
-		{"BadDecimal", func(r *refx.Results) { r.Variants[0].Goals["purchase"] = refx.GoalCounts{ValueSum: "x", ValueSumSq: "1e999"} }},
+		{"BadDecimal", func(r *refx.Results) {
+			r.Variants[0].Goals["purchase"] = refx.GoalCounts{ValueSum: "x", ValueSumSq: "1e999"}
+		}},
 	}
 	for _, tt := range tests {
 		for _, engine := range []stats.Engine{stats.EngineFrequentist, stats.EngineSequential, stats.EngineBayesian} {

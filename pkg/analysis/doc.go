@@ -11,28 +11,23 @@
 // converted at least once). The count is exact, and so is the binomial
 // variance p(1−p).
 //
-// A value goal also gives the value per participant, a mean metric with
-// N = participants, Σy = value_sum and Σy² = value_sum_sq. The mean is exact:
-// value_sum is the total value of the variant's participants and every
-// participant (converted or not) is a unit. The variance is exact only when
-// no participant has more than one event of the goal: value_sum_sq is Σ
-// value² over events, and the per-participant variance needs Σ over
-// participants of (their total value)², which is larger by the cross terms
-// 2·v·v' of each participant's pairs of events when values share a sign (as
-// purchases do). No useful bound exists from the counters alone (the worst
-// case multiplies the sum of squares by events − users + 1), so the metric is
-// kept, and labelled: its Variance is VarianceExact when events = users in
-// every variant, VarianceApproximate otherwise, with a note saying that its
-// standard errors are then understated (intervals too narrow, p-values too
-// small, chances to win too extreme). When the event-level squares cannot
-// even be a participant-level sum of squares (Σy² < (Σy)²/N, which happens
-// with many repeat events of similar value), the metric is reported without
-// inference. We chose this over a value-per-event metric (N = events) because
-// events are not the randomised unit: they cluster within participants (so
-// that variance is understated too) and their number depends on the variant,
-// so a change in value per event does not say whether a variant earns more.
-// Clients who need exact inference on value should send one valued event
-// per participant (for example a "first_purchase" goal).
+// A value goal also gives the value per participant, a mean metric whose
+// unit is the participant: y is a participant's total value on the goal
+// (0 for those without a valued event), N = participants, Σy = value_sum and
+// Σy² = value_participant_sum_sq, the Σ over participants of (their total
+// value)² that the store keeps exactly. Mean and variance are both exact,
+// however many events each participant makes. value_sum_sq (Σ value² over
+// events) is not used: it equals Σy² only when nobody has two valued events,
+// and understates it otherwise. We chose this over a value-per-event metric
+// (N = events) because events are not the randomised unit: they cluster
+// within participants and their number depends on the variant, so a change
+// in value per event does not say whether a variant earns more.
+//
+// Every metric's Variance is therefore VarianceExact. The field stays in the
+// API so that a metric whose variance could only be approximated can be
+// labelled, should one be added. Counts that no data can produce (a sum of
+// squares below (Σy)²/N, more converted units than units) leave their metric
+// without inference, with a note, and the others analysed.
 //
 // Referral experiments add five metrics whose unit is the referrer (a
 // participant who asked for a link), from the per-referrer sums of squares the

@@ -29,25 +29,15 @@ const (
 	UnitReferrer    = "referrer"
 )
 
-// Variance labels: whether a metric's variance comes from exact sufficient
-// statistics or from an approximation (see the package documentation).
-const (
-	VarianceExact       = "exact"
-	VarianceApproximate = "approximate"
-)
+// VarianceExact is the Variance label of a metric whose variance comes from
+// exact sufficient statistics: every metric today (see the package
+// documentation). The label stays in the API so that a metric whose variance
+// is only approximate could be told apart, should one be added.
+const VarianceExact = "exact"
 
 // referralKeyPrefix prefixes the keys of referral metrics. Goal keys cannot
 // contain ':', so metric keys never collide.
 const referralKeyPrefix = "referral"
-
-// approximateNote explains VarianceApproximate.
-const approximateNote = "some participants have several events of this goal: the variance uses Σ value² over events, " +
-	"which understates the per-participant variance when a participant's values share a sign, so intervals are too narrow " +
-	"and p-values too small; send one valued event per participant for exact inference"
-
-// approximatePlanNote explains VarianceApproximate in a plan.
-const approximatePlanNote = "some participants have several events of this goal: the standard deviation uses Σ value² over events, " +
-	"which understates the per-participant one when a participant's values share a sign, so the units required are understated too"
 
 // spec is one metric to analyse: its identity and its per-variant
 // sufficient statistics, in the order of the results' variants.
@@ -55,8 +45,6 @@ type spec struct {
 	key, name, goal, measure string
 	kind                     stats.MetricKind
 	unit                     string
-	variance                 string
-	notes                    []string
 	stats                    []stats.Stats
 	// invalid, when set, says why the statistics cannot be analysed.
 	invalid string
@@ -118,7 +106,7 @@ func (f *frame) specs() []spec {
 		}
 		conv := spec{
 			key: g.Key + ":" + MeasureConversionRate, name: g.Key + " conversion rate", goal: g.Key,
-			measure: MeasureConversionRate, kind: stats.KindBinomial, unit: UnitParticipant, variance: VarianceExact,
+			measure: MeasureConversionRate, kind: stats.KindBinomial, unit: UnitParticipant,
 		}
 		for i, c := range counts {
 			n := f.res.Variants[i].Participants
@@ -128,23 +116,20 @@ func (f *frame) specs() []spec {
 		if g.Kind != refx.GoalValue {
 			continue
 		}
+		// y is a participant's total value on the goal (0 for those
+		// without a valued event): Σy = value_sum and Σy² =
+		// value_participant_sum_sq, whatever the events per participant.
 		value := spec{
 			key: g.Key + ":" + MeasureValuePerParticipant, name: g.Key + " value per participant", goal: g.Key,
-			measure: MeasureValuePerParticipant, kind: stats.KindMean, unit: UnitParticipant, variance: VarianceExact,
+			measure: MeasureValuePerParticipant, kind: stats.KindMean, unit: UnitParticipant,
 		}
 		for i, c := range counts {
 			sum, ok1 := number(c.ValueSum)
-			sq, ok2 := number(c.ValueSumSq)
+			sq, ok2 := number(c.ValueParticipantSumSq)
 			if !ok1 || !ok2 {
 				value.invalid = "a value sum is not a finite number"
 			}
-			if c.Events > c.Users {
-				value.variance = VarianceApproximate
-			}
 			value.stats = append(value.stats, stats.Stats{N: f.res.Variants[i].Participants, Sum: sum, SumSquares: sq})
-		}
-		if value.variance == VarianceApproximate {
-			value.notes = append(value.notes, approximateNote)
 		}
 		out = append(out, value)
 	}
@@ -162,7 +147,7 @@ func (f *frame) referralSpecs() []spec {
 	mk := func(measure, name string, kind stats.MetricKind) spec {
 		return spec{
 			key: referralKeyPrefix + ":" + measure, name: name, measure: measure,
-			kind: kind, unit: UnitReferrer, variance: VarianceExact,
+			kind: kind, unit: UnitReferrer,
 		}
 	}
 	share := mk(MeasureShareRate, "share rate", stats.KindBinomial)
@@ -202,13 +187,7 @@ func (s *spec) check() {
 	}
 	for _, st := range s.stats {
 		if _, err := stats.MomentsOf(s.kind, st); errors.Is(err, stats.ErrInvalidStats) {
-			switch {
-			case s.variance == VarianceApproximate:
-				s.invalid = "the sum of squared event values is smaller than a participant-level sum of squares can be " +
-					"(many participants have several events of similar value), so the per-participant variance is unknown"
-			default:
-				s.invalid = "the counts are inconsistent: a sum of squares is smaller than its sum allows, or more units converted than exist"
-			}
+			s.invalid = "the counts are inconsistent: a sum of squares is smaller than its sum allows, or more units converted than exist"
 			return
 		}
 	}

@@ -59,7 +59,7 @@ type MetricPlan struct {
 	Measure  string           `json:"measure"`
 	Kind     stats.MetricKind `json:"kind"`
 	Unit     string           `json:"unit"`
-	Variance string           `json:"variance"`
+	Variance string           `json:"variance"` // as Metric.Variance
 	Baseline Baseline         `json:"baseline"`
 	// AbsoluteMDE is MDE times the baseline mean.
 	AbsoluteMDE *float64 `json:"absolute_mde"`
@@ -153,10 +153,7 @@ func Power(exp *refx.Experiment, res *refx.Results, opts PowerOptions) (*PowerPl
 func planMetric(f *frame, s spec, o Options, plan *PowerPlan, target float64) MetricPlan {
 	mp := MetricPlan{
 		Key: s.key, Name: s.name, Goal: s.goal, Measure: s.measure, Kind: s.kind, Unit: s.unit,
-		Variance: s.variance, Variants: []ArmPlan{}, Notes: []string{},
-	}
-	if s.variance == VarianceApproximate {
-		mp.Notes = append(mp.Notes, approximatePlanNote)
+		Variance: VarianceExact, Variants: []ArmPlan{}, Notes: []string{},
 	}
 	minUnits := int64(math.MaxInt64)
 	for i, key := range f.keys {
@@ -205,6 +202,7 @@ func planMetric(f *frame, s spec, o Options, plan *PowerPlan, target float64) Me
 	}
 	required := res.RequiredUnitsPerArm
 	if required == nil {
+		mp.Notes = append(mp.Notes, "the lift is too small to plan for")
 		return mp
 	}
 	var total float64

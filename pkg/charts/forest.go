@@ -163,7 +163,7 @@ func (f Forest) SVG() []byte {
 		if f.Percent {
 			label = Percent(t, true)
 		}
-		d.text(x(t), bottom+19, label, ` text-anchor="middle" font-size="`+num(fontSmall)+`" fill="`+colourMuted+`"`)
+		d.tickLabel(x(t), bottom+19, label)
 	}
 	if f.AxisLabel != "" {
 		d.text((plotL+plotR)/2, bottom+38, f.AxisLabel, ` text-anchor="middle" font-size="`+num(fontSmall)+`" fill="`+colourMuted+`"`)

@@ -2,6 +2,7 @@ package charts
 
 import (
 	"math"
+	"strconv"
 )
 
 // FunnelGroup is one variant's counts at each stage.
@@ -18,6 +19,9 @@ type Funnel struct {
 	// Width in pixels (0: DefaultWidth).
 	Width  int
 	Stages []string
+	// Units optionally name one unit of each stage ("sharing referrer"),
+	// for "3.0 per sharing referrer"; the stage's name otherwise.
+	Units  []string
 	Groups []FunnelGroup
 }
 
@@ -84,10 +88,7 @@ func (f Funnel) SVG() []byte {
 			label := Number(v)
 			if s > 0 && s-1 < len(g.Values) {
 				if prev := g.Values[s-1]; finite(prev) && prev > 0 && finite(v) {
-					label += " · " + Percent(v/prev, false) + " of " + f.Stages[s-1]
-					if stacked {
-						label = Number(v) + " · " + Percent(v/prev, false)
-					}
+					label += " · " + stepText(v/prev, f.Stages[s-1], f.unit(s-1), stacked)
 				}
 			}
 			d.text(plotL+bw+6, y+barH-4.5, label, ` font-size="`+num(fontSmall)+`"`)
@@ -96,4 +97,28 @@ func (f Funnel) SVG() []byte {
 		y += stageGap
 	}
 	return d.close()
+}
+
+// stepText says how a stage compares with the previous one: a share of it
+// ("45% of referrers"), or, when a stage can exceed the previous one (several
+// clicks per sharing referrer), a rate ("3.0 per sharing").
+func stepText(ratio float64, previous, unit string, short bool) string {
+	if ratio <= 1 {
+		if short {
+			return Percent(ratio, false)
+		}
+		return Percent(ratio, false) + " of " + previous
+	}
+	r := strconv.FormatFloat(ratio, 'f', 1, 64)
+	if short {
+		return "×" + r
+	}
+	return r + " per " + unit
+}
+
+func (f Funnel) unit(stage int) string {
+	if stage < len(f.Units) && f.Units[stage] != "" {
+		return f.Units[stage]
+	}
+	return f.Stages[stage]
 }

@@ -132,7 +132,7 @@ func (l Lines) SVG() []byte {
 	step, layout := timeStep(span, int((plotR-plotL)/90))
 	for t := firstTick(tmin, step); !t.After(tmax); t = t.Add(step) {
 		d.line(x(t), plotB, x(t), plotB+5, colourAxis, 1, "")
-		d.text(x(t), plotB+19, t.UTC().Format(layout), ` text-anchor="middle" font-size="`+num(fontSmall)+`" fill="`+colourMuted+`"`)
+		d.tickLabel(x(t), plotB+19, t.UTC().Format(layout))
 	}
 	d.text((plotL+plotR)/2, h-8, l.YLabel+" · time in UTC", ` text-anchor="middle" font-size="`+num(fontSmall)+`" fill="`+colourMuted+`"`)
 
@@ -182,12 +182,16 @@ func dashAttr(dash string) string {
 func timeStep(span time.Duration, n int) (time.Duration, string) {
 	n = max(n, 2)
 	steps := []time.Duration{
+		time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second,
 		time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute,
 		time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour,
 		24 * time.Hour, 2 * 24 * time.Hour, 7 * 24 * time.Hour, 14 * 24 * time.Hour, 28 * 24 * time.Hour,
 	}
 	for _, s := range steps {
 		if span/s <= time.Duration(n) {
+			if s < time.Minute {
+				return s, "15:04:05"
+			}
 			if s < 24*time.Hour {
 				if span > 20*time.Hour {
 					return s, "Jan 2 15:04"

@@ -80,6 +80,14 @@ func idPrefix(parts ...any) string {
 	return "chart-" + strconv.FormatUint(uint64(h.Sum32()), 36)
 }
 
+// tickLabel writes an axis label centred on x but kept inside the chart,
+// so that the first and last labels are not cut off.
+func (d *doc) tickLabel(x, y float64, s string) {
+	half := approxTextWidth(s, fontSmall) / 2
+	x = math.Max(half+2, math.Min(d.w-half-2, x))
+	d.text(x, y, s, ` text-anchor="middle" font-size="`+num(fontSmall)+`" fill="`+colourMuted+`"`)
+}
+
 // raw writes markup built by the chart itself.
 func (d *doc) raw(format string, args ...any) { fmt.Fprintf(&d.b, format, args...) }
 

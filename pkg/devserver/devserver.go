@@ -41,6 +41,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Ready, when set, is called with the API's base URL once it serves.
 	Ready func(baseURL string)
+	// AllowedOrigins may call the API from browsers (REFX_ALLOWED_ORIGINS),
+	// besides the server's own, where the demo is.
+	AllowedOrigins []string
+	// SnapshotEvery is how often running experiments' results are
+	// snapshotted for the dashboard's charts (default hourly, as deployed);
+	// one snapshot is taken at start.
+	SnapshotEvery time.Duration
 }
 
 // DemoExperiment is the experiment a fresh local stack starts with, so that
@@ -95,6 +102,7 @@ func Run(ctx context.Context, opts Options) error {
 	defer db.Stop()
 
 	cfg := app.Config{Table: opts.Table, DynamoEndpoint: db.Endpoint(), AdminKey: opts.AdminKey, IdempotencyTTL: dynamo.DefaultIdempotencyTTL}
+	demoConfig(&cfg, opts, localURL(ln))
 	client, err := dynamo.NewClient(ctx, dynamo.ClientConfig{Endpoint: db.Endpoint()})
 	if err != nil {
 		return err
@@ -109,15 +117,20 @@ func Run(ctx context.Context, opts Options) error {
 	if err := seedDemo(ctx, a.Store); err != nil {
 		return err
 	}
+	if err := seedReferralDemo(ctx, a.Store, localURL(ln)); err != nil {
+		return err
+	}
 	exp, err := startExport(ctx, opts, db.Endpoint())
 	if err != nil {
 		return err
 	}
 	defer exp.stop()
+	stopSnapshots := startSnapshots(ctx, a.Store, opts.SnapshotEvery, opts.Logger)
+	defer stopSnapshots()
 
-	srv := &http.Server{Handler: a.Handler(httpapi.AllRoutes), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: withDemo(a.Handler(httpapi.AllRoutes)), ReadHeaderTimeout: 10 * time.Second}
 	baseURL := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	printBanner(opts, baseURL, db.Endpoint(), exp.banner())
+	printBanner(opts, baseURL, db.Endpoint(), exp.banner()+demoBanner(baseURL)+dashboardBanner(baseURL))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	if opts.Ready != nil {

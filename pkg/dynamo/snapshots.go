@@ -44,10 +44,11 @@ type snapshotVariantItem struct {
 }
 
 type snapshotGoalItem struct {
-	Users      int64                 `dynamodbav:"users"`
-	Events     int64                 `dynamodbav:"events"`
-	ValueSum   attributevalue.Number `dynamodbav:"value_sum"`
-	ValueSumSq attributevalue.Number `dynamodbav:"value_sum_sq"`
+	Users                 int64                 `dynamodbav:"users"`
+	Events                int64                 `dynamodbav:"events"`
+	ValueSum              attributevalue.Number `dynamodbav:"value_sum"`
+	ValueSumSq            attributevalue.Number `dynamodbav:"value_sum_sq"`
+	ValueParticipantSumSq attributevalue.Number `dynamodbav:"value_participant_sum_sq"`
 }
 
 func toSnapshotItem(s *refx.Snapshot) snapshotItem {
@@ -61,6 +62,7 @@ func toSnapshotItem(s *refx.Snapshot) snapshotItem {
 			vi.Goals[g] = snapshotGoalItem{
 				Users: c.Users, Events: c.Events,
 				ValueSum: decimalOrZero(c.ValueSum), ValueSumSq: decimalOrZero(c.ValueSumSq),
+				ValueParticipantSumSq: decimalOrZero(c.ValueParticipantSumSq),
 			}
 		}
 		if r := v.Referral; r != nil {
@@ -83,7 +85,10 @@ func (it snapshotItem) snapshot() (refx.Snapshot, error) {
 	for _, vi := range it.Variants {
 		v := refx.VariantResults{Key: vi.Key, Participants: vi.Participants, Goals: make(map[string]refx.GoalCounts, len(vi.Goals))}
 		for g, c := range vi.Goals {
-			v.Goals[g] = refx.GoalCounts{Users: c.Users, Events: c.Events, ValueSum: decimalJSON(c.ValueSum), ValueSumSq: decimalJSON(c.ValueSumSq)}
+			v.Goals[g] = refx.GoalCounts{
+				Users: c.Users, Events: c.Events, ValueSum: decimalJSON(c.ValueSum), ValueSumSq: decimalJSON(c.ValueSumSq),
+				ValueParticipantSumSq: decimalJSON(c.ValueParticipantSumSq),
+			}
 		}
 		if vi.Referral != nil {
 			d := newDecimalCounts()

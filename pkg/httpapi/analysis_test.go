@@ -345,6 +345,10 @@ func TestAnalysisBadInput(t *testing.T) {
 			}
 		})
 	}
+	// A lift too small to plan for is answered, not refused, and never hangs.
+	if res := a.mustDo("GET", power+"?mde=1e-300", "", true, http.StatusOK); !strings.Contains(res.Raw, `"required_units_per_arm":null`) {
+		t.Fatalf("tiny mde = %s", res.Raw)
+	}
 	for _, path := range []string{results, power + "?mde=0.1"} {
 		if res := a.do("GET", path, "", false); res.Status != http.StatusUnauthorized {
 			t.Fatalf("GET %s without the key = %d", path, res.Status)

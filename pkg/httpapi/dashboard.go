@@ -72,9 +72,10 @@ type TimeseriesPoint struct {
 
 // TimeseriesResponse is the body of GET /v1/experiments/{id}/timeseries.
 type TimeseriesResponse struct {
-	Experiment string    `json:"experiment"`
-	From       time.Time `json:"from"`
-	To         time.Time `json:"to"`
+	Experiment string `json:"experiment"`
+	// From is the from parameter, absent when not given (every snapshot).
+	From *time.Time `json:"from,omitempty"`
+	To   time.Time  `json:"to"`
 	// Thinned is true when snapshots were left out to return at most
 	// MaxTimeseriesPoints of them.
 	Thinned bool              `json:"thinned"`
@@ -126,18 +127,19 @@ func timeParam(q url.Values, name string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// series is the experiment's snapshots from from (default: its creation)
-// to to (default: now), thinned, and then, when to is not before now, the
-// live counts.
+// series is the experiment's snapshots from from (default: the first) to
+// to (default: now), thinned, and then, when to is not before now, the live
+// counts. (A snapshot's period may start before the experiment was created:
+// a period is a span of the clock, and an experiment can start within it.)
 func (s *Server) series(ctx context.Context, exp *refx.Experiment, from, to time.Time) (*TimeseriesResponse, error) {
 	now := s.now().UTC()
-	if from.IsZero() {
-		from = exp.CreatedAt.UTC()
-	}
 	if to.IsZero() {
 		to = now
 	}
-	out := &TimeseriesResponse{Experiment: exp.ID, From: from, To: to, Points: []TimeseriesPoint{}}
+	out := &TimeseriesResponse{Experiment: exp.ID, To: to, Points: []TimeseriesPoint{}}
+	if !from.IsZero() {
+		out.From = &from
+	}
 	var snaps []refx.Snapshot
 	if s.Snapshots != nil {
 		var err error
@@ -408,8 +410,12 @@ func (s *Server) rateChart(r *http.Request, id string) ([]byte, error) {
 	return l.SVG(), nil
 }
 
-// funnelStages are the referral funnel's stages, as the chart names them.
-var funnelStages = []string{"referrers", "sharing", "clicks", "signups", "conversions"}
+// funnelStages are the referral funnel's stages, as the chart names them,
+// and one unit of each.
+var (
+	funnelStages = []string{"referrers", "sharing", "clicks", "signups", "conversions"}
+	funnelUnits  = []string{"referrer", "sharing referrer", "click", "signup", "conversion"}
+)
 
 // funnelChart is the referral funnel per variant.
 func (s *Server) funnelChart(r *http.Request, id string) ([]byte, error) {
@@ -428,7 +434,7 @@ func (s *Server) funnelChart(r *http.Request, id string) ([]byte, error) {
 	if exp.Referral == nil {
 		return nil, notReferral(exp)
 	}
-	f := charts.Funnel{Title: "Referral funnel per variant", Width: width, Stages: funnelStages}
+	f := charts.Funnel{Title: "Referral funnel per variant", Width: width, Stages: funnelStages, Units: funnelUnits}
 	var described []string
 	for _, v := range res.Variants {
 		c := v.Referral

@@ -50,7 +50,7 @@ func FuzzDecodeAssign(f *testing.F) {
 	f.Add([]byte(`{"experiment":"cta-test","user":"alice"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req AssignRequest
-		checkDecode(t, body, &req, req.validate)
+		checkDecode(t, body, &req, func() error { return req.validate() })
 	})
 }
 
@@ -86,7 +86,7 @@ func FuzzDecodeReferral(f *testing.F) {
 	f.Add([]byte(`{"experiment":"give-get","referrer":"alice"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req ReferralRequest
-		checkDecode(t, body, &req, req.validate)
+		checkDecode(t, body, &req, func() error { return req.validate() })
 	})
 }
 

@@ -98,6 +98,11 @@ func (d powerDesign) unitsPerArm(delta, v1, target float64) float64 {
 	}
 	z := normQuantile(1-d.alpha/2) + normQuantile(target)
 	guess := z * z * v1 / (delta * delta)
+	if !isFinite(guess) {
+		// delta² underflowed (|delta| < ~1e-154): an infinite bracket
+		// would never shrink below.
+		return math.NaN()
+	}
 	lo, hi := guess/4, guess*2
 	if hi < 4 {
 		hi = 4

@@ -12,7 +12,7 @@
 const refx = (() => {
   const PREFIX = "refx:", MAX_QUEUE = 200, MAX_BATCH = 25, MAX_BYTES = 60000, MAX_BACKOFF = 60000;
   const CODE = /^[2-9A-HJKMNP-Z]{8}$/;
-  let endpoint = "", fetcher, storage, mem = {}, cache = {}, backoff = 0, timer, listening, chain = Promise.resolve();
+  let endpoint = "", credentials, fetcher, storage, mem = {}, cache = {}, backoff = 0, timer, listening, chain = Promise.resolve();
 
   // Storage degrades to memory for the page's life at its first failure:
   // Safari's private mode and blocked storage throw on access or on write.
@@ -53,7 +53,7 @@ const refx = (() => {
   // Bodies go as text/plain (no Content-Type set): a simple request, so a
   // cross-origin call needs no preflight. The server reads JSON regardless.
   const post = async (path, body) => {
-    const res = await fetcher(endpoint + path, { method: "POST", body: JSON.stringify(body), credentials: "include" });
+    const res = await fetcher(endpoint + path, { method: "POST", body: JSON.stringify(body), credentials });
     let json = {};
     try { json = await res.json(); } catch (e) {}
     return { status: res.status, ok: res.ok, body: json };
@@ -62,6 +62,9 @@ const refx = (() => {
 
   function init(opts = {}) {
     endpoint = (opts.endpoint || BASE.replace(/\/v1\/refx\.m?js([?#].*)?$/, "")).replace(/\/+$/, "");
+    // "include" sends the visitor cookie of referral links with signups;
+    // an API allowing any origin ("*") may need "omit".
+    credentials = opts.credentials || "include";
     fetcher = opts.fetch || ((url, o) => fetch(url, o));
     mem = {}; cache = {}; backoff = 0;
     clearTimeout(timer);
@@ -144,12 +147,14 @@ const refx = (() => {
     return res.body;
   }
 
-  // referralOffer describes the code this visitor came with, or null.
+  // referralOffer describes the code this visitor came with; null without
+  // one, or when the API cannot be reached.
   async function referralOffer() {
     const code = get("ref");
-    if (!code) return null;
-    const res = await fetcher(endpoint + "/v1/referrals/" + code, { credentials: "include" });
-    return res.ok ? res.json() : null;
+    try {
+      const res = code && await fetcher(endpoint + "/v1/referrals/" + code, { credentials });
+      return res && res.ok ? await res.json() : null;
+    } catch (e) { return null; }
   }
 
   // flush sends what waits; calls run one after another, and each resolves

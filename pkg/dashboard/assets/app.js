@@ -164,6 +164,14 @@
     return Number(v.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 6 });
   }
 
+  // chance formats a probability that may be all but certain.
+  function chance(p) {
+    if (p === null || p === undefined) return 'n/a';
+    if (p > 0.999) return '> 99.9%';
+    if (p < 0.001) return '< 0.1%';
+    return pct(p);
+  }
+
   function pvalue(p) {
     if (p === null || p === undefined) return 'n/a';
     if (p < 0.001) return '< 0.001';
@@ -226,7 +234,7 @@
         title: `participants do not match the weights (p = ${pvalue(srm.p_value)})`,
       }, '⚠ SRM');
     }
-    return h('span', { class: 'muted', 'data-srm': 'ok', title: `sample ratio check p = ${pvalue(srm.p_value)}` }, 'ratio OK');
+    return h('span', { class: 'muted nowrap', 'data-srm': 'ok', title: `sample ratio check p = ${pvalue(srm.p_value)}` }, 'ratio OK');
   }
 
   // ---------------------------------------------------------------- charts
@@ -337,19 +345,22 @@
           status ? `No ${status} experiments.` : 'No experiments yet. ', status ? null : h('a', { href: '#/new' }, 'Create one'))));
       }
       for (const exp of page.experiments) {
+        // On a phone each row is a card: a cell's content stays one block
+        // beside its label.
+        const td = (label, attrs, ...children) => h('td', { 'data-label': label, ...attrs }, h('div', { class: 'cell' }, children));
         const participants = h('td', { 'data-label': 'Participants', 'data-k': 'participants' }, h('span', { class: 'muted' }, '—'));
         const verdict = h('td', { 'data-label': 'Verdict' }, h('span', { class: 'muted' }, '—'));
         const checks = h('td', { 'data-label': 'Checks' }, h('span', { class: 'muted' }, '—'));
         const dates = [`created ${date(exp.created_at)}`, exp.started_at && `started ${date(exp.started_at)}`, exp.stopped_at && `stopped ${date(exp.stopped_at)}`]
           .filter(Boolean);
         tbody.append(h('tr', { 'data-experiment': exp.id },
-          h('td', { 'data-label': 'Experiment' },
+          td('Experiment', {},
             h('a', { href: `#/experiments/${encodeURIComponent(exp.id)}` }, exp.name || exp.id),
             h('div', { class: 'muted mono' }, exp.id)),
-          h('td', { 'data-label': 'Status' }, statusBadge(exp.status)),
-          h('td', { 'data-label': 'Source' }, sourceLabel(exp)),
-          h('td', { 'data-label': 'Owner' }, exp.owner || '—'),
-          h('td', { 'data-label': 'Dates', class: 'dates' }, dates.map((d) => h('div', {}, d))),
+          td('Status', {}, statusBadge(exp.status)),
+          td('Source', {}, sourceLabel(exp)),
+          td('Owner', {}, exp.owner || '—'),
+          td('Dates', { class: 'dates' }, dates.map((d) => h('div', {}, d))),
           participants, verdict, checks));
         if (exp.status === 'draft') continue;
         queue.push(async () => {
@@ -470,7 +481,7 @@
       h('div', { class: 'title-row' },
         h('h1', {}, exp.name || exp.id, ' ', statusBadge(exp.status)),
         h('div', { class: 'actions' }, buttons)),
-      h('dl', { class: 'meta' }, meta.map(([k, val]) => [h('dt', {}, k), h('dd', {}, val)])));
+      h('dl', { class: 'meta' }, meta.map(([k, val]) => h('div', {}, h('dt', {}, k), h('dd', {}, val)))));
   }
 
   function brief(exp) {
@@ -544,7 +555,7 @@
       const ga = a.goals[g.key];
       if (!ga) continue;
       const figure = h('figure', { class: 'chart' }, h('figcaption', {}, `Relative lift vs ${a.control} on ${g.key}, with ${levelText(ga.conversion_rate)} intervals`));
-      const rate = h('figure', { class: 'chart' }, h('figcaption', {}, `Cumulative ${g.key} conversion rate per variant: hourly snapshots (filled) and the live counts (hollow)`));
+      const rate = h('figure', { class: 'chart' }, h('figcaption', {}, `Cumulative ${g.key} conversion rate per variant: stored snapshots (filled) and the live counts (hollow)`));
       body.push(h('section', { class: 'goal', 'data-goal': g.key, 'aria-labelledby': `goal-${g.key}` },
         h('h3', { id: `goal-${g.key}` }, g.key, ' ', h('span', { class: 'muted' }, `(${g.kind})`)),
         metricTable(ga.conversion_rate, a, 'Conversion rate', true),
@@ -598,7 +609,7 @@
         } else {
           const rel = c.relative;
           const decision = bayes ? c.chance_to_win : c.p_value;
-          const decisionText = bayes ? pct(c.chance_to_win) : pvalue(c.p_value);
+          const decisionText = bayes ? chance(c.chance_to_win) : pvalue(c.p_value);
           const adjusted = !bayes && c.adjusted_p_value !== null && c.adjusted_p_value !== c.p_value
             ? h('div', { class: 'muted small' }, `adjusted ${pvalue(c.adjusted_p_value)}`) : null;
           const more = c.additional_units_per_arm;

@@ -1,0 +1,55 @@
+package devserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/refx-dev/refx/pkg/app"
+	"github.com/refx-dev/refx/pkg/dashboard"
+)
+
+// startSnapshots does locally what the scheduled snapshot Lambda does in
+// AWS: it snapshots every running experiment's results at once (so that a
+// fresh stack's charts have a first point), then every interval (default
+// hourly, as deployed), each for the period of that interval holding the
+// tick. stop ends it and waits, so that no snapshot outlives DynamoDB Local.
+func startSnapshots(ctx context.Context, s app.Snapshotter, every time.Duration, logger *slog.Logger) (stop func()) {
+	if every <= 0 {
+		every = app.DefaultSnapshotPeriod
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		take := func(at time.Time) {
+			period := at.UTC().Truncate(every)
+			if n, err := s.SnapshotAll(ctx, period); err != nil && ctx.Err() == nil {
+				logger.WarnContext(ctx, "snapshots failed", "period", period, "stored", n, "err", err)
+			} else {
+				logger.DebugContext(ctx, "snapshots stored", "period", period, "stored", n)
+			}
+		}
+		take(time.Now())
+		ticker := time.NewTicker(every)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case at := <-ticker.C:
+				take(at)
+			}
+		}
+	})
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// dashboardBanner is the banner's line about the dashboard.
+func dashboardBanner(base string) string {
+	return fmt.Sprintf("  Dashboard    %s%s   (asks for the admin key once)\n", base, dashboard.PagePath)
+}

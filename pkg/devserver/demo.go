@@ -1,0 +1,114 @@
+package devserver
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/refx-dev/refx/pkg/app"
+	"github.com/refx-dev/refx/pkg/dynamo"
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// The demo: two static pages wired through refx.js, served at /demo/ by the
+// local server only (never by a Lambda). index.html is a referrer's share
+// screen, landing.html the landing page a referral link leads to.
+const (
+	// DemoPath is where the demo pages are served.
+	DemoPath = "/demo/"
+	// DemoLandingPath is the landing page, the demo referral experiment's
+	// landing URL and the fallback of unknown and ended links.
+	DemoLandingPath = DemoPath + "landing.html"
+	// DemoReferralExperiment is the referral experiment of the demo.
+	DemoReferralExperiment = "demo-referral"
+)
+
+//go:embed demo
+var demoFiles embed.FS
+
+// localURL is the base URL of the local server listening on ln.
+func localURL(ln net.Listener) string {
+	return fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+}
+
+// demoConfig points unknown and ended referral links at the demo landing
+// page, and lets browsers call the API from the server's own origins (the
+// demo, whether opened as localhost or 127.0.0.1) besides the configured
+// ones.
+func demoConfig(cfg *app.Config, opts Options, base string) {
+	cfg.Referral.FallbackURL = base + DemoLandingPath
+	cfg.AllowedOrigins = append([]string(nil), opts.AllowedOrigins...)
+	if len(cfg.AllowedOrigins) != 1 || cfg.AllowedOrigins[0] != "*" {
+		cfg.AllowedOrigins = append(cfg.AllowedOrigins, base, strings.Replace(base, "localhost", "127.0.0.1", 1))
+	}
+}
+
+// withDemo serves the demo pages under DemoPath and everything else with
+// api.
+func withDemo(api http.Handler) http.Handler {
+	sub, err := fs.Sub(demoFiles, "demo")
+	if err != nil {
+		panic(err) // the embedded directory is there at build time
+	}
+	files := http.StripPrefix(DemoPath, http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == strings.TrimSuffix(DemoPath, "/"):
+			http.Redirect(w, r, DemoPath, http.StatusFound)
+		case strings.HasPrefix(r.URL.Path, DemoPath) && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			w.Header().Set("Cache-Control", "no-cache")
+			files.ServeHTTP(w, r)
+		default:
+			api.ServeHTTP(w, r)
+		}
+	})
+}
+
+// seedReferralDemo creates and starts the demo referral experiment unless
+// it exists. Its landing URL names the server's port; when persistent data
+// was seeded on another port, the landing URL is updated (a running
+// experiment may change it).
+func seedReferralDemo(ctx context.Context, store *dynamo.Store, base string) error {
+	referral := refx.ReferralConfig{LandingURL: base + DemoLandingPath, ConversionGoal: "purchase"}
+	demo := refx.NewExperiment{
+		ID: DemoReferralExperiment, Name: "Demo referral offer", Owner: "growth",
+		Hypothesis: "A percentage reward gets referrers more converting friends than a fixed one.",
+		Variants: []refx.Variant{
+			{Key: "usd10", Weight: 50, Payload: json.RawMessage(`{"offer":"Give $10, get $10","friend":"$10 off your first order"}`)},
+			{Key: "pct20", Weight: 50, Payload: json.RawMessage(`{"offer":"Give 20%, get 20%","friend":"20% off your first order"}`)},
+		},
+		Goals:    []refx.Goal{{Key: "share", Kind: refx.GoalBinomial}},
+		Referral: &referral,
+	}
+	e, err := demo.Build(time.Now())
+	if err != nil {
+		return err
+	}
+	err = store.CreateExperiment(ctx, e)
+	if refx.ErrorCode(err) == refx.ECONFLICT {
+		existing, err := store.Experiment(ctx, DemoReferralExperiment)
+		if err != nil || existing.Referral == nil || existing.Referral.LandingURL == referral.LandingURL || existing.Status == refx.StatusStopped {
+			return err
+		}
+		moved := *existing.Referral
+		moved.LandingURL = referral.LandingURL
+		_, err = store.UpdateExperiment(ctx, existing.ID, refx.ExperimentPatch{Version: existing.Version, Referral: &moved})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	_, err = store.SetStatus(ctx, e.ID, refx.StatusRunning)
+	return err
+}
+
+// demoBanner is the banner's line about the demo.
+func demoBanner(base string) string {
+	return fmt.Sprintf("  Demo         %s%s   (referral experiment %q)\n", base, DemoPath, DemoReferralExperiment)
+}
