@@ -3,10 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -44,8 +44,9 @@ func apiGatewayPath(p string) (string, bool) {
 	return regexp.MustCompile(`\{([A-Za-z0-9_]+)\.\.\.\}`).ReplaceAllString(p, "{$1+}"), true
 }
 
-// apiRoutes maps every route of httpapi.RouteTable, and the configured
-// extra tracking paths, to the function serving its group: the route table
+// apiRoutes maps every route of httpapi.RouteTable, the configured extra
+// tracking paths, and with allowed origins the CORS preflights
+// (httpapi.CORSRoutes), to the function serving its group: the route table
 // of the deployment. The Lamed-compatible routes move under the configured
 // prefix (the handler maps it back). A group no function serves is an
 // error, as is a group served by two. Routes API Gateway cannot express are
@@ -55,7 +56,16 @@ func apiRoutes(cfg Config) (routes []apiRoute, unroutable []httpapi.Route, err e
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, r := range append(httpapi.RouteTable(), extra...) {
+	all := append(httpapi.RouteTable(), extra...)
+	if len(cfg.AllowedOrigins) > 0 {
+		// Browsers preflight the routes that answer CORS; API Gateway
+		// needs a route to send each preflight to its function.
+		all = append(all, httpapi.CORSRoutes()...)
+		for _, r := range extra {
+			all = append(all, httpapi.Route{Method: http.MethodOptions, Path: r.Path, Group: r.Group})
+		}
+	}
+	for _, r := range all {
 		if rest, ok := strings.CutPrefix(r.Path, httpapi.DefaultLamedPrefix+"/"); ok && cfg.LamedPrefix != "" {
 			r.Path = cfg.LamedPrefix + "/" + rest
 		}
@@ -94,21 +104,13 @@ func (s *service) newAPI() (*httpAPI, error) {
 	if err != nil {
 		return nil, err
 	}
+	// No API Gateway CORS configuration: it would replace the functions'
+	// own CORS answers (which echo the origin with credentials, for the
+	// visitor cookie, and leave the admin routes without CORS). The
+	// preflights go to the functions instead, as OPTIONS routes.
 	props := &awsapigatewayv2.HttpApiProps{
 		Description:        jsii.String("refx " + s.cfg.Stage + " API"),
 		CreateDefaultStage: jsii.Bool(false),
-	}
-	if len(s.cfg.AllowedOrigins) > 0 {
-		props.CorsPreflight = &awsapigatewayv2.CorsPreflightOptions{
-			AllowOrigins: jsii.Strings(s.cfg.AllowedOrigins...),
-			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
-				awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
-				awsapigatewayv2.CorsHttpMethod_PATCH, awsapigatewayv2.CorsHttpMethod_OPTIONS,
-			},
-			AllowHeaders:  jsii.Strings("Authorization", "Content-Type", httpapi.RequestIDHeader),
-			ExposeHeaders: jsii.Strings(httpapi.RequestIDHeader, "Location"),
-			MaxAge:        awscdk.Duration_Hours(jsii.Number(1)),
-		}
 	}
 	a := &httpAPI{api: awsapigatewayv2.NewHttpApi(s.stack, jsii.String("Api"), props), routes: map[string]string{}}
 	a.accessLogs = s.newLogGroup("ApiAccessLogs")

@@ -30,8 +30,10 @@ type Config struct {
 	// protection (context "retainData", default: true unless the stage is
 	// "dev").
 	RetainData bool
-	// AllowedOrigins are the browser origins CORS allows (context
-	// "allowedOrigins", a list or comma-separated; default none: no CORS).
+	// AllowedOrigins are the browser origins the public routes answer CORS
+	// to (context "allowedOrigins", a list or comma-separated, or "*";
+	// default none: same-origin pages only). The functions answer CORS
+	// themselves (REFX_ALLOWED_ORIGINS).
 	AllowedOrigins []string
 	// CounterShards is the counter_shards of experiments created without one
 	// (context "counterShards", default 8).
@@ -126,15 +128,11 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	}
 	if v := get("allowedOrigins"); v != nil {
 		list, ok := asList(v)
-		for _, o := range list {
-			if !validOrigin(o) {
-				ok = false
-			}
-		}
-		if ok {
-			c.AllowedOrigins = list
+		origins, err := app.ParseAllowedOrigins(strings.Join(list, ","))
+		if ok && err == nil {
+			c.AllowedOrigins = origins
 		} else {
-			fail("allowedOrigins", v, `a list of origins like ["https://app.example.com"] (scheme://host[:port], no path), or "*"`)
+			fail("allowedOrigins", v, fmt.Sprintf(`a list of origins like ["https://app.example.com"], or ["*"] alone (%v)`, err))
 		}
 	}
 	if v := get("counterShards"); v != nil {
@@ -238,15 +236,6 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		return Config{}, fmt.Errorf("refx configuration:\n  %s", strings.Join(errs, "\n  "))
 	}
 	return c, nil
-}
-
-func validOrigin(o string) bool {
-	if o == "*" {
-		return true
-	}
-	u, err := url.Parse(o)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
-		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
 }
 
 func asBool(v any) (bool, bool) {

@@ -138,6 +138,9 @@ func TestFunctions(t *testing.T) {
 				wantEnv["track"]["REFX_TRACK_PATHS"] = "/t/e,/collect"
 				wantEnv["admin"]["REFX_COUNTER_SHARDS"] = "16"
 				wantEnv["snapshot"]["REFX_SNAPSHOT_PERIOD"] = "15m"
+				for _, name := range []string{"assign", "track"} {
+					wantEnv[name]["REFX_ALLOWED_ORIGINS"] = "https://app.example.com,https://www.example.com"
+				}
 				for _, name := range []string{"assign", "track", "admin"} {
 					wantEnv[name]["REFX_PUBLIC_URL"] = "https://go.example.com"
 					wantEnv[name]["REFX_FALLBACK_URL"] = "https://www.example.com/invite"

@@ -323,6 +323,13 @@ func (s *service) environment(f function) (map[string]*string, error) {
 				env[k] = v
 			}
 		}
+		var corsGroups httpapi.Routes
+		for _, r := range httpapi.CORSRoutes() {
+			corsGroups |= r.Group
+		}
+		if f.Routes&corsGroups != 0 && len(s.cfg.AllowedOrigins) > 0 {
+			env["REFX_ALLOWED_ORIGINS"] = strings.Join(s.cfg.AllowedOrigins, ",")
+		}
 	}
 	if f.Scheduled {
 		env["REFX_SNAPSHOT_PERIOD"] = strings.TrimSuffix(strings.TrimSuffix(s.cfg.SnapshotPeriod.String(), "0s"), "0m")

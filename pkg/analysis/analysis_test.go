@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,18 +33,24 @@ func MustExperiment(tb testing.TB, referral bool) *refx.Experiment {
 	return e
 }
 
-func goals(signupUsers, purchaseUsers, purchaseEvents int64, sum, sumSq json.Number) map[string]refx.GoalCounts {
+// goals are the counts of signup (binomial) and purchase (value): sumSq is
+// Σ value² over purchases, participantSumSq Σ over participants of (their
+// total purchase value)².
+func goals(signupUsers, purchaseUsers, purchaseEvents int64, sum, sumSq, participantSumSq json.Number) map[string]refx.GoalCounts {
 	return map[string]refx.GoalCounts{
-		"signup":   {Users: signupUsers, Events: signupUsers, ValueSum: "0", ValueSumSq: "0"},
-		"purchase": {Users: purchaseUsers, Events: purchaseEvents, ValueSum: sum, ValueSumSq: sumSq},
+		"signup":   {Users: signupUsers, Events: signupUsers, ValueSum: "0", ValueSumSq: "0", ValueParticipantSumSq: "0"},
+		"purchase": {Users: purchaseUsers, Events: purchaseEvents, ValueSum: sum, ValueSumSq: sumSq, ValueParticipantSumSq: participantSumSq},
 	}
 }
 
-// results are the counts of the example in schema/api.yaml.
+// results are the counts of the example in schema/api.yaml. Some buyers
+// bought twice, so Σ value² over events (value_sum_sq) is below Σ over
+// participants of (their total)² (value_participant_sum_sq), which is what
+// the value per participant must use.
 func results() *refx.Results {
 	return &refx.Results{Experiment: "cta-test", Status: refx.StatusRunning, Variants: []refx.VariantResults{
-		{Key: "control", Participants: 1021, Goals: goals(97, 31, 31, "512.75", "9153.8125")},
-		{Key: "bold", Participants: 1003, Goals: goals(121, 42, 42, "689.5", "12203.25")},
+		{Key: "control", Participants: 1021, Goals: goals(97, 31, 38, "512.75", "8153.8125", "9153.8125")},
+		{Key: "bold", Participants: 1003, Goals: goals(121, 42, 49, "689.5", "11203.25", "12203.25")},
 	}}
 }
 
@@ -64,7 +71,8 @@ func referralResults() *refx.Results {
 }
 
 // expectedMetrics is the mapping written out by hand, for results() and
-// referralResults().
+// referralResults(): the value per participant's Σy² is
+// value_participant_sum_sq.
 func expectedMetrics(referral bool) []stats.Metric {
 	ms := []stats.Metric{
 		{Key: "signup:conversion_rate", Name: "signup conversion rate", Kind: stats.KindBinomial, UnitLabel: "participants",
@@ -183,52 +191,158 @@ func TestAnalyzeDefaults(t *testing.T) {
 	}
 }
 
-func TestValueVariance(t *testing.T) {
+// purchases are the purchase counts of participants who each bought the
+// values of one row (an empty row: nothing), as the store keeps them, and
+// each participant's total: the y of value per participant.
+func purchases(rows [][]float64) (refx.GoalCounts, []float64) {
+	var c refx.GoalCounts
+	var sum, sq, participantSq float64
+	totals := make([]float64, len(rows))
+	for i, row := range rows {
+		for _, v := range row {
+			c.Events++
+			sum += v
+			sq += v * v
+			totals[i] += v
+		}
+		if len(row) > 0 {
+			c.Users++
+		}
+		participantSq += totals[i] * totals[i]
+	}
+	d := func(x float64) json.Number { return json.Number(strconv.FormatFloat(x, 'f', -1, 64)) }
+	c.ValueSum, c.ValueSumSq, c.ValueParticipantSumSq = d(sum), d(sq), d(participantSq)
+	return c, totals
+}
+
+// sampleStdDev is the standard deviation of ys (n − 1), in two passes.
+func sampleStdDev(ys []float64) float64 {
+	var mean, ss float64
+	for _, y := range ys {
+		mean += y / float64(len(ys))
+	}
+	for _, y := range ys {
+		ss += (y - mean) * (y - mean)
+	}
+	return math.Sqrt(ss / float64(len(ys)-1))
+}
+
+// TestValuePerParticipant: however many purchases each participant makes,
+// the value per participant is the mean of their totals, with the exact
+// variance of those totals, labelled exact and without notes.
+func TestValuePerParticipant(t *testing.T) {
+	arm := func(n, shift int) [][]float64 {
+		rows := make([][]float64, n)
+		for i := range rows {
+			if i%4 == 0 {
+				rows[i] = append(rows[i], float64(10+(i+shift)%7))
+			}
+			if i%8 == 0 {
+				rows[i] = append(rows[i], 2.5) // a second purchase
+			}
+			if i%10 == 3 {
+				rows[i] = append(rows[i], 20, 20, 20.25) // three purchases
+			}
+		}
+		return rows
+	}
+	for _, engine := range []stats.Engine{stats.EngineFrequentist, stats.EngineSequential, stats.EngineBayesian} {
+		t.Run(string(engine), func(t *testing.T) {
+			res := results()
+			req := stats.Request{
+				Engine: engine, Alpha: 0.05, Correction: stats.CorrectionHolm, DecisionScale: stats.ScaleRelative,
+				Metrics: expectedMetrics(false),
+			}
+			var totals [][]float64
+			for i, n := range []int{200, 210} {
+				c, ys := purchases(arm(n, 3*i))
+				if c.Events <= c.Users || number(t, c.ValueSumSq) >= number(t, c.ValueParticipantSumSq) {
+					t.Fatalf("the arm has no repeat purchases: %+v", c)
+				}
+				v := &res.Variants[i]
+				v.Participants = int64(n)
+				v.Goals = goals(0, c.Users, c.Events, c.ValueSum, c.ValueSumSq, c.ValueParticipantSumSq)
+				req.Variants = append(req.Variants, stats.Variant{Key: v.Key, Weight: 50, Participants: v.Participants})
+				totals = append(totals, ys)
+				var sum, sumSq float64
+				for _, y := range ys {
+					sum += y
+					sumSq += y * y
+				}
+				req.Metrics[0].Stats[i] = stats.Stats{N: v.Participants}
+				req.Metrics[1].Stats[i] = stats.Stats{N: v.Participants, Sum: float64(c.Users), SumSquares: float64(c.Users)}
+				req.Metrics[2].Stats[i] = stats.Stats{N: v.Participants, Sum: sum, SumSquares: sumSq}
+			}
+			a, err := analysis.Analyze(MustExperiment(t, false), res, analysis.Options{Engine: engine})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := stats.Analyze(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := a.Goals["purchase"].ValuePerParticipant
+			if !reflect.DeepEqual(m.MetricResult, want.Metrics[2]) {
+				t.Fatalf("value per participant:\n got %s\nwant %s", mustJSON(t, m.MetricResult), mustJSON(t, want.Metrics[2]))
+			}
+			if m.Variance != analysis.VarianceExact || len(m.Notes) != 0 || m.Variants[0].StdDev == nil {
+				t.Fatalf("value per participant = %s", mustJSON(t, m))
+			}
+			for i, ys := range totals {
+				if sd, want := *m.Variants[i].StdDev, sampleStdDev(ys); math.Abs(sd-want) > 1e-12*want {
+					t.Errorf("%s std_dev = %v, want the totals' %v", m.Variants[i].Variant, sd, want)
+				}
+			}
+		})
+	}
+}
+
+// TestValueVarianceConsistency: Σy² is checked against (Σy)²/N on the
+// participants' totals, not on the events' values.
+func TestValueVarianceConsistency(t *testing.T) {
 	tests := []struct {
 		name         string
 		control      map[string]refx.GoalCounts
-		wantVariance string
 		wantAnalysed bool
 	}{
-		{"OneEventPerUser", goals(97, 31, 31, "512.75", "9153.8125"), analysis.VarianceExact, true},
-		// Repeat purchases: Σ value² over events is only a lower bound of
-		// the per-participant Σ y², but it is consistent: analysed, labelled.
-		{"RepeatEvents", goals(97, 31, 38, "512.75", "9153.8125"), analysis.VarianceApproximate, true},
 		// 100 participants, 20 buyers with 6 purchases of 10 each: Σv² over
-		// events (12000) is below (Σv)²/N (14400), impossible for Σ y².
-		{"RepeatEventsInconsistent", goals(10, 20, 120, "1200", "12000"), analysis.VarianceApproximate, false},
+		// events (12000) is below (Σv)²/N (14400), but the participants'
+		// Σy² (20 × 60² = 72000) is consistent.
+		{"RepeatEvents", goals(10, 20, 120, "1200", "12000", "72000"), true},
+		// No data gives Σy² < (Σy)²/N: the metric is reported without
+		// inference, the others analysed.
+		{"Inconsistent", goals(10, 20, 120, "1200", "72000", "12000"), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := results()
+			res.Variants[0].Participants, res.Variants[1].Participants = 100, 100
 			res.Variants[0].Goals = tt.control
-			if !tt.wantAnalysed {
-				res.Variants[0].Participants, res.Variants[1].Participants = 100, 100
-				res.Variants[1].Goals = goals(12, 10, 10, "100", "1200")
-			}
+			res.Variants[1].Goals = goals(12, 10, 10, "100", "1200", "1200")
 			a, err := analysis.Analyze(MustExperiment(t, false), res, analysis.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			mustJSON(t, a)
 			m := a.Goals["purchase"].ValuePerParticipant
-			if m.Variance != tt.wantVariance || (tt.wantVariance == analysis.VarianceApproximate) != (len(m.Notes) == 1) {
-				t.Fatalf("variance %q notes %q, want %q", m.Variance, m.Notes, tt.wantVariance)
-			}
 			c := m.Comparisons[0]
-			analysed := c.Relative.StdErr != nil
-			if analysed != tt.wantAnalysed {
+			if analysed := c.Relative.StdErr != nil; analysed != tt.wantAnalysed || m.Variance != analysis.VarianceExact {
 				t.Fatalf("analysed = %v, want %v: %s", analysed, tt.wantAnalysed, mustJSON(t, m))
 			}
-			if !tt.wantAnalysed {
-				if c.Verdict.Code != stats.VerdictInsufficientData || len(c.Notes) != 1 || c.Relative.Estimate == nil || m.Variants[0].Mean == nil {
-					t.Fatalf("unanalysed metric = %s", mustJSON(t, m))
+			if tt.wantAnalysed {
+				if want := math.Sqrt((72000 - 1200.0*1200/100) / 99); len(m.Notes) != 0 || math.Abs(*m.Variants[0].StdDev-want) > 1e-12*want {
+					t.Fatalf("analysed metric = %s", mustJSON(t, m))
 				}
-				// The other metrics are still analysed, and the family
-				// shrinks to them.
-				if a.Goals["purchase"].ConversionRate.Comparisons[0].PValue == nil {
-					t.Fatalf("conversion rate not analysed: %s", mustJSON(t, a))
-				}
+				return
+			}
+			if c.Verdict.Code != stats.VerdictInsufficientData || len(c.Notes) != 1 || len(m.Notes) != 1 ||
+				c.Relative.Estimate == nil || m.Variants[0].Mean == nil {
+				t.Fatalf("unanalysed metric = %s", mustJSON(t, m))
+			}
+			// The other metrics are still analysed, and the family
+			// shrinks to them.
+			if a.Goals["purchase"].ConversionRate.Comparisons[0].PValue == nil {
+				t.Fatalf("conversion rate not analysed: %s", mustJSON(t, a))
 			}
 		})
 	}
@@ -237,8 +351,8 @@ func TestValueVariance(t *testing.T) {
 func TestAnalyzeDegenerate(t *testing.T) {
 	empty := func() *refx.Results {
 		return &refx.Results{Experiment: "cta-test", Status: refx.StatusDraft, Variants: []refx.VariantResults{
-			{Key: "control", Goals: goals(0, 0, 0, "0", "0"), Referral: &refx.ReferralCounts{ConversionValue: "0"}},
-			{Key: "bold", Goals: goals(0, 0, 0, "0", "0"), Referral: &refx.ReferralCounts{ConversionValue: "0"}},
+			{Key: "control", Goals: goals(0, 0, 0, "0", "0", "0"), Referral: &refx.ReferralCounts{ConversionValue: "0"}},
+			{Key: "bold", Goals: goals(0, 0, 0, "0", "0", "0"), Referral: &refx.ReferralCounts{ConversionValue: "0"}},
 		}}
 	}
 	tests := []struct {
@@ -250,17 +364,20 @@ func TestAnalyzeDegenerate(t *testing.T) {
 		{"MissingReferralCounts", func(r *refx.Results) { r.Variants[0].Referral = nil }},
 		{"OneParticipantEach", func(r *refx.Results) {
 			r.Variants[0].Participants, r.Variants[1].Participants = 1, 1
-			r.Variants[1].Goals = goals(1, 1, 1, "5", "25")
+			r.Variants[1].Goals = goals(1, 1, 1, "5", "25", "25")
 		}},
 		{"ParticipantsOnlyInOneArm", func(r *refx.Results) { r.Variants[1].Participants = 50 }},
 		{"AllConverted", func(r *refx.Results) {
 			r.Variants[0].Participants, r.Variants[1].Participants = 10, 10
-			r.Variants[0].Goals, r.Variants[1].Goals = goals(10, 10, 10, "100", "1000"), goals(10, 10, 10, "100", "1000")
+			r.Variants[0].Goals, r.Variants[1].Goals = goals(10, 10, 10, "100", "1000", "1000"), goals(10, 10, 10, "100", "1000", "1000")
 		}},
-		{"MoreUsersThanParticipants", func(r *refx.Results) { r.Variants[0].Goals = goals(3, 0, 0, "0", "0") }},
+		{"MoreUsersThanParticipants", func(r *refx.Results) { r.Variants[0].Goals = goals(3, 0, 0, "0", "0", "0") }},
 		{"ClicksWithoutReferrers", func(r *refx.Results) { r.Variants[0].Referral.Clicks = 4 }},
 		{"BadDecimal", func(r *refx.Results) {
 			r.Variants[0].Goals["purchase"] = refx.GoalCounts{ValueSum: "x", ValueSumSq: "1e999"}
+		}},
+		{"BadParticipantSumSq", func(r *refx.Results) {
+			r.Variants[0].Goals["purchase"] = refx.GoalCounts{ValueSum: "5", ValueSumSq: "25", ValueParticipantSumSq: "1e999"}
 		}},
 	}
 	for _, tt := range tests {
@@ -388,6 +505,22 @@ func TestPower(t *testing.T) {
 			t.Fatalf("ratio = %s, want %s", mustJSON(t, ratio), mustJSON(t, want))
 		}
 	})
+	t.Run("ValuePerParticipant", func(t *testing.T) {
+		// The baseline standard deviation is that of the participants'
+		// totals (value_participant_sum_sq), not of the purchases' values.
+		p := plan(t, results(), false, analysis.PowerOptions{MDE: 0.2, Goal: "purchase"})
+		value := p.Metrics[1]
+		sd := math.Sqrt((9153.8125 - 512.75*512.75/1021) / 1020)
+		want, err := stats.Power(stats.PowerRequest{Kind: stats.KindMean, BaselineMean: 512.75 / 1021, BaselineStdDev: sd,
+			Alpha: 0.05 / 3, RelativeMDE: 0.2, UnitsPerArm: 1003})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if value.Measure != analysis.MeasureValuePerParticipant || value.Variance != analysis.VarianceExact || len(value.Notes) != 0 ||
+			math.Abs(*value.Baseline.StdDev-sd) > 1e-12*sd || *value.RequiredUnitsPerArm != *want.RequiredUnitsPerArm {
+			t.Fatalf("value plan = %s, want %s", mustJSON(t, value), mustJSON(t, want))
+		}
+	})
 	t.Run("CorrectionNone", func(t *testing.T) {
 		p := plan(t, results(), false, analysis.PowerOptions{Options: analysis.Options{Correction: stats.CorrectionNone}, MDE: 0.1})
 		if p.Comparisons != 1 || p.AlphaPerComparison != 0.05 {
@@ -397,14 +530,14 @@ func TestPower(t *testing.T) {
 	t.Run("Baselines", func(t *testing.T) {
 		res := results()
 		res.Variants[0].Participants = 0
-		res.Variants[0].Goals = goals(0, 0, 0, "0", "0")
+		res.Variants[0].Goals = goals(0, 0, 0, "0", "0", "0")
 		p := plan(t, res, false, analysis.PowerOptions{MDE: 0.1, Goal: "purchase"})
 		if p.Metrics[0].Baseline.Source != analysis.BaselinePooled || p.Metrics[0].Baseline.Units != 1003 ||
 			p.Metrics[1].Baseline.Source != analysis.BaselinePooled || *p.Metrics[0].AdditionalUnitsPerArm != *p.Metrics[0].RequiredUnitsPerArm {
 			t.Fatalf("pooled = %s", mustJSON(t, p))
 		}
 		res.Variants[1].Participants = 0
-		res.Variants[1].Goals = goals(0, 0, 0, "0", "0")
+		res.Variants[1].Goals = goals(0, 0, 0, "0", "0", "0")
 		p = plan(t, res, false, analysis.PowerOptions{MDE: 0.1, Goal: "purchase"})
 		conv, value := p.Metrics[0], p.Metrics[1]
 		want, _ := stats.Power(stats.PowerRequest{Kind: stats.KindBinomial, BaselineRate: analysis.DefaultBaselineRate, Alpha: 0.05 / 3, RelativeMDE: 0.1})
@@ -427,4 +560,14 @@ func TestPower(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+// number parses a decimal of the counts.
+func number(tb testing.TB, n json.Number) float64 {
+	tb.Helper()
+	x, err := n.Float64()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return x
 }

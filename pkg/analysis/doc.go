@@ -18,10 +18,11 @@
 // value)² that the store keeps exactly. Mean and variance are both exact,
 // however many events each participant makes. value_sum_sq (Σ value² over
 // events) is not used: it equals Σy² only when nobody has two valued events,
-// and understates it otherwise. We chose this over a value-per-event metric
-// (N = events) because events are not the randomised unit: they cluster
-// within participants and their number depends on the variant, so a change
-// in value per event does not say whether a variant earns more.
+// and misses the cross terms 2·v·v′ of each participant's pairs of events
+// otherwise. We chose this over a value-per-event metric (N = events)
+// because events are not the randomised unit: they cluster within
+// participants and their number depends on the variant, so a change in value
+// per event does not say whether a variant earns more.
 //
 // Every metric's Variance is therefore VarianceExact. The field stays in the
 // API so that a metric whose variance could only be approximated can be

@@ -41,6 +41,10 @@ type ForestRow struct {
 	Text string
 }
 
+// halo outlines text in white, so that it stays legible where a grid line
+// runs under it.
+const halo = ` stroke="#ffffff" stroke-width="4" stroke-linejoin="round" paint-order="stroke"`
+
 // Forest is a forest plot: one horizontal interval per row against a
 // vertical line at zero.
 type Forest struct {
@@ -130,14 +134,14 @@ func (f Forest) SVG() []byte {
 	for _, r := range f.Rows {
 		if r.Group != prev {
 			prev = r.Group
-			d.text(pad, y+18, truncate(r.Group, w-2*pad, fontSize), ` font-weight="600"`)
+			d.text(pad, y+18, truncate(r.Group, w-2*pad, fontSize), ` font-weight="600"`+halo)
 			y += groupH
 		}
 		colour := r.Tone.colour()
 		cy := y + rowH/2
 		if stacked {
-			d.text(pad, y+14, truncate(r.Label, w*0.45, fontSize), "")
-			d.text(w-pad, y+14, r.Text, ` text-anchor="end" fill="`+colour+`" font-weight="600"`)
+			d.text(pad, y+14, truncate(r.Label, w*0.45, fontSize), halo)
+			d.text(w-pad, y+14, r.Text, ` text-anchor="end" fill="`+colour+`" font-weight="600"`+halo)
 			cy = y + 31
 		} else {
 			d.text(pad, cy+4.5, truncate(r.Label, labelW-8, fontSize), "")

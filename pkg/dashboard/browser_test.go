@@ -158,6 +158,7 @@ func parallel(n int, f func(i int)) {
 const (
 	ctaExperiment      = "dash-cta"
 	referralExperiment = "dash-referral"
+	srmExperiment      = "dash-srm"
 )
 
 // seed creates and feeds a known A/B experiment (in three waves a second
@@ -228,6 +229,22 @@ func seed(c client) {
 			}
 		}
 	})
+
+	// A sample ratio mismatch: users enrolled at 90/10, then the weights
+	// changed to 50/50 while it runs (allowed, and a classic mistake).
+	c.must("POST", "/v1/experiments", map[string]any{
+		"id": srmExperiment, "name": "Pricing page layout", "owner": "web",
+		"variants": []map[string]any{{"key": "grid", "weight": 90}, {"key": "list", "weight": 10}},
+		"goals":    []map[string]any{{"key": "signup", "kind": "binomial"}},
+	}, true, http.StatusCreated, nil)
+	var srm struct{ Version int }
+	c.must("POST", "/v1/experiments/"+srmExperiment+"/start", nil, true, http.StatusOK, &srm)
+	parallel(200, func(i int) {
+		c.must("POST", "/v1/assign", map[string]any{"experiment": srmExperiment, "user": fmt.Sprint("srm-", i)}, false, http.StatusOK, nil)
+	})
+	c.must("PATCH", "/v1/experiments/"+srmExperiment, map[string]any{
+		"version": srm.Version, "variants": []map[string]any{{"key": "grid", "weight": 50}, {"key": "list", "weight": 50}},
+	}, true, http.StatusOK, nil)
 
 	for i := range 12 {
 		q := url.Values{"experiment": {"Hero image"}, "variant": {[]string{"photo", "illustration"}[i%2]}, "event": {"participate"}, "uuid": {fmt.Sprint("visitor-", i)}}
@@ -508,7 +525,11 @@ func TestDashboard(t *testing.T) {
 				t.Errorf("the list lacks %q", want)
 			}
 		}
-		p.wait(`[...document.querySelectorAll('#experiments td[data-k=participants]')].filter(td => td.dataset.value).length >= 4`)
+		p.wait(`[...document.querySelectorAll('#experiments td[data-k=participants]')].filter(td => td.dataset.value).length >= 5`)
+		p.wait(fmt.Sprintf(`document.querySelector('#experiments tr[data-experiment=%q] [data-srm=mismatch]')`, srmExperiment))
+		if got := p.text(row + " [data-srm]"); got != "ratio OK" {
+			t.Errorf("%s's ratio check shows %q", ctaExperiment, got)
+		}
 		p.shot("", "list")
 
 		// The status filter.
@@ -556,6 +577,21 @@ func TestDashboard(t *testing.T) {
 		if markers < 3 {
 			t.Errorf("the conversion-over-time chart has %d markers of the control, want snapshots and the live point", markers)
 		}
+	})
+
+	t.Run("SRMWarning", func(t *testing.T) {
+		p := p
+		p.tb = t
+		p.open("#/experiments/"+srmExperiment, `document.querySelector('#srm-warning') && document.querySelector('table.metric')`)
+		if got := p.text("#srm-warning"); !strings.Contains(got, "do not trust these results") {
+			t.Errorf("SRM warning = %q", got)
+		}
+		var verdict string
+		p.eval(`document.querySelector('td[data-k=verdict]').dataset.value`, &verdict)
+		if verdict != "srm" {
+			t.Errorf("verdict with a sample ratio mismatch = %q, want srm", verdict)
+		}
+		p.shot("#results", "srm-warning")
 	})
 
 	t.Run("ReferralFunnel", func(t *testing.T) {

@@ -93,6 +93,9 @@ func seedReferralDemo(ctx context.Context, store *dynamo.Store, base string) err
 	err = store.CreateExperiment(ctx, e)
 	if refx.ErrorCode(err) == refx.ECONFLICT {
 		existing, err := store.Experiment(ctx, DemoReferralExperiment)
+		if refx.ErrorCode(err) == refx.ENOTFOUND {
+			return nil // deleted from the dashboard: its id stays taken
+		}
 		if err != nil || existing.Referral == nil || existing.Referral.LandingURL == referral.LandingURL || existing.Status == refx.StatusStopped {
 			return err
 		}

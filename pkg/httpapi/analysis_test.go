@@ -33,7 +33,8 @@ func (a *api) results(path string) analysedResults {
 
 // seedCounts enrols users u0..u<n-1> in cta-test and sends their events:
 // every third signs up, every fourth buys once (value 10 + i%7), and every
-// eighth buys again, so that value_sum_sq is over events, not users. It
+// eighth buys again, so that value_sum_sq (Σ over events of value²) differs
+// from value_participant_sum_sq (Σ over users of (their total value)²). It
 // returns each user's variant.
 func (a *api) seedCounts(n int) map[string]string {
 	a.tb.Helper()
@@ -61,12 +62,13 @@ func (a *api) seedCounts(n int) map[string]string {
 	return variants
 }
 
-// expectedCounts computes what seedCounts recorded, per variant.
+// expectedCounts computes what seedCounts recorded, per variant, from each
+// user's own purchases.
 func expectedCounts(n int, variants map[string]string) map[string]refx.VariantResults {
 	out := map[string]refx.VariantResults{}
 	type sums struct {
-		users, events int64
-		sum, sq       float64
+		users, events          int64
+		sum, sq, participantSq float64
 	}
 	acc := map[string]map[string]*sums{}
 	for i := range n {
@@ -81,19 +83,24 @@ func expectedCounts(n int, variants map[string]string) map[string]refx.VariantRe
 			acc[v]["signup"].users++
 			acc[v]["signup"].events++
 		}
+		var values []float64 // the user's purchases
 		if i%4 == 0 {
-			p, x := acc[v]["purchase"], float64(10+i%7)
-			p.users++
+			values = append(values, float64(10+i%7))
+		}
+		if i%8 == 0 {
+			values = append(values, 2.5)
+		}
+		p, total := acc[v]["purchase"], 0.0
+		for _, x := range values {
 			p.events++
 			p.sum += x
 			p.sq += x * x
+			total += x
 		}
-		if i%8 == 0 {
-			p := acc[v]["purchase"]
-			p.events++
-			p.sum += 2.5
-			p.sq += 6.25
+		if len(values) > 0 {
+			p.users++
 		}
+		p.participantSq += total * total
 	}
 	for v, gs := range acc {
 		vr := out[v]
@@ -103,6 +110,7 @@ func expectedCounts(n int, variants map[string]string) map[string]refx.VariantRe
 			vr.Goals[g] = refx.GoalCounts{
 				Users: s.users, Events: s.events,
 				ValueSum: json.Number(fmt.Sprint(s.sum)), ValueSumSq: json.Number(fmt.Sprint(s.sq)),
+				ValueParticipantSumSq: json.Number(fmt.Sprint(s.participantSq)),
 			}
 		}
 		out[v] = vr
@@ -119,10 +127,12 @@ func num(tb testing.TB, n json.Number) float64 {
 	return f
 }
 
-// directAnalysis runs stats.Analyze on the raw counts of a response, with
-// the metric mapping written out by hand: signup and purchase conversion
-// rates per participant, purchase value per participant.
-func directAnalysis(tb testing.TB, res refx.Results, weights map[string]float64, engine stats.Engine, alpha float64, correction stats.Correction) stats.Analysis {
+// directAnalysis runs stats.Analyze on the counts the test expects (want,
+// computed from each user's events), in the variant order of a response,
+// with the metric mapping written out by hand: signup and purchase
+// conversion rates per participant, and purchase value per participant
+// whose Σy² is Σ over users of (their total purchase value)².
+func directAnalysis(tb testing.TB, res refx.Results, want map[string]refx.VariantResults, weights map[string]float64, engine stats.Engine, alpha float64, correction stats.Correction) stats.Analysis {
 	tb.Helper()
 	req := stats.Request{Engine: engine, Alpha: alpha, Correction: correction, DecisionScale: stats.ScaleRelative}
 	conv := func(goal string) stats.Metric {
@@ -130,15 +140,16 @@ func directAnalysis(tb testing.TB, res refx.Results, weights map[string]float64,
 	}
 	signup, purchase := conv("signup"), conv("purchase")
 	value := stats.Metric{Key: "purchase:value_per_participant", Name: "purchase value per participant", Kind: stats.KindMean, UnitLabel: "participants"}
-	for i, v := range res.Variants {
-		if v.Key == "control" {
+	for i, rv := range res.Variants {
+		if rv.Key == "control" {
 			req.ControlIndex = i
 		}
+		v := want[rv.Key]
 		req.Variants = append(req.Variants, stats.Variant{Key: v.Key, Weight: weights[v.Key], Participants: v.Participants})
 		s, p := v.Goals["signup"], v.Goals["purchase"]
 		signup.Stats = append(signup.Stats, stats.Stats{N: v.Participants, Sum: float64(s.Users), SumSquares: float64(s.Users)})
 		purchase.Stats = append(purchase.Stats, stats.Stats{N: v.Participants, Sum: float64(p.Users), SumSquares: float64(p.Users)})
-		value.Stats = append(value.Stats, stats.Stats{N: v.Participants, Sum: num(tb, p.ValueSum), SumSquares: num(tb, p.ValueSumSq)})
+		value.Stats = append(value.Stats, stats.Stats{N: v.Participants, Sum: num(tb, p.ValueSum), SumSquares: num(tb, p.ValueParticipantSumSq)})
 	}
 	req.Metrics = []stats.Metric{signup, purchase, value}
 	a, err := stats.Analyze(req)
@@ -177,7 +188,7 @@ func TestResultsAnalysis(t *testing.T) {
 				t.Fatalf("variant fields = %v", got)
 			}
 			for _, g := range vm["goals"].(map[string]any) {
-				if got := keys(g.(map[string]any)); !slices.Equal(got, []string{"events", "users", "value_sum", "value_sum_sq"}) {
+				if got := keys(g.(map[string]any)); !slices.Equal(got, []string{"events", "users", "value_participant_sum_sq", "value_sum", "value_sum_sq"}) {
 					t.Fatalf("goal fields = %v", got)
 				}
 			}
@@ -193,8 +204,12 @@ func TestResultsAnalysis(t *testing.T) {
 			}
 			for g, c := range v.Goals {
 				wc := w.Goals[g]
-				if c.Users != wc.Users || c.Events != wc.Events || num(t, c.ValueSum) != num(t, wc.ValueSum) || num(t, c.ValueSumSq) != num(t, wc.ValueSumSq) {
+				if c.Users != wc.Users || c.Events != wc.Events || num(t, c.ValueSum) != num(t, wc.ValueSum) ||
+					num(t, c.ValueSumSq) != num(t, wc.ValueSumSq) || num(t, c.ValueParticipantSumSq) != num(t, wc.ValueParticipantSumSq) {
 					t.Errorf("%s %s = %+v, want %+v", v.Key, g, c, wc)
+				}
+				if g == "purchase" && (c.Events <= c.Users || num(t, c.ValueSumSq) == num(t, c.ValueParticipantSumSq)) {
+					t.Errorf("%s: no repeat purchases to tell the two sums of squares apart: %+v", v.Key, c)
 				}
 			}
 		}
@@ -215,7 +230,7 @@ func TestResultsAnalysis(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := a.results("/v1/experiments/cta-test/results" + tt.query)
-			direct := directAnalysis(t, res.Results, weights, tt.engine, tt.alpha, tt.correction)
+			direct := directAnalysis(t, res.Results, want, weights, tt.engine, tt.alpha, tt.correction)
 			got := res.Analysis
 			if got.Engine != tt.engine || got.Alpha != tt.alpha || got.Correction != direct.Correction || got.Control != "control" {
 				t.Fatalf("analysis header = %s %g %s %s", got.Engine, got.Alpha, got.Correction, got.Control)
@@ -251,9 +266,11 @@ func TestResultsAnalysis(t *testing.T) {
 				}
 			}
 			// Every fourth user buys and every eighth buys twice: the value
-			// metric's variance is labelled approximate.
-			if v := got.Goals["purchase"].ValuePerParticipant; v.Variance != analysis.VarianceApproximate || len(v.Notes) != 1 {
-				t.Fatalf("value metric variance %q notes %q", v.Variance, v.Notes)
+			// metric's variance is still exact, from the users' totals.
+			for _, m := range metrics {
+				if m.Unit != analysis.UnitParticipant || m.Variance != analysis.VarianceExact || len(m.Notes) != 0 {
+					t.Fatalf("%s unit %q variance %q notes %q", m.Key, m.Unit, m.Variance, m.Notes)
+				}
 			}
 		})
 	}

@@ -178,6 +178,9 @@
     return p.toFixed(3);
   }
 
+  // pIs is "p = 0.012" or "p < 0.001".
+  const pIs = (p) => (p !== null && p !== undefined && p < 0.001 ? 'p < 0.001' : `p = ${pvalue(p)}`);
+
   function date(s) {
     if (!s) return '—';
     const d = new Date(s);
@@ -231,10 +234,10 @@
     if (srm.mismatch) {
       return h('span', {
         class: 'badge verdict-warn', 'data-srm': 'mismatch',
-        title: `participants do not match the weights (p = ${pvalue(srm.p_value)})`,
+        title: `participants do not match the weights (${pIs(srm.p_value)})`,
       }, '⚠ SRM');
     }
-    return h('span', { class: 'muted nowrap', 'data-srm': 'ok', title: `sample ratio check p = ${pvalue(srm.p_value)}` }, 'ratio OK');
+    return h('span', { class: 'muted nowrap', 'data-srm': 'ok', title: `sample ratio check: ${pIs(srm.p_value)}` }, 'ratio OK');
   }
 
   // ---------------------------------------------------------------- charts
@@ -546,7 +549,7 @@
     if (a.srm.mismatch) {
       body.push(h('div', { class: 'warning', role: 'alert', id: 'srm-warning' },
         h('strong', {}, 'Sample ratio mismatch. '),
-        `Participants per variant (${a.srm.observed.join(' / ')}) do not match the weights (expected ${a.srm.expected.map((x) => num(Math.round(x))).join(' / ')}; p = ${pvalue(a.srm.p_value)}). Assignment or tracking is broken somewhere: do not trust these results.`));
+        `Participants per variant (${a.srm.observed.join(' / ')}) do not match the weights (expected ${a.srm.expected.map((x) => num(Math.round(x))).join(' / ')}; ${pIs(a.srm.p_value)}). Assignment or tracking is broken somewhere: do not trust these results.`));
     }
     const totals = res.variants.map((x) => `${x.key}: ${num(x.participants)}`).join(' · ');
     body.push(h('p', { class: 'muted' },
