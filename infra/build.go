@@ -2,11 +2,12 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -47,15 +48,9 @@ var buildEnv = []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0"}
 // what it deploys, and a test binary synthesizing many stacks reuses the
 // binaries of the first.
 type builder struct {
-	root string
-	mu   sync.Mutex
-	dirs map[string]*buildResult
-}
-
-type buildResult struct {
-	once sync.Once
-	dir  string
-	err  error
+	root  string
+	mu    sync.Mutex
+	built map[string]string // name → asset directory
 }
 
 var (
@@ -69,78 +64,76 @@ func builderFor(root string) *builder {
 	defer buildersMu.Unlock()
 	b, ok := builders[root]
 	if !ok {
-		b = &builder{root: root, dirs: map[string]*buildResult{}}
+		b = &builder{root: root, built: map[string]string{}}
 		builders[root] = b
 	}
 	return b
 }
 
-// Build builds the named functions concurrently and returns, per name, the
-// directory holding only its "bootstrap": <root>/.cache/lambda/<name>.
+// Build builds the named functions and returns, per name, the directory
+// holding only its "bootstrap": <root>/.cache/lambda/<name>. Those not built
+// yet by this process are built by one go build, which compiles the
+// packages they share once (a cold build of five functions takes about a
+// third of the time of five builds).
 func (b *builder) Build(names ...string) (map[string]string, error) {
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Go(func() { _, errs[i] = b.build(name) })
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var todo []string
+	for _, name := range names {
+		if _, ok := b.built[name]; !ok && !slices.Contains(todo, name) {
+			todo = append(todo, name)
+		}
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	if len(todo) > 0 {
+		dirs, err := buildFunctions(b.root, todo)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(b.built, dirs)
 	}
 	dirs := make(map[string]string, len(names))
 	for _, name := range names {
-		dirs[name] = b.result(name).dir
+		dirs[name] = b.built[name]
 	}
 	return dirs, nil
 }
 
-func (b *builder) result(name string) *buildResult {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	r, ok := b.dirs[name]
-	if !ok {
-		r = &buildResult{}
-		b.dirs[name] = r
+// buildFunctions builds functions/<name> for each name into
+// <root>/.cache/lambda/<name>/bootstrap. The binaries are written to a
+// private directory and renamed into place, so that a concurrent synthesis
+// (a second test binary, a watch) never sees half a file, and an asset
+// directory never holds anything but its bootstrap.
+func buildFunctions(root string, names []string) (map[string]string, error) {
+	cache := filepath.Join(root, ".cache", "lambda")
+	if err := os.MkdirAll(filepath.Join(cache, ".tmp"), 0o755); err != nil {
+		return nil, err
 	}
-	return r
-}
-
-func (b *builder) build(name string) (string, error) {
-	r := b.result(name)
-	r.once.Do(func() { r.dir, r.err = buildFunction(b.root, name) })
-	return r.dir, r.err
-}
-
-// buildFunction builds functions/<name> into <root>/.cache/lambda/<name>/bootstrap.
-// The binary is written beside the directory and renamed into it, so that a
-// concurrent synthesis (a second test binary, a watch) never sees half a
-// file, and the asset directory never holds anything but the bootstrap.
-func buildFunction(root, name string) (string, error) {
-	dir := filepath.Join(root, ".cache", "lambda", name)
-	tmpDir := filepath.Join(root, ".cache", "lambda", ".tmp")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.CreateTemp(tmpDir, name+"-*")
+	tmp, err := os.MkdirTemp(filepath.Join(cache, ".tmp"), "build-")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	args := append(append([]string{}, buildFlags...), "-o", tmp.Name(), "./functions/"+name)
+	defer os.RemoveAll(tmp)
+	args := append(slices.Clone(buildFlags), "-o", tmp+string(filepath.Separator))
+	for _, name := range names {
+		args = append(args, "./functions/"+name)
+	}
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), buildEnv...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("build functions/%s (%s go %s): %v\n%s",
-			name, strings.Join(buildEnv, " "), strings.Join(args, " "), err, out)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build the functions (%s go %s): %v\n%s",
+			strings.Join(buildEnv, " "), strings.Join(args, " "), err, out)
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, "bootstrap")); err != nil {
-		return "", err
+	dirs := map[string]string{}
+	for _, name := range names {
+		dir := filepath.Join(cache, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, "bootstrap")); err != nil {
+			return nil, err
+		}
+		dirs[name] = dir
 	}
-	return dir, nil
+	return dirs, nil
 }

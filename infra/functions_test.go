@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"debug/elf"
 	"go/ast"
 	"go/parser"
@@ -208,6 +209,29 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	first := map[string][]byte{}
+	for _, name := range names {
+		if first[name], err = os.ReadFile(filepath.Join(dirs[name], "bootstrap")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("Reproducible", func(t *testing.T) {
+		// A second build of unchanged code gives the same bytes, so the
+		// same asset hash: cdk deploy leaves unchanged functions alone.
+		again, err := buildFunctions(root, names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range names {
+			b, err := os.ReadFile(filepath.Join(again[name], "bootstrap"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b, first[name]) {
+				t.Errorf("%s: two builds of the same code differ", name)
+			}
+		}
+	})
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			entries, err := os.ReadDir(dirs[name])

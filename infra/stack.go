@@ -43,7 +43,6 @@ type service struct {
 	adminKey  awssecretsmanager.Secret
 	hashKey   awssecretsmanager.Secret
 	functions map[string]awslambda.Function
-	logGroups map[string]awslogs.LogGroup
 	export    *exportPipeline
 	api       *httpAPI
 }
@@ -72,7 +71,7 @@ func NewRefxStack(scope constructs.Construct, id string, props *StackProps) (aws
 	awscdk.Tags_Of(stack).Add(jsii.String("refx:stage"), jsii.String(cfg.Stage), nil)
 	s := &service{
 		stack: stack, cfg: cfg,
-		functions: map[string]awslambda.Function{}, logGroups: map[string]awslogs.LogGroup{},
+		functions: map[string]awslambda.Function{},
 	}
 	s.table = newTable(stack, cfg.RetainData)
 	s.adminKey = s.newKey("AdminKey", "refx admin API key: the bearer token of the admin routes")
@@ -244,7 +243,6 @@ func (s *service) newFunction(f function, code awslambda.Code) error {
 		Environment:           &env,
 	})
 	s.functions[f.Name] = fn
-	s.logGroups[f.Name] = logs
 	return nil
 }
 

@@ -100,7 +100,8 @@ func BenchmarkTrackThroughput(b *testing.B) {
 		return nil
 	})
 	// The raw phase writes what the HTTP path's transaction writes, built
-	// by hand: the event item, the experiment check, the counter update.
+	// by hand: the event item, the experiment check, the counter update and
+	// the user's value total.
 	rawRate := run(func(i int) error {
 		id := benchUUID()
 		user := fmt.Sprintf("user-%03d", i%users)
@@ -130,11 +131,19 @@ func BenchmarkTrackThroughput(b *testing.B) {
 					"pk": s(fmt.Sprintf("COUNT#%s#%03d", exp.ID, i%exp.CounterShards)),
 					"sk": s("VARIANT#" + variants[i%users] + "#GOAL#purchase"),
 				},
-				UpdateExpression: aws.String("ADD events :one, value_sum :v, value_sum_sq :v2 SET entity = :e, experiment = :x, variant = :var, goal = :g"),
+				UpdateExpression: aws.String("ADD events :one, value_sum :v, value_sum_sq :v2, value_participant_sum_sq :v2 SET entity = :e, experiment = :x, variant = :var, goal = :g"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{
 					":one": num("1"), ":v": num("12.34"), ":v2": num("152.2756"), ":e": s("counter"),
 					":x": s(exp.ID), ":var": s(variants[i%users]), ":g": s("purchase"),
 				},
+			}},
+			// The user's running value total, which the per-participant sum
+			// of squares is computed from.
+			{Update: &types.Update{
+				TableName:                 &table,
+				Key:                       map[string]types.AttributeValue{"pk": s("USER#" + user), "sk": s("ASSIGN#" + exp.ID)},
+				UpdateExpression:          aws.String("ADD vt_purchase :v"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":v": num("12.34")},
 			}},
 		}})
 		return err
