@@ -21,68 +21,33 @@ import (
 
 	"github.com/refx-dev/refx/pkg/ddblocal"
 	"github.com/refx-dev/refx/pkg/devserver"
+	"github.com/refx-dev/refx/pkg/devserver/devservertest"
 	"github.com/refx-dev/refx/pkg/headless"
 	"github.com/refx-dev/refx/pkg/httpapi"
 )
 
 const testAdminKey = "dashboard-admin-key-0123456789"
 
-// syncBuffer collects the stack's banner.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // MustStack starts the local stack as ./scripts/dev does, in memory, with a
 // snapshot every second so that the charts over time have points.
 func MustStack(tb testing.TB) string {
 	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	out, logs := &syncBuffer{}, &syncBuffer{}
-	go func() {
-		done <- devserver.Run(ctx, devserver.Options{
-			Addr: "127.0.0.1:0", InMemory: true, DataDir: tb.TempDir(), AdminKey: testAdminKey, Out: out,
-			Logger: slog.New(slog.NewJSONHandler(logs, nil)), SnapshotEvery: time.Second, Ready: func(u string) { ready <- u },
-		})
-	}()
+	logs := &devservertest.Buffer{}
+	// Registered first, so run last: after the stack stopped, with all its logs.
 	tb.Cleanup(func() {
 		if tb.Failed() {
 			l := logs.String()
 			tb.Logf("the stack's last logs:\n%s", l[max(0, len(l)-8000):])
 		}
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			tb.Error("local stack did not stop")
-		}
 	})
-	select {
-	case base := <-ready:
-		if !strings.Contains(out.String(), base+"/dashboard") {
-			tb.Errorf("the banner does not show the dashboard URL:\n%s", out)
-		}
-		return base
-	case err := <-done:
-		tb.Fatalf("Run: %v\n%s", err, out)
-	case <-time.After(3 * time.Minute):
-		tb.Fatal("local stack did not start")
+	stack := devservertest.Start(tb, devserver.Options{
+		InMemory: true, DataDir: tb.TempDir(), AdminKey: testAdminKey,
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)), SnapshotEvery: time.Second,
+	})
+	if !strings.Contains(stack.Out(), stack.URL+"/dashboard") {
+		tb.Errorf("the banner does not show the dashboard URL:\n%s", stack.Out())
 	}
-	return ""
+	return stack.URL
 }
 
 // client calls the local API.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/refx-dev/refx/pkg/ddblocal"
 	"github.com/refx-dev/refx/pkg/devserver"
+	"github.com/refx-dev/refx/pkg/devserver/devservertest"
 	"github.com/refx-dev/refx/pkg/headless"
 	"github.com/refx-dev/refx/pkg/refx"
 )
@@ -28,36 +29,13 @@ const demoAdminKey = "demo-admin-key-0123456789"
 // returns its base URL (http://localhost:<port>).
 func MustStack(tb testing.TB) string {
 	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	out := &syncBuffer{}
-	go func() {
-		done <- devserver.Run(ctx, devserver.Options{
-			Addr: "127.0.0.1:0", InMemory: true, DataDir: tb.TempDir(), AdminKey: demoAdminKey, Out: out,
-			Logger: slog.New(slog.DiscardHandler), Ready: func(u string) { ready <- u },
-		})
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			tb.Error("local stack did not stop")
-		}
+	stack := devservertest.Start(tb, devserver.Options{
+		InMemory: true, DataDir: tb.TempDir(), AdminKey: demoAdminKey, Logger: slog.New(slog.DiscardHandler),
 	})
-	select {
-	case base := <-ready:
-		if !strings.Contains(out.String(), base+devserver.DemoPath) {
-			tb.Errorf("the banner does not show the demo URL:\n%s", out)
-		}
-		return base
-	case err := <-done:
-		tb.Fatalf("Run: %v\n%s", err, out)
-	case <-time.After(2 * time.Minute):
-		tb.Fatal("local stack did not start")
+	if !strings.Contains(stack.Out(), stack.URL+devserver.DemoPath) {
+		tb.Errorf("the banner does not show the demo URL:\n%s", stack.Out())
 	}
-	return ""
+	return stack.URL
 }
 
 // adminGet reads an admin route into out.

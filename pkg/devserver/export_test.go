@@ -1,7 +1,6 @@
 package devserver_test
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/refx-dev/refx/pkg/devserver"
+	"github.com/refx-dev/refx/pkg/devserver/devservertest"
 )
 
 // TestRunExports starts the local stack, sends an event as a new user
@@ -17,27 +17,10 @@ import (
 // local S3 under the data directory; the banner says where.
 func TestRunExports(t *testing.T) {
 	dataDir := t.TempDir()
-	out := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- devserver.Run(ctx, devserver.Options{
-			Addr: "127.0.0.1:0", DataDir: dataDir, AdminKey: "test-admin-key-0123456789", Out: out,
-			Ready: func(u string) { ready <- u },
-		})
-	}()
-	var base string
-	select {
-	case base = <-ready:
-	case err := <-done:
-		t.Fatalf("Run: %v\n%s", err, out)
-	case <-time.After(2 * time.Minute):
-		t.Fatal("local stack did not start")
-	}
+	stack := devservertest.Start(t, devserver.Options{DataDir: dataDir, AdminKey: "test-admin-key-0123456789"})
+	base := stack.URL
 	bucketDir := filepath.Join(dataDir, "s3", "buckets", "refx-analytics")
-	if banner := out.String(); !strings.Contains(banner, bucketDir) || !strings.Contains(banner, "S3           http://127.0.0.1:") {
+	if banner := stack.Out(); !strings.Contains(banner, bucketDir) || !strings.Contains(banner, "S3           http://127.0.0.1:") {
 		t.Fatalf("banner lacks the S3 endpoint or the data directory:\n%s", banner)
 	}
 	for _, body := range []string{
@@ -71,13 +54,7 @@ func TestRunExports(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dataDir, "export", "checkpoints.json")); err != nil {
 		t.Errorf("no stream checkpoint: %v", err)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run after cancel: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("local stack did not stop")
+	if err := stack.Stop(); err != nil {
+		t.Fatalf("Run after cancel: %v", err)
 	}
 }

@@ -49,10 +49,7 @@ func (s *Store) Assign(ctx context.Context, experiment, user string) (*refx.Assi
 		if err != nil {
 			return nil, storeError("Assign", err)
 		}
-		err = s.retry(ctx, "Assign", func() error {
-			_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-			return err
-		})
+		err = s.transact(ctx, "Assign", items)
 		reasons := cancellationReasons(err)
 		switch {
 		case err == nil:
@@ -80,11 +77,7 @@ func enrolmentItems(table *string, exp *refx.Experiment, it assignmentItem) ([]t
 	if err != nil {
 		return nil, err
 	}
-	av, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return nil, err
-	}
-	absent, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(AttrPK))).Build()
+	put, err := putIfAbsent(table, it)
 	if err != nil {
 		return nil, err
 	}
@@ -99,12 +92,7 @@ func enrolmentItems(table *string, exp *refx.Experiment, it assignmentItem) ([]t
 	shard := shardOf(it.User, exp.CounterShards)
 	return []types.TransactWriteItem{
 		check,
-		{Put: &types.Put{
-			TableName: table, Item: av,
-			ConditionExpression:                 absent.Condition(),
-			ExpressionAttributeNames:            absent.Names(),
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}},
+		put,
 		{Update: &types.Update{
 			TableName: table, Key: participantsKey(exp.ID, shard, it.Variant).attributes(),
 			UpdateExpression:          counter.Update(),

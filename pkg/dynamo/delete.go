@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -133,29 +132,7 @@ func (s *Store) partitionKeys(ctx context.Context, op, pk string) ([]map[string]
 	if err != nil {
 		return nil, storeError(op, err)
 	}
-	in := &dynamodb.QueryInput{
-		TableName: s.table, ConsistentRead: aws.Bool(true),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ProjectionExpression:      expr.Projection(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	}
-	var keys []map[string]types.AttributeValue
-	for {
-		var out *dynamodb.QueryOutput
-		err := s.retry(ctx, op, func() (err error) {
-			out, err = s.client.Query(ctx, in)
-			return err
-		})
-		if err != nil {
-			return nil, storeError(op, err)
-		}
-		keys = append(keys, out.Items...)
-		if out.LastEvaluatedKey == nil {
-			return keys, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
+	return s.queryItems(ctx, op, s.queryInput(expr, true))
 }
 
 // isDeleted reports whether a stored experiment item is a tombstone.

@@ -7,7 +7,6 @@ import (
 	"math/big"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -130,48 +129,35 @@ func (s *Store) userState(ctx context.Context, user string) ([]assignmentItem, *
 	if err != nil {
 		return nil, nil, storeError("userState", err)
 	}
-	in := &dynamodb.QueryInput{
-		TableName: s.table, ConsistentRead: aws.Bool(true),
-		KeyConditionExpression:    keys.KeyCondition(),
-		ExpressionAttributeNames:  keys.Names(),
-		ExpressionAttributeValues: keys.Values(),
-	}
 	var (
 		asns []assignmentItem
 		attr *attributionItem
 	)
-	for {
-		var out *dynamodb.QueryOutput
-		err := s.retry(ctx, "userState", func() (err error) {
-			out, err = s.client.Query(ctx, in)
-			return err
-		})
-		if err != nil {
-			return nil, nil, storeError("userState", err)
-		}
-		for _, item := range out.Items {
+	err = s.queryAll(ctx, "userState", s.queryInput(keys, true), func(items []map[string]types.AttributeValue) error {
+		for _, item := range items {
 			sk, _ := item[AttrSK].(*types.AttributeValueMemberS)
 			switch {
 			case sk == nil:
 			case strings.HasPrefix(sk.Value, assignmentPrefix):
 				var a assignmentItem
 				if err := attributevalue.UnmarshalMap(item, &a); err != nil {
-					return nil, nil, storeError("userState", err)
+					return err
 				}
 				a.readValueTotals(item)
 				asns = append(asns, a)
 			case sk.Value == attributionSK:
 				attr = new(attributionItem)
 				if err := attributevalue.UnmarshalMap(item, attr); err != nil {
-					return nil, nil, storeError("userState", err)
+					return err
 				}
 			}
 		}
-		if out.LastEvaluatedKey == nil {
-			return asns, attr, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
+	return asns, attr, nil
 }
 
 // writeEvent writes the event item and its counter updates in one
@@ -179,20 +165,11 @@ func (s *Store) userState(ctx context.Context, user string) ([]assignmentItem, *
 // stale when the plan no longer holds (an experiment stopped, a concurrent
 // event converted the user first) and must be made again.
 func (s *Store) writeEvent(ctx context.Context, item eventItem, e *refx.Event, credits []credit, referral *referralCredit) (stored *eventItem, stale bool, err error) {
-	av, err := attributevalue.MarshalMap(item)
+	write, err := putIfAbsent(s.table, item)
 	if err != nil {
 		return nil, false, storeError("writeEvent", err)
 	}
-	absent, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(AttrPK))).Build()
-	if err != nil {
-		return nil, false, storeError("writeEvent", err)
-	}
-	put := &types.Put{
-		TableName: s.table, Item: av,
-		ConditionExpression:                 absent.Condition(),
-		ExpressionAttributeNames:            absent.Names(),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}
+	put := write.Put
 	if len(credits) == 0 && referral == nil {
 		// Nothing to count: a plain conditional put records the event and
 		// its key at half a transaction's cost.
@@ -211,7 +188,7 @@ func (s *Store) writeEvent(ctx context.Context, item eventItem, e *refx.Event, c
 		}
 		return nil, false, storeError("writeEvent", err)
 	}
-	items := []types.TransactWriteItem{{Put: put}}
+	items := []types.TransactWriteItem{write}
 	checked := map[string]bool{}
 	for _, c := range credits {
 		more, err := creditItems(s.table, e, c)
@@ -230,10 +207,7 @@ func (s *Store) writeEvent(ctx context.Context, item eventItem, e *refx.Event, c
 		}
 		items = append(items, more...)
 	}
-	err = s.retry(ctx, "writeEvent", func() error {
-		_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		return err
-	})
+	err = s.transact(ctx, "writeEvent", items)
 	reasons := cancellationReasons(err)
 	switch {
 	case err == nil:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -29,22 +28,13 @@ func (s *Store) CreateExperiment(ctx context.Context, e *refx.Experiment) error 
 
 // Experiment reads an experiment with a strongly consistent read. ENOTFOUND.
 func (s *Store) Experiment(ctx context.Context, id string) (*refx.Experiment, error) {
-	var out *dynamodb.GetItemOutput
-	err := s.retry(ctx, "Experiment", func() (err error) {
-		out, err = s.client.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName: s.table, Key: experimentKey(id).attributes(), ConsistentRead: aws.Bool(true),
-		})
-		return err
-	})
-	if err != nil {
-		return nil, storeError("Experiment", err)
-	}
-	if out.Item == nil {
-		return nil, refx.Errorf(refx.ENOTFOUND, "experiment %s not found", id)
-	}
 	var it experimentItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return nil, storeError("Experiment", err)
+	found, err := s.getItem(ctx, "Experiment", experimentKey(id), &it)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, refx.Errorf(refx.ENOTFOUND, "experiment %s not found", id)
 	}
 	if it.Status == statusDeleted {
 		return nil, refx.Errorf(refx.ENOTFOUND, "experiment %s not found: it was deleted", id)
@@ -70,16 +60,26 @@ func (s *Store) Experiments(ctx context.Context, f refx.ExperimentFilter) (*refx
 		c := expression.Name("status").Equal(expression.Value(string(f.Status)))
 		filter = &c
 	}
-	var items []experimentItem
-	next, err := s.queryIndex(ctx, "Experiments", experimentListPK, f.Limit, f.Cursor, filter, &items)
+	exps, next, err := indexPage(ctx, s, "Experiments", experimentListPK, f.Limit, f.Cursor, filter, experimentItem.experiment)
 	if err != nil {
 		return nil, err
 	}
-	page := &refx.ExperimentPage{Experiments: make([]*refx.Experiment, 0, len(items)), NextCursor: next}
-	for _, it := range items {
-		page.Experiments = append(page.Experiments, it.experiment())
+	return &refx.ExperimentPage{Experiments: exps, NextCursor: next}, nil
+}
+
+// indexPage reads one page of the gsi1 partition pk as items of type T, as
+// queryIndex does, and converts each with conv.
+func indexPage[T, R any](ctx context.Context, s *Store, op, pk string, limit int, cursor string, filter *expression.ConditionBuilder, conv func(T) R) ([]R, string, error) {
+	var items []T
+	next, err := s.queryIndex(ctx, op, pk, limit, cursor, filter, &items)
+	if err != nil {
+		return nil, "", err
 	}
-	return page, nil
+	out := make([]R, 0, len(items))
+	for _, it := range items {
+		out = append(out, conv(it))
+	}
+	return out, next, nil
 }
 
 // queryIndex reads one page of the gsi1 partition pk, newest first, into
@@ -125,6 +125,26 @@ func (s *Store) queryIndex(ctx context.Context, op, pk string, limit int, cursor
 		return "", nil
 	}
 	return encodeCursor(res.LastEvaluatedKey), nil
+}
+
+// allExperiments hands fn every item of the experiment listing that
+// matches filter, newest first, reading the listing page by page.
+func (s *Store) allExperiments(ctx context.Context, op string, filter expression.ConditionBuilder, fn func(experimentItem)) error {
+	cursor := ""
+	for {
+		var items []experimentItem
+		next, err := s.queryIndex(ctx, op, experimentListPK, maxPageSize, cursor, &filter, &items)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			fn(it)
+		}
+		if next == "" {
+			return nil
+		}
+		cursor = next
+	}
 }
 
 // cursorAttributes are the attributes of a gsi1 LastEvaluatedKey.
@@ -219,29 +239,15 @@ func (s *Store) putExperiment(ctx context.Context, op string, e *refx.Experiment
 	if err != nil {
 		return storeError(op, err)
 	}
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return storeError(op, err)
-	}
-	err = s.retry(ctx, op, func() error {
-		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: s.table, Item: item,
-			ConditionExpression:                 expr.Condition(),
-			ExpressionAttributeNames:            expr.Names(),
-			ExpressionAttributeValues:           expr.Values(),
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
-		return err
-	})
-	var failed *types.ConditionalCheckFailedException
+	failed, err := s.putIf(ctx, op, item, cond)
 	switch {
-	case !errors.As(err, &failed):
+	case failed == nil:
+		return err
 	case isOwnWrite(failed.Item, write.WriteID):
 		return nil
 	default:
 		return conflict
 	}
-	return storeError(op, err)
 }
 
 // isOwnWrite reports whether the stored item that failed a write's condition

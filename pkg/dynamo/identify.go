@@ -4,10 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/refx-dev/refx/pkg/refx"
@@ -72,10 +70,7 @@ func (s *Store) link(ctx context.Context, a anonymousAssignment, user string) (r
 	if err != nil {
 		return out, storeError("Identify", err)
 	}
-	err = s.retry(ctx, "Identify", func() error {
-		_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		return err
-	})
+	err = s.transact(ctx, "Identify", items)
 	reasons := cancellationReasons(err)
 	switch {
 	case err == nil:
@@ -136,30 +131,13 @@ func (s *Store) anonymousAssignments(ctx context.Context, visitor string) ([]ano
 	if err != nil {
 		return nil, storeError("Identify", err)
 	}
-	in := &dynamodb.QueryInput{
-		TableName: s.table, ConsistentRead: aws.Bool(true),
-		KeyConditionExpression:    keys.KeyCondition(),
-		ExpressionAttributeNames:  keys.Names(),
-		ExpressionAttributeValues: keys.Values(),
+	items, err := s.queryItems(ctx, "Identify", s.queryInput(keys, true))
+	if err != nil {
+		return nil, err
 	}
 	var all []anonymousAssignment
-	for {
-		var out *dynamodb.QueryOutput
-		err := s.retry(ctx, "Identify", func() (err error) {
-			out, err = s.client.Query(ctx, in)
-			return err
-		})
-		if err != nil {
-			return nil, storeError("Identify", err)
-		}
-		var page []anonymousAssignment
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
-			return nil, storeError("Identify", err)
-		}
-		all = append(all, page...)
-		if out.LastEvaluatedKey == nil {
-			return all, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+	if err := attributevalue.UnmarshalListOfMaps(items, &all); err != nil {
+		return nil, storeError("Identify", err)
 	}
+	return all, nil
 }

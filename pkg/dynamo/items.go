@@ -238,13 +238,8 @@ type counterItem struct {
 // code and makes the per-referrer sums of squares exact.
 type codeItem struct {
 	itemKey
-	Entity      string                `dynamodbav:"entity"`
-	Code        string                `dynamodbav:"code"`
-	Experiment  string                `dynamodbav:"experiment"`
-	Referrer    string                `dynamodbav:"referrer"`
-	Variant     string                `dynamodbav:"variant"`
-	Counted     bool                  `dynamodbav:"counted"`
-	CreatedAt   time.Time             `dynamodbav:"created_at"`
+	Entity string `dynamodbav:"entity"`
+	referralCode
 	Rev         int64                 `dynamodbav:"rev"`
 	Clicks      int64                 `dynamodbav:"clicks"`
 	Signups     int64                 `dynamodbav:"signups"`
@@ -259,7 +254,14 @@ type codeItem struct {
 // pointerItem finds a referrer's code in an experiment.
 type pointerItem struct {
 	itemKey
-	Entity     string    `dynamodbav:"entity"`
+	Entity string `dynamodbav:"entity"`
+	referralCode
+}
+
+// referralCode is what a code item and its referrer's pointer to it both
+// hold, written once when the code is created: embedded, its attributes sit
+// at the top level of either item.
+type referralCode struct {
 	Code       string    `dynamodbav:"code"`
 	Experiment string    `dynamodbav:"experiment"`
 	Referrer   string    `dynamodbav:"referrer"`

@@ -84,10 +84,7 @@ func (s *Store) LamedTrack(ctx context.Context, t refx.LamedTrack) error {
 	if err != nil {
 		return storeError("LamedTrack", err)
 	}
-	err = s.retry(ctx, "LamedTrack", func() error {
-		_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{put, count}})
-		return err
-	})
+	err = s.transact(ctx, "LamedTrack", []types.TransactWriteItem{put, count})
 	if conditionFailed(cancellationReasons(err), 0) {
 		return nil // this uuid was counted before
 	}
@@ -202,22 +199,12 @@ func (s *Store) lamedNames(ctx context.Context, namespace string) ([]string, err
 	filter := expression.Name("source").Equal(expression.Value(refx.SourceLamed)).
 		And(expression.Name("namespace").Equal(expression.Value(namespace)))
 	var names []string
-	cursor := ""
-	for {
-		var items []experimentItem
-		next, err := s.queryIndex(ctx, "lamedNames", experimentListPK, maxPageSize, cursor, &filter, &items)
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range items {
-			names = append(names, it.Name)
-		}
-		if next == "" {
-			slices.Sort(names)
-			return names, nil
-		}
-		cursor = next
+	err := s.allExperiments(ctx, "lamedNames", filter, func(it experimentItem) { names = append(names, it.Name) })
+	if err != nil {
+		return nil, err
 	}
+	slices.Sort(names)
+	return names, nil
 }
 
 // LamedDelete deletes a Lamed experiment's counters, then the experiment.

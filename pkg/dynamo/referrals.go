@@ -45,24 +45,17 @@ func (s *Store) CreateReferral(ctx context.Context, experiment, referrer string)
 		return nil, refx.Errorf(refx.ECONFLICT, "experiment %s is %s: no new referral links", exp.ID, exp.Status)
 	}
 	for attempt := 0; attempt < maxCodeCollisions; attempt++ {
-		now := s.opts.Now().UTC()
-		code := refx.NewCode()
-		p := pointerItem{
-			itemKey: codePointerKey(referrer, exp.ID), Entity: entityPointer,
-			Code: code, Experiment: exp.ID, Referrer: referrer, Variant: a.Variant, Counted: a.InExperiment, CreatedAt: now,
+		rc := referralCode{
+			Code: refx.NewCode(), Experiment: exp.ID, Referrer: referrer,
+			Variant: a.Variant, Counted: a.InExperiment, CreatedAt: s.opts.Now().UTC(),
 		}
-		c := codeItem{
-			itemKey: codeKey(code), Entity: entityReferral, Code: code, Experiment: exp.ID, Referrer: referrer,
-			Variant: a.Variant, Counted: a.InExperiment, CreatedAt: now, Value: "0",
-		}
+		p := pointerItem{itemKey: codePointerKey(referrer, exp.ID), Entity: entityPointer, referralCode: rc}
+		c := codeItem{itemKey: codeKey(rc.Code), Entity: entityReferral, referralCode: rc, Value: "0"}
 		items, err := newCodeItems(s.table, exp, c, p)
 		if err != nil {
 			return nil, storeError("CreateReferral", err)
 		}
-		err = s.retry(ctx, "CreateReferral", func() error {
-			_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-			return err
-		})
+		err = s.transact(ctx, "CreateReferral", items)
 		reasons := cancellationReasons(err)
 		switch {
 		case err == nil:
@@ -185,10 +178,7 @@ func (s *Store) RecordClick(ctx context.Context, click refx.Click) (*refx.ClickR
 		if err != nil {
 			return res, storeError("RecordClick", err)
 		}
-		err = s.retry(ctx, "RecordClick", func() error {
-			_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-			return err
-		})
+		err = s.transact(ctx, "RecordClick", items)
 		reasons := cancellationReasons(err)
 		switch {
 		case err == nil:
@@ -363,10 +353,7 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 	if err != nil {
 		return nil, true, storeError("Attribute", err)
 	}
-	err = s.retry(ctx, "Attribute", func() error {
-		_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		return err
-	})
+	err = s.transact(ctx, "Attribute", items)
 	reasonsOut := cancellationReasons(err)
 	switch {
 	case err == nil:
@@ -462,10 +449,7 @@ func (s *Store) refuse(ctx context.Context, exp *refx.Experiment, c codeItem, si
 		}
 		items = append(items, counter)
 	}
-	err = s.retry(ctx, "refuse", func() error {
-		_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		return err
-	})
+	err = s.transact(ctx, "refuse", items)
 	reasons := cancellationReasons(err)
 	switch {
 	case err == nil:
@@ -479,16 +463,11 @@ func (s *Store) refuse(ctx context.Context, exp *refx.Experiment, c codeItem, si
 
 // Referrals lists a referrer's referees, newest first, through gsi1.
 func (s *Store) Referrals(ctx context.Context, referrer string, limit int, cursor string) (*refx.AttributionPage, error) {
-	var items []attributionItem
-	next, err := s.queryIndex(ctx, "Referrals", referrerPK(referrer), limit, cursor, nil, &items)
+	referrals, next, err := indexPage(ctx, s, "Referrals", referrerPK(referrer), limit, cursor, nil, attributionItem.attribution)
 	if err != nil {
 		return nil, err
 	}
-	page := &refx.AttributionPage{Referrals: make([]*refx.Attribution, 0, len(items)), NextCursor: next}
-	for _, it := range items {
-		page.Referrals = append(page.Referrals, it.attribution())
-	}
-	return page, nil
+	return &refx.AttributionPage{Referrals: referrals, NextCursor: next}, nil
 }
 
 // referralCredit is a referee's conversion event credited to the referrer's
@@ -664,22 +643,6 @@ func anyConditionFailed(reasons []types.CancellationReason) bool {
 		}
 	}
 	return false
-}
-
-// getItem reads one item consistently into out; found is false when absent.
-func (s *Store) getItem(ctx context.Context, op string, key itemKey, out any) (found bool, err error) {
-	var res *dynamodb.GetItemOutput
-	err = s.retry(ctx, op, func() (err error) {
-		res, err = s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table, Key: key.attributes(), ConsistentRead: aws.Bool(true)})
-		return err
-	})
-	if err != nil || res.Item == nil {
-		return false, storeError(op, err)
-	}
-	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
-		return false, storeError(op, err)
-	}
-	return true, nil
 }
 
 // getItems reads several items consistently in one batch; absent items are

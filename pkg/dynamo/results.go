@@ -7,10 +7,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/refx-dev/refx/pkg/refx"
@@ -53,28 +51,7 @@ func (s *Store) counterShard(ctx context.Context, experiment string, shard int) 
 	if err != nil {
 		return nil, storeError("counterShard", err)
 	}
-	in := &dynamodb.QueryInput{
-		TableName: s.table, ConsistentRead: aws.Bool(true),
-		KeyConditionExpression:    keys.KeyCondition(),
-		ExpressionAttributeNames:  keys.Names(),
-		ExpressionAttributeValues: keys.Values(),
-	}
-	var all []map[string]types.AttributeValue
-	for {
-		var out *dynamodb.QueryOutput
-		err := s.retry(ctx, "counterShard", func() (err error) {
-			out, err = s.client.Query(ctx, in)
-			return err
-		})
-		if err != nil {
-			return nil, storeError("counterShard", err)
-		}
-		all = append(all, out.Items...)
-		if out.LastEvaluatedKey == nil {
-			return all, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
+	return s.queryItems(ctx, "counterShard", s.queryInput(keys, true))
 }
 
 // sumCounters adds the shards up into results with every variant and goal of

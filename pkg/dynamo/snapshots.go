@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/refx-dev/refx/pkg/refx"
@@ -148,22 +147,8 @@ func (s *Store) Snapshot(ctx context.Context, experiment string, period time.Tim
 	}
 	newer := expression.AttributeNotExists(expression.Name(AttrPK)).
 		Or(expression.Name("taken_at").LessThanEqual(expression.Value(timeSK(taken))))
-	expr, err := expression.NewBuilder().WithCondition(newer).Build()
-	if err != nil {
-		return nil, storeError("Snapshot", err)
-	}
-	err = s.retry(ctx, "Snapshot", func() error {
-		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: s.table, Item: item,
-			ConditionExpression:                 expr.Condition(),
-			ExpressionAttributeNames:            expr.Names(),
-			ExpressionAttributeValues:           expr.Values(),
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
-		return err
-	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
+	failed, err := s.putIf(ctx, "Snapshot", item, newer)
+	if failed != nil {
 		// A snapshot taken later is stored: it stands.
 		var it snapshotItem
 		if err := attributevalue.UnmarshalMap(failed.Item, &it); err != nil {
@@ -176,7 +161,7 @@ func (s *Store) Snapshot(ctx context.Context, experiment string, period time.Tim
 		return &stored, nil
 	}
 	if err != nil {
-		return nil, storeError("Snapshot", err)
+		return nil, err
 	}
 	return snap, nil
 }
@@ -196,38 +181,25 @@ func (s *Store) Snapshots(ctx context.Context, experiment string, from, to time.
 	if err != nil {
 		return nil, storeError("Snapshots", err)
 	}
-	in := &dynamodb.QueryInput{
-		TableName:                 s.table,
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	}
 	out := []refx.Snapshot{}
-	for {
-		var page *dynamodb.QueryOutput
-		err := s.retry(ctx, "Snapshots", func() (err error) {
-			page, err = s.client.Query(ctx, in)
-			return err
-		})
-		if err != nil {
-			return nil, storeError("Snapshots", err)
-		}
+	err = s.queryAll(ctx, "Snapshots", s.queryInput(expr, false), func(page []map[string]types.AttributeValue) error {
 		var items []snapshotItem
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
-			return nil, storeError("Snapshots", err)
+		if err := attributevalue.UnmarshalListOfMaps(page, &items); err != nil {
+			return err
 		}
 		for _, it := range items {
 			snap, err := it.snapshot()
 			if err != nil {
-				return nil, storeError("Snapshots", err)
+				return err
 			}
 			out = append(out, snap)
 		}
-		if page.LastEvaluatedKey == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // maxParallelSnapshots bounds the experiments SnapshotAll reads at once.
@@ -273,21 +245,11 @@ func (s *Store) SnapshotAll(ctx context.Context, period time.Time) (int, error) 
 func (s *Store) runningExperiments(ctx context.Context) ([]string, error) {
 	filter := expression.Name("status").Equal(expression.Value(string(refx.StatusRunning)))
 	var ids []string
-	cursor := ""
-	for {
-		var items []experimentItem
-		next, err := s.queryIndex(ctx, "runningExperiments", experimentListPK, maxPageSize, cursor, &filter, &items)
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range items {
-			ids = append(ids, it.ID)
-		}
-		if next == "" {
-			return ids, nil
-		}
-		cursor = next
+	err := s.allExperiments(ctx, "runningExperiments", filter, func(it experimentItem) { ids = append(ids, it.ID) })
+	if err != nil {
+		return nil, err
 	}
+	return ids, nil
 }
 
 // decimalOrZero is an exact decimal of the results as a DynamoDB number.

@@ -213,6 +213,20 @@ func (s *Server) chart(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// chartQuery reads the query parameters of a chart whose only parameters
+// are known and width, and the width.
+func chartQuery(r *http.Request, known ...string) (url.Values, int, error) {
+	q, err := queryParams(r, append(known, "width")...)
+	if err != nil {
+		return nil, 0, err
+	}
+	width, err := chartWidth(q)
+	if err != nil {
+		return nil, 0, err
+	}
+	return q, width, nil
+}
+
 // chartWidth reads the width parameter.
 func chartWidth(q url.Values) (int, error) {
 	v, ok := q["width"]
@@ -354,11 +368,7 @@ func liftText(r charts.ForestRow) string {
 // rateChart is the cumulative conversion rate of a goal per variant over
 // time: the stored snapshots, then the live counts.
 func (s *Server) rateChart(r *http.Request, id string) ([]byte, error) {
-	q, err := queryParams(r, "goal", "width")
-	if err != nil {
-		return nil, err
-	}
-	width, err := chartWidth(q)
+	q, width, err := chartQuery(r, "goal")
 	if err != nil {
 		return nil, err
 	}
@@ -419,11 +429,7 @@ var (
 
 // funnelChart is the referral funnel per variant.
 func (s *Server) funnelChart(r *http.Request, id string) ([]byte, error) {
-	q, err := queryParams(r, "width")
-	if err != nil {
-		return nil, err
-	}
-	width, err := chartWidth(q)
+	_, width, err := chartQuery(r)
 	if err != nil {
 		return nil, err
 	}
