@@ -175,8 +175,11 @@ func seedDemo(ctx context.Context, store *dynamo.Store) error {
 
 func printBanner(opts Options, baseURL, dynamoEndpoint, exportLines string) {
 	storage := "persistent, in " + filepath.Join(opts.DataDir, "dynamodb")
+	// The query runner reads the exported files on disk; in memory there
+	// are none.
+	query := "\n  ./scripts/query schema/athena/queries/experiment_results.sql"
 	if opts.InMemory {
-		storage = "in memory"
+		storage, query = "in memory", ""
 	}
 	fmt.Fprintf(opts.Out, `
 refx is running.
@@ -186,11 +189,10 @@ refx is running.
 %[7]s
 Try it:
   curl -s -X POST %[1]s/v1/assign -d '{"experiment":"%[6]s","user":"alice"}'
-  curl -s %[1]s/v1/experiments/%[6]s/results -H 'Authorization: Bearer %[5]s'
-  ./scripts/query schema/athena/queries/experiment_results.sql
+  curl -s %[1]s/v1/experiments/%[6]s/results -H 'Authorization: Bearer %[5]s'%[8]s
 
 Ctrl-C stops everything.
-`, baseURL, dynamoEndpoint, opts.Table, storage, opts.AdminKey, DemoExperiment, exportLines)
+`, baseURL, dynamoEndpoint, opts.Table, storage, opts.AdminKey, DemoExperiment, exportLines, query)
 }
 
 func newAdminKey() string {
