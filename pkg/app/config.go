@@ -125,15 +125,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.AdminKey == "" && cfg.AdminKeySecretARN != "" {
-		if cfg.AdminKey, err = keyFromSecret(ctx, cfg, cfg.AdminKeySecretARN); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.Referral.HashKey == "" && cfg.HashKeySecretARN != "" {
-		if cfg.Referral.HashKey, err = keyFromSecret(ctx, cfg, cfg.HashKeySecretARN); err != nil {
-			return nil, err
-		}
+	if err := keysFromSecrets(ctx, &cfg); err != nil {
+		return nil, err
 	}
 	if _, err := httpapi.TrackPathRoutes(cfg.TrackPaths); err != nil {
 		return nil, err

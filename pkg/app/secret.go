@@ -11,17 +11,43 @@ import (
 	"github.com/refx-dev/refx/pkg/dynamo"
 )
 
-// keyFromSecret reads a key (the admin key, the hash key) from the Secrets
-// Manager secret arn, once, at cold start. The deployed stack generates the
+// keysFromSecrets fills in the keys (the admin key, the hash key) that the
+// environment leaves empty and names a Secrets Manager secret for, once, at
+// cold start, with one client for both. The deployed stack generates the
 // secrets, so no key appears in the template, a function's environment or
 // the console's configuration tab; a rotated key takes effect as instances
 // are replaced (at once after a redeploy).
-func keyFromSecret(ctx context.Context, cfg Config, arn string) (string, error) {
-	awsCfg, err := dynamo.LoadAWSConfig(ctx, dynamo.ClientConfig{Region: cfg.Region})
-	if err != nil {
-		return "", fmt.Errorf("app: read the key in %s: %w", arn, err)
+func keysFromSecrets(ctx context.Context, cfg *Config) error {
+	var client *secretsmanager.Client
+	for _, k := range []struct {
+		key *string
+		arn string
+	}{
+		{&cfg.AdminKey, cfg.AdminKeySecretARN},
+		{&cfg.Referral.HashKey, cfg.HashKeySecretARN},
+	} {
+		if *k.key != "" || k.arn == "" {
+			continue
+		}
+		if client == nil {
+			awsCfg, err := dynamo.LoadAWSConfig(ctx, dynamo.ClientConfig{Region: cfg.Region})
+			if err != nil {
+				return fmt.Errorf("app: read the key in %s: %w", k.arn, err)
+			}
+			client = secretsmanager.NewFromConfig(awsCfg)
+		}
+		key, err := keyFromSecret(ctx, client, k.arn)
+		if err != nil {
+			return err
+		}
+		*k.key = key
 	}
-	out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
+	return nil
+}
+
+// keyFromSecret reads the key in the secret arn.
+func keyFromSecret(ctx context.Context, client *secretsmanager.Client, arn string) (string, error) {
+	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
 		SecretId: aws.String(arn),
 	})
 	if err != nil {

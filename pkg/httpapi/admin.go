@@ -2,10 +2,28 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/refx-dev/refx/pkg/refx"
 )
+
+// maxPageLimit bounds the limit parameter of the listing routes.
+const maxPageLimit = 200
+
+// limitParam reads the optional page size of a listing route; zero when
+// absent, leaving the store's default.
+func limitParam(q url.Values) (int, error) {
+	l := q.Get("limit")
+	if l == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > maxPageLimit {
+		return 0, refx.FieldErrorf("limit", "must be a whole number from 1 to %d", maxPageLimit)
+	}
+	return n, nil
+}
 
 func experimentID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
@@ -44,13 +62,11 @@ func (s *Server) listExperiments(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return refx.FieldErrorf("status", "must be draft, running or stopped")
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 200 {
-			return refx.FieldErrorf("limit", "must be a whole number from 1 to 200")
-		}
-		f.Limit = n
+	limit, err := limitParam(q)
+	if err != nil {
+		return err
 	}
+	f.Limit = limit
 	page, err := s.Experiments.Experiments(r.Context(), f)
 	if err != nil {
 		return err

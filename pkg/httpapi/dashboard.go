@@ -256,19 +256,15 @@ func goalParam(q url.Values, exp *refx.Experiment, fallback string) (string, err
 // liftChart is the forest plot of the relative lifts: of one goal's metrics
 // (or every goal's), or of the referral metrics.
 func (s *Server) liftChart(r *http.Request, id string, referral bool) ([]byte, error) {
-	known := []string{"engine", "alpha", "correction", "width"}
+	known := []string{"engine", "alpha", "correction"}
 	if !referral {
 		known = append(known, "goal")
 	}
-	q, err := queryParams(r, known...)
+	q, width, err := chartQuery(r, known...)
 	if err != nil {
 		return nil, err
 	}
 	opts, err := analysisOptions(q)
-	if err != nil {
-		return nil, err
-	}
-	width, err := chartWidth(q)
 	if err != nil {
 		return nil, err
 	}

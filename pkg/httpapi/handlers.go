@@ -70,9 +70,10 @@ func (req BatchRequest) validate(s *Server) error {
 	if len(req.Events) == 0 || len(req.Events) > refx.MaxBatch {
 		return refx.FieldErrorf("events", "must hold 1 to %d events", refx.MaxBatch)
 	}
+	now := s.now()
 	for i := range req.Events {
 		req.Events[i].Normalize()
-		if err := req.Events[i].Validate(s.now()); err != nil {
+		if err := req.Events[i].Validate(now); err != nil {
 			field := "events[" + strconv.Itoa(i) + "]." + refx.ErrorField(err)
 			return &refx.Error{Code: refx.ErrorCode(err), Field: field, Message: refx.ErrorMessage(err)}
 		}

@@ -1,9 +1,8 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/refx-dev/refx/pkg/refx"
@@ -41,11 +40,8 @@ func (s *Server) lamedTrack(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Pragma", "no-cache")
 	q := r.URL.Query()
 	t := refx.LamedTrack{
-		Namespace: q.Get("namespace"), Experiment: q.Get("experiment"),
+		Namespace: lamedNamespace(q), Experiment: q.Get("experiment"),
 		Variant: q.Get("variant"), Event: q.Get("event"), UUID: q.Get("uuid"),
-	}
-	if t.Namespace == "" {
-		t.Namespace = refx.DefaultLamedNamespace
 	}
 	if err := t.Validate(); err != nil {
 		return err
@@ -58,29 +54,32 @@ func (s *Server) lamedTrack(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// lamedAuthorized checks Lamed's x-api-key header against the admin key;
-// Lamed's API Gateway answered a wrong key with 403.
-func (s *Server) lamedAuthorized(w http.ResponseWriter, r *http.Request) bool {
-	got := sha256.Sum256([]byte(r.Header.Get("x-api-key")))
-	want := sha256.Sum256([]byte(s.AdminKey))
-	if s.AdminKey == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-		writeJSON(w, http.StatusForbidden, map[string]string{"message": "Forbidden"})
-		return false
+// lamedNamespace is the namespace parameter, refx.DefaultLamedNamespace
+// when absent, as Lamed defaults it.
+func lamedNamespace(q url.Values) string {
+	if ns := q.Get("namespace"); ns != "" {
+		return ns
 	}
-	return true
+	return refx.DefaultLamedNamespace
+}
+
+// requireLamedKey lets a request through only with the admin key in Lamed's
+// x-api-key header; Lamed's API Gateway answered a wrong key with 403.
+func requireLamedKey(isAdminKey func(string) bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isAdminKey(r.Header.Get("x-api-key")) {
+			writeJSON(w, http.StatusForbidden, map[string]string{"message": "Forbidden"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // lamedExperiments answers Lamed's results listing:
 // [{"meta":{"scope":…}}, {"experiment":…,"goals":[{"goal":…,"results":[{"label","successes","trials"}]}]}].
 func (s *Server) lamedExperiments(w http.ResponseWriter, r *http.Request) error {
-	if !s.lamedAuthorized(w, r) {
-		return nil
-	}
 	q := r.URL.Query()
-	namespace := q.Get("namespace")
-	if namespace == "" {
-		namespace = refx.DefaultLamedNamespace
-	}
+	namespace := lamedNamespace(q)
 	var scope []string
 	var scopeMeta any
 	if raw := q.Get("scope"); raw != "" {
@@ -104,14 +103,8 @@ func (s *Server) lamedExperiments(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) lamedDelete(w http.ResponseWriter, r *http.Request) error {
-	if !s.lamedAuthorized(w, r) {
-		return nil
-	}
 	q := r.URL.Query()
-	namespace, experiment := q.Get("namespace"), q.Get("experiment")
-	if namespace == "" {
-		namespace = refx.DefaultLamedNamespace
-	}
+	namespace, experiment := lamedNamespace(q), q.Get("experiment")
 	if experiment == "" {
 		return refx.FieldErrorf("experiment", "is required")
 	}

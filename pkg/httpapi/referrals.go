@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/refx-dev/refx/pkg/refx"
@@ -97,8 +96,8 @@ func (s *Server) followLink(w http.ResponseWriter, r *http.Request) {
 
 // visitor returns the request's visitor id, setting a new one when absent.
 func (s *Server) visitor(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(VisitorCookie); err == nil && refx.ValidVisitor(c.Value) {
-		return c.Value
+	if id := visitorCookie(r); id != "" {
+		return id
 	}
 	var b [16]byte
 	rand.Read(b[:])
@@ -114,6 +113,14 @@ func (s *Server) visitor(w http.ResponseWriter, r *http.Request) string {
 	}
 	http.SetCookie(w, cookie)
 	return id
+}
+
+// visitorCookie is the request's valid visitor id, or "".
+func visitorCookie(r *http.Request) string {
+	if c, err := r.Cookie(VisitorCookie); err == nil && refx.ValidVisitor(c.Value) {
+		return c.Value
+	}
+	return ""
 }
 
 // SignupRequest is the body of POST /v1/referrals/{code}/signups.
@@ -154,9 +161,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 // anywhere, so raw values are never stored.
 func (s *Server) attribute(r *http.Request, code, referee, visitor, device, ip string) (*refx.AttributionResult, error) {
 	if visitor == "" {
-		if c, err := r.Cookie(VisitorCookie); err == nil && refx.ValidVisitor(c.Value) {
-			visitor = c.Value
-		}
+		visitor = visitorCookie(r)
 	}
 	sig := refx.Signup{Code: code, Referee: referee, Visitor: visitor, Device: device}
 	if err := sig.Validate(); err != nil {
@@ -180,13 +185,9 @@ func (s *Server) referrerReferrals(w http.ResponseWriter, r *http.Request) error
 		return refx.FieldErrorf("user", "must be a user id")
 	}
 	q := r.URL.Query()
-	limit := 0
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 200 {
-			return refx.FieldErrorf("limit", "must be a whole number from 1 to 200")
-		}
-		limit = n
+	limit, err := limitParam(q)
+	if err != nil {
+		return err
 	}
 	page, err := s.Referrals.Referrals(r.Context(), user, limit, q.Get("cursor"))
 	if err != nil {

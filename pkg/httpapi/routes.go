@@ -80,8 +80,9 @@ func ValidateTrackPath(p string) error {
 	if len(p) > 128 || !trackPathRE.MatchString(p) {
 		return fmt.Errorf("track path %q: want an absolute path of letters, digits and ._~- segments, like /t/e", p)
 	}
+	table := RouteTable()
 	for _, candidate := range []string{p, p + batchSuffix} {
-		for _, r := range RouteTable() {
+		for _, r := range table {
 			if templateMatches(r.Path, candidate) {
 				return fmt.Errorf("track path %q: %s is already the route %s", p, candidate, r)
 			}

@@ -112,7 +112,8 @@ func (s *Server) Handler(routes Routes) http.Handler {
 		mux.HandleFunc("GET /r", s.expiredPage)
 	}
 	if routes&AdminRoutes != 0 {
-		admin := func(pattern string, h apiFunc) { mux.Handle(pattern, s.requireAdmin(h)) }
+		isAdminKey := keyMatcher(s.AdminKey)
+		admin := func(pattern string, h apiFunc) { mux.Handle(pattern, requireAdmin(isAdminKey, h)) }
 		admin("POST /v1/experiments", s.createExperiment)
 		admin("GET /v1/experiments", s.listExperiments)
 		admin("GET /v1/experiments/{id}", s.getExperiment)
@@ -130,8 +131,8 @@ func (s *Server) Handler(routes Routes) http.Handler {
 		mux.Handle("GET /dashboard", apiFunc(s.dashboardPage))
 		mux.Handle("GET /dashboard/{asset...}", apiFunc(s.dashboardAsset))
 		// Lamed's admin routes take its x-api-key header, not a bearer token.
-		mux.Handle("GET /lamed/experiments", apiFunc(s.lamedExperiments))
-		mux.Handle("DELETE /lamed/delete", apiFunc(s.lamedDelete))
+		mux.Handle("GET /lamed/experiments", requireLamedKey(isAdminKey, apiFunc(s.lamedExperiments)))
+		mux.Handle("DELETE /lamed/delete", requireLamedKey(isAdminKey, apiFunc(s.lamedDelete)))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, refx.Errorf(refx.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
@@ -225,15 +226,24 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
+// keyMatcher returns whether a presented key is key, which is hashed once
+// here. Both sides are hashed before the constant-time comparison so that
+// neither the key's content nor its length leaks through timing; an empty
+// key matches nothing.
+func keyMatcher(key string) func(string) bool {
+	want := sha256.Sum256([]byte(key))
+	return func(presented string) bool {
+		got := sha256.Sum256([]byte(presented))
+		return key != "" && subtle.ConstantTimeCompare(got[:], want[:]) == 1
+	}
+}
+
 // requireAdmin lets a request through only with the admin key as a bearer
-// token. Both sides are hashed before the constant-time comparison so that
-// neither the key's content nor its length leaks through timing.
-func (s *Server) requireAdmin(next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(s.AdminKey))
+// token.
+func requireAdmin(isAdminKey func(string) bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		got := sha256.Sum256([]byte(token))
-		if !ok || s.AdminKey == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		if !ok || !isAdminKey(token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="refx"`)
 			writeError(w, r, refx.Errorf(refx.EUNAUTHORIZED, "a valid admin key is required (Authorization: Bearer <key>)"))
 			return
