@@ -101,8 +101,9 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer db.Stop()
 
+	baseURL := localURL(ln)
 	cfg := app.Config{Table: opts.Table, DynamoEndpoint: db.Endpoint(), AdminKey: opts.AdminKey, IdempotencyTTL: dynamo.DefaultIdempotencyTTL}
-	demoConfig(&cfg, opts, localURL(ln))
+	demoConfig(&cfg, opts, baseURL)
 	client, err := dynamo.NewClient(ctx, dynamo.ClientConfig{Endpoint: db.Endpoint()})
 	if err != nil {
 		return err
@@ -117,7 +118,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err := seedDemo(ctx, a.Store); err != nil {
 		return err
 	}
-	if err := seedReferralDemo(ctx, a.Store, localURL(ln)); err != nil {
+	if err := seedReferralDemo(ctx, a.Store, baseURL); err != nil {
 		return err
 	}
 	exp, err := startExport(ctx, opts, db.Endpoint())
@@ -129,7 +130,6 @@ func Run(ctx context.Context, opts Options) error {
 	defer stopSnapshots()
 
 	srv := &http.Server{Handler: withDemo(a.Handler(httpapi.AllRoutes)), ReadHeaderTimeout: 10 * time.Second}
-	baseURL := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 	printBanner(opts, baseURL, db.Endpoint(), exp.banner()+demoBanner(baseURL)+dashboardBanner(baseURL))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

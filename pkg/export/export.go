@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -92,22 +93,24 @@ func (x *Exporter) Encode(ev events.DynamoDBEvent) (*Batch, error) {
 	if len(ev.Records) == 0 {
 		return b, nil
 	}
+	type key struct {
+		table *Table
+		part  string
+	}
 	type group struct {
-		table   *Table
-		part    string
+		key
 		rows    []any
 		records []int
 	}
-	groups := map[string]*group{}
-	var order []string
-	add := func(t *Table, at time.Time, i int, v any) {
-		part := partition(at)
-		k := t.Name + "/" + part
+	groups := map[key]*group{}
+	var order []*group
+	add := func(t *Table, part string, i int, v any) {
+		k := key{t, part}
 		g, ok := groups[k]
 		if !ok {
-			g = &group{table: t, part: part}
+			g = &group{key: k}
 			groups[k] = g
-			order = append(order, k)
+			order = append(order, g)
 		}
 		g.rows = append(g.rows, v)
 		if n := len(g.records); n == 0 || g.records[n-1] != i {
@@ -121,10 +124,11 @@ func (x *Exporter) Encode(ev events.DynamoDBEvent) (*Batch, error) {
 		if at.IsZero() {
 			at = fallback
 		}
+		part := partition(at)
 		rows, err := decodeRecord(rec)
 		if err != nil {
 			b.Failed++
-			add(Errors, at, i, errorRow(rec, at, err))
+			add(Errors, part, i, errorRow(rec, at, err))
 			continue
 		}
 		if len(rows) == 0 {
@@ -135,19 +139,19 @@ func (x *Exporter) Encode(ev events.DynamoDBEvent) (*Batch, error) {
 			continue
 		}
 		for _, r := range rows {
-			add(r.Table, at, i, r.Value)
+			add(r.Table, part, i, r.Value)
 		}
 		b.Rows += len(rows)
 	}
 	name := batchName(ev.Records)
-	for _, k := range order {
-		g := groups[k]
+	for _, g := range order {
+		dir := g.table.Name + "/" + g.part
 		body, err := g.table.encode(g.rows)
 		if err != nil {
-			return nil, fmt.Errorf("export.Encode: %s: %w", k, err)
+			return nil, fmt.Errorf("export.Encode: %s: %w", dir, err)
 		}
 		b.Objects = append(b.Objects, Object{
-			Table: g.table, Key: x.cfg.Prefix + g.table.Name + "/" + g.part + "/" + name + ".parquet",
+			Table: g.table, Key: x.cfg.Prefix + dir + "/" + name + ".parquet",
 			Rows: len(g.rows), Body: body, records: g.records,
 		})
 	}
@@ -311,9 +315,9 @@ func errorRow(rec *events.DynamoDBEventRecord, at time.Time, reason error) Error
 		EventName: rec.EventName, Reason: reason.Error(), Record: string(raw), StreamedAt: at,
 	}
 	for _, image := range []map[string]events.DynamoDBAttributeValue{rec.Change.NewImage, rec.Change.OldImage, rec.Change.Keys} {
-		row.Entity = firstNonEmpty(row.Entity, lambdaString(image, entityAttr))
-		row.PK = firstNonEmpty(row.PK, lambdaString(image, "pk"))
-		row.SK = firstNonEmpty(row.SK, lambdaString(image, "sk"))
+		row.Entity = cmp.Or(row.Entity, lambdaString(image, entityAttr))
+		row.PK = cmp.Or(row.PK, lambdaString(image, "pk"))
+		row.SK = cmp.Or(row.SK, lambdaString(image, "sk"))
 	}
 	return row
 }
@@ -323,11 +327,4 @@ func lambdaString(m map[string]events.DynamoDBAttributeValue, name string) strin
 		return v.String()
 	}
 	return ""
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

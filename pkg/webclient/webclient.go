@@ -22,7 +22,8 @@ type Asset struct {
 	Name string
 	// Body is the script; Gzip is the same, gzip-compressed.
 	Body, Gzip []byte
-	etag       string
+	// etag and gzipETag are the ETags of Body and Gzip.
+	etag, gzipETag string
 }
 
 // Version identifies the client's build: a hash of its source and of the
@@ -37,6 +38,12 @@ var Version, Script, Module = build()
 const (
 	VersionedMaxAge = 365 * 24 * time.Hour
 	PlainMaxAge     = 5 * time.Minute
+)
+
+// The Cache-Control values of a versioned and a plain URL.
+var (
+	versionedCacheControl = fmt.Sprintf("public, max-age=%d, immutable", int(VersionedMaxAge.Seconds()))
+	plainCacheControl     = fmt.Sprintf("public, max-age=%d", int(PlainMaxAge.Seconds()))
 )
 
 const (
@@ -89,7 +96,8 @@ func newAsset(name, version, body string) *Asset {
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 	zw.Write([]byte(body))
 	zw.Close()
-	return &Asset{Name: name, Body: []byte(body), Gzip: gz.Bytes(), etag: `"` + version + "-" + strings.TrimPrefix(name, "refx.") + `"`}
+	tag := version + "-" + strings.TrimPrefix(name, "refx.")
+	return &Asset{Name: name, Body: []byte(body), Gzip: gz.Bytes(), etag: `"` + tag + `"`, gzipETag: `"` + tag + `-gz"`}
 }
 
 // ServeHTTP serves the asset: gzip-compressed when the client accepts it,
@@ -100,18 +108,14 @@ func (a *Asset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/javascript; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Add("Vary", "Accept-Encoding")
-	maxAge := PlainMaxAge
+	cache := plainCacheControl
 	if r.URL.Query().Get("v") == Version {
-		maxAge = VersionedMaxAge
-	}
-	cache := fmt.Sprintf("public, max-age=%d", int(maxAge.Seconds()))
-	if maxAge == VersionedMaxAge {
-		cache += ", immutable"
+		cache = versionedCacheControl
 	}
 	h.Set("Cache-Control", cache)
 	body, etag := a.Body, a.etag
 	if acceptsGzip(r) {
-		body, etag = a.Gzip, strings.TrimSuffix(a.etag, `"`)+`-gz"`
+		body, etag = a.Gzip, a.gzipETag
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("ETag", etag)

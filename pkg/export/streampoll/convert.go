@@ -1,6 +1,8 @@
 package streampoll
 
 import (
+	"cmp"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
@@ -10,10 +12,10 @@ import (
 // Lambda delivers for it, with eventSourceARN set to streamARN.
 func LambdaRecord(r *types.Record, streamARN, region string) events.DynamoDBEventRecord {
 	out := events.DynamoDBEventRecord{
-		AWSRegion:      firstNonEmpty(aws.ToString(r.AwsRegion), region),
+		AWSRegion:      cmp.Or(aws.ToString(r.AwsRegion), region),
 		EventID:        aws.ToString(r.EventID),
 		EventName:      string(r.EventName),
-		EventSource:    firstNonEmpty(aws.ToString(r.EventSource), "aws:dynamodb"),
+		EventSource:    cmp.Or(aws.ToString(r.EventSource), "aws:dynamodb"),
 		EventVersion:   aws.ToString(r.EventVersion),
 		EventSourceArn: streamARN,
 	}
@@ -79,11 +81,4 @@ func lambdaValue(v types.AttributeValue) events.DynamoDBAttributeValue {
 	}
 	// NULL, and any type the SDK adds later.
 	return events.NewNullAttribute()
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
