@@ -6,13 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
+
+	"github.com/refx-dev/refx/pkg/childproc"
 )
 
 // ModulePath is the module path RepoRoot looks for in go.mod.
@@ -83,26 +82,14 @@ func Install(ctx context.Context, repoRoot string) (jarDir string, err error) {
 	if _, err := os.Stat(script); err != nil {
 		return "", fmt.Errorf("ddblocal.Install: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, "bash", script)
-	cmd.Dir = repoRoot
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
 	// Progress ("installing ...", npm's output) is shown as it happens:
 	// a download can take a while.
-	cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
-	// On cancellation, end npm as well as the script, and do not wait for
-	// stray children holding the pipes.
-	cmd.SysProcAttr = sysProcAttr()
-	cmd.Cancel = func() error { return kill(cmd.Process) }
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("ddblocal.Install: %s: %w\n%s", InstallScript, err, tail(stderr.Bytes(), 4096))
+	dir, err := childproc.RunScript(ctx, repoRoot, InstallScript, os.Stderr)
+	if err != nil {
+		return "", fmt.Errorf("ddblocal.Install: %w", err)
 	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	dir := strings.TrimSpace(lines[len(lines)-1])
 	if !hasJar(dir) {
-		return "", fmt.Errorf("ddblocal.Install: %s printed %q, which holds no DynamoDBLocal.jar\n%s",
-			InstallScript, dir, tail(stderr.Bytes(), 4096))
+		return "", fmt.Errorf("ddblocal.Install: %s printed %q, which holds no DynamoDBLocal.jar", InstallScript, dir)
 	}
 	return dir, nil
 }
@@ -131,18 +118,6 @@ func hasJar(dir string) bool {
 	}
 	fi, err = os.Stat(filepath.Join(dir, "DynamoDBLocal_lib"))
 	return err == nil && fi.IsDir()
-}
-
-// tail returns at most the last n bytes of b as a string, cut at a line
-// start when possible.
-func tail(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-		if i := bytes.IndexByte(b, '\n'); i >= 0 && i < len(b)-1 {
-			b = b[i+1:]
-		}
-	}
-	return strings.TrimRight(string(b), "\n")
 }
 
 var errNoJava = errors.New("java not found on PATH: DynamoDB Local needs a Java runtime 17 or newer (e.g. apt-get install openjdk-17-jre-headless)")

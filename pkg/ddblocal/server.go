@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/refx-dev/refx/pkg/childproc"
 	"github.com/refx-dev/refx/pkg/dynamo"
 )
 
@@ -165,7 +166,7 @@ func start(ctx context.Context, java string, opts Options) (*Server, error) {
 	s.cmd.Dir = opts.JarDir
 	s.cmd.Stdout = writers(s.output, opts.Stdout)
 	s.cmd.Stderr = writers(s.output, opts.Stderr)
-	s.cmd.SysProcAttr = sysProcAttr()
+	s.cmd.SysProcAttr = childproc.SysProcAttr()
 	if err := s.cmd.Start(); err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("start %s: %w", java, err)
@@ -243,15 +244,15 @@ func (s *Server) Stop() error {
 			return
 		default:
 		}
-		if err := terminate(s.cmd.Process); err != nil {
-			_ = kill(s.cmd.Process)
+		if err := childproc.Terminate(s.cmd.Process); err != nil {
+			_ = childproc.Kill(s.cmd.Process)
 		}
 		select {
 		case <-s.done:
 			return
 		case <-time.After(stopGrace):
 		}
-		if err := kill(s.cmd.Process); err != nil {
+		if err := childproc.Kill(s.cmd.Process); err != nil {
 			s.stopErr = fmt.Errorf("ddblocal: kill DynamoDB Local: %w", err)
 		}
 		<-s.done
@@ -291,5 +292,5 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 func (t *tailWriter) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return tail(t.buf, t.max)
+	return childproc.Tail(t.buf, t.max)
 }

@@ -1,18 +1,16 @@
 package headless
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/refx-dev/refx/pkg/childproc"
 	"github.com/refx-dev/refx/pkg/ddblocal"
 )
 
@@ -42,14 +40,10 @@ func Find(ctx context.Context, stderr io.Writer) (string, error) {
 	if stderr == nil {
 		stderr = os.Stderr
 	}
-	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(root, InstallScript))
-	cmd.Stdout, cmd.Stderr = &out, stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("headless: no Chromium found and %s failed: %w", InstallScript, err)
+	path, err := childproc.RunScript(ctx, root, InstallScript, stderr)
+	if err != nil {
+		return "", fmt.Errorf("headless: no Chromium found: %w", err)
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	path := strings.TrimSpace(lines[len(lines)-1])
 	if _, err := os.Stat(path); err != nil {
 		return "", fmt.Errorf("headless: %s printed %q, which is not a file: %w", InstallScript, path, err)
 	}
@@ -109,7 +103,7 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 		"--user-data-dir="+dataDir, "about:blank")
 	cmd.ExtraFiles = []*os.File{toChrome, fromChrome}
 	cmd.Stdout, cmd.Stderr = opts.Stderr, opts.Stderr
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = childproc.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dataDir)
 		return nil, fmt.Errorf("headless: start %s: %w", opts.Path, err)
@@ -146,7 +140,7 @@ func (b *Browser) Close() error {
 		case <-time.After(5 * time.Second):
 		}
 		// Helpers (renderers, the zygote) may outlive the browser process.
-		killGroup(b.cmd.Process)
+		childproc.Kill(b.cmd.Process)
 		<-b.exited
 		b.conn.close()
 		os.RemoveAll(b.dataDir)

@@ -7,12 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/refx-dev/refx/pkg/childproc"
 	"github.com/refx-dev/refx/pkg/ddblocal"
 	"github.com/refx-dev/refx/pkg/headless"
 )
@@ -25,14 +24,11 @@ func alephbetBundle(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	cmd := exec.Command(filepath.Join(root, "scripts/install-alephbet"))
-	cmd.Stdout, cmd.Stderr = &out, os.Stderr
-	if err := cmd.Run(); err != nil {
+	path, err := childproc.RunScript(context.Background(), root, "scripts/install-alephbet", os.Stderr)
+	if err != nil {
 		t.Fatalf("install alephbet: %v", err)
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	b, err := os.ReadFile(lines[len(lines)-1])
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

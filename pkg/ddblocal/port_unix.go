@@ -10,18 +10,6 @@ import (
 	"syscall"
 )
 
-// terminate sends SIGTERM to the process group of p, which Start made its
-// own, so any child of the JVM gets it too.
-func terminate(p *os.Process) error { return syscall.Kill(-p.Pid, syscall.SIGTERM) }
-
-// kill sends SIGKILL to the process group of p.
-func kill(p *os.Process) error {
-	if err := syscall.Kill(-p.Pid, syscall.SIGKILL); err != nil {
-		return p.Kill()
-	}
-	return nil
-}
-
 // lockPort takes an exclusive, non-blocking flock on a per-port file in the
 // temporary directory. ok is false only when another process holds it; when
 // the lock file cannot be created at all the port is used unlocked. The
