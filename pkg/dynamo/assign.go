@@ -121,19 +121,14 @@ func experimentCheck(table *string, exp *refx.Experiment, sameVersion bool) (typ
 	}}, nil
 }
 
-// assignment reads one assignment, or nil.
+// assignment reads one assignment, or nil. The read is eventually
+// consistent: a missed assignment only costs the enrolment transaction,
+// whose condition finds it.
 func (s *Store) assignment(ctx context.Context, user, experiment string) (*assignmentItem, error) {
-	var out *dynamodb.GetItemOutput
-	err := s.retry(ctx, "assignment", func() (err error) {
-		out, err = s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table, Key: assignmentKey(user, experiment).attributes()})
-		return err
-	})
-	if err != nil || out.Item == nil {
-		return nil, storeError("assignment", err)
-	}
 	var it assignmentItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return nil, storeError("assignment", err)
+	found, err := s.readItem(ctx, "assignment", &dynamodb.GetItemInput{TableName: s.table, Key: assignmentKey(user, experiment).attributes()}, &it)
+	if err != nil || !found {
+		return nil, err
 	}
 	return &it, nil
 }

@@ -2,11 +2,9 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/refx-dev/refx/pkg/refx"
@@ -37,7 +35,7 @@ func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
 		return err
 	}
 	if exp.Source == refx.SourceLamed {
-		return s.LamedDelete(ctx, exp.Namespace, exp.Name)
+		return s.deleteLamed(ctx, exp)
 	}
 	switch exp.Status {
 	case refx.StatusDraft:
@@ -62,41 +60,27 @@ func (s *Store) tombstone(ctx context.Context, exp *refx.Experiment) error {
 		Remove(expression.Name(AttrGSI1PK)).
 		Remove(expression.Name(AttrGSI1SK))
 	cond := expression.Name("status").Equal(expression.Value(string(exp.Status)))
-	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
-	if err != nil {
-		return storeError("DeleteExperiment", err)
-	}
 	s.cache.forget(exp.ID)
-	err = s.retry(ctx, "DeleteExperiment", func() error {
-		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: s.table, Key: experimentKey(exp.ID).attributes(),
-			UpdateExpression:                    expr.Update(),
-			ConditionExpression:                 expr.Condition(),
-			ExpressionAttributeNames:            expr.Names(),
-			ExpressionAttributeValues:           expr.Values(),
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
+	failed, err := s.updateIf(ctx, "DeleteExperiment", experimentKey(exp.ID), update, cond)
+	switch {
+	case failed == nil:
 		return err
-	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
-		if isDeleted(failed.Item) {
-			return nil // deleted meanwhile, or by this request's earlier attempt
-		}
+	case isDeleted(failed.Item):
+		return nil // deleted meanwhile, or by this request's earlier attempt
+	default:
 		return refx.Errorf(refx.ECONFLICT, "experiment %s changed while it was being deleted: read it again", exp.ID)
 	}
-	return storeError("DeleteExperiment", err)
 }
 
 // deleteCounts deletes an experiment's counters (every shard) and its
 // snapshots, in batches.
 func (s *Store) deleteCounts(ctx context.Context, exp *refx.Experiment) error {
 	for shard := range exp.CounterShards {
-		items, err := s.counterShard(ctx, exp.ID, shard)
+		keys, err := s.partitionKeys(ctx, "deleteCounts", counterPK(exp.ID, shard))
 		if err != nil {
 			return err
 		}
-		if err := s.deleteItems(ctx, items); err != nil {
+		if err := s.deleteItems(ctx, keys); err != nil {
 			return err
 		}
 	}

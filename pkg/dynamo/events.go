@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/refx-dev/refx/pkg/refx"
@@ -169,24 +168,14 @@ func (s *Store) writeEvent(ctx context.Context, item eventItem, e *refx.Event, c
 	if err != nil {
 		return nil, false, storeError("writeEvent", err)
 	}
-	put := write.Put
 	if len(credits) == 0 && referral == nil {
 		// Nothing to count: a plain conditional put records the event and
 		// its key at half a transaction's cost.
-		err = s.retry(ctx, "writeEvent", func() error {
-			_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-				TableName: put.TableName, Item: put.Item,
-				ConditionExpression:                 put.ConditionExpression,
-				ExpressionAttributeNames:            put.ExpressionAttributeNames,
-				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-			})
-			return err
-		})
-		var failed *types.ConditionalCheckFailedException
-		if errors.As(err, &failed) {
+		failed, err := s.putIf(ctx, "writeEvent", write.Put.Item, absent())
+		if failed != nil {
 			return decodeStoredEvent(failed.Item)
 		}
-		return nil, false, storeError("writeEvent", err)
+		return nil, false, err
 	}
 	items := []types.TransactWriteItem{write}
 	checked := map[string]bool{}
@@ -214,18 +203,14 @@ func (s *Store) writeEvent(ctx context.Context, item eventItem, e *refx.Event, c
 		return nil, false, nil
 	case conditionFailed(reasons, 0):
 		return decodeStoredEvent(reasons[0].Item)
-	case reasons != nil:
-		for i := range reasons {
-			if conditionFailed(reasons, i) {
-				for _, c := range credits {
-					s.cache.forget(c.exp.ID)
-				}
-				if referral != nil {
-					s.cache.forget(referral.exp.ID)
-				}
-				return nil, true, nil
-			}
+	case anyConditionFailed(reasons):
+		for _, c := range credits {
+			s.cache.forget(c.exp.ID)
 		}
+		if referral != nil {
+			s.cache.forget(referral.exp.ID)
+		}
+		return nil, true, nil
 	}
 	return nil, false, storeError("writeEvent", err)
 }
@@ -244,13 +229,11 @@ func creditItems(table *string, e *refx.Event, c credit) ([]types.TransactWriteI
 		Set(expression.Name("experiment"), expression.Value(c.exp.ID)).
 		Set(expression.Name("variant"), expression.Value(c.asn.Variant)).
 		Set(expression.Name("goal"), expression.Value(e.Type))
-	if e.Value != nil && !e.Value.IsZero() {
-		count = count.Add(expression.Name("value_sum"), expression.Value(decimalNumber(e.Value.String()))).
-			Add(expression.Name("value_sum_sq"), expression.Value(decimalNumber(e.Value.Square())))
-	}
 	valued := e.Value != nil && !e.Value.IsZero()
 	var total, nextTotal *big.Rat
 	if valued {
+		count = count.Add(expression.Name("value_sum"), expression.Value(decimalNumber(e.Value.String()))).
+			Add(expression.Name("value_sum_sq"), expression.Value(decimalNumber(e.Value.Square())))
 		// Σ over participants of (their total value)² grows by
 		// (V+v)² − V² = 2Vv + v², V being the total before this event.
 		total, nextTotal = c.asn.valueTotal(e.Type), new(big.Rat)

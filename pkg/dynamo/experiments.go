@@ -23,7 +23,7 @@ const (
 // CreateExperiment stores a new experiment. ECONFLICT if the id is taken.
 func (s *Store) CreateExperiment(ctx context.Context, e *refx.Experiment) error {
 	conflict := refx.Errorf(refx.ECONFLICT, "experiment %s already exists", e.ID)
-	return s.putExperiment(ctx, "CreateExperiment", e, expression.AttributeNotExists(expression.Name(AttrPK)), conflict)
+	return s.putExperiment(ctx, "CreateExperiment", e, absent(), conflict)
 }
 
 // Experiment reads an experiment with a strongly consistent read. ENOTFOUND.
@@ -93,26 +93,14 @@ func (s *Store) queryIndex(ctx context.Context, op, pk string, limit int, cursor
 	if err != nil {
 		return "", err
 	}
-	builder := expression.NewBuilder().WithKeyCondition(expression.Key(AttrGSI1PK).Equal(expression.Value(pk)))
-	if filter != nil {
-		builder = builder.WithFilter(*filter)
-	}
-	expr, err := builder.Build()
+	in, err := s.indexQuery(pk, filter)
 	if err != nil {
 		return "", storeError(op, err)
 	}
+	in.Limit, in.ExclusiveStartKey = aws.Int32(int32(limit)), start
 	var res *dynamodb.QueryOutput
 	err = s.retry(ctx, op, func() (err error) {
-		res, err = s.client.Query(ctx, &dynamodb.QueryInput{
-			TableName: s.table, IndexName: aws.String(IndexGSI1),
-			KeyConditionExpression:    expr.KeyCondition(),
-			FilterExpression:          expr.Filter(),
-			ExpressionAttributeNames:  expr.Names(),
-			ExpressionAttributeValues: expr.Values(),
-			ScanIndexForward:          aws.Bool(false),
-			Limit:                     aws.Int32(int32(limit)),
-			ExclusiveStartKey:         start,
-		})
+		res, err = s.client.Query(ctx, in)
 		return err
 	})
 	if err != nil {
@@ -127,24 +115,39 @@ func (s *Store) queryIndex(ctx context.Context, op, pk string, limit int, cursor
 	return encodeCursor(res.LastEvaluatedKey), nil
 }
 
+// indexQuery is a query of the gsi1 partition pk, newest first, with the
+// filter if there is one.
+func (s *Store) indexQuery(pk string, filter *expression.ConditionBuilder) (*dynamodb.QueryInput, error) {
+	builder := expression.NewBuilder().WithKeyCondition(expression.Key(AttrGSI1PK).Equal(expression.Value(pk)))
+	if filter != nil {
+		builder = builder.WithFilter(*filter)
+	}
+	expr, err := builder.Build()
+	if err != nil {
+		return nil, err
+	}
+	in := s.queryInput(expr, false)
+	in.IndexName, in.ScanIndexForward = aws.String(IndexGSI1), aws.Bool(false)
+	return in, nil
+}
+
 // allExperiments hands fn every item of the experiment listing that
-// matches filter, newest first, reading the listing page by page.
+// matches filter, newest first, reading the listing to its end.
 func (s *Store) allExperiments(ctx context.Context, op string, filter expression.ConditionBuilder, fn func(experimentItem)) error {
-	cursor := ""
-	for {
+	in, err := s.indexQuery(experimentListPK, &filter)
+	if err != nil {
+		return storeError(op, err)
+	}
+	return s.queryAll(ctx, op, in, func(page []map[string]types.AttributeValue) error {
 		var items []experimentItem
-		next, err := s.queryIndex(ctx, op, experimentListPK, maxPageSize, cursor, &filter, &items)
-		if err != nil {
+		if err := attributevalue.UnmarshalListOfMaps(page, &items); err != nil {
 			return err
 		}
 		for _, it := range items {
 			fn(it)
 		}
-		if next == "" {
-			return nil
-		}
-		cursor = next
-	}
+		return nil
+	})
 }
 
 // cursorAttributes are the attributes of a gsi1 LastEvaluatedKey.

@@ -1,15 +1,14 @@
 package dynamo
 
 import (
-	"math/big"
-	"strings"
-
 	"crypto/rand"
 	"encoding/json"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"math/big"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/refx-dev/refx/pkg/refx"
 )
@@ -97,6 +96,9 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 	for _, v := range e.Variants {
 		it.Variants = append(it.Variants, variantItem{Key: v.Key, Weight: v.Weight, Payload: string(v.Payload)})
 	}
+	for _, g := range e.Goals {
+		it.Goals = append(it.Goals, goalItem{Key: g.Key, Kind: string(g.Kind)})
+	}
 	if r := e.Referral; r != nil {
 		it.Referral = &referralConfigItem{r.LandingURL, r.ConversionGoal, r.WindowDays, r.MaxSignupsPerHour, r.MaxSignupsPerDay}
 	}
@@ -108,10 +110,8 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 		for _, g := range e.Goals {
 			it.LamedGoals = append(it.LamedGoals, g.Key)
 		}
+		// Read back, lamedShape rebuilds both from the sets.
 		it.Variants, it.Goals = nil, nil
-	}
-	for _, g := range e.Goals {
-		it.Goals = append(it.Goals, goalItem{Key: g.Key, Kind: string(g.Kind)})
 	}
 	return it
 }

@@ -25,7 +25,6 @@ import (
 //	attribution   USER#<referee>             ATTRIBUTION                     REFERRER#<referrer>  <attributed_at>#<referee>
 //	refusal       USER#<referee>             REFUSED#<code>
 //	lamed uuid    LAMED#<sha1(counter uuid)> UUID
-//	lamed uuid    LAMED#<sha1(counter uuid)> UUID
 //	snapshot      SNAP#<experiment>          <period start, UTC, fixed width>
 const (
 	experimentPrefix   = "EXP#"

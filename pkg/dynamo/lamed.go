@@ -1,10 +1,10 @@
 package dynamo
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"errors"
 	"slices"
 	"time"
 
@@ -120,28 +120,13 @@ func (s *Store) registerLamed(ctx context.Context, id string, t refx.LamedTrack)
 	if t.Event != refx.LamedParticipate {
 		update = update.Add(expression.Name("lamed_goals"), expression.Value(&types.AttributeValueMemberSS{Value: []string{t.Event}}))
 	}
-	ours := expression.AttributeNotExists(expression.Name(AttrPK)).
-		Or(expression.Name("source").Equal(expression.Value(refx.SourceLamed)))
-	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(ours).Build()
-	if err != nil {
-		return storeError("registerLamed", err)
-	}
-	err = s.retry(ctx, "registerLamed", func() error {
-		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: s.table, Key: experimentKey(id).attributes(),
-			UpdateExpression:          expr.Update(),
-			ConditionExpression:       expr.Condition(),
-			ExpressionAttributeNames:  expr.Names(),
-			ExpressionAttributeValues: expr.Values(),
-		})
-		return err
-	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
+	ours := absent().Or(expression.Name("source").Equal(expression.Value(refx.SourceLamed)))
+	failed, err := s.updateIf(ctx, "registerLamed", experimentKey(id), update, ours)
+	if failed != nil {
 		return refx.Errorf(refx.ECONFLICT, "experiment id %s belongs to a refx experiment; rename the Alephbet experiment", id)
 	}
 	if err != nil {
-		return storeError("registerLamed", err)
+		return err
 	}
 	s.cache.forget(id)
 	s.lamedSeen.Store(seen, true)
@@ -177,21 +162,11 @@ func (s *Store) LamedExperiments(ctx context.Context, namespace string, scope []
 				}
 				le.Goals = append(le.Goals, lg)
 			}
-			slices.SortFunc(le.Goals, func(a, b refx.LamedGoal) int { return compareStrings(a.Goal, b.Goal) })
+			slices.SortFunc(le.Goals, func(a, b refx.LamedGoal) int { return cmp.Compare(a.Goal, b.Goal) })
 		}
 		out = append(out, le)
 	}
 	return out, nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // lamedNames lists the experiment names of a namespace.
@@ -222,14 +197,20 @@ func (s *Store) LamedDelete(ctx context.Context, namespace, experiment string) e
 	if exp.Source != refx.SourceLamed {
 		return refx.Errorf(refx.ECONFLICT, "experiment %s is not an Alephbet experiment", id)
 	}
+	return s.deleteLamed(ctx, exp)
+}
+
+// deleteLamed deletes the counters of the Lamed experiment exp, then its
+// item.
+func (s *Store) deleteLamed(ctx context.Context, exp *refx.Experiment) error {
 	if err := s.deleteCounts(ctx, exp); err != nil {
 		return err
 	}
-	err = s.retry(ctx, "LamedDelete", func() error {
-		_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: experimentKey(id).attributes()})
+	err := s.retry(ctx, "LamedDelete", func() error {
+		_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: experimentKey(exp.ID).attributes()})
 		return err
 	})
-	s.cache.forget(id)
+	s.cache.forget(exp.ID)
 	s.lamedSeen.Clear()
 	return storeError("LamedDelete", err)
 }

@@ -57,6 +57,15 @@ func TestLamedTrack(t *testing.T) {
 	if res := mustResults(t, s, id); res["red"].Participants != 2 || res["red"].Goals["click"].Users != 1 {
 		t.Fatalf("results = %+v", res)
 	}
+	// Stopping it rewrites the item: its variants and goals must survive
+	// the round trip unchanged.
+	stopped, err := s.SetStatus(ctx, id, refx.StatusStopped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.Experiment(ctx, id); len(again.Goals) != 2 || len(again.Variants) != 2 || stopped.Status != refx.StatusStopped {
+		t.Fatalf("after stop: %+v", again)
+	}
 	scoped, err := s.LamedExperiments(ctx, "alephbet", []string{"Button Color", "unknown"})
 	if err != nil || len(scoped) != 2 || len(scoped[1].Goals) != 0 {
 		t.Fatalf("scoped = %v, %v", scoped, err)

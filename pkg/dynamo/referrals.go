@@ -186,7 +186,7 @@ func (s *Store) RecordClick(ctx context.Context, click refx.Click) (*refx.ClickR
 			return res, nil
 		case conditionFailed(reasons, 0):
 			return res, nil // a concurrent or retried copy of this click
-		case reasons != nil && anyConditionFailed(reasons):
+		case anyConditionFailed(reasons):
 			s.cache.forget(exp.ID)
 		default:
 			return res, storeError("RecordClick", err)
@@ -358,7 +358,7 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 	switch {
 	case err == nil:
 		return &refx.AttributionResult{Status: status, Reasons: reasons, Attribution: a.attribution()}, true, nil
-	case reasonsOut != nil && anyConditionFailed(reasonsOut):
+	case anyConditionFailed(reasonsOut):
 		// Another signup of this referee, or through this code, got there
 		// first, or the experiment stopped: read again and decide again.
 		s.cache.forget(exp.ID)
@@ -454,7 +454,7 @@ func (s *Store) refuse(ctx context.Context, exp *refx.Experiment, c codeItem, si
 	switch {
 	case err == nil:
 		return &refx.AttributionResult{Status: refx.AttributionRefused, Reasons: []string{reason}}, true, nil
-	case reasons != nil && anyConditionFailed(reasons):
+	case anyConditionFailed(reasons):
 		s.cache.forget(exp.ID)
 		return nil, false, nil
 	}
@@ -624,16 +624,21 @@ func putIfAbsent(table *string, item any) (types.TransactWriteItem, error) {
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
-	absent, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(AttrPK))).Build()
+	expr, err := expression.NewBuilder().WithCondition(absent()).Build()
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
 	return types.TransactWriteItem{Put: &types.Put{
 		TableName: table, Item: av,
-		ConditionExpression:                 absent.Condition(),
-		ExpressionAttributeNames:            absent.Names(),
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}}, nil
+}
+
+// absent is the condition that an item's key is new.
+func absent() expression.ConditionBuilder {
+	return expression.AttributeNotExists(expression.Name(AttrPK))
 }
 
 func anyConditionFailed(reasons []types.CancellationReason) bool {

@@ -88,6 +88,31 @@ func (s *Store) putIf(ctx context.Context, op string, item map[string]types.Attr
 	return nil, storeError(op, err)
 }
 
+// updateIf applies update to the item at key on the condition cond,
+// retrying contention. Like putIf, failed carries the stored item when the
+// condition fails; err is any other error, wrapped with op.
+func (s *Store) updateIf(ctx context.Context, op string, key itemKey, update expression.UpdateBuilder, cond expression.ConditionBuilder) (failed *types.ConditionalCheckFailedException, err error) {
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	if err != nil {
+		return nil, storeError(op, err)
+	}
+	err = s.retry(ctx, op, func() error {
+		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: s.table, Key: key.attributes(),
+			UpdateExpression:                    expr.Update(),
+			ConditionExpression:                 expr.Condition(),
+			ExpressionAttributeNames:            expr.Names(),
+			ExpressionAttributeValues:           expr.Values(),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		return err
+	})
+	if errors.As(err, &failed) {
+		return failed, nil
+	}
+	return nil, storeError(op, err)
+}
+
 // getItem reads one item consistently into out; found is false when absent.
 func (s *Store) getItem(ctx context.Context, op string, key itemKey, out any) (found bool, err error) {
 	return s.readItem(ctx, op, &dynamodb.GetItemInput{TableName: s.table, Key: key.attributes(), ConsistentRead: aws.Bool(true)}, out)

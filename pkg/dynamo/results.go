@@ -59,7 +59,7 @@ func (s *Store) counterShard(ctx context.Context, experiment string, shard int) 
 func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValue) (*refx.Results, error) {
 	variants := make(map[string]*variantSums, len(exp.Variants))
 	for _, v := range exp.Variants {
-		vs := &variantSums{goals: map[string]*goalSums{}, referral: newDecimalCounts()}
+		vs := &variantSums{goals: map[string]*goalSums{}, referral: decimalCounts{}}
 		for _, g := range exp.Goals {
 			vs.goals[g.Key] = &goalSums{}
 		}
@@ -128,19 +128,21 @@ type variantSums struct {
 // refused_<reason> and flagged_<reason>.
 type decimalCounts map[string]*big.Rat
 
-func newDecimalCounts() decimalCounts { return decimalCounts{} }
-
+// add adds the item's numeric attributes.
 func (d decimalCounts) add(item map[string]types.AttributeValue) {
 	for name, av := range item {
-		n, ok := av.(*types.AttributeValueMemberN)
-		if !ok {
-			continue
+		if n, ok := av.(*types.AttributeValueMemberN); ok {
+			d.addNumber(name, n.Value)
 		}
-		if d[name] == nil {
-			d[name] = new(big.Rat)
-		}
-		addDecimal(d[name], n.Value)
 	}
+}
+
+// addNumber adds the DynamoDB number n to the count name.
+func (d decimalCounts) addNumber(name, n string) {
+	if d[name] == nil {
+		d[name] = new(big.Rat)
+	}
+	addDecimal(d[name], n)
 }
 
 func (d decimalCounts) int(name string) int64 {

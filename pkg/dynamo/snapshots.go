@@ -90,12 +90,10 @@ func (it snapshotItem) snapshot() (refx.Snapshot, error) {
 			}
 		}
 		if vi.Referral != nil {
-			d := newDecimalCounts()
-			attrs := make(map[string]types.AttributeValue, len(vi.Referral))
+			d := decimalCounts{}
 			for name, n := range vi.Referral {
-				attrs[name] = &types.AttributeValueMemberN{Value: string(n)}
+				d.addNumber(name, string(n))
 			}
-			d.add(attrs)
 			v.Referral = d.counts()
 		}
 		s.Variants = append(s.Variants, v)

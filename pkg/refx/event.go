@@ -42,7 +42,7 @@ func (e *Event) Validate(now time.Time) error {
 	case !ValidKey(e.Type):
 		return FieldErrorf("type", "must be 1-64 characters of letters, digits, '-', '_' or '.'")
 	case !ValidUser(e.User):
-		return FieldErrorf("user", "must be 1-%d bytes of text without control characters", MaxUserLen)
+		return invalidUser("user")
 	case e.ReferralCode != "" && !ValidCode(e.ReferralCode):
 		return FieldErrorf("referral_code", "must be a referral code")
 	}

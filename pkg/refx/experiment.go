@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/refx-dev/refx/pkg/bucket"
@@ -124,9 +125,7 @@ func (n NewExperiment) Build(now time.Time) (*Experiment, error) {
 		e.CounterShards = *n.CounterShards
 	}
 	if e.Referral != nil {
-		r := *e.Referral
-		r.withDefaults()
-		e.Referral = &r
+		e.Referral = e.Referral.withDefaults()
 	}
 	if e.Control == "" && len(e.Variants) > 0 {
 		e.Control = e.Variants[0].Key
@@ -326,9 +325,7 @@ func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error
 		next.CounterShards = *p.CounterShards
 	}
 	if p.Referral != nil {
-		r := *p.Referral
-		r.withDefaults()
-		next.Referral = &r
+		next.Referral = p.Referral.withDefaults()
 	}
 	if err := next.Validate(); err != nil {
 		return nil, err
@@ -345,7 +342,7 @@ func (e *Experiment) checkLiveChange(p ExperimentPatch) error {
 	switch {
 	case p.Control != nil && *p.Control != e.Control:
 		return frozen("control")
-	case p.Goals != nil && !sameGoals(*p.Goals, e.Goals):
+	case p.Goals != nil && !slices.Equal(*p.Goals, e.Goals):
 		return frozen("goals")
 	case p.CounterShards != nil && *p.CounterShards != e.CounterShards:
 		return frozen("counter_shards")
@@ -367,18 +364,6 @@ func (e *Experiment) checkLiveChange(p ExperimentPatch) error {
 		}
 	}
 	return nil
-}
-
-func sameGoals(a, b []Goal) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func compactJSON(b json.RawMessage) []byte {

@@ -27,9 +27,9 @@ type Identity struct {
 func (id Identity) Validate() error {
 	switch {
 	case !ValidUser(id.Anonymous):
-		return FieldErrorf("anonymous", "must be 1-%d bytes of text without control characters", MaxUserLen)
+		return invalidUser("anonymous")
 	case !ValidUser(id.User):
-		return FieldErrorf("user", "must be 1-%d bytes of text without control characters", MaxUserLen)
+		return invalidUser("user")
 	case id.Anonymous == id.User:
 		return FieldErrorf("user", "must differ from anonymous")
 	}

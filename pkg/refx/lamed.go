@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -44,16 +43,10 @@ func (t *LamedTrack) Validate() error {
 	return nil
 }
 
+// validLamedName is ValidUser with a tighter length and no '#', which keys
+// use as a separator.
 func validLamedName(s string) bool {
-	if s == "" || len(s) > 128 || !utf8.ValidString(s) || strings.ContainsRune(s, '#') {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
+	return len(s) <= 128 && !strings.ContainsRune(s, '#') && ValidUser(s)
 }
 
 // LamedExperimentID is the refx id of a Lamed experiment: a readable slug of

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -35,7 +36,8 @@ const (
 	maxURLLen                = 2048
 )
 
-func (c *ReferralConfig) withDefaults() {
+// withDefaults returns a copy of c with the defaults filled in.
+func (c ReferralConfig) withDefaults() *ReferralConfig {
 	if c.ConversionGoal == "" {
 		c.ConversionGoal = "purchase"
 	}
@@ -48,6 +50,7 @@ func (c *ReferralConfig) withDefaults() {
 	if c.MaxSignupsPerDay == 0 {
 		c.MaxSignupsPerDay = DefaultMaxSignupsPerDay
 	}
+	return &c
 }
 
 func (c *ReferralConfig) validate() error {
@@ -110,20 +113,11 @@ func ValidCode(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !containsByte(CodeAlphabet, s[i]) {
+		if strings.IndexByte(CodeAlphabet, s[i]) < 0 {
 			return false
 		}
 	}
 	return true
-}
-
-func containsByte(s string, c byte) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return true
-		}
-	}
-	return false
 }
 
 // ReferralLink is a referrer's code in an experiment.
@@ -203,7 +197,7 @@ func (s *Signup) Validate() error {
 	case !ValidCode(s.Code):
 		return FieldErrorf("code", "must be a referral code")
 	case !ValidUser(s.Referee):
-		return FieldErrorf("referee", "must be 1-%d bytes of text without control characters", MaxUserLen)
+		return invalidUser("referee")
 	case s.Visitor != "" && !ValidVisitor(s.Visitor):
 		return FieldErrorf("visitor", "must be a visitor id set by a referral link")
 	case len(s.Device) > 512:

@@ -55,6 +55,11 @@ func ValidUser(s string) bool {
 	return true
 }
 
+// invalidUser is the error about a field that fails ValidUser.
+func invalidUser(field string) *Error {
+	return FieldErrorf(field, "must be 1-%d bytes of text without control characters", MaxUserLen)
+}
+
 // ValidUUID reports whether s is a UUID in canonical 8-4-4-4-12 hex form.
 func ValidUUID(s string) bool {
 	if len(s) != 36 {
