@@ -378,6 +378,17 @@ func frequentist(cfg config, w *work, alpha float64) {
 	}
 }
 
+// intervalAt widens r, the test of w on scale s, to level 1−alpha: the
+// interval the same test run at alpha would give, without computing its
+// p-value again.
+func intervalAt(cfg config, w *work, s Scale, r *TestResult, alpha float64) Interval {
+	if cfg.engine == EngineSequential {
+		_, v, _ := EffectEstimate(w.c, w.t, s) // succeeded when r was computed
+		return sequentialCI(r.Estimate, v, w.c.N+w.t.N, alpha, sequentialRho2(alpha, cfg.tuning))
+	}
+	return welchCI(r.Estimate, r.StdErr, r.DF, alpha)
+}
+
 // bayesGaussian runs GrowthBook's Gaussian effect test on both scales.
 func bayesGaussian(cfg config, w *work, prior *EffectPrior) {
 	var ok [2]bool
@@ -472,17 +483,7 @@ func finish(cfg config, srm bool, all []*work) error {
 				}
 				ci := r.CI
 				if ialpha != cfg.alpha {
-					var rr TestResult
-					var err error
-					if cfg.engine == EngineSequential {
-						rr, err = SequentialTest(w.c, w.t, s, ialpha, cfg.tuning)
-					} else {
-						rr, err = WelchTTest(w.c, w.t, s, ialpha)
-					}
-					if err != nil {
-						continue
-					}
-					ci = rr.CI
+					ci = intervalAt(cfg, w, s, r, ialpha)
 				}
 				lifts[si].Estimate = opt(r.Estimate)
 				lifts[si].StdErr = opt(r.StdErr)

@@ -95,14 +95,19 @@ func WelchTTest(c, t Moments, scale Scale, alpha float64) (TestResult, error) {
 	se := math.Sqrt(v)
 	df := welchDF(c, t)
 	p := tTwoSidedP(est/se, df)
-	w := tQuantile(1-alpha/2, df) * se
 	return TestResult{
 		Estimate: est,
 		StdErr:   se,
-		CI:       Interval{Lower: est - w, Upper: est + w},
+		CI:       welchCI(est, se, df, alpha),
 		PValue:   clamp01(p),
 		DF:       df,
 	}, nil
+}
+
+// welchCI is WelchTTest's two-sided 1−alpha interval est ± t(1−alpha/2, df)·se.
+func welchCI(est, se, df, alpha float64) Interval {
+	w := tQuantile(1-alpha/2, df) * se
+	return Interval{Lower: est - w, Upper: est + w}
 }
 
 // ZTestResult is the outcome of ProportionZTest.

@@ -62,6 +62,7 @@ type PowerResult struct {
 type powerDesign struct {
 	engine Engine
 	alpha  float64 // two-sided level for the frequentist test
+	zAlpha float64 // normQuantile(1 − alpha/2), the fixed-horizon critical value
 	rho2   float64 // sequential mixing parameter
 }
 
@@ -73,6 +74,7 @@ func newPowerDesign(engine Engine, alpha, tuning float64) powerDesign {
 	case EngineSequential:
 		d.rho2 = sequentialRho2(alpha, tuning)
 	}
+	d.zAlpha = normQuantile(1 - d.alpha/2)
 	return d
 }
 
@@ -86,7 +88,7 @@ func (d powerDesign) power(delta, v1, n float64) float64 {
 	if d.engine == EngineSequential {
 		crit = sequentialHalfWidth(v1/n, 2*n, d.alpha, d.rho2)
 	} else {
-		crit = normQuantile(1-d.alpha/2) * se
+		crit = d.zAlpha * se
 	}
 	return normSF((crit-delta)/se) + normCDF((-crit-delta)/se)
 }
@@ -96,7 +98,7 @@ func (d powerDesign) unitsPerArm(delta, v1, target float64) float64 {
 	if !(delta != 0) || !(v1 > 0) || !isFinite(delta) || !isFinite(v1) {
 		return math.NaN()
 	}
-	z := normQuantile(1-d.alpha/2) + normQuantile(target)
+	z := d.zAlpha + normQuantile(target)
 	guess := z * z * v1 / (delta * delta)
 	if !isFinite(guess) {
 		// delta² underflowed (|delta| < ~1e-154): an infinite bracket

@@ -57,11 +57,17 @@ func SequentialTest(c, t Moments, scale Scale, alpha, tuning float64) (TestResul
 	}
 	n := c.N + t.N
 	rho2 := sequentialRho2(alpha, tuning)
-	w := sequentialHalfWidth(v, n, alpha, rho2)
 	return TestResult{
 		Estimate: est,
 		StdErr:   math.Sqrt(v),
-		CI:       Interval{Lower: est - w, Upper: est + w},
+		CI:       sequentialCI(est, v, n, alpha, rho2),
 		PValue:   clamp01(sequentialPValue(est, v, n, rho2)),
 	}, nil
+}
+
+// sequentialCI is SequentialTest's 1−alpha confidence sequence for an
+// estimate est with variance v after n total units.
+func sequentialCI(est, v, n, alpha, rho2 float64) Interval {
+	w := sequentialHalfWidth(v, n, alpha, rho2)
+	return Interval{Lower: est - w, Upper: est + w}
 }
