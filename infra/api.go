@@ -34,6 +34,9 @@ type apiRoute struct {
 	Function string
 }
 
+// greedyParam is an http.ServeMux wildcard matching the rest of the path.
+var greedyParam = regexp.MustCompile(`\{([A-Za-z0-9_]+)\.\.\.\}`)
+
 // apiGatewayPath converts an http.ServeMux path template to API Gateway's:
 // {name...} becomes {name+}. A template ending in {$} (the path with its
 // trailing slash only) has no API Gateway equivalent; ok is false.
@@ -41,7 +44,7 @@ func apiGatewayPath(p string) (string, bool) {
 	if strings.HasSuffix(p, "/{$}") {
 		return "", false
 	}
-	return regexp.MustCompile(`\{([A-Za-z0-9_]+)\.\.\.\}`).ReplaceAllString(p, "{$1+}"), true
+	return greedyParam.ReplaceAllString(p, "{$1+}"), true
 }
 
 // apiRoutes maps every route of httpapi.RouteTable, the configured extra

@@ -208,6 +208,13 @@ func (p *program) reach(roots []*ssa.Function) map[string]string {
 		}
 		seen[fn] = true
 		from = fn
+		// A function that aims a query at an index (sets IndexName) makes
+		// an index query wherever the input is finally sent: a shared
+		// query helper (pagination, retries) sends table and index
+		// queries alike.
+		if storesIndexName(fn) {
+			add(indexQuery, fn)
+		}
 		if action, ok := sdkAction(fn); ok {
 			switch action {
 			case "dynamodb:Query", "dynamodb:Scan":
@@ -332,21 +339,29 @@ func namedIn(t types.Type, path string) (string, bool) {
 // sets the IndexName of a QueryInput or ScanInput: the query goes to an index.
 func setsIndexName(fn *ssa.Function) bool {
 	for f := fn; f != nil; f = f.Parent() {
-		for _, b := range f.Blocks {
-			for _, instr := range b.Instrs {
-				st, ok := instr.(*ssa.Store)
-				if !ok {
-					continue
-				}
-				if fa, ok := st.Addr.(*ssa.FieldAddr); ok {
-					s := structOf(fa.X.Type())
-					if s.Field(fa.Field).Name() == "IndexName" {
-						if name, ok := namedIn(fa.X.Type(), "github.com/aws/aws-sdk-go-v2/service/dynamodb"); ok && (name == "QueryInput" || name == "ScanInput") {
-							if c, ok := st.Val.(*ssa.Const); !ok || c.Value != nil {
-								return true
-							}
-						}
-					}
+		if storesIndexName(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// storesIndexName reports whether f itself sets the IndexName of a
+// QueryInput or ScanInput to a non-nil value.
+func storesIndexName(f *ssa.Function) bool {
+	for _, b := range f.Blocks {
+		for _, instr := range b.Instrs {
+			st, ok := instr.(*ssa.Store)
+			if !ok {
+				continue
+			}
+			fa, ok := st.Addr.(*ssa.FieldAddr)
+			if !ok || structOf(fa.X.Type()).Field(fa.Field).Name() != "IndexName" {
+				continue
+			}
+			if name, ok := namedIn(fa.X.Type(), "github.com/aws/aws-sdk-go-v2/service/dynamodb"); ok && (name == "QueryInput" || name == "ScanInput") {
+				if c, ok := st.Val.(*ssa.Const); !ok || c.Value != nil {
+					return true
 				}
 			}
 		}

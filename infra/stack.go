@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
@@ -126,8 +127,11 @@ func buildCode() (func(string) (awslambda.Code, error), error) {
 	}, nil
 }
 
-func (s *service) removal() awscdk.RemovalPolicy {
-	if s.cfg.RetainData {
+func (s *service) removal() awscdk.RemovalPolicy { return removalPolicy(s.cfg.RetainData) }
+
+// removalPolicy keeps a stateful resource when the stack goes if retain.
+func removalPolicy(retain bool) awscdk.RemovalPolicy {
+	if retain {
 		return awscdk.RemovalPolicy_RETAIN
 	}
 	return awscdk.RemovalPolicy_DESTROY
@@ -143,10 +147,6 @@ func newTable(stack awscdk.Stack, retain bool) awsdynamodb.TableV2 {
 			SortKey:      &awsdynamodb.Attribute{Name: jsii.String(ix.SortKey), Type: awsdynamodb.AttributeType_STRING},
 		})
 	}
-	removal := awscdk.RemovalPolicy_DESTROY
-	if retain {
-		removal = awscdk.RemovalPolicy_RETAIN
-	}
 	return awsdynamodb.NewTableV2(stack, jsii.String("Table"), &awsdynamodb.TablePropsV2{
 		PartitionKey:           &awsdynamodb.Attribute{Name: jsii.String(spec.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
 		SortKey:                &awsdynamodb.Attribute{Name: jsii.String(spec.SortKey), Type: awsdynamodb.AttributeType_STRING},
@@ -158,7 +158,7 @@ func newTable(stack awscdk.Stack, retain bool) awsdynamodb.TableV2 {
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
 		DeletionProtection: jsii.Bool(retain),
-		RemovalPolicy:      removal,
+		RemovalPolicy:      removalPolicy(retain),
 	})
 }
 
@@ -308,7 +308,7 @@ func (s *service) environment(f function) (map[string]*string, error) {
 		env["REFX_HASH_KEY_SECRET_ARN"] = *s.hashKey.SecretArn()
 	}
 	if f.Routes&httpapi.TrackRoutes != 0 {
-		env["REFX_IDEMPOTENCY_TTL"] = strings.TrimSuffix(strings.TrimSuffix(s.cfg.IdempotencyTTL.String(), "0s"), "0m")
+		env["REFX_IDEMPOTENCY_TTL"] = envDuration(s.cfg.IdempotencyTTL)
 		if len(s.cfg.TrackPaths) > 0 {
 			env["REFX_TRACK_PATHS"] = strings.Join(s.cfg.TrackPaths, ",")
 		}
@@ -330,7 +330,7 @@ func (s *service) environment(f function) (map[string]*string, error) {
 		}
 	}
 	if f.Scheduled {
-		env["REFX_SNAPSHOT_PERIOD"] = strings.TrimSuffix(strings.TrimSuffix(s.cfg.SnapshotPeriod.String(), "0s"), "0m")
+		env["REFX_SNAPSHOT_PERIOD"] = envDuration(s.cfg.SnapshotPeriod)
 	}
 	if a.Export {
 		maps.Copy(env, s.export.environment())
@@ -355,6 +355,20 @@ func (s *service) environment(f function) (map[string]*string, error) {
 		out[k] = jsii.String(v)
 	}
 	return out, nil
+}
+
+// envDuration writes d for time.ParseDuration without zero trailing units:
+// "168h0m0s" → "168h", "1h30m0s" → "1h30m", "10m0s" → "10m". (Trimming
+// "0s" then "0m" as text would turn "10m0s" into "1".)
+func envDuration(d time.Duration) string {
+	s := d.String()
+	if t, ok := strings.CutSuffix(s, "m0s"); ok {
+		s = t + "m"
+		if t, ok := strings.CutSuffix(s, "h0m"); ok {
+			s = t + "h"
+		}
+	}
+	return s
 }
 
 // schedule invokes each scheduled function at the snapshot period.
