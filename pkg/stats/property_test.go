@@ -129,9 +129,15 @@ func TestPropertyFrequentistCoverage(t *testing.T) {
 // at some peek in at most 5% of simulations, while the fixed-horizon Welch
 // test peeked at the same times exceeds 10% (showing the simulation detects
 // peeking inflation). In A/B experiments the confidence sequence covers the
-// true relative lift at every peek in about 95% of simulations (at least 94%).
+// true relative lift at every peek in about 95% of simulations (at least 94%),
+// and the test has power: it detects the real effect, in the right direction,
+// at some peek in at least minPower of the simulations (a test that never
+// rejects would pass every bound above). At every peek the p-value and the
+// interval agree (p < α exactly when the interval excludes zero), and no peek
+// is left out: every batch has conversions in both arms, so an error from
+// either test fails instead of being skipped.
 func TestPropertySequentialPeeking(t *testing.T) {
-	const sims, peeks = 500, 100
+	const sims, peeks, alpha = 500, 100, 0.05
 	cases := []struct {
 		name     string
 		kind     MetricKind
@@ -139,17 +145,22 @@ func TestPropertySequentialPeeking(t *testing.T) {
 		ctl, trt armSampler
 		trueRel  float64
 		aa       bool
+		// minPower is the least share of A/B simulations detecting the
+		// effect; the observed rates are 0.25, 0.90 and 0.96.
+		minPower float64
 	}{
-		{"binomial A/A", KindBinomial, 100, bernoulliArm(0.10), bernoulliArm(0.10), 0, true},
-		{"mean A/A (exponential)", KindMean, 50, exponentialArm(2), exponentialArm(2), 0, true},
-		{"binomial A/B", KindBinomial, 100, bernoulliArm(0.10), bernoulliArm(0.11), 0.1, false},
+		{"binomial A/A", KindBinomial, 100, bernoulliArm(0.10), bernoulliArm(0.10), 0, true, 0},
+		{"mean A/A (exponential)", KindMean, 50, exponentialArm(2), exponentialArm(2), 0, true, 0},
+		{"binomial A/B +10%", KindBinomial, 100, bernoulliArm(0.10), bernoulliArm(0.11), 0.1, false, 0.15},
+		{"binomial A/B +20%", KindBinomial, 100, bernoulliArm(0.10), bernoulliArm(0.12), 0.2, false, 0.8},
+		{"mean A/B +10% (exponential)", KindMean, 50, exponentialArm(2), exponentialArm(2.2), 0.1, false, 0.8},
 	}
 	for ci, c := range cases {
 		r := newRNG(uint64(2000 + ci))
-		var seqFP, naiveFP, uniformCover int
+		var seqFP, naiveFP, uniformCover, detected int
 		for i := 0; i < sims; i++ {
 			var sc, st Stats
-			seqHit, naiveHit, missed := false, false, false
+			seqHit, naiveHit, missed, rightHit := false, false, false, false
 			for k := 0; k < peeks; k++ {
 				sc = addStats(sc, c.ctl(r, c.batch))
 				st = addStats(st, c.trt(r, c.batch))
@@ -158,22 +169,36 @@ func TestPropertySequentialPeeking(t *testing.T) {
 				if err1 != nil || err2 != nil {
 					t.Fatal(err1, err2)
 				}
-				seq, err := SequentialTest(mc, mt, ScaleRelative, 0.05, DefaultSequentialTuning)
+				seq, err := SequentialTest(mc, mt, ScaleRelative, alpha, DefaultSequentialTuning)
 				if err != nil {
-					continue // e.g. no conversions yet
+					t.Fatalf("%s: simulation %d, peek %d (control %+v, treatment %+v): %v", c.name, i, k, sc, st, err)
 				}
-				if seq.PValue < 0.05 {
+				excludesZero := seq.CI.Lower > 0 || seq.CI.Upper < 0
+				if rejects := seq.PValue < alpha; rejects != excludesZero && math.Abs(seq.PValue-alpha) > 1e-9 {
+					t.Fatalf("%s: simulation %d, peek %d: p = %g but interval [%g, %g]", c.name, i, k, seq.PValue, seq.CI.Lower, seq.CI.Upper)
+				}
+				if seq.PValue < alpha {
 					seqHit = true
+					if c.trueRel > 0 && seq.Estimate > 0 || c.trueRel < 0 && seq.Estimate < 0 {
+						rightHit = true
+					}
 				}
 				if seq.CI.Lower > c.trueRel || seq.CI.Upper < c.trueRel {
 					missed = true
 				}
-				if w, err := WelchTTest(mc, mt, ScaleRelative, 0.05); err == nil && w.PValue < 0.05 {
+				w, err := WelchTTest(mc, mt, ScaleRelative, alpha)
+				if err != nil {
+					t.Fatalf("%s: simulation %d, peek %d: Welch: %v", c.name, i, k, err)
+				}
+				if w.PValue < alpha {
 					naiveHit = true
 				}
 			}
 			if seqHit {
 				seqFP++
+			}
+			if rightHit {
+				detected++
 			}
 			if naiveHit {
 				naiveFP++
@@ -184,20 +209,23 @@ func TestPropertySequentialPeeking(t *testing.T) {
 		}
 		if c.aa {
 			seq, naive := float64(seqFP)/sims, float64(naiveFP)/sims
-			t.Logf("%-24s sequential false positives with peeking %.4f, fixed-horizon t-test %.4f", c.name, seq, naive)
-			if seq > 0.05 {
-				t.Errorf("%s: sequential false positive rate %.4f > 0.05", c.name, seq)
+			t.Logf("%-28s sequential false positives with peeking %.4f, fixed-horizon t-test %.4f", c.name, seq, naive)
+			if seq > alpha {
+				t.Errorf("%s: sequential false positive rate %.4f > %v", c.name, seq, alpha)
 			}
 			if naive < 0.10 {
 				t.Errorf("%s: naive peeking false positive rate %.4f unexpectedly low", c.name, naive)
 			}
 		} else {
-			cov := float64(uniformCover) / sims
-			t.Logf("%-24s time-uniform coverage of the true lift %.4f (detected at some peek: %.4f)", c.name, cov, float64(seqFP)/sims)
+			cov, power := float64(uniformCover)/sims, float64(detected)/sims
+			t.Logf("%-28s time-uniform coverage of the true lift %.4f, power (detected at some peek, right sign) %.4f", c.name, cov, power)
 			// 0.94 allows one Monte Carlo standard error (≈0.01 with 500 simulations)
 			// below the nominal 95% for this asymptotic confidence sequence.
 			if cov < 0.94 {
 				t.Errorf("%s: time-uniform coverage %.4f < 0.94", c.name, cov)
+			}
+			if power < c.minPower {
+				t.Errorf("%s: power %.4f < %v: the sequential test misses a real effect", c.name, power, c.minPower)
 			}
 		}
 	}
