@@ -176,20 +176,3 @@ func TestTransition(t *testing.T) {
 		})
 	}
 }
-
-func TestFingerprint(t *testing.T) {
-	at := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-	atOtherZone := at.In(time.FixedZone("X", 3600))
-	v, _ := refx.ParseDecimal("12.5")
-	v2, _ := refx.ParseDecimal("12.50")
-	base := refx.Event{ID: "a", Type: "purchase", User: "u", Value: &v, OccurredAt: &at, Properties: map[string]any{"x": 1, "y": "z"}}
-	same := refx.Event{ID: "b", Type: "purchase", User: "u", Value: &v2, OccurredAt: &atOtherZone, Properties: map[string]any{"y": "z", "x": 1}}
-	other := base
-	other.User = "w"
-	if base.Fingerprint() != same.Fingerprint() {
-		t.Fatal("equal payloads fingerprint differently")
-	}
-	if base.Fingerprint() == other.Fingerprint() {
-		t.Fatal("different payloads fingerprint equally")
-	}
-}
