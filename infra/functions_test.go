@@ -125,11 +125,10 @@ func TestFunctions(t *testing.T) {
 			bucket := s.logicalID(t, "AWS::S3::Bucket", "ExportBucket")
 			level := map[string]string{"Dev": "info", "Prod": "warn"}[tc.name]
 			wantEnv := map[string]map[string]any{
-				"assign": {"REFX_HASH_KEY_SECRET_ARN": ref(hashKey)},
+				"assign": {},
 				"track":  {"REFX_HASH_KEY_SECRET_ARN": ref(hashKey), "REFX_IDEMPOTENCY_TTL": "168h"},
 				"admin": {
-					"REFX_HASH_KEY_SECRET_ARN": ref(hashKey), "REFX_ADMIN_KEY_SECRET_ARN": ref(adminKey),
-					"REFX_COUNTER_SHARDS": "8",
+					"REFX_ADMIN_KEY_SECRET_ARN": ref(adminKey), "REFX_COUNTER_SHARDS": "8",
 				},
 				"snapshot": {"REFX_SNAPSHOT_PERIOD": "1h"},
 				"export":   {envExportBucket: ref(bucket), envExportPrefix: "export/"},

@@ -42,7 +42,6 @@ func TestLeastPrivilege(t *testing.T) {
 		"assign": {
 			st("WriteOwnLogs", ownLogs, logs("assign")),
 			st("Table", []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, tableArn),
-			st("ReadHashKey", []string{"secretsmanager:GetSecretValue"}, ref(hashKey)),
 		},
 		"track": {
 			st("WriteOwnLogs", ownLogs, logs("track")),
@@ -60,7 +59,6 @@ func TestLeastPrivilege(t *testing.T) {
 			}, tableArn),
 			st("Indexes", []string{"dynamodb:Query"}, gsi1),
 			st("ReadAdminKey", []string{"secretsmanager:GetSecretValue"}, ref(adminKey)),
-			st("ReadHashKey", []string{"secretsmanager:GetSecretValue"}, ref(hashKey)),
 		},
 		"snapshot": {
 			st("WriteOwnLogs", ownLogs, logs("snapshot")),

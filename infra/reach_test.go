@@ -34,6 +34,21 @@ var transactItems = map[string]string{
 // dynamodb:Query on the index's ARN.
 const indexQuery = "dynamodb:Query(index)"
 
+// getSecret is the action of reading a secret. Both keys are read with it,
+// so TestGrantsMatchCode compares it per resource: getSecret+"(admin-key)"
+// and getSecret+"(hash-key)".
+const getSecret = "secretsmanager:GetSecretValue"
+
+// keyFields are the fields of httpapi.Server holding a key read from a
+// secret, by the name of the secret's resource. Code reading the field uses
+// the key (and so needs its secret); a route registered behind a check made
+// from the field (requireAdmin) uses it too.
+var keyFields = map[string]string{"AdminKey": "admin-key", "HashKey": "hash-key"}
+
+// usesKey is the prefix of reach's pseudo-action "the code reads the key
+// of this resource" (usesKey+"hash-key").
+const usesKey = "uses key:"
+
 // program is the SSA form of refx's packages (bodies for refx's own code,
 // types only for dependencies), with what the reachability analysis needs.
 type program struct {
@@ -266,6 +281,10 @@ func (p *program) reach(roots []*ssa.Function) map[string]string {
 					if _, ok := instr.Addr.(*ssa.FieldAddr); ok {
 						continue // a function value kept in a field: followed where the field is called
 					}
+				case *ssa.UnOp, *ssa.Field:
+					if key, ok := p.keyField(instr.(ssa.Value)); ok {
+						add(usesKey+key, fn)
+					}
 				}
 				for _, op := range instr.Operands(nil) {
 					if op != nil && *op != nil {
@@ -402,6 +421,128 @@ func (p *program) implementations(iface types.Type, method *types.Func) []*ssa.F
 	return out
 }
 
+// keyField reports whether v loads a key field of httpapi.Server (see
+// keyFields), and which key.
+func (p *program) keyField(v ssa.Value) (string, bool) {
+	var x ssa.Value
+	var index int
+	switch v := v.(type) {
+	case *ssa.UnOp:
+		fa, ok := v.X.(*ssa.FieldAddr)
+		if !ok {
+			return "", false
+		}
+		x, index = fa.X, fa.Field
+	case *ssa.Field:
+		x, index = v.X, v.Field
+	default:
+		return "", false
+	}
+	if name, ok := namedIn(x.Type(), modulePath+"/pkg/httpapi"); !ok || name != "Server" {
+		return "", false
+	}
+	key, ok := keyFields[structOf(x.Type()).Field(index).Name()]
+	return key, ok
+}
+
+// guardedRoutes returns, per "METHOD /path" pattern Handler registers, the
+// keys its registration is made from: a route wrapped in a check built from
+// Server.AdminKey (requireAdmin, requireLamedKey, or a helper closure that
+// applies one) uses the admin key although its handler never reads it.
+// Values are followed through calls (keyMatcher(s.AdminKey)), closures'
+// bindings (and the cells of captured variables) and conversions, within
+// Handler and its closures.
+func (p *program) guardedRoutes(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	srv := p.pkgs[modulePath+"/pkg/httpapi"].Type("Server")
+	if srv == nil {
+		t.Fatal("no httpapi.Server")
+	}
+	handler := p.prog.LookupMethod(types.NewPointer(srv.Type()), srv.Package().Pkg, "Handler")
+	pattern := regexp.MustCompile(`^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) /`)
+	memo := map[ssa.Value]map[string]bool{}
+	var keysOf func(v ssa.Value) map[string]bool
+	keysOf = func(v ssa.Value) map[string]bool {
+		if k, ok := memo[v]; ok {
+			return k
+		}
+		out := map[string]bool{}
+		memo[v] = out // cycles (phis) end here
+		if key, ok := p.keyField(v); ok {
+			out[key] = true
+		}
+		var from []ssa.Value
+		switch v := v.(type) {
+		case *ssa.Call:
+			from = append(from, v.Call.Args...)
+			if !v.Call.IsInvoke() {
+				from = append(from, v.Call.Value)
+			}
+		case *ssa.MakeClosure:
+			from = v.Bindings
+		case *ssa.ChangeType:
+			from = []ssa.Value{v.X}
+		case *ssa.MakeInterface:
+			from = []ssa.Value{v.X}
+		case *ssa.Convert:
+			from = []ssa.Value{v.X}
+		case *ssa.Phi:
+			from = v.Edges
+		case *ssa.UnOp:
+			from = []ssa.Value{v.X}
+		case *ssa.Alloc:
+			// A variable a closure captures lives in a cell: what is
+			// stored in it.
+			for _, r := range *v.Referrers() {
+				if st, ok := r.(*ssa.Store); ok && st.Addr == ssa.Value(v) {
+					from = append(from, st.Val)
+				}
+			}
+		}
+		for _, f := range from {
+			for k := range keysOf(f) {
+				out[k] = true
+			}
+		}
+		return out
+	}
+	out := map[string]map[string]bool{}
+	var visit func(fn *ssa.Function)
+	visit = func(fn *ssa.Function) {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				call, ok := instr.(ssa.CallInstruction)
+				if !ok {
+					continue
+				}
+				c := call.Common()
+				for i, a := range c.Args {
+					k, ok := a.(*ssa.Const)
+					if !ok || k.Value == nil || k.Value.Kind() != constant.String || !pattern.MatchString(constant.StringVal(k.Value)) {
+						continue
+					}
+					keys := map[string]bool{}
+					from := slices.Clone(c.Args[i+1:])
+					if !c.IsInvoke() {
+						from = append(from, c.Value)
+					}
+					for _, v := range from {
+						for key := range keysOf(v) {
+							keys[key] = true
+						}
+					}
+					out[constant.StringVal(k.Value)] = keys
+				}
+			}
+		}
+		for _, anon := range fn.AnonFuncs {
+			visit(anon)
+		}
+	}
+	visit(handler)
+	return out
+}
+
 // routeHandlers returns, per "METHOD /path" pattern Handler registers, the
 // functions serving it: the handler method (through its bound-method
 // wrapper) or the factory that makes it.
@@ -450,9 +591,16 @@ func (p *program) routeHandlers(t *testing.T) map[string][]*ssa.Function {
 // or its stream handler) is granted, and nothing unreachable is. A route
 // calling a new store operation fails here, not with AccessDenied in AWS;
 // an operation no longer used fails here too, and its grant goes.
+//
+// Actions that several resources share are compared per resource: table
+// and index queries, and GetSecretValue per key (a function is granted the
+// admin key's secret only when a route of it checks the admin key, the hash
+// key's only when its code hashes with that key), so that granting a
+// function the other key's secret fails even though the action is the same.
 func TestGrantsMatchCode(t *testing.T) {
 	p := loadProgram(t)
 	routes := p.routeHandlers(t)
+	guarded := p.guardedRoutes(t)
 	groupOf := map[string]httpapi.Routes{}
 	for _, r := range httpapi.RouteTable() {
 		groupOf[r.String()] = r.Group
@@ -491,6 +639,39 @@ func TestGrantsMatchCode(t *testing.T) {
 				roots = append(roots, p.prog.LookupMethod(types.NewPointer(exporter.Type()), exporter.Package().Pkg, "Handle"))
 			}
 			reached := p.reach(roots)
+			// The keys the function uses: read by its code, or guarding
+			// one of its routes.
+			keys := map[string]string{}
+			for a, path := range reached {
+				if key, ok := strings.CutPrefix(a, usesKey); ok {
+					keys[key] = path
+					delete(reached, a)
+				}
+			}
+			if f.Routes != 0 {
+				for key, used := range guarded {
+					if groupOf[key]&f.Routes == 0 {
+						continue
+					}
+					for k := range used {
+						if _, ok := keys[k]; !ok {
+							keys[k] = "Handler registers " + key + " behind a check of the " + k
+						}
+					}
+				}
+			}
+			// Reading a secret is granted per secret: the action alone
+			// would let one function read the other's key. app.New reads
+			// the secrets the environment names, and the stack names a
+			// secret exactly when it grants it (TestFunctions), so the
+			// secrets its reading needs are those of the keys used; a
+			// function using no key needs none.
+			if path, ok := reached[getSecret]; ok && strings.Contains(path, "pkg/app.keysFromSecrets") {
+				delete(reached, getSecret)
+				for k, use := range keys {
+					reached[getSecret+"("+k+")"] = path + "\n\tand uses the key: " + use
+				}
+			}
 			got := map[string]bool{}
 			for a := range reached {
 				got[a] = true
@@ -508,8 +689,11 @@ func TestGrantsMatchCode(t *testing.T) {
 			if f.Access.Export {
 				want["s3:PutObject"] = true
 			}
-			if f.Access.AdminKey || f.Access.HashKey {
-				want["secretsmanager:GetSecretValue"] = true
+			if f.Access.AdminKey {
+				want[getSecret+"(admin-key)"] = true
+			}
+			if f.Access.HashKey {
+				want[getSecret+"(hash-key)"] = true
 			}
 			var missing, extra []string
 			for a := range got {
@@ -528,7 +712,7 @@ func TestGrantsMatchCode(t *testing.T) {
 				t.Errorf("the code calls %s but the function is not granted it: add it to the function's access in infra/functions.go\n\treached by %s", a, reached[a])
 			}
 			if len(extra) > 0 {
-				t.Errorf("granted %v but no code path of the function calls it: remove it from infra/functions.go", extra)
+				t.Errorf("granted %v but no code path of the function calls it (or uses the secret's key): remove it from infra/functions.go", extra)
 			}
 			t.Logf("%s: %v", f.Name, sortedKeys(got))
 		})
