@@ -228,21 +228,28 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 // keyMatcher returns whether a presented key is key, which is hashed once
 // here. Both sides are hashed before the constant-time comparison so that
-// neither the key's content nor its length leaks through timing; an empty
-// key matches nothing.
+// neither the key's content nor its length leaks through timing. An empty
+// or blank key (only whitespace) matches nothing: it is no key, and HTTP
+// strips the whitespace a client would present anyway.
 func keyMatcher(key string) func(string) bool {
 	want := sha256.Sum256([]byte(key))
+	set := strings.TrimSpace(key) != ""
 	return func(presented string) bool {
 		got := sha256.Sum256([]byte(presented))
-		return key != "" && subtle.ConstantTimeCompare(got[:], want[:]) == 1
+		return set && subtle.ConstantTimeCompare(got[:], want[:]) == 1
 	}
 }
 
 // requireAdmin lets a request through only with the admin key as a bearer
-// token.
+// token in the Authorization header. The scheme is matched without regard to
+// case ("bearer" too: RFC 9110 §11.1 makes auth schemes case-insensitive, and
+// OAuth-style clients send the token_type "bearer" as they got it), and one
+// or more spaces may follow it (RFC 6750 §2.1); the key itself is compared
+// exactly. A key in the URL (?access_token=, RFC 6750 §2.3) is never read:
+// URLs end up in logs, histories and Referer headers.
 func requireAdmin(isAdminKey func(string) bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		token, ok := bearerToken(r.Header.Get("Authorization"))
 		if !ok || !isAdminKey(token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="refx"`)
 			writeError(w, r, refx.Errorf(refx.EUNAUTHORIZED, "a valid admin key is required (Authorization: Bearer <key>)"))
@@ -250,6 +257,16 @@ func requireAdmin(isAdminKey func(string) bool, next http.Handler) http.Handler 
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerToken returns the token of an Authorization header value of the
+// Bearer scheme.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimLeft(token, " "), true
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
