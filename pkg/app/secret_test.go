@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,16 +16,17 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/refx-dev/refx/pkg/app"
+	"github.com/refx-dev/refx/pkg/dynamotest"
 	"github.com/refx-dev/refx/pkg/httpapi"
 )
 
 const secretARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:refx-admin-AbCdEf"
 
-// fakeAWS is a loopback HTTP server speaking the AWS JSON 1.1 protocol of the
-// two calls a cold start of the admin function makes: Secrets Manager's
-// GetSecretValue (answering secrets from its map) and DynamoDB's Query
-// (answering an empty page, enough to list no experiments).
-type fakeAWS struct {
+// fakeSecrets is a loopback HTTP server speaking the AWS JSON 1.1 protocol
+// of Secrets Manager's GetSecretValue, answering secrets from its map: there
+// is no local Secrets Manager to run. Every other call is refused, so a
+// DynamoDB request sent here instead of to DynamoDB Local fails the test.
+type fakeSecrets struct {
 	*httptest.Server
 	mu      sync.Mutex
 	secrets map[string]string
@@ -32,14 +34,14 @@ type fakeAWS struct {
 	authz   []string // Authorization header of each GetSecretValue
 }
 
-func newFakeAWS(t *testing.T, secrets map[string]string) *fakeAWS {
-	f := &fakeAWS{secrets: secrets}
+func newFakeSecrets(t *testing.T, secrets map[string]string) *fakeSecrets {
+	f := &fakeSecrets{secrets: secrets}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
 	return f
 }
 
-func (f *fakeAWS) serve(w http.ResponseWriter, r *http.Request) {
+func (f *fakeSecrets) serve(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
@@ -68,15 +70,18 @@ func (f *fakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 			"ARN": in.SecretId, "Name": "refx-admin", "SecretString": value,
 			"VersionId": "v1", "VersionStages": []string{"AWSCURRENT"}, "CreatedDate": 1.7e9,
 		})
-	case "DynamoDB_20120810.Query":
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		io.WriteString(w, `{"Count":0,"Items":[],"ScannedCount":0}`)
 	default:
 		http.Error(w, "unexpected call "+target, http.StatusBadRequest)
 	}
 }
 
-func (f *fakeAWS) count(target string) int {
+func (f *fakeSecrets) callsCopy() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func (f *fakeSecrets) count(target string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -91,6 +96,8 @@ func (f *fakeAWS) count(target string) int {
 // isolateAWS points the SDK's Secrets Manager client at endpoint with static
 // credentials, and away from any configuration of the machine running the
 // test (the SDK reads these from the process environment, not from getenv).
+// DynamoDB goes to DynamoDB Local through REFX_DYNAMODB_ENDPOINT; it runs
+// with -sharedDb, so these credentials and region see the test's table.
 func isolateAWS(t *testing.T, endpoint string) {
 	dir := t.TempDir()
 	for k, v := range map[string]string{
@@ -104,29 +111,31 @@ func isolateAWS(t *testing.T, endpoint string) {
 	}
 }
 
-// adminRequest is an API Gateway event for GET /v1/experiments with the
-// bearer token key.
-func adminRequest(key string) events.APIGatewayV2HTTPRequest {
+// adminRequest is an API Gateway event for an admin route with the bearer
+// token key.
+func adminRequest(method, path, body, key string) events.APIGatewayV2HTTPRequest {
 	ev := events.APIGatewayV2HTTPRequest{
-		RawPath: "/v1/experiments",
-		Headers: map[string]string{"authorization": "Bearer " + key},
+		RawPath: path, Body: body,
+		Headers: map[string]string{"authorization": "Bearer " + key, "content-type": "application/json"},
 	}
-	ev.RequestContext.HTTP.Method = http.MethodGet
+	ev.RequestContext.HTTP.Method = method
 	ev.RequestContext.RequestID = "SecretTest0001="
 	return ev
 }
 
 // TestKeysFromSecrets runs the admin function's cold start as deployed:
 // no REFX_ADMIN_KEY, only the secret's ARN. The key is read from Secrets
-// Manager once, then guards the admin routes.
+// Manager once, then guards the admin routes, which serve from a fresh
+// table on DynamoDB Local.
 func TestKeysFromSecrets(t *testing.T) {
 	const key = "s3cr3t-admin-key-from-secrets-manager"
-	f := newFakeAWS(t, map[string]string{secretARN: key + "\n", "short": "tooshort"})
+	f := newFakeSecrets(t, map[string]string{secretARN: key + "\n", "short": "tooshort"})
 	isolateAWS(t, f.URL)
+	_, table := dynamotest.NewTable(t)
 	env := map[string]string{
 		"AWS_REGION":                "eu-west-1",
-		"REFX_TABLE":                "refx-test",
-		"REFX_DYNAMODB_ENDPOINT":    f.URL,
+		"REFX_TABLE":                table,
+		"REFX_DYNAMODB_ENDPOINT":    dynamotest.Endpoint(),
 		"REFX_ADMIN_KEY_SECRET_ARN": secretARN,
 		"REFX_LOG_LEVEL":            "error",
 	}
@@ -137,15 +146,28 @@ func TestKeysFromSecrets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		res, err := h(ctx, adminRequest(http.MethodPost, "/v1/experiments",
+			`{"id":"secret-test","name":"Secret test","variants":[{"key":"a","weight":1},{"key":"b","weight":1}],"goals":[{"key":"signup","kind":"binomial"}]}`, key))
+		if err != nil || res.StatusCode != http.StatusCreated {
+			t.Fatalf("create with the secret's key: %d %s, %v", res.StatusCode, res.Body, err)
+		}
 		for range 3 {
-			res, err := h(ctx, adminRequest(key))
+			res, err := h(ctx, adminRequest(http.MethodGet, "/v1/experiments", "", key))
 			if err != nil || res.StatusCode != http.StatusOK {
 				t.Fatalf("with the secret's key: %d %s, %v", res.StatusCode, res.Body, err)
 			}
+			if !strings.Contains(res.Body, `"secret-test"`) {
+				t.Fatalf("the listing misses the experiment just created in %s: %s", table, res.Body)
+			}
 		}
-		res, err := h(ctx, adminRequest("not-the-admin-key-at-all"))
+		res, err = h(ctx, adminRequest(http.MethodGet, "/v1/experiments", "", "not-the-admin-key-at-all"))
 		if err != nil || res.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("with another key: %d %s, %v", res.StatusCode, res.Body, err)
+		}
+		for _, c := range f.callsCopy() {
+			if c != "secretsmanager.GetSecretValue" {
+				t.Fatalf("%s was sent to the secrets stub: DynamoDB calls go to DynamoDB Local", c)
+			}
 		}
 		if n := f.count("secretsmanager.GetSecretValue"); n != 1 {
 			t.Fatalf("GetSecretValue was called %d times, want once, at cold start", n)
