@@ -3,21 +3,33 @@ package headless
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
 
+// InCI reports whether the tests run in CI: CI is set to anything but
+// "false" or "0" (runners set CI=true, CI=1, CI=yes, ...; .ci/run sets
+// CI=true itself). An unset or empty CI is a developer's machine.
+func InCI() bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv("CI"))) {
+	case "", "false", "0", "no", "off":
+		return false
+	}
+	return true
+}
+
 // MustStart starts Chromium for a test and closes it when the test ends.
-// When no Chromium can be found or installed, the test fails under CI=true
-// (CI must run the browser tests) and is skipped otherwise.
+// When no Chromium can be found or installed, the test fails in CI (see
+// InCI: CI must run the browser tests) and is skipped otherwise.
 func MustStart(tb testing.TB, opts Options) *Browser {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	b, err := Start(ctx, opts)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("CI=true needs Chromium for the browser tests: %v", err)
+		if InCI() {
+			tb.Fatalf("CI=%s needs Chromium for the browser tests: %v", os.Getenv("CI"), err)
 		}
 		tb.Skipf("no Chromium (%v); CI installs it with %s", err, InstallScript)
 	}
