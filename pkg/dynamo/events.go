@@ -24,14 +24,19 @@ type credit struct {
 	exp   *refx.Experiment
 	asn   assignmentItem
 	first bool
+	// For a valued event: the user's total on the goal before (total) and
+	// after (next) it, and growth = next² − total², its share of Σ over
+	// participants of (their total value)².
+	total, next, growth *big.Rat
 }
 
-// RecordEvent counts an event exactly once. The event item is the
-// idempotency key: it is put, on the condition that its id is new, in one
-// transaction with every counter update the event causes. A retry finds the
-// item and compares fingerprints: equal is a duplicate, different is a reused
-// key. Counters are credited to the variants the server assigned, read with
-// a consistent query, never to what a client claims.
+// RecordEvent records an event exactly once. The event item is the
+// idempotency key: it is put on the condition that its id is new, carrying
+// its credits and the deltas they contribute, which the aggregator adds to
+// the counters from the stream. A retry finds the item and compares
+// fingerprints: equal is a duplicate, different is a reused key. Credits go
+// to the variants the server assigned, read with a consistent query, never
+// to what a client claims.
 func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResult, error) {
 	now := s.opts.Now().UTC()
 	item := eventItem{
@@ -61,15 +66,19 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 		}
 		item.Credits = make([]creditItem, 0, len(credits)+1)
 		for _, c := range credits {
-			item.Credits = append(item.Credits, creditItem{Experiment: c.exp.ID, Variant: c.asn.Variant, FirstConversion: c.first})
+			ci := creditItem{Experiment: c.exp.ID, Variant: c.asn.Variant, FirstConversion: c.first}
+			if c.growth != nil {
+				ci.ParticipantSqDelta = attributevalue.Number(formatDecimal(c.growth))
+			}
+			item.Credits = append(item.Credits, ci)
 		}
 		if referral != nil {
 			item.Credits = append(item.Credits, creditItem{
-				Experiment: referral.exp.ID, Variant: referral.code.Variant,
-				FirstConversion: referral.first, Referrer: referral.code.Referrer,
+				Experiment: referral.exp.ID, Variant: referral.attr.Variant,
+				FirstConversion: referral.first, Referrer: referral.attr.Referrer, Code: referral.attr.Code,
 			})
 		}
-		stored, stale, err := s.writeEvent(ctx, item, e, credits, referral)
+		stored, stale, err := s.writeEvent(ctx, item, credits, referral)
 		switch {
 		case err != nil:
 			return nil, err
@@ -114,7 +123,15 @@ func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, *refe
 				"event", e.ID, "user_experiments", len(asns), "credited", maxCredits)
 			break
 		}
-		credits = append(credits, credit{exp: exp, asn: a, first: !a.converted(e.Type)})
+		c := credit{exp: exp, asn: a, first: !a.converted(e.Type)}
+		if e.Value != nil && !e.Value.IsZero() {
+			v, _ := new(big.Rat).SetString(e.Value.String())
+			c.total = a.valueTotal(e.Type)
+			c.next = new(big.Rat).Add(c.total, v)
+			c.growth = new(big.Rat).Mul(c.next, c.next)
+			c.growth.Sub(c.growth, new(big.Rat).Mul(c.total, c.total))
+		}
+		credits = append(credits, c)
 	}
 	referral, err := s.planReferralCredit(ctx, e, attr)
 	return credits, referral, err
@@ -159,44 +176,47 @@ func (s *Store) userState(ctx context.Context, user string) ([]assignmentItem, *
 	return asns, attr, nil
 }
 
-// writeEvent writes the event item and its counter updates in one
-// transaction. It returns the stored event when the id was already used, or
-// stale when the plan no longer holds (an experiment stopped, a concurrent
-// event converted the user first) and must be made again.
-func (s *Store) writeEvent(ctx context.Context, item eventItem, e *refx.Event, credits []credit, referral *referralCredit) (stored *eventItem, stale bool, err error) {
+// writeEvent puts the event item if its id is new. When the event changes
+// its user's own state (a first conversion, the user's running value
+// total), those updates share the put's transaction: every item in it is the
+// user's or the event's, so only the same user's concurrent events can
+// conflict. It returns the stored event when the id was already used, or
+// stale when the user's state moved since it was read and the event must be
+// planned again.
+func (s *Store) writeEvent(ctx context.Context, item eventItem, credits []credit, referral *referralCredit) (stored *eventItem, stale bool, err error) {
 	write, err := putIfAbsent(s.table, item)
 	if err != nil {
 		return nil, false, storeError("writeEvent", err)
 	}
-	if len(credits) == 0 && referral == nil {
-		// Nothing to count: a plain conditional put records the event and
-		// its key at half a transaction's cost.
+	var updates []types.TransactWriteItem
+	for _, c := range credits {
+		if !c.first && c.growth == nil {
+			continue
+		}
+		u, err := userStateUpdate(s.table, item.Type, c)
+		if err != nil {
+			return nil, false, storeError("writeEvent", err)
+		}
+		updates = append(updates, u)
+	}
+	if referral != nil && referral.first {
+		u, err := conditionalUpdate(s.table, referral.attr.itemKey,
+			expression.Set(expression.Name("converted_at"), expression.Value(item.ReceivedAt)),
+			expression.AttributeNotExists(expression.Name("converted_at")))
+		if err != nil {
+			return nil, false, storeError("writeEvent", err)
+		}
+		updates = append(updates, u)
+	}
+	if len(updates) == 0 {
+		// The event alone: one conditional put.
 		failed, err := s.putIf(ctx, "writeEvent", write.Put.Item, absent())
 		if failed != nil {
 			return decodeStoredEvent(failed.Item)
 		}
 		return nil, false, err
 	}
-	items := []types.TransactWriteItem{write}
-	checked := map[string]bool{}
-	for _, c := range credits {
-		more, err := creditItems(s.table, e, c)
-		if err != nil {
-			return nil, false, storeError("writeEvent", err)
-		}
-		items = append(items, more...)
-		checked[c.exp.ID] = true
-	}
-	if referral != nil {
-		// One transaction may not touch an item twice: the experiment may
-		// already be checked for the user's own assignment.
-		more, err := referralCreditItems(s.table, e, referral, item.ReceivedAt, checked[referral.exp.ID])
-		if err != nil {
-			return nil, false, storeError("writeEvent", err)
-		}
-		items = append(items, more...)
-	}
-	err = s.transact(ctx, "writeEvent", items)
+	err = s.transact(ctx, "writeEvent", append([]types.TransactWriteItem{write}, updates...))
 	reasons := cancellationReasons(err)
 	switch {
 	case err == nil:
@@ -204,90 +224,46 @@ func (s *Store) writeEvent(ctx context.Context, item eventItem, e *refx.Event, c
 	case conditionFailed(reasons, 0):
 		return decodeStoredEvent(reasons[0].Item)
 	case anyConditionFailed(reasons):
-		for _, c := range credits {
-			s.cache.forget(c.exp.ID)
-		}
-		if referral != nil {
-			s.cache.forget(referral.exp.ID)
-		}
 		return nil, true, nil
 	}
 	return nil, false, storeError("writeEvent", err)
 }
 
-// creditItems are the transaction items that count an event for one credit:
-// a check that the experiment still runs, the counter shard update and, for
-// a first conversion, marking the user converted on that goal (conditioned on
-// no other event having done so meanwhile).
-func creditItems(table *string, e *refx.Event, c credit) ([]types.TransactWriteItem, error) {
-	check, err := experimentCheck(table, c.exp, false)
-	if err != nil {
-		return nil, err
-	}
-	count := expression.Add(expression.Name("events"), expression.Value(1)).
-		Set(expression.Name("entity"), expression.Value(entityCounter)).
-		Set(expression.Name("experiment"), expression.Value(c.exp.ID)).
-		Set(expression.Name("variant"), expression.Value(c.asn.Variant)).
-		Set(expression.Name("goal"), expression.Value(e.Type))
-	valued := e.Value != nil && !e.Value.IsZero()
-	var total, nextTotal *big.Rat
-	if valued {
-		count = count.Add(expression.Name("value_sum"), expression.Value(decimalNumber(e.Value.String()))).
-			Add(expression.Name("value_sum_sq"), expression.Value(decimalNumber(e.Value.Square())))
-		// Σ over participants of (their total value)² grows by
-		// (V+v)² − V² = 2Vv + v², V being the total before this event.
-		total, nextTotal = c.asn.valueTotal(e.Type), new(big.Rat)
-		v, _ := new(big.Rat).SetString(e.Value.String())
-		nextTotal.Add(total, v)
-		growth := new(big.Rat).Mul(nextTotal, nextTotal)
-		growth.Sub(growth, new(big.Rat).Mul(total, total))
-		count = count.Add(expression.Name("value_participant_sum_sq"), expression.Value(decimalNumber(string(formatDecimal(growth)))))
-	}
-	if c.first {
-		count = count.Add(expression.Name("users"), expression.Value(1))
-	}
-	counter, err := expression.NewBuilder().WithUpdate(count).Build()
-	if err != nil {
-		return nil, err
-	}
-	shard := shardOf(e.ID, c.exp.CounterShards)
-	items := []types.TransactWriteItem{check, {Update: &types.Update{
-		TableName: table, Key: goalKey(c.exp.ID, shard, c.asn.Variant, e.Type).attributes(),
-		UpdateExpression:          counter.Update(),
-		ExpressionAttributeNames:  counter.Names(),
-		ExpressionAttributeValues: counter.Values(),
-	}}}
-	if !c.first && !valued {
-		return items, nil
-	}
-	// The user's assignment records what the counters need to know next
-	// time, on the condition that it still holds what this plan read.
+// userStateUpdate records on the user's assignment what the next event
+// needs to know (converted on the goal, the running value total), on the
+// condition that it still holds what the plan read.
+func userStateUpdate(table *string, goal string, c credit) (types.TransactWriteItem, error) {
 	var mark expression.UpdateBuilder
 	cond := expression.AttributeExists(expression.Name(AttrPK))
 	if c.first {
-		mark = mark.Add(expression.Name("converted"), expression.Value(&types.AttributeValueMemberSS{Value: []string{e.Type}}))
-		cond = cond.And(expression.Not(expression.Name("converted").Contains(e.Type)))
+		mark = mark.Add(expression.Name("converted"), expression.Value(&types.AttributeValueMemberSS{Value: []string{goal}}))
+		cond = cond.And(expression.Not(expression.Name("converted").Contains(goal)))
 	}
-	if valued {
-		name := expression.Name(valueTotalPrefix + e.Type)
-		mark = mark.Set(name, expression.Value(decimalNumber(string(formatDecimal(nextTotal)))))
-		if total.Sign() == 0 {
+	if c.growth != nil {
+		name := expression.Name(valueTotalPrefix + goal)
+		mark = mark.Set(name, expression.Value(decimalNumber(string(formatDecimal(c.next)))))
+		if c.total.Sign() == 0 {
 			cond = cond.And(expression.AttributeNotExists(name).Or(name.Equal(expression.Value(decimalNumber("0")))))
 		} else {
-			cond = cond.And(name.Equal(expression.Value(decimalNumber(string(formatDecimal(total))))))
+			cond = cond.And(name.Equal(expression.Value(decimalNumber(string(formatDecimal(c.total))))))
 		}
 	}
-	assignment, err := expression.NewBuilder().WithUpdate(mark).WithCondition(cond).Build()
+	return conditionalUpdate(table, c.asn.itemKey, mark, cond)
+}
+
+// conditionalUpdate is a transaction item applying update on cond.
+func conditionalUpdate(table *string, key itemKey, update expression.UpdateBuilder, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
 	if err != nil {
-		return nil, err
+		return types.TransactWriteItem{}, err
 	}
-	return append(items, types.TransactWriteItem{Update: &types.Update{
-		TableName: table, Key: c.asn.itemKey.attributes(),
-		UpdateExpression:          assignment.Update(),
-		ConditionExpression:       assignment.Condition(),
-		ExpressionAttributeNames:  assignment.Names(),
-		ExpressionAttributeValues: assignment.Values(),
-	}}), nil
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: table, Key: key.attributes(),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}}, nil
 }
 
 // decimalNumber passes an exact decimal string to DynamoDB as a number, with
@@ -308,7 +284,7 @@ func decodeStoredEvent(av map[string]types.AttributeValue) (*eventItem, bool, er
 func creditsOf(items []creditItem) []refx.Credit {
 	out := make([]refx.Credit, len(items))
 	for i, c := range items {
-		out[i] = refx.Credit(c)
+		out[i] = refx.Credit{Experiment: c.Experiment, Variant: c.Variant, FirstConversion: c.FirstConversion, Referrer: c.Referrer}
 	}
 	return out
 }

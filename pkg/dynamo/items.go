@@ -28,6 +28,7 @@ const (
 	entityRefusal    = "refusal"
 	entityMarker     = "guard_marker"
 	entityLamedKey   = "lamed_uuid"
+	entityVelocity   = "velocity_slot"
 )
 
 type variantItem struct {
@@ -198,9 +199,15 @@ type creditItem struct {
 	Experiment      string `dynamodbav:"experiment"`
 	Variant         string `dynamodbav:"variant"`
 	FirstConversion bool   `dynamodbav:"first_conversion"`
-	// Referrer is set on a referral credit: the event is a referee's
-	// conversion, counted for the referrer's variant.
+	// Referrer and Code are set on a referral credit: the event is a
+	// referee's conversion, counted for the referrer's variant and code.
 	Referrer string `dynamodbav:"referrer,omitempty"`
+	Code     string `dynamodbav:"code,omitempty"`
+	// ParticipantSqDelta is what the event adds to Σ over participants of
+	// (their total value)²: (V+v)² − V², V being the user's total before
+	// it. Computed on the request path from the user's own item, summed by
+	// the aggregator.
+	ParticipantSqDelta attributevalue.Number `dynamodbav:"value_participant_sq_delta,omitempty"`
 }
 
 type eventItem struct {
@@ -233,22 +240,27 @@ type counterItem struct {
 	ValueParticipantSumSq attributevalue.Number `dynamodbav:"value_participant_sum_sq"`
 }
 
-// codeItem is a referral code and its referrer's running totals. Every
-// update of it is conditioned on rev, which serialises the updates of one
-// code and makes the per-referrer sums of squares exact.
+// codeItem is a referral code: written once, when it is created, and only
+// read afterwards.
 type codeItem struct {
 	itemKey
 	Entity string `dynamodbav:"entity"`
 	referralCode
-	Rev         int64                 `dynamodbav:"rev"`
+}
+
+// codeTotalsItem is a code's running totals. Only the aggregator writes it
+// (ADD from the stream); its changes, old and new image, give the
+// per-referrer sums of squares of the variant's referral counter exactly.
+type codeTotalsItem struct {
+	itemKey
+	Entity      string                `dynamodbav:"entity"`
+	Code        string                `dynamodbav:"code"`
+	Experiment  string                `dynamodbav:"experiment"`
+	Variant     string                `dynamodbav:"variant"`
 	Clicks      int64                 `dynamodbav:"clicks"`
 	Signups     int64                 `dynamodbav:"signups"`
 	Conversions int64                 `dynamodbav:"conversions"`
 	Value       attributevalue.Number `dynamodbav:"value"`
-	HourBucket  string                `dynamodbav:"vel_hour"`
-	HourCount   int64                 `dynamodbav:"vel_hour_n"`
-	DayBucket   string                `dynamodbav:"vel_day"`
-	DayCount    int64                 `dynamodbav:"vel_day_n"`
 }
 
 // pointerItem finds a referrer's code in an experiment.
@@ -276,9 +288,22 @@ type clickItem struct {
 	Code       string    `dynamodbav:"code"`
 	Experiment string    `dynamodbav:"experiment"`
 	Variant    string    `dynamodbav:"variant"`
+	Counted    bool      `dynamodbav:"counted"`
 	Visitor    string    `dynamodbav:"visitor"`
 	IPHash     string    `dynamodbav:"ip_hash,omitempty"`
 	ClickedAt  time.Time `dynamodbav:"clicked_at"`
+}
+
+// seenItem marks a visitor's first click in an experiment: its insert is
+// one unique visitor of the variant of the code clicked first.
+type seenItem struct {
+	itemKey
+	Entity     string    `dynamodbav:"entity"`
+	Experiment string    `dynamodbav:"experiment"`
+	Variant    string    `dynamodbav:"variant"`
+	Code       string    `dynamodbav:"code"`
+	Counted    bool      `dynamodbav:"counted"`
+	SeenAt     time.Time `dynamodbav:"seen_at"`
 }
 
 type attributionItem struct {
@@ -313,6 +338,20 @@ type refusalItem struct {
 	Code       string    `dynamodbav:"code"`
 	Experiment string    `dynamodbav:"experiment"`
 	Variant    string    `dynamodbav:"variant"`
+	Counted    bool      `dynamodbav:"counted"`
 	Reason     string    `dynamodbav:"reason"`
 	RefusedAt  time.Time `dynamodbav:"refused_at"`
+}
+
+// lamedItem is the idempotency key of one Lamed counter increment: the
+// uuid Alephbet sends, per counter.
+type lamedItem struct {
+	itemKey
+	Entity     string    `dynamodbav:"entity"`
+	Counter    string    `dynamodbav:"counter"`
+	Experiment string    `dynamodbav:"experiment"`
+	Variant    string    `dynamodbav:"variant"`
+	Event      string    `dynamodbav:"event"`
+	ReceivedAt time.Time `dynamodbav:"received_at"`
+	ExpiresAt  time.Time `dynamodbav:"ttl,unixtime"`
 }

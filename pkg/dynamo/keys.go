@@ -26,6 +26,11 @@ import (
 //	refusal       USER#<referee>             REFUSED#<code>
 //	lamed uuid    LAMED#<sha1(counter uuid)> UUID
 //	snapshot      SNAP#<experiment>          <period start, UTC, fixed width>
+//	code totals   CODE#<code>                TOTALS
+//	velocity slot CODE#<code>                VEL#H#<hour>#<n> | VEL#D#<day>#<n>
+//	agg. ledger   AGG#<anchor sequence>      LEDGER
+//	watermark     AGGREGATE                  WATERMARK
+//	agg. error    AGGERR#<day>               <sequence>
 const (
 	experimentPrefix   = "EXP#"
 	experimentSK       = "META"
@@ -54,7 +59,19 @@ const (
 	lamedPrefix        = "LAMED#"
 	lamedSK            = "UUID"
 	snapshotPrefix     = "SNAP#"
+	codeTotalsSK       = "TOTALS"
+	velocityPrefix     = "VEL#"
+	// The aggregator's own items.
+	aggregateLedgerPrefix = "AGG#"
+	aggregateLedgerSK     = "LEDGER"
+	aggregateErrorPrefix  = "AGGERR#"
 )
+
+// watermarkKey is the one item saying up to when changes are counted.
+var watermarkKey = itemKey{"AGGREGATE", "WATERMARK"}
+
+// timeSKLayout is the fixed-width UTC layout of times in sort keys.
+const timeSKLayout = "2006-01-02T15:04:05.000000Z"
 
 // itemKey is the primary key of an item.
 type itemKey struct {
@@ -74,7 +91,7 @@ func experimentKey(id string) itemKey { return itemKey{experimentPrefix + id, ex
 
 // timeSK formats a time for a sort key: fixed width, UTC, so that it sorts
 // as a string.
-func timeSK(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+func timeSK(t time.Time) string { return t.UTC().Format(timeSKLayout) }
 
 // experimentListSK orders the listing newest first when read backwards; the
 // fixed-width UTC timestamp sorts as a string.
@@ -110,6 +127,21 @@ func referralCounterKey(experiment string, shard int, variant string) itemKey {
 }
 
 func codeKey(code string) itemKey { return itemKey{codePrefix + code, codeSK} }
+
+// codeTotalsKey holds a code's running totals, which only the aggregator
+// writes: the per-referrer sums of squares are derived from their changes.
+func codeTotalsKey(code string) itemKey { return itemKey{codePrefix + code, codeTotalsSK} }
+
+// velocitySlotKey is the n-th signup through a code in a velocity window
+// (window "H#<yyyymmddhh>" or "D#<yyyymmdd>"): claiming slot n is a
+// put-if-absent, so the n-th signup is exact under concurrency.
+func velocitySlotKey(code, window string, n int) itemKey {
+	return itemKey{codePrefix + code, fmt.Sprintf("%s%s#%04d", velocityPrefix, window, n)}
+}
+
+func aggregateErrorPK(day time.Time) string { return aggregateErrorPrefix + day.UTC().Format("2006-01-02") }
+
+func aggregateErrorKey(at time.Time, seq string) itemKey { return itemKey{aggregateErrorPK(at), seq} }
 
 func ipMarkerKey(code, hash string) itemKey { return itemKey{codePrefix + code, ipMarkerPrefix + hash} }
 

@@ -6,8 +6,8 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"slices"
-	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -49,8 +49,8 @@ func lamedShape(e *refx.Experiment, it experimentItem) {
 
 // LamedTrack counts an Alephbet event once per uuid and counter, as Lamed
 // does: the uuid's key (a digest of counter and uuid, since Gimel-style
-// uuids repeat across goals) is put if absent in one transaction with the
-// counter. participate counts a participant, any other event a goal.
+// uuids repeat across goals) is put if absent, and the aggregator counts
+// its insert: participate as a participant, any other event as a goal.
 func (s *Store) LamedTrack(ctx context.Context, t refx.LamedTrack) error {
 	id := refx.LamedExperimentID(t.Namespace, t.Experiment)
 	if err := s.registerLamed(ctx, id, t); err != nil {
@@ -59,36 +59,17 @@ func (s *Store) LamedTrack(ctx context.Context, t refx.LamedTrack) error {
 	counter := t.Namespace + ":counters:" + t.Experiment + ":" + t.Event + ":" + t.Variant
 	digest := sha1.Sum([]byte(counter + " " + t.UUID))
 	now := s.opts.Now().UTC()
-	put, err := putIfAbsent(s.table, struct {
-		itemKey
-		Entity    string    `dynamodbav:"entity"`
-		Counter   string    `dynamodbav:"counter"`
-		ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
-	}{itemKey{lamedPrefix + hex.EncodeToString(digest[:]), lamedSK}, entityLamedKey, counter, now.Add(s.opts.IdempotencyTTL)})
+	item, err := attributevalue.MarshalMap(lamedItem{
+		itemKey: itemKey{lamedPrefix + hex.EncodeToString(digest[:]), lamedSK}, Entity: entityLamedKey,
+		Counter: counter, Experiment: id, Variant: t.Variant, Event: t.Event,
+		ReceivedAt: now, ExpiresAt: now.Add(s.opts.IdempotencyTTL),
+	})
 	if err != nil {
 		return storeError("LamedTrack", err)
 	}
-	shard := shardOf(t.UUID, lamedShards)
-	base := expression.Set(expression.Name("entity"), expression.Value(entityCounter)).
-		Set(expression.Name("experiment"), expression.Value(id)).
-		Set(expression.Name("variant"), expression.Value(t.Variant))
-	key := participantsKey(id, shard, t.Variant)
-	update := base.Add(expression.Name("participants"), expression.Value(1))
-	if t.Event != refx.LamedParticipate {
-		key = goalKey(id, shard, t.Variant, t.Event)
-		update = base.Set(expression.Name("goal"), expression.Value(t.Event)).
-			Add(expression.Name("users"), expression.Value(1)).
-			Add(expression.Name("events"), expression.Value(1))
-	}
-	count, err := updateItem(s.table, key, update)
-	if err != nil {
-		return storeError("LamedTrack", err)
-	}
-	err = s.transact(ctx, "LamedTrack", []types.TransactWriteItem{put, count})
-	if conditionFailed(cancellationReasons(err), 0) {
-		return nil // this uuid was counted before
-	}
-	return storeError("LamedTrack", err)
+	// A uuid counted before fails the condition: nothing more to do.
+	_, err = s.putIf(ctx, "LamedTrack", item, absent())
+	return err
 }
 
 // registerLamed creates or extends the experiment item of a Lamed

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/refx-dev/refx/pkg/dynamo"
+	"github.com/refx-dev/refx/pkg/dynamotest"
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
@@ -37,6 +38,7 @@ func TestLamedTrack(t *testing.T) {
 	track("blue", "click", "u2")
 	track("blue", "click", "u4") // a non-unique goal sends fresh uuids
 
+	dynamotest.MustCount(t, s)
 	got, err := s.LamedExperiments(ctx, "alephbet", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -58,8 +58,11 @@ func wantCode(tb testing.TB, err error, code string) {
 	}
 }
 
+// mustResults counts everything written so far, as the aggregator does
+// from the stream, and reads the results.
 func mustResults(tb testing.TB, s *dynamo.Store, id string) map[string]refx.VariantResults {
 	tb.Helper()
+	dynamotest.MustCount(tb, s)
 	res, err := s.Results(context.Background(), id)
 	if err != nil {
 		tb.Fatal(err)

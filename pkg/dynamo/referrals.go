@@ -2,9 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"fmt"
-	"math/big"
-	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/refx-dev/refx/pkg/refx"
+	"github.com/refx-dev/refx/pkg/stream"
 )
 
 var _ refx.ReferralService = (*Store)(nil)
@@ -25,7 +23,9 @@ const maxCodeCollisions = 5
 // CreateReferral returns the referrer's code in a running referral
 // experiment, creating it on the first call: the referrer is assigned like
 // any user, then the code and the referrer's pointer to it are put if absent
-// in one transaction with the referrer counter.
+// in one transaction. Both items are new, keyed by the code and by the
+// referrer: nothing shared is written; the aggregator counts the referrer
+// from the code's insert.
 func (s *Store) CreateReferral(ctx context.Context, experiment, referrer string) (*refx.ReferralLink, error) {
 	exp, err := s.cachedExperiment(ctx, experiment)
 	if err != nil {
@@ -50,54 +50,30 @@ func (s *Store) CreateReferral(ctx context.Context, experiment, referrer string)
 			Variant: a.Variant, Counted: a.InExperiment, CreatedAt: s.opts.Now().UTC(),
 		}
 		p := pointerItem{itemKey: codePointerKey(referrer, exp.ID), Entity: entityPointer, referralCode: rc}
-		c := codeItem{itemKey: codeKey(rc.Code), Entity: entityReferral, referralCode: rc, Value: "0"}
-		items, err := newCodeItems(s.table, exp, c, p)
+		codePut, err := putIfAbsent(s.table, codeItem{itemKey: codeKey(rc.Code), Entity: entityReferral, referralCode: rc})
 		if err != nil {
 			return nil, storeError("CreateReferral", err)
 		}
-		err = s.transact(ctx, "CreateReferral", items)
+		pointerPut, err := putIfAbsent(s.table, p)
+		if err != nil {
+			return nil, storeError("CreateReferral", err)
+		}
+		err = s.transact(ctx, "CreateReferral", []types.TransactWriteItem{codePut, pointerPut})
 		reasons := cancellationReasons(err)
 		switch {
 		case err == nil:
 			return linkOf(exp, &p), nil
-		case conditionFailed(reasons, 2):
+		case conditionFailed(reasons, 1):
 			// A concurrent first call created the referrer's code.
 			stored, err := s.codePointer(ctx, referrer, exp.ID)
 			return linkOf(exp, stored), err
 		case conditionFailed(reasons, 0):
-			s.cache.forget(exp.ID)
-			return nil, refx.Errorf(refx.ECONFLICT, "experiment %s is not running: no new referral links", exp.ID)
-		case conditionFailed(reasons, 1):
 			continue // code collision: draw another
 		default:
 			return nil, storeError("CreateReferral", err)
 		}
 	}
 	return nil, refx.Errorf(refx.EUNAVAILABLE, "could not draw a free referral code; try again")
-}
-
-func newCodeItems(table *string, exp *refx.Experiment, c codeItem, p pointerItem) ([]types.TransactWriteItem, error) {
-	check, err := experimentCheck(table, exp, false)
-	if err != nil {
-		return nil, err
-	}
-	codePut, err := putIfAbsent(table, c)
-	if err != nil {
-		return nil, err
-	}
-	pointerPut, err := putIfAbsent(table, p)
-	if err != nil {
-		return nil, err
-	}
-	items := []types.TransactWriteItem{check, codePut, pointerPut}
-	if c.Counted {
-		counter, err := referralCounterUpdate(table, exp, c, []counterAdd{{"referrers", intN(1)}})
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, counter)
-	}
-	return items, nil
 }
 
 func linkOf(exp *refx.Experiment, p *pointerItem) *refx.ReferralLink {
@@ -134,10 +110,11 @@ func (s *Store) Code(ctx context.Context, code string) (*refx.CodeInfo, error) {
 }
 
 // liveCode reads a code and its experiment; both are nil when the code is
-// unknown or its experiment is not a running referral experiment.
+// unknown or its experiment is not a running referral experiment. A code
+// never changes once written, so an eventually consistent read is enough.
 func (s *Store) liveCode(ctx context.Context, code string) (*codeItem, *refx.Experiment, error) {
 	var c codeItem
-	found, err := s.getItem(ctx, "liveCode", codeKey(code), &c)
+	found, err := s.readItem(ctx, "liveCode", &dynamodb.GetItemInput{TableName: s.table, Key: codeKey(code).attributes()}, &c)
 	if err != nil || !found {
 		return nil, nil, err
 	}
@@ -154,101 +131,66 @@ func (s *Store) liveCode(ctx context.Context, code string) (*codeItem, *refx.Exp
 	return &c, exp, nil
 }
 
-// RecordClick counts the first click of a visitor on a code: the click item
-// is put if absent, in one transaction with the code's totals and the
-// variant's counters (clicks, sharing referrers on a code's first click,
-// unique visitors on a visitor's first click in the experiment).
+// RecordClick records the first click of a visitor on a code: the
+// visitor's first click in the experiment puts a seen mark, then the click
+// item is put if absent. Each is the visitor's own item; the aggregator
+// counts unique visitors from the marks and clicks from the click items.
+// The mark goes first so that a click whose mark failed is retried whole.
 func (s *Store) RecordClick(ctx context.Context, click refx.Click) (*refx.ClickResult, error) {
 	res := &refx.ClickResult{}
-	for attempt := 0; attempt < maxStateRetries; attempt++ {
-		c, exp, err := s.liveCode(ctx, click.Code)
-		if err != nil || c == nil {
-			return res, err
-		}
-		res.Location = exp.Referral.LinkTarget(c.Code)
-		got, err := s.getItems(ctx, "RecordClick", clickKey(c.Code, click.Visitor), visitorSeenKey(click.Visitor, exp.ID))
-		if err != nil {
-			return res, err
-		}
-		if got[clickKey(c.Code, click.Visitor)] != nil {
-			return res, nil
-		}
-		seen := got[visitorSeenKey(click.Visitor, exp.ID)] != nil
-		items, err := clickItems(s.table, exp, *c, click, seen, s.opts.Now().UTC())
+	c, exp, err := s.liveCode(ctx, click.Code)
+	if err != nil || c == nil {
+		return res, err
+	}
+	res.Location = exp.Referral.LinkTarget(c.Code)
+	got, err := s.getItems(ctx, "RecordClick", clickKey(c.Code, click.Visitor), visitorSeenKey(click.Visitor, exp.ID))
+	if err != nil {
+		return res, err
+	}
+	if got[clickKey(c.Code, click.Visitor)] != nil {
+		return res, nil
+	}
+	now := s.opts.Now().UTC()
+	if got[visitorSeenKey(click.Visitor, exp.ID)] == nil {
+		seen, err := attributevalue.MarshalMap(seenItem{
+			itemKey: visitorSeenKey(click.Visitor, exp.ID), Entity: entityVisitor,
+			Experiment: exp.ID, Variant: c.Variant, Code: c.Code, Counted: c.Counted, SeenAt: now,
+		})
 		if err != nil {
 			return res, storeError("RecordClick", err)
 		}
-		err = s.transact(ctx, "RecordClick", items)
-		reasons := cancellationReasons(err)
-		switch {
-		case err == nil:
-			res.Recorded = true
-			return res, nil
-		case conditionFailed(reasons, 0):
-			return res, nil // a concurrent or retried copy of this click
-		case anyConditionFailed(reasons):
-			s.cache.forget(exp.ID)
-		default:
-			return res, storeError("RecordClick", err)
+		if _, err := s.putIf(ctx, "RecordClick", seen, absent()); err != nil {
+			return res, err
 		}
 	}
-	return res, refx.Errorf(refx.EUNAVAILABLE, "code %s is busy", click.Code)
-}
-
-func clickItems(table *string, exp *refx.Experiment, c codeItem, click refx.Click, seen bool, now time.Time) ([]types.TransactWriteItem, error) {
-	put, err := putIfAbsent(table, clickItem{
+	item, err := attributevalue.MarshalMap(clickItem{
 		itemKey: clickKey(c.Code, click.Visitor), Entity: entityClick, Code: c.Code, Experiment: exp.ID,
-		Variant: c.Variant, Visitor: click.Visitor, IPHash: click.IPHash, ClickedAt: now,
+		Variant: c.Variant, Counted: c.Counted, Visitor: click.Visitor, IPHash: click.IPHash, ClickedAt: now,
 	})
 	if err != nil {
-		return nil, err
+		return res, storeError("RecordClick", err)
 	}
-	check, err := experimentCheck(table, exp, false)
+	failed, err := s.putIf(ctx, "RecordClick", item, absent())
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	code, err := codeUpdate(table, c, expression.Add(expression.Name("clicks"), expression.Value(1)))
-	if err != nil {
-		return nil, err
-	}
-	items := []types.TransactWriteItem{put, check, code}
-	if !c.Counted {
-		return items, nil
-	}
-	adds := []counterAdd{
-		{"clicks", intN(1)},
-		// Σclicks² over referrers grows by (c+1)² − c² = 2c+1.
-		{"clicks_sq", intN(2*c.Clicks + 1)},
-		{"clicks_x_signups", intN(c.Signups)},
-	}
-	if c.Clicks == 0 {
-		adds = append(adds, counterAdd{"sharing_referrers", intN(1)})
-	}
-	if !seen {
-		adds = append(adds, counterAdd{"unique_visitors", intN(1)})
-		marker, err := putIfAbsent(table, struct {
-			itemKey
-			Entity string `dynamodbav:"entity"`
-		}{visitorSeenKey(click.Visitor, exp.ID), entityVisitor})
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, marker)
-	}
-	counter, err := referralCounterUpdate(table, exp, c, adds)
-	if err != nil {
-		return nil, err
-	}
-	return append(items, counter), nil
+	res.Recorded = failed == nil
+	return res, nil
 }
 
+// maxSlotRaces bounds the re-plans of one signup that lost a velocity slot
+// to a concurrent signup through the same code: each race has a winner, so
+// the limit only matters past a code's daily limit of concurrent signups.
+const maxSlotRaces = 64
+
 // Attribute attributes a referee to the referrer of a code. The guards run
-// on what is read consistently first; the write is one transaction whose
-// conditions (attribution absent, code revision unchanged, experiment
-// running) make the outcome exact under concurrency: of two signups of one
-// referee through different codes, exactly one attributes.
+// on what is read consistently first; the write is one transaction of the
+// referee's attribution (put if absent: one per referee, first wins), the
+// code's guard markers for the signup's IP and device, and the signup's
+// velocity slot: items of the referee, of that IP or device, of that slot,
+// never one every signup through the code writes.
 func (s *Store) Attribute(ctx context.Context, sig refx.Signup) (*refx.AttributionResult, error) {
-	for attempt := 0; attempt < maxStateRetries; attempt++ {
+	for attempt := 0; attempt < maxSlotRaces; attempt++ {
 		res, done, err := s.attributeOnce(ctx, sig)
 		if err != nil || done {
 			return res, err
@@ -259,7 +201,7 @@ func (s *Store) Attribute(ctx context.Context, sig refx.Signup) (*refx.Attributi
 
 func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.AttributionResult, bool, error) {
 	var c codeItem
-	found, err := s.getItem(ctx, "Attribute", codeKey(sig.Code), &c)
+	found, err := s.readItem(ctx, "Attribute", &dynamodb.GetItemInput{TableName: s.table, Key: codeKey(sig.Code).attributes()}, &c)
 	if err != nil {
 		return nil, true, err
 	}
@@ -315,19 +257,15 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 		return s.refuse(ctx, exp, c, sig, refx.ReasonOutsideWindow, got)
 	}
 
-	hour, day := now.Format("2006010215"), now.Format("20060102")
-	hourCount, dayCount := int64(1), int64(1)
-	if c.HourBucket == hour {
-		hourCount += c.HourCount
-	}
-	if c.DayBucket == day {
-		dayCount += c.DayCount
+	today, thisHour, err := s.signupsToday(ctx, c.Code, now)
+	if err != nil {
+		return nil, true, err
 	}
 	var reasons []string
-	if hourCount > int64(exp.Referral.MaxSignupsPerHour) {
+	if thisHour+1 > exp.Referral.MaxSignupsPerHour {
 		reasons = append(reasons, refx.ReasonVelocityHour)
 	}
-	if dayCount > int64(exp.Referral.MaxSignupsPerDay) {
+	if today+1 > exp.Referral.MaxSignupsPerDay {
 		reasons = append(reasons, refx.ReasonVelocityDay)
 	}
 	if sig.IPHash != "" && got[ipMarkerKey(c.Code, sig.IPHash)] != nil {
@@ -345,46 +283,71 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 		Entity: entityAttrib, Referee: sig.Referee, Referrer: c.Referrer, Code: c.Code, Experiment: exp.ID,
 		Variant: c.Variant, Counted: c.Counted, Status: status, Reasons: reasons, AttributedAt: now,
 	}
-	velocity := expression.Set(expression.Name("vel_hour"), expression.Value(hour)).
-		Set(expression.Name("vel_hour_n"), expression.Value(hourCount)).
-		Set(expression.Name("vel_day"), expression.Value(day)).
-		Set(expression.Name("vel_day_n"), expression.Value(dayCount))
-	items, err := attributionItems(s.table, exp, c, a, sig, velocity)
+	items, err := attributionItems(s.table, c, a, sig, got, today, exp.Referral.MaxSignupsPerDay, now)
 	if err != nil {
 		return nil, true, storeError("Attribute", err)
 	}
 	err = s.transact(ctx, "Attribute", items)
-	reasonsOut := cancellationReasons(err)
 	switch {
 	case err == nil:
 		return &refx.AttributionResult{Status: status, Reasons: reasons, Attribution: a.attribution()}, true, nil
-	case anyConditionFailed(reasonsOut):
-		// Another signup of this referee, or through this code, got there
-		// first, or the experiment stopped: read again and decide again.
-		s.cache.forget(exp.ID)
+	case anyConditionFailed(cancellationReasons(err)):
+		// Another signup of this referee got there first, or one through
+		// this code took the velocity slot or the first IP or device mark:
+		// read again and decide again.
 		return nil, false, nil
 	}
 	return nil, true, storeError("Attribute", err)
 }
 
-func attributionItems(table *string, exp *refx.Experiment, c codeItem, a attributionItem, sig refx.Signup, velocity expression.UpdateBuilder) ([]types.TransactWriteItem, error) {
+// signupsToday counts the signups through code on now's UTC day, and in
+// its hour, from the day's velocity slots: one consistent query of the
+// code's partition, at most the daily limit of small items.
+func (s *Store) signupsToday(ctx context.Context, code string, now time.Time) (today, thisHour int, err error) {
+	prefix := velocityPrefix + now.Format("20060102") + "#"
+	keys, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(codeKey(code).PK)).And(expression.Key(AttrSK).BeginsWith(prefix))).
+		WithProjection(expression.NamesList(expression.Name("hour"))).Build()
+	if err != nil {
+		return 0, 0, storeError("signupsToday", err)
+	}
+	hour := now.Format("15")
+	items, err := s.queryItems(ctx, "signupsToday", s.queryInput(keys, true))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, it := range items {
+		today++
+		if stream.StringAttr(it, "hour") == hour {
+			thisHour++
+		}
+	}
+	return today, thisHour, nil
+}
+
+// attributionItems are the transaction of a signup: the attribution, the
+// day's next velocity slot while the day is under its limit, and the
+// code's IP and device marks (put if absent for the first signup from
+// them, counted up after).
+func attributionItems(table *string, c codeItem, a attributionItem, sig refx.Signup, got map[itemKey]map[string]types.AttributeValue, today, maxDay int, now time.Time) ([]types.TransactWriteItem, error) {
 	put, err := putIfAbsent(table, a)
 	if err != nil {
 		return nil, err
 	}
-	check, err := experimentCheck(table, exp, false)
-	if err != nil {
-		return nil, err
+	items := []types.TransactWriteItem{put}
+	if today < maxDay {
+		slot, err := putIfAbsent(table, struct {
+			itemKey
+			Entity    string    `dynamodbav:"entity"`
+			Hour      string    `dynamodbav:"hour"`
+			Referee   string    `dynamodbav:"referee"`
+			ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
+		}{velocitySlotKey(c.Code, now.Format("20060102"), today+1), entityVelocity, now.Format("15"), a.Referee, now.Add(48 * time.Hour)})
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, slot)
 	}
-	clean := a.Status == refx.AttributionAttributed
-	if clean {
-		velocity = velocity.Add(expression.Name("signups"), expression.Value(1))
-	}
-	code, err := codeUpdate(table, c, velocity)
-	if err != nil {
-		return nil, err
-	}
-	items := []types.TransactWriteItem{put, check, code}
 	for _, m := range []struct {
 		hash string
 		key  itemKey
@@ -392,73 +355,48 @@ func attributionItems(table *string, exp *refx.Experiment, c codeItem, a attribu
 		if m.hash == "" {
 			continue
 		}
-		marker, err := updateItem(table, m.key, expression.Add(expression.Name("signups"), expression.Value(1)).
-			Set(expression.Name("entity"), expression.Value(entityMarker)))
+		count := expression.Add(expression.Name("signups"), expression.Value(1)).
+			Set(expression.Name("entity"), expression.Value(entityMarker))
+		cond := expression.AttributeExists(expression.Name(AttrPK))
+		if got[m.key] == nil {
+			cond = absent()
+		}
+		marker, err := conditionalUpdate(table, m.key, count, cond)
 		if err != nil {
 			return nil, err
 		}
 		items = append(items, marker)
 	}
-	if !c.Counted {
-		return items, nil
-	}
-	var adds []counterAdd
-	if clean {
-		adds = []counterAdd{
-			{"signups", intN(1)},
-			{"signups_sq", intN(2*c.Signups + 1)},
-			{"clicks_x_signups", intN(c.Clicks)},
-		}
-	}
-	for _, r := range a.Reasons {
-		adds = append(adds, counterAdd{"flagged_" + r, intN(1)})
-	}
-	counter, err := referralCounterUpdate(table, exp, c, adds)
-	if err != nil {
-		return nil, err
-	}
-	return append(items, counter), nil
+	return items, nil
 }
 
-// refuse records a refused signup once per (referee, code) and counts it by
+// refuse records a refused signup once per (referee, code): the refusal is
+// the referee's own item, put if absent, and the aggregator counts it by
 // reason. With reason "" it returns the refusal already stored.
 func (s *Store) refuse(ctx context.Context, exp *refx.Experiment, c codeItem, sig refx.Signup, reason string, got map[itemKey]map[string]types.AttributeValue) (*refx.AttributionResult, bool, error) {
-	if av := got[refusalKey(sig.Referee, c.Code)]; av != nil {
-		var r refusalItem
-		if err := attributevalue.UnmarshalMap(av, &r); err != nil {
-			return nil, true, storeError("refuse", err)
-		}
-		return &refx.AttributionResult{Status: refx.AttributionRefused, Reasons: []string{r.Reason}}, true, nil
-	}
-	put, err := putIfAbsent(s.table, refusalItem{
-		itemKey: refusalKey(sig.Referee, c.Code), Entity: entityRefusal, Referee: sig.Referee, Code: c.Code,
-		Experiment: exp.ID, Variant: c.Variant, Reason: reason, RefusedAt: s.opts.Now().UTC(),
-	})
-	if err != nil {
-		return nil, true, storeError("refuse", err)
-	}
-	check, err := experimentCheck(s.table, exp, false)
-	if err != nil {
-		return nil, true, storeError("refuse", err)
-	}
-	items := []types.TransactWriteItem{put, check}
-	if c.Counted {
-		counter, err := referralCounterUpdate(s.table, exp, c, []counterAdd{{"refused_" + reason, intN(1)}})
+	stored := got[refusalKey(sig.Referee, c.Code)]
+	if stored == nil {
+		item, err := attributevalue.MarshalMap(refusalItem{
+			itemKey: refusalKey(sig.Referee, c.Code), Entity: entityRefusal, Referee: sig.Referee, Code: c.Code,
+			Experiment: exp.ID, Variant: c.Variant, Counted: c.Counted, Reason: reason, RefusedAt: s.opts.Now().UTC(),
+		})
 		if err != nil {
 			return nil, true, storeError("refuse", err)
 		}
-		items = append(items, counter)
+		failed, err := s.putIf(ctx, "refuse", item, absent())
+		if err != nil {
+			return nil, true, err
+		}
+		if failed == nil {
+			return &refx.AttributionResult{Status: refx.AttributionRefused, Reasons: []string{reason}}, true, nil
+		}
+		stored = failed.Item
 	}
-	err = s.transact(ctx, "refuse", items)
-	reasons := cancellationReasons(err)
-	switch {
-	case err == nil:
-		return &refx.AttributionResult{Status: refx.AttributionRefused, Reasons: []string{reason}}, true, nil
-	case anyConditionFailed(reasons):
-		s.cache.forget(exp.ID)
-		return nil, false, nil
+	var r refusalItem
+	if err := attributevalue.UnmarshalMap(stored, &r); err != nil {
+		return nil, true, storeError("refuse", err)
 	}
-	return nil, true, storeError("refuse", err)
+	return &refx.AttributionResult{Status: refx.AttributionRefused, Reasons: []string{r.Reason}}, true, nil
 }
 
 // Referrals lists a referrer's referees, newest first, through gsi1.
@@ -471,11 +409,10 @@ func (s *Store) Referrals(ctx context.Context, referrer string, limit int, curso
 }
 
 // referralCredit is a referee's conversion event credited to the referrer's
-// variant.
+// variant and code.
 type referralCredit struct {
 	exp   *refx.Experiment
 	attr  attributionItem
-	code  codeItem
 	first bool
 }
 
@@ -496,112 +433,7 @@ func (s *Store) planReferralCredit(ctx context.Context, e *refx.Event, attr *att
 	if exp.Status != refx.StatusRunning || exp.Referral == nil || exp.Referral.ConversionGoal != e.Type {
 		return nil, nil
 	}
-	var c codeItem
-	found, err := s.getItem(ctx, "planReferralCredit", codeKey(attr.Code), &c)
-	if err != nil || !found {
-		return nil, err
-	}
-	return &referralCredit{exp: exp, attr: *attr, code: c, first: attr.ConvertedAt == nil}, nil
-}
-
-// referralCreditItems count a referee's conversion: the referrer's totals
-// (conditioned on the code's revision), the variant's counters, and the
-// referee's first conversion (conditioned on it not being marked yet).
-func referralCreditItems(table *string, e *refx.Event, rc *referralCredit, now time.Time, checked bool) ([]types.TransactWriteItem, error) {
-	var items []types.TransactWriteItem
-	if !checked {
-		check, err := experimentCheck(table, rc.exp, false)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, check)
-	}
-	value := new(big.Rat)
-	if e.Value != nil {
-		value.SetString(e.Value.String())
-	}
-	total := new(big.Rat)
-	total.SetString(string(rc.code.Value))
-	update := expression.Add(expression.Name("conversions"), expression.Value(1))
-	if value.Sign() != 0 {
-		update = update.Add(expression.Name("value"), expression.Value(decimalNumber(e.Value.String())))
-	}
-	code, err := codeUpdate(table, rc.code, update)
-	if err != nil {
-		return nil, err
-	}
-	// Σvalue² over referrers grows by (V+v)² − V² = 2Vv + v².
-	sq := new(big.Rat).Mul(big.NewRat(2, 1), new(big.Rat).Mul(total, value))
-	sq.Add(sq, new(big.Rat).Mul(value, value))
-	adds := []counterAdd{
-		{"conversions", intN(1)},
-		{"conversions_sq", intN(2*rc.code.Conversions + 1)},
-		{"conversion_value", decimalNumber(string(formatDecimal(value)))},
-		{"value_sq", decimalNumber(string(formatDecimal(sq)))},
-	}
-	if rc.first {
-		adds = append(adds, counterAdd{"converting_referees", intN(1)})
-	}
-	counter, err := referralCounterUpdate(table, rc.exp, rc.code, adds)
-	if err != nil {
-		return nil, err
-	}
-	items = append(items, code, counter)
-	if rc.first {
-		mark := expression.Set(expression.Name("converted_at"), expression.Value(now))
-		converted, err := expression.NewBuilder().WithUpdate(mark).
-			WithCondition(expression.AttributeNotExists(expression.Name("converted_at"))).Build()
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			TableName: table, Key: rc.attr.itemKey.attributes(),
-			UpdateExpression:          converted.Update(),
-			ConditionExpression:       converted.Condition(),
-			ExpressionAttributeNames:  converted.Names(),
-			ExpressionAttributeValues: converted.Values(),
-		}})
-	}
-	return items, nil
-}
-
-// counterAdd is one ADD to a referral counter item.
-type counterAdd struct {
-	name  string
-	value types.AttributeValue
-}
-
-func intN(n int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: fmt.Sprint(n)} }
-
-// referralCounterUpdate adds to the variant's referral counter, on the shard
-// of the code.
-func referralCounterUpdate(table *string, exp *refx.Experiment, c codeItem, adds []counterAdd) (types.TransactWriteItem, error) {
-	sort.Slice(adds, func(i, j int) bool { return adds[i].name < adds[j].name })
-	update := expression.Set(expression.Name("entity"), expression.Value(entityCounter)).
-		Set(expression.Name("experiment"), expression.Value(exp.ID)).
-		Set(expression.Name("variant"), expression.Value(c.Variant))
-	for _, a := range adds {
-		update = update.Add(expression.Name(a.name), expression.Value(a.value))
-	}
-	return updateItem(table, referralCounterKey(exp.ID, shardOf(c.Code, exp.CounterShards), c.Variant), update)
-}
-
-// codeUpdate applies update to a code item if its revision is still the one
-// read, and bumps the revision.
-func codeUpdate(table *string, c codeItem, update expression.UpdateBuilder) (types.TransactWriteItem, error) {
-	update = update.Set(expression.Name("rev"), expression.Value(c.Rev+1))
-	expr, err := expression.NewBuilder().WithUpdate(update).
-		WithCondition(expression.Name("rev").Equal(expression.Value(c.Rev))).Build()
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	return types.TransactWriteItem{Update: &types.Update{
-		TableName: table, Key: c.itemKey.attributes(),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	}}, nil
+	return &referralCredit{exp: exp, attr: *attr, first: attr.ConvertedAt == nil}, nil
 }
 
 func updateItem(table *string, key itemKey, update expression.UpdateBuilder) (types.TransactWriteItem, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/refx-dev/refx/pkg/dynamo"
+	"github.com/refx-dev/refx/pkg/dynamotest"
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
@@ -34,6 +35,7 @@ func TestSnapshot(t *testing.T) {
 	mustEvent(t, s, &refx.Event{ID: uuid(), Type: "purchase", User: "alice", Value: decimal(t, "12.3456")})
 	mustLink(t, s, e.ID, "alice")
 
+	dynamotest.MustCount(t, s)
 	first, err := s.Snapshot(ctx, e.ID, hour)
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +66,7 @@ func TestSnapshot(t *testing.T) {
 		if _, err := s.Assign(ctx, e.ID, "dave"); err != nil {
 			t.Fatal(err)
 		}
+		dynamotest.MustCount(t, s)
 		again, err := s.Snapshot(ctx, e.ID, hour)
 		if err != nil {
 			t.Fatal(err)

@@ -9,17 +9,19 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/refx-dev/refx/pkg/stream"
 )
 
 // A Decoder turns one stream record of an entity into rows. Changes that are
 // not business events (deletions, TTL expiry, derived updates) give no rows;
 // a record it cannot decode gives an error, and the record lands in
 // export_errors with that reason.
-type Decoder func(r *Record) ([]Row, error)
+type Decoder func(r *stream.Record) ([]Row, error)
 
 // Skip is the decoder of entities that are not exported: their records give
 // no rows.
-func Skip(*Record) ([]Row, error) { return nil, nil }
+func Skip(*stream.Record) ([]Row, error) { return nil, nil }
 
 // entityAttr names the attribute every item carries (schema/table.md).
 const entityAttr = "entity"
@@ -36,25 +38,32 @@ var decoders = map[string]Decoder{
 	"click":       decodeClick,
 	"attribution": decodeAttribution,
 	"refusal":     decodeRefusal,
-	// Derived state and indexes: counters are sums of the rows above and
-	// snapshots copies of them, a pointer finds a referrer's code, visitor
-	// and guard markers remember what the guards have seen, a lamed_uuid is
-	// an idempotency key of the lamed import.
-	"counter":          Skip,
-	"snapshot":         Skip,
-	"referral_pointer": Skip,
-	"visitor":          Skip,
-	"guard_marker":     Skip,
-	"lamed_uuid":       Skip,
+	// Derived state and indexes: counters and code totals are sums of the
+	// rows above and snapshots copies of them, the aggregator's ledgers,
+	// watermark and error records are its bookkeeping, a pointer finds a
+	// referrer's code, visitor and guard markers and velocity slots remember
+	// what the guards have seen, a lamed_uuid is an idempotency key of the
+	// lamed import.
+	"counter":             Skip,
+	"code_totals":         Skip,
+	"aggregate_ledger":    Skip,
+	"aggregate_watermark": Skip,
+	"aggregate_error":     Skip,
+	"velocity_slot":       Skip,
+	"snapshot":            Skip,
+	"referral_pointer":    Skip,
+	"visitor":             Skip,
+	"guard_marker":        Skip,
+	"lamed_uuid":          Skip,
 }
 
 // decode finds the record's decoder by entity and runs it.
-func decode(r *Record) ([]Row, error) {
+func decode(r *stream.Record) ([]Row, error) {
 	image := r.Image()
 	if image == nil {
 		return nil, errors.New("record has no item image (the stream must be NEW_AND_OLD_IMAGES)")
 	}
-	entity := stringAttr(image, entityAttr)
+	entity := stream.StringAttr(image, entityAttr)
 	if entity == "" {
 		return nil, errors.New("item has no entity attribute")
 	}
@@ -90,8 +99,8 @@ type eventImage struct {
 // decodeEvent exports the insert of an event item (the event and its
 // credits). Its TTL expiry, when the idempotency window ends, is not an
 // event, nor is any other change of the item.
-func decodeEvent(r *Record) ([]Row, error) {
-	if r.Change != Insert {
+func decodeEvent(r *stream.Record) ([]Row, error) {
+	if r.Change != stream.Insert {
 		return nil, nil
 	}
 	var it eventImage
@@ -149,8 +158,8 @@ type assignmentImage struct {
 // decodeAssignment exports enrolments: the insert of an assignment item.
 // Its updates mark the goals the user converted on, which the credits
 // already say.
-func decodeAssignment(r *Record) ([]Row, error) {
-	if r.Change != Insert {
+func decodeAssignment(r *stream.Record) ([]Row, error) {
+	if r.Change != stream.Insert {
 		return nil, nil
 	}
 	var it assignmentImage
@@ -207,8 +216,8 @@ type experimentImage struct {
 // decodeExperiment exports each version of an experiment with its variants
 // and goals. Experiments are never deleted by the API; a deletion by hand is
 // not a version and gives no rows.
-func decodeExperiment(r *Record) ([]Row, error) {
-	if r.Change != Insert && r.Change != Modify {
+func decodeExperiment(r *stream.Record) ([]Row, error) {
+	if r.Change != stream.Insert && r.Change != stream.Modify {
 		return nil, nil
 	}
 	var it experimentImage
@@ -264,8 +273,8 @@ type referralImage struct {
 
 // decodeReferral exports the creation of a referral code. Its updates are
 // the referrer's running totals: derived, like the counters.
-func decodeReferral(r *Record) ([]Row, error) {
-	if r.Change != Insert {
+func decodeReferral(r *stream.Record) ([]Row, error) {
+	if r.Change != stream.Insert {
 		return nil, nil
 	}
 	var it referralImage
@@ -292,8 +301,8 @@ type clickImage struct {
 }
 
 // decodeClick exports a visitor's first click on a code.
-func decodeClick(r *Record) ([]Row, error) {
-	if r.Change != Insert {
+func decodeClick(r *stream.Record) ([]Row, error) {
+	if r.Change != stream.Insert {
 		return nil, nil
 	}
 	var it clickImage
@@ -325,8 +334,8 @@ type attributionImage struct {
 // decodeAttribution exports a referee's attribution (attributed or
 // flagged). Its update marks the referee's first conversion, which the
 // event's referral credit already says.
-func decodeAttribution(r *Record) ([]Row, error) {
-	if r.Change != Insert {
+func decodeAttribution(r *stream.Record) ([]Row, error) {
+	if r.Change != stream.Insert {
 		return nil, nil
 	}
 	var it attributionImage
@@ -356,8 +365,8 @@ type refusalImage struct {
 
 // decodeRefusal exports a refused signup as an attribution row with status
 // refused.
-func decodeRefusal(r *Record) ([]Row, error) {
-	if r.Change != Insert {
+func decodeRefusal(r *stream.Record) ([]Row, error) {
+	if r.Change != stream.Insert {
 		return nil, nil
 	}
 	var it refusalImage

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/refx-dev/refx/pkg/stream"
 )
 
 // ObjectPutter is the part of the S3 API the exporter uses; *s3.Client
@@ -133,7 +135,7 @@ func (x *Exporter) Encode(ev events.DynamoDBEvent) (*Batch, error) {
 		}
 		if len(rows) == 0 {
 			b.Skipped++
-			if c, _ := ChangeOf(rec); c == Expire {
+			if c, _ := stream.ChangeOf(rec); c == stream.Expire {
 				b.Expired++
 			}
 			continue
@@ -166,7 +168,7 @@ func decodeRecord(rec *events.DynamoDBEventRecord) (rows []Row, err error) {
 			rows, err = nil, fmt.Errorf("decoder panicked: %v", p)
 		}
 	}()
-	r, err := newRecord(rec)
+	r, err := stream.FromLambda(rec)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +289,7 @@ func batchName(recs []events.DynamoDBEventRecord) string {
 		h.Write([]byte{0})
 	}
 	first, last := recs[0].Change.SequenceNumber, recs[len(recs)-1].Change.SequenceNumber
-	return fmt.Sprintf("%s-%s-%08x", keySafe(padSequence(first)), keySafe(padSequence(last)), h.Sum32())
+	return fmt.Sprintf("%s-%s-%08x", keySafe(stream.PadSequence(first)), keySafe(stream.PadSequence(last)), h.Sum32())
 }
 
 // keySafe keeps object keys plain even for a malformed sequence number.
@@ -311,7 +313,7 @@ func errorRow(rec *events.DynamoDBEventRecord, at time.Time, reason error) Error
 		raw = []byte(fmt.Sprintf(`{"marshal_error":%q}`, err.Error()))
 	}
 	row := ErrorRow{
-		SequenceNumber: padSequence(rec.Change.SequenceNumber), StreamEventID: rec.EventID,
+		SequenceNumber: stream.PadSequence(rec.Change.SequenceNumber), StreamEventID: rec.EventID,
 		EventName: rec.EventName, Reason: reason.Error(), Record: string(raw), StreamedAt: at,
 	}
 	for _, image := range []map[string]events.DynamoDBAttributeValue{rec.Change.NewImage, rec.Change.OldImage, rec.Change.Keys} {

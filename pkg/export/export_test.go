@@ -64,36 +64,6 @@ func decodeObject[T any](tb testing.TB, o export.Object) []T {
 	return rows
 }
 
-func TestChangeOf(t *testing.T) {
-	ttl := &events.DynamoDBUserIdentity{Type: "Service", PrincipalID: "dynamodb.amazonaws.com"}
-	old := map[string]events.DynamoDBAttributeValue{"entity": events.NewStringAttribute("event")}
-	tests := []struct {
-		name    string
-		rec     events.DynamoDBEventRecord
-		want    export.Change
-		wantErr bool
-	}{
-		{"Insert", events.DynamoDBEventRecord{EventName: "INSERT"}, export.Insert, false},
-		{"Modify", events.DynamoDBEventRecord{EventName: "MODIFY"}, export.Modify, false},
-		{"RemoveByRequest", events.DynamoDBEventRecord{EventName: "REMOVE", Change: events.DynamoDBStreamRecord{OldImage: old}}, export.Remove, false},
-		{"RemoveByOtherService", events.DynamoDBEventRecord{EventName: "REMOVE", UserIdentity: &events.DynamoDBUserIdentity{Type: "Service", PrincipalID: "example.com"}}, export.Remove, false},
-		{"ExpireAWS", events.DynamoDBEventRecord{EventName: "REMOVE", UserIdentity: ttl, Change: events.DynamoDBStreamRecord{OldImage: old}}, export.Expire, false},
-		// DynamoDB Local: an event name outside the SDK's enum, no identity,
-		// only the old image.
-		{"ExpireDynamoDBLocal", events.DynamoDBEventRecord{EventName: "EXPIRE", Change: events.DynamoDBStreamRecord{OldImage: old}}, export.Expire, false},
-		{"ErrUnknownWithNewImage", events.DynamoDBEventRecord{EventName: "UPSERT", Change: events.DynamoDBStreamRecord{NewImage: old}}, 0, true},
-		{"ErrUnknownWithIdentity", events.DynamoDBEventRecord{EventName: "EXPIRE", UserIdentity: ttl, Change: events.DynamoDBStreamRecord{OldImage: old}}, 0, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := export.ChangeOf(&tt.rec)
-			if (err != nil) != tt.wantErr || got != tt.want {
-				t.Fatalf("ChangeOf = %v, %v; want %v (error %t)", got, err, tt.want, tt.wantErr)
-			}
-		})
-	}
-}
-
 var objectKey = regexp.MustCompile(`^(\w+)/dt=\d{4}-\d{2}-\d{2}/hour=\d{2}/\d{40}-\d{40}-[0-9a-f]{8}\.parquet$`)
 
 // TestEncodeFixture decodes a recorded Lambda batch: an event with two

@@ -144,9 +144,11 @@ func (st *stack) call(tb testing.TB, method, path, body string, out any) int {
 	return res.StatusCode
 }
 
-// results is GET /v1/experiments/{id}/results.
+// results counts the stream, as the aggregator Lambda does, then reads GET
+// /v1/experiments/{id}/results.
 func (st *stack) results(tb testing.TB, id string) *refx.Results {
 	tb.Helper()
+	dynamotest.MustCount(tb, st.store)
 	var res refx.Results
 	st.call(tb, http.MethodGet, "/v1/experiments/"+id+"/results", "", &res)
 	return &res

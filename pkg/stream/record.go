@@ -1,4 +1,4 @@
-package export
+package stream
 
 import (
 	"errors"
@@ -88,15 +88,15 @@ func (r *Record) Image() map[string]types.AttributeValue {
 	return r.Old
 }
 
-// newRecord converts a Lambda stream record for the decoders.
-func newRecord(rec *events.DynamoDBEventRecord) (*Record, error) {
+// FromLambda converts a Lambda stream record for the decoders.
+func FromLambda(rec *events.DynamoDBEventRecord) (*Record, error) {
 	change, err := ChangeOf(rec)
 	if err != nil {
 		return nil, err
 	}
 	r := &Record{
 		Change:         change,
-		SequenceNumber: padSequence(rec.Change.SequenceNumber),
+		SequenceNumber: PadSequence(rec.Change.SequenceNumber),
 		StreamedAt:     rec.Change.ApproximateCreationDateTime.UTC(),
 	}
 	if r.New, err = attributeMap(rec.Change.NewImage); err != nil {
@@ -111,10 +111,10 @@ func newRecord(rec *events.DynamoDBEventRecord) (*Record, error) {
 // sequenceWidth is the longest sequence number DynamoDB Streams issues.
 const sequenceWidth = 40
 
-// padSequence zero-pads a decimal sequence number to sequenceWidth digits so
+// PadSequence zero-pads a decimal sequence number to sequenceWidth digits so
 // that sequence numbers of any length sort as strings. Anything else is
 // returned as is.
-func padSequence(s string) string {
+func PadSequence(s string) string {
 	if s == "" || len(s) > sequenceWidth || strings.Trim(s, "0123456789") != "" {
 		return s
 	}
@@ -181,8 +181,8 @@ func attributeValue(v events.DynamoDBAttributeValue) (types.AttributeValue, erro
 	return nil, errors.New("attribute value without a type")
 }
 
-// stringAttr returns the string attribute name of m, or "".
-func stringAttr(m map[string]types.AttributeValue, name string) string {
+// StringAttr returns the string attribute name of m, or "".
+func StringAttr(m map[string]types.AttributeValue, name string) string {
 	if s, ok := m[name].(*types.AttributeValueMemberS); ok {
 		return s.Value
 	}

@@ -1,0 +1,344 @@
+package dynamo
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/refx-dev/refx/pkg/refx"
+	"github.com/refx-dev/refx/pkg/stream"
+)
+
+// deltasOf returns the counter changes one stream record makes: a pure
+// function of the record and the experiments read with its batch. slot
+// picks the counter shard an experiment's changes land on in this batch.
+//
+// Only the insert of an item the request path wrote counts (an item is put
+// once, on the condition that it is new, so its insert appears once in the
+// stream); a code's totals count through their changes, old and new image.
+// Deletions, TTL expiry and other updates change no counter.
+func deltasOf(r *stream.Record, exps map[string]*refx.Experiment, slot func(*refx.Experiment) int) ([]*counterChange, error) {
+	image := r.Image()
+	if image == nil {
+		return nil, errors.New("record has no item image (the stream must be NEW_AND_OLD_IMAGES)")
+	}
+	entity := stream.StringAttr(image, "entity")
+	if entity == "" {
+		return nil, errors.New("item has no entity attribute")
+	}
+	if entity == entityCodeTotals {
+		if r.Change != stream.Insert && r.Change != stream.Modify {
+			return nil, nil
+		}
+		return codeTotalsDeltas(r, exps, slot)
+	}
+	if r.Change != stream.Insert {
+		return nil, nil
+	}
+	d := deltaSet{exps: exps, slot: slot}
+	var err error
+	switch entity {
+	case entityAssignment:
+		err = d.assignment(r.New)
+	case entityEvent:
+		err = d.event(r.New)
+	case entityReferral:
+		err = d.code(r.New)
+	case entityClick:
+		err = d.click(r.New)
+	case entityVisitor:
+		err = d.visitor(r.New)
+	case entityAttrib:
+		err = d.attribution(r.New)
+	case entityRefusal:
+		err = d.refusal(r.New)
+	case entityLamedKey:
+		err = d.lamed(r.New)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", entity, err)
+	}
+	return d.changes, nil
+}
+
+// deltaSet collects one record's changes.
+type deltaSet struct {
+	exps    map[string]*refx.Experiment
+	slot    func(*refx.Experiment) int
+	changes []*counterChange
+}
+
+func (d *deltaSet) change(key itemKey, identity map[string]string) *counterChange {
+	c := &counterChange{key: key, identity: map[string]types.AttributeValue{}, add: map[string]*big.Rat{}}
+	for k, v := range identity {
+		c.identity[k] = &types.AttributeValueMemberS{Value: v}
+	}
+	d.changes = append(d.changes, c)
+	return c
+}
+
+func (d *deltaSet) participants(exp *refx.Experiment, variant string) *counterChange {
+	return d.change(participantsKey(exp.ID, d.slot(exp), variant),
+		map[string]string{"entity": entityCounter, "experiment": exp.ID, "variant": variant})
+}
+
+func (d *deltaSet) goal(exp *refx.Experiment, variant, goal string) *counterChange {
+	return d.change(goalKey(exp.ID, d.slot(exp), variant, goal),
+		map[string]string{"entity": entityCounter, "experiment": exp.ID, "variant": variant, "goal": goal})
+}
+
+func (d *deltaSet) referral(exp *refx.Experiment, variant string) *counterChange {
+	return d.change(referralCounterKey(exp.ID, d.slot(exp), variant),
+		map[string]string{"entity": entityCounter, "experiment": exp.ID, "variant": variant})
+}
+
+func (d *deltaSet) codeTotals(exp *refx.Experiment, code, variant string) *counterChange {
+	return d.change(codeTotalsKey(code),
+		map[string]string{"entity": entityCodeTotals, "code": code, "experiment": exp.ID, "variant": variant})
+}
+
+// counting returns the experiment when a change at t counts in it.
+func (d *deltaSet) counting(id string, t time.Time) *refx.Experiment {
+	if exp := d.exps[id]; countsAt(exp, t) {
+		return exp
+	}
+	return nil
+}
+
+var one = big.NewRat(1, 1)
+
+func (d *deltaSet) assignment(image map[string]types.AttributeValue) error {
+	var a linkedAssignment
+	if err := decodeImage(image, &a); err != nil {
+		return err
+	}
+	if a.Experiment == "" || a.Variant == "" || a.AssignedAt.IsZero() {
+		return errors.New("assignment lacks experiment, variant or assigned_at")
+	}
+	// A copy made when an anonymous visitor was identified: the visitor
+	// was counted when enrolled.
+	if a.LinkedFrom != "" {
+		return nil
+	}
+	if exp := d.counting(a.Experiment, a.AssignedAt); exp != nil {
+		d.participants(exp, a.Variant).addTo("participants", one)
+	}
+	return nil
+}
+
+func (d *deltaSet) event(image map[string]types.AttributeValue) error {
+	var e eventItem
+	if err := decodeImage(image, &e); err != nil {
+		return err
+	}
+	if e.ID == "" || e.Type == "" || e.ReceivedAt.IsZero() {
+		return errors.New("event lacks id, type or received_at")
+	}
+	value := new(big.Rat)
+	if e.Value != nil {
+		if _, ok := value.SetString(*e.Value); !ok {
+			return fmt.Errorf("event value %q is not a decimal", *e.Value)
+		}
+	}
+	for _, c := range e.Credits {
+		exp := d.counting(c.Experiment, e.ReceivedAt)
+		if exp == nil {
+			continue
+		}
+		if c.Referrer != "" {
+			if exp.Referral == nil || c.Code == "" {
+				continue
+			}
+			totals := d.codeTotals(exp, c.Code, c.Variant)
+			totals.addTo("conversions", one)
+			totals.addTo("value", value)
+			if c.FirstConversion {
+				d.referral(exp, c.Variant).addTo("converting_referees", one)
+			}
+			continue
+		}
+		g := d.goal(exp, c.Variant, e.Type)
+		g.addTo("events", one)
+		if c.FirstConversion {
+			g.addTo("users", one)
+		}
+		g.addTo("value_sum", value)
+		g.addTo("value_sum_sq", new(big.Rat).Mul(value, value))
+		if c.ParticipantSqDelta != "" {
+			delta, ok := new(big.Rat).SetString(string(c.ParticipantSqDelta))
+			if !ok {
+				return fmt.Errorf("credit's value_participant_sq_delta %q is not a decimal", c.ParticipantSqDelta)
+			}
+			g.addTo("value_participant_sum_sq", delta)
+		}
+	}
+	return nil
+}
+
+func (d *deltaSet) code(image map[string]types.AttributeValue) error {
+	var c codeItem
+	if err := decodeImage(image, &c); err != nil {
+		return err
+	}
+	if c.Code == "" || c.Experiment == "" || c.CreatedAt.IsZero() {
+		return errors.New("code lacks code, experiment or created_at")
+	}
+	if exp := d.counting(c.Experiment, c.CreatedAt); exp != nil && c.Counted && exp.Referral != nil {
+		d.referral(exp, c.Variant).addTo("referrers", one)
+	}
+	return nil
+}
+
+func (d *deltaSet) click(image map[string]types.AttributeValue) error {
+	var c clickItem
+	if err := decodeImage(image, &c); err != nil {
+		return err
+	}
+	if c.Code == "" || c.Experiment == "" || c.ClickedAt.IsZero() {
+		return errors.New("click lacks code, experiment or clicked_at")
+	}
+	if exp := d.counting(c.Experiment, c.ClickedAt); exp != nil && c.Counted && exp.Referral != nil {
+		d.codeTotals(exp, c.Code, c.Variant).addTo("clicks", one)
+	}
+	return nil
+}
+
+func (d *deltaSet) visitor(image map[string]types.AttributeValue) error {
+	var v seenItem
+	if err := decodeImage(image, &v); err != nil {
+		return err
+	}
+	if v.Experiment == "" || v.SeenAt.IsZero() {
+		return errors.New("visitor mark lacks experiment or seen_at")
+	}
+	if exp := d.counting(v.Experiment, v.SeenAt); exp != nil && v.Counted && exp.Referral != nil {
+		d.referral(exp, v.Variant).addTo("unique_visitors", one)
+	}
+	return nil
+}
+
+func (d *deltaSet) attribution(image map[string]types.AttributeValue) error {
+	var a attributionItem
+	if err := decodeImage(image, &a); err != nil {
+		return err
+	}
+	if a.Code == "" || a.Experiment == "" || a.AttributedAt.IsZero() {
+		return errors.New("attribution lacks code, experiment or attributed_at")
+	}
+	exp := d.counting(a.Experiment, a.AttributedAt)
+	if exp == nil || !a.Counted || exp.Referral == nil {
+		return nil
+	}
+	if a.Status == refx.AttributionAttributed {
+		d.codeTotals(exp, a.Code, a.Variant).addTo("signups", one)
+		return nil
+	}
+	if len(a.Reasons) > 0 {
+		counter := d.referral(exp, a.Variant)
+		for _, reason := range a.Reasons {
+			counter.addTo("flagged_"+reason, one)
+		}
+	}
+	return nil
+}
+
+func (d *deltaSet) refusal(image map[string]types.AttributeValue) error {
+	var r refusalItem
+	if err := decodeImage(image, &r); err != nil {
+		return err
+	}
+	if r.Experiment == "" || r.Reason == "" || r.RefusedAt.IsZero() {
+		return errors.New("refusal lacks experiment, reason or refused_at")
+	}
+	if exp := d.counting(r.Experiment, r.RefusedAt); exp != nil && r.Counted && exp.Referral != nil {
+		d.referral(exp, r.Variant).addTo("refused_"+r.Reason, one)
+	}
+	return nil
+}
+
+func (d *deltaSet) lamed(image map[string]types.AttributeValue) error {
+	var l lamedItem
+	if err := decodeImage(image, &l); err != nil {
+		return err
+	}
+	if l.Experiment == "" || l.Variant == "" || l.Event == "" || l.ReceivedAt.IsZero() {
+		return errors.New("lamed key lacks experiment, variant, event or received_at")
+	}
+	exp := d.counting(l.Experiment, l.ReceivedAt)
+	if exp == nil {
+		return nil
+	}
+	if l.Event == refx.LamedParticipate {
+		d.participants(exp, l.Variant).addTo("participants", one)
+		return nil
+	}
+	g := d.goal(exp, l.Variant, l.Event)
+	g.addTo("users", one)
+	g.addTo("events", one)
+	return nil
+}
+
+// codeTotalsDeltas turn a change of a code's totals, from (c, s, k, V) to
+// (c', s', k', V'), into the changes of its variant's referral counter: the
+// totals by their differences, and the per-referrer sums by the
+// differences of the squares and products, c'² − c², V'² − V², c's' − cs.
+func codeTotalsDeltas(r *stream.Record, exps map[string]*refx.Experiment, slot func(*refx.Experiment) int) ([]*counterChange, error) {
+	var before, after codeTotalsItem
+	if r.Old != nil {
+		if err := decodeImage(r.Old, &before); err != nil {
+			return nil, fmt.Errorf("code_totals old image: %w", err)
+		}
+	}
+	if err := decodeImage(r.New, &after); err != nil {
+		return nil, fmt.Errorf("code_totals new image: %w", err)
+	}
+	if after.Experiment == "" || after.Variant == "" {
+		return nil, errors.New("code_totals lacks experiment or variant")
+	}
+	exp := exps[after.Experiment]
+	if exp == nil {
+		return nil, nil
+	}
+	v0, v1 := new(big.Rat), new(big.Rat)
+	for _, p := range []struct {
+		r *big.Rat
+		s attributevalue.Number
+	}{{v0, before.Value}, {v1, after.Value}} {
+		if p.s == "" {
+			continue
+		}
+		if _, ok := p.r.SetString(string(p.s)); !ok {
+			return nil, fmt.Errorf("code_totals value %q is not a decimal", p.s)
+		}
+	}
+	d := deltaSet{exps: exps, slot: slot}
+	c := d.referral(exp, after.Variant)
+	diff := func(a, b int64) *big.Rat { return new(big.Rat).SetInt64(b - a) }
+	c.addTo("clicks", diff(before.Clicks, after.Clicks))
+	c.addTo("signups", diff(before.Signups, after.Signups))
+	c.addTo("conversions", diff(before.Conversions, after.Conversions))
+	c.addTo("conversion_value", new(big.Rat).Sub(v1, v0))
+	c.addTo("clicks_sq", diff(before.Clicks*before.Clicks, after.Clicks*after.Clicks))
+	c.addTo("signups_sq", diff(before.Signups*before.Signups, after.Signups*after.Signups))
+	c.addTo("conversions_sq", diff(before.Conversions*before.Conversions, after.Conversions*after.Conversions))
+	c.addTo("clicks_x_signups", diff(before.Clicks*before.Signups, after.Clicks*after.Signups))
+	c.addTo("value_sq", new(big.Rat).Sub(new(big.Rat).Mul(v1, v1), new(big.Rat).Mul(v0, v0)))
+	if before.Clicks == 0 && after.Clicks > 0 {
+		c.addTo("sharing_referrers", one)
+	}
+	if len(c.add) == 0 {
+		return nil, nil
+	}
+	return d.changes, nil
+}
+
+func decodeImage(image map[string]types.AttributeValue, out any) error {
+	if err := attributevalue.UnmarshalMap(image, out); err != nil {
+		return fmt.Errorf("cannot decode the item: %w", err)
+	}
+	return nil
+}
