@@ -26,14 +26,17 @@ import (
 // recorded (each once, whatever the duplicates and retries).
 type traffic struct {
 	recorded map[string]bool
+	// dualCredit is an event credited to two experiments (cta and invite).
+	dualCredit string
 }
 
 // MustTraffic drives the API and the store the way clients do: two running
 // experiments (one a referral experiment), enrolments sent twice, events
 // with values sent as singles and batches with client retries of the same
 // ids, referral links, clicks (some repeated), signups (one refused as a
-// self-referral), referee purchases credited to their referrers, and an
-// anonymous visitor identifying as an account. It also
+// self-referral), referee purchases credited to their referrers, an
+// anonymous visitor identifying as an account, and a user in both
+// experiments whose purchase is credited to each. It also
 // writes what the exporter must not turn into rows (a user deletion of an
 // event item) and two poison items it cannot decode.
 func MustTraffic(t *testing.T, st *stack) traffic {
@@ -146,6 +149,27 @@ func MustTraffic(t *testing.T, st *stack) traffic {
 		}
 	}
 
+	// A user in both experiments: one purchase, two credits (one per
+	// experiment) from one stream record, which the dedupe of
+	// event_credits_unique must keep apart.
+	st.call(t, http.MethodPost, "/v1/assign", `{"experiment":"invite","user":"u05"}`, nil)
+	tr.dualCredit = eventID(6000)
+	var dual refx.EventResult
+	st.call(t, http.MethodPost, "/v1/events", fmt.Sprintf(`{"id":%q,"type":"purchase","user":"u05","value":7.5}`, tr.dualCredit), &dual)
+	if dual.Status != refx.EventRecorded {
+		t.Fatalf("the purchase credited to two experiments: %+v", dual)
+	}
+	tr.recorded[tr.dualCredit] = true
+	var credited []string
+	for _, c := range dual.Credits {
+		if c.Referrer == "" {
+			credited = append(credited, c.Experiment)
+		}
+	}
+	if slices.Sort(credited); !slices.Equal(credited, []string{"cta", "invite"}) {
+		t.Fatalf("u05's purchase is credited to %v, want cta and invite", credited)
+	}
+
 	// A deletion by a request is no business event either.
 	id++
 	send(4000, "signup", "deleted-user", "")
@@ -236,6 +260,10 @@ func TestExportEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("CreditedToTwoExperiments", func(t *testing.T) {
+		assertCredits(t, st.MustQueryDB(t), tr.dualCredit, 1, map[string]int64{"cta": 1, "invite": 1})
+	})
+
 	t.Run("RecomputeEqualsResultsAPI", func(t *testing.T) {
 		db := st.MustQueryDB(t)
 		for _, id := range []string{"cta", "invite"} {
@@ -309,7 +337,124 @@ func TestExportEndToEnd(t *testing.T) {
 			assertResultsMatch(t, db, st.results(t, id))
 		}
 		assertReferralFunnelMatches(t, db, st.results(t, "invite"))
+		assertCredits(t, db, tr.dualCredit, 1, map[string]int64{"cta": 1, "invite": 1})
 	})
+}
+
+// TestExportIDReusedAfterTTL: an event id is an idempotency key for the
+// idempotency window only. Once DynamoDB's TTL has deleted the event item,
+// the same id is a new event, which the API records and counts again; the
+// views must keep both (they tell copies of one stream record from a
+// reused id by received_at), or the recompute falls short of the API.
+func TestExportIDReusedAfterTTL(t *testing.T) {
+	st := MustStack(t, stackOptions{})
+	ctx := t.Context()
+	st.call(t, http.MethodPost, "/v1/experiments", `{"id":"reuse","name":"Reuse","variants":[{"key":"a","weight":1},{"key":"b","weight":1}],
+		"goals":[{"key":"purchase","kind":"value"}]}`, nil)
+	st.call(t, http.MethodPost, "/v1/experiments/reuse/start", "", nil)
+	for _, u := range []string{"r1", "r2"} {
+		st.call(t, http.MethodPost, "/v1/assign", fmt.Sprintf(`{"experiment":"reuse","user":%q}`, u), nil)
+	}
+	id := eventID(7000)
+	send := func(user, value string) {
+		t.Helper()
+		var res refx.EventResult
+		st.call(t, http.MethodPost, "/v1/events", fmt.Sprintf(`{"id":%q,"type":"purchase","user":%q,"value":%s}`, id, user, value), &res)
+		if res.Status != refx.EventRecorded || len(res.Credits) != 1 {
+			t.Fatalf("event %s for %s: %+v, want recorded with one credit", id, user, res)
+		}
+	}
+	key := map[string]types.AttributeValue{"pk": s("EVENT#" + id), "sk": s("EVENT")}
+	receivedAt := func() time.Time {
+		t.Helper()
+		out, err := st.ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: key, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, ok := out.Item["received_at"].(*types.AttributeValueMemberS)
+		if !ok {
+			t.Fatalf("event item %v has no received_at", out.Item)
+		}
+		at, err := time.Parse(time.RFC3339Nano, v.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+
+	send("r1", "10")
+	first := receivedAt()
+	// What the TTL does once the idempotency window is over: delete the
+	// event item (DynamoDB Local runs no TTL; in AWS the stream record of
+	// the deletion names the dynamodb.amazonaws.com principal, and the
+	// exporter skips it like this one).
+	if _, err := st.ddb.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(st.table), Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	// The export keeps received_at to the millisecond: the second event
+	// must be received in a later one, as it is days later in AWS.
+	for time.Now().Truncate(time.Millisecond).Compare(first.Truncate(time.Millisecond)) <= 0 {
+		time.Sleep(time.Millisecond)
+	}
+	send("r2", "2.5") // the same id, now another user's purchase
+	if second := receivedAt(); !second.Truncate(time.Millisecond).After(first.Truncate(time.Millisecond)) {
+		t.Fatalf("received at %v, then %v: not apart", first, second)
+	}
+	st.MustDrain(t)
+
+	check := func(t *testing.T, db *localquery.DB) {
+		t.Helper()
+		if n := scalar(t, db, "SELECT count(*) FROM events_unique WHERE event_id = '"+id+"'"); n != 2 {
+			t.Errorf("events_unique: %d rows for the reused id, want 2 (one per reception)", n)
+		}
+		if n := scalar(t, db, "SELECT count(DISTINCT user_id) FROM events_unique WHERE event_id = '"+id+"'"); n != 2 {
+			t.Errorf("events_unique: %d users for the reused id, want 2", n)
+		}
+		assertCredits(t, db, id, 2, map[string]int64{"reuse": 2})
+		assertResultsMatch(t, db, st.results(t, "reuse"))
+	}
+	t.Run("Views", func(t *testing.T) { check(t, st.MustQueryDB(t)) })
+	t.Run("AfterSplitReplay", func(t *testing.T) {
+		// Copies of both records too: the views drop the copies only.
+		st.mu.Lock()
+		batches := slices.Clone(st.batches)
+		st.mu.Unlock()
+		for _, b := range batches {
+			for _, r := range b.Records {
+				if _, err := st.exporter.Handle(t.Context(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{r}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		db := st.MustQueryDB(t)
+		if raw := scalar(t, db, "SELECT count(*) FROM events WHERE event_id = '"+id+"'"); raw < 4 {
+			t.Fatalf("events: %d raw rows for the reused id after the replay, want copies", raw)
+		}
+		check(t, db)
+	})
+}
+
+// assertCredits checks the user's own credits (referrer IS NULL) of one
+// event id in event_credits_unique: receptions rows per experiment in
+// perExperiment, no other.
+func assertCredits(t *testing.T, db *localquery.DB, id string, receptions int64, perExperiment map[string]int64) {
+	t.Helper()
+	res, err := db.Query(t.Context(), "SELECT experiment, count(*) AS n, count(DISTINCT received_at) AS receptions FROM event_credits_unique "+
+		"WHERE event_id = '"+id+"' AND referrer IS NULL GROUP BY experiment ORDER BY experiment")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, r := range rowMaps(res) {
+		exp := r["experiment"].(string)
+		got[exp] = toInt(t, r["n"])
+		if n := toInt(t, r["receptions"]); n != receptions {
+			t.Errorf("event_credits_unique: event %s in %s received %d times, want %d", id, exp, n, receptions)
+		}
+	}
+	if !maps.Equal(got, perExperiment) {
+		t.Errorf("event_credits_unique: event %s credited %v (rows per experiment), want %v", id, got, perExperiment)
+	}
 }
 
 func scalar(t *testing.T, db *localquery.DB, q string) int64 {
