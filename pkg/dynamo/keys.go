@@ -139,7 +139,9 @@ func velocitySlotKey(code, window string, n int) itemKey {
 	return itemKey{codePrefix + code, fmt.Sprintf("%s%s#%04d", velocityPrefix, window, n)}
 }
 
-func aggregateErrorPK(day time.Time) string { return aggregateErrorPrefix + day.UTC().Format("2006-01-02") }
+func aggregateErrorPK(day time.Time) string {
+	return aggregateErrorPrefix + day.UTC().Format("2006-01-02")
+}
 
 func aggregateErrorKey(at time.Time, seq string) itemKey { return itemKey{aggregateErrorPK(at), seq} }
 

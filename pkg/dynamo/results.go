@@ -19,9 +19,14 @@ const maxParallelShardReads = 16
 
 // Results reads an experiment's counters: one strongly consistent query per
 // counter shard, so the cost grows with the shard count, never with the
-// number of events.
+// number of events. The counted-through mark is read first: the counters
+// read after it hold at least every change it covers.
 func (s *Store) Results(ctx context.Context, experiment string) (*refx.Results, error) {
 	exp, err := s.Experiment(ctx, experiment)
+	if err != nil {
+		return nil, err
+	}
+	through, err := s.CountedThrough(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +48,12 @@ func (s *Store) Results(ctx context.Context, experiment string) (*refx.Results, 
 			return nil, err
 		}
 	}
-	return sumCounters(exp, shards)
+	res, err := sumCounters(exp, shards)
+	if err != nil {
+		return nil, err
+	}
+	res.CountedThrough = through
+	return res, nil
 }
 
 func (s *Store) counterShard(ctx context.Context, experiment string, shard int) ([]map[string]types.AttributeValue, error) {

@@ -30,9 +30,10 @@ type snapshotItem struct {
 	Period     time.Time `dynamodbav:"period"`
 	// TakenAt is fixed width (timeSK), so that the write's condition
 	// compares times as strings.
-	TakenAt  string                `dynamodbav:"taken_at"`
-	Status   string                `dynamodbav:"status"`
-	Variants []snapshotVariantItem `dynamodbav:"variants"`
+	TakenAt        string                `dynamodbav:"taken_at"`
+	CountedThrough *time.Time            `dynamodbav:"counted_through,omitempty"`
+	Status         string                `dynamodbav:"status"`
+	Variants       []snapshotVariantItem `dynamodbav:"variants"`
 }
 
 type snapshotVariantItem struct {
@@ -54,6 +55,7 @@ func toSnapshotItem(s *refx.Snapshot) snapshotItem {
 	it := snapshotItem{
 		itemKey: snapshotKey(s.Experiment, s.Period), Entity: entitySnapshot,
 		Experiment: s.Experiment, Period: s.Period.UTC(), TakenAt: timeSK(s.TakenAt), Status: string(s.Status),
+		CountedThrough: s.CountedThrough,
 	}
 	for _, v := range s.Variants {
 		vi := snapshotVariantItem{Key: v.Key, Participants: v.Participants, Goals: make(map[string]snapshotGoalItem, len(v.Goals))}
@@ -78,7 +80,7 @@ func (it snapshotItem) snapshot() (refx.Snapshot, error) {
 		return refx.Snapshot{}, fmt.Errorf("snapshot %s %s: taken_at: %w", it.PK, it.SK, err)
 	}
 	s := refx.Snapshot{
-		Experiment: it.Experiment, Period: it.Period.UTC(), TakenAt: taken.UTC(),
+		Experiment: it.Experiment, Period: it.Period.UTC(), TakenAt: taken.UTC(), CountedThrough: it.CountedThrough,
 		Status: refx.Status(it.Status), Variants: make([]refx.VariantResults, 0, len(it.Variants)),
 	}
 	for _, vi := range it.Variants {
@@ -138,7 +140,7 @@ func (s *Store) Snapshot(ctx context.Context, experiment string, period time.Tim
 	if err != nil {
 		return nil, err
 	}
-	snap := &refx.Snapshot{Experiment: experiment, Period: period.UTC(), TakenAt: taken, Status: res.Status, Variants: res.Variants}
+	snap := &refx.Snapshot{Experiment: experiment, Period: period.UTC(), TakenAt: taken, CountedThrough: res.CountedThrough, Status: res.Status, Variants: res.Variants}
 	item, err := attributevalue.MarshalMap(toSnapshotItem(snap))
 	if err != nil {
 		return nil, storeError("Snapshot", err)

@@ -2,6 +2,7 @@ package dynamotest
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -10,13 +11,32 @@ import (
 	"github.com/refx-dev/refx/pkg/dynamo"
 )
 
-// runners keeps one aggregator per table, so that its stream positions
-// carry over from one count to the next, as the Lambda's do.
-var runners sync.Map // table name → *runner
+// counters keeps one aggregator per table: like the Lambda's event source
+// mapping, exactly one consumer reads each shard, and its stream positions
+// carry over from one count to the next.
+var counters sync.Map // table name → *counter
 
-type runner struct {
+type counter struct {
 	mu sync.Mutex
 	r  *aggpoll.Runner
+}
+
+// count runs the table's aggregator once over everything its stream holds.
+func count(tb testing.TB, store *dynamo.Store) error {
+	v, _ := counters.LoadOrStore(store.Table(), &counter{})
+	c := v.(*counter)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if c.r == nil {
+		r, err := aggpoll.New(ctx, StreamsClient(tb), store, aggpoll.Options{})
+		if err != nil {
+			return err
+		}
+		c.r = r
+	}
+	return c.r.Count(ctx)
 }
 
 // MustCount runs the aggregator over everything the table's stream holds,
@@ -24,20 +44,21 @@ type runner struct {
 // made before the call. Safe for concurrent use.
 func MustCount(tb testing.TB, store *dynamo.Store) {
 	tb.Helper()
-	v, _ := runners.LoadOrStore(store.Table(), &runner{})
-	run := v.(*runner)
-	run.mu.Lock()
-	defer run.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if run.r == nil {
-		r, err := aggpoll.New(ctx, StreamsClient(tb), store, aggpoll.Options{})
-		if err != nil {
-			tb.Fatalf("dynamotest.MustCount: %v", err)
-		}
-		run.r = r
-	}
-	if err := run.r.Count(ctx); err != nil {
+	if err := count(tb, store); err != nil {
 		tb.Fatalf("dynamotest.MustCount: %v", err)
 	}
+}
+
+// Counting wraps an HTTP handler for tests that read counts through an
+// API: every GET first counts what the stream holds, so that what a
+// request wrote before is in the answer, without waiting or sleeping.
+func Counting(tb testing.TB, store *dynamo.Store, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			if err := count(tb, store); err != nil {
+				tb.Errorf("dynamotest.Counting: %v", err)
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -179,7 +179,7 @@ func TestResultsAnalysis(t *testing.T) {
 			slices.Sort(ks)
 			return ks
 		}
-		if got := keys(raw.Body); !slices.Equal(got, []string{"analysis", "experiment", "status", "variants"}) {
+		if got := keys(raw.Body); !slices.Equal(got, []string{"analysis", "counted_through", "experiment", "status", "variants"}) {
 			t.Fatalf("top-level fields = %v", got)
 		}
 		for _, v := range raw.Body["variants"].([]any) {

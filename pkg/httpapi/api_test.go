@@ -34,7 +34,7 @@ func MustAPI(tb testing.TB) *api {
 		Experiments: store, Assignments: store, Events: store, Results: store, Referrals: store, Lamed: store,
 		Ping: store.Ping, AdminKey: adminKey, HashKey: []byte("test-hash-key"),
 	}
-	ts := httptest.NewServer(srv.Handler(httpapi.AllRoutes))
+	ts := httptest.NewServer(dynamotest.Counting(tb, store, srv.Handler(httpapi.AllRoutes)))
 	tb.Cleanup(ts.Close)
 	return &api{Server: ts, tb: tb}
 }

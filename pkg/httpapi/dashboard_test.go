@@ -40,7 +40,7 @@ func MustDashboardAPI(tb testing.TB) *dashAPI {
 		Lamed: a.store, Snapshots: a.store, AdminKey: adminKey, HashKey: []byte("test-hash-key"),
 		Now: a.clock, Logger: slog.New(slog.DiscardHandler),
 	}
-	a.Server = httptest.NewServer(srv.Handler(httpapi.AllRoutes))
+	a.Server = httptest.NewServer(dynamotest.Counting(tb, a.store, srv.Handler(httpapi.AllRoutes)))
 	tb.Cleanup(a.Close)
 	return a
 }
@@ -152,11 +152,13 @@ func TestTimeseries(t *testing.T) {
 	a := MustDashboardAPI(t)
 	id := a.mustRunning(t, experimentBody)
 	first := a.clock()
+	dynamotest.MustCount(t, a.store)
 	if _, err := a.store.Snapshot(ctx, id, first.Truncate(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	a.advance(time.Hour)
 	a.want("POST", "/v1/assign", `{"experiment":"cta-test","user":"alice"}`, false, http.StatusOK)
+	dynamotest.MustCount(t, a.store)
 	if _, err := a.store.Snapshot(ctx, id, a.clock().Truncate(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -239,6 +241,7 @@ func TestCharts(t *testing.T) {
 		a.want("POST", "/v1/referrals", `{"experiment":"give-get","referrer":"`+u+`"}`, false, http.StatusOK)
 	}
 	a.want("POST", "/v1/events", `{"id":"6f1c2a9e-8d4b-4c3a-9f1e-2b7d5c8a1e90","type":"signup","user":"alice"}`, false, http.StatusAccepted)
+	dynamotest.MustCount(t, a.store)
 	if _, err := a.store.Snapshot(ctx, "cta-test", a.clock().Truncate(time.Hour)); err != nil {
 		t.Fatal(err)
 	}

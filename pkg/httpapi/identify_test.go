@@ -23,7 +23,7 @@ func MustIdentifyAPI(tb testing.TB) *api {
 		Experiments: store, Assignments: store, Events: store, Results: store, Referrals: store, Identities: store,
 		Ping: store.Ping, AdminKey: adminKey, HashKey: []byte("test-hash-key"),
 	}
-	ts := httptest.NewServer(srv.Handler(httpapi.AllRoutes))
+	ts := httptest.NewServer(dynamotest.Counting(tb, store, srv.Handler(httpapi.AllRoutes)))
 	tb.Cleanup(ts.Close)
 	return &api{Server: ts, tb: tb}
 }

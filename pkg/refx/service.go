@@ -112,9 +112,13 @@ type ReferralRates struct {
 
 // Results are an experiment's raw counts.
 type Results struct {
-	Experiment string           `json:"experiment"`
-	Status     Status           `json:"status"`
-	Variants   []VariantResults `json:"variants"`
+	Experiment string `json:"experiment"`
+	Status     Status `json:"status"`
+	// CountedThrough says how fresh the counts are: every change the API
+	// accepted before it is counted. Counters are applied from the table's
+	// stream, a second or two behind; nil before they were first applied.
+	CountedThrough *time.Time       `json:"counted_through,omitempty"`
+	Variants       []VariantResults `json:"variants"`
 }
 
 // ExperimentFilter selects a page of experiments.

@@ -15,14 +15,16 @@ type Snapshot struct {
 	Period time.Time `json:"period"`
 	// TakenAt is when the counts were read: they include every event
 	// counted before it.
-	TakenAt  time.Time        `json:"taken_at"`
-	Status   Status           `json:"status"`
-	Variants []VariantResults `json:"variants"`
+	TakenAt time.Time `json:"taken_at"`
+	// CountedThrough is the results' CountedThrough when it was taken.
+	CountedThrough *time.Time       `json:"counted_through,omitempty"`
+	Status         Status           `json:"status"`
+	Variants       []VariantResults `json:"variants"`
 }
 
 // Results returns the snapshot's counts in the shape of live results.
 func (s *Snapshot) Results() *Results {
-	return &Results{Experiment: s.Experiment, Status: s.Status, Variants: s.Variants}
+	return &Results{Experiment: s.Experiment, Status: s.Status, CountedThrough: s.CountedThrough, Variants: s.Variants}
 }
 
 // SnapshotService keeps experiments' counts over time.

@@ -211,6 +211,13 @@ func (p *Poller) drainShard(ctx context.Context, s *shard) (int, error) {
 			s.iterator = nil
 			continue
 		}
+		// DynamoDB Local answers a shard's first read, before its first
+		// record, with TrimmedDataAccess: nothing to read yet.
+		var trimmed *types.TrimmedDataAccessException
+		if errors.As(err, &trimmed) {
+			s.iterator = nil
+			return total, nil
+		}
 		if err != nil {
 			return total, fmt.Errorf("streampoll.GetRecords %s: %w", s.id, err)
 		}
