@@ -19,6 +19,7 @@ func main() {
 	port := flag.Int("port", 8080, "port of the API on localhost")
 	inMemory := flag.Bool("in-memory", false, "keep no data across restarts")
 	dataDir := flag.String("data-dir", "", "directory of persistent data (default <repo>/.data)")
+	dynamoEndpoint := flag.String("dynamodb-endpoint", "", "use this DynamoDB endpoint (DynamoDB Local elsewhere, or a proxy) instead of starting DynamoDB Local; the table is created if absent")
 	snapshotEvery := flag.Duration("snapshot-every", app.DefaultSnapshotPeriod, "how often running experiments' results are snapshotted for the dashboard's charts, e.g. 1m")
 	flag.Parse()
 
@@ -33,7 +34,7 @@ func main() {
 		Addr:     fmt.Sprintf("127.0.0.1:%d", *port),
 		InMemory: *inMemory, DataDir: *dataDir, AdminKey: os.Getenv("REFX_ADMIN_KEY"),
 		Out: os.Stdout, Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil)),
-		AllowedOrigins: origins, SnapshotEvery: *snapshotEvery,
+		AllowedOrigins: origins, SnapshotEvery: *snapshotEvery, DynamoDBEndpoint: *dynamoEndpoint,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "refx:", err)

@@ -35,6 +35,10 @@ type Options struct {
 	AdminKey string
 	// Table is the table name (default "refx").
 	Table string
+	// DynamoDBEndpoint, when set, is an existing DynamoDB (DynamoDB Local
+	// elsewhere, or a proxy emulating AWS's conflict rules) used instead of
+	// starting one; the table is created there if absent.
+	DynamoDBEndpoint string
 	// Out receives the banner: URLs, the admin key, an example.
 	Out io.Writer
 	// Logger receives the JSON logs.
@@ -86,25 +90,29 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer ln.Close()
 
-	fmt.Fprintln(opts.Out, "refx: starting DynamoDB Local…")
-	jarDir, err := ddblocal.Install(ctx, root)
-	if err != nil {
-		return err
+	endpoint := opts.DynamoDBEndpoint
+	if endpoint == "" {
+		fmt.Fprintln(opts.Out, "refx: starting DynamoDB Local…")
+		jarDir, err := ddblocal.Install(ctx, root)
+		if err != nil {
+			return err
+		}
+		dbOpts := ddblocal.Options{JarDir: jarDir}
+		if !opts.InMemory {
+			dbOpts.DBPath = filepath.Join(opts.DataDir, "dynamodb")
+		}
+		db, err := ddblocal.Start(ctx, dbOpts)
+		if err != nil {
+			return err
+		}
+		defer db.Stop()
+		endpoint = db.Endpoint()
 	}
-	dbOpts := ddblocal.Options{JarDir: jarDir}
-	if !opts.InMemory {
-		dbOpts.DBPath = filepath.Join(opts.DataDir, "dynamodb")
-	}
-	db, err := ddblocal.Start(ctx, dbOpts)
-	if err != nil {
-		return err
-	}
-	defer db.Stop()
 
 	baseURL := localURL(ln)
-	cfg := app.Config{Table: opts.Table, DynamoEndpoint: db.Endpoint(), AdminKey: opts.AdminKey, IdempotencyTTL: dynamo.DefaultIdempotencyTTL}
+	cfg := app.Config{Table: opts.Table, DynamoEndpoint: endpoint, AdminKey: opts.AdminKey, IdempotencyTTL: dynamo.DefaultIdempotencyTTL}
 	demoConfig(&cfg, opts, baseURL)
-	client, err := dynamo.NewClient(ctx, dynamo.ClientConfig{Endpoint: db.Endpoint()})
+	client, err := dynamo.NewClient(ctx, dynamo.ClientConfig{Endpoint: endpoint})
 	if err != nil {
 		return err
 	}
@@ -121,7 +129,12 @@ func Run(ctx context.Context, opts Options) error {
 	if err := seedReferralDemo(ctx, a.Store, baseURL); err != nil {
 		return err
 	}
-	exp, err := startExport(ctx, opts, db.Endpoint())
+	stopCounting, err := startCounting(ctx, opts, endpoint, a.Store)
+	if err != nil {
+		return err
+	}
+	defer stopCounting()
+	exp, err := startExport(ctx, opts, endpoint)
 	if err != nil {
 		return err
 	}
@@ -130,7 +143,7 @@ func Run(ctx context.Context, opts Options) error {
 	defer stopSnapshots()
 
 	srv := &http.Server{Handler: withDemo(a.Handler(httpapi.AllRoutes)), ReadHeaderTimeout: 10 * time.Second}
-	printBanner(opts, baseURL, db.Endpoint(), exp.banner()+demoBanner(baseURL)+dashboardBanner(baseURL))
+	printBanner(opts, baseURL, endpoint, exp.banner()+countingBanner+demoBanner(baseURL)+dashboardBanner(baseURL))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	if opts.Ready != nil {
@@ -175,6 +188,9 @@ func seedDemo(ctx context.Context, store *dynamo.Store) error {
 
 func printBanner(opts Options, baseURL, dynamoEndpoint, exportLines string) {
 	storage := "persistent, in " + filepath.Join(opts.DataDir, "dynamodb")
+	if opts.DynamoDBEndpoint != "" {
+		storage = "an existing endpoint"
+	}
 	// The query runner reads the exported files on disk; in memory there
 	// are none.
 	query := "\n  ./scripts/query schema/athena/queries/experiment_results.sql"
@@ -194,6 +210,9 @@ Try it:
 Ctrl-C stops everything.
 `, baseURL, dynamoEndpoint, opts.Table, storage, opts.AdminKey, DemoExperiment, exportLines, query)
 }
+
+// countingBanner describes the aggregator for the start-up banner.
+const countingBanner = "  Counters     DynamoDB stream -> aggregator; results say counted_through (complete within a second or so)\n"
 
 func newAdminKey() string {
 	var b [24]byte
