@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/refx-dev/refx/pkg/refx"
 )
@@ -168,13 +171,41 @@ func conditionFailed(reasons []types.CancellationReason, i int) bool {
 }
 
 // storeError turns an SDK error into a domain error: domain errors pass
-// through; anything else is wrapped with the operation for the logs.
+// through; DynamoDB out of reach or failing on its side is EUNAVAILABLE
+// (the client may send the same request again: nothing was half-written,
+// or the write was whole and the retry finds it); anything else is wrapped
+// with the operation for the logs.
 func storeError(op string, err error) error {
 	var domain *refx.Error
 	if err == nil || errors.As(err, &domain) {
 		return err
 	}
+	if unreachable(err) {
+		return &refx.Error{Code: refx.EUNAVAILABLE, Message: "the store is unavailable; send the same request again", Cause: fmt.Errorf("dynamo.%s: %w", op, err)}
+	}
 	return fmt.Errorf("dynamo.%s: %w", op, err)
+}
+
+// unreachable reports whether err means DynamoDB could not be reached or
+// failed on its side: a network error, a timeout, or a 5xx answer.
+func unreachable(err error) bool {
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var respErr *smithyhttp.ResponseError
+	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
+		return true
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "InternalServerError", "ServiceUnavailable", "RequestLimitExceeded", "ThrottlingException", "ProvisionedThroughputExceededException":
+			return true
+		}
+	}
+	var retries *retry.MaxAttemptsError
+	return errors.As(err, &retries)
 }
 
 // Client returns the DynamoDB client the store uses.

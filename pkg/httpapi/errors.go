@@ -22,6 +22,10 @@ var statusOf = map[string]int{
 	refx.EINTERNAL:     http.StatusInternalServerError,
 }
 
+// retryAfterSeconds is what 503 answers ask clients to wait: the store's
+// own backoff has already spent about a second on the request.
+const retryAfterSeconds = "1"
+
 // StatusOf returns the HTTP status for an error code.
 func StatusOf(code string) int {
 	if s, ok := statusOf[code]; ok {
@@ -61,6 +65,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		logger(r.Context()).ErrorContext(r.Context(), "internal error", "err", err)
 	} else if detail.Code == refx.EUNAVAILABLE {
 		logger(r.Context()).WarnContext(r.Context(), "unavailable", "err", err)
+		// The same request may be sent again: every write path is
+		// idempotent, and nothing was half-written.
+		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	writeJSON(w, StatusOf(detail.Code), ErrorBody{Error: detail})
 }

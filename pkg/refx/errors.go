@@ -19,20 +19,29 @@ const (
 )
 
 // Error is a domain error: a stable code, a message safe to show a client,
-// and optionally the request field it concerns.
+// optionally the request field it concerns, and optionally the cause, for
+// the logs only.
 type Error struct {
 	Code    string
 	Message string
 	Field   string
+	Cause   error
 }
 
-// Error implements the error interface.
+// Error implements the error interface; the cause is included, for logs.
 func (e *Error) Error() string {
+	msg := fmt.Sprintf("refx %s: %s", e.Code, e.Message)
 	if e.Field != "" {
-		return fmt.Sprintf("refx %s: %s: %s", e.Code, e.Field, e.Message)
+		msg = fmt.Sprintf("refx %s: %s: %s", e.Code, e.Field, e.Message)
 	}
-	return fmt.Sprintf("refx %s: %s", e.Code, e.Message)
+	if e.Cause != nil {
+		msg += " (" + e.Cause.Error() + ")"
+	}
+	return msg
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Cause }
 
 // Errorf returns an *Error with the code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
