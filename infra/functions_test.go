@@ -50,13 +50,9 @@ func TestFunctionTableMatchesFunctions(t *testing.T) {
 	if !slices.Equal(dirs, names) {
 		t.Fatalf("functions/ has %v, infra/functions.go declares %v", dirs, names)
 	}
-	groups := map[string]httpapi.Routes{
-		"AssignRoutes": httpapi.AssignRoutes, "TrackRoutes": httpapi.TrackRoutes,
-		"AdminRoutes": httpapi.AdminRoutes, "HealthRoutes": httpapi.HealthRoutes,
-	}
 	for _, f := range functions {
 		t.Run(f.Name, func(t *testing.T) {
-			got, found := mainRoutes(t, filepath.Join(root, "functions", f.Name, "main.go"), groups)
+			got, found := mainRoutes(t, filepath.Join(root, "functions", f.Name, "main.go"))
 			switch {
 			case f.Routes == 0 && found:
 				t.Errorf("functions/%s serves routes %b, but the API sends it none", f.Name, got)
@@ -67,42 +63,45 @@ func TestFunctionTableMatchesFunctions(t *testing.T) {
 	}
 }
 
-// mainRoutes evaluates the `const routes = httpapi.X | httpapi.Y` of a
-// function main.
-func mainRoutes(t *testing.T, path string, groups map[string]httpapi.Routes) (httpapi.Routes, bool) {
+// mainGroups are the route groups a function main may pass to
+// app.StartLambda, by name.
+var mainGroups = map[string]func() httpapi.Group{
+	"Assign": httpapi.Assign, "Track": httpapi.Track, "Admin": httpapi.Admin, "Health": httpapi.Health,
+}
+
+// mainRoutes reads the route groups of a function main's
+// `app.StartLambda(httpapi.X(), httpapi.Y())`.
+func mainRoutes(t *testing.T, path string) (httpapi.Routes, bool) {
 	t.Helper()
 	file, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var expr ast.Expr
+	var call *ast.CallExpr
 	ast.Inspect(file, func(n ast.Node) bool {
-		if vs, ok := n.(*ast.ValueSpec); ok && len(vs.Names) == 1 && vs.Names[0].Name == "routes" && len(vs.Values) == 1 {
-			expr = vs.Values[0]
+		if c, ok := n.(*ast.CallExpr); ok {
+			if sel, ok := c.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "StartLambda" {
+				call = c
+			}
 		}
-		return expr == nil
+		return call == nil
 	})
-	if expr == nil {
+	if call == nil {
 		return 0, false
 	}
-	var eval func(e ast.Expr) httpapi.Routes
-	eval = func(e ast.Expr) httpapi.Routes {
-		switch e := e.(type) {
-		case *ast.ParenExpr:
-			return eval(e.X)
-		case *ast.BinaryExpr:
-			if e.Op == token.OR {
-				return eval(e.X) | eval(e.Y)
-			}
-		case *ast.SelectorExpr:
-			if g, ok := groups[e.Sel.Name]; ok {
-				return g
-			}
+	var routes httpapi.Routes
+	for _, arg := range call.Args {
+		c, ok := arg.(*ast.CallExpr)
+		var sel *ast.SelectorExpr
+		if ok {
+			sel, ok = c.Fun.(*ast.SelectorExpr)
 		}
-		t.Fatalf("%s: cannot read the routes constant at %T; extend mainRoutes (and its groups) for it", path, e)
-		return 0
+		if !ok || mainGroups[sel.Sel.Name] == nil {
+			t.Fatalf("%s: cannot read the route group %T passed to app.StartLambda; extend mainRoutes (and mainGroups) for it", path, arg)
+		}
+		routes |= mainGroups[sel.Sel.Name]().Routes()
 	}
-	return eval(expr), true
+	return routes, true
 }
 
 // TestFunctions checks each Lambda: the al2023 OS-only runtime on arm64,

@@ -451,14 +451,10 @@ func (p *program) keyField(v ssa.Value) (string, bool) {
 // applies one) uses the admin key although its handler never reads it.
 // Values are followed through calls (keyMatcher(s.AdminKey)), closures'
 // bindings (and the cells of captured variables) and conversions, within
-// Handler and its closures.
+// the route registrars (routeRegistrars) and their closures.
 func (p *program) guardedRoutes(t *testing.T) map[string]map[string]bool {
 	t.Helper()
-	srv := p.pkgs[modulePath+"/pkg/httpapi"].Type("Server")
-	if srv == nil {
-		t.Fatal("no httpapi.Server")
-	}
-	handler := p.prog.LookupMethod(types.NewPointer(srv.Type()), srv.Package().Pkg, "Handler")
+	registrars := p.routeRegistrars(t)
 	pattern := regexp.MustCompile(`^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) /`)
 	memo := map[ssa.Value]map[string]bool{}
 	var keysOf func(v ssa.Value) map[string]bool
@@ -539,7 +535,35 @@ func (p *program) guardedRoutes(t *testing.T) map[string]map[string]bool {
 			visit(anon)
 		}
 	}
-	visit(handler)
+	for _, r := range registrars {
+		visit(r)
+	}
+	return out
+}
+
+// routeRegistrars returns the methods of httpapi.Server that register a
+// route group's routes on a mux (one per group: Handler and Serve compose
+// them, so that a Lambda links only its own groups' code).
+func (p *program) routeRegistrars(t *testing.T) []*ssa.Function {
+	t.Helper()
+	srv := p.pkgs[modulePath+"/pkg/httpapi"].Type("Server")
+	if srv == nil {
+		t.Fatal("no httpapi.Server")
+	}
+	var out []*ssa.Function
+	mset := p.prog.MethodSets.MethodSet(types.NewPointer(srv.Type()))
+	for sel := range mset.Methods() {
+		params := sel.Type().(*types.Signature).Params()
+		if params.Len() != 1 {
+			continue
+		}
+		if name, ok := namedIn(params.At(0).Type(), "net/http"); ok && name == "ServeMux" {
+			out = append(out, p.prog.MethodValue(sel))
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no method of httpapi.Server registers routes on an *http.ServeMux: has the composition moved?")
+	}
 	return out
 }
 
@@ -548,11 +572,7 @@ func (p *program) guardedRoutes(t *testing.T) map[string]map[string]bool {
 // wrapper) or the factory that makes it.
 func (p *program) routeHandlers(t *testing.T) map[string][]*ssa.Function {
 	t.Helper()
-	srv := p.pkgs[modulePath+"/pkg/httpapi"].Type("Server")
-	if srv == nil {
-		t.Fatal("no httpapi.Server")
-	}
-	handler := p.prog.LookupMethod(types.NewPointer(srv.Type()), srv.Package().Pkg, "Handler")
+	registrars := p.routeRegistrars(t)
 	pattern := regexp.MustCompile(`^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) /`)
 	out := map[string][]*ssa.Function{}
 	var visit func(fn *ssa.Function)
@@ -581,7 +601,9 @@ func (p *program) routeHandlers(t *testing.T) map[string][]*ssa.Function {
 			visit(anon)
 		}
 	}
-	visit(handler)
+	for _, r := range registrars {
+		visit(r)
+	}
 	return out
 }
 

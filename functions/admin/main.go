@@ -1,5 +1,6 @@
-// Command admin is the Lambda serving the admin routes (experiments and
-// results) and GET /healthz, which needs the DescribeTable only it is granted.
+// Command admin is the Lambda serving the admin routes (experiments,
+// results, charts, the dashboard, Lamed's admin routes) and GET /healthz,
+// which needs the DescribeTable only it is granted.
 package main
 
 import (
@@ -7,7 +8,6 @@ import (
 	"github.com/refx-dev/refx/pkg/httpapi"
 )
 
-// routes are the routes this function serves; API Gateway sends it no others.
-const routes = httpapi.AdminRoutes | httpapi.HealthRoutes
-
-func main() { app.StartLambda(routes) }
+// main serves only these route groups, and links only their code; API
+// Gateway sends the function no other routes.
+func main() { app.StartLambda(httpapi.Admin(), httpapi.Health()) }

@@ -14,7 +14,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
 
 func TestLambdaEvents(t *testing.T) {
-	h := apigatewaytest.MustHandler(t, apigatewaytest.Env(t), routes)
+	h := apigatewaytest.MustHandler(t, apigatewaytest.Env(t), httpapi.Admin().Routes()|httpapi.Health().Routes())
 	apigatewaytest.MustStatus(t, h, "admin-list-unauthorized.json", http.StatusUnauthorized)
 	created := apigatewaytest.MustStatus(t, h, "admin-create.json", http.StatusCreated)
 	if created.Headers["Location"] != "/v1/experiments/lambda-test" || created.Headers[httpapi.RequestIDHeader] != "AdmCreate000001=" {

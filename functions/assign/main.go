@@ -1,4 +1,5 @@
-// Command assign is the Lambda serving POST /v1/assign.
+// Command assign is the Lambda serving the assign routes: POST /v1/assign,
+// identify, referral links (create, look up) and the web client.
 package main
 
 import (
@@ -6,7 +7,6 @@ import (
 	"github.com/refx-dev/refx/pkg/httpapi"
 )
 
-// routes are the routes this function serves; API Gateway sends it no others.
-const routes = httpapi.AssignRoutes
-
-func main() { app.StartLambda(routes) }
+// main serves only these route groups, and links only their code; API
+// Gateway sends the function no other routes.
+func main() { app.StartLambda(httpapi.Assign()) }

@@ -19,7 +19,7 @@ func TestLambdaEvents(t *testing.T) {
 	apigatewaytest.MustStatus(t, admin, "admin-create.json", http.StatusCreated)
 	apigatewaytest.MustStatus(t, admin, "admin-start.json", http.StatusOK)
 
-	h := apigatewaytest.MustHandler(t, env, routes)
+	h := apigatewaytest.MustHandler(t, env, httpapi.Assign().Routes())
 	res := apigatewaytest.MustStatus(t, h, "assign.json", http.StatusOK)
 	if !strings.Contains(res.Body, `"in_experiment":true`) || !strings.Contains(res.Body, `"enrolled":true`) {
 		t.Fatalf("assign = %s", res.Body)

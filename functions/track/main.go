@@ -1,4 +1,5 @@
-// Command track is the Lambda serving POST /v1/events and /v1/events:batch.
+// Command track is the Lambda serving the track routes: events, referral
+// link clicks and signups, and Lamed's tracking GET.
 package main
 
 import (
@@ -6,7 +7,6 @@ import (
 	"github.com/refx-dev/refx/pkg/httpapi"
 )
 
-// routes are the routes this function serves; API Gateway sends it no others.
-const routes = httpapi.TrackRoutes
-
-func main() { app.StartLambda(routes) }
+// main serves only these route groups, and links only their code; API
+// Gateway sends the function no other routes.
+func main() { app.StartLambda(httpapi.Track()) }

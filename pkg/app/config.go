@@ -147,23 +147,42 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 }
 
 // LambdaHandler builds the Lambda handler serving routes, from the process
-// environment: what every function main calls.
+// environment. It links every route group's code: function mains call
+// StartLambda with their own groups instead.
 func LambdaHandler(ctx context.Context, getenv func(string) string, routes httpapi.Routes) (apigateway.HandlerFunc, error) {
-	cfg, err := ConfigFromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	a, err := New(ctx, cfg, cfg.Logger())
+	a, err := fromEnv(ctx, getenv)
 	if err != nil {
 		return nil, err
 	}
 	return apigateway.Handler(a.Handler(routes)), nil
 }
 
+// fromEnv reads the configuration through getenv and builds the App.
+func fromEnv(ctx context.Context, getenv func(string) string) (*App, error) {
+	cfg, err := ConfigFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, cfg, cfg.Logger())
+}
+
 // Handler is the plain HTTP handler for routes, with the extra tracking
 // paths when it serves the track routes.
 func (a *App) Handler(routes httpapi.Routes) http.Handler {
-	h := a.API.Handler(routes)
+	return a.withTrackPaths(routes, a.API.Handler(routes))
+}
+
+// Serve is the plain HTTP handler of groups only (httpapi.Server.Serve),
+// with the extra tracking paths when it serves the track routes.
+func (a *App) Serve(groups ...httpapi.Group) http.Handler {
+	var routes httpapi.Routes
+	for _, g := range groups {
+		routes |= g.Routes()
+	}
+	return a.withTrackPaths(routes, a.API.Serve(groups...))
+}
+
+func (a *App) withTrackPaths(routes httpapi.Routes, h http.Handler) http.Handler {
 	if routes&httpapi.TrackRoutes != 0 {
 		// New has validated the paths.
 		if aliased, err := httpapi.WithTrackPaths(h, a.Config.TrackPaths); err == nil {
@@ -173,14 +192,15 @@ func (a *App) Handler(routes httpapi.Routes) http.Handler {
 	return h
 }
 
-// StartLambda is the whole of a function main: build the handler for routes
-// from the environment, then serve Lambda invocations. A configuration error
-// fails the cold start with a clear log line.
-func StartLambda(routes httpapi.Routes) {
-	h, err := LambdaHandler(context.Background(), os.Getenv, routes)
+// StartLambda is the whole of a function main: build the handler of its
+// route groups from the environment, then serve Lambda invocations. Only
+// the groups' code is linked into the function. A configuration error fails
+// the cold start with a clear log line.
+func StartLambda(groups ...httpapi.Group) {
+	a, err := fromEnv(context.Background(), os.Getenv)
 	if err != nil {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(h)
+	lambda.Start(apigateway.Handler(a.Serve(groups...)))
 }

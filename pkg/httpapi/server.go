@@ -89,55 +89,102 @@ func (f apiFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// Group is one route group with the code that serves it. A handler
+// composed of groups (Server.Serve) links only their handlers: the track
+// Lambda's binary holds no dashboard, chart or statistics code, the assign
+// Lambda's none of the admin routes'. Handler, which selects groups at run
+// time, links them all, for the local server and the tests.
+type Group struct {
+	routes   Routes
+	register func(*Server, *http.ServeMux)
+}
+
+// Routes returns the group's bit among the Routes.
+func (g Group) Routes() Routes { return g.routes }
+
+// Health is HealthRoutes: GET /healthz.
+func Health() Group { return Group{HealthRoutes, (*Server).healthRoutes} }
+
+// Assign is AssignRoutes: assignment, identify, referral links, refx.js.
+func Assign() Group { return Group{AssignRoutes, (*Server).assignRoutes} }
+
+// Track is TrackRoutes: events, referral clicks and signups, Lamed's track.
+func Track() Group { return Group{TrackRoutes, (*Server).trackRoutes} }
+
+// Admin is AdminRoutes: experiments, results, charts, the dashboard and
+// Lamed's admin routes.
+func Admin() Group { return Group{AdminRoutes, (*Server).adminRoutes} }
+
 // Handler returns the HTTP handler serving the selected route groups.
 func (s *Server) Handler(routes Routes) http.Handler {
+	var groups []Group
+	for _, g := range []Group{Health(), Assign(), Track(), Admin()} {
+		if routes&g.routes != 0 {
+			groups = append(groups, g)
+		}
+	}
+	return s.Serve(groups...)
+}
+
+// Serve returns the HTTP handler serving groups, and answering every other
+// request with a not_found error.
+func (s *Server) Serve(groups ...Group) http.Handler {
 	mux := http.NewServeMux()
-	if routes&HealthRoutes != 0 {
-		mux.HandleFunc("GET /healthz", s.health)
-	}
-	if routes&AssignRoutes != 0 {
-		mux.Handle("POST /v1/assign", apiFunc(s.assign))
-		mux.Handle("POST /v1/referrals", apiFunc(s.createReferral))
-		mux.Handle("GET /v1/referrals/{code}", apiFunc(s.codeInfo))
-		mux.Handle("POST /v1/identify", apiFunc(s.identify))
-		mux.Handle("GET /v1/refx.js", webclient.Script)
-		mux.Handle("GET /v1/refx.mjs", webclient.Module)
-	}
-	if routes&TrackRoutes != 0 {
-		mux.Handle("POST /v1/events", apiFunc(s.recordEvent))
-		mux.Handle("POST /v1/events:batch", apiFunc(s.recordEvents))
-		mux.Handle("POST /v1/referrals/{code}/signups", apiFunc(s.signup))
-		mux.HandleFunc("GET /r/{code}", s.followLink)
-		mux.Handle("GET /lamed/track", apiFunc(s.lamedTrack))
-		mux.HandleFunc("GET /r", s.expiredPage)
-	}
-	if routes&AdminRoutes != 0 {
-		isAdminKey := keyMatcher(s.AdminKey)
-		admin := func(pattern string, h apiFunc) { mux.Handle(pattern, requireAdmin(isAdminKey, h)) }
-		admin("POST /v1/experiments", s.createExperiment)
-		admin("GET /v1/experiments", s.listExperiments)
-		admin("GET /v1/experiments/{id}", s.getExperiment)
-		admin("PATCH /v1/experiments/{id}", s.updateExperiment)
-		admin("POST /v1/experiments/{id}/start", s.setStatus(refx.StatusRunning))
-		admin("POST /v1/experiments/{id}/stop", s.setStatus(refx.StatusStopped))
-		admin("GET /v1/experiments/{id}/results", s.results)
-		admin("GET /v1/experiments/{id}/power", s.power)
-		admin("GET /v1/referrers/{user}/referrals", s.referrerReferrals)
-		admin("DELETE /v1/experiments/{id}", s.deleteExperiment)
-		admin("GET /v1/experiments/{id}/timeseries", s.timeseries)
-		admin("GET /v1/experiments/{id}/charts/{chart}", s.chart)
-		// The dashboard's page and assets hold no data and need no key;
-		// the page sends the key with its API calls.
-		mux.Handle("GET /dashboard", apiFunc(s.dashboardPage))
-		mux.Handle("GET /dashboard/{asset...}", apiFunc(s.dashboardAsset))
-		// Lamed's admin routes take its x-api-key header, not a bearer token.
-		mux.Handle("GET /lamed/experiments", requireLamedKey(isAdminKey, apiFunc(s.lamedExperiments)))
-		mux.Handle("DELETE /lamed/delete", requireLamedKey(isAdminKey, apiFunc(s.lamedDelete)))
+	var routes Routes
+	for _, g := range groups {
+		routes |= g.routes
+		g.register(s, mux)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, refx.Errorf(refx.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
 	})
 	return s.observe(s.cors(routes, s.mountLamed(mux)))
+}
+
+func (s *Server) healthRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", s.health)
+}
+
+func (s *Server) assignRoutes(mux *http.ServeMux) {
+	mux.Handle("POST /v1/assign", apiFunc(s.assign))
+	mux.Handle("POST /v1/referrals", apiFunc(s.createReferral))
+	mux.Handle("GET /v1/referrals/{code}", apiFunc(s.codeInfo))
+	mux.Handle("POST /v1/identify", apiFunc(s.identify))
+	mux.Handle("GET /v1/refx.js", webclient.Script)
+	mux.Handle("GET /v1/refx.mjs", webclient.Module)
+}
+
+func (s *Server) trackRoutes(mux *http.ServeMux) {
+	mux.Handle("POST /v1/events", apiFunc(s.recordEvent))
+	mux.Handle("POST /v1/events:batch", apiFunc(s.recordEvents))
+	mux.Handle("POST /v1/referrals/{code}/signups", apiFunc(s.signup))
+	mux.HandleFunc("GET /r/{code}", s.followLink)
+	mux.Handle("GET /lamed/track", apiFunc(s.lamedTrack))
+	mux.HandleFunc("GET /r", s.expiredPage)
+}
+
+func (s *Server) adminRoutes(mux *http.ServeMux) {
+	isAdminKey := keyMatcher(s.AdminKey)
+	admin := func(pattern string, h apiFunc) { mux.Handle(pattern, requireAdmin(isAdminKey, h)) }
+	admin("POST /v1/experiments", s.createExperiment)
+	admin("GET /v1/experiments", s.listExperiments)
+	admin("GET /v1/experiments/{id}", s.getExperiment)
+	admin("PATCH /v1/experiments/{id}", s.updateExperiment)
+	admin("POST /v1/experiments/{id}/start", s.setStatus(refx.StatusRunning))
+	admin("POST /v1/experiments/{id}/stop", s.setStatus(refx.StatusStopped))
+	admin("GET /v1/experiments/{id}/results", s.results)
+	admin("GET /v1/experiments/{id}/power", s.power)
+	admin("GET /v1/referrers/{user}/referrals", s.referrerReferrals)
+	admin("DELETE /v1/experiments/{id}", s.deleteExperiment)
+	admin("GET /v1/experiments/{id}/timeseries", s.timeseries)
+	admin("GET /v1/experiments/{id}/charts/{chart}", s.chart)
+	// The dashboard's page and assets hold no data and need no key;
+	// the page sends the key with its API calls.
+	mux.Handle("GET /dashboard", apiFunc(s.dashboardPage))
+	mux.Handle("GET /dashboard/{asset...}", apiFunc(s.dashboardAsset))
+	// Lamed's admin routes take its x-api-key header, not a bearer token.
+	mux.Handle("GET /lamed/experiments", requireLamedKey(isAdminKey, apiFunc(s.lamedExperiments)))
+	mux.Handle("DELETE /lamed/delete", requireLamedKey(isAdminKey, apiFunc(s.lamedDelete)))
 }
 
 func (s *Server) now() time.Time {
