@@ -13,10 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsathena"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
@@ -38,32 +35,21 @@ const (
 	envExportPrefix = "REFX_EXPORT_PREFIX"
 )
 
-// streamSettings are the event source mapping's: batches large enough for
-// few, well-filled Parquet files; a failing batch is halved until the bad
-// record is alone (bisect), and the function reports the records it could
-// not write (ReportBatchItemFailures) so that retries resume there; after
-// the retries or the age run out the batch's description goes to the DLQ
-// instead of blocking the shard.
-var streamSettings = struct {
-	BatchSize, WindowSeconds, RetryAttempts, MaxAgeSeconds, Parallelization float64
-}{BatchSize: 1000, WindowSeconds: 60, RetryAttempts: 10, MaxAgeSeconds: 24 * 3600, Parallelization: 1}
-
-// exportPipeline is the storage side of the export: the bucket, the DLQ,
-// the Glue database and tables, the Athena workgroup.
+// exportPipeline is the storage side of the export: the bucket, the Glue
+// database and tables, the Athena workgroup. (Its stream mapping and DLQ
+// are wireStreams'.)
 type exportPipeline struct {
 	bucket       awss3.Bucket
-	dlq          awssqs.Queue
 	databaseName string
 	workGroup    awsathena.CfnWorkGroup
-	mapping      awslambda.EventSourceMapping
 }
 
 func (p *exportPipeline) environment() map[string]string {
 	return map[string]string{envExportBucket: *p.bucket.BucketName(), envExportPrefix: exportPrefix}
 }
 
-// newExportStorage defines the bucket, the DLQ, the Glue catalog and the
-// Athena workgroup; wireExport connects the function to the stream.
+// newExportStorage defines the bucket, the Glue catalog and the Athena
+// workgroup; wireExport defines the named queries.
 func (s *service) newExportStorage() (*exportPipeline, error) {
 	p := &exportPipeline{}
 	days := func(n float64) awscdk.Duration { return awscdk.Duration_Days(jsii.Number(n)) }
@@ -91,13 +77,6 @@ func (s *service) newExportStorage() (*exportPipeline, error) {
 		},
 		RemovalPolicy: s.removal(),
 	})
-	p.dlq = awssqs.NewQueue(s.stack, jsii.String("ExportDLQ"), &awssqs.QueueProps{
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: days(14),
-		RemovalPolicy:   s.removal(),
-	})
-
 	p.databaseName = "refx_" + strings.ReplaceAll(s.cfg.Stage, "-", "_")
 	db := awsglue.NewCfnDatabase(s.stack, jsii.String("ExportDatabase"), &awsglue.CfnDatabaseProps{
 		CatalogId: s.stack.Account(),
@@ -283,36 +262,9 @@ func queryDescription(sql string) string {
 	return d
 }
 
-// wireExport connects the export function to the table's stream and
-// defines the named queries.
+// wireExport defines the named queries of the export.
 func (s *service) wireExport() error {
 	p := s.export
-	var fn awslambda.Function
-	for _, f := range functions {
-		if f.Access.Stream {
-			if fn != nil {
-				return fmt.Errorf("two functions read the stream; the stack maps one")
-			}
-			fn = s.functions[f.Name]
-		}
-	}
-	if fn == nil {
-		return fmt.Errorf("no function reads the stream (Access.Stream)")
-	}
-	p.mapping = awslambda.NewEventSourceMapping(s.stack, jsii.String("ExportStream"), &awslambda.EventSourceMappingProps{
-		Target:                  fn,
-		EventSourceArn:          s.table.TableStreamArn(),
-		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
-		BatchSize:               jsii.Number(streamSettings.BatchSize),
-		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(streamSettings.WindowSeconds)),
-		BisectBatchOnError:      jsii.Bool(true),
-		ReportBatchItemFailures: jsii.Bool(true),
-		RetryAttempts:           jsii.Number(streamSettings.RetryAttempts),
-		MaxRecordAge:            awscdk.Duration_Seconds(jsii.Number(streamSettings.MaxAgeSeconds)),
-		ParallelizationFactor:   jsii.Number(streamSettings.Parallelization),
-		OnFailure:               awslambdaeventsources.NewSqsDlq(p.dlq),
-	})
-
 	root, err := repoRoot()
 	if err != nil {
 		return err

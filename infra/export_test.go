@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,54 +14,77 @@ import (
 	"github.com/refx-dev/refx/pkg/export"
 )
 
+// TestStreamMapping checks the two consumers of the table's stream, each on
+// its own event source mapping with its own DLQ. The aggregator's settings
+// are part of its exactly-once argument (pkg/aggregate): one batch per shard
+// at a time, failures reported at the batch's first record and retried
+// from there, never bisected, never given up on.
 func TestStreamMapping(t *testing.T) {
 	s := mustSynth(t, devContext)
 	table := s.logicalID(t, "AWS::DynamoDB::GlobalTable", "Table")
-	fn := s.logicalID(t, "AWS::Lambda::Function", "ExportFunction")
-	dlq := s.logicalID(t, "AWS::SQS::Queue", "ExportDLQ")
 	mappings := s.resources("AWS::Lambda::EventSourceMapping")
-	if len(mappings) != 1 {
-		t.Fatalf("%d event source mappings, want the export's", len(mappings))
+	want := map[string]map[string]any{
+		"export": {
+			"BatchSize":                      1000.0,
+			"MaximumBatchingWindowInSeconds": 60.0,
+			"BisectBatchOnFunctionError":     true,
+			"MaximumRetryAttempts":           10.0,
+			"MaximumRecordAgeInSeconds":      86400.0,
+			"ParallelizationFactor":          1.0,
+		},
+		"aggregate": {
+			"BatchSize":                      1000.0,
+			"MaximumBatchingWindowInSeconds": 1.0,
+			"BisectBatchOnFunctionError":     false,
+			"MaximumRetryAttempts":           -1.0,
+			"MaximumRecordAgeInSeconds":      -1.0,
+			"ParallelizationFactor":          1.0,
+		},
 	}
-	want := map[string]any{
-		"FunctionName":                   ref(fn),
-		"EventSourceArn":                 getAtt(table, "StreamArn"),
-		"StartingPosition":               "TRIM_HORIZON",
-		"BatchSize":                      1000.0,
-		"MaximumBatchingWindowInSeconds": 60.0,
-		"BisectBatchOnFunctionError":     true,
-		"FunctionResponseTypes":          []any{"ReportBatchItemFailures"},
-		"MaximumRetryAttempts":           10.0,
-		"MaximumRecordAgeInSeconds":      86400.0,
-		"ParallelizationFactor":          1.0,
-		"DestinationConfig":              map[string]any{"OnFailure": map[string]any{"Destination": getAtt(dlq, "Arn")}},
+	if len(mappings) != len(want) {
+		t.Fatalf("%d event source mappings, want %d (the export's and the aggregator's)", len(mappings), len(want))
 	}
-	for _, m := range mappings {
-		got := props(m)
-		for k, v := range want {
-			if canonical(got[k]) != canonical(v) {
-				t.Errorf("%s = %s, want %s", k, canonical(got[k]), canonical(v))
+	for name, settings := range want {
+		t.Run(name, func(t *testing.T) {
+			id := functionID(name)
+			fn := s.logicalID(t, "AWS::Lambda::Function", id+"Function")
+			dlq := s.logicalID(t, "AWS::SQS::Queue", id+"DLQ")
+			want := map[string]any{
+				"FunctionName":          ref(fn),
+				"EventSourceArn":        getAtt(table, "StreamArn"),
+				"StartingPosition":      "TRIM_HORIZON",
+				"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
+				"DestinationConfig":     map[string]any{"OnFailure": map[string]any{"Destination": getAtt(dlq, "Arn")}},
 			}
-		}
-		for k := range got {
-			if _, ok := want[k]; !ok && k != "Tags" {
-				t.Errorf("unexpected setting %s = %s", k, canonical(got[k]))
+			maps.Copy(want, settings)
+			got := props(mappings[s.logicalID(t, "AWS::Lambda::EventSourceMapping", id+"Stream")])
+			for k, v := range want {
+				if canonical(got[k]) != canonical(v) {
+					t.Errorf("%s = %s, want %s", k, canonical(got[k]), canonical(v))
+				}
 			}
-		}
+			for k := range got {
+				if _, ok := want[k]; !ok && k != "Tags" {
+					t.Errorf("unexpected setting %s = %s", k, canonical(got[k]))
+				}
+			}
+		})
 	}
 	tmpl := s.tmpl
-	check(t, "DLQ", func() {
-		tmpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{
-			"SqsManagedSseEnabled": true, "MessageRetentionPeriod": 14 * 24 * 3600,
+	for name := range want {
+		dlq := s.logicalID(t, "AWS::SQS::Queue", functionID(name)+"DLQ")
+		if p := props(s.resources("AWS::SQS::Queue")[dlq]); p["SqsManagedSseEnabled"] != true || p["MessageRetentionPeriod"] != 14.0*24*3600 {
+			t.Errorf("%s DLQ: %s, want SQS-managed encryption and 14 days' retention", name, canonical(p))
+		}
+		check(t, name+" DLQ TLS", func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), &map[string]any{
+				"Queues": []any{ref(dlq)},
+				"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+					"Effect": "Deny", "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+				})})},
+			})
 		})
-	})
-	check(t, "DLQ TLS", func() {
-		tmpl.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), &map[string]any{
-			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
-				"Effect": "Deny", "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
-			})})},
-		})
-	})
+	}
 }
 
 func TestExportBucket(t *testing.T) {

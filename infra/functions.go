@@ -26,7 +26,34 @@ type function struct {
 	// P99 is the duration whose p99 raises an alarm.
 	P99    time.Duration
 	Access access
+	// Stream is the function's event source mapping on the table's
+	// stream; nil for a function the stream does not invoke.
+	Stream *streamMapping
 }
+
+// streamMapping is how the table's stream invokes a function. Either way
+// the function reports the records it could not handle
+// (ReportBatchItemFailures) so that retries resume there, and a batch given
+// up on is described in the function's own DLQ.
+type streamMapping struct {
+	BatchSize int
+	Window    time.Duration
+	// Bisect halves a batch whose invocation failed (crash, timeout)
+	// until the bad record is alone.
+	Bisect bool
+	// RetryAttempts and MaxRecordAge bound the retries of a failing batch
+	// before it is given up on; unlimited (-1) never skips a record: the
+	// shard waits for the batch until its records leave the stream.
+	RetryAttempts int
+	MaxRecordAge  time.Duration
+	// Parallelization is the number of concurrent batches per shard; 1
+	// keeps each shard's records in order.
+	Parallelization int
+}
+
+// unlimited is the event source mapping's "never" for RetryAttempts and
+// MaxRecordAge.
+const unlimited = -1
 
 // access is everything a function's role allows beyond writing its own log
 // group. DynamoDB actions are granted on the table (Table) and on its GSIs
@@ -46,9 +73,10 @@ type access struct {
 }
 
 // functions are the refx Lambdas. The DynamoDB actions are those of the
-// store methods each function's routes call (pkg/dynamo): a transaction needs
-// the action of each of its items (ConditionCheckItem, PutItem, UpdateItem),
-// not a TransactWriteItems action, which IAM does not have.
+// store methods each function's routes (or its schedule, or its stream
+// handler) call (pkg/dynamo): a transaction needs the action of each of its
+// items (ConditionCheckItem, PutItem, UpdateItem), not a TransactWriteItems
+// action, which IAM does not have.
 // TestGrantsMatchCode derives them from the code and holds these lists to
 // it, both ways; iam_test.go holds the synthesized policies to the letter.
 var functions = []function{
@@ -58,14 +86,15 @@ var functions = []function{
 		Routes:      httpapi.AssignRoutes,
 		Memory:      256, Timeout: 5 * time.Second, P99: time.Second,
 		Access: access{
-			// Assign: get the experiment and the assignment; enrol in a
-			// transaction (check the experiment, put the assignment, add
-			// to the participant counter). CreateReferral: the same, plus
-			// the code and its pointer (put) and the referrer counter.
-			// Identify: query a visitor's anonymous assignments, link them
-			// in transactions.
+			// Assign: get the experiment and the assignment; enrol with
+			// a conditional put of the assignment (the participant
+			// counter is the aggregator's, from the stream).
+			// CreateReferral: the same, plus the code and its pointer.
+			// Identify: query a visitor's anonymous assignments, link
+			// them (updates). No ConditionCheck of the experiment item:
+			// the request path touches only per-user items.
 			// No key: none of its routes checks the admin key or hashes.
-			Table: []string{"GetItem", "Query", "ConditionCheckItem", "PutItem", "UpdateItem"},
+			Table: []string{"GetItem", "Query", "PutItem", "UpdateItem"},
 		},
 	},
 	{
@@ -75,10 +104,11 @@ var functions = []function{
 		Memory:      256, Timeout: 10 * time.Second, P99: 2 * time.Second,
 		Access: access{
 			// RecordEvent: query the user's assignments, get experiments
-			// and the attribution; put the event alone or in a transaction
-			// with counter updates and experiment checks. Clicks and
-			// signups: batch-get markers, then the same kinds of writes.
-			Table:   []string{"GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem", "UpdateItem"},
+			// and the attribution; put the event alone or in a
+			// transaction with the user's own state (update), carrying
+			// the deltas the aggregator applies. Clicks and signups:
+			// batch-get markers, then the same kinds of writes.
+			Table:   []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"},
 			HashKey: true,
 		},
 	},
@@ -116,6 +146,34 @@ var functions = []function{
 		Description: "refx: the table's stream to Parquet in S3",
 		Memory:      1024, Timeout: 2 * time.Minute, P99: 60 * time.Second,
 		Access: access{Stream: true, Export: true},
+		// Batches large enough for few, well-filled Parquet files; a
+		// batch that keeps failing is given up on after a day rather
+		// than blocking the shard.
+		Stream: &streamMapping{BatchSize: 1000, Window: time.Minute, Bisect: true, RetryAttempts: 10, MaxRecordAge: 24 * time.Hour, Parallelization: 1},
+	},
+	{
+		Name:        "aggregate",
+		Description: "refx: the table's stream to the counters, exactly once",
+		Memory:      512, Timeout: time.Minute, P99: 10 * time.Second,
+		Access: access{
+			// Aggregate: batch-get the batch's experiments; apply each
+			// chunk of summed deltas in a transaction with the batch's
+			// ledger (updates); put the records it could not decode;
+			// move the counted-through mark (a conditional update).
+			Table:  []string{"BatchGetItem", "PutItem", "UpdateItem"},
+			Stream: true,
+		},
+		// Counters are fresh within about a second of the last event
+		// (window 1 s). The exactly-once ledger (pkg/aggregate,
+		// schema/table.md) relies on one batch per shard at a time, in
+		// order, and on a retried batch starting at the same first
+		// record, its anchor: the code reports any failure there, and
+		// the mapping must not bisect, since a half starting inside a
+		// run already applied under the whole batch's anchor would
+		// count it again. Nothing is ever skipped: a record the code
+		// cannot decode is reported by the code, not failed, so a
+		// failing batch is a fault to fix, and the shard waits for it.
+		Stream: &streamMapping{BatchSize: 1000, Window: time.Second, Bisect: false, RetryAttempts: unlimited, MaxRecordAge: unlimited, Parallelization: 1},
 	},
 }
 

@@ -129,8 +129,9 @@ func TestFunctions(t *testing.T) {
 				"admin": {
 					"REFX_ADMIN_KEY_SECRET_ARN": ref(adminKey), "REFX_COUNTER_SHARDS": "8",
 				},
-				"snapshot": {"REFX_SNAPSHOT_PERIOD": "1h"},
-				"export":   {envExportBucket: ref(bucket), envExportPrefix: "export/"},
+				"snapshot":  {"REFX_SNAPSHOT_PERIOD": "1h"},
+				"export":    {envExportBucket: ref(bucket), envExportPrefix: "export/"},
+				"aggregate": {},
 			}
 			if tc.name == "Prod" {
 				wantEnv["track"]["REFX_IDEMPOTENCY_TTL"] = "336h"

@@ -12,13 +12,14 @@ import (
 // infra/functions.go: the actions its store calls need, each on the one
 // resource it concerns. And nothing in the template grants a wildcard
 // action, a "*" resource, a managed policy, or any resource outside the
-// table, its index, its stream, the export prefix, the two keys, the DLQ and
+// table, its index, its stream, the export prefix, the two keys, the DLQs and
 // the functions' own log groups.
 func TestLeastPrivilege(t *testing.T) {
 	s := mustSynth(t, devContext)
 	table := s.logicalID(t, "AWS::DynamoDB::GlobalTable", "Table")
 	bucket := s.logicalID(t, "AWS::S3::Bucket", "ExportBucket")
 	dlq := s.logicalID(t, "AWS::SQS::Queue", "ExportDLQ")
+	aggregateDLQ := s.logicalID(t, "AWS::SQS::Queue", "AggregateDLQ")
 	adminKey := s.logicalID(t, "AWS::SecretsManager::Secret", "AdminKey")
 	hashKey := s.logicalID(t, "AWS::SecretsManager::Secret", "HashKey")
 	tableArn := getAtt(table, "Arn")
@@ -41,13 +42,13 @@ func TestLeastPrivilege(t *testing.T) {
 	want := map[string][]statement{
 		"assign": {
 			st("WriteOwnLogs", ownLogs, logs("assign")),
-			st("Table", []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, tableArn),
+			st("Table", []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}, tableArn),
 		},
 		"track": {
 			st("WriteOwnLogs", ownLogs, logs("track")),
 			st("Table", []string{
 				"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
-				"dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+				"dynamodb:PutItem", "dynamodb:UpdateItem",
 			}, tableArn),
 			st("ReadHashKey", []string{"secretsmanager:GetSecretValue"}, ref(hashKey)),
 		},
@@ -74,6 +75,14 @@ func TestLeastPrivilege(t *testing.T) {
 			// The on-failure destination: Lambda sends the DLQ message with
 			// the function's role.
 			st("", []string{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}, getAtt(dlq, "Arn")),
+		},
+		"aggregate": {
+			st("WriteOwnLogs", ownLogs, logs("aggregate")),
+			st("Table", []string{"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, tableArn),
+			st("ReadStream", []string{
+				"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
+			}, stream),
+			st("", []string{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}, getAtt(aggregateDLQ, "Arn")),
 		},
 	}
 	if len(want) != len(functions) {
@@ -112,7 +121,7 @@ func TestLeastPrivilege(t *testing.T) {
 	})
 
 	allowed := map[string]bool{}
-	for _, r := range []any{tableArn, gsi1, stream, exportObjects, ref(adminKey), ref(hashKey), getAtt(dlq, "Arn")} {
+	for _, r := range []any{tableArn, gsi1, stream, exportObjects, ref(adminKey), ref(hashKey), getAtt(dlq, "Arn"), getAtt(aggregateDLQ, "Arn")} {
 		allowed[canonical(r)] = true
 	}
 	for _, f := range functions {

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/refx-dev/refx/pkg/aggregate"
 )
 
 // tableOperations are the DynamoDB operations refx makes, whose throttles
@@ -22,11 +24,23 @@ var tableOperations = []awsdynamodb.Operation{
 // Alarm thresholds. Lambda errors are invocation failures: the API
 // functions answer every request with a response, even an error one, so one
 // error is a crash or a timeout. Throttles mean the account's concurrency
-// ran out. The stream's iterator age grows when the export falls behind;
-// records older than 24 hours leave the stream.
+// ran out. The stream's iterator age grows when a consumer falls behind;
+// records older than 24 hours leave the stream. The export may lag by
+// minutes; the counters should be about a second behind the last event
+// (the aggregator's batching window), so a minute is already a fault.
 const (
-	iteratorAgeAlarmMs = 10 * 60 * 1000
-	api5xxAlarm        = 5
+	iteratorAgeAlarmMs          = 10 * 60 * 1000
+	aggregateIteratorAgeAlarmMs = 60 * 1000
+	countedThroughLagAlarm      = 60 // seconds
+	api5xxAlarm                 = 5
+)
+
+// The aggregator's own metrics (pkg/aggregate), written as CloudWatch
+// Embedded Metric Format log lines after every batch, without dimensions.
+const (
+	aggregateNamespace         = aggregate.MetricNamespace
+	countedThroughLagMetric    = aggregate.MetricLag
+	aggregateUndecodableMetric = aggregate.MetricUndecodable
 )
 
 var fiveMinutes = awscdk.Duration_Minutes(jsii.Number(5))
@@ -73,12 +87,25 @@ func (s *service) newMonitoring() {
 				stat(fn.MetricDuration(nil), "p99"), float64(f.P99.Milliseconds()), 3, 2},
 		)
 	}
-	export := s.functions["export"]
+	export, aggregator := s.functions["export"], s.functions["aggregate"]
+	aggregateMetric := func(name string) awscloudwatch.Metric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(aggregateNamespace), MetricName: jsii.String(name),
+		})
+	}
 	specs = append(specs,
 		alarmSpec{"ExportIteratorAge", "refx export: the stream export is more than 10 minutes behind",
 			stat(export.Metric(jsii.String("IteratorAge"), nil), "Maximum"), iteratorAgeAlarmMs, 3, 2},
 		alarmSpec{"ExportDLQDepth", "refx export: stream batches were given up on; see the DLQ",
-			stat(s.export.dlq.MetricApproximateNumberOfMessagesVisible(nil), "Maximum"), 1, 1, 1},
+			stat(s.dlqs["export"].MetricApproximateNumberOfMessagesVisible(nil), "Maximum"), 1, 1, 1},
+		alarmSpec{"AggregateIteratorAge", "refx aggregate: the counters' aggregator is more than a minute behind the stream",
+			stat(aggregator.Metric(jsii.String("IteratorAge"), nil), "Maximum"), aggregateIteratorAgeAlarmMs, 3, 2},
+		alarmSpec{"CountedThroughLag", "refx aggregate: results are counted through more than a minute before now (counted_through lag)",
+			stat(aggregateMetric(countedThroughLagMetric), "Maximum"), countedThroughLagAlarm, 3, 2},
+		alarmSpec{"AggregateUndecodable", "refx aggregate: stream records no counter could be derived from; see the function's log",
+			stat(aggregateMetric(aggregateUndecodableMetric), "Sum"), 1, 1, 1},
+		alarmSpec{"AggregateDLQDepth", "refx aggregate: stream records expired before they were counted; see the DLQ",
+			stat(s.dlqs["aggregate"].MetricApproximateNumberOfMessagesVisible(nil), "Maximum"), 1, 1, 1},
 		alarmSpec{"TableThrottledRequests", "refx table: requests throttled",
 			s.table.MetricThrottledRequestsForOperations(&awsdynamodb.OperationsMetricOptions{
 				Operations: &tableOperations, Period: fiveMinutes,
@@ -162,7 +189,13 @@ func (s *service) newDashboard(alarms []interfacesawscloudwatch.IAlarmRef) {
 	}, []awscloudwatch.IWidget{
 		graph("Export: stream lag (ms) and DLQ",
 			[]awscloudwatch.IMetric{m(s.functions["export"].Metric(jsii.String("IteratorAge"), nil), "Maximum", "iterator age")},
-			[]awscloudwatch.IMetric{m(s.export.dlq.MetricApproximateNumberOfMessagesVisible(nil), "Maximum", "DLQ messages")}),
+			[]awscloudwatch.IMetric{m(s.dlqs["export"].MetricApproximateNumberOfMessagesVisible(nil), "Maximum", "DLQ messages")}),
+		graph("Counters: aggregator lag",
+			[]awscloudwatch.IMetric{
+				m(awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(aggregateNamespace), MetricName: jsii.String(countedThroughLagMetric)}),
+					"Maximum", "counted_through lag (s)"),
+			},
+			[]awscloudwatch.IMetric{m(s.functions["aggregate"].Metric(jsii.String("IteratorAge"), nil), "Maximum", "iterator age (ms)")}),
 	})
 	d := awscloudwatch.NewDashboard(s.stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName: jsii.String(s.dashboardName()),

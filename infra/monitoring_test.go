@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -53,8 +54,14 @@ func TestAlarms(t *testing.T) {
 		key       string
 		threshold float64
 	}{
-		"ExportIteratorAgeAlarm":      {"AWS/Lambda/IteratorAge FunctionName Maximum", 600000},
-		"ExportDLQDepthAlarm":         {"AWS/SQS/ApproximateNumberOfMessagesVisible QueueName Maximum", 1},
+		"ExportIteratorAgeAlarm":    {"AWS/Lambda/IteratorAge FunctionName Maximum", 600000},
+		"ExportDLQDepthAlarm":       {"AWS/SQS/ApproximateNumberOfMessagesVisible QueueName Maximum", 1},
+		"AggregateIteratorAgeAlarm": {"AWS/Lambda/IteratorAge FunctionName Maximum", 60000},
+		"AggregateDLQDepthAlarm":    {"AWS/SQS/ApproximateNumberOfMessagesVisible QueueName Maximum", 1},
+		// The aggregator's Embedded Metric Format lines (pkg/aggregate),
+		// which carry no dimensions.
+		"CountedThroughLagAlarm":      {"refx/CountedThroughLagSeconds  Maximum", 60},
+		"AggregateUndecodableAlarm":   {"refx/AggregateUndecodableRecords  Sum", 1},
 		"TableThrottledRequestsAlarm": {"expression(ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests)", 1},
 		"TableSystemErrorsAlarm":      {"expression(SystemErrors,SystemErrors,SystemErrors,SystemErrors,SystemErrors,SystemErrors,SystemErrors)", 1},
 		"Api5xxAlarm":                 {"AWS/ApiGateway/5xx ApiId Sum", 5},
@@ -84,6 +91,24 @@ func TestAlarms(t *testing.T) {
 			t.Errorf("%s watches %q ≥ %v, want %q ≥ %v", name, got, p["Threshold"], w.key, w.threshold)
 		}
 	}
+	// The stream alarms watch their own function and queue.
+	for alarm, want := range map[string]any{
+		"ExportIteratorAgeAlarm":    []any{map[string]any{"Name": "FunctionName", "Value": ref(s.logicalID(t, "AWS::Lambda::Function", "ExportFunction"))}},
+		"AggregateIteratorAgeAlarm": []any{map[string]any{"Name": "FunctionName", "Value": ref(s.logicalID(t, "AWS::Lambda::Function", "AggregateFunction"))}},
+		"ExportDLQDepthAlarm":       []any{map[string]any{"Name": "QueueName", "Value": getAtt(s.logicalID(t, "AWS::SQS::Queue", "ExportDLQ"), "QueueName")}},
+		"AggregateDLQDepthAlarm":    []any{map[string]any{"Name": "QueueName", "Value": getAtt(s.logicalID(t, "AWS::SQS::Queue", "AggregateDLQ"), "QueueName")}},
+	} {
+		if got := alarms[s.logicalID(t, "AWS::CloudWatch::Alarm", alarm)]["Dimensions"]; canonical(got) != canonical(want) {
+			t.Errorf("%s watches %s, want %s", alarm, canonical(got), canonical(want))
+		}
+	}
+	check(t, "counted_through lag alarm", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
+			"Namespace": "refx", "MetricName": "CountedThroughLagSeconds", "Statistic": "Maximum", "Period": 300,
+			"Threshold": 60, "EvaluationPeriods": 3, "DatapointsToAlarm": 2,
+			"Dimensions": assertions.Match_Absent(),
+		})
+	})
 	// Each function's alarms watch that function.
 	for _, f := range functions {
 		fn := ref(s.logicalID(t, "AWS::Lambda::Function", functionID(f.Name)+"Function"))

@@ -607,6 +607,14 @@ func (p *program) routeHandlers(t *testing.T) map[string][]*ssa.Function {
 	return out
 }
 
+// streamEntries are the stream functions' code: the package whose
+// LambdaHandler builds the handler, and the type whose Handle method
+// each batch runs.
+var streamEntries = map[string]struct{ pkg, handler string }{
+	"export":    {"pkg/export", "Exporter"},
+	"aggregate": {"pkg/aggregate", "Handler"},
+}
+
 // TestGrantsMatchCode derives each function's IAM actions from its code and
 // compares them with infra/functions.go, both ways: every DynamoDB, S3 and
 // Secrets Manager call reachable from a function's routes (or its schedule,
@@ -655,10 +663,17 @@ func TestGrantsMatchCode(t *testing.T) {
 				}
 			case f.Scheduled:
 				roots = append(roots, fn("pkg/app", "SnapshotHandler"))
-			case f.Access.Stream:
-				roots = append(roots, fn("pkg/export", "LambdaHandler"))
-				exporter := p.pkgs[modulePath+"/pkg/export"].Type("Exporter")
-				roots = append(roots, p.prog.LookupMethod(types.NewPointer(exporter.Type()), exporter.Package().Pkg, "Handle"))
+			case f.Stream != nil:
+				entry, ok := streamEntries[f.Name]
+				if !ok {
+					t.Fatalf("stream function %s has no entry in streamEntries", f.Name)
+				}
+				roots = append(roots, fn(entry.pkg, "LambdaHandler"))
+				typ := p.pkgs[modulePath+"/"+entry.pkg].Type(entry.handler)
+				if typ == nil {
+					t.Fatalf("no type %s.%s: has the stream handler moved?", entry.pkg, entry.handler)
+				}
+				roots = append(roots, p.prog.LookupMethod(types.NewPointer(typ.Type()), typ.Package().Pkg, "Handle"))
 			}
 			reached := p.reach(roots)
 			// The keys the function uses: read by its code, or guarding

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -44,14 +45,17 @@ type service struct {
 	adminKey  awssecretsmanager.Secret
 	hashKey   awssecretsmanager.Secret
 	functions map[string]awslambda.Function
-	export    *exportPipeline
-	api       *httpAPI
+	// dlqs are the on-failure queues of the stream functions, by name.
+	dlqs   map[string]awssqs.Queue
+	export *exportPipeline
+	api    *httpAPI
 }
 
 // NewRefxStack defines the whole refx service: the table from the one table
 // definition in pkg/dynamo, one Lambda per function, the HTTP API with every
-// route of httpapi.RouteTable, the stream export to S3 with its Glue tables
-// and Athena workgroup, alarms and a dashboard.
+// route of httpapi.RouteTable, the stream's consumers (the export to S3 with
+// its Glue tables and Athena workgroup, the counters' aggregator), alarms
+// and a dashboard.
 func NewRefxStack(scope constructs.Construct, id string, props *StackProps) (awscdk.Stack, error) {
 	code := props.Code
 	if code == nil {
@@ -73,6 +77,7 @@ func NewRefxStack(scope constructs.Construct, id string, props *StackProps) (aws
 	s := &service{
 		stack: stack, cfg: cfg,
 		functions: map[string]awslambda.Function{},
+		dlqs:      map[string]awssqs.Queue{},
 	}
 	s.table = newTable(stack, cfg.RetainData)
 	s.adminKey = s.newKey("AdminKey", "refx admin API key: the bearer token of the admin routes")
@@ -89,6 +94,9 @@ func NewRefxStack(scope constructs.Construct, id string, props *StackProps) (aws
 		if err := s.newFunction(f, c); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.wireStreams(); err != nil {
+		return nil, err
 	}
 	if err := s.wireExport(); err != nil {
 		return nil, err
