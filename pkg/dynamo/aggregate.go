@@ -148,7 +148,7 @@ func (s *Store) Aggregate(ctx context.Context, batch []*stream.Record) (*Aggrega
 				break
 			}
 		}
-		chunk, changes := nextChunk(planned)
+		chunk, changes := nextChunk(planned, s.chunkItems)
 		last := chunk[len(chunk)-1].seq
 		stored, err := s.applyChunk(ctx, ledger, through, fresh, last, expires, changes)
 		if err != nil {
@@ -168,7 +168,7 @@ func (s *Store) Aggregate(ctx context.Context, batch []*stream.Record) (*Aggrega
 
 // nextChunk takes the longest run of records whose counter items fit one
 // transaction, and their summed changes in a stable order.
-func nextChunk(planned []recordDeltas) ([]recordDeltas, []*counterChange) {
+func nextChunk(planned []recordDeltas, limit int) ([]recordDeltas, []*counterChange) {
 	merged := map[itemKey]*counterChange{}
 	n := 0
 	for ; n < len(planned); n++ {
@@ -178,7 +178,7 @@ func nextChunk(planned []recordDeltas) ([]recordDeltas, []*counterChange) {
 				added++
 			}
 		}
-		if n > 0 && len(merged)+added > maxChunkItems {
+		if n > 0 && len(merged)+added > limit {
 			break
 		}
 		for _, c := range planned[n].changes {

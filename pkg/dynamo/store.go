@@ -86,12 +86,15 @@ type Store struct {
 	// lamedSeen remembers the Lamed (experiment, variant, event) triples
 	// this process has registered.
 	lamedSeen sync.Map
+	// chunkItems is the most counter items one aggregator transaction
+	// updates (maxChunkItems; tests lower it to split batches).
+	chunkItems int
 }
 
 // New returns a Store on the named table.
 func New(client *dynamodb.Client, table string, opts Options) *Store {
 	opts = opts.withDefaults()
-	return &Store{client: client, table: aws.String(table), opts: opts, cache: newExperimentCache(opts.ExperimentCacheTTL, opts.Now)}
+	return &Store{client: client, table: aws.String(table), opts: opts, cache: newExperimentCache(opts.ExperimentCacheTTL, opts.Now), chunkItems: maxChunkItems}
 }
 
 // Ping checks that the table is reachable.
@@ -146,8 +149,10 @@ func retryable(err error) bool {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
+		// TransactionConflictException: a single-item write met an item a
+		// transaction holds (for the same user's or event's items only).
 		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-			"TransactionInProgressException", "InternalServerError", "ServiceUnavailable":
+			"TransactionInProgressException", "TransactionConflictException", "InternalServerError", "ServiceUnavailable":
 			return true
 		}
 	}
