@@ -52,6 +52,13 @@ func Main(m *testing.M) int {
 	if f := flag.Lookup("test.list"); f != nil && f.Value.String() != "" {
 		return m.Run() // go test -list only prints test names.
 	}
+	if fuzzingOnly() {
+		// The fuzz targets decode requests and need no DynamoDB; one
+		// DynamoDB Local (a JVM) per fuzz worker would only slow the
+		// workers down on a small CI machine. A fuzz target that calls
+		// Client fails loudly (Main did not connect).
+		return m.Run()
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
@@ -85,6 +92,18 @@ func Main(m *testing.M) int {
 		}
 	}
 	return code
+}
+
+// fuzzingOnly reports whether this process only fuzzes: a fuzz worker, or
+// the coordinator of go test -fuzz with -run '^$' (no tests to run).
+func fuzzingOnly() bool {
+	value := func(name string) string {
+		if f := flag.Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	return value("test.fuzzworker") == "true" || value("test.fuzz") != "" && value("test.run") == "^$"
 }
 
 // startLocal installs DynamoDB Local if needed and starts it in memory.
