@@ -58,7 +58,11 @@
 // a failed condition (an assumption: AWS documents the single-item case);
 // BatchWriteItem charges each item as its own PutItem or DeleteItem. The
 // proxy learns the sizes by reading each written item (strongly consistent
-// BatchGetItem, straight to the upstream) before and after the write.
+// BatchGetItem, straight to the upstream) before the write and, after an
+// Update, again; a Put's new size is its item's, a Delete leaves nothing.
+// Concurrent single-item writes of one item may interleave with those
+// reads, which can misstate a size: accounting is exact for the usual case
+// of one writer per item at a time.
 // Requests the proxy itself rejects for a conflict are counted in Usage but
 // charged nothing, since AWS documents no charge for them.
 //

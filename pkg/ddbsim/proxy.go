@@ -253,8 +253,14 @@ func (p *Proxy) singleWrite(ctx context.Context, hdr http.Header, op string, bod
 		p.holdMu.Unlock()
 		defer p.releaseWrites([]itemRef{ref})
 	}
-	refs := []itemRef{ref}
-	rep, err := p.chargedCall(ctx, hdr, op, body, refs, make([]bool, 1), 1)
+	after := readBack
+	switch op {
+	case "PutItem":
+		after = putSize(req.Item)
+	case "DeleteItem":
+		after = 0
+	}
+	rep, err := p.chargedCall(ctx, hdr, op, body, []itemRef{ref}, []int{after}, 1)
 	if err != nil {
 		return reply{}, err
 	}
@@ -274,14 +280,17 @@ func (p *Proxy) batchWrite(ctx context.Context, hdr http.Header, body []byte) (r
 		return p.call(ctx, hdr, op, body)
 	}
 	var refs []itemRef
+	var after []int
 	for table, writes := range req.RequestItems {
 		for _, w := range writes {
 			var attrs map[string]json.RawMessage
 			switch {
 			case w.PutRequest != nil:
 				attrs = w.PutRequest.Item
+				after = append(after, putSize(attrs))
 			case w.DeleteRequest != nil:
 				attrs = w.DeleteRequest.Key
+				after = append(after, 0)
 			}
 			ref, err := p.ref(ctx, hdr, table, attrs)
 			if err != nil {
@@ -299,7 +308,7 @@ func (p *Proxy) batchWrite(ctx context.Context, hdr http.Header, body []byte) (r
 		defer p.releaseWrites(refs)
 	}
 	// DynamoDB Local never leaves items unprocessed, so every item is charged.
-	rep, err := p.chargedCall(ctx, hdr, op, body, refs, make([]bool, len(refs)), 1)
+	rep, err := p.chargedCall(ctx, hdr, op, body, refs, after, 1)
 	if err != nil {
 		return reply{}, err
 	}
@@ -328,10 +337,19 @@ func (p *Proxy) transactWrite(ctx context.Context, hdr http.Header, body []byte)
 		return p.call(ctx, hdr, op, body)
 	}
 	refs := make([]itemRef, len(req.TransactItems))
-	checks := make([]bool, len(req.TransactItems))
+	after := make([]int, len(req.TransactItems))
 	for i, it := range req.TransactItems {
 		spec := firstSpec(it.Put, it.Update, it.Delete, it.ConditionCheck)
-		checks[i] = it.ConditionCheck != nil
+		switch {
+		case it.Put != nil:
+			after[i] = putSize(it.Put.Item)
+		case it.Update != nil:
+			after[i] = readBack
+		case it.Delete != nil:
+			after[i] = 0
+		default:
+			after[i] = unchanged
+		}
 		if spec == nil {
 			return p.call(ctx, hdr, op, body)
 		}
@@ -346,7 +364,7 @@ func (p *Proxy) transactWrite(ctx context.Context, hdr http.Header, body []byte)
 		}
 		defer p.releaseTx(refs)
 	}
-	rep, err := p.chargedCall(ctx, hdr, op, body, refs, checks, 2)
+	rep, err := p.chargedCall(ctx, hdr, op, body, refs, after, 2)
 	if err != nil {
 		return reply{}, err
 	}
@@ -423,12 +441,29 @@ func (p *Proxy) transactGet(ctx context.Context, hdr http.Header, body []byte) (
 	return p.call(ctx, hdr, op, body)
 }
 
+// What the proxy knows of an item's size after a write, beside a size: a
+// Put's is its item's, a Delete's zero, but an Update's must be read back,
+// and a ConditionCheck leaves the item unchanged.
+const (
+	readBack  = -1
+	unchanged = -2
+)
+
+// putSize returns the size of a put item, or readBack if it cannot tell.
+func putSize(item map[string]json.RawMessage) int {
+	n, err := itemSize(item)
+	if err != nil {
+		return readBack
+	}
+	return n
+}
+
 // chargedCall forwards a write of refs and charges it: per item the larger
-// of its sizes before and after (before only for a ConditionCheck, marked in
-// checks), times factor (2 in a transaction). A write refused for a failed
-// condition, alone or in a cancelled transaction, costs the size of the
-// item as it was, at least one unit, times factor.
-func (p *Proxy) chargedCall(ctx context.Context, hdr http.Header, op string, body []byte, refs []itemRef, checks []bool, factor int64) (reply, error) {
+// of its sizes before and after (after[i], or readBack, or unchanged), times
+// factor (2 in a transaction). A write refused for a failed condition,
+// alone or in a cancelled transaction, costs the size of the item as it
+// was, at least one unit, times factor.
+func (p *Proxy) chargedCall(ctx context.Context, hdr http.Header, op string, body []byte, refs []itemRef, after []int, factor int64) (reply, error) {
 	before, err := p.sizes(ctx, hdr, refs)
 	if err != nil {
 		return reply{}, err
@@ -437,22 +472,39 @@ func (p *Proxy) chargedCall(ctx context.Context, hdr http.Header, op string, bod
 	if err != nil {
 		return reply{}, err
 	}
-	var after map[string]int
+	written := false
 	switch rep.errorCode() {
 	case "":
-		if after, err = p.sizes(ctx, hdr, refs); err != nil {
-			return reply{}, err
-		}
+		written = true
 	case "ConditionalCheckFailedException", "TransactionCanceledException":
-		after = before
 	default:
 		return rep, nil // refused before anything was written: nothing charged
+	}
+	var reread map[string]int
+	if written {
+		var updated []itemRef
+		for i, r := range refs {
+			if after[i] == readBack {
+				updated = append(updated, r)
+			}
+		}
+		if len(updated) > 0 {
+			if reread, err = p.sizes(ctx, hdr, updated); err != nil {
+				return reply{}, err
+			}
+		}
 	}
 	charges := make([]charge, len(refs))
 	for i, r := range refs {
 		size := before[r.id]
-		if !checks[i] {
-			size = max(size, after[r.id])
+		if written {
+			switch after[i] {
+			case unchanged:
+			case readBack:
+				size = max(size, reread[r.id])
+			default:
+				size = max(size, after[i])
+			}
 		}
 		charges[i] = charge{partition: r.partition, wru: factor * writeUnits(size)}
 	}
