@@ -1,0 +1,232 @@
+package dynamo_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/refx-dev/refx/pkg/dynamo"
+	"github.com/refx-dev/refx/pkg/dynamotest"
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// BenchmarkContention measures the write path against real DynamoDB's
+// conflict rules and billing, emulated by ddbsim in front of DynamoDB Local
+// (issue 11 item 5). Run it with a fixed count (events per mode):
+//
+//	go test -run '^$' -bench Contention -benchtime 2000x ./pkg/dynamo
+//
+// Throughput: events/s into one experiment from 32 concurrent clients with
+// conflict emulation on, and through a pass-through with the same latencies
+// (15 ms per transaction and per single-item write), in alternating rounds;
+// ratio is on ÷ off (target ≥ 0.9).
+//
+// WRU: write units per accepted request by type, as on-demand DynamoDB
+// would charge them, including the aggregator's writes for those requests
+// (the stream drained once per 50 requests, amortised over them).
+//
+// HotPartition: the most write units any one partition key would take at
+// 10,000 events/s into one experiment: that key's units per event, from a
+// run of b.N plain events and the aggregator's writes for them, × 10,000
+// (target ≤ 1,000).
+func BenchmarkContention(b *testing.B) {
+	b.Run("Throughput", benchmarkContentionThroughput)
+	b.Run("WRU", benchmarkContentionWRU)
+	b.Run("HotPartition", benchmarkContentionHotPartition)
+}
+
+const benchUsers = 512
+
+// benchExperiment is a running referral experiment whose users have all
+// been assigned and converted on both goals, so that their further events
+// are plain (no first conversion).
+func benchExperiment(b *testing.B, s *dynamo.Store) (*refx.Experiment, []string) {
+	b.Helper()
+	ctx := context.Background()
+	n := newReferralExperiment("bench")
+	n.Referral.MaxSignupsPerHour, n.Referral.MaxSignupsPerDay = 1<<20, 1<<20
+	e := MustRunning(b, s, n)
+	users := make([]string, benchUsers)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for u := range users {
+		users[u] = fmt.Sprintf("user-%04d", u)
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if _, err := s.Assign(ctx, e.ID, users[u]); err != nil {
+				b.Error(err)
+			}
+			for _, ev := range []*refx.Event{
+				{ID: uuid(), Type: "signup", User: users[u]},
+				{ID: uuid(), Type: "purchase", User: users[u], Value: decimal(b, "10.00")},
+			} {
+				if _, err := s.RecordEvent(ctx, ev); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if b.Failed() {
+		b.FailNow()
+	}
+	return e, users
+}
+
+// pump sends n requests from workers clients, retrying 503s as a client
+// would, and returns how long it took and how many 503s it met.
+func pump(b *testing.B, c *contention, n, workers int, op func(i int) error) time.Duration {
+	b.Helper()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if _, err := retry(c, func() (struct{}, error) { return struct{}{}, op(i) }); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+func benchmarkContentionThroughput(b *testing.B) {
+	ctx := context.Background()
+	direct := MustStore(b, dynamo.Options{})
+	e, users := benchExperiment(b, direct)
+	on, off := mustContentionOn(b, direct, true), mustContentionOn(b, direct, false)
+	plain := func(c *contention) func(i int) error {
+		return func(i int) error {
+			_, err := c.through.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "signup", User: users[i%len(users)]})
+			return err
+		}
+	}
+	_ = e
+	const rounds = 4
+	per := max(b.N/rounds, 1)
+	var tookOn, tookOff time.Duration
+	b.ResetTimer()
+	for range rounds {
+		tookOn += pump(b, on, per, contentionClients, plain(on))
+		tookOff += pump(b, off, per, contentionClients, plain(off))
+	}
+	b.StopTimer()
+	events := float64(per * rounds)
+	rateOn, rateOff := events/tookOn.Seconds(), events/tookOff.Seconds()
+	b.ReportMetric(rateOn, "events/s-conflicts")
+	b.ReportMetric(rateOff, "events/s-passthrough")
+	b.ReportMetric(rateOn/rateOff, "ratio")
+	b.ReportMetric(float64(on.unavailable.Load())/events, "503/event")
+	u := on.proxy.Usage()
+	b.ReportMetric(float64(u.Conflicts())/events, "conflicts/event")
+	b.Logf("%0.f events per mode: %.0f/s with conflicts, %.0f/s pass-through, %d 503s, %d conflicts", events, rateOn, rateOff, on.unavailable.Load(), u.Conflicts())
+}
+
+func benchmarkContentionWRU(b *testing.B) {
+	ctx := context.Background()
+	direct := MustStore(b, dynamo.Options{})
+	e, users := benchExperiment(b, direct)
+	c := mustContentionOn(b, direct, false)
+	link := mustLink(b, direct, e.ID, users[0])
+	const k = 50
+	fresh := func(kind string, i int) string { return fmt.Sprintf("%s-%s-%04d", kind, uuid()[:8], i) }
+	types := []struct {
+		name  string
+		setup func(i int) string // prepares request i, returns its subject
+		run   func(subject string) error
+	}{
+		{"plain-event", func(i int) string { return users[i%len(users)] }, func(user string) error {
+			_, err := c.through.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "signup", User: user})
+			return err
+		}},
+		{"first-conversion", func(i int) string {
+			user := fresh("conv", i)
+			if _, err := direct.Assign(ctx, e.ID, user); err != nil {
+				b.Fatal(err)
+			}
+			return user
+		}, func(user string) error {
+			_, err := c.through.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "signup", User: user})
+			return err
+		}},
+		{"value-event", func(i int) string { return users[i%len(users)] }, func(user string) error {
+			_, err := c.through.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "purchase", User: user, Value: decimal(b, "19.99")})
+			return err
+		}},
+		{"first-assign", func(i int) string { return fresh("assign", i) }, func(user string) error {
+			_, err := c.through.Assign(ctx, e.ID, user)
+			return err
+		}},
+		{"referral-click", func(i int) string { return fresh("visitor", i) }, func(visitor string) error {
+			_, err := c.through.RecordClick(ctx, refx.Click{Code: link.Code, Visitor: visitor})
+			return err
+		}},
+		{"referee-signup", func(i int) string { return fresh("referee", i) }, func(referee string) error {
+			_, err := c.through.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referee})
+			return err
+		}},
+	}
+	// b.N is the event count of the other sub-benchmarks; this one measures once.
+	b.ResetTimer()
+	{
+		for _, tt := range types {
+			subjects := make([]string, k)
+			for i := range subjects {
+				subjects[i] = tt.setup(i)
+			}
+			// The aggregator counts what the setup wrote, uncharged.
+			dynamotest.MustCount(b, c.through)
+			c.proxy.Reset()
+			for _, s := range subjects {
+				if err := tt.run(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+			request := c.proxy.Usage().WRU()
+			dynamotest.MustCount(b, c.through)
+			total := c.proxy.Usage().WRU()
+			b.ReportMetric(float64(total)/k, "WRU/"+tt.name)
+			b.Logf("%s: %.2f WRU per request (%.2f on the request path, %.2f by the aggregator)", tt.name,
+				float64(total)/k, float64(request)/k, float64(total-request)/k)
+		}
+	}
+}
+
+func benchmarkContentionHotPartition(b *testing.B) {
+	ctx := context.Background()
+	direct := MustStore(b, dynamo.Options{})
+	_, users := benchExperiment(b, direct)
+	c := mustContentionOn(b, direct, false)
+	dynamotest.MustCount(b, c.through)
+	c.proxy.Reset()
+	n := max(b.N, 100)
+	b.ResetTimer()
+	pump(b, c, n, contentionClients, func(i int) error {
+		_, err := c.through.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "signup", User: users[i%len(users)]})
+		return err
+	})
+	dynamotest.MustCount(b, c.through)
+	b.StopTimer()
+	u := c.proxy.Usage()
+	key, hot, ok := u.Hottest()
+	if !ok {
+		b.Fatal("nothing was charged")
+	}
+	perEvent := float64(hot.WRU) / float64(n)
+	b.ReportMetric(perEvent*10000, "max-partition-WRU/s@10k-events/s")
+	b.ReportMetric(float64(u.WRU())/float64(n), "WRU/event")
+	b.Logf("%d plain events: hottest partition %q took %d WRU in %d writes (%.3f WRU per event → %.0f WRU/s at 10,000 events/s); %d WRU in all",
+		n, key.Value, hot.WRU, hot.Writes, perEvent, perEvent*10000, u.WRU())
+}
