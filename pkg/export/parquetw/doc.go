@@ -1,0 +1,33 @@
+// Package parquetw writes flat Go structs as Parquet files: the exporter's
+// rows, without a general Parquet library.
+//
+// parquet-go, which the exporter used before, imports
+// google.golang.org/protobuf, whose reflect.Value.MethodByName call makes
+// the Go 1.26 linker keep every exported method of every reachable type
+// (golang/go#77222): the exporter's bootstrap was 22.8 MB. This package
+// writes only what the exporter needs and links none of that.
+//
+// A file has one column per exported struct field, described by the same
+// `parquet:"name,optional,dict,decimal(s:p),timestamp(unit)"` tags as
+// parquet-go, so that tests keep reading the files with parquet-go:
+//
+//	string                 BYTE_ARRAY  STRING (UTF8)
+//	bool                   BOOLEAN
+//	int32                  INT32
+//	int64                  INT64
+//	int64 decimal(s:p)     INT64       DECIMAL(p,s)
+//	float64                DOUBLE
+//	time.Time timestamp(u) INT64       TIMESTAMP(u, UTC); u is millisecond,
+//	                                   microsecond or nanosecond (the default)
+//
+// A pointer to any of these with the optional option is a nullable column;
+// a nil pointer is a null. The dict option is accepted and ignored: every
+// column is PLAIN-encoded, definition levels RLE/bit-packed.
+//
+// Pages are data pages v1 (readable by Spark before 3.4 and Glue 4.0),
+// Zstd-compressed; row groups hold at most Options.RowGroupRows rows; each
+// column chunk has statistics (null count, and min/max where the values are
+// short and ordered). Both logical and converted types are set, so old and
+// new readers agree on the types. Output depends only on the rows: the same
+// rows always give the same bytes.
+package parquetw
