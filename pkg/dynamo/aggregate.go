@@ -132,7 +132,7 @@ func (s *Store) Aggregate(ctx context.Context, batch []*stream.Record) (*Aggrega
 			planned = append(planned, recordDeltas{r.SequenceNumber, changes})
 		}
 	}
-	ledger := itemKey{aggregateLedgerPrefix + anchor.SequenceNumber, aggregateLedgerSK}
+	ledger := itemKey{PK: aggregateLedgerPrefix + anchor.SequenceNumber, SK: aggregateLedgerSK}
 	expires := anchor.StreamedAt.Add(ledgerTTL)
 	through := "" // what the ledger holds: "" before the first chunk
 	fresh := true // whether the ledger is known not to exist
@@ -234,7 +234,7 @@ func (s *Store) applyChunk(ctx context.Context, ledger itemKey, through string, 
 		return nil, storeError("Aggregate", err)
 	}
 	items := []types.TransactWriteItem{{Update: &types.Update{
-		TableName: s.table, Key: ledger.attributes(),
+		TableName: s.table, Key: ledger.Attributes(),
 		UpdateExpression:                    expr.Update(),
 		ConditionExpression:                 expr.Condition(),
 		ExpressionAttributeNames:            expr.Names(),
@@ -313,7 +313,7 @@ func (s *Store) experimentsOf(ctx context.Context, batch []*stream.Record) (map[
 				return nil, storeError("Aggregate", err)
 			}
 			if it.Status != statusDeleted {
-				exps[it.ID] = it.experiment()
+				exps[it.ID] = experimentOf(it)
 			}
 		}
 		keys = keys[n:]

@@ -39,7 +39,7 @@ func (s *Store) Assign(ctx context.Context, experiment, user string) (*refx.Assi
 		return outside(exp, user), nil
 	}
 	it := assignmentItem{
-		itemKey: assignmentKey(user, exp.ID), Entity: entityAssignment,
+		Key: assignmentKey(user, exp.ID), Entity: entityAssignment,
 		Experiment: exp.ID, User: user, Variant: variant.Key, AssignedAt: s.opts.Now().UTC(),
 	}
 	av, err := attributevalue.MarshalMap(it)
@@ -65,7 +65,7 @@ func (s *Store) Assign(ctx context.Context, experiment, user string) (*refx.Assi
 // whose condition finds it.
 func (s *Store) assignment(ctx context.Context, user, experiment string) (*assignmentItem, error) {
 	var it assignmentItem
-	found, err := s.readItem(ctx, "assignment", &dynamodb.GetItemInput{TableName: s.table, Key: assignmentKey(user, experiment).attributes()}, &it)
+	found, err := s.readItem(ctx, "assignment", &dynamodb.GetItemInput{TableName: s.table, Key: assignmentKey(user, experiment).Attributes()}, &it)
 	if err != nil || !found {
 		return nil, err
 	}

@@ -31,7 +31,9 @@ import (
 // HotPartition: the most write units any one partition key would take at
 // 10,000 events/s into one experiment: that key's units per event, from a
 // run of b.N plain events and the aggregator's writes for them, × 10,000
-// (target ≤ 1,000).
+// (target ≤ 1,000). The aggregator reads the stream in batches of up to
+// 1,000 records, as its deployed event source mapping does (BatchSize
+// 1000); smaller batches would spread its writes over fewer events.
 func BenchmarkContention(b *testing.B) {
 	b.Run("Throughput", benchmarkContentionThroughput)
 	b.Run("WRU", benchmarkContentionWRU)

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/refx-dev/refx/pkg/item"
 	"github.com/refx-dev/refx/pkg/refx"
 	"github.com/refx-dev/refx/pkg/stream"
 )
@@ -337,7 +338,7 @@ func codeTotalsDeltas(r *stream.Record, exps map[string]*refx.Experiment, slot f
 }
 
 func decodeImage(image map[string]types.AttributeValue, out any) error {
-	if err := attributevalue.UnmarshalMap(image, out); err != nil {
+	if err := item.Decode(image, out); err != nil {
 		return fmt.Errorf("cannot decode the item: %w", err)
 	}
 	return nil

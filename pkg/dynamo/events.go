@@ -40,7 +40,7 @@ type credit struct {
 func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResult, error) {
 	now := s.opts.Now().UTC()
 	item := eventItem{
-		itemKey: eventKey(e.ID), Entity: entityEvent,
+		Key: eventKey(e.ID), Entity: entityEvent,
 		ID: e.ID, Type: e.Type, User: e.User,
 		OccurredAt: now, ReceivedAt: now, Fingerprint: e.Fingerprint(), Code: e.ReferralCode,
 		ExpiresAt: now.Add(s.opts.IdempotencyTTL),
@@ -123,10 +123,10 @@ func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, *refe
 				"event", e.ID, "user_experiments", len(asns), "credited", maxCredits)
 			break
 		}
-		c := credit{exp: exp, asn: a, first: !a.converted(e.Type)}
+		c := credit{exp: exp, asn: a, first: !hasConverted(a, e.Type)}
 		if e.Value != nil && !e.Value.IsZero() {
 			v, _ := new(big.Rat).SetString(e.Value.String())
-			c.total = a.valueTotal(e.Type)
+			c.total = valueTotal(a, e.Type)
 			c.next = new(big.Rat).Add(c.total, v)
 			c.growth = new(big.Rat).Mul(c.next, c.next)
 			c.growth.Sub(c.growth, new(big.Rat).Mul(c.total, c.total))
@@ -159,7 +159,7 @@ func (s *Store) userState(ctx context.Context, user string) ([]assignmentItem, *
 				if err := attributevalue.UnmarshalMap(item, &a); err != nil {
 					return err
 				}
-				a.readValueTotals(item)
+				readValueTotals(&a, item)
 				asns = append(asns, a)
 			case sk.Value == attributionSK:
 				attr = new(attributionItem)
@@ -200,7 +200,7 @@ func (s *Store) writeEvent(ctx context.Context, item eventItem, credits []credit
 		updates = append(updates, u)
 	}
 	if referral != nil && referral.first {
-		u, err := conditionalUpdate(s.table, referral.attr.itemKey,
+		u, err := conditionalUpdate(s.table, referral.attr.Key,
 			expression.Set(expression.Name("converted_at"), expression.Value(item.ReceivedAt)),
 			expression.AttributeNotExists(expression.Name("converted_at")))
 		if err != nil {
@@ -248,7 +248,7 @@ func userStateUpdate(table *string, goal string, c credit) (types.TransactWriteI
 			cond = cond.And(name.Equal(expression.Value(decimalNumber(string(formatDecimal(c.total))))))
 		}
 	}
-	return conditionalUpdate(table, c.asn.itemKey, mark, cond)
+	return conditionalUpdate(table, c.asn.Key, mark, cond)
 }
 
 // conditionalUpdate is a transaction item applying update on cond.
@@ -258,7 +258,7 @@ func conditionalUpdate(table *string, key itemKey, update expression.UpdateBuild
 		return types.TransactWriteItem{}, err
 	}
 	return types.TransactWriteItem{Update: &types.Update{
-		TableName: table, Key: key.attributes(),
+		TableName: table, Key: key.Attributes(),
 		UpdateExpression:          expr.Update(),
 		ConditionExpression:       expr.Condition(),
 		ExpressionAttributeNames:  expr.Names(),

@@ -39,7 +39,7 @@ func (s *Store) Experiment(ctx context.Context, id string) (*refx.Experiment, er
 	if it.Status == statusDeleted {
 		return nil, refx.Errorf(refx.ENOTFOUND, "experiment %s not found: it was deleted", id)
 	}
-	e := it.experiment()
+	e := experimentOf(it)
 	s.cache.put(e)
 	return e, nil
 }
@@ -60,7 +60,7 @@ func (s *Store) Experiments(ctx context.Context, f refx.ExperimentFilter) (*refx
 		c := expression.Name("status").Equal(expression.Value(string(f.Status)))
 		filter = &c
 	}
-	exps, next, err := indexPage(ctx, s, "Experiments", experimentListPK, f.Limit, f.Cursor, filter, experimentItem.experiment)
+	exps, next, err := indexPage(ctx, s, "Experiments", experimentListPK, f.Limit, f.Cursor, filter, experimentOf)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/refx-dev/refx/pkg/item"
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
@@ -18,18 +19,8 @@ var _ refx.IdentityService = (*Store)(nil)
 // so that one anonymous assignment links to one user only: a browser shared
 // by two people must not hand one enrolment to both.
 type anonymousAssignment struct {
-	assignmentItem
+	item.Assignment
 	LinkedTo string `dynamodbav:"linked_to,omitempty"`
-}
-
-// linkedAssignment is a user's assignment copied from an anonymous
-// visitor's. It is an ordinary assignment (events credit it, assign returns
-// it) that was never counted as a participant: linked_from says why, for
-// stream consumers counting enrolments.
-type linkedAssignment struct {
-	assignmentItem
-	LinkedFrom string    `dynamodbav:"linked_from"`
-	LinkedAt   time.Time `dynamodbav:"linked_at"`
 }
 
 // Identify copies each of the anonymous visitor's assignments to the user,
@@ -105,15 +96,15 @@ func linkItems(table *string, a anonymousAssignment, user string, now time.Time)
 	if err != nil {
 		return nil, err
 	}
-	copied := a.assignmentItem
-	copied.itemKey, copied.User = assignmentKey(user, a.Experiment), user
-	put, err := putIfAbsent(table, linkedAssignment{assignmentItem: copied, LinkedFrom: a.User, LinkedAt: now})
+	copied := a.Assignment
+	copied.Key, copied.User = assignmentKey(user, a.Experiment), user
+	put, err := putIfAbsent(table, linkedAssignment{Assignment: copied, LinkedFrom: a.User, LinkedAt: now})
 	if err != nil {
 		return nil, err
 	}
 	return []types.TransactWriteItem{
 		{Update: &types.Update{
-			TableName: table, Key: a.itemKey.attributes(),
+			TableName: table, Key: a.Key.Attributes(),
 			UpdateExpression:          mark.Update(),
 			ConditionExpression:       mark.Condition(),
 			ExpressionAttributeNames:  mark.Names(),

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Every key of the table is built here; schema/table.md documents them.
@@ -68,26 +66,12 @@ const (
 )
 
 // watermarkKey is the one item saying up to when changes are counted.
-var watermarkKey = itemKey{"AGGREGATE", "WATERMARK"}
+var watermarkKey = itemKey{PK: "AGGREGATE", SK: "WATERMARK"}
 
 // timeSKLayout is the fixed-width UTC layout of times in sort keys.
 const timeSKLayout = "2006-01-02T15:04:05.000000Z"
 
-// itemKey is the primary key of an item.
-type itemKey struct {
-	PK string `dynamodbav:"pk"`
-	SK string `dynamodbav:"sk"`
-}
-
-// attributes returns the key as a DynamoDB key map.
-func (k itemKey) attributes() map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		AttrPK: &types.AttributeValueMemberS{Value: k.PK},
-		AttrSK: &types.AttributeValueMemberS{Value: k.SK},
-	}
-}
-
-func experimentKey(id string) itemKey { return itemKey{experimentPrefix + id, experimentSK} }
+func experimentKey(id string) itemKey { return itemKey{PK: experimentPrefix + id, SK: experimentSK} }
 
 // timeSK formats a time for a sort key: fixed width, UTC, so that it sorts
 // as a string.
@@ -102,10 +86,10 @@ func experimentListSK(createdAt time.Time, id string) string {
 func userPK(user string) string { return userPrefix + user }
 
 func assignmentKey(user, experiment string) itemKey {
-	return itemKey{userPK(user), assignmentPrefix + experiment}
+	return itemKey{PK: userPK(user), SK: assignmentPrefix + experiment}
 }
 
-func eventKey(id string) itemKey { return itemKey{eventPrefix + id, eventSK} }
+func eventKey(id string) itemKey { return itemKey{PK: eventPrefix + id, SK: eventSK} }
 
 // counterPK is the partition of one shard of an experiment's counters. The
 // shard lives in the partition key so that a hot experiment's writes spread
@@ -115,69 +99,75 @@ func counterPK(experiment string, shard int) string {
 }
 
 func participantsKey(experiment string, shard int, variant string) itemKey {
-	return itemKey{counterPK(experiment, shard), variantPrefix + variant + participantsInfix}
+	return itemKey{PK: counterPK(experiment, shard), SK: variantPrefix + variant + participantsInfix}
 }
 
 func goalKey(experiment string, shard int, variant, goal string) itemKey {
-	return itemKey{counterPK(experiment, shard), variantPrefix + variant + goalInfix + goal}
+	return itemKey{PK: counterPK(experiment, shard), SK: variantPrefix + variant + goalInfix + goal}
 }
 
 func referralCounterKey(experiment string, shard int, variant string) itemKey {
-	return itemKey{counterPK(experiment, shard), variantPrefix + variant + referralSuffix}
+	return itemKey{PK: counterPK(experiment, shard), SK: variantPrefix + variant + referralSuffix}
 }
 
-func codeKey(code string) itemKey { return itemKey{codePrefix + code, codeSK} }
+func codeKey(code string) itemKey { return itemKey{PK: codePrefix + code, SK: codeSK} }
 
 // codeTotalsKey holds a code's running totals, which only the aggregator
 // writes: the per-referrer sums of squares are derived from their changes.
-func codeTotalsKey(code string) itemKey { return itemKey{codePrefix + code, codeTotalsSK} }
+func codeTotalsKey(code string) itemKey { return itemKey{PK: codePrefix + code, SK: codeTotalsSK} }
 
 // velocitySlotKey is the n-th signup through a code in a velocity window
 // (window "H#<yyyymmddhh>" or "D#<yyyymmdd>"): claiming slot n is a
 // put-if-absent, so the n-th signup is exact under concurrency.
 func velocitySlotKey(code, window string, n int) itemKey {
-	return itemKey{codePrefix + code, fmt.Sprintf("%s%s#%04d", velocityPrefix, window, n)}
+	return itemKey{PK: codePrefix + code, SK: fmt.Sprintf("%s%s#%04d", velocityPrefix, window, n)}
 }
 
 func aggregateErrorPK(day time.Time) string {
 	return aggregateErrorPrefix + day.UTC().Format("2006-01-02")
 }
 
-func aggregateErrorKey(at time.Time, seq string) itemKey { return itemKey{aggregateErrorPK(at), seq} }
+func aggregateErrorKey(at time.Time, seq string) itemKey {
+	return itemKey{PK: aggregateErrorPK(at), SK: seq}
+}
 
-func ipMarkerKey(code, hash string) itemKey { return itemKey{codePrefix + code, ipMarkerPrefix + hash} }
+func ipMarkerKey(code, hash string) itemKey {
+	return itemKey{PK: codePrefix + code, SK: ipMarkerPrefix + hash}
+}
 
 func deviceMarkerKey(code, hash string) itemKey {
-	return itemKey{codePrefix + code, deviceMarkerPrefix + hash}
+	return itemKey{PK: codePrefix + code, SK: deviceMarkerPrefix + hash}
 }
 
 func codePointerKey(referrer, experiment string) itemKey {
-	return itemKey{userPK(referrer), codePointerPrefix + experiment}
+	return itemKey{PK: userPK(referrer), SK: codePointerPrefix + experiment}
 }
 
 func clickKey(code, visitor string) itemKey {
-	return itemKey{clickPrefix + code + "#" + visitor, clickSK}
+	return itemKey{PK: clickPrefix + code + "#" + visitor, SK: clickSK}
 }
 
 func visitorSeenKey(visitor, experiment string) itemKey {
-	return itemKey{visitorPrefix + visitor, seenPrefix + experiment}
+	return itemKey{PK: visitorPrefix + visitor, SK: seenPrefix + experiment}
 }
 
-func attributionKey(referee string) itemKey { return itemKey{userPK(referee), attributionSK} }
+func attributionKey(referee string) itemKey { return itemKey{PK: userPK(referee), SK: attributionSK} }
 
 func referrerPK(referrer string) string { return referrerPrefix + referrer }
 
 // referrerListSK orders a referrer's referees by attribution time.
 func referrerListSK(at time.Time, referee string) string { return timeSK(at) + "#" + referee }
 
-func refusalKey(referee, code string) itemKey { return itemKey{userPK(referee), refusalPrefix + code} }
+func refusalKey(referee, code string) itemKey {
+	return itemKey{PK: userPK(referee), SK: refusalPrefix + code}
+}
 
 func snapshotPK(experiment string) string { return snapshotPrefix + experiment }
 
 // snapshotKey is the snapshot of the period starting at period: one item
 // per experiment and period, so that taking it again replaces it.
 func snapshotKey(experiment string, period time.Time) itemKey {
-	return itemKey{snapshotPK(experiment), timeSK(period)}
+	return itemKey{PK: snapshotPK(experiment), SK: timeSK(period)}
 }
 
 // shardOf picks a counter shard from a stable string (an event id, a user),

@@ -22,7 +22,7 @@ func TestKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.got.PK != tt.pk || tt.got.SK != tt.sk || len(tt.got.attributes()) != tt.attrSize {
+			if tt.got.PK != tt.pk || tt.got.SK != tt.sk || len(tt.got.Attributes()) != tt.attrSize {
 				t.Fatalf("key = %+v, want %s / %s", tt.got, tt.pk, tt.sk)
 			}
 		})

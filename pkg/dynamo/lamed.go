@@ -60,7 +60,7 @@ func (s *Store) LamedTrack(ctx context.Context, t refx.LamedTrack) error {
 	digest := sha1.Sum([]byte(counter + " " + t.UUID))
 	now := s.opts.Now().UTC()
 	item, err := attributevalue.MarshalMap(lamedItem{
-		itemKey: itemKey{lamedPrefix + hex.EncodeToString(digest[:]), lamedSK}, Entity: entityLamedKey,
+		Key: itemKey{PK: lamedPrefix + hex.EncodeToString(digest[:]), SK: lamedSK}, Entity: entityLamedKey,
 		Counter: counter, Experiment: id, Variant: t.Variant, Event: t.Event,
 		ReceivedAt: now, ExpiresAt: now.Add(s.opts.IdempotencyTTL),
 	})
@@ -188,7 +188,7 @@ func (s *Store) deleteLamed(ctx context.Context, exp *refx.Experiment) error {
 		return err
 	}
 	err := s.retry(ctx, "LamedDelete", func() error {
-		_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: experimentKey(exp.ID).attributes()})
+		_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: experimentKey(exp.ID).Attributes()})
 		return err
 	})
 	s.cache.forget(exp.ID)

@@ -49,8 +49,8 @@ func (s *Store) CreateReferral(ctx context.Context, experiment, referrer string)
 			Code: refx.NewCode(), Experiment: exp.ID, Referrer: referrer,
 			Variant: a.Variant, Counted: a.InExperiment, CreatedAt: s.opts.Now().UTC(),
 		}
-		p := pointerItem{itemKey: codePointerKey(referrer, exp.ID), Entity: entityPointer, referralCode: rc}
-		codePut, err := putIfAbsent(s.table, codeItem{itemKey: codeKey(rc.Code), Entity: entityReferral, referralCode: rc})
+		p := pointerItem{Key: codePointerKey(referrer, exp.ID), Entity: entityPointer, ReferralCode: rc}
+		codePut, err := putIfAbsent(s.table, codeItem{Key: codeKey(rc.Code), Entity: entityReferral, ReferralCode: rc})
 		if err != nil {
 			return nil, storeError("CreateReferral", err)
 		}
@@ -114,7 +114,7 @@ func (s *Store) Code(ctx context.Context, code string) (*refx.CodeInfo, error) {
 // never changes once written, so an eventually consistent read is enough.
 func (s *Store) liveCode(ctx context.Context, code string) (*codeItem, *refx.Experiment, error) {
 	var c codeItem
-	found, err := s.readItem(ctx, "liveCode", &dynamodb.GetItemInput{TableName: s.table, Key: codeKey(code).attributes()}, &c)
+	found, err := s.readItem(ctx, "liveCode", &dynamodb.GetItemInput{TableName: s.table, Key: codeKey(code).Attributes()}, &c)
 	if err != nil || !found {
 		return nil, nil, err
 	}
@@ -153,7 +153,7 @@ func (s *Store) RecordClick(ctx context.Context, click refx.Click) (*refx.ClickR
 	now := s.opts.Now().UTC()
 	if got[visitorSeenKey(click.Visitor, exp.ID)] == nil {
 		seen, err := attributevalue.MarshalMap(seenItem{
-			itemKey: visitorSeenKey(click.Visitor, exp.ID), Entity: entityVisitor,
+			Key: visitorSeenKey(click.Visitor, exp.ID), Entity: entityVisitor,
 			Experiment: exp.ID, Variant: c.Variant, Code: c.Code, Counted: c.Counted, SeenAt: now,
 		})
 		if err != nil {
@@ -164,7 +164,7 @@ func (s *Store) RecordClick(ctx context.Context, click refx.Click) (*refx.ClickR
 		}
 	}
 	item, err := attributevalue.MarshalMap(clickItem{
-		itemKey: clickKey(c.Code, click.Visitor), Entity: entityClick, Code: c.Code, Experiment: exp.ID,
+		Key: clickKey(c.Code, click.Visitor), Entity: entityClick, Code: c.Code, Experiment: exp.ID,
 		Variant: c.Variant, Counted: c.Counted, Visitor: click.Visitor, IPHash: click.IPHash, ClickedAt: now,
 	})
 	if err != nil {
@@ -201,7 +201,7 @@ func (s *Store) Attribute(ctx context.Context, sig refx.Signup) (*refx.Attributi
 
 func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.AttributionResult, bool, error) {
 	var c codeItem
-	found, err := s.readItem(ctx, "Attribute", &dynamodb.GetItemInput{TableName: s.table, Key: codeKey(sig.Code).attributes()}, &c)
+	found, err := s.readItem(ctx, "Attribute", &dynamodb.GetItemInput{TableName: s.table, Key: codeKey(sig.Code).Attributes()}, &c)
 	if err != nil {
 		return nil, true, err
 	}
@@ -235,7 +235,7 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 			return nil, true, storeError("Attribute", err)
 		}
 		if a.Code == c.Code {
-			return &refx.AttributionResult{Status: refx.AttributionDuplicate, Reasons: a.Reasons, Attribution: a.attribution()}, true, nil
+			return &refx.AttributionResult{Status: refx.AttributionDuplicate, Reasons: a.Reasons, Attribution: attributionOf(a)}, true, nil
 		}
 		return s.refuse(ctx, exp, c, sig, refx.ReasonAlreadyAttributed, got)
 	}
@@ -279,7 +279,7 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 		status = refx.AttributionFlagged
 	}
 	a := attributionItem{
-		itemKey: attributionKey(sig.Referee), GSI1PK: referrerPK(c.Referrer), GSI1SK: referrerListSK(now, sig.Referee),
+		Key: attributionKey(sig.Referee), GSI1PK: referrerPK(c.Referrer), GSI1SK: referrerListSK(now, sig.Referee),
 		Entity: entityAttrib, Referee: sig.Referee, Referrer: c.Referrer, Code: c.Code, Experiment: exp.ID,
 		Variant: c.Variant, Counted: c.Counted, Status: status, Reasons: reasons, AttributedAt: now,
 	}
@@ -290,7 +290,7 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 	err = s.transact(ctx, "Attribute", items)
 	switch {
 	case err == nil:
-		return &refx.AttributionResult{Status: status, Reasons: reasons, Attribution: a.attribution()}, true, nil
+		return &refx.AttributionResult{Status: status, Reasons: reasons, Attribution: attributionOf(a)}, true, nil
 	case anyConditionFailed(cancellationReasons(err)):
 		// Another signup of this referee got there first, or one through
 		// this code took the velocity slot or the first IP or device mark:
@@ -377,7 +377,7 @@ func (s *Store) refuse(ctx context.Context, exp *refx.Experiment, c codeItem, si
 	stored := got[refusalKey(sig.Referee, c.Code)]
 	if stored == nil {
 		item, err := attributevalue.MarshalMap(refusalItem{
-			itemKey: refusalKey(sig.Referee, c.Code), Entity: entityRefusal, Referee: sig.Referee, Code: c.Code,
+			Key: refusalKey(sig.Referee, c.Code), Entity: entityRefusal, Referee: sig.Referee, Code: c.Code,
 			Experiment: exp.ID, Variant: c.Variant, Counted: c.Counted, Reason: reason, RefusedAt: s.opts.Now().UTC(),
 		})
 		if err != nil {
@@ -401,7 +401,7 @@ func (s *Store) refuse(ctx context.Context, exp *refx.Experiment, c codeItem, si
 
 // Referrals lists a referrer's referees, newest first, through gsi1.
 func (s *Store) Referrals(ctx context.Context, referrer string, limit int, cursor string) (*refx.AttributionPage, error) {
-	referrals, next, err := indexPage(ctx, s, "Referrals", referrerPK(referrer), limit, cursor, nil, attributionItem.attribution)
+	referrals, next, err := indexPage(ctx, s, "Referrals", referrerPK(referrer), limit, cursor, nil, attributionOf)
 	if err != nil {
 		return nil, err
 	}
@@ -442,7 +442,7 @@ func updateItem(table *string, key itemKey, update expression.UpdateBuilder) (ty
 		return types.TransactWriteItem{}, err
 	}
 	return types.TransactWriteItem{Update: &types.Update{
-		TableName: table, Key: key.attributes(),
+		TableName: table, Key: key.Attributes(),
 		UpdateExpression:          expr.Update(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
@@ -487,7 +487,7 @@ func anyConditionFailed(reasons []types.CancellationReason) bool {
 func (s *Store) getItems(ctx context.Context, op string, keys ...itemKey) (map[itemKey]map[string]types.AttributeValue, error) {
 	req := make([]map[string]types.AttributeValue, len(keys))
 	for i, k := range keys {
-		req[i] = k.attributes()
+		req[i] = k.Attributes()
 	}
 	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
 		*s.table: {Keys: req, ConsistentRead: aws.Bool(true)},

@@ -98,7 +98,7 @@ func (s *Store) updateIf(ctx context.Context, op string, key itemKey, update exp
 	}
 	err = s.retry(ctx, op, func() error {
 		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: s.table, Key: key.attributes(),
+			TableName: s.table, Key: key.Attributes(),
 			UpdateExpression:                    expr.Update(),
 			ConditionExpression:                 expr.Condition(),
 			ExpressionAttributeNames:            expr.Names(),
@@ -115,7 +115,7 @@ func (s *Store) updateIf(ctx context.Context, op string, key itemKey, update exp
 
 // getItem reads one item consistently into out; found is false when absent.
 func (s *Store) getItem(ctx context.Context, op string, key itemKey, out any) (found bool, err error) {
-	return s.readItem(ctx, op, &dynamodb.GetItemInput{TableName: s.table, Key: key.attributes(), ConsistentRead: aws.Bool(true)}, out)
+	return s.readItem(ctx, op, &dynamodb.GetItemInput{TableName: s.table, Key: key.Attributes(), ConsistentRead: aws.Bool(true)}, out)
 }
 
 // readItem runs the read in, retrying contention, and decodes the item into

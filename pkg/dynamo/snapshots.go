@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/refx-dev/refx/pkg/item"
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
@@ -24,7 +25,7 @@ const entitySnapshot = "snapshot"
 // the participants, per goal the counts and exact sums, and the referral
 // totals under the names of the referral counter's attributes.
 type snapshotItem struct {
-	itemKey
+	item.Key
 	Entity     string    `dynamodbav:"entity"`
 	Experiment string    `dynamodbav:"experiment"`
 	Period     time.Time `dynamodbav:"period"`
@@ -53,7 +54,7 @@ type snapshotGoalItem struct {
 
 func toSnapshotItem(s *refx.Snapshot) snapshotItem {
 	it := snapshotItem{
-		itemKey: snapshotKey(s.Experiment, s.Period), Entity: entitySnapshot,
+		Key: snapshotKey(s.Experiment, s.Period), Entity: entitySnapshot,
 		Experiment: s.Experiment, Period: s.Period.UTC(), TakenAt: timeSK(s.TakenAt), Status: string(s.Status),
 		CountedThrough: s.CountedThrough,
 	}

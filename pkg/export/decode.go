@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/refx-dev/refx/pkg/item"
 	"github.com/refx-dev/refx/pkg/stream"
 )
 
@@ -74,27 +74,8 @@ func decode(r *stream.Record) ([]Row, error) {
 	return d(r)
 }
 
-// The images below mirror the items of pkg/dynamo (items.go), read-only:
-// they are the stream's contract, decoded with the same dynamodbav tags.
-
-type creditImage struct {
-	Experiment      string `dynamodbav:"experiment"`
-	Variant         string `dynamodbav:"variant"`
-	FirstConversion bool   `dynamodbav:"first_conversion"`
-	Referrer        string `dynamodbav:"referrer"`
-}
-
-type eventImage struct {
-	ID         string        `dynamodbav:"id"`
-	Type       string        `dynamodbav:"type"`
-	User       string        `dynamodbav:"user"`
-	Value      *string       `dynamodbav:"value"`
-	OccurredAt time.Time     `dynamodbav:"occurred_at"`
-	ReceivedAt time.Time     `dynamodbav:"received_at"`
-	Properties string        `dynamodbav:"properties"`
-	Code       string        `dynamodbav:"referral_code"`
-	Credits    []creditImage `dynamodbav:"credits"`
-}
+// Items are read as pkg/item defines them: the one definition the store
+// writes and the aggregator reads too.
 
 // decodeEvent exports the insert of an event item (the event and its
 // credits). Its TTL expiry, when the idempotency window ends, is not an
@@ -103,7 +84,7 @@ func decodeEvent(r *stream.Record) ([]Row, error) {
 	if r.Change != stream.Insert {
 		return nil, nil
 	}
-	var it eventImage
+	var it item.Event
 	if err := unmarshal(r.New, &it); err != nil {
 		return nil, err
 	}
@@ -147,14 +128,6 @@ func decodeEvent(r *stream.Record) ([]Row, error) {
 	return rows, nil
 }
 
-type assignmentImage struct {
-	Experiment string    `dynamodbav:"experiment"`
-	User       string    `dynamodbav:"user"`
-	Variant    string    `dynamodbav:"variant"`
-	AssignedAt time.Time `dynamodbav:"assigned_at"`
-	LinkedFrom string    `dynamodbav:"linked_from"`
-}
-
 // decodeAssignment exports enrolments: the insert of an assignment item.
 // Its updates mark the goals the user converted on, which the credits
 // already say.
@@ -162,7 +135,7 @@ func decodeAssignment(r *stream.Record) ([]Row, error) {
 	if r.Change != stream.Insert {
 		return nil, nil
 	}
-	var it assignmentImage
+	var it item.LinkedAssignment
 	if err := unmarshal(r.New, &it); err != nil {
 		return nil, err
 	}
@@ -176,43 +149,6 @@ func decodeAssignment(r *stream.Record) ([]Row, error) {
 	}}}, nil
 }
 
-type variantImage struct {
-	Key     string  `dynamodbav:"key"`
-	Weight  float64 `dynamodbav:"weight"`
-	Payload string  `dynamodbav:"payload"`
-}
-
-type goalImage struct {
-	Key  string `dynamodbav:"key"`
-	Kind string `dynamodbav:"kind"`
-}
-
-type referralConfigImage struct {
-	LandingURL     string `dynamodbav:"landing_url"`
-	ConversionGoal string `dynamodbav:"conversion_goal"`
-	WindowDays     int32  `dynamodbav:"window_days"`
-}
-
-type experimentImage struct {
-	ID            string               `dynamodbav:"id"`
-	Name          string               `dynamodbav:"name"`
-	Hypothesis    string               `dynamodbav:"hypothesis"`
-	Owner         string               `dynamodbav:"owner"`
-	Variants      []variantImage       `dynamodbav:"variants"`
-	Control       string               `dynamodbav:"control"`
-	Coverage      float64              `dynamodbav:"coverage"`
-	Goals         []goalImage          `dynamodbav:"goals"`
-	Referral      *referralConfigImage `dynamodbav:"referral"`
-	Seed          string               `dynamodbav:"seed"`
-	CounterShards int32                `dynamodbav:"counter_shards"`
-	Status        string               `dynamodbav:"status"`
-	Version       int64                `dynamodbav:"version"`
-	CreatedAt     time.Time            `dynamodbav:"created_at"`
-	UpdatedAt     time.Time            `dynamodbav:"updated_at"`
-	StartedAt     *time.Time           `dynamodbav:"started_at"`
-	StoppedAt     *time.Time           `dynamodbav:"stopped_at"`
-}
-
 // decodeExperiment exports each version of an experiment with its variants
 // and goals. Experiments are never deleted by the API; a deletion by hand is
 // not a version and gives no rows.
@@ -220,7 +156,7 @@ func decodeExperiment(r *stream.Record) ([]Row, error) {
 	if r.Change != stream.Insert && r.Change != stream.Modify {
 		return nil, nil
 	}
-	var it experimentImage
+	var it item.Experiment
 	if err := unmarshal(r.New, &it); err != nil {
 		return nil, err
 	}
@@ -230,14 +166,15 @@ func decodeExperiment(r *stream.Record) ([]Row, error) {
 	row := ExperimentRow{
 		Experiment: it.ID, Version: it.Version, Change: r.Change.String(), Status: it.Status,
 		Name: it.Name, Hypothesis: it.Hypothesis, Owner: it.Owner, Control: it.Control,
-		Coverage: it.Coverage, Seed: it.Seed, CounterShards: it.CounterShards,
+		Coverage: it.Coverage, Seed: it.Seed, CounterShards: int32(it.CounterShards),
 		CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC(),
 		StartedAt: utcPtr(it.StartedAt), StoppedAt: utcPtr(it.StoppedAt),
 		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
 	}
 	if ref := it.Referral; ref != nil {
 		row.ReferralConversionGoal = &ref.ConversionGoal
-		row.ReferralWindowDays = &ref.WindowDays
+		days := int32(ref.WindowDays)
+		row.ReferralWindowDays = &days
 		row.ReferralLandingURL = &ref.LandingURL
 	}
 	rows := make([]Row, 0, 1+len(it.Variants)+len(it.Goals))
@@ -262,22 +199,13 @@ func decodeExperiment(r *stream.Record) ([]Row, error) {
 	return rows, nil
 }
 
-type referralImage struct {
-	Code       string    `dynamodbav:"code"`
-	Experiment string    `dynamodbav:"experiment"`
-	Referrer   string    `dynamodbav:"referrer"`
-	Variant    string    `dynamodbav:"variant"`
-	Counted    bool      `dynamodbav:"counted"`
-	CreatedAt  time.Time `dynamodbav:"created_at"`
-}
-
 // decodeReferral exports the creation of a referral code. Its updates are
 // the referrer's running totals: derived, like the counters.
 func decodeReferral(r *stream.Record) ([]Row, error) {
 	if r.Change != stream.Insert {
 		return nil, nil
 	}
-	var it referralImage
+	var it item.Code
 	if err := unmarshal(r.New, &it); err != nil {
 		return nil, err
 	}
@@ -291,21 +219,12 @@ func decodeReferral(r *stream.Record) ([]Row, error) {
 	}}}, nil
 }
 
-type clickImage struct {
-	Code       string    `dynamodbav:"code"`
-	Experiment string    `dynamodbav:"experiment"`
-	Variant    string    `dynamodbav:"variant"`
-	Visitor    string    `dynamodbav:"visitor"`
-	IPHash     string    `dynamodbav:"ip_hash"`
-	ClickedAt  time.Time `dynamodbav:"clicked_at"`
-}
-
 // decodeClick exports a visitor's first click on a code.
 func decodeClick(r *stream.Record) ([]Row, error) {
 	if r.Change != stream.Insert {
 		return nil, nil
 	}
-	var it clickImage
+	var it item.Click
 	if err := unmarshal(r.New, &it); err != nil {
 		return nil, err
 	}
@@ -319,18 +238,6 @@ func decodeClick(r *stream.Record) ([]Row, error) {
 	}}}, nil
 }
 
-type attributionImage struct {
-	Referee      string    `dynamodbav:"referee"`
-	Referrer     string    `dynamodbav:"referrer"`
-	Code         string    `dynamodbav:"code"`
-	Experiment   string    `dynamodbav:"experiment"`
-	Variant      string    `dynamodbav:"variant"`
-	Counted      bool      `dynamodbav:"counted"`
-	Status       string    `dynamodbav:"status"`
-	Reasons      []string  `dynamodbav:"reasons"`
-	AttributedAt time.Time `dynamodbav:"attributed_at"`
-}
-
 // decodeAttribution exports a referee's attribution (attributed or
 // flagged). Its update marks the referee's first conversion, which the
 // event's referral credit already says.
@@ -338,7 +245,7 @@ func decodeAttribution(r *stream.Record) ([]Row, error) {
 	if r.Change != stream.Insert {
 		return nil, nil
 	}
-	var it attributionImage
+	var it item.Attribution
 	if err := unmarshal(r.New, &it); err != nil {
 		return nil, err
 	}
@@ -354,22 +261,13 @@ func decodeAttribution(r *stream.Record) ([]Row, error) {
 	}}}, nil
 }
 
-type refusalImage struct {
-	Referee    string    `dynamodbav:"referee"`
-	Code       string    `dynamodbav:"code"`
-	Experiment string    `dynamodbav:"experiment"`
-	Variant    string    `dynamodbav:"variant"`
-	Reason     string    `dynamodbav:"reason"`
-	RefusedAt  time.Time `dynamodbav:"refused_at"`
-}
-
 // decodeRefusal exports a refused signup as an attribution row with status
 // refused.
 func decodeRefusal(r *stream.Record) ([]Row, error) {
 	if r.Change != stream.Insert {
 		return nil, nil
 	}
-	var it refusalImage
+	var it item.Refusal
 	if err := unmarshal(r.New, &it); err != nil {
 		return nil, err
 	}
@@ -394,7 +292,7 @@ func unmarshal(image map[string]types.AttributeValue, out any) error {
 	if image == nil {
 		return errors.New("record has no new image")
 	}
-	if err := attributevalue.UnmarshalMap(image, out); err != nil {
+	if err := item.Decode(image, out); err != nil {
 		return fmt.Errorf("decode item: %w", err)
 	}
 	return nil

@@ -1,0 +1,241 @@
+// Package item defines the table's items as they are stored: the one
+// definition the store writes (pkg/dynamo) and every stream consumer reads
+// (the exporter, the aggregator), decoded with the same dynamodbav tags.
+// schema/table.md documents them; keys are built in pkg/dynamo/keys.go.
+package item
+
+import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Key is the primary key of an item.
+type Key struct {
+	PK string `dynamodbav:"pk"`
+	SK string `dynamodbav:"sk"`
+}
+
+// Attributes returns the key as a DynamoDB key map.
+func (k Key) Attributes() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: k.PK},
+		"sk": &types.AttributeValueMemberS{Value: k.SK},
+	}
+}
+
+// Decode reads an item image, as stored or as a stream record carries it.
+func Decode(image map[string]types.AttributeValue, out any) error {
+	return attributevalue.UnmarshalMap(image, out)
+}
+
+type Variant struct {
+	Key     string  `dynamodbav:"key"`
+	Weight  float64 `dynamodbav:"weight"`
+	Payload string  `dynamodbav:"payload,omitempty"`
+}
+
+type Goal struct {
+	Key  string `dynamodbav:"key"`
+	Kind string `dynamodbav:"kind"`
+}
+
+type ReferralConfig struct {
+	LandingURL        string `dynamodbav:"landing_url"`
+	ConversionGoal    string `dynamodbav:"conversion_goal"`
+	WindowDays        int    `dynamodbav:"window_days"`
+	MaxSignupsPerHour int    `dynamodbav:"max_signups_per_hour"`
+	MaxSignupsPerDay  int    `dynamodbav:"max_signups_per_day"`
+}
+
+type Experiment struct {
+	Key
+	GSI1PK        string          `dynamodbav:"gsi1pk"`
+	GSI1SK        string          `dynamodbav:"gsi1sk"`
+	Entity        string          `dynamodbav:"entity"`
+	ID            string          `dynamodbav:"id"`
+	Name          string          `dynamodbav:"name"`
+	Hypothesis    string          `dynamodbav:"hypothesis,omitempty"`
+	Owner         string          `dynamodbav:"owner,omitempty"`
+	Variants      []Variant       `dynamodbav:"variants"`
+	Control       string          `dynamodbav:"control"`
+	Coverage      float64         `dynamodbav:"coverage"`
+	Goals         []Goal          `dynamodbav:"goals"`
+	Seed          string          `dynamodbav:"seed"`
+	CounterShards int             `dynamodbav:"counter_shards"`
+	Referral      *ReferralConfig `dynamodbav:"referral,omitempty"`
+	Status        string          `dynamodbav:"status"`
+	Version       int64           `dynamodbav:"version"`
+	CreatedAt     time.Time       `dynamodbav:"created_at"`
+	UpdatedAt     time.Time       `dynamodbav:"updated_at"`
+	StartedAt     *time.Time      `dynamodbav:"started_at,omitempty"`
+	StoppedAt     *time.Time      `dynamodbav:"stopped_at,omitempty"`
+	Source        string          `dynamodbav:"source,omitempty"`
+	Namespace     string          `dynamodbav:"namespace,omitempty"`
+	// A Lamed experiment's variants and goals are string sets that its
+	// tracking calls ADD to: idempotent, and no read before the write.
+	LamedVariants []string `dynamodbav:"lamed_variants,stringset,omitempty"`
+	LamedGoals    []string `dynamodbav:"lamed_goals,stringset,omitempty"`
+	// WriteID is unique per write, so that a write whose response was lost
+	// can recognise itself when the SDK retries it.
+	WriteID string `dynamodbav:"write_id"`
+}
+
+type Assignment struct {
+	Key
+	Entity     string    `dynamodbav:"entity"`
+	Experiment string    `dynamodbav:"experiment"`
+	User       string    `dynamodbav:"user"`
+	Variant    string    `dynamodbav:"variant"`
+	AssignedAt time.Time `dynamodbav:"assigned_at"`
+	// Converted holds the goals this user has converted on, so that an event
+	// knows before writing whether it is the user's first conversion.
+	Converted []string `dynamodbav:"converted,stringset,omitempty"`
+	// ValueTotals is the user's total value per goal, from the vt_<goal>
+	// attributes: what the per-participant sum of squares needs.
+	ValueTotals map[string]string `dynamodbav:"-"`
+}
+
+type Credit struct {
+	Experiment      string `dynamodbav:"experiment"`
+	Variant         string `dynamodbav:"variant"`
+	FirstConversion bool   `dynamodbav:"first_conversion"`
+	// Referrer and Code are set on a referral credit: the event is a
+	// referee's conversion, counted for the referrer's variant and code.
+	Referrer string `dynamodbav:"referrer,omitempty"`
+	Code     string `dynamodbav:"code,omitempty"`
+	// ParticipantSqDelta is what the event adds to Σ over participants of
+	// (their total value)²: (V+v)² − V², V being the user's total before
+	// it. Computed on the request path from the user's own item, summed by
+	// the aggregator.
+	ParticipantSqDelta attributevalue.Number `dynamodbav:"value_participant_sq_delta,omitempty"`
+}
+
+type Event struct {
+	Key
+	Entity      string    `dynamodbav:"entity"`
+	ID          string    `dynamodbav:"id"`
+	Type        string    `dynamodbav:"type"`
+	User        string    `dynamodbav:"user"`
+	Value       *string   `dynamodbav:"value,omitempty"`
+	OccurredAt  time.Time `dynamodbav:"occurred_at"`
+	ReceivedAt  time.Time `dynamodbav:"received_at"`
+	Code        string    `dynamodbav:"referral_code,omitempty"`
+	Properties  string    `dynamodbav:"properties,omitempty"`
+	Fingerprint string    `dynamodbav:"fingerprint"`
+	Credits     []Credit  `dynamodbav:"credits"`
+	// ExpiresAt ends the idempotency window: DynamoDB's TTL deletes the item.
+	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
+}
+
+// Code is a referral code: written once, when it is created, and only
+// read afterwards.
+type Code struct {
+	Key
+	Entity string `dynamodbav:"entity"`
+	ReferralCode
+}
+
+// CodeTotals is a code's running totals. Only the aggregator writes it
+// (ADD from the stream); its changes, old and new image, give the
+// per-referrer sums of squares of the variant's referral counter exactly.
+type CodeTotals struct {
+	Key
+	Entity      string                `dynamodbav:"entity"`
+	Code        string                `dynamodbav:"code"`
+	Experiment  string                `dynamodbav:"experiment"`
+	Variant     string                `dynamodbav:"variant"`
+	Clicks      int64                 `dynamodbav:"clicks"`
+	Signups     int64                 `dynamodbav:"signups"`
+	Conversions int64                 `dynamodbav:"conversions"`
+	Value       attributevalue.Number `dynamodbav:"value"`
+}
+
+// ReferralCode is what a code item and its referrer's pointer to it both
+// hold, written once when the code is created: embedded, its attributes sit
+// at the top level of either item.
+type ReferralCode struct {
+	Code       string    `dynamodbav:"code"`
+	Experiment string    `dynamodbav:"experiment"`
+	Referrer   string    `dynamodbav:"referrer"`
+	Variant    string    `dynamodbav:"variant"`
+	Counted    bool      `dynamodbav:"counted"`
+	CreatedAt  time.Time `dynamodbav:"created_at"`
+}
+
+type Click struct {
+	Key
+	Entity     string    `dynamodbav:"entity"`
+	Code       string    `dynamodbav:"code"`
+	Experiment string    `dynamodbav:"experiment"`
+	Variant    string    `dynamodbav:"variant"`
+	Counted    bool      `dynamodbav:"counted"`
+	Visitor    string    `dynamodbav:"visitor"`
+	IPHash     string    `dynamodbav:"ip_hash,omitempty"`
+	ClickedAt  time.Time `dynamodbav:"clicked_at"`
+}
+
+// Seen marks a visitor's first click in an experiment: its insert is
+// one unique visitor of the variant of the code clicked first.
+type Seen struct {
+	Key
+	Entity     string    `dynamodbav:"entity"`
+	Experiment string    `dynamodbav:"experiment"`
+	Variant    string    `dynamodbav:"variant"`
+	Code       string    `dynamodbav:"code"`
+	Counted    bool      `dynamodbav:"counted"`
+	SeenAt     time.Time `dynamodbav:"seen_at"`
+}
+
+type Attribution struct {
+	Key
+	GSI1PK       string     `dynamodbav:"gsi1pk"`
+	GSI1SK       string     `dynamodbav:"gsi1sk"`
+	Entity       string     `dynamodbav:"entity"`
+	Referee      string     `dynamodbav:"referee"`
+	Referrer     string     `dynamodbav:"referrer"`
+	Code         string     `dynamodbav:"code"`
+	Experiment   string     `dynamodbav:"experiment"`
+	Variant      string     `dynamodbav:"variant"`
+	Counted      bool       `dynamodbav:"counted"`
+	Status       string     `dynamodbav:"status"`
+	Reasons      []string   `dynamodbav:"reasons,omitempty"`
+	AttributedAt time.Time  `dynamodbav:"attributed_at"`
+	ConvertedAt  *time.Time `dynamodbav:"converted_at,omitempty"`
+}
+
+type Refusal struct {
+	Key
+	Entity     string    `dynamodbav:"entity"`
+	Referee    string    `dynamodbav:"referee"`
+	Code       string    `dynamodbav:"code"`
+	Experiment string    `dynamodbav:"experiment"`
+	Variant    string    `dynamodbav:"variant"`
+	Counted    bool      `dynamodbav:"counted"`
+	Reason     string    `dynamodbav:"reason"`
+	RefusedAt  time.Time `dynamodbav:"refused_at"`
+}
+
+// Lamed is the idempotency key of one Lamed counter increment: the
+// uuid Alephbet sends, per counter.
+type Lamed struct {
+	Key
+	Entity     string    `dynamodbav:"entity"`
+	Counter    string    `dynamodbav:"counter"`
+	Experiment string    `dynamodbav:"experiment"`
+	Variant    string    `dynamodbav:"variant"`
+	Event      string    `dynamodbav:"event"`
+	ReceivedAt time.Time `dynamodbav:"received_at"`
+	ExpiresAt  time.Time `dynamodbav:"ttl,unixtime"`
+}
+
+// LinkedAssignment is a user's assignment copied from an anonymous
+// visitor's. It is an ordinary assignment (events credit it, assign returns
+// it) that was never counted as a participant: linked_from says why, for
+// stream consumers counting enrolments.
+type LinkedAssignment struct {
+	Assignment
+	LinkedFrom string    `dynamodbav:"linked_from"`
+	LinkedAt   time.Time `dynamodbav:"linked_at"`
+}
