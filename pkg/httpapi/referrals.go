@@ -85,7 +85,7 @@ func (s *Server) followLink(w http.ResponseWriter, r *http.Request) {
 		visitor := s.visitor(w, r)
 		res, err := s.Referrals.RecordClick(r.Context(), refx.Click{Code: code, Visitor: visitor, IPHash: s.clientHash(r, "ip")})
 		if err != nil {
-			logger(r.Context()).WarnContext(r.Context(), "click not recorded", "code", code, "err", err)
+			logger(r.Context()).ErrorContext(r.Context(), "click not recorded; the visitor is redirected anyway", "code", code, "err", err)
 		}
 		if res != nil && res.Location != "" {
 			location = res.Location
