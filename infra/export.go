@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -86,7 +87,11 @@ func (s *service) newExportStorage() (*exportPipeline, error) {
 		},
 	})
 	for _, t := range export.Tables() {
-		cols, err := glueColumns(t.Schema)
+		schema, err := fileSchema(t)
+		if err != nil {
+			return nil, fmt.Errorf("export table %s: %w", t.Name, err)
+		}
+		cols, err := glueColumns(schema)
 		if err != nil {
 			return nil, fmt.Errorf("export table %s: %w", t.Name, err)
 		}
@@ -161,6 +166,21 @@ func (p *exportPipeline) glueTableInput(name string, cols []*awsglue.CfnTable_Co
 			},
 		},
 	}
+}
+
+// fileSchema is the Parquet schema of t's files as a reader sees it: that
+// of an empty file the exporter writes, read with parquet-go (which the
+// exporter itself no longer links; see package parquetw).
+func fileSchema(t *export.Table) (*parquet.Schema, error) {
+	b, err := t.Encode(nil)
+	if err != nil {
+		return nil, err
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, err
+	}
+	return f.Schema(), nil
 }
 
 // glueColumns maps the Parquet schema of an export table to Glue (Hive)

@@ -1,11 +1,10 @@
 package export
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
+	"github.com/refx-dev/refx/pkg/export/parquetw"
 )
 
 // The row types below are the columns of the exported Parquet files, in
@@ -196,15 +195,24 @@ type ErrorRow struct {
 // Athena table, and the Parquet schema of its rows.
 type Table struct {
 	Name   string
-	Schema *parquet.Schema
+	Schema *parquetw.Schema
 	encode func(rows []any) ([]byte, error)
 }
 
-// newTable describes the table name whose rows are T.
+// rowGroupSize bounds a row group: batches are at most 10,000 records, so a
+// file holds one row group.
+const rowGroupSize = 64 * 1024
+
+// newTable describes the table name whose rows are T. The row types are
+// fixed: a schema parquetw cannot write is a programming error.
 func newTable[T any](name string) *Table {
+	enc, err := parquetw.NewEncoder[T](parquetw.Options{RowGroupRows: rowGroupSize, CreatedBy: "refx export"})
+	if err != nil {
+		panic(err)
+	}
 	return &Table{
 		Name:   name,
-		Schema: parquet.SchemaOf(new(T)),
+		Schema: enc.Schema(),
 		encode: func(rows []any) ([]byte, error) {
 			typed := make([]T, len(rows))
 			for i, r := range rows {
@@ -214,7 +222,9 @@ func newTable[T any](name string) *Table {
 				}
 				typed[i] = v
 			}
-			return encodeParquet(typed)
+			// The output depends only on the rows, so a retried batch
+			// writes identical bytes.
+			return enc.Encode(typed)
 		},
 	}
 }
@@ -233,8 +243,9 @@ var (
 	Errors             = newTable[ErrorRow]("export_errors")
 )
 
-// Encode writes rows, all of the table's row type, as one Parquet file:
-// what the exporter puts in S3. No rows give a valid empty file.
+// Encode writes rows, all of the table's row type, as one Zstd-compressed
+// Parquet file: what the exporter puts in S3. No rows give a valid empty
+// file.
 func (t *Table) Encode(rows []any) ([]byte, error) { return t.encode(rows) }
 
 // Tables lists every exported table.
@@ -247,26 +258,4 @@ func Tables() []*Table {
 type Row struct {
 	Table *Table
 	Value any
-}
-
-// rowGroupSize bounds a row group: batches are at most 10,000 records, so a
-// file holds one or a few row groups.
-const rowGroupSize = 64 * 1024
-
-// encodeParquet writes rows as one Zstd-compressed Parquet file. The output
-// depends only on the rows, so a retried batch writes identical bytes.
-func encodeParquet[T any](rows []T) ([]byte, error) {
-	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[T](&buf,
-		parquet.Compression(&parquet.Zstd),
-		parquet.MaxRowsPerRowGroup(rowGroupSize),
-		parquet.CreatedBy("refx export", "1", ""),
-	)
-	if _, err := w.Write(rows); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
