@@ -206,7 +206,9 @@ const rowGroupSize = 64 * 1024
 // newTable describes the table name whose rows are T. The row types are
 // fixed: a schema parquetw cannot write is a programming error.
 func newTable[T any](name string) *Table {
-	enc, err := parquetw.NewEncoder[T](parquetw.Options{RowGroupRows: rowGroupSize, CreatedBy: "refx export"})
+	// created_by keeps parquet-mr's "<app> version <v> (build <b>)" form, as
+	// parquet-go's files had: Spark and Hive parse it.
+	enc, err := parquetw.NewEncoder[T](parquetw.Options{RowGroupRows: rowGroupSize, CreatedBy: "refx export version 1 (build parquetw)"})
 	if err != nil {
 		panic(err)
 	}

@@ -13,12 +13,13 @@
 //
 //	string                 BYTE_ARRAY  STRING (UTF8)
 //	bool                   BOOLEAN
-//	int32                  INT32
-//	int64                  INT64
-//	int64 decimal(s:p)     INT64       DECIMAL(p,s)
+//	int32                  INT32       INT(32, signed) (INT_32)
+//	int64                  INT64       INT(64, signed) (INT_64)
+//	int64 decimal(s:p)     INT64       DECIMAL(p,s) (DECIMAL)
 //	float64                DOUBLE
-//	time.Time timestamp(u) INT64       TIMESTAMP(u, UTC); u is millisecond,
-//	                                   microsecond or nanosecond (the default)
+//	time.Time timestamp(u) INT64       TIMESTAMP(u, UTC) (TIMESTAMP_MILLIS or
+//	                                   _MICROS); u is millisecond, microsecond
+//	                                   or nanosecond (the default)
 //
 // A pointer to any of these with the optional option is a nullable column;
 // a nil pointer is a null. The dict option is accepted and ignored: every

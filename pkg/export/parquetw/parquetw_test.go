@@ -3,6 +3,7 @@ package parquetw_test
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -124,32 +125,11 @@ func equalRows[T any](t *testing.T, reader string, got, want []T) bool {
 	}
 	for i := range got {
 		if !reflect.DeepEqual(got[i], want[i]) {
-			t.Errorf("%s row %d:\n got %s\nwant %s", reader, i, show(got[i]), show(want[i]))
+			t.Errorf("%s row %d:\n got %s\nwant %s", reader, i, parquetwtest.Show(got[i]), parquetwtest.Show(want[i]))
 			return false
 		}
 	}
 	return true
-}
-
-// show prints a row with its pointers followed.
-func show(row any) string {
-	v := reflect.ValueOf(row)
-	var b strings.Builder
-	for i := range v.NumField() {
-		f := v.Field(i)
-		if !v.Type().Field(i).IsExported() {
-			continue
-		}
-		if f.Kind() == reflect.Pointer {
-			if f.IsNil() {
-				fmt.Fprintf(&b, "%s=nil ", v.Type().Field(i).Name)
-				continue
-			}
-			f = f.Elem()
-		}
-		fmt.Fprintf(&b, "%s=%#v ", v.Type().Field(i).Name, f.Interface())
-	}
-	return b.String()
 }
 
 // checkPages walks every column chunk's pages from their headers: all data
@@ -236,4 +216,78 @@ func fieldByColumn(row allTypes, name string) reflect.Value {
 		}
 	}
 	panic("no column " + name)
+}
+
+func TestSchemaOfErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		typ  reflect.Type
+		want string
+	}{
+		{"NotStruct", reflect.TypeFor[int](), "not a struct"},
+		{"NoColumns", reflect.TypeFor[struct{ a int }](), "no columns"},
+		{"PointerNotOptional", reflect.TypeFor[struct {
+			A *string `parquet:"a"`
+		}](), "must be optional"},
+		{"OptionalNotPointer", reflect.TypeFor[struct {
+			A string `parquet:"a,optional"`
+		}](), "must be a pointer"},
+		{"UnsupportedType", reflect.TypeFor[struct {
+			A uint8 `parquet:"a"`
+		}](), "unsupported type"},
+		{"UnsupportedOption", reflect.TypeFor[struct {
+			A string `parquet:"a,zstd"`
+		}](), "unsupported tag option"},
+		{"DecimalNotInt64", reflect.TypeFor[struct {
+			A int32 `parquet:"a,decimal(2:9)"`
+		}](), "needs an int64"},
+		{"DecimalTooWide", reflect.TypeFor[struct {
+			A int64 `parquet:"a,decimal(4:19)"`
+		}](), "precision 1 to 18"},
+		{"TimestampNotTime", reflect.TypeFor[struct {
+			A int64 `parquet:"a,timestamp(millisecond)"`
+		}](), "needs a time.Time"},
+		{"BadUnit", reflect.TypeFor[struct {
+			A time.Time `parquet:"a,timestamp(second)"`
+		}](), "bad time unit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parquetw.SchemaOf(tt.typ)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("SchemaOf: %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestNanosecondsAndNaN reads back what DuckDB's microsecond TIMESTAMPTZ
+// cannot hold, and doubles whose NaN leaves the chunk without min and max.
+func TestNanosecondsAndNaN(t *testing.T) {
+	type row struct {
+		T time.Time `parquet:"t"`
+		F float64   `parquet:"f"`
+	}
+	in := []row{
+		{time.Date(2026, 12, 6, 13, 0, 0, 123_456_789, time.UTC), math.NaN()},
+		{time.Unix(0, -1).UTC(), 1},
+	}
+	file, err := mustEncoder[row](t, parquetw.Options{}).Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := parquetwtest.ReadParquetGo[row](t, file)
+	if len(got) != 2 || !got[0].T.Equal(in[0].T) || !got[1].T.Equal(in[1].T) || !math.IsNaN(got[0].F) || got[1].F != 1 {
+		t.Errorf("read %+v, want %+v", got, in)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(file), int64(len(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := f.Metadata().RowGroups[0].Columns[1].MetaData.Statistics; st.MinValue != nil || st.MaxValue != nil {
+		t.Errorf("double with NaN has min %v, max %v", st.MinValue, st.MaxValue)
+	}
+	if st := f.Metadata().RowGroups[0].Columns[0].MetaData.Statistics; len(st.MinValue) != 8 {
+		t.Errorf("timestamp min %v", st.MinValue)
+	}
 }

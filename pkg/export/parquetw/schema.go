@@ -45,6 +45,9 @@ const (
 	String
 	Decimal
 	Timestamp
+	// Integer is a signed integer of its physical type's width, what
+	// parquet-go writes for int32 and int64 fields.
+	Integer
 )
 
 // TimeUnit is the unit of a Timestamp column.
@@ -172,9 +175,9 @@ func column(f reflect.StructField, tag string) (Column, error) {
 	case t.Kind() == reflect.Bool:
 		c.Type, c.kind = Boolean, kBool
 	case t.Kind() == reflect.Int32:
-		c.Type, c.kind = Int32, kInt32
+		c.Type, c.Logical, c.kind = Int32, Integer, kInt32
 	case t.Kind() == reflect.Int64:
-		c.Type, c.kind = Int64, kInt64
+		c.Type, c.Logical, c.kind = Int64, Integer, kInt64
 	case t.Kind() == reflect.Float64:
 		c.Type, c.kind = Double, kFloat64
 	default:

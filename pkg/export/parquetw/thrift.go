@@ -6,6 +6,7 @@ import "encoding/binary"
 const (
 	tBoolTrue  = 1
 	tBoolFalse = 2
+	tByte      = 3
 	tI16       = 4
 	tI32       = 5
 	tI64       = 6
@@ -49,6 +50,8 @@ func (w *thriftWriter) end() {
 	w.buf = append(w.buf, 0)
 	w.last = w.last[:len(w.last)-1]
 }
+
+func (w *thriftWriter) i8(id int16, v int8) { w.field(id, tByte); w.buf = append(w.buf, byte(v)) }
 
 func (w *thriftWriter) i16(id int16, v int16) { w.field(id, tI16); w.zigzag(int64(v)) }
 

@@ -80,6 +80,8 @@ const (
 	convDecimal    = 5
 	convTimeMillis = 9
 	convTimeMicros = 10
+	convInt32      = 17
+	convInt64      = 18
 )
 
 // maxStatBytes bounds the min and max of a byte array column: longer ones
@@ -411,6 +413,20 @@ func schemaElement(w *thriftWriter, c *Column) {
 		w.i32(6, convUTF8)
 		w.begin(10)
 		w.begin(1) // StringType
+		w.end()
+		w.end()
+	case Integer:
+		width := int8(32)
+		if c.Type == Int32 {
+			w.i32(6, convInt32)
+		} else {
+			w.i32(6, convInt64)
+			width = 64
+		}
+		w.begin(10)
+		w.begin(10) // IntType
+		w.i8(1, width)
+		w.bool(2, true)
 		w.end()
 		w.end()
 	case Decimal:

@@ -235,3 +235,24 @@ func instant(k int, tag string) time.Time {
 	}
 	return t.UTC()
 }
+
+// Show prints a row struct field by field, following pointers.
+func Show(row any) string {
+	v := reflect.ValueOf(row)
+	var b strings.Builder
+	for i := range v.NumField() {
+		sf, f := v.Type().Field(i), v.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		if f.Kind() == reflect.Pointer {
+			if f.IsNil() {
+				fmt.Fprintf(&b, "%s=nil ", sf.Name)
+				continue
+			}
+			f = f.Elem()
+		}
+		fmt.Fprintf(&b, "%s=%#v ", sf.Name, f.Interface())
+	}
+	return b.String()
+}
