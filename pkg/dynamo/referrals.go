@@ -291,10 +291,11 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 	switch {
 	case err == nil:
 		return &refx.AttributionResult{Status: status, Reasons: reasons, Attribution: attributionOf(a)}, true, nil
-	case anyConditionFailed(cancellationReasons(err)):
+	case anyConditionFailed(cancellationReasons(err)), refx.ErrorCode(err) == refx.EUNAVAILABLE && items[1].Put != nil:
 		// Another signup of this referee got there first, or one through
-		// this code took the velocity slot or the first IP or device mark:
-		// read again and decide again.
+		// this code took (or is taking: its transaction holds the slot)
+		// the velocity slot or the first IP or device mark: read again and
+		// decide again.
 		return nil, false, nil
 	}
 	return nil, true, storeError("Attribute", err)
