@@ -263,23 +263,9 @@ func runStorm(t *testing.T, direct, faulty *dynamo.Store) {
 	t.Logf("%d unique events, %d sends, %d answered recorded", len(events), len(events)*copies, recorded.Load())
 }
 
+// runConcurrently runs ops in a random order on workers goroutines.
 func runConcurrently(t *testing.T, rng *rand.Rand, ops []func() error, workers int) {
 	t.Helper()
 	rng.Shuffle(len(ops), func(i, j int) { ops[i], ops[j] = ops[j], ops[i] })
-	queue := make(chan func() error)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for op := range queue {
-				if err := op(); err != nil {
-					t.Error(err)
-				}
-			}
-		})
-	}
-	for _, op := range ops {
-		queue <- op
-	}
-	close(queue)
-	wg.Wait()
+	runAll(t, workers, ops)
 }
