@@ -516,6 +516,13 @@ func TestDashboard(t *testing.T) {
 			var res httpapi.ResultsResponse
 			c.must("GET", "/v1/experiments/"+ctaExperiment+"/results?engine="+engine, nil, true, http.StatusOK, &res)
 			checkResults(t, p.cells(), res)
+			// The page says how fresh the counts are: the results'
+			// counted_through, read before the test's own read.
+			var shown string
+			p.eval(`document.querySelector('#counted-through').dataset.countedThrough`, &shown)
+			if at, err := time.Parse(time.RFC3339Nano, shown); err != nil || res.CountedThrough == nil || at.After(*res.CountedThrough) {
+				t.Errorf("%s: the page shows counted through %q, the API %v", engine, shown, res.CountedThrough)
+			}
 			heading := "p-value"
 			if engine == "bayesian" {
 				heading = "Chance to win"

@@ -554,6 +554,11 @@
     const totals = res.variants.map((x) => `${x.key}: ${num(x.participants)}`).join(' · ');
     body.push(h('p', { class: 'muted' },
       `${engineName(a.engine)} engine, α = ${a.alpha}${a.engine === 'bayesian' ? '' : `, ${a.correction} correction`}. Participants ${totals}.`));
+    // Counters are applied from the table's stream: say up to when.
+    body.push(h('p', { class: 'muted', id: 'counted-through', 'data-counted-through': res.counted_through || '' },
+      res.counted_through
+        ? `Counted through ${new Date(res.counted_through).toLocaleString()}: every event accepted before then is in these numbers.`
+        : 'The counters have not been applied yet: the numbers below may be missing the latest events.'));
     for (const g of exp.goals || []) {
       const ga = a.goals[g.key];
       if (!ga) continue;
