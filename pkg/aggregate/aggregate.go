@@ -33,7 +33,7 @@ type Options struct {
 	// know; the local poller, which sees every shard drained, marks whole
 	// rounds itself and leaves this off.
 	MarkBatches bool
-	// Metrics receives the EMF lines (default os.Stdout; nil-safe io.Discard).
+	// Metrics receives the EMF lines (default os.Stdout).
 	Metrics io.Writer
 	Logger  *slog.Logger
 	Now     func() time.Time
@@ -80,7 +80,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 		batch[i] = r
 	}
 	rep, err := h.store.Aggregate(ctx, batch)
-	if err == nil && h.opts.MarkBatches {
+	if err == nil && h.opts.MarkBatches && !rep.Bookkeeping {
 		err = h.store.MarkCounted(ctx, rep.Newest)
 	}
 	if err != nil {

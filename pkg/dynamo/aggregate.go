@@ -59,6 +59,12 @@ type AggregateReport struct {
 	Undecodable []RecordError
 	// Newest is the stream time of the batch's last record.
 	Newest time.Time
+	// Bookkeeping is true when every record of the batch is the
+	// aggregator's own bookkeeping (counters, ledgers, the watermark, error
+	// records): nothing a request wrote, so nothing to mark as counted,
+	// which would only write the watermark again and wake the aggregator
+	// for its own write.
+	Bookkeeping bool
 }
 
 // RecordError is a record the aggregator could not read.
@@ -101,6 +107,14 @@ func (s *Store) Aggregate(ctx context.Context, batch []*stream.Record) (*Aggrega
 		return rep, nil
 	}
 	rep.Newest = batch[len(batch)-1].StreamedAt
+	rep.Bookkeeping = true
+	for _, r := range batch {
+		switch stream.StringAttr(r.Image(), "entity") {
+		case entityCounter, entityLedger, entityWatermark, entityAggError:
+		default:
+			rep.Bookkeeping = false
+		}
+	}
 	anchor := batch[0]
 	exps, err := s.experimentsOf(ctx, batch)
 	if err != nil {
