@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"maps"
@@ -207,10 +208,7 @@ func nextChunk(planned []recordDeltas, limit int) ([]recordDeltas, []*counterCha
 		}
 	}
 	keys := slices.SortedFunc(maps.Keys(merged), func(a, b itemKey) int {
-		if a.PK != b.PK {
-			return compareStrings(a.PK, b.PK)
-		}
-		return compareStrings(a.SK, b.SK)
+		return cmp.Or(cmp.Compare(a.PK, b.PK), cmp.Compare(a.SK, b.SK))
 	})
 	out := make([]*counterChange, 0, len(keys))
 	for _, k := range keys {
@@ -219,16 +217,6 @@ func nextChunk(planned []recordDeltas, limit int) ([]recordDeltas, []*counterCha
 		}
 	}
 	return planned[:n], out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // applyChunk writes one chunk: the counter changes and the ledger advanced

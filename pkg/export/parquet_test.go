@@ -3,7 +3,6 @@ package export_test
 import (
 	"bytes"
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -61,16 +60,16 @@ func checkTable[T any](t *testing.T, table *export.Table, n int) {
 	if again, err := table.Encode(rows); err != nil || !bytes.Equal(file, again) {
 		t.Fatalf("the same rows encoded to different bytes (%v)", err)
 	}
-	if got := parquetwtest.ReadParquetGo[T](t, file); !sameRows(t, "parquet-go", got, typed) {
+	if got := parquetwtest.ReadParquetGo[T](t, file); !parquetwtest.EqualRows(t, "parquet-go", got, typed) {
 		return
 	}
-	sameRows(t, "DuckDB", parquetwtest.ReadDuckDB[T](t, file), typed)
+	parquetwtest.EqualRows(t, "DuckDB", parquetwtest.ReadDuckDB[T](t, file), typed)
 
 	old := encodeParquetGo(t, typed)
 	if got, want := schemaOf(t, file), schemaOf(t, old); got != want {
 		t.Errorf("columns:\n%s\nparquet-go wrote:\n%s", got, want)
 	}
-	sameRows(t, "parquet-go (its own file)", parquetwtest.ReadParquetGo[T](t, old), typed)
+	parquetwtest.EqualRows(t, "parquet-go (its own file)", parquetwtest.ReadParquetGo[T](t, old), typed)
 	f := mustOpen(t, file)
 	wantGroups := (n + 64*1024 - 1) / (64 * 1024)
 	if md := f.Metadata(); len(md.RowGroups) != wantGroups || md.NumRows != int64(n) {
@@ -119,19 +118,4 @@ func schemaOf(t *testing.T, file []byte) string {
 		b.WriteString("\n")
 	}
 	return b.String()
-}
-
-func sameRows[T any](t *testing.T, reader string, got, want []T) bool {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("%s read %d rows, want %d", reader, len(got), len(want))
-		return false
-	}
-	for i := range got {
-		if !reflect.DeepEqual(got[i], want[i]) {
-			t.Errorf("%s row %d:\n got %s\nwant %s", reader, i, parquetwtest.Show(got[i]), parquetwtest.Show(want[i]))
-			return false
-		}
-	}
-	return true
 }

@@ -8,6 +8,7 @@ package aggpoll
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -53,7 +54,7 @@ func New(ctx context.Context, streams streampoll.Streams, store *dynamo.Store, o
 	if err != nil {
 		return nil, err
 	}
-	h := aggregate.New(store, aggregate.Options{Logger: opts.Logger, Metrics: discard{}})
+	h := aggregate.New(store, aggregate.Options{Logger: opts.Logger, Metrics: io.Discard})
 	p, err := streampoll.New(streampoll.Config{
 		Streams: streams, StreamARN: arn, Handler: h.Handle,
 		BatchSize: 1000, Checkpoints: opts.Checkpoints, Logger: opts.Logger,
@@ -63,10 +64,6 @@ func New(ctx context.Context, streams streampoll.Streams, store *dynamo.Store, o
 	}
 	return &Runner{store: store, poller: p, opts: opts}, nil
 }
-
-type discard struct{}
-
-func (discard) Write(b []byte) (int, error) { return len(b), nil }
 
 // Count drains the stream until it is quiet, then marks every change
 // streamed before the count began as counted.

@@ -90,11 +90,11 @@ func TestEncode(t *testing.T) {
 			if !bytes.Equal(file, again) {
 				t.Error("the same rows encoded to different bytes")
 			}
-			if got := parquetwtest.ReadParquetGo[allTypes](t, file); !equalRows(t, "parquet-go", got, in) {
+			if got := parquetwtest.ReadParquetGo[allTypes](t, file); !parquetwtest.EqualRows(t, "parquet-go", got, in) {
 				return
 			}
 			if tt.duckdb {
-				equalRows(t, "DuckDB", parquetwtest.ReadDuckDB[allTypes](t, file), in)
+				parquetwtest.EqualRows(t, "DuckDB", parquetwtest.ReadDuckDB[allTypes](t, file), in)
 			}
 			f, err := parquet.OpenFile(bytes.NewReader(file), int64(len(file)))
 			if err != nil {
@@ -115,22 +115,6 @@ func TestEncode(t *testing.T) {
 }
 
 func slicesClone[T any](s []T) []T { return append([]T(nil), s...) }
-
-// equalRows compares rows read back by reader with those written.
-func equalRows[T any](t *testing.T, reader string, got, want []T) bool {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("%s read %d rows, want %d", reader, len(got), len(want))
-		return false
-	}
-	for i := range got {
-		if !reflect.DeepEqual(got[i], want[i]) {
-			t.Errorf("%s row %d:\n got %s\nwant %s", reader, i, parquetwtest.Show(got[i]), parquetwtest.Show(want[i]))
-			return false
-		}
-	}
-	return true
-}
 
 // checkPages walks every column chunk's pages from their headers: all data
 // pages v1, PLAIN, as many values as the chunk says. It returns the number

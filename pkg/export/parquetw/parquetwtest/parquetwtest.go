@@ -256,3 +256,20 @@ func Show(row any) string {
 	}
 	return b.String()
 }
+
+// EqualRows reports whether rows read back by reader equal those written,
+// failing tb with the first difference.
+func EqualRows[T any](tb testing.TB, reader string, got, want []T) bool {
+	tb.Helper()
+	if len(got) != len(want) {
+		tb.Errorf("%s read %d rows, want %d", reader, len(got), len(want))
+		return false
+	}
+	for i := range got {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			tb.Errorf("%s row %d:\n got %s\nwant %s", reader, i, Show(got[i]), Show(want[i]))
+			return false
+		}
+	}
+	return true
+}
