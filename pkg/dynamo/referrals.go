@@ -291,7 +291,7 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 	switch {
 	case err == nil:
 		return &refx.AttributionResult{Status: status, Reasons: reasons, Attribution: attributionOf(a)}, true, nil
-	case anyConditionFailed(cancellationReasons(err)), refx.ErrorCode(err) == refx.EUNAVAILABLE && items[1].Put != nil:
+	case anyConditionFailed(cancellationReasons(err)), refx.ErrorCode(err) == refx.EUNAVAILABLE && today < exp.Referral.MaxSignupsPerDay:
 		// Another signup of this referee got there first, or one through
 		// this code took (or is taking: its transaction holds the slot)
 		// the velocity slot or the first IP or device mark: read again and
