@@ -14,6 +14,9 @@ import (
 var statusOf = map[string]int{
 	refx.EINVALID:      http.StatusBadRequest,
 	refx.EUNAUTHORIZED: http.StatusUnauthorized,
+	refx.EFORBIDDEN:    http.StatusForbidden,
+	refx.ERATELIMITED:  http.StatusTooManyRequests,
+	refx.ELIMIT:        http.StatusForbidden,
 	refx.ENOTFOUND:     http.StatusNotFound,
 	refx.ECONFLICT:     http.StatusConflict,
 	refx.ETOOLARGE:     http.StatusRequestEntityTooLarge,

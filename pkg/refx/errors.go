@@ -10,6 +10,15 @@ import (
 const (
 	EINVALID      = "invalid_argument"
 	EUNAUTHORIZED = "unauthorized"
+	// EFORBIDDEN: the caller is known but may not do this (a secret key
+	// from a browser, guard data from a client key, a namespace not
+	// allowed).
+	EFORBIDDEN = "forbidden"
+	// ERATELIMITED: the caller sent more than its rate limit allows.
+	ERATELIMITED = "rate_limited"
+	// ELIMIT: a configured quota is reached (experiments per namespace,
+	// variants or goals per experiment).
+	ELIMIT = "limit_exceeded"
 	ENOTFOUND     = "not_found"
 	ECONFLICT     = "conflict"
 	EKEYREUSED    = "idempotency_key_reused"

@@ -32,6 +32,10 @@ type Event struct {
 	// ReferralCode, on a signup, attributes the user to the code's referrer
 	// before the event is recorded.
 	ReferralCode string `json:"referral_code,omitempty"`
+	// Trusted is set by the API, never by a client: the event came with a
+	// secret key (a customer's backend). Only trusted events count for
+	// server-only goals.
+	Trusted bool `json:"-"`
 }
 
 // Validate checks e against the limits, with now as the current time.
