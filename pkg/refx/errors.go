@@ -18,13 +18,13 @@ const (
 	ERATELIMITED = "rate_limited"
 	// ELIMIT: a configured quota is reached (experiments per namespace,
 	// variants or goals per experiment).
-	ELIMIT = "limit_exceeded"
-	ENOTFOUND     = "not_found"
-	ECONFLICT     = "conflict"
-	EKEYREUSED    = "idempotency_key_reused"
-	ETOOLARGE     = "payload_too_large"
-	EUNAVAILABLE  = "unavailable"
-	EINTERNAL     = "internal"
+	ELIMIT       = "limit_exceeded"
+	ENOTFOUND    = "not_found"
+	ECONFLICT    = "conflict"
+	EKEYREUSED   = "idempotency_key_reused"
+	ETOOLARGE    = "payload_too_large"
+	EUNAVAILABLE = "unavailable"
+	EINTERNAL    = "internal"
 )
 
 // Error is a domain error: a stable code, a message safe to show a client,
