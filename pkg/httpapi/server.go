@@ -7,10 +7,12 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/refx-dev/refx/pkg/refx"
@@ -76,6 +78,11 @@ type Server struct {
 	// from (CORS, see cors.go); "*" allows any. Empty allows none:
 	// same-origin pages only.
 	AllowedOrigins []string
+
+	// Metrics receives the abuse signals as EMF lines (see metrics.go):
+	// os.Stdout in a Lambda; nil drops them.
+	Metrics   io.Writer
+	metricsMu sync.Mutex
 }
 
 // apiFunc is a handler that returns its error, written by ServeHTTP in the
