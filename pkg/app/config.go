@@ -55,6 +55,8 @@ type Config struct {
 	// AllowedOrigins are the origins browsers may call the public routes
 	// from (REFX_ALLOWED_ORIGINS): see readCORSConfig.
 	AllowedOrigins []string
+	// Trust is how public callers are admitted: keys, rate limits.
+	Trust TrustConfig
 }
 
 // ConfigFromEnv reads and validates the configuration through getenv.
@@ -76,6 +78,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if err := readCORSConfig(getenv, &cfg); err != nil {
+		return Config{}, err
+	}
+	if err := readTrustConfig(getenv, &cfg.Trust); err != nil {
 		return Config{}, err
 	}
 	cfg.LamedPrefix = getenv("REFX_LAMED_PREFIX")
@@ -143,6 +148,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	api.HashKey = cfg.Referral.hashKey(cfg.AdminKey)
 	api.Identities, api.AllowedOrigins = store, cfg.AllowedOrigins
 	api.Snapshots = store
+	api.Keys, api.Keyless = store, cfg.Trust.Keyless
+	api.RatePerKey, api.RatePerIP = cfg.Trust.RatePerKey, cfg.Trust.RatePerIP
+	if cfg.Referral.PreviousHashKey != "" {
+		api.PreviousHashKey = []byte(cfg.Referral.PreviousHashKey)
+	}
 	return &App{Config: cfg, Store: store, API: api, Logger: logger}, nil
 }
 
@@ -202,5 +212,6 @@ func StartLambda(groups ...httpapi.Group) {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
+	a.API.Metrics = os.Stdout
 	lambda.Start(apigateway.Handler(a.Serve(groups...)))
 }

@@ -17,12 +17,19 @@ type ReferralConfig struct {
 	// (REFX_HASH_KEY); empty means the admin key, so that a deployment
 	// always has a secret key without another setting.
 	HashKey string
+	// PreviousHashKey is the hash key before the last rotation
+	// (REFX_HASH_KEY_PREVIOUS, or the secret's AWSPREVIOUS version when
+	// the key comes from Secrets Manager): the guards still compare the
+	// markers it hashed, so a rotation opens no gap in the repeated-IP and
+	// device guards.
+	PreviousHashKey string
 }
 
 func readReferralConfig(getenv func(string) string, cfg *ReferralConfig) error {
 	cfg.PublicURL = getenv("REFX_PUBLIC_URL")
 	cfg.FallbackURL = getenv("REFX_FALLBACK_URL")
 	cfg.HashKey = getenv("REFX_HASH_KEY")
+	cfg.PreviousHashKey = getenv("REFX_HASH_KEY_PREVIOUS")
 	for name, v := range map[string]string{"REFX_PUBLIC_URL": cfg.PublicURL, "REFX_FALLBACK_URL": cfg.FallbackURL} {
 		if v == "" {
 			continue

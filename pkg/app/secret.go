@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/refx-dev/refx/pkg/dynamo"
 )
@@ -36,20 +38,31 @@ func keysFromSecrets(ctx context.Context, cfg *Config) error {
 			}
 			client = secretsmanager.NewFromConfig(awsCfg)
 		}
-		key, err := keyFromSecret(ctx, client, k.arn)
+		key, err := keyFromSecret(ctx, client, k.arn, "")
 		if err != nil {
 			return err
 		}
 		*k.key = key
 	}
+	if arn := cfg.HashKeySecretARN; arn != "" && client != nil && cfg.Referral.PreviousHashKey == "" {
+		// A secret that was never rotated has no previous version.
+		if previous, err := keyFromSecret(ctx, client, arn, "AWSPREVIOUS"); err == nil {
+			cfg.Referral.PreviousHashKey = previous
+		} else if !errors.As(err, new(*smtypes.ResourceNotFoundException)) {
+			return err
+		}
+	}
 	return nil
 }
 
-// keyFromSecret reads the key in the secret arn.
-func keyFromSecret(ctx context.Context, client *secretsmanager.Client, arn string) (string, error) {
-	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
-		SecretId: aws.String(arn),
-	})
+// keyFromSecret reads the key in the secret arn, at a version stage
+// (default AWSCURRENT).
+func keyFromSecret(ctx context.Context, client *secretsmanager.Client, arn, stage string) (string, error) {
+	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)}
+	if stage != "" {
+		in.VersionStage = aws.String(stage)
+	}
+	out, err := client.GetSecretValue(ctx, in)
 	if err != nil {
 		return "", fmt.Errorf("app: read the key in %s: %w", arn, err)
 	}

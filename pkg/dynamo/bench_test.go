@@ -67,7 +67,7 @@ func BenchmarkTrackThroughput(b *testing.B) {
 		}
 		variants[u] = a.Variant
 	}
-	api := httptest.NewServer((&httpapi.Server{Events: s, Logger: slog.New(slog.DiscardHandler)}).Handler(httpapi.TrackRoutes))
+	api := httptest.NewServer((&httpapi.Server{Events: s, Keyless: true, Logger: slog.New(slog.DiscardHandler)}).Handler(httpapi.TrackRoutes))
 	defer api.Close()
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
 

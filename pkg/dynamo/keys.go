@@ -23,12 +23,14 @@ import (
 //	attribution   USER#<referee>             ATTRIBUTION                     REFERRER#<referrer>  <attributed_at>#<referee>
 //	refusal       USER#<referee>             REFUSED#<code>
 //	lamed uuid    LAMED#<sha1(counter uuid)> UUID
+//	lamed nspace  LAMEDNS#<namespace>        LIMITS
 //	snapshot      SNAP#<experiment>          <period start, UTC, fixed width>
 //	code totals   CODE#<code>                TOTALS
 //	velocity slot CODE#<code>                VEL#H#<hour>#<n> | VEL#D#<day>#<n>
 //	agg. ledger   AGG#<anchor sequence>      LEDGER
 //	watermark     AGGREGATE                  WATERMARK
 //	agg. error    AGGERR#<day>               <sequence>
+//	api key       APIKEY#<key id>            APIKEY                          APIKEYS       <created_at>#<id>
 const (
 	experimentPrefix   = "EXP#"
 	experimentSK       = "META"
@@ -56,6 +58,8 @@ const (
 	refusalPrefix      = "REFUSED#"
 	lamedPrefix        = "LAMED#"
 	lamedSK            = "UUID"
+	lamedNSPrefix      = "LAMEDNS#"
+	lamedNSSK          = "LIMITS"
 	snapshotPrefix     = "SNAP#"
 	codeTotalsSK       = "TOTALS"
 	velocityPrefix     = "VEL#"
@@ -63,6 +67,9 @@ const (
 	aggregateLedgerPrefix = "AGG#"
 	aggregateLedgerSK     = "LEDGER"
 	aggregateErrorPrefix  = "AGGERR#"
+	apiKeyPrefix          = "APIKEY#"
+	apiKeySK              = "APIKEY"
+	apiKeyListPK          = "APIKEYS"
 )
 
 // watermarkKey is the one item saying up to when changes are counted.
@@ -71,7 +78,15 @@ var watermarkKey = itemKey{PK: "AGGREGATE", SK: "WATERMARK"}
 // timeSKLayout is the fixed-width UTC layout of times in sort keys.
 const timeSKLayout = "2006-01-02T15:04:05.000000Z"
 
+func apiKeyKey(id string) itemKey { return itemKey{PK: apiKeyPrefix + id, SK: apiKeySK} }
+
 func experimentKey(id string) itemKey { return itemKey{PK: experimentPrefix + id, SK: experimentSK} }
+
+// lamedNamespaceKey counts a Lamed namespace's experiments against its
+// quota. Only creating and deleting an experiment write it.
+func lamedNamespaceKey(namespace string) itemKey {
+	return itemKey{PK: lamedNSPrefix + namespace, SK: lamedNSSK}
+}
 
 // timeSK formats a time for a sort key: fixed width, UTC, so that it sorts
 // as a string.

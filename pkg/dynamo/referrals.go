@@ -219,11 +219,15 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 	if sig.Visitor != "" {
 		keys = append(keys, clickKey(c.Code, sig.Visitor))
 	}
-	if sig.IPHash != "" {
-		keys = append(keys, ipMarkerKey(c.Code, sig.IPHash))
+	for _, h := range []string{sig.IPHash, sig.PreviousIPHash} {
+		if h != "" {
+			keys = append(keys, ipMarkerKey(c.Code, h))
+		}
 	}
-	if sig.Device != "" {
-		keys = append(keys, deviceMarkerKey(c.Code, sig.Device))
+	for _, h := range []string{sig.Device, sig.PreviousDevice} {
+		if h != "" {
+			keys = append(keys, deviceMarkerKey(c.Code, h))
+		}
 	}
 	got, err := s.getItems(ctx, "Attribute", keys...)
 	if err != nil {
@@ -268,10 +272,15 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 	if today+1 > exp.Referral.MaxSignupsPerDay {
 		reasons = append(reasons, refx.ReasonVelocityDay)
 	}
-	if sig.IPHash != "" && got[ipMarkerKey(c.Code, sig.IPHash)] != nil {
+	switch {
+	case sig.IPHash == "":
+		reasons = append(reasons, refx.ReasonIPMissing)
+	case got[ipMarkerKey(c.Code, sig.IPHash)] != nil,
+		sig.PreviousIPHash != "" && got[ipMarkerKey(c.Code, sig.PreviousIPHash)] != nil:
 		reasons = append(reasons, refx.ReasonRepeatedIP)
 	}
-	if sig.Device != "" && got[deviceMarkerKey(c.Code, sig.Device)] != nil {
+	if sig.Device != "" && (got[deviceMarkerKey(c.Code, sig.Device)] != nil ||
+		sig.PreviousDevice != "" && got[deviceMarkerKey(c.Code, sig.PreviousDevice)] != nil) {
 		reasons = append(reasons, refx.ReasonRepeatedDevice)
 	}
 	status := refx.AttributionAttributed
@@ -415,6 +424,9 @@ type referralCredit struct {
 	exp   *refx.Experiment
 	attr  attributionItem
 	first bool
+	// capped is the value the credit counts when the conversion goal's cap
+	// lowered the event's.
+	capped *string
 }
 
 // planReferralCredit returns the credit a referee's event earns their

@@ -68,7 +68,7 @@ func MustStack(tb testing.TB, opts stackOptions) *stack {
 	st := &stack{ddb: client, table: table, store: dynamo.New(client, table, dynamo.Options{Logger: discard})}
 	api := &httpapi.Server{
 		Experiments: st.store, Assignments: st.store, Events: st.store, Results: st.store, Referrals: st.store,
-		Ping: st.store.Ping, AdminKey: adminKey, HashKey: []byte("export-test-hash"), Logger: discard,
+		Ping: st.store.Ping, AdminKey: adminKey, Keys: st.store, Keyless: true, HashKey: []byte("export-test-hash"), Logger: discard,
 	}
 	st.api = httptest.NewServer(api.Handler(httpapi.AllRoutes))
 	tb.Cleanup(st.api.Close)

@@ -14,6 +14,7 @@ import (
 	"github.com/refx-dev/refx/pkg/childproc"
 	"github.com/refx-dev/refx/pkg/ddblocal"
 	"github.com/refx-dev/refx/pkg/headless"
+	"github.com/refx-dev/refx/pkg/httpapi"
 )
 
 // alephbetBundle returns the real Alephbet browser bundle, installed from
@@ -63,18 +64,23 @@ document.getElementById("signup").onclick = () => signedUp.complete();
 // through /lamed/experiments.
 func TestAlephbetInChromium(t *testing.T) {
 	t.Parallel()
-	a := MustAPI(t)
+	// A deployment that requires keys: Alephbet's tracking URL carries the
+	// client key, and Alephbet appends its own "?…" to it.
+	a := MustAPIWith(t, func(*httpapi.Server) {})
 	bundle := alephbetBundle(t)
-	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var site *httptest.Server
+	var trackURL string
+	site = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/alephbet.min.js" {
 			w.Header().Set("Content-Type", "text/javascript")
 			w.Write(bundle)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, alephbetPage, a.URL+"/lamed/track")
+		fmt.Fprintf(w, alephbetPage, trackURL)
 	}))
 	defer site.Close()
+	trackURL = a.URL + "/lamed/track?key=" + a.mustKey("client", site.URL)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

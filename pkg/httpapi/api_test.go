@@ -28,12 +28,20 @@ type api struct {
 
 func MustAPI(tb testing.TB) *api {
 	tb.Helper()
+	// Keys are required unless keyless; keys_test.go covers them.
+	return MustAPIWith(tb, func(s *httpapi.Server) { s.Keyless = true })
+}
+
+// MustAPIWith is MustAPI with the server configured by configure.
+func MustAPIWith(tb testing.TB, configure func(*httpapi.Server)) *api {
+	tb.Helper()
 	client, table := dynamotest.NewTable(tb)
 	store := dynamo.New(client, table, dynamo.Options{})
 	srv := &httpapi.Server{
 		Experiments: store, Assignments: store, Events: store, Results: store, Referrals: store, Lamed: store,
-		Ping: store.Ping, AdminKey: adminKey, HashKey: []byte("test-hash-key"),
+		Ping: store.Ping, AdminKey: adminKey, HashKey: []byte("test-hash-key"), Keys: store,
 	}
+	configure(srv)
 	ts := httptest.NewServer(dynamotest.Counting(tb, store, srv.Handler(httpapi.AllRoutes)))
 	tb.Cleanup(ts.Close)
 	return &api{Server: ts, tb: tb}
@@ -288,4 +296,42 @@ func TestBadInput(t *testing.T) {
 	if !bytes.Contains([]byte(res.Raw), []byte(`"participants":0`)) {
 		t.Fatalf("unexpected participants: %s", res.Raw)
 	}
+}
+
+// mustKey creates a key of kind ("client" or "secret") through the admin
+// route and returns it; a client key is bound to origins.
+func (a *api) mustKey(kind string, origins ...string) string {
+	a.tb.Helper()
+	body, _ := json.Marshal(map[string]any{"name": "test " + kind, "kind": kind, "origins": origins})
+	res := a.mustDo("POST", "/v1/keys", string(body), true, http.StatusCreated)
+	key, _ := res.Body["key"].(string)
+	return key
+}
+
+// doKey sends a request with a key in the X-Refx-Key header and extra
+// headers (pairs of name, value).
+func (a *api) doKey(method, path, body, key string, headers ...string) response {
+	a.tb.Helper()
+	req, err := http.NewRequest(method, a.URL+path, strings.NewReader(body))
+	if err != nil {
+		a.tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set(httpapi.KeyHeader, key)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := a.Client().Do(req)
+	if err != nil {
+		a.tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+	if err := json.Unmarshal(raw, &out.Body); err != nil {
+		a.tb.Fatalf("%s %s: body is not a JSON object: %q", method, path, raw)
+	}
+	return out
 }

@@ -21,7 +21,7 @@ func authServer(tb testing.TB, key string) http.Handler {
 	store := dynamo.New(client, table, dynamo.Options{})
 	srv := &httpapi.Server{
 		Experiments: store, Assignments: store, Events: store, Results: store, Referrals: store, Lamed: store,
-		Ping: store.Ping, AdminKey: key, HashKey: []byte("test-hash-key"),
+		Ping: store.Ping, AdminKey: key, HashKey: []byte("test-hash-key"), Keys: store, Keyless: true,
 	}
 	return srv.Handler(httpapi.AllRoutes)
 }

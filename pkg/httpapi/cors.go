@@ -35,7 +35,7 @@ const corsPrefix = "/v1/"
 const corsMaxAge = 600
 
 // corsAllowHeaders are the request headers a cross-origin caller may send.
-var corsAllowHeaders = []string{"Content-Type", RequestIDHeader}
+var corsAllowHeaders = []string{"Content-Type", RequestIDHeader, KeyHeader}
 
 // corsRoutes returns the routes of RouteTable that answer CORS, among the
 // groups served.

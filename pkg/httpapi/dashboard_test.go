@@ -37,7 +37,7 @@ func MustDashboardAPI(tb testing.TB) *dashAPI {
 	a.store = dynamo.New(client, table, dynamo.Options{Now: a.clock})
 	srv := &httpapi.Server{
 		Experiments: a.store, Assignments: a.store, Events: a.store, Results: a.store, Referrals: a.store,
-		Lamed: a.store, Snapshots: a.store, AdminKey: adminKey, HashKey: []byte("test-hash-key"),
+		Lamed: a.store, Snapshots: a.store, Keys: a.store, Keyless: true, AdminKey: adminKey, HashKey: []byte("test-hash-key"),
 		Now: a.clock, Logger: slog.New(slog.DiscardHandler),
 	}
 	a.Server = httptest.NewServer(dynamotest.Counting(tb, a.store, srv.Handler(httpapi.AllRoutes)))

@@ -130,6 +130,7 @@ func (s *Server) recordEvents(w http.ResponseWriter, r *http.Request) error {
 // referral code. Both steps are idempotent, so a retry after a failure in
 // the second redoes nothing of the first.
 func (s *Server) record(r *http.Request, e *refx.Event) (*refx.EventResult, error) {
+	e.Trusted = callerOf(r.Context()).trusted()
 	var attribution *refx.AttributionResult
 	if e.ReferralCode != "" && s.Referrals != nil {
 		var err error

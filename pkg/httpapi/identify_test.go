@@ -21,7 +21,7 @@ func MustIdentifyAPI(tb testing.TB) *api {
 	store := dynamo.New(client, table, dynamo.Options{})
 	srv := &httpapi.Server{
 		Experiments: store, Assignments: store, Events: store, Results: store, Referrals: store, Identities: store,
-		Ping: store.Ping, AdminKey: adminKey, HashKey: []byte("test-hash-key"),
+		Ping: store.Ping, AdminKey: adminKey, HashKey: []byte("test-hash-key"), Keys: store, Keyless: true,
 	}
 	ts := httptest.NewServer(dynamotest.Counting(tb, store, srv.Handler(httpapi.AllRoutes)))
 	tb.Cleanup(ts.Close)

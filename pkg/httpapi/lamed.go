@@ -54,6 +54,22 @@ func (s *Server) lamedTrack(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// lamedQuery reads a second '?' in the query as '&'. Alephbet appends its
+// parameters to the tracking URL with "?", so a URL configured with the
+// client key ("…/lamed/track?key=rfx_pub_…") arrives as
+// "?key=…?namespace=…"; Alephbet escapes '?' in values, so a bare one is
+// only ever that separator.
+func lamedQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.RawQuery, "?") {
+			r2 := r.Clone(r.Context())
+			r2.URL.RawQuery = strings.ReplaceAll(r.URL.RawQuery, "?", "&")
+			r = r2
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // lamedNamespace is the namespace parameter, refx.DefaultLamedNamespace
 // when absent, as Lamed defaults it.
 func lamedNamespace(q url.Values) string {

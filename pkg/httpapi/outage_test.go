@@ -47,6 +47,7 @@ func TestDynamoDBOutage(t *testing.T) {
 	srv := &httpapi.Server{
 		Experiments: store, Assignments: store, Events: store, Results: store, Referrals: store,
 		Ping: store.Ping, AdminKey: adminKey, HashKey: []byte("test-hash-key"),
+		Keys: store, Keyless: true,
 	}
 	ts := httptest.NewServer(dynamotest.Counting(t, direct, srv.Handler(httpapi.AllRoutes)))
 	t.Cleanup(ts.Close)

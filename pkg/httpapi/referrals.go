@@ -81,9 +81,14 @@ func (s *Server) followLink(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	location := s.fallbackURL(r)
-	if code, err := referralCode(r); err == nil {
+	ipHash := s.clientHash(r, "ip")
+	if ok, _ := s.trust().byIP.allow("ip:" + ipHash); !ok {
+		// A flood of clicks from one address is not counted, but the
+		// visitor still lands where the link leads.
+		s.metric(r.Context(), MetricRateLimited, 1)
+	} else if code, err := referralCode(r); err == nil {
 		visitor := s.visitor(w, r)
-		res, err := s.Referrals.RecordClick(r.Context(), refx.Click{Code: code, Visitor: visitor, IPHash: s.clientHash(r, "ip")})
+		res, err := s.Referrals.RecordClick(r.Context(), refx.Click{Code: code, Visitor: visitor, IPHash: ipHash})
 		if err != nil {
 			logger(r.Context()).ErrorContext(r.Context(), "click not recorded; the visitor is redirected anyway", "code", code, "err", err)
 		}
@@ -154,27 +159,37 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 }
 
 // attribute validates and runs a signup through a code. The visitor comes
-// from the body or else from the link's cookie. The referee's IP address is
-// the one a backend passes, or the connection's for a browser request (a
-// backend's own address would flag every signup after the first); it and
-// the device fingerprint are hashed with the server's key before they go
-// anywhere, so raw values are never stored.
+// from the body or else from the link's cookie. The guard data is the
+// caller's only when the caller is a customer's backend (a secret key):
+// then the referee's address and device are what it passes, and a signup
+// without an address is flagged, never let through unguarded. Anyone else
+// is the referee's own browser or app, whose connection address is used,
+// and who may not claim another. Addresses and devices are hashed with the
+// server's key (and the previous key, to find older markers) before they
+// go anywhere, so raw values are never stored.
 func (s *Server) attribute(r *http.Request, code, referee, visitor, device, ip string) (*refx.AttributionResult, error) {
 	if visitor == "" {
 		visitor = visitorCookie(r)
+	}
+	trusted := callerOf(r.Context()).trusted()
+	switch {
+	case !trusted && ip != "":
+		return nil, &refx.Error{Code: refx.EFORBIDDEN, Field: "ip", Message: "the referee's ip is accepted from a secret key only: a browser's own address is used"}
+	case !trusted && device != "":
+		return nil, &refx.Error{Code: refx.EFORBIDDEN, Field: "device", Message: "a device fingerprint is accepted from a secret key only"}
 	}
 	sig := refx.Signup{Code: code, Referee: referee, Visitor: visitor, Device: device}
 	if err := sig.Validate(); err != nil {
 		return nil, err
 	}
-	switch {
-	case ip != "":
-		sig.IPHash = s.hash("ip", ip)
-	case fromBrowser(r):
-		sig.IPHash = s.clientHash(r, "ip")
+	if !trusted {
+		ip, _, _ = net.SplitHostPort(r.RemoteAddr)
+	}
+	if ip != "" {
+		sig.IPHash, sig.PreviousIPHash = s.hashes("ip", ip)
 	}
 	if device != "" {
-		sig.Device = s.hash("device", device)
+		sig.Device, sig.PreviousDevice = s.hashes("device", device)
 	}
 	return s.Referrals.Attribute(r.Context(), sig)
 }
@@ -231,13 +246,6 @@ func isHTTPS(r *http.Request) bool {
 	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
 }
 
-// fromBrowser reports whether a request comes from a browser rather than a
-// customer's backend: only then is the connection's address the referee's.
-func fromBrowser(r *http.Request) bool {
-	_, err := r.Cookie(VisitorCookie)
-	return err == nil || r.Header.Get("Origin") != ""
-}
-
 // clientHash is the keyed hash of the client's IP address. Behind API
 // Gateway the address is the gateway's sourceIp; forwarded headers are not
 // trusted, since clients can forge them.
@@ -249,8 +257,20 @@ func (s *Server) clientHash(r *http.Request, kind string) string {
 	return s.hash(kind, host)
 }
 
-func (s *Server) hash(kind, value string) string {
-	mac := hmac.New(sha256.New, s.HashKey)
+func (s *Server) hash(kind, value string) string { return keyedHash(s.HashKey, kind, value) }
+
+// hashes is the value's hash with the current key, and with the previous
+// key while one is configured (PreviousHashKey).
+func (s *Server) hashes(kind, value string) (current, previous string) {
+	current = s.hash(kind, value)
+	if len(s.PreviousHashKey) > 0 {
+		previous = keyedHash(s.PreviousHashKey, kind, value)
+	}
+	return current, previous
+}
+
+func keyedHash(key []byte, kind, value string) string {
+	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(kind + ":" + value))
 	return hex.EncodeToString(mac.Sum(nil)[:16])
 }

@@ -67,8 +67,11 @@ type Server struct {
 	FallbackURL string
 	// HashKey keys the hashes of IP addresses and device fingerprints.
 	HashKey []byte
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// PreviousHashKey is the hash key before the last rotation: guard
+	// markers hashed with it are still compared, never written.
+	PreviousHashKey []byte
+	Logger          *slog.Logger
+	Now             func() time.Time
 
 	// DefaultCounterShards is the counter_shards of a new experiment that
 	// does not set it; zero means refx.DefaultShards.
@@ -83,6 +86,19 @@ type Server struct {
 	// os.Stdout in a Lambda; nil drops them.
 	Metrics   io.Writer
 	metricsMu sync.Mutex
+
+	// Keys finds the client and secret keys public routes require.
+	Keys refx.KeyService
+	// Keyless lets public requests without a key through, untrusted, as
+	// before keys existed: for Alephbet/Lamed clients that cannot send one.
+	// Off by default; a key presented is still checked.
+	Keyless bool
+	// RatePerKey and RatePerIP are the requests a second one key and one
+	// address may send to this instance's public routes (see
+	// ratelimit.go); zero is no limit.
+	RatePerKey, RatePerIP float64
+	trustOnce             sync.Once
+	trustState            *trust
 }
 
 // apiFunc is a handler that returns its error, written by ServeHTTP in the
@@ -153,20 +169,20 @@ func (s *Server) healthRoutes(mux *http.ServeMux) {
 }
 
 func (s *Server) assignRoutes(mux *http.ServeMux) {
-	mux.Handle("POST /v1/assign", apiFunc(s.assign))
-	mux.Handle("POST /v1/referrals", apiFunc(s.createReferral))
+	mux.Handle("POST /v1/assign", s.public(s.assign))
+	mux.Handle("POST /v1/referrals", s.public(s.createReferral))
 	mux.Handle("GET /v1/referrals/{code}", apiFunc(s.codeInfo))
-	mux.Handle("POST /v1/identify", apiFunc(s.identify))
+	mux.Handle("POST /v1/identify", s.public(s.identify))
 	mux.Handle("GET /v1/refx.js", webclient.Script)
 	mux.Handle("GET /v1/refx.mjs", webclient.Module)
 }
 
 func (s *Server) trackRoutes(mux *http.ServeMux) {
-	mux.Handle("POST /v1/events", apiFunc(s.recordEvent))
-	mux.Handle("POST /v1/events:batch", apiFunc(s.recordEvents))
-	mux.Handle("POST /v1/referrals/{code}/signups", apiFunc(s.signup))
+	mux.Handle("POST /v1/events", s.public(s.recordEvent))
+	mux.Handle("POST /v1/events:batch", s.public(s.recordEvents))
+	mux.Handle("POST /v1/referrals/{code}/signups", s.public(s.signup))
 	mux.HandleFunc("GET /r/{code}", s.followLink)
-	mux.Handle("GET /lamed/track", apiFunc(s.lamedTrack))
+	mux.Handle("GET /lamed/track", lamedQuery(s.public(s.lamedTrack)))
 	mux.HandleFunc("GET /r", s.expiredPage)
 }
 
@@ -185,6 +201,9 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("DELETE /v1/experiments/{id}", s.deleteExperiment)
 	admin("GET /v1/experiments/{id}/timeseries", s.timeseries)
 	admin("GET /v1/experiments/{id}/charts/{chart}", s.chart)
+	admin("POST /v1/keys", s.createKey)
+	admin("GET /v1/keys", s.listKeys)
+	admin("DELETE /v1/keys/{id}", s.revokeKey)
 	// The dashboard's page and assets hold no data and need no key;
 	// the page sends the key with its API calls.
 	mux.Handle("GET /dashboard", apiFunc(s.dashboardPage))

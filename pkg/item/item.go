@@ -37,8 +37,11 @@ type Variant struct {
 }
 
 type Goal struct {
-	Key  string `dynamodbav:"key"`
-	Kind string `dynamodbav:"kind"`
+	Key        string `dynamodbav:"key"`
+	Kind       string `dynamodbav:"kind"`
+	ServerOnly bool   `dynamodbav:"server_only,omitempty"`
+	// Cap is the goal's value cap as an exact decimal string.
+	Cap string `dynamodbav:"cap,omitempty"`
 }
 
 type ReferralConfig struct {
@@ -110,7 +113,15 @@ type Credit struct {
 	// it. Computed on the request path from the user's own item, summed by
 	// the aggregator.
 	ParticipantSqDelta attributevalue.Number `dynamodbav:"value_participant_sq_delta,omitempty"`
+	// Value is set when the goal's cap lowered the event's value: it is
+	// what this credit counts (the aggregator's sums, ParticipantSqDelta),
+	// while the event keeps the value sent.
+	Value *string `dynamodbav:"value,omitempty"`
 }
+
+// Capped reports whether the goal's cap lowered the value this credit
+// counts.
+func (c Credit) Capped() bool { return c.Value != nil }
 
 type Event struct {
 	Key
@@ -238,4 +249,20 @@ type LinkedAssignment struct {
 	Assignment
 	LinkedFrom string    `dynamodbav:"linked_from"`
 	LinkedAt   time.Time `dynamodbav:"linked_at"`
+}
+
+// APIKey is a client or secret key: its digest, never the key.
+type APIKey struct {
+	Key
+	GSI1PK    string     `dynamodbav:"gsi1pk"`
+	GSI1SK    string     `dynamodbav:"gsi1sk"`
+	Entity    string     `dynamodbav:"entity"`
+	ID        string     `dynamodbav:"id"`
+	Name      string     `dynamodbav:"name"`
+	Kind      string     `dynamodbav:"kind"`
+	Origins   []string   `dynamodbav:"origins,omitempty"`
+	Hint      string     `dynamodbav:"hint"`
+	Digest    string     `dynamodbav:"digest"`
+	CreatedAt time.Time  `dynamodbav:"created_at"`
+	RevokedAt *time.Time `dynamodbav:"revoked_at,omitempty"`
 }

@@ -17,7 +17,9 @@ type ReferralConfig struct {
 	// is the only redirect target a link can have.
 	LandingURL string `json:"landing_url"`
 	// ConversionGoal is the event type that counts as a referee's
-	// conversion (default "purchase").
+	// conversion (default "purchase"). When the experiment lists a goal of
+	// that key, the goal's server_only and cap apply to the referrer's
+	// credit as well: one event type has one trust rule and one cap.
 	ConversionGoal string `json:"conversion_goal"`
 	// WindowDays bounds attribution: a signup more than this many days after
 	// the referee's click (or the code's creation) is refused (default 30).
@@ -175,6 +177,10 @@ const (
 	ReasonVelocityDay       = "velocity_day"
 	ReasonRepeatedIP        = "repeated_ip"
 	ReasonRepeatedDevice    = "repeated_device"
+	// ReasonIPMissing flags a signup a backend sent without the referee's
+	// address: the repeated-IP guard cannot run, so it is not counted
+	// until reviewed rather than let through unguarded.
+	ReasonIPMissing = "ip_missing"
 )
 
 // Signup is a referee signing up through a code.
@@ -189,6 +195,11 @@ type Signup struct {
 	Device string `json:"device,omitempty"`
 	// IPHash is filled by the server from the request.
 	IPHash string `json:"-"`
+	// PreviousIPHash and PreviousDevice are the same values hashed with
+	// the previous hash key while one is configured: markers left before
+	// the key was rotated are still found, never written.
+	PreviousIPHash string `json:"-"`
+	PreviousDevice string `json:"-"`
 }
 
 // Validate checks a signup's fields.

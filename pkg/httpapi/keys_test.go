@@ -1,0 +1,169 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/refx-dev/refx/pkg/httpapi"
+)
+
+const assignBody = `{"experiment":"cta-test","user":"u1"}`
+
+// testClock is a settable clock for a server.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestKeys(t *testing.T) {
+	t.Parallel()
+	clock := &testClock{t: time.Now()}
+	a := MustAPIWith(t, func(s *httpapi.Server) { s.Now = clock.now })
+	a.mustDo("POST", "/v1/experiments", experimentBody, true, http.StatusCreated)
+	a.mustDo("POST", "/v1/experiments/cta-test/start", "", true, http.StatusOK)
+	client := a.mustKey("client", "https://shop.example")
+	secret := a.mustKey("secret")
+	if !strings.HasPrefix(client, "rfx_pub_") || !strings.HasPrefix(secret, "rfx_sec_") {
+		t.Fatalf("keys %q %q", client, secret)
+	}
+
+	tests := []struct {
+		name    string
+		path    string
+		key     string
+		headers []string
+		status  int
+		code    string
+	}{
+		{"NoKey", "/v1/assign", "", nil, 401, "unauthorized"},
+		{"NotARefxKey", "/v1/assign", "hunter2", nil, 401, "unauthorized"},
+		{"ForgedSecret", "/v1/assign", client[:len(client)-4] + "0000", nil, 401, "unauthorized"},
+		{"WrongKindPrefix", "/v1/assign", "rfx_sec_" + strings.TrimPrefix(client, "rfx_pub_"), nil, 401, "unauthorized"},
+		{"ClientFromServer", "/v1/assign", client, nil, 200, ""},
+		{"ClientFromAllowedOrigin", "/v1/assign", client, []string{"Origin", "https://shop.example"}, 200, ""},
+		{"ClientFromOtherOrigin", "/v1/assign", client, []string{"Origin", "https://evil.example"}, 403, "forbidden"},
+		{"ClientInQuery", "/v1/assign?key=" + client, "", []string{"Origin", "https://shop.example"}, 200, ""},
+		{"SecretFromServer", "/v1/assign", secret, nil, 200, ""},
+		{"SecretAsBearer", "/v1/assign", "", []string{"Authorization", "Bearer " + secret}, 200, ""},
+		{"SecretFromBrowser", "/v1/assign", secret, []string{"Origin", "https://shop.example"}, 403, "forbidden"},
+		{"SecretFromBrowserFetchMetadata", "/v1/assign", secret, []string{"Sec-Fetch-Site", "cross-site"}, 403, "forbidden"},
+		{"SecretInQuery", "/v1/assign?key=" + secret, "", nil, 403, "forbidden"},
+		{"EventsNeedAKey", "/v1/events", "", nil, 401, "unauthorized"},
+		{"LamedTrackNeedsAKey", "/lamed/track?experiment=e&variant=a&event=participate&uuid=u", "", nil, 401, "unauthorized"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			method, body := "POST", assignBody
+			if strings.HasPrefix(tt.path, "/lamed/") {
+				method, body = "GET", ""
+			}
+			res := a.doKey(method, tt.path, body, tt.key, tt.headers...)
+			if res.Status != tt.status || res.errorCode() != tt.code {
+				t.Fatalf("%s = %d %s, want %d %q", tt.path, res.Status, res.Raw, tt.status, tt.code)
+			}
+		})
+	}
+
+	t.Run("ListingShowsNoSecret", func(t *testing.T) {
+		res := a.mustDo("GET", "/v1/keys", "", true, http.StatusOK)
+		if strings.Contains(res.Raw, client) || strings.Contains(res.Raw, secret) || strings.Contains(res.Raw, "digest") {
+			t.Fatalf("listing leaks a key: %s", res.Raw)
+		}
+		if keys, _ := res.Body["keys"].([]any); len(keys) != 2 {
+			t.Fatalf("keys = %s", res.Raw)
+		}
+	})
+	t.Run("KeysAreAdminOnly", func(t *testing.T) {
+		if res := a.doKey("GET", "/v1/keys", "", secret); res.Status != 401 {
+			t.Fatalf("listing with a secret key = %d", res.Status)
+		}
+	})
+	t.Run("RevokedWithinTheCacheTTL", func(t *testing.T) {
+		id := strings.Split(strings.TrimPrefix(client, "rfx_pub_"), "_")[0]
+		a.mustDo("DELETE", "/v1/keys/"+id, "", true, http.StatusOK)
+		again := a.mustDo("DELETE", "/v1/keys/"+id, "", true, http.StatusOK)
+		if again.Body["revoked_at"] == nil {
+			t.Fatalf("revoked key = %s", again.Raw)
+		}
+		clock.advance(31 * time.Second)
+		if res := a.doKey("POST", "/v1/assign", assignBody, client); res.Status != 401 || !strings.Contains(res.Raw, "revoked") {
+			t.Fatalf("revoked key = %d %s", res.Status, res.Raw)
+		}
+		a.mustDo("DELETE", "/v1/keys/0000000000000000", "", true, http.StatusNotFound)
+	})
+}
+
+func TestKeylessCompatibility(t *testing.T) {
+	t.Parallel()
+	a := MustAPIWith(t, func(s *httpapi.Server) {
+		s.Keyless, s.AllowedOrigins = true, []string{"https://shop.example"}
+	})
+	a.mustDo("POST", "/v1/experiments", experimentBody, true, http.StatusCreated)
+	a.mustDo("POST", "/v1/experiments/cta-test/start", "", true, http.StatusOK)
+	for _, tt := range []struct {
+		name    string
+		headers []string
+		status  int
+	}{
+		{"Server", nil, 200},
+		{"AllowedOrigin", []string{"Origin", "https://shop.example"}, 200},
+		// A cross-site text/plain form post runs without a preflight:
+		// only the server can refuse it.
+		{"CrossSitePost", []string{"Origin", "https://evil.example", "Content-Type", "text/plain"}, 403},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if res := a.doKey("POST", "/v1/assign", assignBody, "", tt.headers...); res.Status != tt.status {
+				t.Fatalf("= %d %s, want %d", res.Status, res.Raw, tt.status)
+			}
+		})
+	}
+}
+
+func TestRateLimits(t *testing.T) {
+	t.Parallel()
+	clock := &testClock{t: time.Now()}
+	a := MustAPIWith(t, func(s *httpapi.Server) { s.Now, s.RatePerIP, s.RatePerKey = clock.now, 5, 2 })
+	a.mustDo("POST", "/v1/experiments", experimentBody, true, http.StatusCreated)
+	a.mustDo("POST", "/v1/experiments/cta-test/start", "", true, http.StatusOK)
+	first, second := a.mustKey("secret"), a.mustKey("secret")
+
+	// A key's burst is twice its rate: 4 requests, then 429 until a token
+	// is back; another key of the same address still has its own.
+	for i := range 4 {
+		if res := a.doKey("POST", "/v1/assign", assignBody, first); res.Status != 200 {
+			t.Fatalf("request %d = %d %s", i, res.Status, res.Raw)
+		}
+	}
+	res := a.doKey("POST", "/v1/assign", assignBody, first)
+	if res.Status != http.StatusTooManyRequests || res.errorCode() != "rate_limited" || res.Header.Get("Retry-After") != "1" {
+		t.Fatalf("over the key's limit = %d %s Retry-After %q", res.Status, res.Raw, res.Header.Get("Retry-After"))
+	}
+	for i := range 5 {
+		if res := a.doKey("POST", "/v1/assign", assignBody, second); res.Status != 200 {
+			t.Fatalf("second key, request %d = %d %s", i, res.Status, res.Raw)
+		}
+	}
+	// The address has now sent 10 of its burst of 10 (one refused).
+	if res := a.doKey("POST", "/v1/assign", assignBody, second); res.Status != http.StatusTooManyRequests {
+		t.Fatalf("over the address's limit = %d %s", res.Status, res.Raw)
+	}
+	clock.advance(time.Second)
+	if res := a.doKey("POST", "/v1/assign", assignBody, first); res.Status != 200 {
+		t.Fatalf("a second later = %d %s", res.Status, res.Raw)
+	}
+}

@@ -1,0 +1,197 @@
+package refx
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// KeyKind says who holds an API key.
+type KeyKind string
+
+// Key kinds. A client key is public: it ships in web pages and apps, is
+// bound to the origins allowed to use it, and its events are untrusted. A
+// secret key stays on a customer's servers; only its events count for
+// server-only goals, and only it may pass a referee's IP address and device.
+const (
+	KeyClient KeyKind = "client"
+	KeySecret KeyKind = "secret"
+)
+
+// Key limits.
+const (
+	MaxKeyOrigins = 20
+	// keySecretBytes is the random part of a key: 256 bits.
+	keySecretBytes = 32
+)
+
+// keyTokenPrefix starts every key of a kind, so that a leaked key is
+// recognisable (secret scanners match on it) and a secret key pasted into a
+// web page is visible as such.
+var keyTokenPrefix = map[KeyKind]string{KeyClient: "rfx_pub_", KeySecret: "rfx_sec_"}
+
+// APIKey is a client or secret key, as listed: never the key itself, which
+// is shown once at creation and stored only as a digest.
+type APIKey struct {
+	ID   string  `json:"id"`
+	Name string  `json:"name"`
+	Kind KeyKind `json:"kind"`
+	// Origins are the browser origins a client key may be used from
+	// ("https://shop.example"); "*" allows any. A secret key has none: it
+	// is refused from every browser.
+	Origins []string `json:"origins,omitempty"`
+	// Hint is the key's last four characters, to tell keys apart.
+	Hint      string     `json:"hint"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// Digest is the SHA-256 of the key, hex: what a presented key is
+	// compared with. The key is 256 random bits, so an unsalted fast hash
+	// is enough: there is nothing to guess.
+	Digest string `json:"-"`
+}
+
+// Revoked reports whether the key no longer opens anything.
+func (k *APIKey) Revoked() bool { return k.RevokedAt != nil }
+
+// AllowsOrigin reports whether a browser on origin may use the key.
+func (k *APIKey) AllowsOrigin(origin string) bool {
+	origin = canonicalOrigin(origin)
+	for _, o := range k.Origins {
+		if o == "*" || o == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// NewKey is the body of a key creation request.
+type NewKey struct {
+	Name    string   `json:"name"`
+	Kind    KeyKind  `json:"kind"`
+	Origins []string `json:"origins"`
+}
+
+// IssuedKey is a new key with its secret, shown once.
+type IssuedKey struct {
+	*APIKey
+	Key string `json:"key"`
+}
+
+// Issue validates n and returns the key it describes, with its secret.
+func (n NewKey) Issue(now time.Time) (*IssuedKey, error) {
+	prefix, ok := keyTokenPrefix[n.Kind]
+	switch {
+	case !ok:
+		return nil, FieldErrorf("kind", "must be %q or %q", KeyClient, KeySecret)
+	case n.Name == "" || len(n.Name) > MaxSlugLen*2 || !ValidUser(n.Name):
+		return nil, FieldErrorf("name", "must be 1-%d bytes of text without control characters", MaxSlugLen*2)
+	case n.Kind == KeySecret && len(n.Origins) > 0:
+		return nil, FieldErrorf("origins", "a secret key is never used from a browser, so it has no origins")
+	case n.Kind == KeyClient && (len(n.Origins) == 0 || len(n.Origins) > MaxKeyOrigins):
+		return nil, FieldErrorf("origins", "a client key needs 1 to %d origins (like https://shop.example, or * for any)", MaxKeyOrigins)
+	}
+	origins := make([]string, 0, len(n.Origins))
+	for _, o := range n.Origins {
+		c, ok := validOrigin(o)
+		if !ok {
+			return nil, FieldErrorf("origins", "%q is not an origin: want scheme://host[:port], or *", o)
+		}
+		origins = append(origins, c)
+	}
+	id := newKeyID()
+	var secret [keySecretBytes]byte
+	rand.Read(secret[:])
+	token := prefix + id + "_" + hex.EncodeToString(secret[:])
+	k := &APIKey{
+		ID: id, Name: n.Name, Kind: n.Kind, Origins: origins,
+		Hint: token[len(token)-4:], CreatedAt: now.UTC(), Digest: KeyDigest(token),
+	}
+	return &IssuedKey{APIKey: k, Key: token}, nil
+}
+
+// KeyDigest is the digest a key is stored and compared as.
+func KeyDigest(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// ParseKeyToken returns the kind and id a presented key claims; ok is false
+// when it is not shaped like a refx key at all.
+func ParseKeyToken(token string) (kind KeyKind, id string, ok bool) {
+	for k, prefix := range keyTokenPrefix {
+		rest, found := strings.CutPrefix(token, prefix)
+		if !found {
+			continue
+		}
+		id, secret, found := strings.Cut(rest, "_")
+		if !found || !ValidKeyID(id) || len(secret) != 2*keySecretBytes {
+			return "", "", false
+		}
+		return k, id, true
+	}
+	return "", "", false
+}
+
+// keyIDAlphabet is lower-case Crockford-style base32: no padding, no
+// characters that look alike, nothing that needs escaping in a URL or a
+// DynamoDB key.
+const keyIDAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// keyIDLen gives 80 random bits: ids never collide in practice, and a
+// collision would only fail the creation's condition.
+const keyIDLen = 16
+
+func newKeyID() string {
+	var b [keyIDLen]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = keyIDAlphabet[b[i]&31]
+	}
+	return string(b[:])
+}
+
+// ValidKeyID reports whether s is shaped like a key id.
+func ValidKeyID(s string) bool {
+	if len(s) != keyIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune(keyIDAlphabet, rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// validOrigin returns the canonical form of a configured origin.
+func validOrigin(o string) (string, bool) {
+	if o == "*" {
+		return o, true
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", false
+	}
+	return canonicalOrigin(u.Scheme + "://" + u.Host), true
+}
+
+// canonicalOrigin compares origins as browsers send them: scheme and host
+// are case-insensitive, and a configured trailing slash is not part of it.
+func canonicalOrigin(o string) string { return strings.ToLower(strings.TrimRight(o, "/")) }
+
+// KeyService stores API keys.
+type KeyService interface {
+	// CreateKey stores a new key. ECONFLICT if its id is taken.
+	CreateKey(ctx context.Context, k *APIKey) error
+	// Key returns one key, revoked or not. ENOTFOUND.
+	Key(ctx context.Context, id string) (*APIKey, error)
+	// Keys lists every key, newest first.
+	Keys(ctx context.Context) ([]*APIKey, error)
+	// RevokeKey revokes a key; revoking it again is a no-op. ENOTFOUND.
+	RevokeKey(ctx context.Context, id string) (*APIKey, error)
+}
