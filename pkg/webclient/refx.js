@@ -12,7 +12,7 @@
 const refx = (() => {
   const PREFIX = "refx:", MAX_QUEUE = 200, MAX_BATCH = 25, MAX_BYTES = 60000, MAX_BACKOFF = 60000;
   const CODE = /^[2-9A-HJKMNP-Z]{8}$/;
-  let endpoint = "", credentials, fetcher, storage, mem = {}, cache = {}, backoff = 0, timer, listening, chain = Promise.resolve();
+  let endpoint = "", query = "", credentials, fetcher, storage, mem = {}, cache = {}, backoff = 0, timer, listening, chain = Promise.resolve();
 
   // Storage degrades to memory for the page's life at its first failure:
   // Safari's private mode and blocked storage throw on access or on write.
@@ -52,16 +52,26 @@ const refx = (() => {
 
   // Bodies go as text/plain (no Content-Type set): a simple request, so a
   // cross-origin call needs no preflight. The server reads JSON regardless.
+  // The client key travels in the URL: a header would cost a preflight,
+  // and sendBeacon cannot set one. A client key is public by design.
+  const url = path => endpoint + path + query;
   const post = async (path, body) => {
-    const res = await fetcher(endpoint + path, { method: "POST", body: JSON.stringify(body), credentials });
+    const res = await fetcher(url(path), { method: "POST", body: JSON.stringify(body), credentials });
     let json = {};
     try { json = await res.json(); } catch (e) {}
     return { status: res.status, ok: res.ok, body: json };
   };
-  const retryable = status => !status || status >= 500 || status == 408 || status == 429;
+  // A missing or refused key (401, 403) is a configuration the site will
+  // fix: events wait for it rather than being dropped.
+  const retryable = status => !status || status >= 500 || status == 408 || status == 429 || status == 401 || status == 403;
 
   function init(opts = {}) {
     endpoint = (opts.endpoint || BASE.replace(/\/v1\/refx\.m?js([?#].*)?$/, "")).replace(/\/+$/, "");
+    // The client key: given, or the one in the script's own URL
+    // (<script src=".../v1/refx.js?key=rfx_pub_...">).
+    let key = opts.key;
+    try { key = key || new URL(BASE).searchParams.get("key"); } catch (e) {}
+    query = key ? "?key=" + encodeURIComponent(key) : "";
     // "include" sends the visitor cookie of referral links with signups;
     // an API allowing any origin ("*") may need "omit".
     credentials = opts.credentials || "include";
@@ -152,7 +162,7 @@ const refx = (() => {
   async function referralOffer() {
     const code = get("ref");
     try {
-      const res = code && await fetcher(endpoint + "/v1/referrals/" + code, { credentials });
+      const res = code && await fetcher(url("/v1/referrals/" + code), { credentials });
       return res && res.ok ? await res.json() : null;
     } catch (e) { return null; }
   }
@@ -216,9 +226,9 @@ const refx = (() => {
   function beacon() {
     if (!navigator.sendBeacon) return;
     const link = load("link");
-    if (link) return navigator.sendBeacon(endpoint + "/v1/identify", JSON.stringify(link));
+    if (link) return navigator.sendBeacon(url("/v1/identify"), JSON.stringify(link));
     const events = batch(load("q", []));
-    if (events.length) navigator.sendBeacon(endpoint + "/v1/events:batch", JSON.stringify({ events }));
+    if (events.length) navigator.sendBeacon(url("/v1/events:batch"), JSON.stringify({ events }));
   }
 
   const pending = () => load("q", []);
