@@ -55,6 +55,39 @@ type Variant struct {
 type Goal struct {
 	Key  string   `json:"key"`
 	Kind GoalKind `json:"kind"`
+	// ServerOnly goals count only events sent with a secret key (a
+	// customer's backend): a browser holds only a client key, and must not
+	// be able to make up purchases.
+	ServerOnly bool `json:"server_only,omitempty"`
+	// Cap, on a value goal, winsorizes each event's value to [-Cap, Cap]
+	// when it is counted, so that one absurd amount cannot decide a test.
+	// Counting the capped value at ingestion keeps the counters exact sums
+	// of the capped metric; the event keeps the value as sent.
+	Cap *Decimal `json:"cap,omitempty"`
+}
+
+// Capped returns v limited to the goal's cap, and whether the cap changed
+// it. The cap bounds the magnitude both ways: a refund of -1e9 distorts a
+// mean as much as a purchase of 1e9.
+func (g Goal) Capped(v Decimal) (Decimal, bool) {
+	switch {
+	case g.Cap == nil:
+		return v, false
+	case v.units > g.Cap.units:
+		return *g.Cap, true
+	case v.units < -g.Cap.units:
+		return Decimal{units: -g.Cap.units}, true
+	}
+	return v, false
+}
+
+// sameGoals reports whether two goal lists measure the same thing: the
+// same keys, kinds, trust and caps, in the same order.
+func sameGoals(a, b []Goal) bool {
+	return slices.EqualFunc(a, b, func(x, y Goal) bool {
+		return x.Key == y.Key && x.Kind == y.Kind && x.ServerOnly == y.ServerOnly &&
+			(x.Cap == nil) == (y.Cap == nil) && (x.Cap == nil || *x.Cap == *y.Cap)
+	})
 }
 
 // Experiment is an A/B test: its brief, its arms, what it measures and where
@@ -209,6 +242,10 @@ func validateGoals(gs []Goal) error {
 			return FieldErrorf("goals", "key %q appears twice", g.Key)
 		case g.Kind != GoalBinomial && g.Kind != GoalValue:
 			return FieldErrorf("goals", "kind of %q must be %q or %q", g.Key, GoalBinomial, GoalValue)
+		case g.Cap != nil && g.Kind != GoalValue:
+			return FieldErrorf("goals", "cap of %q needs a value goal: a binomial goal counts no values", g.Key)
+		case g.Cap != nil && g.Cap.units <= 0:
+			return FieldErrorf("goals", "cap of %q must be greater than 0", g.Key)
 		}
 		seen[g.Key] = true
 	}
@@ -284,8 +321,9 @@ type ExperimentPatch struct {
 // bumped. A draft may change anything. A running experiment may change its
 // brief, its coverage and its variants' weights, but not which variants and
 // goals exist, their payloads, the control or the shard count: counts already
-// taken would stop meaning what they meant. A stopped experiment may change
-// only its brief.
+// taken would stop meaning what they meant. That includes a goal's cap and
+// server_only: sums counted under two caps, or from two sets of senders, are
+// no one metric's. A stopped experiment may change only its brief.
 func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error) {
 	if e.Source == SourceLamed {
 		return nil, Errorf(ECONFLICT, "experiment %s is defined by its Alephbet clients and cannot be edited", e.ID)
@@ -342,7 +380,7 @@ func (e *Experiment) checkLiveChange(p ExperimentPatch) error {
 	switch {
 	case p.Control != nil && *p.Control != e.Control:
 		return frozen("control")
-	case p.Goals != nil && !slices.Equal(*p.Goals, e.Goals):
+	case p.Goals != nil && !sameGoals(*p.Goals, e.Goals):
 		return frozen("goals")
 	case p.CounterShards != nil && *p.CounterShards != e.CounterShards:
 		return frozen("counter_shards")

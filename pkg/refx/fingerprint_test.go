@@ -68,6 +68,10 @@ func TestFingerprint(t *testing.T) {
 		edit func(t *testing.T, e *refx.Event)
 	}{
 		{"ID", func(t *testing.T, e *refx.Event) { e.ID = "0b7e3c1d-5a6f-4e2b-9c8d-1f2e3d4c5b6a" }},
+		// Trust is how the event came, not what it says: the browser's copy
+		// of an event the backend sent with a secret key is a duplicate,
+		// not a reused key (see dynamo.Store.RecordEvent).
+		{"Trusted", func(t *testing.T, e *refx.Event) { e.Trusted = !e.Trusted }},
 		{"ValueTrailingZeros", func(t *testing.T, e *refx.Event) { v := mustDecimal(t, "12.5000"); e.Value = &v }},
 		{"OccurredAtOtherZone", func(t *testing.T, e *refx.Event) {
 			at := e.OccurredAt.In(time.FixedZone("X", 3600))
@@ -79,9 +83,10 @@ func TestFingerprint(t *testing.T) {
 		}},
 	}
 
-	// Every field of Event but the id is payload: a field added to Event
-	// without a case here (and in Fingerprint) fails this test.
-	covered := map[string]bool{"ID": true}
+	// Every field of Event but the id and the trust is payload: a field
+	// added to Event without a case here (and in Fingerprint) fails this
+	// test.
+	covered := map[string]bool{"ID": true, "Trusted": true}
 	for _, c := range changes {
 		covered[c.field] = true
 	}

@@ -208,7 +208,7 @@ func (s *Signup) Validate() error {
 	case !ValidCode(s.Code):
 		return FieldErrorf("code", "must be a referral code")
 	case !ValidUser(s.Referee):
-		return invalidUser("referee")
+		return InvalidUser("referee")
 	case s.Visitor != "" && !ValidVisitor(s.Visitor):
 		return FieldErrorf("visitor", "must be a visitor id set by a referral link")
 	case len(s.Device) > 512:

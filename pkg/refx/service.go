@@ -35,6 +35,9 @@ type Credit struct {
 	// Referrer is set when the event is a referee's conversion credited to
 	// the referrer's variant of a referral experiment.
 	Referrer string `json:"referrer,omitempty"`
+	// Capped is true when the goal's cap lowered the event's value for this
+	// credit: the counters hold the cap, the event keeps the value sent.
+	Capped bool `json:"capped,omitempty"`
 }
 
 // EventResult is the outcome of recording an event.
@@ -165,8 +168,10 @@ type AssignmentService interface {
 // EventService records events exactly once.
 type EventService interface {
 	// RecordEvent counts e once per id. EKEYREUSED when the id was used with
-	// another payload, EUNAVAILABLE when the store stays contended or
-	// throttled (retrying with the same id is safe).
+	// another payload, EFORBIDDEN when an untrusted e would count for a
+	// server-only goal (nothing is recorded, so the backend can send the
+	// same id), EUNAVAILABLE when the store stays contended or throttled
+	// (retrying with the same id is safe).
 	RecordEvent(ctx context.Context, e *Event) (*EventResult, error)
 }
 
