@@ -38,7 +38,7 @@ func TestCountsFreshAfterAcceptedEvents(t *testing.T) {
 	}
 	post := func(path, body string, want int) {
 		t.Helper()
-		res, err := http.Post(stack.URL+path, "application/json", strings.NewReader(body))
+		res, err := stack.Post(path, body)
 		if err != nil {
 			t.Fatal(err)
 		}

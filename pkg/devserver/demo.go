@@ -5,9 +5,11 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"time"
 
@@ -50,8 +52,8 @@ func demoConfig(cfg *app.Config, opts Options, base string) {
 }
 
 // withDemo serves the demo pages under DemoPath and everything else with
-// api.
-func withDemo(api http.Handler) http.Handler {
+// api. The pages load refx.js with the run's client key in its URL.
+func withDemo(api http.Handler, clientKey string) http.Handler {
 	sub, err := fs.Sub(demoFiles, "demo")
 	if err != nil {
 		panic(err) // the embedded directory is there at build time
@@ -63,7 +65,20 @@ func withDemo(api http.Handler) http.Handler {
 			http.Redirect(w, r, DemoPath, http.StatusFound)
 		case strings.HasPrefix(r.URL.Path, DemoPath) && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			w.Header().Set("Cache-Control", "no-cache")
-			files.ServeHTTP(w, r)
+			if !strings.HasSuffix(r.URL.Path, ".html") && !strings.HasSuffix(r.URL.Path, "/") {
+				files.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			files.ServeHTTP(rec, r)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			page := strings.NewReplacer(`/v1/refx.js"`, `/v1/refx.js?key=`+clientKey+`"`,
+				`/v1/refx.mjs"`, `/v1/refx.mjs?key=`+clientKey+`"`).Replace(rec.Body.String())
+			w.Header().Del("Content-Length")
+			w.WriteHeader(rec.Code)
+			io.WriteString(w, page)
 		default:
 			api.ServeHTTP(w, r)
 		}

@@ -26,8 +26,8 @@ import (
 const demoAdminKey = "demo-admin-key-0123456789"
 
 // MustStack starts the local stack as ./scripts/dev does, in memory, and
-// returns its base URL (http://localhost:<port>).
-func MustStack(tb testing.TB) string {
+// returns it; its URL is http://localhost:<port>.
+func MustStack(tb testing.TB) *devservertest.Stack {
 	tb.Helper()
 	stack := devservertest.Start(tb, devserver.Options{
 		InMemory: true, DataDir: tb.TempDir(), AdminKey: demoAdminKey, Logger: slog.New(slog.DiscardHandler),
@@ -35,7 +35,7 @@ func MustStack(tb testing.TB) string {
 	if !strings.Contains(stack.Out(), stack.URL+devserver.DemoPath) {
 		tb.Errorf("the banner does not show the demo URL:\n%s", stack.Out())
 	}
-	return stack.URL
+	return stack
 }
 
 // adminGet reads an admin route into out.
@@ -185,7 +185,8 @@ func must(tb testing.TB, err error) {
 // answer to every event's first sending and reloads the page in between:
 // the counts stay exact. Screenshots go to artifacts/demo.
 func TestDemo(t *testing.T) {
-	base := MustStack(t)
+	stack := MustStack(t)
+	base := stack.URL
 	b := headless.MustStart(t, headless.Options{Width: 900, Height: 720})
 	shots := newScreenshots(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -279,7 +280,7 @@ func TestDemo(t *testing.T) {
 	t.Run("FlakyNetwork", func(t *testing.T) {
 		proxy := newFlakyProxy(t, base)
 		var link refx.ReferralLink
-		res, err := http.Post(base+"/v1/referrals", "application/json", strings.NewReader(`{"experiment":"demo-referral","referrer":"bob"}`))
+		res, err := stack.Post("/v1/referrals", `{"experiment":"demo-referral","referrer":"bob"}`)
 		must(t, err)
 		json.NewDecoder(res.Body).Decode(&link)
 		res.Body.Close()

@@ -126,6 +126,10 @@ func Run(ctx context.Context, opts Options) error {
 	if err := seedDemo(ctx, a.Store); err != nil {
 		return err
 	}
+	keys, err := newDevKeys(ctx, a.Store)
+	if err != nil {
+		return err
+	}
 	if err := seedReferralDemo(ctx, a.Store, baseURL); err != nil {
 		return err
 	}
@@ -142,8 +146,8 @@ func Run(ctx context.Context, opts Options) error {
 	stopSnapshots := startSnapshots(ctx, a.Store, opts.SnapshotEvery, opts.Logger)
 	defer stopSnapshots()
 
-	srv := &http.Server{Handler: withDemo(a.Handler(httpapi.AllRoutes)), ReadHeaderTimeout: 10 * time.Second}
-	printBanner(opts, baseURL, endpoint, exp.banner()+countingBanner+demoBanner(baseURL)+dashboardBanner(baseURL))
+	srv := &http.Server{Handler: withDemo(a.Handler(httpapi.AllRoutes), keys.client), ReadHeaderTimeout: 10 * time.Second}
+	printBanner(opts, keys, baseURL, endpoint, exp.banner()+countingBanner+demoBanner(baseURL)+dashboardBanner(baseURL))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	if opts.Ready != nil {
@@ -186,7 +190,7 @@ func seedDemo(ctx context.Context, store *dynamo.Store) error {
 	return err
 }
 
-func printBanner(opts Options, baseURL, dynamoEndpoint, exportLines string) {
+func printBanner(opts Options, keys devKeys, baseURL, dynamoEndpoint, exportLines string) {
 	storage := "persistent, in " + filepath.Join(opts.DataDir, "dynamodb")
 	if opts.DynamoDBEndpoint != "" {
 		storage = "an existing endpoint"
@@ -202,13 +206,15 @@ refx is running.
   API          %[1]s   (health: %[1]s/healthz)
   DynamoDB     %[2]s   (table %[3]q, %[4]s)
   Admin key    %[5]s
+  Secret key   %[9]s   (servers: X-Refx-Key header)
+  Client key   %[10]s   (web pages, any origin: <script src="%[1]s/v1/refx.js?key=…">)
 %[7]s
 Try it:
-  curl -s -X POST %[1]s/v1/assign -d '{"experiment":"%[6]s","user":"alice"}'
+  curl -s -X POST %[1]s/v1/assign -H 'X-Refx-Key: %[9]s' -d '{"experiment":"%[6]s","user":"alice"}'
   curl -s %[1]s/v1/experiments/%[6]s/results -H 'Authorization: Bearer %[5]s'%[8]s
 
 Ctrl-C stops everything.
-`, baseURL, dynamoEndpoint, opts.Table, storage, opts.AdminKey, DemoExperiment, exportLines, query)
+`, baseURL, dynamoEndpoint, opts.Table, storage, opts.AdminKey, DemoExperiment, exportLines, query, keys.secret, keys.client)
 }
 
 // countingBanner describes the aggregator for the start-up banner.

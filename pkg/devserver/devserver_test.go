@@ -32,7 +32,7 @@ func TestRun(t *testing.T) {
 		if !strings.Contains(banner, "-d '"+body+"'") {
 			t.Fatalf("banner lacks the assign example:\n%s", banner)
 		}
-		res, err = http.Post(base+"/v1/assign", "application/json", strings.NewReader(body))
+		res, err = stack.Post("/v1/assign", body)
 		if err != nil {
 			t.Fatal(err)
 		}

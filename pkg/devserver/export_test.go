@@ -26,14 +26,13 @@ func TestRunExports(t *testing.T) {
 	for _, body := range []string{
 		`{"experiment":"` + devserver.DemoExperiment + `","user":"bob"}`,
 	} {
-		res, err := http.Post(base+"/v1/assign", "application/json", strings.NewReader(body))
+		res, err := stack.Post("/v1/assign", body)
 		if err != nil {
 			t.Fatal(err)
 		}
 		res.Body.Close()
 	}
-	res, err := http.Post(base+"/v1/events", "application/json",
-		strings.NewReader(`{"id":"6f1c2a9e-8d4b-4c3a-9f1e-2b7d5c8a1e90","type":"signup","user":"bob"}`))
+	res, err := stack.Post("/v1/events", `{"id":"6f1c2a9e-8d4b-4c3a-9f1e-2b7d5c8a1e90","type":"signup","user":"bob"}`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/refx-dev/refx/pkg/devserver"
+	"github.com/refx-dev/refx/pkg/httpapi"
 )
 
 // Timeouts of a test's stack. Starting includes installing and starting
@@ -70,6 +74,24 @@ func Start(tb testing.TB, opts devserver.Options) *Stack {
 
 // Out returns the banner the stack has printed so far.
 func (s *Stack) Out() string { return s.out.String() }
+
+// secretKeyRE finds the run's secret key in the banner, where a user finds it.
+var secretKeyRE = regexp.MustCompile(`rfx_sec_[0-9a-z]+_[0-9a-f]+`)
+
+// SecretKey returns the secret key the stack printed.
+func (s *Stack) SecretKey() string { return secretKeyRE.FindString(s.Out()) }
+
+// Post sends body to the API's path with the run's secret key, as a
+// backend would.
+func (s *Stack) Post(path, body string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodPost, s.URL+path, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(httpapi.KeyHeader, s.SecretKey())
+	return http.DefaultClient.Do(req)
+}
 
 // Stop stops the stack and returns Run's error, or an error if Run does
 // not return within StopTimeout. Stopping again returns the same.
