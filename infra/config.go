@@ -25,10 +25,17 @@ type Config struct {
 	// Stage names the deployment (context "stage", default "dev"): the stack
 	// is Refx-<stage>.
 	Stage string
+	// Production marks a stage that serves real users (context
+	// "production", default: true unless the stage is "dev"). It is the one
+	// notion behind the stricter defaults: data retained (RetainData),
+	// exported objects expired (ExportRetentionDays) and alarms required to
+	// reach someone (AlarmEmail or AlarmEmailOptOut). Any stage but "dev"
+	// counts, so that a stage named "live" or "eu" is not left unguarded by
+	// its name.
+	Production bool
 	// RetainData keeps the table, the export bucket, the secret and the log
 	// groups when the stack is deleted, and turns on the table's deletion
-	// protection (context "retainData", default: true unless the stage is
-	// "dev").
+	// protection (context "retainData", default: Production).
 	RetainData bool
 	// AllowedOrigins are the browser origins the public routes answer CORS
 	// to (context "allowedOrigins", a list or comma-separated, or "*";
@@ -42,8 +49,13 @@ type Config struct {
 	// "idempotencyTTL", a Go duration, default 168h).
 	IdempotencyTTL time.Duration
 	// AlarmEmail receives the alarms (context "alarmEmail"; default none:
-	// the alarms still go to the stack's SNS topic).
+	// the alarms still go to the stack's SNS topic). A production stage
+	// needs it unless AlarmEmailOptOut.
 	AlarmEmail string
+	// AlarmEmailOptOut lets a production stage go without AlarmEmail, for
+	// a deployment that subscribes the alarm topic (output AlarmTopicArn)
+	// some other way (context "alarmEmailOptOut", default false).
+	AlarmEmailOptOut bool
 	// TrackPaths are extra paths of the event routes, past ad-blockers
 	// (context "trackPaths", a list or comma-separated).
 	TrackPaths []string
@@ -57,7 +69,8 @@ type Config struct {
 	// LogLevel is the functions' log level (context "logLevel", default info).
 	LogLevel string
 	// ExportRetentionDays expires exported objects after this many days
-	// (context "exportRetentionDays", default 0: never).
+	// (context "exportRetentionDays"; 0 is never; default
+	// productionExportRetentionDays in production, else never).
 	ExportRetentionDays int
 	// PublicURL is the base URL of referral links, e.g. a custom domain in
 	// front of the API (context "publicURL"; default: the API's URL).
@@ -73,7 +86,41 @@ type Config struct {
 	// snapshotted (context "snapshotPeriod", a Go duration dividing a day,
 	// default 1h).
 	SnapshotPeriod time.Duration
+	// Keyless keeps the public routes answering callers without a key, as
+	// before keys existed, for Alephbet/Lamed clients that cannot send one
+	// (context "keyless", default false; REFX_KEYLESS).
+	Keyless bool
+	// RatePerKey and RatePerIP are the requests per second one function
+	// instance of a public route lets through per key and per (hashed) IP
+	// address (contexts "ratePerKey", default 50, and "ratePerIp", default
+	// 20; 0 turns the limit off; REFX_RATE_PER_KEY, REFX_RATE_PER_IP). They
+	// are counted in each instance's memory, so a key's bound over the
+	// service is the rate times the concurrent instances, which
+	// ReservedConcurrency caps.
+	RatePerKey, RatePerIP int
+	// ReservedConcurrency is the reserved concurrent executions of each
+	// public function, assign and track (context "reservedConcurrency";
+	// default 0: none, they share the account's pool).
+	ReservedConcurrency int
+	// LamedNamespaces are the namespaces the keyless Lamed routes accept
+	// (context "lamedNamespaces", a list or comma-separated; default none:
+	// any; REFX_LAMED_NAMESPACES).
+	LamedNamespaces []string
+	// LamedMaxExperiments, LamedMaxVariants and LamedMaxGoals bound what
+	// Alephbet calls can create: experiments per namespace, variants and
+	// goals per experiment (contexts "lamedMaxExperiments", default 100,
+	// "lamedMaxVariants", 8, "lamedMaxGoals", 16; REFX_LAMED_MAX_*).
+	LamedMaxExperiments, LamedMaxVariants, LamedMaxGoals int
+	// UserTTL is how long per-user items (assignments, events, referral
+	// state) live after their last write (context "userTtl", a Go
+	// duration, default 9600h = 400 days; REFX_USER_TTL).
+	UserTTL time.Duration
 }
+
+// productionExportRetentionDays is a production stage's default export
+// retention: the default UserTTL, so that exported copies of a user's
+// events are not kept longer than the table keeps the events.
+const productionExportRetentionDays = 400
 
 // contextKeys are the context keys ConfigFromContext reads (the README
 // documents each: TestReadmeDocumentsContext).
@@ -81,6 +128,8 @@ var contextKeys = []string{
 	"stage", "retainData", "allowedOrigins", "counterShards", "idempotencyTTL", "alarmEmail",
 	"trackPaths", "throttleRate", "throttleBurst", "logRetentionDays", "logLevel", "exportRetentionDays",
 	"publicURL", "fallbackURL", "lamedPrefix", "snapshotPeriod",
+	"production", "alarmEmailOptOut", "keyless", "ratePerKey", "ratePerIp", "reservedConcurrency",
+	"lamedNamespaces", "lamedMaxExperiments", "lamedMaxVariants", "lamedMaxGoals", "userTtl",
 }
 
 // DefaultConfig is the configuration of a dev stage.
@@ -89,6 +138,9 @@ func DefaultConfig() Config {
 		Stage: "dev", CounterShards: refx.DefaultShards, IdempotencyTTL: 168 * time.Hour,
 		ThrottleRate: 500, ThrottleBurst: 1000, LogRetentionDays: 30, LogLevel: "info",
 		SnapshotPeriod: app.DefaultSnapshotPeriod,
+		RatePerKey:     50, RatePerIP: 20,
+		LamedMaxExperiments: 100, LamedMaxVariants: 8, LamedMaxGoals: 16,
+		UserTTL: 9600 * time.Hour,
 	}
 }
 
@@ -118,12 +170,25 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 			c.Stage = s
 		}
 	}
-	c.RetainData = c.Stage != "dev"
-	if v := get("retainData"); v != nil {
+	c.Production = c.Stage != "dev"
+	if v := get("production"); v != nil {
 		if b, ok := asBool(v); ok {
-			c.RetainData = b
+			c.Production = b
 		} else {
-			fail("retainData", v, "true or false")
+			fail("production", v, "true or false")
+		}
+	}
+	c.RetainData = c.Production
+	if c.Production {
+		c.ExportRetentionDays = productionExportRetentionDays
+	}
+	for key, dst := range map[string]*bool{"retainData": &c.RetainData, "alarmEmailOptOut": &c.AlarmEmailOptOut, "keyless": &c.Keyless} {
+		if v := get(key); v != nil {
+			if b, ok := asBool(v); ok {
+				*dst = b
+			} else {
+				fail(key, v, "true or false")
+			}
 		}
 	}
 	if v := get("allowedOrigins"); v != nil {
@@ -152,9 +217,10 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 			c.IdempotencyTTL = d
 		}
 	}
+	badEmail := false
 	if v := get("alarmEmail"); v != nil {
-		s, _ := v.(string)
-		if s != "" && !emailRE.MatchString(s) {
+		s, ok := v.(string)
+		if badEmail = !ok || (s != "" && !emailRE.MatchString(s)); badEmail {
 			fail("alarmEmail", v, "an e-mail address")
 		} else {
 			c.AlarmEmail = s
@@ -230,6 +296,57 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		} else {
 			c.SnapshotPeriod = d
 		}
+	}
+	for _, n := range []struct {
+		key      string
+		dst      *int
+		min, max int
+	}{
+		{"ratePerKey", &c.RatePerKey, 0, 100000},
+		{"ratePerIp", &c.RatePerIP, 0, 100000},
+		{"reservedConcurrency", &c.ReservedConcurrency, 1, 100000},
+		{"lamedMaxExperiments", &c.LamedMaxExperiments, 1, 100000},
+		// A Lamed experiment is a refx experiment: it must fit the
+		// experiments' own bounds.
+		{"lamedMaxVariants", &c.LamedMaxVariants, 2, refx.MaxVariants},
+		{"lamedMaxGoals", &c.LamedMaxGoals, 1, refx.MaxGoals},
+	} {
+		if v := get(n.key); v != nil {
+			i, ok := asInt(v)
+			if !ok || i < n.min || i > n.max {
+				fail(n.key, v, fmt.Sprintf("a whole number from %d to %d", n.min, n.max))
+			} else {
+				*n.dst = i
+			}
+		}
+	}
+	if v := get("lamedNamespaces"); v != nil {
+		list, ok := asList(v)
+		for _, ns := range list {
+			// A namespace an Alephbet call could not carry is a typo;
+			// a comma could not travel in REFX_LAMED_NAMESPACES.
+			call := refx.LamedTrack{Namespace: ns, Experiment: "e", Variant: "v", Event: "e", UUID: "u"}
+			ok = ok && !strings.Contains(ns, ",") && call.Validate() == nil
+		}
+		if !ok {
+			fail("lamedNamespaces", v, `a list of Lamed namespaces like ["alephbet"] (1-128 bytes each, no '#' or ',')`)
+		} else {
+			c.LamedNamespaces = list
+		}
+	}
+	if v := get("userTtl"); v != nil {
+		s, _ := v.(string)
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 24*time.Hour {
+			fail("userTtl", v, "a Go duration of at least 24h, like 9600h (400 days)")
+		} else {
+			c.UserTTL = d
+		}
+	}
+	if c.Production && c.AlarmEmail == "" && !c.AlarmEmailOptOut && !badEmail {
+		errs = append(errs, fmt.Sprintf("context alarmEmail: stage %s is a production stage, whose alarms must reach someone: "+
+			"set alarmEmail=<address>, or alarmEmailOptOut=true if the alarm topic (output AlarmTopicArn) is subscribed another way "+
+			"(or production=false if the stage serves no real users)", c.Stage))
 	}
 	sort.Strings(errs)
 	if len(errs) > 0 {

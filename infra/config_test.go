@@ -21,6 +21,11 @@ func TestConfigFromContext(t *testing.T) {
 			c.ThrottleRate != want.ThrottleRate || c.LogRetentionDays != 30 || c.AllowedOrigins != nil {
 			t.Fatalf("defaults = %+v", c)
 		}
+		if c.Production || c.Keyless || c.RatePerKey != 50 || c.RatePerIP != 20 || c.ReservedConcurrency != 0 ||
+			c.LamedNamespaces != nil || c.LamedMaxExperiments != 100 || c.LamedMaxVariants != 8 || c.LamedMaxGoals != 16 ||
+			c.UserTTL != 9600*time.Hour || c.ExportRetentionDays != 0 || c.AlarmEmailOptOut {
+			t.Fatalf("trust defaults = %+v", c)
+		}
 	})
 	t.Run("JSONValues", func(t *testing.T) {
 		c, err := ConfigFromContext(get(prodContext))
@@ -33,12 +38,19 @@ func TestConfigFromContext(t *testing.T) {
 			c.ThrottleRate != 2000 || c.ThrottleBurst != 4000 || c.LogRetentionDays != 90 || c.LogLevel != "warn" {
 			t.Fatalf("config = %+v", c)
 		}
+		if !c.Production || !c.Keyless || c.RatePerKey != 100 || c.RatePerIP != 0 || c.ReservedConcurrency != 50 ||
+			!slices.Equal(c.LamedNamespaces, []string{"alephbet", "shop"}) || c.LamedMaxExperiments != 200 ||
+			c.LamedMaxVariants != 4 || c.LamedMaxGoals != 8 || c.UserTTL != 4800*time.Hour || c.ExportRetentionDays != 400 {
+			t.Fatalf("trust config = %+v", c)
+		}
 	})
 	t.Run("CommandLineStrings", func(t *testing.T) {
 		// cdk deploy -c key=value passes every value as a string.
 		c, err := ConfigFromContext(get(map[string]any{
 			"stage": "staging", "retainData": "false", "allowedOrigins": "https://a.example.com, https://b.example.com",
 			"counterShards": "4", "trackPaths": "/t", "throttleRate": "50",
+			"alarmEmailOptOut": "true", "keyless": "true", "ratePerKey": "0", "ratePerIp": "5", "reservedConcurrency": "10",
+			"lamedNamespaces": "alephbet, shop", "lamedMaxGoals": "32", "userTtl": "720h", "exportRetentionDays": "0",
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -48,11 +60,47 @@ func TestConfigFromContext(t *testing.T) {
 			!slices.Equal(c.TrackPaths, []string{"/t"}) {
 			t.Fatalf("config = %+v", c)
 		}
+		// exportRetentionDays=0 set explicitly keeps a production stage's
+		// export forever.
+		if !c.Production || !c.AlarmEmailOptOut || !c.Keyless || c.RatePerKey != 0 || c.RatePerIP != 5 || c.ReservedConcurrency != 10 ||
+			!slices.Equal(c.LamedNamespaces, []string{"alephbet", "shop"}) || c.LamedMaxGoals != 32 || c.UserTTL != 720*time.Hour ||
+			c.ExportRetentionDays != 0 {
+			t.Fatalf("trust config = %+v", c)
+		}
 	})
-	t.Run("RetainByDefaultOutsideDev", func(t *testing.T) {
-		c, err := ConfigFromContext(get(map[string]any{"stage": "prod"}))
-		if err != nil || !c.RetainData {
-			t.Fatalf("prod: retain %v, %v", c.RetainData, err)
+	t.Run("ProductionOutsideDev", func(t *testing.T) {
+		c, err := ConfigFromContext(get(map[string]any{"stage": "live", "alarmEmail": "oncall@example.com"}))
+		if err != nil || !c.Production || !c.RetainData || c.ExportRetentionDays != productionExportRetentionDays {
+			t.Fatalf("live: production %v, retain %v, export retention %d, %v", c.Production, c.RetainData, c.ExportRetentionDays, err)
+		}
+	})
+	t.Run("NotProduction", func(t *testing.T) {
+		// A stage declared not production needs no alarm e-mail and
+		// keeps dev's defaults, unless set one by one.
+		c, err := ConfigFromContext(get(map[string]any{"stage": "demo", "production": false}))
+		if err != nil || c.Production || c.RetainData || c.ExportRetentionDays != 0 {
+			t.Fatalf("demo: production %v, retain %v, export retention %d, %v", c.Production, c.RetainData, c.ExportRetentionDays, err)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		ctx  map[string]any
+	}{
+		{"ErrProductionWithoutAlarmEmail", map[string]any{"stage": "prod"}},
+		{"ErrProductionWithEmptyAlarmEmail", map[string]any{"stage": "prod", "alarmEmail": ""}},
+		{"ErrDevDeclaredProduction", map[string]any{"production": "true"}},
+		{"ErrOptOutFalse", map[string]any{"stage": "prod", "alarmEmailOptOut": false}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ConfigFromContext(get(tt.ctx))
+			if err == nil || !strings.Contains(err.Error(), "alarmEmail=") || !strings.Contains(err.Error(), "alarmEmailOptOut=true") {
+				t.Fatalf("%v: err = %v, want one naming alarmEmail and alarmEmailOptOut", tt.ctx, err)
+			}
+		})
+	}
+	t.Run("ProductionOptOut", func(t *testing.T) {
+		if _, err := ConfigFromContext(get(map[string]any{"stage": "prod", "alarmEmailOptOut": true})); err != nil {
+			t.Fatal(err)
 		}
 	})
 	for _, tt := range []struct {
@@ -72,6 +120,25 @@ func TestConfigFromContext(t *testing.T) {
 		{"ErrRetention", "logRetentionDays", 45.0},
 		{"ErrLogLevel", "logLevel", "verbose"},
 		{"ErrPublicURL", "publicURL", "go.example.com"},
+		{"ErrEmailNumber", "alarmEmail", 5.0},
+		{"ErrProduction", "production", "maybe"},
+		{"ErrOptOut", "alarmEmailOptOut", "yes"},
+		{"ErrKeyless", "keyless", 1.5},
+		{"ErrRatePerKey", "ratePerKey", -1.0},
+		{"ErrRatePerIP", "ratePerIp", "fast"},
+		{"ErrReservedZero", "reservedConcurrency", 0.0},
+		{"ErrReservedFraction", "reservedConcurrency", "2.5"},
+		{"ErrLamedNamespace", "lamedNamespaces", []any{"shop", "a#b"}},
+		{"ErrLamedNamespaceComma", "lamedNamespaces", []any{"a,b"}},
+		{"ErrLamedNamespaceType", "lamedNamespaces", 3.0},
+		{"ErrLamedMaxExperiments", "lamedMaxExperiments", 0.0},
+		{"ErrLamedMaxVariantsOne", "lamedMaxVariants", 1.0},
+		{"ErrLamedMaxVariantsAboveExperiments", "lamedMaxVariants", 17.0},
+		{"ErrLamedMaxGoals", "lamedMaxGoals", 33.0},
+		{"ErrUserTTLShort", "userTtl", "1h"},
+		{"ErrUserTTLDays", "userTtl", "400d"},
+		{"ErrUserTTLNumber", "userTtl", 400.0},
+		{"ErrExportRetention", "exportRetentionDays", -1.0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ConfigFromContext(get(map[string]any{tt.key: tt.value}))

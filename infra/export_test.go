@@ -92,7 +92,14 @@ func TestExportBucket(t *testing.T) {
 		name   string
 		ctx    map[string]any
 		expire bool
-	}{{"Dev", devContext, false}, {"ExportRetention", map[string]any{"exportRetentionDays": "400"}, true}} {
+	}{
+		{"Dev", devContext, false},
+		{"ExportRetention", map[string]any{"exportRetentionDays": "400"}, true},
+		// A production stage expires its export by default (400 days),
+		// unless told 0.
+		{"Prod", prodContext, true},
+		{"ProdKeepForever", map[string]any{"stage": "prod", "alarmEmailOptOut": true, "exportRetentionDays": 0.0}, false},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustSynth(t, tc.ctx)
 			tmpl := s.tmpl

@@ -177,6 +177,15 @@ var functions = []function{
 	},
 }
 
+// publicRoutes are the route groups callers reach without the admin key:
+// browsers and customers' backends, with a client or secret key (or none,
+// keyless). Their functions get the per-key and per-IP rate limits and
+// the reserved concurrency that bounds them.
+const publicRoutes = httpapi.AssignRoutes | httpapi.TrackRoutes
+
+// public reports whether f serves public routes.
+func (f function) public() bool { return f.Routes&publicRoutes != 0 }
+
 // streamActions are what an event source mapping needs of a DynamoDB stream.
 var streamActions = []string{"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}
 

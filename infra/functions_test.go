@@ -133,7 +133,33 @@ func TestFunctions(t *testing.T) {
 				"export":    {envExportBucket: ref(bucket), envExportPrefix: "export/"},
 				"aggregate": {},
 			}
+			// Every API function reads the key mode, the user TTL and the
+			// Lamed bounds; the public ones also the rate limits.
+			for _, name := range []string{"assign", "track", "admin"} {
+				for k, v := range map[string]string{
+					"REFX_KEYLESS": "false", "REFX_USER_TTL": "9600h",
+					"REFX_LAMED_MAX_EXPERIMENTS": "100", "REFX_LAMED_MAX_VARIANTS": "8", "REFX_LAMED_MAX_GOALS": "16",
+				} {
+					wantEnv[name][k] = v
+				}
+			}
+			for _, name := range []string{"assign", "track"} {
+				wantEnv[name]["REFX_RATE_PER_KEY"] = "50"
+				wantEnv[name]["REFX_RATE_PER_IP"] = "20"
+			}
 			if tc.name == "Prod" {
+				for _, name := range []string{"assign", "track", "admin"} {
+					for k, v := range map[string]string{
+						"REFX_KEYLESS": "true", "REFX_USER_TTL": "4800h", "REFX_LAMED_NAMESPACES": "alephbet,shop",
+						"REFX_LAMED_MAX_EXPERIMENTS": "200", "REFX_LAMED_MAX_VARIANTS": "4", "REFX_LAMED_MAX_GOALS": "8",
+					} {
+						wantEnv[name][k] = v
+					}
+				}
+				for _, name := range []string{"assign", "track"} {
+					wantEnv[name]["REFX_RATE_PER_KEY"] = "100"
+					wantEnv[name]["REFX_RATE_PER_IP"] = "0"
+				}
 				wantEnv["track"]["REFX_IDEMPOTENCY_TTL"] = "336h"
 				wantEnv["track"]["REFX_TRACK_PATHS"] = "/t/e,/collect"
 				wantEnv["admin"]["REFX_COUNTER_SHARDS"] = "16"
@@ -186,6 +212,32 @@ func TestFunctions(t *testing.T) {
 			for id, lg := range s.resources("AWS::Logs::LogGroup") {
 				if got := props(lg)["RetentionInDays"]; got != retention {
 					t.Errorf("log group %s keeps logs %v days, want %v", id, got, retention)
+				}
+			}
+		})
+	}
+}
+
+// TestReservedConcurrency checks that reservedConcurrency reserves
+// instances for the public functions only: the admin and stream functions
+// keep the account's pool.
+func TestReservedConcurrency(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		ctx      map[string]any
+		reserved any
+	}{{"Dev", devContext, nil}, {"Prod", prodContext, 50.0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustSynth(t, tc.ctx)
+			lambdas := s.resources("AWS::Lambda::Function")
+			for _, f := range functions {
+				want := tc.reserved
+				if f.Name != "assign" && f.Name != "track" {
+					want = nil
+				}
+				p := props(lambdas[s.logicalID(t, "AWS::Lambda::Function", functionID(f.Name)+"Function")])
+				if got := p["ReservedConcurrentExecutions"]; got != want {
+					t.Errorf("%s: ReservedConcurrentExecutions = %v, want %v", f.Name, got, want)
 				}
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/refx-dev/refx/pkg/aggregate"
+	"github.com/refx-dev/refx/pkg/httpapi"
 )
 
 // tableOperations are the DynamoDB operations refx makes, whose throttles
@@ -33,7 +34,24 @@ const (
 	aggregateIteratorAgeAlarmMs = 60 * 1000
 	countedThroughLagAlarm      = 60 // seconds
 	api5xxAlarm                 = 5
+	// abuseAlarm is the count of requests answered 429 by the functions'
+	// rate limits, or refused for their key, in each of 2 of 3 five-minute
+	// periods: one a second for ten minutes is someone hammering the
+	// public routes (or a client shipped with a revoked key), not a
+	// visitor reloading a page.
+	abuseAlarm = 300
 )
+
+// The API functions' abuse signals (httpapi), Embedded Metric Format lines
+// without dimensions.
+var abuseMetrics = []string{httpapi.MetricRateLimited, httpapi.MetricKeyRefused, httpapi.MetricCappedValues}
+
+// abuseMetric is one of abuseMetrics.
+func abuseMetric(name string) awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String(httpapi.MetricNamespace), MetricName: jsii.String(name),
+	})
+}
 
 // The aggregator's own metrics (pkg/aggregate), written as CloudWatch
 // Embedded Metric Format log lines after every batch, without dimensions.
@@ -116,8 +134,13 @@ func (s *service) newMonitoring() {
 			}), 1, 1, 1},
 		alarmSpec{"Api5xx", "refx API: server errors (5xx)",
 			stat(s.api.api.MetricServerError(nil), "Sum"), api5xxAlarm, 1, 1},
+		alarmSpec{"RateLimited", "refx API: many requests answered 429 by the per-key or per-IP rate limits; see the abuse dashboard",
+			stat(abuseMetric(httpapi.MetricRateLimited), "Sum"), abuseAlarm, 3, 2},
+		alarmSpec{"KeyRefused", "refx API: many requests refused for a missing, unknown, revoked or misused key; see the abuse dashboard",
+			stat(abuseMetric(httpapi.MetricKeyRefused), "Sum"), abuseAlarm, 3, 2},
 	)
 	var alarms []interfacesawscloudwatch.IAlarmRef
+	byID := map[string]interfacesawscloudwatch.IAlarmRef{}
 	for _, a := range specs {
 		alarm := awscloudwatch.NewAlarm(s.stack, jsii.String(a.id+"Alarm"), &awscloudwatch.AlarmProps{
 			AlarmDescription:   jsii.String(a.description),
@@ -131,8 +154,16 @@ func (s *service) newMonitoring() {
 		alarm.AddAlarmAction(action)
 		alarm.AddOkAction(action)
 		alarms = append(alarms, alarm)
+		byID[a.id] = alarm
 	}
 	s.newDashboard(alarms)
+	abuseAlarms := []interfacesawscloudwatch.IAlarmRef{byID["RateLimited"], byID["KeyRefused"], byID["Api5xx"]}
+	for _, f := range functions {
+		if f.public() {
+			abuseAlarms = append(abuseAlarms, byID[functionID(f.Name)+"Throttles"])
+		}
+	}
+	s.newAbuseDashboard(abuseAlarms)
 }
 
 // dashboardName is the dashboard's physical name: readable in the console
@@ -141,15 +172,26 @@ func (s *service) dashboardName() string {
 	return "refx-" + s.cfg.Stage + "-" + *s.stack.Region()
 }
 
+// graph is a dashboard graph, a third of a row wide.
+func graph(title string, left, right []awscloudwatch.IMetric) awscloudwatch.IWidget {
+	return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+		Title: jsii.String(title), Left: &left, Right: &right, Width: jsii.Number(8), Height: jsii.Number(6),
+	})
+}
+
+// m is metric as a dashboard shows it: statistic over five minutes, labelled.
+func m(metric awscloudwatch.Metric, statistic, label string) awscloudwatch.IMetric {
+	return metric.With(&awscloudwatch.MetricOptions{Statistic: jsii.String(statistic), Label: jsii.String(label), Period: fiveMinutes})
+}
+
+// alarmStatus is a dashboard widget of alarms' states.
+func alarmStatus(title string, alarms []interfacesawscloudwatch.IAlarmRef) awscloudwatch.IWidget {
+	return awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+		Title: jsii.String(title), Alarms: &alarms, Width: jsii.Number(8), Height: jsii.Number(6),
+	})
+}
+
 func (s *service) newDashboard(alarms []interfacesawscloudwatch.IAlarmRef) {
-	graph := func(title string, left, right []awscloudwatch.IMetric) awscloudwatch.IWidget {
-		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-			Title: jsii.String(title), Left: &left, Right: &right, Width: jsii.Number(8), Height: jsii.Number(6),
-		})
-	}
-	m := func(metric awscloudwatch.Metric, statistic, label string) awscloudwatch.IMetric {
-		return metric.With(&awscloudwatch.MetricOptions{Statistic: jsii.String(statistic), Label: jsii.String(label), Period: fiveMinutes})
-	}
 	api := s.api.api
 	rows := [][]awscloudwatch.IWidget{{
 		graph("API requests and errors",
@@ -157,9 +199,7 @@ func (s *service) newDashboard(alarms []interfacesawscloudwatch.IAlarmRef) {
 			[]awscloudwatch.IMetric{m(api.MetricClientError(nil), "Sum", "4xx"), m(api.MetricServerError(nil), "Sum", "5xx")}),
 		graph("API latency (ms)",
 			[]awscloudwatch.IMetric{m(api.MetricLatency(nil), "p50", "p50"), m(api.MetricLatency(nil), "p99", "p99")}, nil),
-		awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
-			Title: jsii.String("Alarms"), Alarms: &alarms, Width: jsii.Number(8), Height: jsii.Number(6),
-		}),
+		alarmStatus("Alarms", alarms),
 	}}
 	var invocations, failures, durations []awscloudwatch.IMetric
 	for _, f := range functions {
@@ -205,9 +245,56 @@ func (s *service) newDashboard(alarms []interfacesawscloudwatch.IAlarmRef) {
 	}
 }
 
-// dashboardURL is the console URL of the dashboard.
-func (s *service) dashboardURL() string {
+// newAbuseDashboard is the one screen to watch when the public routes are
+// attacked: the functions' own refusals (rate limits, keys, capped
+// values), what the API answered, and whether the public functions ran out
+// of concurrency.
+func (s *service) newAbuseDashboard(alarms []interfacesawscloudwatch.IAlarmRef) {
+	var signals []awscloudwatch.IMetric
+	for _, name := range abuseMetrics {
+		signals = append(signals, m(abuseMetric(name), "Sum", name))
+	}
+	api := s.api.api
+	var throttles, concurrency []awscloudwatch.IMetric
+	for _, f := range functions {
+		if f.public() {
+			fn := s.functions[f.Name]
+			throttles = append(throttles, m(fn.MetricThrottles(nil), "Sum", f.Name+" throttles"))
+			concurrency = append(concurrency, m(fn.Metric(jsii.String("ConcurrentExecutions"), nil), "Maximum", f.Name+" concurrent"))
+		}
+	}
+	// The reserved concurrency, when set, is the ceiling the public
+	// functions' concurrency hits before they throttle.
+	var ceiling []*awscloudwatch.HorizontalAnnotation
+	if n := s.cfg.ReservedConcurrency; n > 0 {
+		ceiling = append(ceiling, &awscloudwatch.HorizontalAnnotation{Value: jsii.Number(float64(n)), Label: jsii.String("reservedConcurrency")})
+	}
+	concurrencyGraph := awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+		Title: jsii.String("Public functions: throttles and concurrency"), Left: &throttles, Right: &concurrency,
+		RightAnnotations: &ceiling, Width: jsii.Number(8), Height: jsii.Number(6),
+	})
+	d := awscloudwatch.NewDashboard(s.stack, jsii.String("AbuseDashboard"), &awscloudwatch.DashboardProps{
+		DashboardName: jsii.String(s.abuseDashboardName()),
+	})
+	d.AddWidgets(
+		graph("Refused: rate limited, key refused; values capped", signals, nil),
+		// The stage throttle's 429s are among the 4xx: HTTP APIs count
+		// no throttles apart.
+		graph("API requests, 4xx (stage throttle included), 5xx",
+			[]awscloudwatch.IMetric{m(api.MetricCount(nil), "Sum", "requests")},
+			[]awscloudwatch.IMetric{m(api.MetricClientError(nil), "Sum", "4xx"), m(api.MetricServerError(nil), "Sum", "5xx")}),
+		concurrencyGraph,
+	)
+	d.AddWidgets(alarmStatus("Abuse alarms", alarms))
+}
+
+func (s *service) abuseDashboardName() string {
+	return "refx-" + s.cfg.Stage + "-abuse-" + *s.stack.Region()
+}
+
+// dashboardURL is the console URL of the dashboard named name.
+func (s *service) dashboardURL(name string) string {
 	region := *s.stack.Region()
 	return "https://" + region + ".console.aws.amazon.com/cloudwatch/home?region=" + region +
-		"#dashboards:name=" + s.dashboardName()
+		"#dashboards:name=" + name
 }

@@ -65,6 +65,9 @@ func TestAlarms(t *testing.T) {
 		"TableThrottledRequestsAlarm": {"expression(ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests)", 1},
 		"TableSystemErrorsAlarm":      {"expression(SystemErrors,SystemErrors,SystemErrors,SystemErrors,SystemErrors,SystemErrors,SystemErrors)", 1},
 		"Api5xxAlarm":                 {"AWS/ApiGateway/5xx ApiId Sum", 5},
+		// The API functions' abuse signals (httpapi), also dimensionless.
+		"RateLimitedAlarm": {"refx/RateLimited  Sum", 300},
+		"KeyRefusedAlarm":  {"refx/KeyRefused  Sum", 300},
 	}
 	for _, f := range functions {
 		id := functionID(f.Name)
@@ -137,10 +140,11 @@ func TestAlarmEmail(t *testing.T) {
 func TestDashboard(t *testing.T) {
 	s := mustSynth(t, devContext)
 	dashboards := s.resources("AWS::CloudWatch::Dashboard")
-	if len(dashboards) != 1 {
-		t.Fatalf("%d dashboards, want one", len(dashboards))
+	if len(dashboards) != 2 {
+		t.Fatalf("%d dashboards, want the service's and the abuse dashboard", len(dashboards))
 	}
-	for _, d := range dashboards {
+	{
+		d := dashboards[s.logicalID(t, "AWS::CloudWatch::Dashboard", "Dashboard")]
 		body := canonical(props(d)["DashboardBody"])
 		for _, want := range []string{"API requests and errors", "Lambda invocations", "Lambda duration p99", "DynamoDB capacity consumed",
 			"DynamoDB throttled requests", "DynamoDB system errors", "IteratorAge", "ApproximateNumberOfMessagesVisible", "alarm"} {
@@ -151,5 +155,55 @@ func TestDashboard(t *testing.T) {
 		if !strings.Contains(canonical(props(d)["DashboardName"]), "refx-dev-") {
 			t.Errorf("dashboard name %s", canonical(props(d)["DashboardName"]))
 		}
+	}
+}
+
+// TestAbuseDashboard checks the dashboard of the abuse signals: the API
+// functions' own metrics, the API's responses, the public functions'
+// throttles and concurrency (with the reserved ceiling when set), and the
+// alarms that page on them.
+func TestAbuseDashboard(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		ctx     map[string]any
+		ceiling bool
+	}{{"Dev", devContext, false}, {"Prod", prodContext, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustSynth(t, tc.ctx)
+			id := s.logicalID(t, "AWS::CloudWatch::Dashboard", "AbuseDashboard")
+			d := props(s.resources("AWS::CloudWatch::Dashboard")[id])
+			if name := canonical(d["DashboardName"]); !strings.Contains(name, "refx-"+s.cfg.Stage+"-abuse-") {
+				t.Errorf("dashboard name %s", name)
+			}
+			body := canonical(d["DashboardBody"])
+			api := s.logicalID(t, "AWS::ApiGatewayV2::Api", "Api")
+			wants := []string{
+				// The Embedded Metric Format lines: namespace, name, no dimension.
+				`\"refx\",\"RateLimited\",{`, `\"refx\",\"KeyRefused\",{`, `\"refx\",\"CappedValues\",{`,
+				`\"AWS/ApiGateway\",\"Count\",\"ApiId\",\"`, `\"AWS/ApiGateway\",\"4xx\",\"ApiId\",\"`,
+				`\"AWS/ApiGateway\",\"5xx\",\"ApiId\",\"`, canonical(ref(api)),
+				`\"Throttles\",\"FunctionName\"`, `\"ConcurrentExecutions\",\"FunctionName\"`,
+			}
+			for _, name := range []string{"RateLimitedAlarm", "KeyRefusedAlarm", "Api5xxAlarm", "AssignThrottlesAlarm", "TrackThrottlesAlarm"} {
+				wants = append(wants, canonical(getAtt(s.logicalID(t, "AWS::CloudWatch::Alarm", name), "Arn")))
+			}
+			for _, f := range []string{"assign", "track"} {
+				wants = append(wants, canonical(ref(s.logicalID(t, "AWS::Lambda::Function", functionID(f)+"Function"))))
+			}
+			for _, want := range wants {
+				if !strings.Contains(body, want) {
+					t.Errorf("the abuse dashboard has no %s", want)
+				}
+			}
+			// Only the public functions: admin's throttles belong to the
+			// service dashboard.
+			if admin := canonical(ref(s.logicalID(t, "AWS::Lambda::Function", "AdminFunction"))); strings.Contains(body, admin) {
+				t.Errorf("the abuse dashboard shows the admin function")
+			}
+			ceiling := `{\"label\":\"reservedConcurrency\",\"value\":50,\"yAxis\":\"right\"}`
+			if got := strings.Contains(body, ceiling); got != tc.ceiling {
+				t.Errorf("reserved concurrency line %s: %v, want %v in %s", ceiling, got, tc.ceiling, body)
+			}
+		})
 	}
 }

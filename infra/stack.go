@@ -233,6 +233,14 @@ func (s *service) newFunction(f function, code awslambda.Code) error {
 		"debug": awslambda.ApplicationLogLevel_DEBUG, "info": awslambda.ApplicationLogLevel_INFO,
 		"warn": awslambda.ApplicationLogLevel_WARN, "error": awslambda.ApplicationLogLevel_ERROR,
 	}[s.cfg.LogLevel]
+	var reserved *float64
+	if f.public() && s.cfg.ReservedConcurrency > 0 {
+		// Caps the instances, hence the service-wide rate a key or an
+		// address gets past the per-instance limits, and keeps a flood of
+		// public calls from taking the account's concurrency from admin
+		// and the stream consumers.
+		reserved = jsii.Number(s.cfg.ReservedConcurrency)
+	}
 	fn := awslambda.NewFunction(s.stack, jsii.String(id+"Function"), &awslambda.FunctionProps{
 		Description:  jsii.String(f.Description),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
@@ -245,10 +253,11 @@ func (s *service) newFunction(f function, code awslambda.Code) error {
 		LogGroup:     logs,
 		// The functions log JSON (log/slog); Lambda's JSON format keeps
 		// each line one structured record and filters by its level.
-		LoggingFormat:         awslambda.LoggingFormat_JSON,
-		ApplicationLogLevelV2: level,
-		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
-		Environment:           &env,
+		LoggingFormat:                awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2:        level,
+		SystemLogLevelV2:             awslambda.SystemLogLevel_WARN,
+		Environment:                  &env,
+		ReservedConcurrentExecutions: reserved,
 	})
 	s.functions[f.Name] = fn
 	return nil
@@ -329,6 +338,18 @@ func (s *service) environment(f function) (map[string]*string, error) {
 				env[k] = v
 			}
 		}
+		env["REFX_KEYLESS"] = strconv.FormatBool(s.cfg.Keyless)
+		env["REFX_USER_TTL"] = envDuration(s.cfg.UserTTL)
+		if len(s.cfg.LamedNamespaces) > 0 {
+			env["REFX_LAMED_NAMESPACES"] = strings.Join(s.cfg.LamedNamespaces, ",")
+		}
+		env["REFX_LAMED_MAX_EXPERIMENTS"] = strconv.Itoa(s.cfg.LamedMaxExperiments)
+		env["REFX_LAMED_MAX_VARIANTS"] = strconv.Itoa(s.cfg.LamedMaxVariants)
+		env["REFX_LAMED_MAX_GOALS"] = strconv.Itoa(s.cfg.LamedMaxGoals)
+		if f.public() {
+			env["REFX_RATE_PER_KEY"] = strconv.Itoa(s.cfg.RatePerKey)
+			env["REFX_RATE_PER_IP"] = strconv.Itoa(s.cfg.RatePerIP)
+		}
 		var corsGroups httpapi.Routes
 		for _, r := range httpapi.CORSRoutes() {
 			corsGroups |= r.Group
@@ -404,7 +425,8 @@ func (s *service) outputs() {
 		})
 	}
 	out("ApiUrl", *s.api.stage.Url(), "The API's base URL")
-	out("DashboardUrl", s.dashboardURL(), "The CloudWatch dashboard")
+	out("DashboardUrl", s.dashboardURL(s.dashboardName()), "The CloudWatch dashboard")
+	out("AbuseDashboardUrl", s.dashboardURL(s.abuseDashboardName()), "The CloudWatch dashboard of the abuse signals")
 	out("TableName", *s.table.TableName(), "The DynamoDB table")
 	out("ExportBucketName", *s.export.bucket.BucketName(), "The bucket of the Parquet export and Athena results")
 	out("AdminKeySecretArn", *s.adminKey.SecretArn(),

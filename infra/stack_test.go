@@ -79,7 +79,7 @@ func TestKeys(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	s := mustSynth(t, devContext)
 	outputs, _ := s.template["Outputs"].(map[string]any)
-	for _, name := range []string{"ApiUrl", "DashboardUrl", "TableName", "ExportBucketName", "AdminKeySecretArn", "AthenaWorkGroup", "GlueDatabase", "AlarmTopicArn"} {
+	for _, name := range []string{"ApiUrl", "DashboardUrl", "TableName", "ExportBucketName", "AdminKeySecretArn", "AthenaWorkGroup", "GlueDatabase", "AlarmTopicArn", "AbuseDashboardUrl"} {
 		if _, ok := outputs[name]; !ok {
 			t.Errorf("no output %s (outputs: %v)", name, sortedKeys(outputs))
 		}
@@ -97,5 +97,9 @@ func TestOutputs(t *testing.T) {
 	url := canonical(outputs["DashboardUrl"].(map[string]any)["Value"])
 	if !strings.Contains(url, "#dashboards:name=refx-dev-") {
 		t.Errorf("DashboardUrl = %s", url)
+	}
+	url = canonical(outputs["AbuseDashboardUrl"].(map[string]any)["Value"])
+	if !strings.Contains(url, "#dashboards:name=refx-dev-abuse-") {
+		t.Errorf("AbuseDashboardUrl = %s", url)
 	}
 }

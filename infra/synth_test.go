@@ -87,6 +87,16 @@ var (
 		"fallbackURL":      "https://www.example.com/invite",
 		"lamedPrefix":      "/x/ab",
 		"snapshotPeriod":   "15m",
+		// exportRetentionDays unset: production's default.
+		"keyless":             true,
+		"ratePerKey":          100.0,
+		"ratePerIp":           0.0,
+		"reservedConcurrency": 50.0,
+		"lamedNamespaces":     []any{"alephbet", "shop"},
+		"lamedMaxExperiments": 200.0,
+		"lamedMaxVariants":    4.0,
+		"lamedMaxGoals":       8.0,
+		"userTtl":             "4800h",
 	}
 )
 
