@@ -59,8 +59,13 @@ type Analysis struct {
 
 // GoalAnalysis holds the metrics of one goal.
 type GoalAnalysis struct {
-	Kind           refx.GoalKind `json:"kind"`
-	ConversionRate Metric        `json:"conversion_rate"`
+	Kind refx.GoalKind `json:"kind"`
+	// Cap is the goal's value cap: every value was counted within ±Cap, so
+	// the value metric is that of the capped values. Nil when uncapped.
+	Cap *refx.Decimal `json:"cap"`
+	// ServerOnly says that only events sent with a secret key counted.
+	ServerOnly     bool   `json:"server_only"`
+	ConversionRate Metric `json:"conversion_rate"`
 	// ValuePerParticipant is set for value goals.
 	ValuePerParticipant *Metric `json:"value_per_participant,omitempty"`
 }
@@ -134,8 +139,11 @@ func Analyze(exp *refx.Experiment, res *refx.Results, opts Options) (*Analysis, 
 		metrics[s.key] = m
 	}
 	for _, g := range exp.Goals {
-		ga := GoalAnalysis{Kind: g.Kind, ConversionRate: metrics[g.Key+":"+MeasureConversionRate]}
+		ga := GoalAnalysis{Kind: g.Kind, Cap: g.Cap, ServerOnly: g.ServerOnly, ConversionRate: metrics[g.Key+":"+MeasureConversionRate]}
 		if m, ok := metrics[g.Key+":"+MeasureValuePerParticipant]; ok {
+			if g.Cap != nil {
+				m.Notes = append(m.Notes, fmt.Sprintf("each event's value was counted within ±%s (the goal's cap)", g.Cap))
+			}
 			ga.ValuePerParticipant = &m
 		}
 		out.Goals[g.Key] = ga
@@ -146,6 +154,10 @@ func Analyze(exp *refx.Experiment, res *refx.Results, opts Options) (*Analysis, 
 			ShareRate: r(MeasureShareRate), KFactor: r(MeasureKFactor),
 			ConversionsPerReferrer: r(MeasureConversionsPerReferrer), ValuePerReferrer: r(MeasureValuePerReferrer),
 			SignupsPerClick: r(MeasureSignupsPerClick),
+		}
+		if g, ok := exp.Goal(exp.Referral.ConversionGoal); ok && g.Cap != nil {
+			v := &out.Referral.ValuePerReferrer
+			v.Notes = append(v.Notes, fmt.Sprintf("each conversion's value was counted within ±%s (the %s goal's cap)", g.Cap, g.Key))
 		}
 	}
 	return out, nil
