@@ -18,35 +18,133 @@ const (
 	MaxValue      = 1_000_000_000
 )
 
-var decimalScale = big.NewInt(10_000)
+// maxUnits is MaxValue in units of 1/10⁴.
+const maxUnits = MaxValue * 10_000
 
 // Decimal is an exact value amount, held as an integer count of 1/10⁴.
 type Decimal struct {
 	units int64
 }
 
+// maxExponent bounds a value's exponent. A value is at most 64 bytes, so
+// its digits are at most 63 and no exponent beyond ±(63+13) can give an
+// accepted non-zero value; refusing larger ones up front means no input
+// makes the parser compute a power of ten (big.Rat would, up to 10^1000000).
+const maxExponent = 100
+
 // ParseDecimal parses a JSON number (plain or with an exponent) into a
-// Decimal, refusing more than DecimalPlaces fractional digits or a magnitude
-// above MaxValue.
+// Decimal, refusing more than DecimalPlaces fractional digits, a magnitude
+// above MaxValue, and exponents beyond ±100. It does no big-number
+// arithmetic: the digits are scaled by moving the decimal point.
 func ParseDecimal(s string) (Decimal, error) {
-	if s == "" || len(s) > 64 || strings.ContainsAny(s, "/ ") {
-		return Decimal{}, FieldErrorf("value", "must be a number")
+	if len(s) > 64 {
+		return Decimal{}, FieldErrorf("value", "must be a number of at most 64 characters")
 	}
-	r, ok := new(big.Rat).SetString(s)
+	n, ok := scanNumber(s)
 	if !ok {
 		return Decimal{}, FieldErrorf("value", "must be a number")
 	}
-	r.Mul(r, new(big.Rat).SetInt(decimalScale))
-	if !r.IsInt() {
+	if n.exp < -maxExponent || n.exp > maxExponent {
+		return Decimal{}, FieldErrorf("value", "must have an exponent between -%d and %d", maxExponent, maxExponent)
+	}
+	// Significant digits without leading zeros, and the power of ten of
+	// the last one in units of 1/10⁴.
+	digits := strings.TrimLeft(n.whole+n.frac, "0")
+	shift := n.exp - len(n.frac) + DecimalPlaces
+	for digits != "" && shift < 0 && digits[len(digits)-1] == '0' {
+		digits, shift = digits[:len(digits)-1], shift+1
+	}
+	if digits == "" {
+		return Decimal{}, nil
+	}
+	if shift < 0 {
 		return Decimal{}, FieldErrorf("value", "must have at most %d decimal places", DecimalPlaces)
 	}
-	u := r.Num()
-	limit := new(big.Int).Mul(big.NewInt(MaxValue), decimalScale)
-	if new(big.Int).Abs(u).Cmp(limit) > 0 {
+	// MaxValue in units has 14 digits; more cannot be in range.
+	if len(digits)+shift > 14 {
 		return Decimal{}, FieldErrorf("value", "must be between -%d and %d", MaxValue, MaxValue)
 	}
-	return Decimal{units: u.Int64()}, nil
+	var units int64
+	for i := 0; i < len(digits); i++ {
+		units = units*10 + int64(digits[i]-'0')
+	}
+	for range shift {
+		units *= 10
+	}
+	if units > maxUnits {
+		return Decimal{}, FieldErrorf("value", "must be between -%d and %d", MaxValue, MaxValue)
+	}
+	if n.neg {
+		units = -units
+	}
+	return Decimal{units: units}, nil
 }
+
+// number is a scanned JSON number: ±whole.frac·10^exp.
+type number struct {
+	neg         bool
+	whole, frac string
+	exp         int
+}
+
+// scanNumber parses s by the JSON number grammar
+// (-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?). An exponent's
+// magnitude saturates past maxExponent instead of overflowing.
+func scanNumber(s string) (number, bool) {
+	var n number
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		n.neg = true
+		i++
+	}
+	intStart := i
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	whole := s[intStart:i]
+	if whole == "" || len(whole) > 1 && whole[0] == '0' {
+		return n, false
+	}
+	frac := ""
+	if i < len(s) && s[i] == '.' {
+		i++
+		fracStart := i
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		if frac = s[fracStart:i]; frac == "" {
+			return n, false
+		}
+	}
+	exp := 0
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		expNeg := false
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			expNeg = s[i] == '-'
+			i++
+		}
+		expStart := i
+		for ; i < len(s) && isDigit(s[i]); i++ {
+			if exp <= maxExponent {
+				exp = exp*10 + int(s[i]-'0')
+			}
+		}
+		if i == expStart {
+			return n, false
+		}
+		if expNeg {
+			exp = -exp
+		}
+	}
+	if i != len(s) {
+		return n, false
+	}
+	n.whole, n.frac, n.exp = whole, frac, exp
+	return n, true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // String formats d as a plain decimal without trailing zeros ("12.5", "-3").
 func (d Decimal) String() string { return formatScaled(big.NewInt(d.units), DecimalPlaces) }

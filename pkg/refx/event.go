@@ -46,7 +46,7 @@ func (e *Event) Validate(now time.Time) error {
 	case !ValidKey(e.Type):
 		return FieldErrorf("type", "must be 1-64 characters of letters, digits, '-', '_' or '.'")
 	case !ValidUser(e.User):
-		return invalidUser("user")
+		return InvalidUser("user")
 	case e.ReferralCode != "" && !ValidCode(e.ReferralCode):
 		return FieldErrorf("referral_code", "must be a referral code")
 	}
@@ -68,9 +68,19 @@ func (e *Event) Validate(now time.Time) error {
 	return nil
 }
 
-// Normalize puts fields that have one canonical form in it: referral codes
-// are case-insensitive, as in links.
-func (e *Event) Normalize() { e.ReferralCode = strings.ToUpper(e.ReferralCode) }
+// Normalize puts fields that have one canonical form in it, before they are
+// validated, fingerprinted or stored: a UUID id in lower case (hex digits
+// are case-insensitive, so an upper-case copy of an id is the same key, not
+// a second event), the user in NFC (NormalizeUser), and referral codes in
+// upper case, as in links. An id that is not a UUID is left as it is (and
+// refused by Validate).
+func (e *Event) Normalize() {
+	if ValidUUID(e.ID) {
+		e.ID = strings.ToLower(e.ID)
+	}
+	e.User = NormalizeUser(e.User)
+	e.ReferralCode = strings.ToUpper(e.ReferralCode)
+}
 
 // Fingerprint is a digest of everything the client sent except the id. Two
 // requests with one id and equal fingerprints are a retry; different

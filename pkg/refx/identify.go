@@ -23,13 +23,18 @@ type Identity struct {
 	User      string `json:"user"`
 }
 
+// Normalize puts both ids in their canonical spelling (NormalizeUser).
+func (id *Identity) Normalize() {
+	id.Anonymous, id.User = NormalizeUser(id.Anonymous), NormalizeUser(id.User)
+}
+
 // Validate checks the ids.
 func (id Identity) Validate() error {
 	switch {
 	case !ValidUser(id.Anonymous):
-		return invalidUser("anonymous")
+		return InvalidUser("anonymous")
 	case !ValidUser(id.User):
-		return invalidUser("user")
+		return InvalidUser("user")
 	case id.Anonymous == id.User:
 		return FieldErrorf("user", "must differ from anonymous")
 	}

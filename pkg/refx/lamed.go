@@ -31,13 +31,23 @@ type LamedTrack struct {
 	UUID       string
 }
 
+// Normalize puts the parameters in NFC (NormalizeUser), so that two
+// spellings of a name are one experiment, variant or goal and two of a
+// uuid one visitor. Case stays as sent: Lamed's uuid is free-form, not
+// necessarily a UUID, and Lamed compares it exactly.
+func (t *LamedTrack) Normalize() {
+	for _, f := range []*string{&t.Namespace, &t.Experiment, &t.Variant, &t.Event, &t.UUID} {
+		*f = NormalizeUser(*f)
+	}
+}
+
 // Validate checks the call's parameters.
 func (t *LamedTrack) Validate() error {
 	for _, f := range []struct{ name, value string }{
 		{"namespace", t.Namespace}, {"experiment", t.Experiment}, {"variant", t.Variant}, {"event", t.Event}, {"uuid", t.UUID},
 	} {
 		if !validLamedName(f.value) {
-			return FieldErrorf(f.name, "must be 1-128 bytes of text without control characters or '#'")
+			return FieldErrorf(f.name, "must be 1-128 bytes of text without control or format characters or '#'")
 		}
 	}
 	return nil

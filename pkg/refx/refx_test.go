@@ -25,6 +25,33 @@ func TestDecimal(t *testing.T) {
 		{"1e300", "", "", refx.EINVALID},
 		{"abc", "", "", refx.EINVALID},
 		{"1/3", "", "", refx.EINVALID},
+		{"-0", "0", "0", ""},
+		{"0e100", "0", "0", ""},
+		{"1.5E+2", "150", "22500", ""},
+		{"12345e-4", "1.2345", "1.52399025", ""},
+		{"1.000000000000000000000000000000000000000000000000000000000", "1", "1", ""},
+		{"100000000000000000000000000000000000000e-29", "1000000000", "1000000000000000000", ""},
+		{"-1000000000", "-1000000000", "1000000000000000000", ""},
+		{"-1000000000.0001", "", "", refx.EINVALID},
+		{"1e10", "", "", refx.EINVALID},
+		// Huge exponents are refused before any arithmetic: big.Rat
+		// spent ~40 ms computing 10^999999 for this 8-byte value.
+		{"1e999999", "", "", refx.EINVALID},
+		{"1e-999999", "", "", refx.EINVALID},
+		{"0e101", "", "", refx.EINVALID},
+		{"1e99999999999999999999999999999999999999999999", "", "", refx.EINVALID},
+		{"1" + strings.Repeat("0", 64), "", "", refx.EINVALID},
+		// Only the JSON grammar: big.Rat also read these.
+		{"+1", "", "", refx.EINVALID},
+		{".5", "", "", refx.EINVALID},
+		{"1.", "", "", refx.EINVALID},
+		{"01", "", "", refx.EINVALID},
+		{"0x10", "", "", refx.EINVALID},
+		{"1_000", "", "", refx.EINVALID},
+		{"1e", "", "", refx.EINVALID},
+		{"", "", "", refx.EINVALID},
+		{"-", "", "", refx.EINVALID},
+		{`"12"`, "", "", refx.EINVALID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -50,8 +77,13 @@ func TestValidators(t *testing.T) {
 			[]string{"", "-a", "A", "a b", "a#b", strings.Repeat("a", 65)}},
 		{"Key", refx.ValidKey, []string{"control", "Bold", "v1.2", "a_b-c"},
 			[]string{"", ".a", "a#b", "a b", strings.Repeat("k", 65)}},
-		{"User", refx.ValidUser, []string{"alice", "user#1", "ünïcode", strings.Repeat("u", 256)},
-			[]string{"", "a\x00b", "tab\there", "\xff", strings.Repeat("u", 257)}},
+		{"User", refx.ValidUser, []string{"alice", "user#1", "ünïcode", strings.Repeat("u", 256),
+			"\u00e9", "\u03a9", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\U0001F469\u200d\U0001F4BB", "\ufffd"},
+			[]string{"", "a\x00b", "tab\there", "\xff", strings.Repeat("u", 257),
+				"\xed\xa0\x80",      // a surrogate encoded in UTF-8
+				"e\u0301", "\u2126", // not NFC: é and Ω spelled otherwise
+				"\u202egnp.exe", "a\u202ab", "\u2066x\u2069", "\u200ex", "x\u200f", "\u061cx", // bidi controls
+				"a\u200bb", "\ufeffa", "a\u00adb", "a\U000E0041", "a\u0085b"}},
 		{"UUID", refx.ValidUUID, []string{"6f1c2a9e-8d4b-4c3a-9f1e-2b7d5c8a1e90", "6F1C2A9E-8D4B-4C3A-9F1E-2B7D5C8A1E90"},
 			[]string{"", "6f1c2a9e8d4b4c3a9f1e2b7d5c8a1e90", "6f1c2a9e-8d4b-4c3a-9f1e-2b7d5c8a1e9g", "6f1c2a9e-8d4b-4c3a-9f1e-2b7d5c8a1e900"}},
 	}
@@ -68,6 +100,23 @@ func TestValidators(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestNormalizeUser(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"alice", "alice"},
+		{"Jose\u0301", "Jos\u00e9"},
+		{"\u2126", "\u03a9"},
+		{"\u1100\u1161", "\uac00"},
+		{"\u00e9", "\u00e9"},
+		// Not a canonical equivalence: compatibility forms stay apart.
+		{"\ufb01", "\ufb01"},
+	}
+	for _, tt := range tests {
+		if got := refx.NormalizeUser(tt.in); got != tt.want || !refx.ValidUser(got) {
+			t.Errorf("NormalizeUser(%+q) = %+q (valid %v), want %+q", tt.in, got, refx.ValidUser(got), tt.want)
+		}
 	}
 }
 
