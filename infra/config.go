@@ -92,8 +92,9 @@ type Config struct {
 	Keyless bool
 	// RatePerKey and RatePerIP are the requests per second one function
 	// instance of a public route lets through per key and per (hashed) IP
-	// address (contexts "ratePerKey", default 50, and "ratePerIp", default
-	// 20; 0 turns the limit off; REFX_RATE_PER_KEY, REFX_RATE_PER_IP). They
+	// address (contexts "ratePerKey" and "ratePerIp", default
+	// app.DefaultRatePerKey and DefaultRatePerIP; 0 turns the limit off;
+	// REFX_RATE_PER_KEY, REFX_RATE_PER_IP). They
 	// are counted in each instance's memory, so a key's bound over the
 	// service is the rate times the concurrent instances, which
 	// ReservedConcurrency caps.
@@ -138,7 +139,7 @@ func DefaultConfig() Config {
 		Stage: "dev", CounterShards: refx.DefaultShards, IdempotencyTTL: 168 * time.Hour,
 		ThrottleRate: 500, ThrottleBurst: 1000, LogRetentionDays: 30, LogLevel: "info",
 		SnapshotPeriod: app.DefaultSnapshotPeriod,
-		RatePerKey:     50, RatePerIP: 20,
+		RatePerKey:     app.DefaultRatePerKey, RatePerIP: app.DefaultRatePerIP,
 		LamedMaxExperiments: 100, LamedMaxVariants: 8, LamedMaxGoals: 16,
 		UserTTL: 9600 * time.Hour,
 	}

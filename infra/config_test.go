@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/refx-dev/refx/pkg/app"
 )
 
 func TestConfigFromContext(t *testing.T) {
@@ -21,7 +23,7 @@ func TestConfigFromContext(t *testing.T) {
 			c.ThrottleRate != want.ThrottleRate || c.LogRetentionDays != 30 || c.AllowedOrigins != nil {
 			t.Fatalf("defaults = %+v", c)
 		}
-		if c.Production || c.Keyless || c.RatePerKey != 50 || c.RatePerIP != 20 || c.ReservedConcurrency != 0 ||
+		if c.Production || c.Keyless || c.RatePerKey != app.DefaultRatePerKey || c.RatePerIP != app.DefaultRatePerIP || c.ReservedConcurrency != 0 ||
 			c.LamedNamespaces != nil || c.LamedMaxExperiments != 100 || c.LamedMaxVariants != 8 || c.LamedMaxGoals != 16 ||
 			c.UserTTL != 9600*time.Hour || c.ExportRetentionDays != 0 || c.AlarmEmailOptOut {
 			t.Fatalf("trust defaults = %+v", c)

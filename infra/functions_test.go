@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/refx-dev/refx/pkg/app"
 	"github.com/refx-dev/refx/pkg/httpapi"
 )
 
@@ -144,8 +146,8 @@ func TestFunctions(t *testing.T) {
 				}
 			}
 			for _, name := range []string{"assign", "track"} {
-				wantEnv[name]["REFX_RATE_PER_KEY"] = "50"
-				wantEnv[name]["REFX_RATE_PER_IP"] = "20"
+				wantEnv[name]["REFX_RATE_PER_KEY"] = strconv.Itoa(app.DefaultRatePerKey)
+				wantEnv[name]["REFX_RATE_PER_IP"] = strconv.Itoa(app.DefaultRatePerIP)
 			}
 			if tc.name == "Prod" {
 				for _, name := range []string{"assign", "track", "admin"} {

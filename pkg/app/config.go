@@ -14,6 +14,7 @@ import (
 	"github.com/refx-dev/refx/pkg/apigateway"
 	"github.com/refx-dev/refx/pkg/dynamo"
 	"github.com/refx-dev/refx/pkg/httpapi"
+	"github.com/refx-dev/refx/pkg/refx"
 )
 
 // Config is everything refx reads from its environment.
@@ -52,6 +53,9 @@ type Config struct {
 	// LamedPrefix mounts the Alephbet/Lamed-compatible routes
 	// (REFX_LAMED_PREFIX, default /lamed).
 	LamedPrefix string
+	// Lamed limits what Alephbet/Lamed clients may create: see
+	// readLamedConfig.
+	Lamed refx.LamedLimits
 	// AllowedOrigins are the origins browsers may call the public routes
 	// from (REFX_ALLOWED_ORIGINS): see readCORSConfig.
 	AllowedOrigins []string
@@ -81,6 +85,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if err := readTrustConfig(getenv, &cfg.Trust); err != nil {
+		return Config{}, err
+	}
+	if err := readLamedConfig(getenv, &cfg.Lamed); err != nil {
 		return Config{}, err
 	}
 	cfg.LamedPrefix = getenv("REFX_LAMED_PREFIX")
@@ -136,7 +143,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if _, err := httpapi.TrackPathRoutes(cfg.TrackPaths); err != nil {
 		return nil, err
 	}
-	store := dynamo.New(client, cfg.Table, dynamo.Options{IdempotencyTTL: cfg.IdempotencyTTL, Logger: logger})
+	store := dynamo.New(client, cfg.Table, dynamo.Options{IdempotencyTTL: cfg.IdempotencyTTL, Lamed: cfg.Lamed, Logger: logger})
 	api := &httpapi.Server{
 		Experiments: store, Assignments: store, Events: store, Results: store,
 		Ping: store.Ping, AdminKey: cfg.AdminKey, Logger: logger,

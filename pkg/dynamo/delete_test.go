@@ -92,7 +92,7 @@ func TestDeleteExperiment(t *testing.T) {
 		}
 		_, err := s.Experiment(ctx, id)
 		wantCode(t, err, refx.ENOTFOUND)
-		got, err := s.LamedExperiments(ctx, "ns", nil)
+		got, err := lamedExperiments(ctx, s, refx.LamedQuery{Namespace: "ns"})
 		if err != nil || len(got) != 0 {
 			t.Fatalf("Lamed experiments after delete = %v, %v", got, err)
 		}

@@ -60,9 +60,24 @@ func (s *Store) Experiments(ctx context.Context, f refx.ExperimentFilter) (*refx
 		c := expression.Name("status").Equal(expression.Value(string(f.Status)))
 		filter = &c
 	}
-	exps, next, err := indexPage(ctx, s, "Experiments", experimentListPK, f.Limit, f.Cursor, filter, experimentOf)
+	var items []experimentItem
+	next, err := s.queryIndex(ctx, "Experiments", experimentListPK, f.Limit, f.Cursor, filter, &items)
 	if err != nil {
 		return nil, err
+	}
+	exps := make([]*refx.Experiment, 0, len(items))
+	for _, it := range items {
+		exps = append(exps, experimentOf(it))
+	}
+	// maxPageSize experiments of the largest valid size would not fit in
+	// one answer: the page ends where its bytes would pass the bound, and
+	// the next one starts after its last experiment.
+	if n := refx.FitPage(exps); n < len(exps) {
+		last := items[n-1]
+		exps, next = exps[:n], encodeCursor(map[string]types.AttributeValue{
+			AttrPK: &types.AttributeValueMemberS{Value: last.PK}, AttrSK: &types.AttributeValueMemberS{Value: last.SK},
+			AttrGSI1PK: &types.AttributeValueMemberS{Value: last.GSI1PK}, AttrGSI1SK: &types.AttributeValueMemberS{Value: last.GSI1SK},
+		})
 	}
 	return &refx.ExperimentPage{Experiments: exps, NextCursor: next}, nil
 }

@@ -28,7 +28,9 @@ const (
 	entityRefusal    = "refusal"
 	entityMarker     = "guard_marker"
 	entityLamedKey   = "lamed_uuid"
-	entityVelocity   = "velocity_slot"
+	// entityLamedNamespace counts a Lamed namespace's experiments.
+	entityLamedNamespace = "lamed_namespace"
+	entityVelocity       = "velocity_slot"
 )
 
 func toExperimentItem(e *refx.Experiment) experimentItem {

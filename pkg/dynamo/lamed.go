@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -52,6 +53,9 @@ func lamedShape(e *refx.Experiment, it experimentItem) {
 // uuids repeat across goals) is put if absent, and the aggregator counts
 // its insert: participate as a participant, any other event as a goal.
 func (s *Store) LamedTrack(ctx context.Context, t refx.LamedTrack) error {
+	if err := s.opts.Lamed.Allows(t.Namespace); err != nil {
+		return err
+	}
 	id := refx.LamedExperimentID(t.Namespace, t.Experiment)
 	if err := s.registerLamed(ctx, id, t); err != nil {
 		return err
@@ -72,39 +76,25 @@ func (s *Store) LamedTrack(ctx context.Context, t refx.LamedTrack) error {
 	return err
 }
 
-// registerLamed creates or extends the experiment item of a Lamed
-// experiment: running from its first event, with every variant and goal its
-// clients report. Each process does it once per (experiment, variant, event);
-// the ADDs are idempotent, so repeating it is harmless.
+// registerLamed makes sure that the experiment item of a Lamed experiment
+// exists and lists the call's variant and goal, within the limits. Each
+// process does it once per (experiment, variant, event): after that a call
+// writes nothing shared. An experiment is created in a transaction with its
+// namespace's count; a variant or goal is added on a condition on the
+// item's own sets, so that concurrent calls cannot overshoot either bound.
 func (s *Store) registerLamed(ctx context.Context, id string, t refx.LamedTrack) error {
 	seen := id + "\x00" + t.Variant + "\x00" + t.Event
 	if _, ok := s.lamedSeen.Load(seen); ok {
 		return nil
 	}
-	now := s.opts.Now().UTC()
-	update := expression.Set(expression.Name("entity"), expression.Value(entityExperiment)).
-		Set(expression.Name("id"), expression.Value(id)).
-		Set(expression.Name("source"), expression.Value(refx.SourceLamed)).
-		Set(expression.Name("namespace"), expression.Value(t.Namespace)).
-		Set(expression.Name("name"), expression.Name("name").IfNotExists(expression.Value(t.Experiment))).
-		Set(expression.Name("status"), expression.Name("status").IfNotExists(expression.Value(string(refx.StatusRunning)))).
-		Set(expression.Name("version"), expression.Name("version").IfNotExists(expression.Value(1))).
-		Set(expression.Name("created_at"), expression.Name("created_at").IfNotExists(expression.Value(now))).
-		Set(expression.Name("started_at"), expression.Name("started_at").IfNotExists(expression.Value(now))).
-		Set(expression.Name("updated_at"), expression.Value(now)).
-		Set(expression.Name(AttrGSI1PK), expression.Value(experimentListPK)).
-		Set(expression.Name(AttrGSI1SK), expression.Name(AttrGSI1SK).IfNotExists(expression.Value(experimentListSK(now, id)))).
-		Set(expression.Name("seed"), expression.Value(id)).
-		Set(expression.Name("coverage"), expression.Value(1)).
-		Set(expression.Name("counter_shards"), expression.Value(lamedShards)).
-		Add(expression.Name("lamed_variants"), expression.Value(&types.AttributeValueMemberSS{Value: []string{t.Variant}}))
-	if t.Event != refx.LamedParticipate {
-		update = update.Add(expression.Name("lamed_goals"), expression.Value(&types.AttributeValueMemberSS{Value: []string{t.Event}}))
+	if full, ok := s.fullLamed(id); ok {
+		if err := full.refuse(t); err != nil {
+			return err
+		}
 	}
-	ours := absent().Or(expression.Name("source").Equal(expression.Value(refx.SourceLamed)))
-	failed, err := s.updateIf(ctx, "registerLamed", experimentKey(id), update, ours)
-	if failed != nil {
-		return refx.Errorf(refx.ECONFLICT, "experiment id %s belongs to a refx experiment; rename the Alephbet experiment", id)
+	err := s.extendLamed(ctx, id, t)
+	if refx.ErrorCode(err) == refx.ENOTFOUND {
+		err = s.createLamed(ctx, id, t)
 	}
 	if err != nil {
 		return err
@@ -114,40 +104,204 @@ func (s *Store) registerLamed(ctx context.Context, id string, t refx.LamedTrack)
 	return nil
 }
 
-// LamedExperiments returns the results of a namespace's experiments, all of
-// them or those in scope, in Lamed's shape.
-func (s *Store) LamedExperiments(ctx context.Context, namespace string, scope []string) ([]refx.LamedExperiment, error) {
-	names := scope
-	if len(names) == 0 {
+// lamedFull is a Lamed experiment's variants and goals once they are at
+// their bound (nil while they are not), or a namespace at its bound, as
+// this process last found them; until ends the memory of it, since a
+// delete frees a namespace's slot and empties an experiment.
+type lamedFull struct {
+	limits          refx.LamedLimits
+	variants, goals []string
+	until           time.Time
+}
+
+// refuse is ELIMIT for a call adding a variant or goal to a full set.
+func (f lamedFull) refuse(t refx.LamedTrack) error {
+	if f.variants != nil && !slices.Contains(f.variants, t.Variant) {
+		return refx.Errorf(refx.ELIMIT, "experiment %q has its %d variants", t.Experiment, f.limits.MaxVariants)
+	}
+	if t.Event != refx.LamedParticipate && f.goals != nil && !slices.Contains(f.goals, t.Event) {
+		return refx.Errorf(refx.ELIMIT, "experiment %q has its %d goals", t.Experiment, f.limits.MaxGoals)
+	}
+	return nil
+}
+
+// fullLamed returns what this process remembers of a full experiment or
+// namespace (key lamedNamespaceKey(ns).PK).
+func (s *Store) fullLamed(key string) (lamedFull, bool) {
+	v, ok := s.lamedFull.Load(key)
+	if !ok {
+		return lamedFull{}, false
+	}
+	if full := v.(lamedFull); s.opts.Now().Before(full.until) {
+		return full, true
+	}
+	s.lamedFull.Delete(key)
+	return lamedFull{}, false
+}
+
+// rememberFull keeps full for the experiment cache's TTL: a refused client
+// costs at most one write per TTL and process.
+func (s *Store) rememberFull(key string, full lamedFull) {
+	full.limits, full.until = s.opts.Lamed, s.opts.Now().Add(s.opts.ExperimentCacheTTL)
+	s.lamedFull.Store(key, full)
+}
+
+// lamedSetFits is the condition that the string set attr has room for v:
+// absent, holding v already, or smaller than max.
+func lamedSetFits(attr, v string, max int) expression.ConditionBuilder {
+	name := expression.Name(attr)
+	return expression.AttributeNotExists(name).
+		Or(expression.Contains(name, v)).
+		Or(name.Size().LessThan(expression.Value(max)))
+}
+
+// extendLamed adds the call's variant and goal to an existing Lamed
+// experiment. ENOTFOUND if there is none, ELIMIT past the limits,
+// ECONFLICT if the id is a refx experiment's.
+func (s *Store) extendLamed(ctx context.Context, id string, t refx.LamedTrack) error {
+	lim := s.opts.Lamed
+	update := expression.Set(expression.Name("updated_at"), expression.Value(s.opts.Now().UTC())).
+		Add(expression.Name("lamed_variants"), expression.Value(&types.AttributeValueMemberSS{Value: []string{t.Variant}}))
+	cond := expression.Name("source").Equal(expression.Value(refx.SourceLamed)).
+		And(lamedSetFits("lamed_variants", t.Variant, lim.MaxVariants))
+	if t.Event != refx.LamedParticipate {
+		update = update.Add(expression.Name("lamed_goals"), expression.Value(&types.AttributeValueMemberSS{Value: []string{t.Event}}))
+		cond = cond.And(lamedSetFits("lamed_goals", t.Event, lim.MaxGoals))
+	}
+	failed, err := s.updateIf(ctx, "registerLamed", experimentKey(id), update, cond)
+	if failed == nil {
+		return err
+	}
+	if failed.Item == nil {
+		return refx.Errorf(refx.ENOTFOUND, "experiment %s not found", id)
+	}
+	var it experimentItem
+	if err := attributevalue.UnmarshalMap(failed.Item, &it); err != nil {
+		return storeError("registerLamed", err)
+	}
+	if it.Source != refx.SourceLamed {
+		return refx.Errorf(refx.ECONFLICT, "experiment id %s belongs to a refx experiment; rename the Alephbet experiment", id)
+	}
+	var full lamedFull
+	if len(it.LamedVariants) >= lim.MaxVariants {
+		full.variants = it.LamedVariants
+	}
+	if len(it.LamedGoals) >= lim.MaxGoals {
+		full.goals = it.LamedGoals
+	}
+	s.rememberFull(id, full)
+	if err := full.refuse(t); err != nil {
+		return err
+	}
+	// Neither set is full now: the item changed since the condition failed.
+	return refx.Errorf(refx.EUNAVAILABLE, "experiment %s changed meanwhile; send the same request again", id)
+}
+
+// createLamed creates a Lamed experiment, running from its first event, and
+// counts it in its namespace, in one transaction: ELIMIT when the namespace
+// has its experiments. An experiment created concurrently is extended.
+func (s *Store) createLamed(ctx context.Context, id string, t refx.LamedTrack) error {
+	nsKey := lamedNamespaceKey(t.Namespace)
+	lim := s.opts.Lamed
+	refused := refx.Errorf(refx.ELIMIT, "namespace %q has its %d experiments", t.Namespace, lim.MaxExperiments)
+	if _, ok := s.fullLamed(nsKey.PK); ok {
+		return refused
+	}
+	now := s.opts.Now().UTC()
+	e := &refx.Experiment{
+		ID: id, Name: t.Experiment, Source: refx.SourceLamed, Namespace: t.Namespace,
+		Status: refx.StatusRunning, Version: 1, CreatedAt: now, UpdatedAt: now, StartedAt: &now,
+		Seed: id, Coverage: 1, CounterShards: lamedShards,
+		Variants: []refx.Variant{{Key: t.Variant, Weight: 1}},
+	}
+	if t.Event != refx.LamedParticipate {
+		e.Goals = []refx.Goal{{Key: t.Event, Kind: refx.GoalBinomial}}
+	}
+	put, err := putIfAbsent(s.table, toExperimentItem(e))
+	if err != nil {
+		return storeError("createLamed", err)
+	}
+	count := expression.Name("experiments")
+	counted, err := conditionalUpdate(s.table, nsKey,
+		expression.Add(count, expression.Value(1)).
+			Set(expression.Name("entity"), expression.Value(entityLamedNamespace)).
+			Set(expression.Name("namespace"), expression.Value(t.Namespace)),
+		expression.AttributeNotExists(count).Or(count.LessThan(expression.Value(lim.MaxExperiments))))
+	if err != nil {
+		return storeError("createLamed", err)
+	}
+	err = s.transact(ctx, "createLamed", []types.TransactWriteItem{put, counted})
+	reasons := cancellationReasons(err)
+	switch {
+	case conditionFailed(reasons, 0):
+		err = s.extendLamed(ctx, id, t)
+		if refx.ErrorCode(err) == refx.ENOTFOUND {
+			return refx.Errorf(refx.EUNAVAILABLE, "experiment %s was deleted meanwhile; send the same request again", id)
+		}
+		return err
+	case conditionFailed(reasons, 1):
+		s.rememberFull(nsKey.PK, lamedFull{})
+		return refused
+	}
+	return storeError("createLamed", err)
+}
+
+// maxLamedPageSize bounds the experiments of one page of LamedExperiments,
+// each read with one query per counter shard; refx.FitPage bounds its
+// bytes. With the default limits a namespace is one page, as in Lamed.
+const maxLamedPageSize = refx.DefaultLamedMaxExperiments
+
+// LamedExperiments returns a page of the results of a namespace's
+// experiments, all of them or those in scope, in Lamed's shape, in name
+// order: the cursor is the last name of the page before.
+func (s *Store) LamedExperiments(ctx context.Context, q refx.LamedQuery) (*refx.LamedPage, error) {
+	names := slices.Compact(slices.Sorted(slices.Values(q.Scope)))
+	if len(q.Scope) == 0 {
 		var err error
-		if names, err = s.lamedNames(ctx, namespace); err != nil {
+		if names, err = s.lamedNames(ctx, q.Namespace); err != nil {
 			return nil, err
 		}
 	}
-	out := make([]refx.LamedExperiment, 0, len(names))
-	for _, name := range names {
-		le := refx.LamedExperiment{Experiment: name, Goals: []refx.LamedGoal{}}
-		res, err := s.Results(ctx, refx.LamedExperimentID(namespace, name))
-		if refx.ErrorCode(err) == refx.ENOTFOUND {
-			out = append(out, le)
-			continue
-		}
+	from, _ := slices.BinarySearch(names, q.Cursor)
+	if from < len(names) && names[from] == q.Cursor {
+		from++
+	}
+	names = names[from:]
+	page := &refx.LamedPage{Experiments: make([]refx.LamedExperiment, 0, min(len(names), s.lamedPageSize))}
+	for _, name := range names[:min(len(names), s.lamedPageSize)] {
+		le, err := s.lamedExperiment(ctx, q.Namespace, name)
 		if err != nil {
 			return nil, err
 		}
-		if len(res.Variants) > 0 {
-			for goal := range res.Variants[0].Goals {
-				lg := refx.LamedGoal{Goal: goal}
-				for _, v := range res.Variants {
-					lg.Results = append(lg.Results, refx.LamedGoalResult{Label: v.Key, Successes: v.Goals[goal].Events, Trials: v.Participants})
-				}
-				le.Goals = append(le.Goals, lg)
-			}
-			slices.SortFunc(le.Goals, func(a, b refx.LamedGoal) int { return cmp.Compare(a.Goal, b.Goal) })
-		}
-		out = append(out, le)
+		page.Experiments = append(page.Experiments, le)
 	}
-	return out, nil
+	page.Experiments = page.Experiments[:refx.FitPage(page.Experiments)]
+	if n := len(page.Experiments); n < len(names) {
+		page.NextCursor = page.Experiments[n-1].Experiment
+	}
+	return page, nil
+}
+
+// lamedExperiment is one experiment's results in Lamed's shape; an unknown
+// experiment has no goals.
+func (s *Store) lamedExperiment(ctx context.Context, namespace, name string) (refx.LamedExperiment, error) {
+	le := refx.LamedExperiment{Experiment: name, Goals: []refx.LamedGoal{}}
+	res, err := s.Results(ctx, refx.LamedExperimentID(namespace, name))
+	if refx.ErrorCode(err) == refx.ENOTFOUND {
+		return le, nil
+	}
+	if err != nil || len(res.Variants) == 0 {
+		return le, err
+	}
+	for goal := range res.Variants[0].Goals {
+		lg := refx.LamedGoal{Goal: goal}
+		for _, v := range res.Variants {
+			lg.Results = append(lg.Results, refx.LamedGoalResult{Label: v.Key, Successes: v.Goals[goal].Events, Trials: v.Participants})
+		}
+		le.Goals = append(le.Goals, lg)
+	}
+	slices.SortFunc(le.Goals, func(a, b refx.LamedGoal) int { return cmp.Compare(a.Goal, b.Goal) })
+	return le, nil
 }
 
 // lamedNames lists the experiment names of a namespace.
@@ -182,18 +336,52 @@ func (s *Store) LamedDelete(ctx context.Context, namespace, experiment string) e
 }
 
 // deleteLamed deletes the counters of the Lamed experiment exp, then its
-// item.
+// item, freeing its slot in its namespace in the same transaction.
 func (s *Store) deleteLamed(ctx context.Context, exp *refx.Experiment) error {
 	if err := s.deleteCounts(ctx, exp); err != nil {
 		return err
 	}
-	err := s.retry(ctx, "LamedDelete", func() error {
-		_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: experimentKey(exp.ID).Attributes()})
-		return err
-	})
+	count := expression.Name("experiments")
+	del, err := conditionalDelete(s.table, experimentKey(exp.ID), expression.Name("source").Equal(expression.Value(refx.SourceLamed)))
+	if err != nil {
+		return storeError("LamedDelete", err)
+	}
+	uncounted, err := conditionalUpdate(s.table, lamedNamespaceKey(exp.Namespace),
+		expression.Add(count, expression.Value(-1)), count.GreaterThan(expression.Value(0)))
+	if err != nil {
+		return storeError("LamedDelete", err)
+	}
+	err = s.transact(ctx, "LamedDelete", []types.TransactWriteItem{del, uncounted})
+	reasons := cancellationReasons(err)
+	switch {
+	case conditionFailed(reasons, 0):
+		err = nil // deleted meanwhile, or by this request's earlier attempt
+	case conditionFailed(reasons, 1):
+		// An experiment created before namespaces were counted has no
+		// slot to free.
+		err = s.retry(ctx, "LamedDelete", func() error {
+			_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: experimentKey(exp.ID).Attributes()})
+			return err
+		})
+	}
 	s.cache.forget(exp.ID)
 	s.lamedSeen.Clear()
+	s.lamedFull.Clear()
 	return storeError("LamedDelete", err)
+}
+
+// conditionalDelete is a transaction item deleting the item at key on cond.
+func conditionalDelete(table *string, key itemKey, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Delete: &types.Delete{
+		TableName: table, Key: key.Attributes(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}}, nil
 }
 
 // batchWrite writes up to 25 requests, resending unprocessed ones.

@@ -43,6 +43,9 @@ type Options struct {
 	// RetryBaseDelay and RetryMaxDelay shape the jittered exponential backoff
 	// between attempts (defaults 10ms and 400ms).
 	RetryBaseDelay, RetryMaxDelay time.Duration
+	// Lamed bounds the namespaces, experiments, variants and goals of
+	// Alephbet/Lamed clients (zero bounds take refx's defaults).
+	Lamed refx.LamedLimits
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives warnings (default slog.Default()).
@@ -68,6 +71,7 @@ func (o Options) withDefaults() Options {
 	if o.RetryMaxDelay <= 0 {
 		o.RetryMaxDelay = 400 * time.Millisecond
 	}
+	o.Lamed = o.Lamed.WithDefaults()
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -86,15 +90,22 @@ type Store struct {
 	// lamedSeen remembers the Lamed (experiment, variant, event) triples
 	// this process has registered.
 	lamedSeen sync.Map
+	// lamedFull remembers for a while the Lamed experiments and namespaces
+	// found full (lamedFull values by experiment id or namespace key), so
+	// that clients repeating a refused call cost no write.
+	lamedFull sync.Map
 	// chunkItems is the most counter items one aggregator transaction
 	// updates (maxChunkItems; tests lower it to split batches).
 	chunkItems int
+	// lamedPageSize is the most experiments of a LamedExperiments page
+	// (maxLamedPageSize; tests lower it).
+	lamedPageSize int
 }
 
 // New returns a Store on the named table.
 func New(client *dynamodb.Client, table string, opts Options) *Store {
 	opts = opts.withDefaults()
-	return &Store{client: client, table: aws.String(table), opts: opts, cache: newExperimentCache(opts.ExperimentCacheTTL, opts.Now), chunkItems: maxChunkItems}
+	return &Store{client: client, table: aws.String(table), opts: opts, cache: newExperimentCache(opts.ExperimentCacheTTL, opts.Now), chunkItems: maxChunkItems, lamedPageSize: maxLamedPageSize}
 }
 
 // Ping checks that the table is reachable.

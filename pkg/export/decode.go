@@ -55,6 +55,8 @@ var decoders = map[string]Decoder{
 	"visitor":             Skip,
 	"guard_marker":        Skip,
 	"lamed_uuid":          Skip,
+	// A namespace's count of Lamed experiments, against its quota.
+	"lamed_namespace": Skip,
 	// An API key's digest is a credential, not data to analyse.
 	"api_key": Skip,
 }

@@ -43,6 +43,7 @@ func (s *Server) lamedTrack(w http.ResponseWriter, r *http.Request) error {
 		Namespace: lamedNamespace(q), Experiment: q.Get("experiment"),
 		Variant: q.Get("variant"), Event: q.Get("event"), UUID: q.Get("uuid"),
 	}
+	t.Normalize()
 	if err := t.Validate(); err != nil {
 		return err
 	}
@@ -93,25 +94,30 @@ func requireLamedKey(isAdminKey func(string) bool, next http.Handler) http.Handl
 
 // lamedExperiments answers Lamed's results listing:
 // [{"meta":{"scope":…}}, {"experiment":…,"goals":[{"goal":…,"results":[{"label","successes","trials"}]}]}].
+// A namespace too large for one answer comes in pages: the meta object of
+// all but the last holds a next_cursor, which the cursor parameter takes;
+// Lamed's clients, which know nothing of it, read the first page as before.
 func (s *Server) lamedExperiments(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	namespace := lamedNamespace(q)
-	var scope []string
-	var scopeMeta any
+	lq := refx.LamedQuery{Namespace: lamedNamespace(q), Cursor: q.Get("cursor")}
+	meta := map[string]any{"scope": nil}
 	if raw := q.Get("scope"); raw != "" {
-		scopeMeta = raw
+		meta["scope"] = raw
 		for name := range strings.SplitSeq(raw, ",") {
 			if name != "" {
-				scope = append(scope, name)
+				lq.Scope = append(lq.Scope, name)
 			}
 		}
 	}
-	exps, err := s.Lamed.LamedExperiments(r.Context(), namespace, scope)
+	page, err := s.Lamed.LamedExperiments(r.Context(), lq)
 	if err != nil {
 		return err
 	}
-	out := []any{map[string]any{"meta": map[string]any{"scope": scopeMeta}}}
-	for _, e := range exps {
+	if page.NextCursor != "" {
+		meta["next_cursor"] = page.NextCursor
+	}
+	out := []any{map[string]any{"meta": meta}}
+	for _, e := range page.Experiments {
 		out = append(out, e)
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -112,13 +113,93 @@ type LamedExperiment struct {
 	Goals      []LamedGoal `json:"goals"`
 }
 
+// LamedQuery selects a page of a namespace's experiments: all of them, or
+// those in Scope, by name, from the first name after Cursor.
+type LamedQuery struct {
+	Namespace string
+	Scope     []string
+	Cursor    string
+}
+
+// LamedPage is one page of a namespace's experiments, in name order;
+// NextCursor is empty on the last.
+type LamedPage struct {
+	Experiments []LamedExperiment
+	NextCursor  string
+}
+
+// LamedLimits bound what Alephbet clients may create. They send no key a
+// customer's backend could vouch for, and every tracking call may create an
+// experiment, a variant or a goal, so each is counted against a quota.
+type LamedLimits struct {
+	// Namespaces are the namespaces allowed; empty allows any.
+	Namespaces []string
+	// MaxExperiments bounds the experiments of one namespace.
+	MaxExperiments int
+	// MaxVariants and MaxGoals bound one experiment's variants and goals.
+	MaxVariants, MaxGoals int
+}
+
+// Lamed limits: the defaults, and the most an experiment may have, which
+// are refx's own experiment limits (a Lamed experiment is a refx
+// experiment: its results and analysis have the same bounds).
+const (
+	DefaultLamedMaxExperiments = 100
+	DefaultLamedMaxVariants    = 8
+	DefaultLamedMaxGoals       = 16
+	MaxLamedExperiments        = 10_000
+)
+
+// WithDefaults fills the zero bounds with the defaults.
+func (l LamedLimits) WithDefaults() LamedLimits {
+	if l.MaxExperiments == 0 {
+		l.MaxExperiments = DefaultLamedMaxExperiments
+	}
+	if l.MaxVariants == 0 {
+		l.MaxVariants = DefaultLamedMaxVariants
+	}
+	if l.MaxGoals == 0 {
+		l.MaxGoals = DefaultLamedMaxGoals
+	}
+	return l
+}
+
+// Validate checks limits that WithDefaults has filled: EINVALID, with the
+// field (namespaces, max_experiments, max_variants, max_goals) at fault.
+func (l LamedLimits) Validate() error {
+	for _, ns := range l.Namespaces {
+		if !validLamedName(ns) {
+			return FieldErrorf("namespaces", "%q is not a namespace: want 1-128 bytes of text without control characters or '#'", ns)
+		}
+	}
+	switch {
+	case l.MaxExperiments < 1 || l.MaxExperiments > MaxLamedExperiments:
+		return FieldErrorf("max_experiments", "%d: want 1 to %d", l.MaxExperiments, MaxLamedExperiments)
+	case l.MaxVariants < 2 || l.MaxVariants > MaxVariants:
+		return FieldErrorf("max_variants", "%d: want 2 to %d", l.MaxVariants, MaxVariants)
+	case l.MaxGoals < 1 || l.MaxGoals > MaxGoals:
+		return FieldErrorf("max_goals", "%d: want 1 to %d", l.MaxGoals, MaxGoals)
+	}
+	return nil
+}
+
+// Allows reports whether the namespace may be tracked. EFORBIDDEN otherwise.
+func (l LamedLimits) Allows(namespace string) error {
+	if len(l.Namespaces) > 0 && !slices.Contains(l.Namespaces, namespace) {
+		return Errorf(EFORBIDDEN, "namespace %q is not allowed", namespace)
+	}
+	return nil
+}
+
 // LamedService is the Lamed-compatible backend.
 type LamedService interface {
-	// LamedTrack counts an event once per uuid and counter.
+	// LamedTrack counts an event once per uuid and counter. EFORBIDDEN for
+	// a namespace not allowed, ELIMIT for an experiment, variant or goal
+	// beyond the limits, ECONFLICT for the id of a refx experiment.
 	LamedTrack(ctx context.Context, t LamedTrack) error
-	// LamedExperiments returns a namespace's experiments (all, or those in
-	// scope) with their results.
-	LamedExperiments(ctx context.Context, namespace string, scope []string) ([]LamedExperiment, error)
+	// LamedExperiments returns a page of a namespace's experiments (all, or
+	// those in scope) with their results.
+	LamedExperiments(ctx context.Context, q LamedQuery) (*LamedPage, error)
 	// LamedDelete deletes an experiment and its counts; deleting an unknown
 	// experiment is not an error.
 	LamedDelete(ctx context.Context, namespace, experiment string) error
