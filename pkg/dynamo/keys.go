@@ -24,7 +24,6 @@ import (
 //	refusal       USER#<referee>             REFUSED#<code>
 //	lamed uuid    LAMED#<sha1(counter uuid)> UUID
 //	lamed nspace  LAMEDNS#<namespace>        LIMITS
-//	lamed nspace  LAMEDNS#<namespace>        LIMITS
 //	snapshot      SNAP#<experiment>          <period start, UTC, fixed width>
 //	code totals   CODE#<code>                TOTALS
 //	velocity slot CODE#<code>                VEL#H#<hour>#<n> | VEL#D#<day>#<n>
@@ -61,8 +60,6 @@ const (
 	lamedSK            = "UUID"
 	lamedNSPrefix      = "LAMEDNS#"
 	lamedNSSK          = "LIMITS"
-	lamedNSPrefix      = "LAMEDNS#"
-	lamedNSSK          = "LIMITS"
 	snapshotPrefix     = "SNAP#"
 	codeTotalsSK       = "TOTALS"
 	velocityPrefix     = "VEL#"
@@ -84,12 +81,6 @@ const timeSKLayout = "2006-01-02T15:04:05.000000Z"
 func apiKeyKey(id string) itemKey { return itemKey{PK: apiKeyPrefix + id, SK: apiKeySK} }
 
 func experimentKey(id string) itemKey { return itemKey{PK: experimentPrefix + id, SK: experimentSK} }
-
-// lamedNamespaceKey counts a Lamed namespace's experiments against its
-// quota. Only creating and deleting an experiment write it.
-func lamedNamespaceKey(namespace string) itemKey {
-	return itemKey{PK: lamedNSPrefix + namespace, SK: lamedNSSK}
-}
 
 // lamedNamespaceKey counts a Lamed namespace's experiments against its
 // quota. Only creating and deleting an experiment write it.
