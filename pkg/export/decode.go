@@ -122,11 +122,19 @@ func decodeEvent(r *stream.Record) ([]Row, error) {
 		if c.Experiment == "" || c.Variant == "" {
 			return nil, fmt.Errorf("event credit %d lacks experiment or variant", i)
 		}
+		counted := value
+		if c.Capped() {
+			units, err := decimalUnits(*c.Value)
+			if err != nil {
+				return nil, fmt.Errorf("event credit %d: %w", i, err)
+			}
+			counted = &units
+		}
 		rows = append(rows, Row{Credits, CreditRow{
 			EventID: it.ID, Experiment: c.Experiment, Variant: c.Variant, Goal: it.Type, UserID: it.User,
-			Referrer: optString(c.Referrer), FirstConversion: c.FirstConversion, Value: value,
+			Referrer: optString(c.Referrer), FirstConversion: c.FirstConversion, Value: counted,
 			OccurredAt: it.OccurredAt.UTC(), ReceivedAt: it.ReceivedAt.UTC(),
-			SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+			SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt, Capped: c.Capped(),
 		}})
 	}
 	return rows, nil
@@ -195,10 +203,18 @@ func decodeExperiment(r *stream.Record) ([]Row, error) {
 		}})
 	}
 	for _, g := range it.Goals {
-		rows = append(rows, Row{ExperimentGoals, ExperimentGoalRow{
+		row := ExperimentGoalRow{
 			Experiment: it.ID, Version: it.Version, Goal: g.Key, Kind: g.Kind,
-			SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
-		}})
+			SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt, ServerOnly: g.ServerOnly,
+		}
+		if g.Cap != "" {
+			units, err := decimalUnits(g.Cap)
+			if err != nil {
+				return nil, fmt.Errorf("goal %s cap: %w", g.Key, err)
+			}
+			row.Cap = &units
+		}
+		rows = append(rows, Row{ExperimentGoals, row})
 	}
 	return rows, nil
 }

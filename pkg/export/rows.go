@@ -54,12 +54,18 @@ type CreditRow struct {
 	// FirstConversion is true when this event converted its user on the
 	// goal (the "users" count of the results) or, on a referral credit, was
 	// the referee's first conversion.
-	FirstConversion bool      `parquet:"first_conversion"`
-	Value           *int64    `parquet:"value,optional,decimal(4:14)"`
-	OccurredAt      time.Time `parquet:"occurred_at,timestamp(millisecond)"`
-	ReceivedAt      time.Time `parquet:"received_at,timestamp(millisecond)"`
-	SequenceNumber  string    `parquet:"sequence_number"`
-	StreamedAt      time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+	FirstConversion bool `parquet:"first_conversion"`
+	// Value is what the credit counted: the event's value within its
+	// goal's cap (EventRow.Value is the value sent).
+	Value          *int64    `parquet:"value,optional,decimal(4:14)"`
+	OccurredAt     time.Time `parquet:"occurred_at,timestamp(millisecond)"`
+	ReceivedAt     time.Time `parquet:"received_at,timestamp(millisecond)"`
+	SequenceNumber string    `parquet:"sequence_number"`
+	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+	// Capped is true when the goal's cap lowered the event's value. Columns
+	// added after the first release come last, as ALTER TABLE ADD COLUMNS
+	// appends them; older files read them as null.
+	Capped bool `parquet:"capped"`
 }
 
 // AssignmentRow is a user's enrolment in a variant: the insert of an
@@ -126,6 +132,10 @@ type ExperimentGoalRow struct {
 	Kind           string    `parquet:"kind"`
 	SequenceNumber string    `parquet:"sequence_number"`
 	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+	// ServerOnly and Cap are the goal's rules (refx.Goal), added last like
+	// CreditRow.Capped; Cap is nil when the goal has none.
+	ServerOnly bool   `parquet:"server_only"`
+	Cap        *int64 `parquet:"cap,optional,decimal(4:14)"`
 }
 
 // ReferralRow is a referrer's code in a referral experiment: the insert of

@@ -4,6 +4,9 @@
 -- event that converted the user on the goal: the results API's goal counters
 -- are exactly sums over these rows. With a referrer, the event is a referred
 -- friend's conversion, counted for the referrer's variant (referral counts).
+-- value is what the credit counted: the event's value within its goal's cap
+-- (events.value is the value sent); capped marks the credits the cap lowered
+-- (null in files written before goals had caps).
 CREATE EXTERNAL TABLE IF NOT EXISTS event_credits (
   event_id         string,
   experiment       string,
@@ -16,7 +19,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS event_credits (
   occurred_at      timestamp,
   received_at      timestamp,
   sequence_number  string,
-  streamed_at      timestamp
+  streamed_at      timestamp,
+  capped           boolean
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET

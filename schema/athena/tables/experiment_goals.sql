@@ -1,11 +1,15 @@
 -- experiment_goals: the goals of each experiment version (ExperimentGoalRow).
+-- server_only and cap are the goal's rules (null in files written before
+-- goals had them; cap is also null for an uncapped goal).
 CREATE EXTERNAL TABLE IF NOT EXISTS experiment_goals (
   experiment      string,
   version         bigint,
   goal            string,
   kind            string,
   sequence_number string,
-  streamed_at     timestamp
+  streamed_at     timestamp,
+  server_only     boolean,
+  cap             decimal(14,4)
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
