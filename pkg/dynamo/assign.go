@@ -38,9 +38,10 @@ func (s *Store) Assign(ctx context.Context, experiment, user string) (*refx.Assi
 	if !ok {
 		return outside(exp, user), nil
 	}
+	now := s.opts.Now().UTC()
 	it := assignmentItem{
 		Key: assignmentKey(user, exp.ID), Entity: entityAssignment,
-		Experiment: exp.ID, User: user, Variant: variant.Key, AssignedAt: s.opts.Now().UTC(),
+		Experiment: exp.ID, User: user, Variant: variant.Key, AssignedAt: now, ExpiresAt: s.userExpiry(now),
 	}
 	av, err := attributevalue.MarshalMap(it)
 	if err != nil {

@@ -57,7 +57,8 @@ func (s *Store) link(ctx context.Context, a anonymousAssignment, user string) (r
 		out.Status = refx.LinkClaimed
 		return out, nil
 	}
-	items, err := linkItems(s.table, a, user, s.opts.Now().UTC())
+	now := s.opts.Now().UTC()
+	items, err := linkItems(s.table, a, user, now, s.userExpiry(now))
 	if err != nil {
 		return out, storeError("Identify", err)
 	}
@@ -86,7 +87,7 @@ func (s *Store) link(ctx context.Context, a anonymousAssignment, user string) (r
 }
 
 // linkItems are the transaction linking one anonymous assignment to user.
-func linkItems(table *string, a anonymousAssignment, user string, now time.Time) ([]types.TransactWriteItem, error) {
+func linkItems(table *string, a anonymousAssignment, user string, now, expiresAt time.Time) ([]types.TransactWriteItem, error) {
 	linkedTo := expression.Name("linked_to")
 	mark, err := expression.NewBuilder().
 		WithUpdate(expression.Set(linkedTo, expression.Value(user))).
@@ -97,7 +98,7 @@ func linkItems(table *string, a anonymousAssignment, user string, now time.Time)
 		return nil, err
 	}
 	copied := a.Assignment
-	copied.Key, copied.User = assignmentKey(user, a.Experiment), user
+	copied.Key, copied.User, copied.ExpiresAt = assignmentKey(user, a.Experiment), user, expiresAt
 	put, err := putIfAbsent(table, linkedAssignment{Assignment: copied, LinkedFrom: a.User, LinkedAt: now})
 	if err != nil {
 		return nil, err

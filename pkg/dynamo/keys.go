@@ -11,7 +11,7 @@ import (
 //	entity        pk                         sk                              gsi1pk        gsi1sk
 //	experiment    EXP#<id>                   META                            EXPERIMENTS   <created_at>#<id>
 //	assignment    USER#<user>                ASSIGN#<experiment>
-//	event         EVENT#<event id>           EVENT
+//	event         EVENT#<event id>           EVENT                           USEREVENTS#<user>  <received_at>#<id>
 //	participants  COUNT#<experiment>#<shard> VARIANT#<variant>#PARTICIPANTS
 //	goal counter  COUNT#<experiment>#<shard> VARIANT#<variant>#GOAL#<goal>
 //	referral ctr  COUNT#<experiment>#<shard> VARIANT#<variant>#REFERRAL
@@ -30,6 +30,7 @@ import (
 //	agg. ledger   AGG#<anchor sequence>      LEDGER
 //	watermark     AGGREGATE                  WATERMARK
 //	agg. error    AGGERR#<day>               <sequence>
+//	erasure       ERASURE#<sha256(user)>     ERASURE
 //	api key       APIKEY#<key id>            APIKEY                          APIKEYS       <created_at>#<id>
 const (
 	experimentPrefix   = "EXP#"
@@ -67,6 +68,9 @@ const (
 	aggregateLedgerPrefix = "AGG#"
 	aggregateLedgerSK     = "LEDGER"
 	aggregateErrorPrefix  = "AGGERR#"
+	userEventsPrefix      = "USEREVENTS#"
+	erasurePrefix         = "ERASURE#"
+	erasureSK             = "ERASURE"
 	apiKeyPrefix          = "APIKEY#"
 	apiKeySK              = "APIKEY"
 	apiKeyListPK          = "APIKEYS"
@@ -105,6 +109,17 @@ func assignmentKey(user, experiment string) itemKey {
 }
 
 func eventKey(id string) itemKey { return itemKey{PK: eventPrefix + id, SK: eventSK} }
+
+// userEventsPK is the sparse gsi1 partition of a user's events: erasing
+// the user queries it, nothing else does.
+func userEventsPK(user string) string { return userEventsPrefix + user }
+
+// userEventsSK orders a user's events by reception; the id keeps events
+// received in the same microsecond apart.
+func userEventsSK(receivedAt time.Time, id string) string { return timeSK(receivedAt) + "#" + id }
+
+// erasureKey names an erased user by hash (refx.ErasureHash), never by id.
+func erasureKey(userHash string) itemKey { return itemKey{PK: erasurePrefix + userHash, SK: erasureSK} }
 
 // counterPK is the partition of one shard of an experiment's counters. The
 // shard lives in the partition key so that a hot experiment's writes spread

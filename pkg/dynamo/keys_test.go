@@ -19,6 +19,7 @@ func TestKeys(t *testing.T) {
 		{"Participants", participantsKey("cta", 7, "bold"), "COUNT#cta#007", "VARIANT#bold#PARTICIPANTS", 2},
 		{"Goal", goalKey("cta", 63, "bold", "signup"), "COUNT#cta#063", "VARIANT#bold#GOAL#signup", 2},
 		{"Snapshot", snapshotKey("cta", created), "SNAP#cta", "2026-01-02T02:04:05.600000Z", 2},
+		{"Erasure", erasureKey("ab12"), "ERASURE#ab12", "ERASURE", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -29,6 +30,9 @@ func TestKeys(t *testing.T) {
 	}
 	if got := experimentListSK(created, "cta"); got != "2026-01-02T02:04:05.600000Z#cta" {
 		t.Fatalf("list sort key = %s", got)
+	}
+	if pk, sk := userEventsPK("user#1"), userEventsSK(created, "6f1c"); pk != "USEREVENTS#user#1" || sk != "2026-01-02T02:04:05.600000Z#6f1c" {
+		t.Fatalf("user events index keys = %s / %s", pk, sk)
 	}
 	// Fixed width: a later time always sorts after an earlier one.
 	if experimentListSK(created.Add(time.Microsecond), "a") <= experimentListSK(created, "z") {

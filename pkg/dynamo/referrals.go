@@ -45,9 +45,10 @@ func (s *Store) CreateReferral(ctx context.Context, experiment, referrer string)
 		return nil, refx.Errorf(refx.ECONFLICT, "experiment %s is %s: no new referral links", exp.ID, exp.Status)
 	}
 	for attempt := 0; attempt < maxCodeCollisions; attempt++ {
+		now := s.opts.Now().UTC()
 		rc := referralCode{
 			Code: refx.NewCode(), Experiment: exp.ID, Referrer: referrer,
-			Variant: a.Variant, Counted: a.InExperiment, CreatedAt: s.opts.Now().UTC(),
+			Variant: a.Variant, Counted: a.InExperiment, CreatedAt: now, ExpiresAt: s.userExpiry(now),
 		}
 		p := pointerItem{Key: codePointerKey(referrer, exp.ID), Entity: entityPointer, ReferralCode: rc}
 		codePut, err := putIfAbsent(s.table, codeItem{Key: codeKey(rc.Code), Entity: entityReferral, ReferralCode: rc})
@@ -155,6 +156,7 @@ func (s *Store) RecordClick(ctx context.Context, click refx.Click) (*refx.ClickR
 		seen, err := attributevalue.MarshalMap(seenItem{
 			Key: visitorSeenKey(click.Visitor, exp.ID), Entity: entityVisitor,
 			Experiment: exp.ID, Variant: c.Variant, Code: c.Code, Counted: c.Counted, SeenAt: now,
+			ExpiresAt: s.userExpiry(now),
 		})
 		if err != nil {
 			return res, storeError("RecordClick", err)
@@ -166,6 +168,7 @@ func (s *Store) RecordClick(ctx context.Context, click refx.Click) (*refx.ClickR
 	item, err := attributevalue.MarshalMap(clickItem{
 		Key: clickKey(c.Code, click.Visitor), Entity: entityClick, Code: c.Code, Experiment: exp.ID,
 		Variant: c.Variant, Counted: c.Counted, Visitor: click.Visitor, IPHash: click.IPHash, ClickedAt: now,
+		ExpiresAt: s.userExpiry(now),
 	})
 	if err != nil {
 		return res, storeError("RecordClick", err)
@@ -291,6 +294,7 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 		Key: attributionKey(sig.Referee), GSI1PK: referrerPK(c.Referrer), GSI1SK: referrerListSK(now, sig.Referee),
 		Entity: entityAttrib, Referee: sig.Referee, Referrer: c.Referrer, Code: c.Code, Experiment: exp.ID,
 		Variant: c.Variant, Counted: c.Counted, Status: status, Reasons: reasons, AttributedAt: now,
+		Visitor: sig.Visitor, ExpiresAt: s.userExpiry(now),
 	}
 	items, err := attributionItems(s.table, c, a, sig, got, today, exp.Referral.MaxSignupsPerDay, now)
 	if err != nil {
@@ -386,9 +390,11 @@ func attributionItems(table *string, c codeItem, a attributionItem, sig refx.Sig
 func (s *Store) refuse(ctx context.Context, exp *refx.Experiment, c codeItem, sig refx.Signup, reason string, got map[itemKey]map[string]types.AttributeValue) (*refx.AttributionResult, bool, error) {
 	stored := got[refusalKey(sig.Referee, c.Code)]
 	if stored == nil {
+		now := s.opts.Now().UTC()
 		item, err := attributevalue.MarshalMap(refusalItem{
 			Key: refusalKey(sig.Referee, c.Code), Entity: entityRefusal, Referee: sig.Referee, Code: c.Code,
-			Experiment: exp.ID, Variant: c.Variant, Counted: c.Counted, Reason: reason, RefusedAt: s.opts.Now().UTC(),
+			Experiment: exp.ID, Variant: c.Variant, Counted: c.Counted, Reason: reason, RefusedAt: now,
+			ExpiresAt: s.userExpiry(now),
 		})
 		if err != nil {
 			return nil, true, storeError("refuse", err)

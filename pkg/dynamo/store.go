@@ -32,6 +32,13 @@ var (
 type Options struct {
 	// IdempotencyTTL is how long an event id is remembered (default 7 days).
 	IdempotencyTTL time.Duration
+	// UserTTL is how long per-user items live after they are written
+	// (assignments, referral codes and pointers, clicks, visitor marks,
+	// attributions, refusals): DynamoDB's TTL then deletes them, changing
+	// no counter. It must outlast the experiments they belong to: an
+	// assignment that expires while its experiment still runs lets the
+	// user be enrolled again (default DefaultUserTTL).
+	UserTTL time.Duration
 	// ExperimentCacheTTL bounds how long a running experiment's configuration
 	// is reused without a read. Writes stay exact regardless: they carry a
 	// condition on the experiment's status and version, and a stale cache
@@ -55,9 +62,16 @@ type Options struct {
 // DefaultIdempotencyTTL is how long event ids are remembered by default.
 const DefaultIdempotencyTTL = 7 * 24 * time.Hour
 
+// DefaultUserTTL is how long per-user items live by default: 400 days, a
+// year-long experiment and its analysis, with a month to spare.
+const DefaultUserTTL = 400 * 24 * time.Hour
+
 func (o Options) withDefaults() Options {
 	if o.IdempotencyTTL <= 0 {
 		o.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	if o.UserTTL <= 0 {
+		o.UserTTL = DefaultUserTTL
 	}
 	if o.ExperimentCacheTTL <= 0 {
 		o.ExperimentCacheTTL = 5 * time.Second

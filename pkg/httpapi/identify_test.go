@@ -69,7 +69,7 @@ func TestIdentify(t *testing.T) {
 
 func TestIdentifyBadInput(t *testing.T) {
 	t.Parallel()
-	h := (&httpapi.Server{}).Handler(httpapi.AllRoutes)
+	h := (&httpapi.Server{Keyless: true}).Handler(httpapi.AllRoutes)
 	long := strings.Repeat("u", 257)
 	tests := []struct{ name, body, field string }{
 		{"Empty", ``, ""},

@@ -28,7 +28,7 @@ func (req ReferralRequest) validate() error {
 	case !refx.ValidSlug(req.Experiment):
 		return refx.FieldErrorf("experiment", "must be an experiment id")
 	case !refx.ValidUser(req.Referrer):
-		return refx.FieldErrorf("referrer", "must be 1-%d bytes of text without control characters", refx.MaxUserLen)
+		return refx.InvalidUser("referrer")
 	}
 	return nil
 }
@@ -38,6 +38,7 @@ func (s *Server) createReferral(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	req.Referrer = refx.NormalizeUser(req.Referrer)
 	if err := req.validate(); err != nil {
 		return err
 	}
@@ -171,16 +172,16 @@ func (s *Server) attribute(r *http.Request, code, referee, visitor, device, ip s
 	if visitor == "" {
 		visitor = visitorCookie(r)
 	}
+	sig := refx.Signup{Code: code, Referee: refx.NormalizeUser(referee), Visitor: visitor, Device: device}
+	if err := sig.Validate(); err != nil {
+		return nil, err
+	}
 	trusted := callerOf(r.Context()).trusted()
 	switch {
 	case !trusted && ip != "":
 		return nil, &refx.Error{Code: refx.EFORBIDDEN, Field: "ip", Message: "the referee's ip is accepted from a secret key only: a browser's own address is used"}
 	case !trusted && device != "":
 		return nil, &refx.Error{Code: refx.EFORBIDDEN, Field: "device", Message: "a device fingerprint is accepted from a secret key only"}
-	}
-	sig := refx.Signup{Code: code, Referee: referee, Visitor: visitor, Device: device}
-	if err := sig.Validate(); err != nil {
-		return nil, err
 	}
 	if !trusted {
 		ip, _, _ = net.SplitHostPort(r.RemoteAddr)
@@ -195,9 +196,9 @@ func (s *Server) attribute(r *http.Request, code, referee, visitor, device, ip s
 }
 
 func (s *Server) referrerReferrals(w http.ResponseWriter, r *http.Request) error {
-	user := r.PathValue("user")
+	user := refx.NormalizeUser(r.PathValue("user"))
 	if !refx.ValidUser(user) {
-		return refx.FieldErrorf("user", "must be a user id")
+		return refx.InvalidUser("user")
 	}
 	q := r.URL.Query()
 	limit, err := limitParam(q)

@@ -98,6 +98,10 @@ type Assignment struct {
 	// ValueTotals is the user's total value per goal, from the vt_<goal>
 	// attributes: what the per-participant sum of squares needs.
 	ValueTotals map[string]string `dynamodbav:"-"`
+	// ExpiresAt is when DynamoDB's TTL deletes the per-user item: the
+	// store's UserTTL after it was written (items written before user
+	// TTLs existed have none and are kept until erased).
+	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
 }
 
 type Credit struct {
@@ -125,6 +129,10 @@ func (c Credit) Capped() bool { return c.Value != nil }
 
 type Event struct {
 	Key
+	// GSI1PK and GSI1SK index the event under its user (a sparse gsi1
+	// partition USEREVENTS#<user>), so that erasing the user finds it.
+	GSI1PK      string    `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK      string    `dynamodbav:"gsi1sk,omitempty"`
 	Entity      string    `dynamodbav:"entity"`
 	ID          string    `dynamodbav:"id"`
 	Type        string    `dynamodbav:"type"`
@@ -173,6 +181,10 @@ type ReferralCode struct {
 	Variant    string    `dynamodbav:"variant"`
 	Counted    bool      `dynamodbav:"counted"`
 	CreatedAt  time.Time `dynamodbav:"created_at"`
+	// ExpiresAt is when DynamoDB's TTL deletes the per-user item: the
+	// store's UserTTL after it was written (items written before user
+	// TTLs existed have none and are kept until erased).
+	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
 }
 
 type Click struct {
@@ -185,6 +197,10 @@ type Click struct {
 	Visitor    string    `dynamodbav:"visitor"`
 	IPHash     string    `dynamodbav:"ip_hash,omitempty"`
 	ClickedAt  time.Time `dynamodbav:"clicked_at"`
+	// ExpiresAt is when DynamoDB's TTL deletes the per-user item: the
+	// store's UserTTL after it was written (items written before user
+	// TTLs existed have none and are kept until erased).
+	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
 }
 
 // Seen marks a visitor's first click in an experiment: its insert is
@@ -197,6 +213,10 @@ type Seen struct {
 	Code       string    `dynamodbav:"code"`
 	Counted    bool      `dynamodbav:"counted"`
 	SeenAt     time.Time `dynamodbav:"seen_at"`
+	// ExpiresAt is when DynamoDB's TTL deletes the per-user item: the
+	// store's UserTTL after it was written (items written before user
+	// TTLs existed have none and are kept until erased).
+	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
 }
 
 type Attribution struct {
@@ -214,6 +234,13 @@ type Attribution struct {
 	Reasons      []string   `dynamodbav:"reasons,omitempty"`
 	AttributedAt time.Time  `dynamodbav:"attributed_at"`
 	ConvertedAt  *time.Time `dynamodbav:"converted_at,omitempty"`
+	// Visitor is the visitor id the referee signed up from, if sent: it
+	// finds their click and visitor mark when the referee is erased.
+	Visitor string `dynamodbav:"visitor,omitempty"`
+	// ExpiresAt is when DynamoDB's TTL deletes the per-user item: the
+	// store's UserTTL after it was written (items written before user
+	// TTLs existed have none and are kept until erased).
+	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
 }
 
 type Refusal struct {
@@ -226,6 +253,10 @@ type Refusal struct {
 	Counted    bool      `dynamodbav:"counted"`
 	Reason     string    `dynamodbav:"reason"`
 	RefusedAt  time.Time `dynamodbav:"refused_at"`
+	// ExpiresAt is when DynamoDB's TTL deletes the per-user item: the
+	// store's UserTTL after it was written (items written before user
+	// TTLs existed have none and are kept until erased).
+	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
 }
 
 // Lamed is the idempotency key of one Lamed counter increment: the
@@ -265,4 +296,24 @@ type APIKey struct {
 	Digest    string     `dynamodbav:"digest"`
 	CreatedAt time.Time  `dynamodbav:"created_at"`
 	RevokedAt *time.Time `dynamodbav:"revoked_at,omitempty"`
+}
+
+// Erasure records that a user was erased, for the stream: the exporter
+// turns it into a row of the erasures table, which the Athena views and
+// the purge job use to drop the user's exported rows. It names the user by
+// hash only (refx.ErasureHash); the counts say what the table lost.
+type Erasure struct {
+	Key
+	Entity       string    `dynamodbav:"entity"`
+	UserHash     string    `dynamodbav:"user_hash"`
+	Assignments  int       `dynamodbav:"assignments"`
+	Events       int       `dynamodbav:"events"`
+	Codes        int       `dynamodbav:"codes"`
+	Attributions int       `dynamodbav:"attributions"`
+	Referees     int       `dynamodbav:"referees"`
+	Refusals     int       `dynamodbav:"refusals"`
+	Clicks       int       `dynamodbav:"clicks"`
+	Visits       int       `dynamodbav:"visits"`
+	ErasedAt     time.Time `dynamodbav:"erased_at"`
+	ExpiresAt    time.Time `dynamodbav:"ttl,unixtime"`
 }
