@@ -51,6 +51,7 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 	if e.Value != nil {
 		v := e.Value.String()
 		item.Value = &v
+		GSI1PK: userEventsPK(e.User), GSI1SK: userEventsSK(now, e.ID),
 	}
 	if e.Properties != nil {
 		b, err := json.Marshal(e.Properties)
