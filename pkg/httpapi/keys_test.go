@@ -167,3 +167,59 @@ func TestRateLimits(t *testing.T) {
 		t.Fatalf("a second later = %d %s", res.Status, res.Raw)
 	}
 }
+
+// TestSignupGuardData: a referee's address and device are a backend's to
+// give (secret key), a browser's own otherwise; a backend signup without an
+// address is flagged, and markers hashed before a hash-key rotation are
+// still found.
+func TestSignupGuardData(t *testing.T) {
+	t.Parallel()
+	var srv *httpapi.Server
+	a := MustAPIWith(t, func(s *httpapi.Server) { srv = s })
+	a.mustDo("POST", "/v1/experiments", referralExperiment, true, http.StatusCreated)
+	a.mustDo("POST", "/v1/experiments/give-get/start", "", true, http.StatusOK)
+	client, secret := a.mustKey("client", "https://shop.example"), a.mustKey("secret")
+	link := a.doKey("POST", "/v1/referrals", `{"experiment":"give-get","referrer":"alice"}`, secret)
+	signups := "/v1/referrals/" + link.Body["code"].(string) + "/signups"
+
+	for _, tt := range []struct {
+		name, body, key, status, reasons string
+	}{
+		{"ClientKeyCannotClaimAnAddress", `{"referee":"r1","ip":"203.0.113.7"}`, client, "403", ""},
+		{"ClientKeyCannotClaimADevice", `{"referee":"r1","device":"fp"}`, client, "403", ""},
+		{"BackendWithoutAddressIsFlagged", `{"referee":"r2"}`, secret, "flagged", "ip_missing"},
+		{"BackendWithAddress", `{"referee":"r3","ip":"203.0.113.7","device":"fp-1"}`, secret, "attributed", ""},
+		{"SameAddressAgain", `{"referee":"r4","ip":"203.0.113.7"}`, secret, "flagged", "repeated_ip"},
+		// The browser's own address (loopback here) is used: the first
+		// browser signup is clean, a second from the same address is not.
+		{"Browser", `{"referee":"r5"}`, client, "attributed", ""},
+		{"BrowserAgain", `{"referee":"r6"}`, client, "flagged", "repeated_ip"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := a.doKey("POST", signups, tt.body, tt.key)
+			got := res.Body["status"]
+			if res.Status == http.StatusForbidden {
+				got = "403"
+			}
+			reasons, _ := res.Body["reasons"].([]any)
+			if got != tt.status || tt.reasons != "" && (len(reasons) != 1 || reasons[0] != tt.reasons) {
+				t.Fatalf("= %d %s, want %s %s", res.Status, res.Raw, tt.status, tt.reasons)
+			}
+		})
+	}
+	t.Run("RotatedHashKey", func(t *testing.T) {
+		srv.HashKey, srv.PreviousHashKey = []byte("the-new-hash-key"), srv.HashKey
+		res := a.doKey("POST", signups, `{"referee":"r7","ip":"203.0.113.7","device":"fp-1"}`, secret)
+		if reasons, _ := res.Body["reasons"].([]any); res.Body["status"] != "flagged" || len(reasons) != 2 {
+			t.Fatalf("after rotation = %s, want flagged repeated_ip and repeated_device", res.Raw)
+		}
+		srv.PreviousHashKey = nil
+		if res := a.doKey("POST", signups, `{"referee":"r8","ip":"203.0.113.7"}`, secret); res.Body["status"] != "flagged" {
+			// r7's marker was written with the new key.
+			t.Fatalf("new-key marker not found: %s", res.Raw)
+		}
+		if res := a.doKey("POST", signups, `{"referee":"r9","ip":"198.51.100.1"}`, secret); res.Body["status"] != "attributed" {
+			t.Fatalf("a new address = %s", res.Raw)
+		}
+	})
+}
