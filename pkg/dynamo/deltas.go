@@ -150,6 +150,14 @@ func (d *deltaSet) event(image map[string]types.AttributeValue) error {
 		if exp == nil {
 			continue
 		}
+		value := value
+		if c.Value != nil {
+			// The goal's cap lowered the event's value for this credit.
+			value = new(big.Rat)
+			if _, ok := value.SetString(*c.Value); !ok {
+				return fmt.Errorf("credit value %q is not a decimal", *c.Value)
+			}
+		}
 		if c.Referrer != "" {
 			if exp.Referral == nil || c.Code == "" {
 				continue

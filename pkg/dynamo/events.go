@@ -24,9 +24,12 @@ type credit struct {
 	exp   *refx.Experiment
 	asn   assignmentItem
 	first bool
+	// capped is the value the credit counts when the goal's cap lowered
+	// the event's, as the credit item stores it.
+	capped *string
 	// For a valued event: the user's total on the goal before (total) and
 	// after (next) it, and growth = next² − total², its share of Σ over
-	// participants of (their total value)².
+	// participants of (their total value)², all of the capped value.
 	total, next, growth *big.Rat
 }
 
@@ -37,10 +40,18 @@ type credit struct {
 // fingerprints: equal is a duplicate, different is a reused key. Credits go
 // to the variants the server assigned, read with a consistent query, never
 // to what a client claims.
+//
+// An untrusted event that would count for a server-only goal is refused
+// whole and not recorded: recording it without that credit would spend its
+// id, and the backend's send of the same event, with a secret key, would
+// then be a duplicate that never counts. Refused, the id stays free for it;
+// and once the backend has sent it, the browser's copy is the duplicate it
+// is.
 func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResult, error) {
 	now := s.opts.Now().UTC()
 	item := eventItem{
 		Key: eventKey(e.ID), Entity: entityEvent,
+		GSI1PK: userEventsPK(e.User), GSI1SK: userEventsSK(now, e.ID),
 		ID: e.ID, Type: e.Type, User: e.User,
 		OccurredAt: now, ReceivedAt: now, Fingerprint: e.Fingerprint(), Code: e.ReferralCode,
 		ExpiresAt: now.Add(s.opts.IdempotencyTTL),
@@ -51,7 +62,6 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 	if e.Value != nil {
 		v := e.Value.String()
 		item.Value = &v
-		GSI1PK: userEventsPK(e.User), GSI1SK: userEventsSK(now, e.ID),
 	}
 	if e.Properties != nil {
 		b, err := json.Marshal(e.Properties)
@@ -62,12 +72,15 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 	}
 	for attempt := 0; attempt < maxStateRetries; attempt++ {
 		credits, referral, err := s.planCredits(ctx, e)
+		if refx.ErrorCode(err) == refx.EFORBIDDEN {
+			return s.refuseUntrusted(ctx, &item, err)
+		}
 		if err != nil {
 			return nil, err
 		}
 		item.Credits = make([]creditItem, 0, len(credits)+1)
 		for _, c := range credits {
-			ci := creditItem{Experiment: c.exp.ID, Variant: c.asn.Variant, FirstConversion: c.first}
+			ci := creditItem{Experiment: c.exp.ID, Variant: c.asn.Variant, FirstConversion: c.first, Value: c.capped}
 			if c.growth != nil {
 				ci.ParticipantSqDelta = attributevalue.Number(formatDecimal(c.growth))
 			}
@@ -77,17 +90,15 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 			item.Credits = append(item.Credits, creditItem{
 				Experiment: referral.exp.ID, Variant: referral.attr.Variant,
 				FirstConversion: referral.first, Referrer: referral.attr.Referrer, Code: referral.attr.Code,
+				Value: referral.capped,
 			})
 		}
 		stored, stale, err := s.writeEvent(ctx, item, credits, referral)
 		switch {
 		case err != nil:
 			return nil, err
-		case stored != nil && stored.Fingerprint == item.Fingerprint:
-			return &refx.EventResult{ID: e.ID, Status: refx.EventDuplicate, Credits: creditsOf(stored.Credits)}, nil
 		case stored != nil:
-			return nil, &refx.Error{Code: refx.EKEYREUSED, Field: "id",
-				Message: "this idempotency key was already used for a different event"}
+			return answerStored(&item, stored)
 		case stale:
 			continue
 		}
@@ -96,9 +107,57 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 	return nil, refx.Errorf(refx.EUNAVAILABLE, "the user's experiments keep changing; send the same event again")
 }
 
+// answerStored answers an event whose id is already stored: a duplicate
+// when it is the same event, a reused key otherwise.
+func answerStored(item, stored *eventItem) (*refx.EventResult, error) {
+	if stored.Fingerprint != item.Fingerprint {
+		return nil, &refx.Error{Code: refx.EKEYREUSED, Field: "id",
+			Message: "this idempotency key was already used for a different event"}
+	}
+	return &refx.EventResult{ID: item.ID, Status: refx.EventDuplicate, Credits: creditsOf(stored.Credits)}, nil
+}
+
+// refuseUntrusted answers an untrusted event refused for a server-only
+// goal. Its id may already be stored, sent by the backend: that is a
+// duplicate (or a reused key), not a refusal. The read costs only refused
+// events.
+func (s *Store) refuseUntrusted(ctx context.Context, item *eventItem, refusal error) (*refx.EventResult, error) {
+	var stored eventItem
+	found, err := s.getItem(ctx, "RecordEvent", item.Key, &stored)
+	switch {
+	case err != nil:
+		return nil, err
+	case found:
+		return answerStored(item, &stored)
+	}
+	return nil, refusal
+}
+
+// serverOnly refuses an untrusted event for a server-only goal.
+func serverOnly(goal string) error {
+	return &refx.Error{Code: refx.EFORBIDDEN, Field: "type",
+		Message: "events of type " + goal + " count only when sent from a server with a secret key"}
+}
+
+// countedValue returns the value a credit of goal g counts (nil when the
+// event has none) and, when g's cap lowered the event's value, that capped
+// value as the credit item stores it.
+func countedValue(g refx.Goal, v *refx.Decimal) (*refx.Decimal, *string) {
+	if v == nil {
+		return nil, nil
+	}
+	counted, lowered := g.Capped(*v)
+	if !lowered {
+		return v, nil
+	}
+	s := counted.String()
+	return &counted, &s
+}
+
 // planCredits finds the running experiments the user is assigned to that
 // measure the event's type, and the referral credit the event earns the
-// user's referrer, if any.
+// user's referrer, if any. EFORBIDDEN when the event is untrusted and one
+// of them is a server-only goal.
 func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, *referralCredit, error) {
 	asns, attr, err := s.userState(ctx, e.User)
 	if err != nil {
@@ -116,8 +175,12 @@ func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, *refe
 		if exp.Status != refx.StatusRunning {
 			continue
 		}
-		if _, ok := exp.Goal(e.Type); !ok {
+		g, ok := exp.Goal(e.Type)
+		if !ok {
 			continue
+		}
+		if g.ServerOnly && !e.Trusted {
+			return nil, nil, serverOnly(g.Key)
 		}
 		if len(credits) == maxCredits {
 			s.opts.Logger.WarnContext(ctx, "event matches more experiments than one transaction holds; crediting the first",
@@ -125,8 +188,10 @@ func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, *refe
 			break
 		}
 		c := credit{exp: exp, asn: a, first: !hasConverted(a, e.Type)}
-		if e.Value != nil && !e.Value.IsZero() {
-			v, _ := new(big.Rat).SetString(e.Value.String())
+		value, capped := countedValue(g, e.Value)
+		c.capped = capped
+		if value != nil && !value.IsZero() {
+			v, _ := new(big.Rat).SetString(value.String())
 			c.total = valueTotal(a, e.Type)
 			c.next = new(big.Rat).Add(c.total, v)
 			c.growth = new(big.Rat).Mul(c.next, c.next)
@@ -135,7 +200,17 @@ func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, *refe
 		credits = append(credits, c)
 	}
 	referral, err := s.planReferralCredit(ctx, e, attr)
-	return credits, referral, err
+	if err != nil || referral == nil {
+		return credits, referral, err
+	}
+	// The referee's conversion follows the experiment's goal of that type,
+	// when it lists one (ReferralConfig.ConversionGoal).
+	g, _ := referral.exp.Goal(e.Type)
+	if g.ServerOnly && !e.Trusted {
+		return nil, nil, serverOnly(g.Key)
+	}
+	_, referral.capped = countedValue(g, e.Value)
+	return credits, referral, nil
 }
 
 // userState reads, consistently and in one query, all of a user's
@@ -285,7 +360,8 @@ func decodeStoredEvent(av map[string]types.AttributeValue) (*eventItem, bool, er
 func creditsOf(items []creditItem) []refx.Credit {
 	out := make([]refx.Credit, len(items))
 	for i, c := range items {
-		out[i] = refx.Credit{Experiment: c.Experiment, Variant: c.Variant, FirstConversion: c.FirstConversion, Referrer: c.Referrer}
+		out[i] = refx.Credit{Experiment: c.Experiment, Variant: c.Variant, FirstConversion: c.FirstConversion,
+			Referrer: c.Referrer, Capped: c.Capped()}
 	}
 	return out
 }

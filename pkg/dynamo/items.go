@@ -48,7 +48,11 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 		it.Variants = append(it.Variants, variantItem{Key: v.Key, Weight: v.Weight, Payload: string(v.Payload)})
 	}
 	for _, g := range e.Goals {
-		it.Goals = append(it.Goals, goalItem{Key: g.Key, Kind: string(g.Kind)})
+		gi := goalItem{Key: g.Key, Kind: string(g.Kind), ServerOnly: g.ServerOnly}
+		if g.Cap != nil {
+			gi.Cap = g.Cap.String()
+		}
+		it.Goals = append(it.Goals, gi)
 	}
 	if r := e.Referral; r != nil {
 		it.Referral = &referralConfigItem{LandingURL: r.LandingURL, ConversionGoal: r.ConversionGoal, WindowDays: r.WindowDays,
@@ -83,7 +87,12 @@ func experimentOf(it experimentItem) *refx.Experiment {
 		e.Variants = append(e.Variants, refx.Variant{Key: v.Key, Weight: v.Weight, Payload: payload})
 	}
 	for _, g := range it.Goals {
-		e.Goals = append(e.Goals, refx.Goal{Key: g.Key, Kind: refx.GoalKind(g.Kind)})
+		goal := refx.Goal{Key: g.Key, Kind: refx.GoalKind(g.Kind), ServerOnly: g.ServerOnly}
+		// toExperimentItem wrote the cap from a Decimal, so it parses.
+		if c, err := refx.ParseDecimal(g.Cap); g.Cap != "" && err == nil {
+			goal.Cap = &c
+		}
+		e.Goals = append(e.Goals, goal)
 	}
 	e.Source, e.Namespace = it.Source, it.Namespace
 	if it.Source == refx.SourceLamed {
