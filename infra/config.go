@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/refx-dev/refx/pkg/app"
+	"github.com/refx-dev/refx/pkg/dynamo"
 	"github.com/refx-dev/refx/pkg/httpapi"
 	"github.com/refx-dev/refx/pkg/refx"
 )
@@ -103,25 +105,24 @@ type Config struct {
 	// public function, assign and track (context "reservedConcurrency";
 	// default 0: none, they share the account's pool).
 	ReservedConcurrency int
-	// LamedNamespaces are the namespaces the keyless Lamed routes accept
+	// Lamed bounds what Alephbet calls can create: the namespaces allowed
 	// (context "lamedNamespaces", a list or comma-separated; default none:
-	// any; REFX_LAMED_NAMESPACES).
-	LamedNamespaces []string
-	// LamedMaxExperiments, LamedMaxVariants and LamedMaxGoals bound what
-	// Alephbet calls can create: experiments per namespace, variants and
-	// goals per experiment (contexts "lamedMaxExperiments", default 100,
-	// "lamedMaxVariants", 8, "lamedMaxGoals", 16; REFX_LAMED_MAX_*).
-	LamedMaxExperiments, LamedMaxVariants, LamedMaxGoals int
+	// any), experiments per namespace, variants and goals per experiment
+	// (contexts "lamedMaxExperiments", "lamedMaxVariants", "lamedMaxGoals";
+	// defaults refx.DefaultLamedMax*). REFX_LAMED_NAMESPACES,
+	// REFX_LAMED_MAX_*.
+	Lamed refx.LamedLimits
 	// UserTTL is how long per-user items (assignments, events, referral
 	// state) live after their last write (context "userTtl", a Go
-	// duration, default 9600h = 400 days; REFX_USER_TTL).
+	// duration, default dynamo.DefaultUserTTL, 9600h = 400 days;
+	// REFX_USER_TTL).
 	UserTTL time.Duration
 }
 
 // productionExportRetentionDays is a production stage's default export
 // retention: the default UserTTL, so that exported copies of a user's
 // events are not kept longer than the table keeps the events.
-const productionExportRetentionDays = 400
+const productionExportRetentionDays = int(dynamo.DefaultUserTTL / (24 * time.Hour))
 
 // contextKeys are the context keys ConfigFromContext reads (the README
 // documents each: TestReadmeDocumentsContext).
@@ -140,8 +141,8 @@ func DefaultConfig() Config {
 		ThrottleRate: 500, ThrottleBurst: 1000, LogRetentionDays: 30, LogLevel: "info",
 		SnapshotPeriod: app.DefaultSnapshotPeriod,
 		RatePerKey:     app.DefaultRatePerKey, RatePerIP: app.DefaultRatePerIP,
-		LamedMaxExperiments: 100, LamedMaxVariants: 8, LamedMaxGoals: 16,
-		UserTTL: 9600 * time.Hour,
+		Lamed:   refx.LamedLimits{}.WithDefaults(),
+		UserTTL: dynamo.DefaultUserTTL,
 	}
 }
 
@@ -306,11 +307,6 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		{"ratePerKey", &c.RatePerKey, 0, 100000},
 		{"ratePerIp", &c.RatePerIP, 0, 100000},
 		{"reservedConcurrency", &c.ReservedConcurrency, 1, 100000},
-		{"lamedMaxExperiments", &c.LamedMaxExperiments, 1, 100000},
-		// A Lamed experiment is a refx experiment: it must fit the
-		// experiments' own bounds.
-		{"lamedMaxVariants", &c.LamedMaxVariants, 2, refx.MaxVariants},
-		{"lamedMaxGoals", &c.LamedMaxGoals, 1, refx.MaxGoals},
 	} {
 		if v := get(n.key); v != nil {
 			i, ok := asInt(v)
@@ -323,17 +319,34 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	}
 	if v := get("lamedNamespaces"); v != nil {
 		list, ok := asList(v)
-		for _, ns := range list {
-			// A namespace an Alephbet call could not carry is a typo;
-			// a comma could not travel in REFX_LAMED_NAMESPACES.
-			call := refx.LamedTrack{Namespace: ns, Experiment: "e", Variant: "v", Event: "e", UUID: "u"}
-			ok = ok && !strings.Contains(ns, ",") && call.Validate() == nil
-		}
-		if !ok {
-			fail("lamedNamespaces", v, `a list of Lamed namespaces like ["alephbet"] (1-128 bytes each, no '#' or ',')`)
+		// A comma could not travel in REFX_LAMED_NAMESPACES.
+		if !ok || slices.ContainsFunc(list, func(ns string) bool { return strings.Contains(ns, ",") }) {
+			fail("lamedNamespaces", v, `a list of Lamed namespaces like ["alephbet"]`)
 		} else {
-			c.LamedNamespaces = list
+			c.Lamed.Namespaces = list
 		}
+	}
+	// The bounds are checked by the core's own LamedLimits.Validate, which
+	// names the field at fault.
+	lamedKeys := map[string]*int{
+		"lamedMaxExperiments": &c.Lamed.MaxExperiments, "lamedMaxVariants": &c.Lamed.MaxVariants, "lamedMaxGoals": &c.Lamed.MaxGoals,
+	}
+	for key, dst := range lamedKeys {
+		if v := get(key); v != nil {
+			if n, ok := asInt(v); ok {
+				*dst = n
+			} else {
+				fail(key, v, "a whole number")
+			}
+		}
+	}
+	var invalid *refx.Error
+	if err := c.Lamed.Validate(); errors.As(err, &invalid) {
+		key := map[string]string{
+			"namespaces": "lamedNamespaces", "max_experiments": "lamedMaxExperiments",
+			"max_variants": "lamedMaxVariants", "max_goals": "lamedMaxGoals",
+		}[invalid.Field]
+		errs = append(errs, fmt.Sprintf("context %s: %s", key, invalid.Message))
 	}
 	if v := get("userTtl"); v != nil {
 		s, _ := v.(string)

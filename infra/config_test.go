@@ -24,7 +24,7 @@ func TestConfigFromContext(t *testing.T) {
 			t.Fatalf("defaults = %+v", c)
 		}
 		if c.Production || c.Keyless || c.RatePerKey != app.DefaultRatePerKey || c.RatePerIP != app.DefaultRatePerIP || c.ReservedConcurrency != 0 ||
-			c.LamedNamespaces != nil || c.LamedMaxExperiments != 100 || c.LamedMaxVariants != 8 || c.LamedMaxGoals != 16 ||
+			c.Lamed.Namespaces != nil || c.Lamed.MaxExperiments != 100 || c.Lamed.MaxVariants != 8 || c.Lamed.MaxGoals != 16 ||
 			c.UserTTL != 9600*time.Hour || c.ExportRetentionDays != 0 || c.AlarmEmailOptOut {
 			t.Fatalf("trust defaults = %+v", c)
 		}
@@ -41,8 +41,8 @@ func TestConfigFromContext(t *testing.T) {
 			t.Fatalf("config = %+v", c)
 		}
 		if !c.Production || !c.Keyless || c.RatePerKey != 100 || c.RatePerIP != 0 || c.ReservedConcurrency != 50 ||
-			!slices.Equal(c.LamedNamespaces, []string{"alephbet", "shop"}) || c.LamedMaxExperiments != 200 ||
-			c.LamedMaxVariants != 4 || c.LamedMaxGoals != 8 || c.UserTTL != 4800*time.Hour || c.ExportRetentionDays != 400 {
+			!slices.Equal(c.Lamed.Namespaces, []string{"alephbet", "shop"}) || c.Lamed.MaxExperiments != 200 ||
+			c.Lamed.MaxVariants != 4 || c.Lamed.MaxGoals != 8 || c.UserTTL != 4800*time.Hour || c.ExportRetentionDays != 400 {
 			t.Fatalf("trust config = %+v", c)
 		}
 	})
@@ -65,7 +65,7 @@ func TestConfigFromContext(t *testing.T) {
 		// exportRetentionDays=0 set explicitly keeps a production stage's
 		// export forever.
 		if !c.Production || !c.AlarmEmailOptOut || !c.Keyless || c.RatePerKey != 0 || c.RatePerIP != 5 || c.ReservedConcurrency != 10 ||
-			!slices.Equal(c.LamedNamespaces, []string{"alephbet", "shop"}) || c.LamedMaxGoals != 32 || c.UserTTL != 720*time.Hour ||
+			!slices.Equal(c.Lamed.Namespaces, []string{"alephbet", "shop"}) || c.Lamed.MaxGoals != 32 || c.UserTTL != 720*time.Hour ||
 			c.ExportRetentionDays != 0 {
 			t.Fatalf("trust config = %+v", c)
 		}
@@ -134,6 +134,8 @@ func TestConfigFromContext(t *testing.T) {
 		{"ErrLamedNamespaceComma", "lamedNamespaces", []any{"a,b"}},
 		{"ErrLamedNamespaceType", "lamedNamespaces", 3.0},
 		{"ErrLamedMaxExperiments", "lamedMaxExperiments", 0.0},
+		{"ErrLamedMaxExperimentsAbove", "lamedMaxExperiments", 10001.0},
+		{"ErrLamedMaxGoalsText", "lamedMaxGoals", "many"},
 		{"ErrLamedMaxVariantsOne", "lamedMaxVariants", 1.0},
 		{"ErrLamedMaxVariantsAboveExperiments", "lamedMaxVariants", 17.0},
 		{"ErrLamedMaxGoals", "lamedMaxGoals", 33.0},

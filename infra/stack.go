@@ -340,12 +340,12 @@ func (s *service) environment(f function) (map[string]*string, error) {
 		}
 		env["REFX_KEYLESS"] = strconv.FormatBool(s.cfg.Keyless)
 		env["REFX_USER_TTL"] = envDuration(s.cfg.UserTTL)
-		if len(s.cfg.LamedNamespaces) > 0 {
-			env["REFX_LAMED_NAMESPACES"] = strings.Join(s.cfg.LamedNamespaces, ",")
+		if l := s.cfg.Lamed; len(l.Namespaces) > 0 {
+			env["REFX_LAMED_NAMESPACES"] = strings.Join(l.Namespaces, ",")
 		}
-		env["REFX_LAMED_MAX_EXPERIMENTS"] = strconv.Itoa(s.cfg.LamedMaxExperiments)
-		env["REFX_LAMED_MAX_VARIANTS"] = strconv.Itoa(s.cfg.LamedMaxVariants)
-		env["REFX_LAMED_MAX_GOALS"] = strconv.Itoa(s.cfg.LamedMaxGoals)
+		env["REFX_LAMED_MAX_EXPERIMENTS"] = strconv.Itoa(s.cfg.Lamed.MaxExperiments)
+		env["REFX_LAMED_MAX_VARIANTS"] = strconv.Itoa(s.cfg.Lamed.MaxVariants)
+		env["REFX_LAMED_MAX_GOALS"] = strconv.Itoa(s.cfg.Lamed.MaxGoals)
 		if f.public() {
 			env["REFX_RATE_PER_KEY"] = strconv.Itoa(s.cfg.RatePerKey)
 			env["REFX_RATE_PER_IP"] = strconv.Itoa(s.cfg.RatePerIP)
