@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -222,4 +224,44 @@ func TestSignupGuardData(t *testing.T) {
 			t.Fatalf("a new address = %s", res.Raw)
 		}
 	})
+}
+
+// TestAbuseMetrics: refused keys and rate limits are counted as EMF lines,
+// which the stack's abuse dashboard and alarms read.
+func TestAbuseMetrics(t *testing.T) {
+	t.Parallel()
+	var out syncBuffer
+	a := MustAPIWith(t, func(s *httpapi.Server) { s.Metrics, s.RatePerIP = &out, 1 })
+	a.doKey("POST", "/v1/assign", assignBody, "")
+	a.doKey("POST", "/v1/assign", assignBody, "")
+	a.doKey("POST", "/v1/assign", assignBody, "")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	want := []string{httpapi.MetricKeyRefused, httpapi.MetricKeyRefused, httpapi.MetricRateLimited}
+	if len(lines) != len(want) {
+		t.Fatalf("metric lines = %q, want %v", lines, want)
+	}
+	for i, line := range lines {
+		var emf map[string]any
+		if err := json.Unmarshal([]byte(line), &emf); err != nil || emf[want[i]] != 1.0 || emf["_aws"] == nil {
+			t.Fatalf("line %d = %s, want an EMF line counting %s", i, line, want[i])
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
