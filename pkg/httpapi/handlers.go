@@ -147,6 +147,20 @@ func (s *Server) record(r *http.Request, e *refx.Event) (*refx.EventResult, erro
 	if err != nil {
 		return nil, err
 	}
+	if res.Status == refx.EventRecorded {
+		s.metric(r.Context(), MetricCappedValues, cappedCredits(res.Credits))
+	}
 	res.Attribution = attribution
 	return res, nil
+}
+
+// cappedCredits counts the credits whose goal's cap lowered the value.
+func cappedCredits(cs []refx.Credit) int {
+	n := 0
+	for _, c := range cs {
+		if c.Capped {
+			n++
+		}
+	}
+	return n
 }
