@@ -24,13 +24,6 @@ var _ refx.PrivacyService = (*Store)(nil)
 // erasures table.
 const entityErasure = "erasure"
 
-// ErasedName replaces an erased user's id where it remains in someone
-// else's item: the referrer of a referee's attribution (non-empty, so the
-// referee's conversions still count as referral credits) and the
-// linked_from of an account's assignment copied from an erased anonymous
-// visitor (non-empty, so it is still not a new participant).
-const ErasedName = "erased"
-
 // erasureTTL keeps the erasure record in the table long enough for the
 // exporter to read it from the stream (24 hours) with room for an outage;
 // the erasures table in S3 is the lasting record.
@@ -46,7 +39,7 @@ func (s *Store) userExpiry(now time.Time) time.Time { return now.Add(s.opts.User
 // visitor mark of the visitor id they signed up from, the anonymous
 // assignments linked to them, and their id wherever it remains in another
 // user's item (referees' attributions, velocity slots, an account's
-// linked_from), which becomes ErasedName or is removed. Then it puts the
+// linked_from), which becomes refx.ErasedName or is removed. Then it puts the
 // erasure record, named by hash, for the export.
 //
 // Only deletes and updates: the aggregator counts inserts only, so every
@@ -60,7 +53,10 @@ func (s *Store) EraseUser(ctx context.Context, user string) (*refx.Erasure, erro
 		return nil, refx.FieldErrorf("user", "must be a user id")
 	}
 	e := &refx.Erasure{User: user, UserHash: refx.ErasureHash(user)}
-	var deletes []map[string]types.AttributeValue
+	var (
+		deletes  []map[string]types.AttributeValue
+		visitors []string
+	)
 	in, err := s.partitionQuery(userPK(user), "", nil)
 	if err != nil {
 		return nil, err
@@ -87,6 +83,7 @@ func (s *Store) EraseUser(ctx context.Context, user string) (*refx.Erasure, erro
 				return nil, storeError("EraseUser", err)
 			}
 			if a.Visitor != "" {
+				visitors = append(visitors, refx.ErasureHash(a.Visitor))
 				clicks, visits, err := s.eraseVisitor(ctx, a)
 				if err != nil {
 					return nil, err
@@ -124,7 +121,7 @@ func (s *Store) EraseUser(ctx context.Context, user string) (*refx.Erasure, erro
 		Key: erasureKey(e.UserHash), Entity: entityErasure, UserHash: e.UserHash,
 		Assignments: e.Assignments, Events: e.Events, Codes: e.Codes, Attributions: e.Attributions,
 		Referees: e.Referees, Refusals: e.Refusals, Clicks: e.Clicks, Visits: e.Visits,
-		ErasedAt: e.ErasedAt, ExpiresAt: e.ErasedAt.Add(erasureTTL),
+		VisitorHashes: visitors, ErasedAt: e.ErasedAt, ExpiresAt: e.ErasedAt.Add(erasureTTL),
 	})
 	if err != nil {
 		return nil, storeError("EraseUser", err)
@@ -146,7 +143,7 @@ func (s *Store) EraseUser(ctx context.Context, user string) (*refx.Erasure, erro
 // assignment, the same person's enrolment, is deleted if it still names
 // the user (counted in n). An anonymous assignment linked to an account:
 // the account's copy keeps its enrolment, its linked_from becomes
-// ErasedName.
+// refx.ErasedName.
 func (s *Store) eraseLinks(ctx context.Context, user string, it map[string]types.AttributeValue) (n int, err error) {
 	var a struct {
 		linkedAssignment
@@ -168,7 +165,7 @@ func (s *Store) eraseLinks(ctx context.Context, user string, it map[string]types
 	if a.LinkedTo != "" {
 		from := expression.Name("linked_from")
 		_, err := s.updateIf(ctx, "EraseUser", assignmentKey(a.LinkedTo, a.Experiment),
-			expression.Set(from, expression.Value(ErasedName)), from.Equal(expression.Value(user)))
+			expression.Set(from, expression.Value(refx.ErasedName)), from.Equal(expression.Value(user)))
 		if err != nil {
 			return n, err
 		}
@@ -235,7 +232,7 @@ func (s *Store) pseudonymizeReferrer(ctx context.Context, user string) (int, err
 	referrer := expression.Name("referrer")
 	for _, it := range referees {
 		key := itemKey{PK: stream.StringAttr(it, AttrPK), SK: stream.StringAttr(it, AttrSK)}
-		update := expression.Set(referrer, expression.Value(ErasedName)).
+		update := expression.Set(referrer, expression.Value(refx.ErasedName)).
 			Remove(expression.Name(AttrGSI1PK)).Remove(expression.Name(AttrGSI1SK))
 		if _, err := s.updateIf(ctx, "EraseUser", key, update, referrer.Equal(expression.Value(user))); err != nil {
 			return 0, err
@@ -269,7 +266,7 @@ func (s *Store) pseudonymizeCredits(ctx context.Context, referee, referrer strin
 				continue
 			}
 			name := expression.Name(fmt.Sprintf("credits[%d].referrer", i))
-			if _, err := s.updateIf(ctx, "EraseUser", e.Key, expression.Set(name, expression.Value(ErasedName)),
+			if _, err := s.updateIf(ctx, "EraseUser", e.Key, expression.Set(name, expression.Value(refx.ErasedName)),
 				name.Equal(expression.Value(referrer))); err != nil {
 				return err
 			}

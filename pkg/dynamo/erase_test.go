@@ -181,8 +181,8 @@ func TestEraseUser(t *testing.T) {
 				referral = &res.Credits[i]
 			}
 		}
-		if referral == nil || referral.Referrer != dynamo.ErasedName {
-			t.Fatalf("the friend's purchase credits %+v, want a referral credit to %q", res.Credits, dynamo.ErasedName)
+		if referral == nil || referral.Referrer != refx.ErasedName {
+			t.Fatalf("the friend's purchase credits %+v, want a referral credit to %q", res.Credits, refx.ErasedName)
 		}
 		if n := len(naming(t, s, erased)); n != 0 {
 			t.Fatalf("the friend's purchase wrote the erased id again (%d items)", n)

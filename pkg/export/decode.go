@@ -38,6 +38,7 @@ var decoders = map[string]Decoder{
 	"click":       decodeClick,
 	"attribution": decodeAttribution,
 	"refusal":     decodeRefusal,
+	"erasure":     decodeErasure,
 	// Derived state and indexes: counters and code totals are sums of the
 	// rows above and snapshots copies of them, the aggregator's ledgers,
 	// watermark and error records are its bookkeeping, a pointer finds a
@@ -299,6 +300,29 @@ func decodeRefusal(r *stream.Record) ([]Row, error) {
 		Status: "refused", Reasons: it.Reason, SignedUpAt: it.RefusedAt.UTC(),
 		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
 	}}}, nil
+}
+
+// decodeErasure exports each erasure of a user (every call writes the
+// record again, an insert or a change): one row for the user and one per
+// visitor id erased with them. The record's deletion, when its TTL ends, is
+// not an erasure.
+func decodeErasure(r *stream.Record) ([]Row, error) {
+	if r.Change != stream.Insert && r.Change != stream.Modify {
+		return nil, nil
+	}
+	var it item.Erasure
+	if err := unmarshal(r.New, &it); err != nil {
+		return nil, err
+	}
+	if len(it.UserHash) != 64 || it.ErasedAt.IsZero() {
+		return nil, errors.New("erasure item lacks user_hash or erased_at")
+	}
+	rows := make([]Row, 0, 1+len(it.VisitorHashes))
+	for _, h := range append([]string{it.UserHash}, it.VisitorHashes...) {
+		rows = append(rows, Row{Erasures, ErasureRow{UserHash: h, ErasedAt: it.ErasedAt.UTC(),
+			SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt}})
+	}
+	return rows, nil
 }
 
 func optString(s string) *string {

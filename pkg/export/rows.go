@@ -201,6 +201,19 @@ type ErrorRow struct {
 	StreamedAt time.Time `parquet:"streamed_at,timestamp(millisecond)"`
 }
 
+// ErasureRow is an erased id: a user (DELETE /v1/users/{user}) or a
+// visitor id erased with them, named by its lowercase hex SHA-256
+// (refx.ErasureHash), never in clear. The views drop (or, where the id
+// only names someone else's referrer, replace with "erased") every row of
+// the id streamed up to the erasure's streamed_at, and the purge job
+// (package purge) rewrites the files without them.
+type ErasureRow struct {
+	UserHash       string    `parquet:"user_hash"`
+	ErasedAt       time.Time `parquet:"erased_at,timestamp(millisecond)"`
+	SequenceNumber string    `parquet:"sequence_number"`
+	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+}
+
 // Table is one exported table: its name, which is both its S3 prefix and its
 // Athena table, and the Parquet schema of its rows.
 type Table struct {
@@ -253,6 +266,7 @@ var (
 	Clicks             = newTable[ClickRow]("referral_clicks")
 	Attributions       = newTable[AttributionRow]("attributions")
 	Errors             = newTable[ErrorRow]("export_errors")
+	Erasures           = newTable[ErasureRow]("erasures")
 )
 
 // Encode writes rows, all of the table's row type, as one Zstd-compressed
@@ -263,7 +277,7 @@ func (t *Table) Encode(rows []any) ([]byte, error) { return t.encode(rows) }
 // Tables lists every exported table.
 func Tables() []*Table {
 	return []*Table{Events, Credits, Assignments, Experiments, ExperimentVariants, ExperimentGoals,
-		Referrals, Clicks, Attributions, Errors}
+		Referrals, Clicks, Attributions, Errors, Erasures}
 }
 
 // Row is one decoded row and the table it belongs to.

@@ -304,16 +304,19 @@ type APIKey struct {
 // hash only (refx.ErasureHash); the counts say what the table lost.
 type Erasure struct {
 	Key
-	Entity       string    `dynamodbav:"entity"`
-	UserHash     string    `dynamodbav:"user_hash"`
-	Assignments  int       `dynamodbav:"assignments"`
-	Events       int       `dynamodbav:"events"`
-	Codes        int       `dynamodbav:"codes"`
-	Attributions int       `dynamodbav:"attributions"`
-	Referees     int       `dynamodbav:"referees"`
-	Refusals     int       `dynamodbav:"refusals"`
-	Clicks       int       `dynamodbav:"clicks"`
-	Visits       int       `dynamodbav:"visits"`
-	ErasedAt     time.Time `dynamodbav:"erased_at"`
-	ExpiresAt    time.Time `dynamodbav:"ttl,unixtime"`
+	Entity       string `dynamodbav:"entity"`
+	UserHash     string `dynamodbav:"user_hash"`
+	Assignments  int    `dynamodbav:"assignments"`
+	Events       int    `dynamodbav:"events"`
+	Codes        int    `dynamodbav:"codes"`
+	Attributions int    `dynamodbav:"attributions"`
+	Referees     int    `dynamodbav:"referees"`
+	Refusals     int    `dynamodbav:"refusals"`
+	Clicks       int    `dynamodbav:"clicks"`
+	Visits       int    `dynamodbav:"visits"`
+	// VisitorHashes name the visitor ids erased with the user (the one
+	// they signed up from): exported clicks carry those ids.
+	VisitorHashes []string  `dynamodbav:"visitor_hashes,stringset,omitempty"`
+	ErasedAt      time.Time `dynamodbav:"erased_at"`
+	ExpiresAt     time.Time `dynamodbav:"ttl,unixtime"`
 }

@@ -39,6 +39,14 @@ type Erasure struct {
 	ErasedAt time.Time `json:"erased_at"`
 }
 
+// ErasedName replaces an erased user's id where it remains in someone
+// else's data: the referrer of a referee's attribution and credits
+// (non-empty, so the referee's conversions still count as referral
+// credits) and the linked_from of an account's assignment copied from an
+// erased anonymous visitor (non-empty, so it is still no new participant).
+// The export's views and purge job replace it the same way.
+const ErasedName = "erased"
+
 // PrivacyService erases users.
 type PrivacyService interface {
 	// EraseUser deletes the user's personal items from the table, leaving

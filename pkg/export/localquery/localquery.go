@@ -64,6 +64,14 @@ func (d *DB) setup(ctx context.Context, opts Options) error {
 	if _, err := d.db.ExecContext(ctx, "SET TimeZone = 'UTC'"); err != nil {
 		return err
 	}
+	// Athena's (Trino's) to_utf8 and sha256 work on varbinary, which the
+	// views hash user ids with; DuckDB's sha256 returns hex text. These
+	// macros give DuckDB Trino's signatures, so the views run unchanged.
+	for _, m := range athenaMacros {
+		if _, err := d.db.ExecContext(ctx, m); err != nil {
+			return err
+		}
+	}
 	for _, t := range export.Tables() {
 		files, err := filepath.Glob(filepath.Join(opts.Root, filepath.FromSlash(opts.Prefix), t.Name, "dt=*", "hour=*", "*.parquet"))
 		if err != nil {
@@ -88,6 +96,13 @@ func (d *DB) setup(ctx context.Context, opts Options) error {
 		}
 	}
 	return d.createViews(ctx, filepath.Join(opts.SchemaDir, "views"))
+}
+
+// athenaMacros are the Trino functions the views use that DuckDB names or
+// types differently.
+var athenaMacros = []string{
+	"CREATE MACRO to_utf8(s) AS encode(s)",
+	"CREATE MACRO sha256(b) AS unhex(system.main.sha256(b))",
 }
 
 // emptyFile writes an empty Parquet file of t's schema, in a Hive layout so

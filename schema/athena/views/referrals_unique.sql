@@ -1,4 +1,5 @@
 -- referrals_unique: one row per referral code (codes are never reused).
+-- Rows of an erased id (erased_ids) streamed up to its erasure are left out.
 CREATE OR REPLACE VIEW referrals_unique AS
 SELECT code, experiment, variant, referrer, counted, created_at, sequence_number, streamed_at, dt, hour
 FROM (
@@ -6,4 +7,5 @@ FROM (
          row_number() OVER (PARTITION BY code ORDER BY sequence_number) AS copy_number
   FROM referrals r
 ) copies
-WHERE copy_number = 1
+LEFT JOIN erased_ids erased ON erased.user_hash = lower(to_hex(sha256(to_utf8(copies.referrer)))) AND copies.streamed_at <= erased.erased_through
+WHERE copy_number = 1 AND erased.user_hash IS NULL
