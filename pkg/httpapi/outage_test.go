@@ -14,9 +14,10 @@ import (
 	"github.com/refx-dev/refx/pkg/httpapi"
 )
 
-// TestDynamoDBOutage cuts the API off DynamoDB: every write answers 503
-// unavailable with Retry-After, never 500, and once DynamoDB is back the
-// same requests, sent again, count exactly once.
+// TestDynamoDBOutage cuts the API off DynamoDB: a route of every group,
+// /healthz and Lamed's routes answer 503 unavailable with Retry-After, never
+// 500, and once DynamoDB is back the same requests, sent again, count
+// exactly once.
 func TestDynamoDBOutage(t *testing.T) {
 	t.Parallel()
 	client, table := dynamotest.NewTable(t)
@@ -45,7 +46,7 @@ func TestDynamoDBOutage(t *testing.T) {
 	}
 	store := dynamo.New(gated, table, dynamo.Options{})
 	srv := &httpapi.Server{
-		Experiments: store, Assignments: store, Events: store, Results: store, Referrals: store,
+		Experiments: store, Assignments: store, Events: store, Results: store, Referrals: store, Lamed: store,
 		Ping: store.Ping, AdminKey: adminKey, HashKey: []byte("test-hash-key"),
 		Keys: store, Keyless: true,
 	}
@@ -58,20 +59,32 @@ func TestDynamoDBOutage(t *testing.T) {
 	const assign = `{"experiment":"cta-test","user":"olga"}`
 	const event = `{"id":"1b4e28ba-2fa1-41d2-883f-0016d3cca427","type":"signup","user":"olga"}`
 	down.Store(true)
-	for _, tt := range []struct{ name, path, body string }{
-		{"Assign", "/v1/assign", assign},
-		{"Event", "/v1/events", event},
-		{"Referral", "/v1/referrals", `{"experiment":"cta-test","referrer":"olga"}`},
+	admin := []string{"Authorization", "Bearer " + adminKey}
+	// A route of each group, and Lamed's: each reads or writes the store.
+	for _, tt := range []struct {
+		name, method, path, body string
+		headers                  []string
+	}{
+		{"Health", "GET", "/healthz", "", nil},
+		{"Assign", "POST", "/v1/assign", assign, nil},
+		{"Event", "POST", "/v1/events", event, nil},
+		{"Referral", "POST", "/v1/referrals", `{"experiment":"cta-test","referrer":"olga"}`, nil},
+		{"LamedTrack", "GET", "/lamed/track?experiment=hero&variant=a&event=participate&uuid=u1", "", nil},
+		{"ListExperiments", "GET", "/v1/experiments", "", admin},
+		{"Results", "GET", "/v1/experiments/cta-test/results", "", admin},
+		{"Stop", "POST", "/v1/experiments/cta-test/stop", "", admin},
+		{"LamedExperiments", "GET", "/lamed/experiments", "", []string{"x-api-key", adminKey}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			res := a.do("POST", tt.path, tt.body, false)
+			res := a.doKey(tt.method, tt.path, tt.body, "", tt.headers...)
 			if res.Status != http.StatusServiceUnavailable || res.errorCode() != "unavailable" || res.Header.Get("Retry-After") == "" {
-				t.Fatalf("POST %s during the outage = %d %s (Retry-After %q), want 503 unavailable with Retry-After",
-					tt.path, res.Status, res.Raw, res.Header.Get("Retry-After"))
+				t.Fatalf("%s %s during the outage = %d %s (Retry-After %q), want 503 unavailable with Retry-After",
+					tt.method, tt.path, res.Status, res.Raw, res.Header.Get("Retry-After"))
 			}
 		})
 	}
 	down.Store(false)
+	a.mustDo("GET", "/healthz", "", false, http.StatusOK)
 	a.mustDo("POST", "/v1/assign", assign, false, http.StatusOK)
 	a.mustDo("POST", "/v1/events", event, false, http.StatusAccepted)
 	a.mustDo("POST", "/v1/events", event, false, http.StatusOK)
