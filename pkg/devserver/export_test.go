@@ -1,7 +1,6 @@
 package devserver_test
 
 import (
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +17,6 @@ import (
 func TestRunExports(t *testing.T) {
 	dataDir := t.TempDir()
 	stack := devservertest.Start(t, devserver.Options{DataDir: dataDir, AdminKey: "test-admin-key-0123456789"})
-	base := stack.URL
 	bucketDir := filepath.Join(dataDir, "s3", "buckets", "refx-analytics")
 	if banner := stack.Out(); !strings.Contains(banner, bucketDir) || !strings.Contains(banner, "S3           http://127.0.0.1:") {
 		t.Fatalf("banner lacks the S3 endpoint or the data directory:\n%s", banner)
