@@ -265,3 +265,29 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+func TestCreateKeyBadInput(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	for _, tt := range []struct{ name, body, field string }{
+		{"NoKind", `{"name":"x"}`, "kind"},
+		{"UnknownKind", `{"name":"x","kind":"admin"}`, "kind"},
+		{"NoName", `{"kind":"secret"}`, "name"},
+		{"ControlCharInName", `{"name":"a\u0007","kind":"secret"}`, "name"},
+		{"ClientWithoutOrigins", `{"name":"x","kind":"client"}`, "origins"},
+		{"SecretWithOrigins", `{"name":"x","kind":"secret","origins":["https://a.example"]}`, "origins"},
+		{"OriginWithPath", `{"name":"x","kind":"client","origins":["https://a.example/page"]}`, "origins"},
+		{"OriginNotHTTP", `{"name":"x","kind":"client","origins":["ftp://a.example"]}`, "origins"},
+		{"UnknownField", `{"name":"x","kind":"secret","scopes":[]}`, "scopes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := a.do("POST", "/v1/keys", tt.body, true)
+			if res.Status != http.StatusBadRequest || res.errorCode() != "invalid_argument" || res.errorField() != tt.field {
+				t.Fatalf("= %d %s, want 400 invalid_argument field %q", res.Status, res.Raw, tt.field)
+			}
+		})
+	}
+	if res := a.do("DELETE", "/v1/keys/NOT-AN-ID", "", true); res.Status != http.StatusBadRequest {
+		t.Fatalf("revoke of a malformed id = %d %s", res.Status, res.Raw)
+	}
+}
