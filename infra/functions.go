@@ -93,8 +93,11 @@ var functions = []function{
 			// Identify: query a visitor's anonymous assignments, link
 			// them (updates). No ConditionCheck of the experiment item:
 			// the request path touches only per-user items.
-			// No key: none of its routes checks the admin key or hashes.
-			Table: []string{"GetItem", "Query", "PutItem", "UpdateItem"},
+			// Every public route admits its caller by key and by the
+			// address's hash (per-IP rate limit), keyed by the hash key;
+			// none checks the admin key.
+			Table:   []string{"GetItem", "Query", "PutItem", "UpdateItem"},
+			HashKey: true,
 		},
 	},
 	{

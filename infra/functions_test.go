@@ -126,7 +126,7 @@ func TestFunctions(t *testing.T) {
 			bucket := s.logicalID(t, "AWS::S3::Bucket", "ExportBucket")
 			level := map[string]string{"Dev": "info", "Prod": "warn"}[tc.name]
 			wantEnv := map[string]map[string]any{
-				"assign": {},
+				"assign": {"REFX_HASH_KEY_SECRET_ARN": ref(hashKey)},
 				"track":  {"REFX_HASH_KEY_SECRET_ARN": ref(hashKey), "REFX_IDEMPOTENCY_TTL": "168h"},
 				"admin": {
 					"REFX_ADMIN_KEY_SECRET_ARN": ref(adminKey), "REFX_COUNTER_SHARDS": "8",

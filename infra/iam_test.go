@@ -43,6 +43,7 @@ func TestLeastPrivilege(t *testing.T) {
 		"assign": {
 			st("WriteOwnLogs", ownLogs, logs("assign")),
 			st("Table", []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}, tableArn),
+			st("ReadHashKey", []string{"secretsmanager:GetSecretValue"}, ref(hashKey)),
 		},
 		"track": {
 			st("WriteOwnLogs", ownLogs, logs("track")),

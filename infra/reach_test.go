@@ -166,8 +166,14 @@ func funcsOf(v ssa.Value) []*ssa.Function {
 		return funcsOf(v.X)
 	case *ssa.Call:
 		// A handler factory (s.setStatus(to)): its body makes the handler.
+		// A middleware (s.public(s.assign)) also runs the handler it is
+		// given.
 		if callee := v.Call.StaticCallee(); callee != nil {
-			return []*ssa.Function{callee}
+			out := []*ssa.Function{callee}
+			for _, a := range v.Call.Args {
+				out = append(out, funcsOf(a)...)
+			}
+			return out
 		}
 	}
 	return nil
