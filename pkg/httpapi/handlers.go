@@ -19,7 +19,7 @@ func (req AssignRequest) validate() error {
 	case !refx.ValidSlug(req.Experiment):
 		return refx.FieldErrorf("experiment", "must be an experiment id")
 	case !refx.ValidUser(req.User):
-		return refx.FieldErrorf("user", "must be 1-%d bytes of text without control characters", refx.MaxUserLen)
+		return refx.InvalidUser("user")
 	}
 	return nil
 }
@@ -29,6 +29,7 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	req.User = refx.NormalizeUser(req.User)
 	if err := req.validate(); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	req.Normalize()
 	if err := req.Validate(); err != nil {
 		return err
 	}
