@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	api.PublicURL, api.FallbackURL = cfg.Referral.PublicURL, cfg.Referral.FallbackURL
 	api.HashKey = cfg.Referral.hashKey(cfg.AdminKey)
 	api.Identities, api.AllowedOrigins = store, cfg.AllowedOrigins
-	api.Snapshots = store
+	api.Snapshots, api.Privacy = store, store
 	api.Keys, api.Keyless = store, cfg.Trust.Keyless
 	api.RatePerKey, api.RatePerIP = cfg.Trust.RatePerKey, cfg.Trust.RatePerIP
 	if cfg.Referral.PreviousHashKey != "" {

@@ -50,6 +50,7 @@ func RouteTable() []Route {
 		{http.MethodGet, "/v1/experiments/{id}/results", AdminRoutes},
 		{http.MethodGet, "/v1/experiments/{id}/power", AdminRoutes},
 		{http.MethodGet, "/v1/referrers/{user}/referrals", AdminRoutes},
+		{http.MethodDelete, "/v1/users/{user}", AdminRoutes},
 		{http.MethodDelete, "/v1/experiments/{id}", AdminRoutes},
 		{http.MethodGet, "/v1/experiments/{id}/timeseries", AdminRoutes},
 		{http.MethodGet, "/v1/experiments/{id}/charts/{chart}", AdminRoutes},

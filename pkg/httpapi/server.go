@@ -49,6 +49,8 @@ type Server struct {
 	Referrals   refx.ReferralService
 	Lamed       refx.LamedService
 	Identities  refx.IdentityService
+	// Privacy erases users (DELETE /v1/users/{user}).
+	Privacy refx.PrivacyService
 	// Snapshots are the stored counts over time of the dashboard's charts;
 	// nil answers with the live counts only.
 	Snapshots refx.SnapshotService
@@ -198,6 +200,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("GET /v1/experiments/{id}/results", s.results)
 	admin("GET /v1/experiments/{id}/power", s.power)
 	admin("GET /v1/referrers/{user}/referrals", s.referrerReferrals)
+	admin("DELETE /v1/users/{user}", s.eraseUser)
 	admin("DELETE /v1/experiments/{id}", s.deleteExperiment)
 	admin("GET /v1/experiments/{id}/timeseries", s.timeseries)
 	admin("GET /v1/experiments/{id}/charts/{chart}", s.chart)
