@@ -46,6 +46,12 @@ type Config struct {
 	// IdempotencyTTL is how long event ids are remembered
 	// (REFX_IDEMPOTENCY_TTL, a Go duration, default 168h).
 	IdempotencyTTL time.Duration
+	// UserTTL is how long per-user items (assignments, referral codes,
+	// clicks, attributions, ...) live before DynamoDB's TTL deletes them
+	// (REFX_USER_TTL, a Go duration of at least 24h, default 9600h = 400
+	// days): longer than any experiment runs, or a returning user is
+	// enrolled again.
+	UserTTL time.Duration
 	// LogLevel is debug, info, warn or error (REFX_LOG_LEVEL, default info).
 	LogLevel slog.Level
 	// Referral configures referral links: see readReferralConfig.
@@ -71,6 +77,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Region:         getenv("AWS_REGION"),
 		AdminKey:       getenv("REFX_ADMIN_KEY"),
 		IdempotencyTTL: dynamo.DefaultIdempotencyTTL,
+		UserTTL:        dynamo.DefaultUserTTL,
 
 		AdminKeySecretARN: getenv("REFX_ADMIN_KEY_SECRET_ARN"),
 		HashKeySecretARN:  getenv("REFX_HASH_KEY_SECRET_ARN"),
@@ -103,6 +110,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("REFX_IDEMPOTENCY_TTL=%q: want a Go duration of at least 1h, like 168h", s)
 		}
 		cfg.IdempotencyTTL = d
+	}
+	if s := getenv("REFX_USER_TTL"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 24*time.Hour {
+			return Config{}, fmt.Errorf("REFX_USER_TTL=%q: want a Go duration of at least 24h, like 9600h (400 days)", s)
+		}
+		cfg.UserTTL = d
 	}
 	if s := getenv("REFX_LOG_LEVEL"); s != "" {
 		if err := cfg.LogLevel.UnmarshalText([]byte(s)); err != nil {
@@ -143,7 +157,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if _, err := httpapi.TrackPathRoutes(cfg.TrackPaths); err != nil {
 		return nil, err
 	}
-	store := dynamo.New(client, cfg.Table, dynamo.Options{IdempotencyTTL: cfg.IdempotencyTTL, Lamed: cfg.Lamed, Logger: logger})
+	store := dynamo.New(client, cfg.Table, dynamo.Options{IdempotencyTTL: cfg.IdempotencyTTL, UserTTL: cfg.UserTTL, Lamed: cfg.Lamed, Logger: logger})
 	api := &httpapi.Server{
 		Experiments: store, Assignments: store, Events: store, Results: store,
 		Ping: store.Ping, AdminKey: cfg.AdminKey, Logger: logger,

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/refx-dev/refx/pkg/app"
 )
@@ -16,7 +17,7 @@ func TestConfigFromEnv(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Table != "refx" || cfg.CounterShards != 0 || cfg.TrackPaths != nil || cfg.AdminKeySecretARN != "" {
+		if cfg.Table != "refx" || cfg.CounterShards != 0 || cfg.TrackPaths != nil || cfg.AdminKeySecretARN != "" || cfg.UserTTL != 400*24*time.Hour {
 			t.Fatalf("defaults = %+v", cfg)
 		}
 	})
@@ -24,12 +25,13 @@ func TestConfigFromEnv(t *testing.T) {
 		cfg, err := app.ConfigFromEnv(envOf(map[string]string{
 			"REFX_COUNTER_SHARDS":       "16",
 			"REFX_TRACK_PATHS":          "/t/e, /c,",
+			"REFX_USER_TTL":             "2160h",
 			"REFX_ADMIN_KEY_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:refx-admin-AbCdEf",
 		}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.CounterShards != 16 || !slices.Equal(cfg.TrackPaths, []string{"/t/e", "/c"}) ||
+		if cfg.CounterShards != 16 || !slices.Equal(cfg.TrackPaths, []string{"/t/e", "/c"}) || cfg.UserTTL != 90*24*time.Hour ||
 			cfg.AdminKeySecretARN != "arn:aws:secretsmanager:eu-west-1:123456789012:secret:refx-admin-AbCdEf" {
 			t.Fatalf("config = %+v", cfg)
 		}
@@ -41,6 +43,8 @@ func TestConfigFromEnv(t *testing.T) {
 		{"ErrTrackPathShadowsRoute", "REFX_TRACK_PATHS", "/v1/assign", "REFX_TRACK_PATHS"},
 		{"ErrTrackPathRelative", "REFX_TRACK_PATHS", "t/e", "REFX_TRACK_PATHS"},
 		{"ErrTrackPathTwice", "REFX_TRACK_PATHS", "/t,/t", "REFX_TRACK_PATHS"},
+		{"ErrUserTTLDays", "REFX_USER_TTL", "400d", "REFX_USER_TTL"},
+		{"ErrUserTTLTooShort", "REFX_USER_TTL", "1h", "REFX_USER_TTL"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := app.ConfigFromEnv(envOf(map[string]string{tt.key: tt.value}))
