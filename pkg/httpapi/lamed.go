@@ -72,10 +72,11 @@ func lamedQuery(next http.Handler) http.Handler {
 }
 
 // lamedNamespace is the namespace parameter, refx.DefaultLamedNamespace
-// when absent, as Lamed defaults it.
+// when absent, as Lamed defaults it. Names are looked up in NFC, the form
+// tracking stores them in (refx.LamedTrack.Normalize).
 func lamedNamespace(q url.Values) string {
 	if ns := q.Get("namespace"); ns != "" {
-		return ns
+		return refx.NormalizeUser(ns)
 	}
 	return refx.DefaultLamedNamespace
 }
@@ -105,7 +106,7 @@ func (s *Server) lamedExperiments(w http.ResponseWriter, r *http.Request) error 
 		meta["scope"] = raw
 		for name := range strings.SplitSeq(raw, ",") {
 			if name != "" {
-				lq.Scope = append(lq.Scope, name)
+				lq.Scope = append(lq.Scope, refx.NormalizeUser(name))
 			}
 		}
 	}
@@ -126,7 +127,7 @@ func (s *Server) lamedExperiments(w http.ResponseWriter, r *http.Request) error 
 
 func (s *Server) lamedDelete(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	namespace, experiment := lamedNamespace(q), q.Get("experiment")
+	namespace, experiment := lamedNamespace(q), refx.NormalizeUser(q.Get("experiment"))
 	if experiment == "" {
 		return refx.FieldErrorf("experiment", "is required")
 	}

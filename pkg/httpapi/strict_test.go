@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -72,5 +73,41 @@ func TestOneSpelling(t *testing.T) {
 		if p.Events != wantEvents || p.Users != wantEvents || p.ValueSum != wantSum {
 			t.Fatalf("purchase results for %s = %+v; the purchase must count once, for %v", v.Key, p, variant)
 		}
+	}
+}
+
+// TestLamedOneSpelling: a Lamed experiment tracked under one spelling of its
+// name is listed, scoped and deleted under another.
+func TestLamedOneSpelling(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	call := func(method, path string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, a.URL+path, nil)
+		req.Header.Set("x-api-key", adminKey)
+		res, err := a.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	// "café" composed in the namespace and the name; decomposed below.
+	for _, event := range []string{"participate", "signup"} {
+		if status, body := call("GET", "/lamed/track?namespace=caf%C3%A9&experiment=caf%C3%A9&variant=a&uuid=v1&event="+event); status != http.StatusOK {
+			t.Fatalf("track = %d %s", status, body)
+		}
+	}
+	const nfd = "cafe%CC%81"
+	status, body := call("GET", "/lamed/experiments?namespace="+nfd+"&scope="+nfd)
+	if status != http.StatusOK || !strings.Contains(body, `"experiment":"café","goals":[{"goal":"signup"`) {
+		t.Fatalf("experiments under the NFD spelling = %d %s", status, body)
+	}
+	if status, body := call("DELETE", "/lamed/delete?namespace="+nfd+"&experiment="+nfd); status != http.StatusOK {
+		t.Fatalf("delete = %d %s", status, body)
+	}
+	if _, body := call("GET", "/lamed/experiments?namespace=caf%C3%A9"); strings.Contains(body, `"experiment"`) {
+		t.Fatalf("after deleting under the NFD spelling: %s", body)
 	}
 }
