@@ -124,8 +124,11 @@ var functions = []function{
 			// Experiments: conditional puts, consistent gets; results: one
 			// query per counter shard; listings: gsi1; deleting an
 			// experiment: a tombstone (update), then its items in batches,
-			// the experiment item last; /healthz: DescribeTable.
-			Table:   []string{"GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "Query", "DescribeTable"},
+			// the experiment item last; /healthz: DescribeTable. Erasing a
+			// user: query their items (and events, gsi1), batch-get the
+			// marks of their signup visitor, delete in batches, rewrite
+			// referees' attributions (updates), put the erasure record.
+			Table:   []string{"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "Query", "DescribeTable"},
 			Indexes: []string{"Query"},
 			// The admin key guards its routes; it hashes nothing, so it
 			// cannot read the hash key.

@@ -56,8 +56,8 @@ func TestLeastPrivilege(t *testing.T) {
 		"admin": {
 			st("WriteOwnLogs", ownLogs, logs("admin")),
 			st("Table", []string{
-				"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-				"dynamodb:Query", "dynamodb:DescribeTable",
+				"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+				"dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:DescribeTable",
 			}, tableArn),
 			st("Indexes", []string{"dynamodb:Query"}, gsi1),
 			st("ReadAdminKey", []string{"secretsmanager:GetSecretValue"}, ref(adminKey)),
