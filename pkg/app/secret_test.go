@@ -241,7 +241,7 @@ func TestKeysFromSecrets(t *testing.T) {
 func TestTrackPathsServed(t *testing.T) {
 	env := map[string]string{
 		"REFX_TABLE": "refx-test", "REFX_DYNAMODB_ENDPOINT": "http://127.0.0.1:1",
-		"REFX_TRACK_PATHS": "/t/e", "REFX_LOG_LEVEL": "error",
+		"REFX_TRACK_PATHS": "/t/e", "REFX_LOG_LEVEL": "error", "REFX_KEYLESS": "true",
 	}
 	h, err := app.LambdaHandler(context.Background(), envOf(env), httpapi.TrackRoutes)
 	if err != nil {
