@@ -17,7 +17,8 @@ func TestConfigFromEnv(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Table != "refx" || cfg.CounterShards != 0 || cfg.TrackPaths != nil || cfg.AdminKeySecretARN != "" || cfg.UserTTL != 400*24*time.Hour {
+		if cfg.Table != "refx" || cfg.CounterShards != 0 || cfg.TrackPaths != nil || cfg.AdminKeySecretARN != "" || cfg.UserTTL != 400*24*time.Hour ||
+			cfg.Trust != (app.TrustConfig{RatePerKey: app.DefaultRatePerKey, RatePerIP: app.DefaultRatePerIP}) {
 			t.Fatalf("defaults = %+v", cfg)
 		}
 	})
@@ -26,13 +27,18 @@ func TestConfigFromEnv(t *testing.T) {
 			"REFX_COUNTER_SHARDS":       "16",
 			"REFX_TRACK_PATHS":          "/t/e, /c,",
 			"REFX_USER_TTL":             "2160h",
+			"REFX_KEYLESS":              "true",
+			"REFX_RATE_PER_KEY":         "0",
+			"REFX_RATE_PER_IP":          "2.5",
+			"REFX_HASH_KEY_PREVIOUS":    "the-previous-hash-key",
 			"REFX_ADMIN_KEY_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:refx-admin-AbCdEf",
 		}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if cfg.CounterShards != 16 || !slices.Equal(cfg.TrackPaths, []string{"/t/e", "/c"}) || cfg.UserTTL != 90*24*time.Hour ||
-			cfg.AdminKeySecretARN != "arn:aws:secretsmanager:eu-west-1:123456789012:secret:refx-admin-AbCdEf" {
+			cfg.AdminKeySecretARN != "arn:aws:secretsmanager:eu-west-1:123456789012:secret:refx-admin-AbCdEf" ||
+			cfg.Trust != (app.TrustConfig{Keyless: true, RatePerKey: 0, RatePerIP: 2.5}) || cfg.Referral.PreviousHashKey != "the-previous-hash-key" {
 			t.Fatalf("config = %+v", cfg)
 		}
 	})
@@ -45,6 +51,9 @@ func TestConfigFromEnv(t *testing.T) {
 		{"ErrTrackPathTwice", "REFX_TRACK_PATHS", "/t,/t", "REFX_TRACK_PATHS"},
 		{"ErrUserTTLDays", "REFX_USER_TTL", "400d", "REFX_USER_TTL"},
 		{"ErrUserTTLTooShort", "REFX_USER_TTL", "1h", "REFX_USER_TTL"},
+		{"ErrKeylessNotABool", "REFX_KEYLESS", "yes please", "REFX_KEYLESS"},
+		{"ErrRateNegative", "REFX_RATE_PER_KEY", "-1", "REFX_RATE_PER_KEY"},
+		{"ErrRateNotANumber", "REFX_RATE_PER_IP", "fast", "REFX_RATE_PER_IP"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := app.ConfigFromEnv(envOf(map[string]string{tt.key: tt.value}))
