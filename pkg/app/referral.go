@@ -38,8 +38,10 @@ func readReferralConfig(getenv func(string) string, cfg *ReferralConfig) error {
 			return fmt.Errorf("%s=%q: want an absolute http(s) URL", name, v)
 		}
 	}
-	if cfg.HashKey != "" && len(cfg.HashKey) < 16 {
-		return fmt.Errorf("REFX_HASH_KEY is too short: use at least 16 characters")
+	for name, key := range map[string]string{"REFX_HASH_KEY": cfg.HashKey, "REFX_HASH_KEY_PREVIOUS": cfg.PreviousHashKey} {
+		if key != "" && len(key) < 16 {
+			return fmt.Errorf("%s is too short: use at least 16 characters", name)
+		}
 	}
 	return nil
 }
