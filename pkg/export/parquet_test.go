@@ -33,6 +33,7 @@ func TestTablesEncode(t *testing.T) {
 		{export.Clicks, checkTable[export.ClickRow]},
 		{export.Attributions, checkTable[export.AttributionRow]},
 		{export.Errors, checkTable[export.ErrorRow]},
+		{export.Erasures, checkTable[export.ErasureRow]},
 	}
 	if len(tests) != len(export.Tables()) {
 		t.Fatalf("%d tables tested, %d exported", len(tests), len(export.Tables()))
