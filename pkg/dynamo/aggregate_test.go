@@ -48,7 +48,7 @@ func aggregationTraffic(t *testing.T, s *dynamo.Store) []string {
 				t.Fatal(err)
 			}
 			referee := fmt.Sprintf("friend-%d-%d", r, v)
-			if _, err := s.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referee, Visitor: visitor}); err != nil {
+			if _, err := s.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referee, Visitor: visitor, IPHash: "ip-" + referee}); err != nil {
 				t.Fatal(err)
 			}
 			if v%2 == 0 {
@@ -56,7 +56,7 @@ func aggregationTraffic(t *testing.T, s *dynamo.Store) []string {
 			}
 		}
 		// A self-referral: refused, counted by reason.
-		if _, err := s.Attribute(ctx, refx.Signup{Code: link.Code, Referee: fmt.Sprintf("ref%d", r)}); err != nil {
+		if _, err := s.Attribute(ctx, refx.Signup{Code: link.Code, Referee: fmt.Sprintf("ref%d", r), IPHash: "ip-" + fmt.Sprintf("ref%d", r)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -176,7 +176,7 @@ func benchmarkContentionWRU(b *testing.B) {
 			return err
 		}},
 		{"referee-signup", func(i int) string { return fresh("referee", i) }, func(referee string) error {
-			_, err := c.through.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referee})
+			_, err := c.through.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referee, IPHash: "ip-" + referee})
 			return err
 		}},
 	}

@@ -268,7 +268,7 @@ func TestContentionHotReferralCode(t *testing.T) {
 		for range 2 {
 			ops = append(ops, func() error {
 				_, err := retry(c, func() (*refx.AttributionResult, error) {
-					return c.through.Attribute(ctx, refx.Signup{Code: link.Code, Referee: fmt.Sprintf("referee-%03d", r)})
+					return c.through.Attribute(ctx, refx.Signup{Code: link.Code, Referee: fmt.Sprintf("referee-%03d", r), IPHash: "ip-" + fmt.Sprintf("referee-%03d", r)})
 				})
 				return err
 			})

@@ -95,7 +95,7 @@ func TestReferralStorm(t *testing.T) {
 			for range copies {
 				ops = append(ops, func() error {
 					res, err := untilDone(t, func() (*refx.AttributionResult, error) {
-						return faulty.Attribute(ctx, refx.Signup{Code: links[r].Code, Referee: referee})
+						return faulty.Attribute(ctx, refx.Signup{Code: links[r].Code, Referee: referee, IPHash: "ip-" + referee})
 					})
 					if err == nil && res.Attribution != nil && res.Status != refx.AttributionRefused {
 						attributed.Store(referee, res.Attribution.Referrer)

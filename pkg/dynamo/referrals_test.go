@@ -91,7 +91,7 @@ func TestReferralFunnel(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sig := refx.Signup{Code: link.Code, Referee: "carol", Visitor: "visitor-bbbbbbbbbbbb"}
+	sig := refx.Signup{Code: link.Code, Referee: "carol", Visitor: "visitor-bbbbbbbbbbbb", IPHash: "ip-carol"}
 	res := mustAttribute(t, s, sig, refx.AttributionAttributed)
 	if res.Attribution.Referrer != "alice" || res.Attribution.Variant != link.Variant {
 		t.Fatalf("attribution = %+v", res.Attribution)
@@ -148,7 +148,9 @@ func TestReferralGuards(t *testing.T) {
 	s := MustStore(t, dynamo.Options{Now: clk.Now})
 	e := MustRunning(t, s, newReferralExperiment("guards"))
 	link := mustLink(t, s, e.ID, "alice")
-	sig := func(referee string) refx.Signup { return refx.Signup{Code: link.Code, Referee: referee} }
+	sig := func(referee string) refx.Signup {
+		return refx.Signup{Code: link.Code, Referee: referee, IPHash: "ip-" + referee}
+	}
 
 	mustAttribute(t, s, sig("alice"), refx.AttributionRefused, refx.ReasonSelfReferral)
 	mustAttribute(t, s, sig("alice"), refx.AttributionRefused, refx.ReasonSelfReferral) // retry counts once
@@ -160,7 +162,7 @@ func TestReferralGuards(t *testing.T) {
 	withDevice := sig("dev-1")
 	withDevice.Device = "device-hash"
 	mustAttribute(t, s, withDevice, refx.AttributionAttributed)
-	withDevice.Referee = "dev-2" // 4th signup this hour, limit 3
+	withDevice.Referee, withDevice.IPHash = "dev-2", "ip-dev-2" // 4th signup this hour, limit 3
 	mustAttribute(t, s, withDevice, refx.AttributionFlagged, refx.ReasonVelocityHour, refx.ReasonRepeatedDevice)
 	clk.Advance(time.Hour)
 	mustAttribute(t, s, sig("day-1"), refx.AttributionAttributed)
@@ -168,10 +170,13 @@ func TestReferralGuards(t *testing.T) {
 
 	// ip-1 is attributed: another code cannot take them.
 	other := mustLink(t, s, e.ID, "bob")
-	mustAttribute(t, s, refx.Signup{Code: other.Code, Referee: "ip-1"}, refx.AttributionRefused, refx.ReasonAlreadyAttributed)
+	// A signup without an address (a backend that did not pass it) cannot
+	// be checked for a repeated address: flagged, never counted unguarded.
+	mustAttribute(t, s, refx.Signup{Code: other.Code, Referee: "no-ip"}, refx.AttributionFlagged, refx.ReasonIPMissing)
+	mustAttribute(t, s, refx.Signup{Code: other.Code, Referee: "ip-1", IPHash: "ip-ip-1"}, refx.AttributionRefused, refx.ReasonAlreadyAttributed)
 
 	clk.Advance(31 * 24 * time.Hour)
-	mustAttribute(t, s, refx.Signup{Code: other.Code, Referee: "late"}, refx.AttributionRefused, refx.ReasonOutsideWindow)
+	mustAttribute(t, s, refx.Signup{Code: other.Code, Referee: "late", IPHash: "ip-late"}, refx.AttributionRefused, refx.ReasonOutsideWindow)
 
 	r := referralCounts(t, s, e.ID, link.Variant)
 	if r.Signups != 3 || r.Refused[refx.ReasonSelfReferral] != 1 || r.Flagged[refx.ReasonRepeatedIP] != 1 ||
@@ -179,11 +184,11 @@ func TestReferralGuards(t *testing.T) {
 		t.Fatalf("alice's variant counts = %+v", r)
 	}
 	o := referralCounts(t, s, e.ID, other.Variant)
-	if o.Refused[refx.ReasonAlreadyAttributed] != 1 || o.Refused[refx.ReasonOutsideWindow] != 1 {
+	if o.Refused[refx.ReasonAlreadyAttributed] != 1 || o.Refused[refx.ReasonOutsideWindow] != 1 || o.Flagged[refx.ReasonIPMissing] != 1 {
 		t.Fatalf("bob's variant counts = %+v", o)
 	}
 
-	_, err := s.Attribute(ctx, refx.Signup{Code: "ZZZZZZZZ", Referee: "x"})
+	_, err := s.Attribute(ctx, refx.Signup{Code: "ZZZZZZZZ", Referee: "x", IPHash: "ip-x"})
 	wantCode(t, err, refx.ENOTFOUND)
 }
 
@@ -199,8 +204,8 @@ func TestWindowStartsAtClick(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Advance(20 * 24 * time.Hour) // 40 days after the code, 20 after the click
-	mustAttribute(t, s, refx.Signup{Code: link.Code, Referee: "dan", Visitor: "visitor-cccccccccccc"}, refx.AttributionAttributed)
-	mustAttribute(t, s, refx.Signup{Code: link.Code, Referee: "eve"}, refx.AttributionRefused, refx.ReasonOutsideWindow)
+	mustAttribute(t, s, refx.Signup{Code: link.Code, Referee: "dan", Visitor: "visitor-cccccccccccc", IPHash: "ip-dan"}, refx.AttributionAttributed)
+	mustAttribute(t, s, refx.Signup{Code: link.Code, Referee: "eve", IPHash: "ip-eve"}, refx.AttributionRefused, refx.ReasonOutsideWindow)
 }
 
 func TestConcurrentAttribution(t *testing.T) {
@@ -215,7 +220,7 @@ func TestConcurrentAttribution(t *testing.T) {
 	for i := range 16 {
 		wg.Go(func() {
 			store := dynamo.New(s.Client(), s.Table(), dynamo.Options{})
-			res, err := store.Attribute(ctx, refx.Signup{Code: codes[i%2], Referee: "frank"})
+			res, err := store.Attribute(ctx, refx.Signup{Code: codes[i%2], Referee: "frank", IPHash: "ip-frank"})
 			if err != nil {
 				t.Error(err)
 				return
@@ -252,7 +257,7 @@ func TestStoppedReferralExperiment(t *testing.T) {
 	if err != nil || res.Location != "" || res.Recorded {
 		t.Fatalf("click on ended experiment = %+v, %v; want no location", res, err)
 	}
-	mustAttribute(t, s, refx.Signup{Code: link.Code, Referee: "gina"}, refx.AttributionRefused, refx.ReasonNotRunning)
+	mustAttribute(t, s, refx.Signup{Code: link.Code, Referee: "gina", IPHash: "ip-gina"}, refx.AttributionRefused, refx.ReasonNotRunning)
 	if _, err := s.CreateReferral(ctx, e.ID, "new-referrer"); refx.ErrorCode(err) != refx.ECONFLICT {
 		t.Fatalf("new link on a stopped experiment: %v", err)
 	}

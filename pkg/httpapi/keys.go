@@ -174,7 +174,9 @@ func presentedKey(r *http.Request) (token string, inURL bool) {
 	if k := strings.TrimSpace(r.Header.Get(KeyHeader)); k != "" {
 		return k, false
 	}
-	if t, ok := bearerToken(r.Header.Get("Authorization")); ok && t != "" {
+	// A bearer token is a key only when it looks like one: a client may
+	// send the admin key everywhere, which opens the admin routes only.
+	if t, ok := bearerToken(r.Header.Get("Authorization")); ok && strings.HasPrefix(t, "rfx_") {
 		return t, false
 	}
 	return r.URL.Query().Get(KeyParam), r.URL.Query().Has(KeyParam)
