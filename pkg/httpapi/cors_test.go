@@ -27,7 +27,7 @@ func TestCORS(t *testing.T) {
 	t.Parallel()
 	const shop = "https://shop.example"
 	srv := func(origins ...string) http.Handler {
-		return (&Server{Logger: slog.New(slog.DiscardHandler), AllowedOrigins: origins}).Handler(AllRoutes)
+		return (&Server{Logger: slog.New(slog.DiscardHandler), Keyless: true, AllowedOrigins: origins}).Handler(AllRoutes)
 	}
 	configured := srv(shop, "http://localhost:3000")
 	tests := []struct {
@@ -41,12 +41,15 @@ func TestCORS(t *testing.T) {
 		{"Allowed", configured, "POST", "/v1/assign", shop, "", 400, shop, "true"},
 		{"AllowedSecondOrigin", configured, "POST", "/v1/events", "http://localhost:3000", "", 400, "http://localhost:3000", "true"},
 		{"Script", configured, "GET", "/v1/refx.mjs", shop, "", 200, shop, "true"},
-		{"OtherOrigin", configured, "POST", "/v1/assign", "https://evil.example", "", 400, "", ""},
-		{"OriginWithPathIsNotTheOrigin", configured, "POST", "/v1/assign", shop + "/x", "", 400, "", ""},
+		// A cross-origin POST runs even when CORS hides its answer: the
+		// server refuses origins it does not allow (keyless here; a key's
+		// own origins otherwise, see keys_test.go).
+		{"OtherOrigin", configured, "POST", "/v1/assign", "https://evil.example", "", 403, "", ""},
+		{"OriginWithPathIsNotTheOrigin", configured, "POST", "/v1/assign", shop + "/x", "", 403, "", ""},
 		{"NoOrigin", configured, "POST", "/v1/assign", "", "", 400, "", ""},
-		{"NoneConfigured", srv(), "POST", "/v1/assign", shop, "", 400, "", ""},
+		{"NoneConfigured", srv(), "POST", "/v1/assign", shop, "", 403, "", ""},
 		{"Any", srv("*"), "POST", "/v1/identify", "https://anyone.example", "", 400, "https://anyone.example", "true"},
-		{"AnyButNull", srv("*"), "POST", "/v1/assign", "null", "", 400, "", ""},
+		{"AnyButNull", srv("*"), "POST", "/v1/assign", "null", "", 403, "", ""},
 		{"AdminNever", srv("*"), "GET", "/v1/experiments", shop, "", 401, "", ""},
 		{"LinksNot", srv("*"), "GET", "/r/x", shop, "", 302, "", ""},
 		{"Preflight", configured, "OPTIONS", "/v1/events:batch", shop, "POST", 204, shop, "true"},
@@ -56,7 +59,7 @@ func TestCORS(t *testing.T) {
 		{"PreflightOtherOrigin", configured, "OPTIONS", "/v1/assign", "https://evil.example", "POST", 204, "", ""},
 		{"PreflightAdmin", srv("*"), "OPTIONS", "/v1/experiments", shop, "POST", 404, "", ""},
 		{"OptionsWithoutPreflight", configured, "OPTIONS", "/v1/assign", shop, "", 404, shop, "true"},
-		{"GroupNotServed", (&Server{Logger: slog.New(slog.DiscardHandler), AllowedOrigins: []string{"*"}}).Handler(AdminRoutes), "OPTIONS", "/v1/assign", shop, "POST", 404, "", ""},
+		{"GroupNotServed", (&Server{Logger: slog.New(slog.DiscardHandler), Keyless: true, AllowedOrigins: []string{"*"}}).Handler(AdminRoutes), "OPTIONS", "/v1/assign", shop, "POST", 404, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,7 +93,7 @@ func TestCORS(t *testing.T) {
 // other CORS path exists.
 func TestCORSRoutes(t *testing.T) {
 	t.Parallel()
-	srv := &Server{Logger: slog.New(slog.DiscardHandler), AllowedOrigins: []string{"https://shop.example"}}
+	srv := &Server{Logger: slog.New(slog.DiscardHandler), Keyless: true, AllowedOrigins: []string{"https://shop.example"}}
 	routes := CORSRoutes()
 	if len(routes) == 0 {
 		t.Fatal("no CORS routes")
@@ -121,7 +124,7 @@ func TestCORSRoutes(t *testing.T) {
 
 func TestCORSTrackPathPreflight(t *testing.T) {
 	t.Parallel()
-	srv := &Server{Logger: slog.New(slog.DiscardHandler), AllowedOrigins: []string{"https://shop.example"}}
+	srv := &Server{Logger: slog.New(slog.DiscardHandler), Keyless: true, AllowedOrigins: []string{"https://shop.example"}}
 	h, err := WithTrackPaths(srv.Handler(TrackRoutes), []string{"/t/e"})
 	if err != nil {
 		t.Fatal(err)

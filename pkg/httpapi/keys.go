@@ -200,6 +200,9 @@ func sameOrigin(origin string, r *http.Request) bool {
 // originAllowed applies the deployment's allowed origins to keyless
 // callers.
 func (s *Server) originAllowed(origin string, r *http.Request) bool {
+	if origin == "null" {
+		return false // sandboxed frames and files: never, as for CORS
+	}
 	if sameOrigin(origin, r) {
 		return true
 	}

@@ -161,25 +161,3 @@ func TestReferralLinks(t *testing.T) {
 	}
 }
 
-// Signups sent by a customer's backend all come from its address: that must
-// not flag them, while the referee's address the backend passes is guarded.
-func TestBackendSignupsAndIPGuard(t *testing.T) {
-	t.Parallel()
-	a := MustAPI(t)
-	a.mustDo("POST", "/v1/experiments", referralExperiment, true, http.StatusCreated)
-	a.mustDo("POST", "/v1/experiments/give-get/start", "", true, http.StatusOK)
-	code := a.mustDo("POST", "/v1/referrals", `{"experiment":"give-get","referrer":"alice"}`, false, http.StatusOK).Body["code"].(string)
-	path := "/v1/referrals/" + strings.ToLower(code) + "/signups"
-	tests := []struct{ body, status string }{
-		{`{"referee":"b1"}`, "attributed"},
-		{`{"referee":"b2"}`, "attributed"},
-		{`{"referee":"b3","ip":"198.51.100.4"}`, "attributed"},
-		{`{"referee":"b4","ip":"198.51.100.4"}`, "flagged"},
-	}
-	for _, tt := range tests {
-		if got := a.mustDo("POST", path, tt.body, false, http.StatusOK); got.Body["status"] != tt.status {
-			t.Fatalf("%s = %s, want %s", tt.body, got.Raw, tt.status)
-		}
-	}
-	a.mustDo("POST", path, `{"referee":"b5","ip":"not an ip"}`, false, http.StatusBadRequest)
-}

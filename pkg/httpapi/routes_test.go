@@ -46,7 +46,7 @@ func TestRouteTableMatchesHandler(t *testing.T) {
 		}
 	})
 	t.Run("EachRouteInItsGroupOnly", func(t *testing.T) {
-		srv := &Server{Logger: slog.New(slog.DiscardHandler)}
+		srv := &Server{Logger: slog.New(slog.DiscardHandler), Keyless: true}
 		for _, g := range groups() {
 			h := srv.Handler(g)
 			for _, r := range table {
@@ -125,7 +125,7 @@ func TestTrackPathRoutes(t *testing.T) {
 // service), while other methods and paths still fall through to the
 // catch-all.
 func TestWithTrackPaths(t *testing.T) {
-	srv := &Server{Logger: slog.New(slog.DiscardHandler)}
+	srv := &Server{Logger: slog.New(slog.DiscardHandler), Keyless: true}
 	h, err := WithTrackPaths(srv.Handler(TrackRoutes), []string{"/t/e"})
 	if err != nil {
 		t.Fatal(err)

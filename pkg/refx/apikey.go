@@ -59,6 +59,9 @@ func (k *APIKey) Revoked() bool { return k.RevokedAt != nil }
 
 // AllowsOrigin reports whether a browser on origin may use the key.
 func (k *APIKey) AllowsOrigin(origin string) bool {
+	if origin == "null" {
+		return false // sandboxed frames and local files: any site can make one
+	}
 	origin = canonicalOrigin(origin)
 	for _, o := range k.Origins {
 		if o == "*" || o == origin {

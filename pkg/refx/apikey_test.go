@@ -27,6 +27,9 @@ func TestIssueKey(t *testing.T) {
 			t.Fatalf("origins %v", issued.Origins)
 		}
 	}
+	if (&refx.APIKey{Origins: []string{"*"}}).AllowsOrigin("null") {
+		t.Error(`a key for any origin allows "null"`)
+	}
 	bound := &refx.APIKey{Origins: []string{"https://shop.example"}}
 	for origin, want := range map[string]bool{
 		"https://shop.example": true, "https://SHOP.example": true, "http://shop.example": false,
