@@ -67,6 +67,7 @@ var serverRoutes = []struct {
 	{"POST", "/v1/keys", http.StatusUnauthorized},
 	{"GET", "/v1/keys", http.StatusUnauthorized},
 	{"DELETE", "/v1/keys/{id}", http.StatusUnauthorized},
+	{"DELETE", "/v1/users/{user}", http.StatusUnauthorized},
 }
 
 // TestAPIDescriptionCoversRoutes checks schema/api.yaml against the handler in

@@ -245,6 +245,27 @@ func (s *Server) lookupKey(ctx context.Context, id string) (*refx.APIKey, error)
 	return key, err
 }
 
+// adminOrSecret lets a request through with the admin key or a secret
+// key: a customer's backend may erase the users who ask it to without
+// holding the admin key.
+func (s *Server) adminOrSecret(isAdminKey func(string) bool, next apiFunc) http.Handler {
+	return apiFunc(func(w http.ResponseWriter, r *http.Request) error {
+		if token, ok := bearerToken(r.Header.Get("Authorization")); ok && isAdminKey(token) {
+			return next(w, r)
+		}
+		key, err := s.authenticate(r)
+		switch code := refx.ErrorCode(err); {
+		case code == "" && key != nil && key.Kind == refx.KeySecret:
+			return next(w, r)
+		case code != "" && code != refx.EUNAUTHORIZED && code != refx.EFORBIDDEN:
+			return err // the store is unreachable: 503, not a refusal
+		}
+		s.metric(r.Context(), MetricKeyRefused, 1)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="refx"`)
+		return refx.Errorf(refx.EUNAUTHORIZED, "the admin key or a secret key is required (Authorization: Bearer <key>)")
+	})
+}
+
 // The admin routes of keys.
 
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {

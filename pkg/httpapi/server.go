@@ -200,7 +200,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("GET /v1/experiments/{id}/results", s.results)
 	admin("GET /v1/experiments/{id}/power", s.power)
 	admin("GET /v1/referrers/{user}/referrals", s.referrerReferrals)
-	admin("DELETE /v1/users/{user}", s.eraseUser)
+	mux.Handle("DELETE /v1/users/{user}", s.adminOrSecret(isAdminKey, s.eraseUser))
 	admin("DELETE /v1/experiments/{id}", s.deleteExperiment)
 	admin("GET /v1/experiments/{id}/timeseries", s.timeseries)
 	admin("GET /v1/experiments/{id}/charts/{chart}", s.chart)

@@ -64,6 +64,23 @@ func TestEraseUser(t *testing.T) {
 			}
 		})
 	}
+	// A customer's backend erases with its secret key; a client key, or
+	// the secret key from a browser, may not.
+	secret, client := a.mustKey("secret"), a.mustKey("client", "https://shop.example")
+	for _, tt := range []struct {
+		name, key string
+		headers   []string
+		status    int
+	}{
+		{"ClientKey", client, nil, http.StatusUnauthorized},
+		{"SecretKeyFromABrowser", secret, []string{"Origin", "https://shop.example"}, http.StatusUnauthorized},
+		{"SecretKey", secret, nil, http.StatusOK},
+	} {
+		res := a.doKey(http.MethodDelete, "/v1/users/staying", "", tt.key, tt.headers...)
+		if res.Status != tt.status || tt.status == http.StatusOK && res.Body["assignments"] != 1.0 {
+			t.Fatalf("%s: erase = %d %s, want %d", tt.name, res.Status, res.Raw, tt.status)
+		}
+	}
 	if after := participants(); after != before || before != 2 {
 		t.Fatalf("participants %v before the erasure, %v after", before, after)
 	}
