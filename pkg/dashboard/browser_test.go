@@ -138,7 +138,8 @@ func seed(c client) {
 			{"key": "control", "weight": 50, "payload": map[string]any{"cta": "Sign up"}},
 			{"key": "bold", "weight": 50, "payload": map[string]any{"cta": "Claim your $20 reward"}},
 		},
-		"goals": []map[string]any{{"key": "signup", "kind": "binomial"}, {"key": "purchase", "kind": "value"}},
+		// Purchases of 20 to 26, capped at 25: the page says the cap.
+		"goals": []map[string]any{{"key": "signup", "kind": "binomial"}, {"key": "purchase", "kind": "value", "cap": 25}},
 	}, true, http.StatusCreated, nil)
 	c.must("POST", "/v1/experiments/"+ctaExperiment+"/start", nil, true, http.StatusOK, nil)
 	for wave := range 3 {
@@ -542,6 +543,13 @@ func TestDashboard(t *testing.T) {
 			if !strings.Contains(p.text("main"), want) {
 				t.Errorf("the page lacks %q", want)
 			}
+		}
+		// Each goal's rules are shown next to it, as the analysis says them.
+		if got := p.text(`section.goal[data-goal=purchase] h3`); !strings.Contains(got, "values capped at ±25") {
+			t.Errorf("the purchase heading %q does not say its cap", got)
+		}
+		if got := p.text(`section.goal[data-goal=signup] h3`); strings.Contains(got, "capped") || strings.Contains(got, "server-only") {
+			t.Errorf("the signup heading %q says rules it does not have", got)
 		}
 		// The rate chart has the snapshots' points and the live one.
 		var markers int

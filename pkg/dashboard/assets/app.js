@@ -490,7 +490,7 @@
   function brief(exp) {
     const rows = [
       ['Hypothesis', exp.hypothesis || h('span', { class: 'muted' }, 'none given')],
-      ['Goals', h('ul', { class: 'inline' }, (exp.goals || []).map((g) => h('li', {}, h('span', { class: 'mono' }, g.key), ` (${g.kind})`)))],
+      ['Goals', h('ul', { class: 'inline' }, (exp.goals || []).map((g) => h('li', {}, h('span', { class: 'mono' }, g.key), ` (${g.kind})`, goalRules(g))))],
       ['Control', h('span', { class: 'mono' }, exp.control || '—')],
       ['Coverage', pct(exp.coverage)],
     ];
@@ -565,7 +565,7 @@
       const figure = h('figure', { class: 'chart' }, h('figcaption', {}, `Relative lift vs ${a.control} on ${g.key}, with ${levelText(ga.conversion_rate)} intervals`));
       const rate = h('figure', { class: 'chart' }, h('figcaption', {}, `Cumulative ${g.key} conversion rate per variant: stored snapshots (filled) and the live counts (hollow)`));
       body.push(h('section', { class: 'goal', 'data-goal': g.key, 'aria-labelledby': `goal-${g.key}` },
-        h('h3', { id: `goal-${g.key}` }, g.key, ' ', h('span', { class: 'muted' }, `(${g.kind})`)),
+        h('h3', { id: `goal-${g.key}` }, g.key, ' ', h('span', { class: 'muted' }, `(${g.kind})`), goalRules(ga)),
         metricTable(ga.conversion_rate, a, 'Conversion rate', true),
         ga.value_per_participant ? metricTable(ga.value_per_participant, a, 'Value per participant', false) : null,
         h('div', { class: 'charts' }, figure, rate)));
@@ -577,6 +577,16 @@
     if (exp.referral && a.referral) body.push(referralSection(exp, res, engine, live));
     if (a.notes && a.notes.length) body.push(h('ul', { class: 'notes' }, a.notes.map((n) => h('li', {}, n))));
     section.replaceChildren(section.firstChild, ...body);
+  }
+
+  // goalRules: a goal's defences in small text ("server-only", "values
+  // capped at ±500"), from the experiment's goal or the analysis of it,
+  // which say them alike; nothing when it has none.
+  function goalRules(g) {
+    const rules = [];
+    if (g.server_only) rules.push('server-only');
+    if (g.cap !== undefined && g.cap !== null) rules.push(`values capped at ±${g.cap}`);
+    return rules.length ? h('span', { class: 'muted small goal-rules' }, ` ${rules.join('; ')}`) : null;
   }
 
   function engineName(e) {
@@ -727,8 +737,10 @@
       const kind = h('select', { class: 'g-kind', 'aria-label': 'Kind', disabled: !draft },
         [['binomial', 'binomial (converted or not)'], ['value', 'value (and a value per participant)']]
           .map(([value, label]) => h('option', { value, selected: g ? g.kind === value : value === 'binomial' }, label)));
+      const serverOnly = h('input', { class: 'g-server-only', type: 'checkbox', 'aria-label': 'Server-only (count only events sent with a secret key)', checked: !!(g && g.server_only), disabled: !draft });
+      const cap = h('input', { class: 'g-cap', type: 'number', min: '0', step: 'any', 'aria-label': 'Value cap (each value counted within ± this)', placeholder: 'none', value: g && g.cap != null ? String(g.cap) : '', disabled: !draft });
       const remove = h('button', { type: 'button', class: 'link', disabled: !draft, onclick: () => row.remove() }, 'Remove');
-      const row = h('tr', {}, h('td', {}, key), h('td', {}, kind), h('td', {}, remove));
+      const row = h('tr', {}, h('td', {}, key), h('td', {}, kind), h('td', {}, serverOnly), h('td', {}, cap), h('td', {}, remove));
       goalRows.append(row);
     };
     (editing ? exp.goals : [{ key: 'signup', kind: 'binomial' }]).forEach(addGoal);
@@ -773,7 +785,7 @@
       field('control', 'Control', control),
       h('fieldset', { 'data-field': 'goals' }, h('legend', {}, 'Goals'),
         h('div', { class: 'table-wrap' }, h('table', { class: 'form-table' },
-          h('thead', {}, h('tr', {}, ['Event type', 'Kind', ''].map((c) => h('th', { scope: 'col' }, c)))), goalRows)),
+          h('thead', {}, h('tr', {}, ['Event type', 'Kind', 'Server-only', 'Value cap', ''].map((c) => h('th', { scope: 'col' }, c)))), goalRows)),
         h('button', { type: 'button', class: 'secondary', disabled: !draft, onclick: () => addGoal(null) }, 'Add goal'),
         h('div', { class: 'field-error', id: 'f-goals-error', 'aria-live': 'polite' })),
       h('fieldset', { 'data-field': 'referral' }, h('legend', {}, 'Referral'),
@@ -848,7 +860,15 @@
         for (const row of goalRows.children) {
           const key = row.querySelector('.g-key').value.trim();
           if (!KEY.test(key)) problems.push(fail('goals', `Goal “${key}” must be an event type: 1–64 letters, digits, ., - or _.`));
-          goals.push({ key, kind: row.querySelector('.g-kind').value });
+          const goal = { key, kind: row.querySelector('.g-kind').value };
+          if (row.querySelector('.g-server-only').checked) goal.server_only = true;
+          const cap = row.querySelector('.g-cap').value.trim();
+          if (cap !== '') {
+            if (goal.kind !== 'value') problems.push(fail('goals', `Goal “${key}”: only a value goal can have a cap.`));
+            else if (!(Number(cap) > 0)) problems.push(fail('goals', `Goal “${key}”: the cap must be a number greater than 0.`));
+            goal.cap = Number(cap);
+          }
+          goals.push(goal);
         }
         if (!goals.length) problems.push(fail('goals', 'Add at least one goal.'));
         body.goals = goals;
