@@ -30,7 +30,7 @@ const testAdminKey = "dashboard-admin-key-0123456789"
 
 // MustStack starts the local stack as ./scripts/dev does, in memory, with a
 // snapshot every second so that the charts over time have points.
-func MustStack(tb testing.TB) string {
+func MustStack(tb testing.TB) *devservertest.Stack {
 	tb.Helper()
 	logs := &devservertest.Buffer{}
 	// Registered first, so run last: after the stack stopped, with all its logs.
@@ -47,13 +47,15 @@ func MustStack(tb testing.TB) string {
 	if !strings.Contains(stack.Out(), stack.URL+"/dashboard") {
 		tb.Errorf("the banner does not show the dashboard URL:\n%s", stack.Out())
 	}
-	return stack.URL
+	return stack
 }
 
-// client calls the local API.
+// client calls the local API, as a backend (with the stack's secret key)
+// or as an admin.
 type client struct {
-	tb   testing.TB
-	base string
+	tb     testing.TB
+	base   string
+	secret string
 }
 
 func (c client) do(method, path string, body any, admin bool) (int, []byte) {
@@ -69,6 +71,8 @@ func (c client) do(method, path string, body any, admin bool) (int, []byte) {
 	}
 	if admin {
 		req.Header.Set("Authorization", "Bearer "+testAdminKey)
+	} else {
+		req.Header.Set(httpapi.KeyHeader, c.secret)
 	}
 	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := hc.Do(req)
@@ -189,7 +193,7 @@ func seed(c client) {
 		}
 		for k := range signups {
 			referee := fmt.Sprintf("friend-%d-%d", i, k)
-			c.must("POST", "/v1/referrals/"+link.Code+"/signups", map[string]any{"referee": referee}, false, http.StatusOK, nil)
+			c.must("POST", "/v1/referrals/"+link.Code+"/signups", map[string]any{"referee": referee, "ip": fmt.Sprintf("10.0.%d.%d", i, k)}, false, http.StatusOK, nil)
 			if k == 0 {
 				c.must("POST", "/v1/events", map[string]any{"id": uuid(), "type": "purchase", "user": referee, "value": 40 + i%5}, false, http.StatusAccepted, nil)
 			}
@@ -452,8 +456,9 @@ func wrap(m any) analysisMetric {
 // an action's API error, and a phone-sized screen. Screenshots go to
 // artifacts/dashboard.
 func TestDashboard(t *testing.T) {
-	base := MustStack(t)
-	c := client{t, base}
+	stack := MustStack(t)
+	base := stack.URL
+	c := client{t, base, stack.SecretKey()}
 	seed(c)
 	dir := artifactDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

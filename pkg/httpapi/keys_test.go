@@ -211,6 +211,30 @@ func TestSignupGuardData(t *testing.T) {
 			}
 		})
 	}
+	t.Run("SignupEvents", func(t *testing.T) {
+		// A signup event carrying the code: the backend gives the address
+		// as referee_ip, a client key may not.
+		code := strings.TrimPrefix(strings.TrimSuffix(signups, "/signups"), "/v1/referrals/")
+		for _, tt := range []struct {
+			name, user, ip, key string
+			status              int
+			attribution         string
+		}{
+			{"FromTheBackend", "e1", "192.0.2.50", secret, 202, "attributed"},
+			{"FromTheBackendWithoutAddress", "e2", "", secret, 202, "flagged"},
+			{"ClientKeyCannotClaimAnAddress", "e3", "192.0.2.51", client, 403, ""},
+		} {
+			body := fmt.Sprintf(`{"id":"%s","type":"signup","user":%q,"referral_code":%q`, "00000000-0000-4000-8000-0000000000"+tt.user[1:]+"0", tt.user, code)
+			if tt.ip != "" {
+				body += `,"referee_ip":"` + tt.ip + `"`
+			}
+			res := a.doKey("POST", "/v1/events", body+"}", tt.key)
+			attribution, _ := res.Body["attribution"].(map[string]any)
+			if res.Status != tt.status || tt.attribution != "" && attribution["status"] != tt.attribution {
+				t.Fatalf("%s: %d %s, want %d with attribution %s", tt.name, res.Status, res.Raw, tt.status, tt.attribution)
+			}
+		}
+	})
 	t.Run("RotatedHashKey", func(t *testing.T) {
 		srv.HashKey, srv.PreviousHashKey = []byte("the-new-hash-key"), srv.HashKey
 		res := a.doKey("POST", signups, `{"referee":"r7","ip":"203.0.113.7","device":"fp-1"}`, secret)

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net"
 	"strings"
 	"time"
 )
@@ -32,6 +33,11 @@ type Event struct {
 	// ReferralCode, on a signup, attributes the user to the code's referrer
 	// before the event is recorded.
 	ReferralCode string `json:"referral_code,omitempty"`
+	// RefereeIP is the user's address as a customer's backend saw it, for
+	// the guards of ReferralCode's attribution: accepted from a secret key
+	// only, hashed, never stored with the event nor part of its
+	// fingerprint (it describes the request, not the event).
+	RefereeIP string `json:"referee_ip,omitempty"`
 	// Trusted is set by the API, never by a client: the event came with a
 	// secret key (a customer's backend). Only trusted events count for
 	// server-only goals.
@@ -49,6 +55,8 @@ func (e *Event) Validate(now time.Time) error {
 		return InvalidUser("user")
 	case e.ReferralCode != "" && !ValidCode(e.ReferralCode):
 		return FieldErrorf("referral_code", "must be a referral code")
+	case e.RefereeIP != "" && (e.ReferralCode == "" || net.ParseIP(e.RefereeIP) == nil):
+		return FieldErrorf("referee_ip", "must be an IPv4 or IPv6 address, with a referral_code")
 	}
 	if e.OccurredAt != nil {
 		t := *e.OccurredAt

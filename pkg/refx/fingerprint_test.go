@@ -72,6 +72,8 @@ func TestFingerprint(t *testing.T) {
 		// of an event the backend sent with a secret key is a duplicate,
 		// not a reused key (see dynamo.Store.RecordEvent).
 		{"Trusted", func(t *testing.T, e *refx.Event) { e.Trusted = !e.Trusted }},
+		// The referee's address is guard data of the request, like trust.
+		{"RefereeIP", func(t *testing.T, e *refx.Event) { e.RefereeIP = "203.0.113.7" }},
 		{"ValueTrailingZeros", func(t *testing.T, e *refx.Event) { v := mustDecimal(t, "12.5000"); e.Value = &v }},
 		{"OccurredAtOtherZone", func(t *testing.T, e *refx.Event) {
 			at := e.OccurredAt.In(time.FixedZone("X", 3600))
@@ -83,10 +85,10 @@ func TestFingerprint(t *testing.T) {
 		}},
 	}
 
-	// Every field of Event but the id and the trust is payload: a field
-	// added to Event without a case here (and in Fingerprint) fails this
-	// test.
-	covered := map[string]bool{"ID": true, "Trusted": true}
+	// Every field of Event but the id, the trust and the referee's address
+	// is payload: a field added to Event without a case here (and in
+	// Fingerprint) fails this test.
+	covered := map[string]bool{"ID": true, "Trusted": true, "RefereeIP": true}
 	for _, c := range changes {
 		covered[c.field] = true
 	}
