@@ -160,4 +160,3 @@ func TestReferralLinks(t *testing.T) {
 		t.Fatalf("alice's referrals = %s", referees.Raw)
 	}
 }
-
