@@ -70,13 +70,23 @@ func (r response) errorField() string {
 // do sends a request; admin adds the admin key.
 func (a *api) do(method, path, body string, admin bool) response {
 	a.tb.Helper()
+	if admin {
+		return a.send(method, path, body, "Authorization", "Bearer "+adminKey)
+	}
+	return a.send(method, path, body)
+}
+
+// send sends a JSON request with extra headers (pairs of name, value) and
+// decodes the answer.
+func (a *api) send(method, path, body string, headers ...string) response {
+	a.tb.Helper()
 	req, err := http.NewRequest(method, a.URL+path, strings.NewReader(body))
 	if err != nil {
 		a.tb.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if admin {
-		req.Header.Set("Authorization", "Bearer "+adminKey)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	res, err := a.Client().Do(req)
 	if err != nil {
@@ -334,30 +344,12 @@ func (a *api) mustKey(kind string, origins ...string) string {
 	return key
 }
 
-// doKey sends a request with a key in the X-Refx-Key header and extra
-// headers (pairs of name, value).
+// doKey sends a request with a key in the X-Refx-Key header (none when
+// key is "") and extra headers (pairs of name, value).
 func (a *api) doKey(method, path, body, key string, headers ...string) response {
 	a.tb.Helper()
-	req, err := http.NewRequest(method, a.URL+path, strings.NewReader(body))
-	if err != nil {
-		a.tb.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
-		req.Header.Set(httpapi.KeyHeader, key)
+		headers = append([]string{httpapi.KeyHeader, key}, headers...)
 	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := a.Client().Do(req)
-	if err != nil {
-		a.tb.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	out := response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
-	if err := json.Unmarshal(raw, &out.Body); err != nil {
-		a.tb.Fatalf("%s %s: body is not a JSON object: %q", method, path, raw)
-	}
-	return out
+	return a.send(method, path, body, headers...)
 }
