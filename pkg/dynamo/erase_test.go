@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/refx-dev/refx/pkg/dynamo"
-	"github.com/refx-dev/refx/pkg/dynamotest"
 	"github.com/refx-dev/refx/pkg/refx"
 	"github.com/refx-dev/refx/pkg/stream"
 )
@@ -82,27 +81,11 @@ func naming(t *testing.T, s *dynamo.Store, needle string) []string {
 	return found
 }
 
-func allResults(t *testing.T, s *dynamo.Store, ids []string) string {
-	t.Helper()
-	dynamotest.MustCount(t, s)
-	var all []*refx.Results
-	for _, id := range ids {
-		res, err := s.Results(t.Context(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.CountedThrough = nil
-		all = append(all, res)
-	}
-	b, _ := json.Marshal(all)
-	return string(b)
-}
-
 func TestEraseUser(t *testing.T) {
 	s := MustStore(t, dynamo.Options{})
 	ctx := t.Context()
 	ids, code := erasureTraffic(t, s)
-	before := allResults(t, s, ids)
+	before := resultsJSON(t, s, ids)
 	if len(naming(t, s, erased)) == 0 {
 		t.Fatal("the traffic wrote nothing naming the user")
 	}
@@ -151,7 +134,7 @@ func TestEraseUser(t *testing.T) {
 		}
 	})
 	t.Run("CountsUnchanged", func(t *testing.T) {
-		if after := allResults(t, s, ids); after != before {
+		if after := resultsJSON(t, s, ids); after != before {
 			t.Fatalf("results changed by the erasure:\nbefore %s\nafter  %s", before, after)
 		}
 	})
@@ -227,7 +210,7 @@ func TestPerUserItemsExpire(t *testing.T) {
 	}
 
 	t.Run("ExpiryCountsNothing", func(t *testing.T) {
-		before := allResults(t, s, ids)
+		before := resultsJSON(t, s, ids)
 		// Every insert the stream holds, replayed as its TTL deletion and
 		// as a request's deletion: what the aggregator sees when the items
 		// expire or are erased.
@@ -253,7 +236,7 @@ func TestPerUserItemsExpire(t *testing.T) {
 		if rep.Counted != 0 || len(rep.Undecodable) != 0 {
 			t.Fatalf("removals counted %d, undecodable %v", rep.Counted, rep.Undecodable)
 		}
-		if after := allResults(t, s, ids); after != before {
+		if after := resultsJSON(t, s, ids); after != before {
 			t.Fatalf("results changed by deletions:\nbefore %s\nafter  %s", before, after)
 		}
 	})
