@@ -7,14 +7,17 @@ import (
 	"embed"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/refx-dev/refx/pkg/apigateway"
 	"github.com/refx-dev/refx/pkg/app"
+	"github.com/refx-dev/refx/pkg/dynamo"
 	"github.com/refx-dev/refx/pkg/dynamotest"
 	"github.com/refx-dev/refx/pkg/httpapi"
+	"github.com/refx-dev/refx/pkg/refx"
 )
 
 //go:embed testdata/*.json
@@ -23,11 +26,21 @@ var fixtures embed.FS
 // AdminKey is the admin key the fixtures' Authorization headers carry.
 const AdminKey = "fixture-admin-key-0000000000"
 
+// SecretKey is the secret key the fixtures of public routes carry in their
+// x-refx-key header; Env stores it.
+const SecretKey = "rfx_sec_0123456789abcdef_00000000000000000000000000000000000000000000000000000000000000a1"
+
 // Env returns an environment for app.LambdaHandler pointing at a fresh table
-// on the test binary's DynamoDB Local, with the fixtures' admin key.
+// on the test binary's DynamoDB Local, with the fixtures' admin key and
+// their secret key stored.
 func Env(tb testing.TB) func(string) string {
 	tb.Helper()
-	_, table := dynamotest.NewTable(tb)
+	client, table := dynamotest.NewTable(tb)
+	_, id, _ := refx.ParseKeyToken(SecretKey)
+	key := &refx.APIKey{ID: id, Name: "fixtures", Kind: refx.KeySecret, Hint: SecretKey[len(SecretKey)-4:], CreatedAt: time.Now(), Digest: refx.KeyDigest(SecretKey)}
+	if err := dynamo.New(client, table, dynamo.Options{}).CreateKey(context.Background(), key); err != nil {
+		tb.Fatal(err)
+	}
 	env := map[string]string{
 		"REFX_TABLE":             table,
 		"REFX_DYNAMODB_ENDPOINT": dynamotest.Endpoint(),
