@@ -1,15 +1,14 @@
 package devserver
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"time"
 
@@ -59,30 +58,44 @@ func withDemo(api http.Handler, clientKey string) http.Handler {
 		panic(err) // the embedded directory is there at build time
 	}
 	files := http.StripPrefix(DemoPath, http.FileServerFS(sub))
+	pages := keyedPages(sub, clientKey)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == strings.TrimSuffix(DemoPath, "/"):
 			http.Redirect(w, r, DemoPath, http.StatusFound)
 		case strings.HasPrefix(r.URL.Path, DemoPath) && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			w.Header().Set("Cache-Control", "no-cache")
-			if !strings.HasSuffix(r.URL.Path, ".html") && !strings.HasSuffix(r.URL.Path, "/") {
-				files.ServeHTTP(w, r)
+			name := strings.TrimPrefix(r.URL.Path, DemoPath)
+			if name == "" {
+				name = "index.html"
+			}
+			if page, ok := pages[name]; ok {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(page))
 				return
 			}
-			rec := httptest.NewRecorder()
-			files.ServeHTTP(rec, r)
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			page := strings.NewReplacer(`/v1/refx.js"`, `/v1/refx.js?key=`+clientKey+`"`,
-				`/v1/refx.mjs"`, `/v1/refx.mjs?key=`+clientKey+`"`).Replace(rec.Body.String())
-			w.Header().Del("Content-Length")
-			w.WriteHeader(rec.Code)
-			io.WriteString(w, page)
+			files.ServeHTTP(w, r)
 		default:
 			api.ServeHTTP(w, r)
 		}
 	})
+}
+
+// keyedPages are the demo's HTML pages with the run's client key in the
+// URLs they load refx.js from, by file name.
+func keyedPages(files fs.FS, clientKey string) map[string][]byte {
+	withKey := strings.NewReplacer(`/v1/refx.js"`, `/v1/refx.js?key=`+clientKey+`"`,
+		`/v1/refx.mjs"`, `/v1/refx.mjs?key=`+clientKey+`"`)
+	pages := map[string][]byte{}
+	names, _ := fs.Glob(files, "*.html") // the pattern is valid
+	for _, name := range names {
+		b, err := fs.ReadFile(files, name)
+		if err != nil {
+			panic(err) // embedded at build time
+		}
+		pages[name] = []byte(withKey.Replace(string(b)))
+	}
+	return pages
 }
 
 // seedReferralDemo creates and starts the demo referral experiment unless
