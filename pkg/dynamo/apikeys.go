@@ -18,7 +18,7 @@ const entityAPIKey = "api_key"
 func (s *Store) CreateKey(ctx context.Context, k *refx.APIKey) error {
 	av, err := attributevalue.MarshalMap(item.APIKey{
 		Key: apiKeyKey(k.ID), GSI1PK: apiKeyListPK, GSI1SK: timeSK(k.CreatedAt) + "#" + k.ID,
-		Entity: entityAPIKey, ID: k.ID, Name: k.Name, Kind: string(k.Kind), Origins: k.Origins,
+		Entity: entityAPIKey, ID: k.ID, Name: k.Name, Kind: string(k.Kind), Origins: k.Origins, Environment: k.Environment,
 		Hint: k.Hint, Digest: k.Digest, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt,
 	})
 	if err != nil {
@@ -83,7 +83,7 @@ func (s *Store) RevokeKey(ctx context.Context, id string) (*refx.APIKey, error) 
 
 func apiKeyOf(it item.APIKey) *refx.APIKey {
 	return &refx.APIKey{
-		ID: it.ID, Name: it.Name, Kind: refx.KeyKind(it.Kind), Origins: it.Origins,
+		ID: it.ID, Name: it.Name, Kind: refx.KeyKind(it.Kind), Origins: it.Origins, Environment: it.Environment,
 		Hint: it.Hint, Digest: it.Digest, CreatedAt: it.CreatedAt, RevokedAt: it.RevokedAt,
 	}
 }

@@ -85,7 +85,7 @@ func TestKeys(t *testing.T) {
 		if strings.Contains(res.Raw, client) || strings.Contains(res.Raw, secret) || strings.Contains(res.Raw, "digest") {
 			t.Fatalf("listing leaks a key: %s", res.Raw)
 		}
-		if keys, _ := res.Body["keys"].([]any); len(keys) != 2 {
+		if keys, _ := res.Body["keys"].([]any); len(keys) != 2 || keys[0].(map[string]any)["environment"] != "production" {
 			t.Fatalf("keys = %s", res.Raw)
 		}
 	})
@@ -261,5 +261,32 @@ func TestAbuseMetrics(t *testing.T) {
 	}
 	if refused, limited := out.sum(t, httpapi.MetricKeyRefused), out.sum(t, httpapi.MetricRateLimited); refused != 2 || limited != 1 {
 		t.Fatalf("KeyRefused %d, RateLimited %d; want 2 and 1", refused, limited)
+	}
+}
+
+func TestCreateKeyBadInput(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	for _, tt := range []struct{ name, body, field string }{
+		{"NoKind", `{"name":"x"}`, "kind"},
+		{"UnknownKind", `{"name":"x","kind":"admin"}`, "kind"},
+		{"NoName", `{"kind":"secret"}`, "name"},
+		{"ControlCharInName", `{"name":"a\u0007","kind":"secret"}`, "name"},
+		{"ClientWithoutOrigins", `{"name":"x","kind":"client"}`, "origins"},
+		{"SecretWithOrigins", `{"name":"x","kind":"secret","origins":["https://a.example"]}`, "origins"},
+		{"OriginWithPath", `{"name":"x","kind":"client","origins":["https://a.example/page"]}`, "origins"},
+		{"OriginNotHTTP", `{"name":"x","kind":"client","origins":["ftp://a.example"]}`, "origins"},
+		{"UnknownField", `{"name":"x","kind":"secret","scopes":[]}`, "scopes"},
+		{"BadEnvironment", `{"name":"x","kind":"secret","environment":"Prod uction"}`, "environment"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := a.do("POST", "/v1/keys", tt.body, true)
+			if res.Status != http.StatusBadRequest || res.errorCode() != "invalid_argument" || res.errorField() != tt.field {
+				t.Fatalf("= %d %s, want 400 invalid_argument field %q", res.Status, res.Raw, tt.field)
+			}
+		})
+	}
+	if res := a.do("DELETE", "/v1/keys/NOT-AN-ID", "", true); res.Status != http.StatusBadRequest {
+		t.Fatalf("revoke of a malformed id = %d %s", res.Status, res.Raw)
 	}
 }

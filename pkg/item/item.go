@@ -285,17 +285,18 @@ type LinkedAssignment struct {
 // APIKey is a client or secret key: its digest, never the key.
 type APIKey struct {
 	Key
-	GSI1PK    string     `dynamodbav:"gsi1pk"`
-	GSI1SK    string     `dynamodbav:"gsi1sk"`
-	Entity    string     `dynamodbav:"entity"`
-	ID        string     `dynamodbav:"id"`
-	Name      string     `dynamodbav:"name"`
-	Kind      string     `dynamodbav:"kind"`
-	Origins   []string   `dynamodbav:"origins,omitempty"`
-	Hint      string     `dynamodbav:"hint"`
-	Digest    string     `dynamodbav:"digest"`
-	CreatedAt time.Time  `dynamodbav:"created_at"`
-	RevokedAt *time.Time `dynamodbav:"revoked_at,omitempty"`
+	GSI1PK      string     `dynamodbav:"gsi1pk"`
+	GSI1SK      string     `dynamodbav:"gsi1sk"`
+	Entity      string     `dynamodbav:"entity"`
+	ID          string     `dynamodbav:"id"`
+	Name        string     `dynamodbav:"name"`
+	Kind        string     `dynamodbav:"kind"`
+	Origins     []string   `dynamodbav:"origins,omitempty"`
+	Environment string     `dynamodbav:"environment,omitempty"`
+	Hint        string     `dynamodbav:"hint"`
+	Digest      string     `dynamodbav:"digest"`
+	CreatedAt   time.Time  `dynamodbav:"created_at"`
+	RevokedAt   *time.Time `dynamodbav:"revoked_at,omitempty"`
 }
 
 // Erasure records that a user was erased, for the stream: the exporter

@@ -44,6 +44,10 @@ type APIKey struct {
 	// ("https://shop.example"); "*" allows any. A secret key has none: it
 	// is refused from every browser.
 	Origins []string `json:"origins,omitempty"`
+	// Environment is the flag environment the key reads (feature flags
+	// are enabled per environment); public write routes take a key of any
+	// environment.
+	Environment string `json:"environment"`
 	// Hint is the key's last four characters, to tell keys apart.
 	Hint      string     `json:"hint"`
 	CreatedAt time.Time  `json:"created_at"`
@@ -76,7 +80,12 @@ type NewKey struct {
 	Name    string   `json:"name"`
 	Kind    KeyKind  `json:"kind"`
 	Origins []string `json:"origins"`
+	// Environment defaults to DefaultKeyEnvironment.
+	Environment string `json:"environment"`
 }
+
+// DefaultKeyEnvironment is the environment of a key created without one.
+const DefaultKeyEnvironment = "production"
 
 // IssuedKey is a new key with its secret, shown once.
 type IssuedKey struct {
@@ -94,6 +103,8 @@ func (n NewKey) Issue(now time.Time) (*IssuedKey, error) {
 		return nil, FieldErrorf("name", "must be 1-%d bytes of text without control characters", MaxSlugLen*2)
 	case n.Kind == KeySecret && len(n.Origins) > 0:
 		return nil, FieldErrorf("origins", "a secret key is never used from a browser, so it has no origins")
+	case n.Environment != "" && !ValidSlug(n.Environment):
+		return nil, FieldErrorf("environment", "must be 1-64 characters of a-z, 0-9, '-' or '_', like production")
 	case n.Kind == KeyClient && (len(n.Origins) == 0 || len(n.Origins) > MaxKeyOrigins):
 		return nil, FieldErrorf("origins", "a client key needs 1 to %d origins (like https://shop.example, or * for any)", MaxKeyOrigins)
 	}
@@ -109,8 +120,11 @@ func (n NewKey) Issue(now time.Time) (*IssuedKey, error) {
 	var secret [keySecretBytes]byte
 	rand.Read(secret[:])
 	token := prefix + id + "_" + hex.EncodeToString(secret[:])
+	if n.Environment == "" {
+		n.Environment = DefaultKeyEnvironment
+	}
 	k := &APIKey{
-		ID: id, Name: n.Name, Kind: n.Kind, Origins: origins,
+		ID: id, Name: n.Name, Kind: n.Kind, Origins: origins, Environment: n.Environment,
 		Hint: token[len(token)-4:], CreatedAt: now.UTC(), Digest: KeyDigest(token),
 	}
 	return &IssuedKey{APIKey: k, Key: token}, nil

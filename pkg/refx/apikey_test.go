@@ -23,6 +23,9 @@ func TestIssueKey(t *testing.T) {
 			!strings.HasSuffix(issued.Key, issued.Hint) || strings.Contains(issued.Digest, issued.Key) {
 			t.Fatalf("%s key %q parses as %v %q %v; issued %+v", kind, issued.Key, gotKind, id, ok, issued.APIKey)
 		}
+		if issued.Environment != refx.DefaultKeyEnvironment {
+			t.Fatalf("environment %q, want the default", issued.Environment)
+		}
 		if kind == refx.KeyClient && (issued.Origins[0] != "https://shop.example" || !issued.AllowsOrigin("https://anything.example")) {
 			t.Fatalf("origins %v", issued.Origins)
 		}
