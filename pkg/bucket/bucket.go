@@ -204,13 +204,19 @@ func Choose(n float64, ranges []Range) int {
 //
 // bit for bit, but computes the ranges on the fly and so does not allocate.
 func Assign(seed, user string, weights []float64, coverage float64) int {
-	n := Hash(seed, user)
+	return ChooseWeighted(Hash(seed, user), len(weights), coverage, weights)
+}
+
+// ChooseWeighted returns the variation whose range contains n, or -1:
+// Choose(n, BucketRanges(numVariations, coverage, weights)) bit for bit,
+// computing each range on the fly so that nothing is allocated (feature
+// evaluation runs it on every request).
+func ChooseWeighted(n float64, numVariations int, coverage float64, weights []float64) int {
 	coverage = clampCoverage(coverage)
-	k := len(weights)
-	equal := !validWeights(k, weights)
-	eq := 1 / float64(k)
+	equal := !validWeights(numVariations, weights)
+	eq := 1 / float64(numVariations)
 	cumulative := 0.0
-	for i := 0; i < k; i++ {
+	for i := 0; i < numVariations; i++ {
 		w := eq
 		if !equal {
 			w = weights[i]
@@ -222,4 +228,14 @@ func Assign(seed, user string, weights []float64, coverage float64) int {
 		}
 	}
 	return -1
+}
+
+// InNamespace reports whether the user whose hash attribute is value lies in
+// [start, end) of the namespace id: GrowthBook's inNamespace, which hashes with
+// version 1 and the seed "__" + id, so that experiments sharing a namespace
+// split the same hash space whatever their own seeds. It does not allocate.
+func InNamespace(value, id string, start, end float64) bool {
+	h := fnv1a(fnv1a(fnv1a(fnvOffset32, value), "__"), id)
+	n := float64(h%1000) / 1000
+	return n >= start && n < end
 }
