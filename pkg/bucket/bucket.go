@@ -1,6 +1,10 @@
 package bucket
 
-import "strconv"
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
 
 // FNV-1a 32-bit parameters (http://www.isthe.com/chongo/tech/comp/fnv/).
 const (
@@ -86,6 +90,24 @@ type Range struct{ Start, End float64 }
 // Contains reports whether n lies in the half-open interval [r.Start, r.End).
 func (r Range) Contains(n float64) bool {
 	return n >= r.Start && n < r.End
+}
+
+// MarshalJSON writes the range as GrowthBook does, [start, end].
+func (r Range) MarshalJSON() ([]byte, error) {
+	return json.Marshal([2]float64{r.Start, r.End})
+}
+
+// UnmarshalJSON reads GrowthBook's [start, end].
+func (r *Range) UnmarshalJSON(data []byte) error {
+	var pair []float64
+	if err := json.Unmarshal(data, &pair); err != nil {
+		return err
+	}
+	if len(pair) != 2 {
+		return fmt.Errorf("bucket: a range is [start, end], got %d numbers", len(pair))
+	}
+	*r = Range{pair[0], pair[1]}
+	return nil
 }
 
 // EqualWeights returns n weights of 1/n each, or an empty (non-nil) slice when

@@ -1,12 +1,17 @@
 package growthbook_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/refx-dev/refx/pkg/bucket"
 	"github.com/refx-dev/refx/pkg/growthbook"
 )
 
@@ -137,4 +142,244 @@ func TestConformanceEvalCondition(t *testing.T) {
 	}
 	t.Logf("evalCondition: %d/%d pass (%d of them by refusing the condition at parse time, where GrowthBook evaluates false)",
 		passed+refused, len(rows), refused)
+}
+
+// featureContext is the part of a "feature" case's context that refx reads;
+// the others are recorded to explain why a case is skipped.
+type featureContext struct {
+	Attributes        growthbook.Attributes      `json:"attributes"`
+	Features          map[string]json.RawMessage `json:"features"`
+	SavedGroups       growthbook.SavedGroups     `json:"savedGroups"`
+	ForcedVariations  json.RawMessage            `json:"forcedVariations"`
+	ContextualBandits json.RawMessage            `json:"contextualBandits"`
+}
+
+type featureWant struct {
+	Value            any                   `json:"value"`
+	On               bool                  `json:"on"`
+	Off              bool                  `json:"off"`
+	Source           string                `json:"source"`
+	RuleID           string                `json:"ruleId"`
+	Experiment       *struct{ Key string } `json:"experiment"`
+	ExperimentResult *struct {
+		Value         any      `json:"value"`
+		VariationID   int      `json:"variationId"`
+		InExperiment  bool     `json:"inExperiment"`
+		HashUsed      bool     `json:"hashUsed"`
+		HashAttribute string   `json:"hashAttribute"`
+		HashValue     any      `json:"hashValue"`
+		Bucket        *float64 `json:"bucket"`
+		Key           string   `json:"key"`
+		Name          string   `json:"name"`
+	} `json:"experimentResult"`
+}
+
+func TestConformanceFeature(t *testing.T) {
+	rows := loadSection(t, "feature")
+	var passed int
+	skipped := map[string]int{}
+	for _, row := range rows {
+		var (
+			name string
+			ctx  featureContext
+			key  string
+			want featureWant
+		)
+		decodeRow(t, row, &name, &ctx, &key, &want)
+		t.Run(name, func(t *testing.T) {
+			switch {
+			case ctx.ForcedVariations != nil:
+				skipped["forcedVariations (a developer override in the SDK's context)"]++
+				return
+			case ctx.ContextualBandits != nil:
+				skipped["contextual bandits"]++
+				return
+			}
+			var f *growthbook.Feature
+			if raw, ok := ctx.Features[key]; ok {
+				var err error
+				f, err = growthbook.ParseFeature(raw)
+				if err != nil {
+					// A rule GrowthBook reads and refx does not implement must
+					// be refused, never silently ignored.
+					if bytes.Contains(raw, []byte(`"parentConditions"`)) && strings.Contains(err.Error(), "parentConditions: not supported") {
+						skipped["prerequisite flags (parentConditions), refused by ParseFeature"]++
+						return
+					}
+					t.Fatalf("ParseFeature(%s): %v", raw, err)
+				}
+			}
+			got := growthbook.EvalFeature(key, f, ctx.Attributes, ctx.SavedGroups)
+			checkFeature(t, got, want)
+			if !t.Failed() {
+				passed++
+			}
+		})
+	}
+	total := 0
+	for reason, n := range skipped {
+		t.Logf("feature: %d cases unsupported: %s", n, reason)
+		total += n
+	}
+	t.Logf("feature: %d/%d supported cases pass (%d unsupported, %d in all)", passed, len(rows)-total, total, len(rows))
+}
+
+func checkFeature(t *testing.T, got growthbook.Result, want featureWant) {
+	t.Helper()
+	var value any
+	if err := json.Unmarshal(got.Value, &value); err != nil {
+		t.Fatalf("Value %q is not JSON: %v", got.Value, err)
+	}
+	if !reflect.DeepEqual(value, want.Value) {
+		t.Errorf("Value = %s, want %v", got.Value, want.Value)
+	}
+	if got.On() != want.On || want.On == want.Off {
+		t.Errorf("On() = %v, want on=%v off=%v", got.On(), want.On, want.Off)
+	}
+	if string(got.Source) != want.Source || got.RuleID != want.RuleID {
+		t.Errorf("Source, RuleID = %q, %q; want %q, %q", got.Source, got.RuleID, want.Source, want.RuleID)
+	}
+	er := want.ExperimentResult
+	if er == nil {
+		if got.InExperiment || got.ExperimentKey != "" {
+			t.Errorf("experiment %q, in=%v; want none", got.ExperimentKey, got.InExperiment)
+		}
+		return
+	}
+	if want.Experiment != nil && got.ExperimentKey != want.Experiment.Key {
+		t.Errorf("ExperimentKey = %q, want %q", got.ExperimentKey, want.Experiment.Key)
+	}
+	if got.VariationID != er.VariationID || got.VariationKey != er.Key || got.VariationName != er.Name ||
+		got.InExperiment != er.InExperiment || got.HashUsed != er.HashUsed || got.HashAttribute != er.HashAttribute {
+		t.Errorf("experiment result = %+v, want %+v", got, *er)
+	}
+	if !reflect.DeepEqual(got.HashValue, er.HashValue) {
+		t.Errorf("HashValue = %#v, want %#v", got.HashValue, er.HashValue)
+	}
+	if er.Bucket != nil && got.Bucket != *er.Bucket {
+		t.Errorf("Bucket = %v, want %v", got.Bucket, *er.Bucket)
+	}
+}
+
+// TestConformanceBucketing runs the hashing and bucketing sections through
+// pkg/bucket, which feature evaluation uses; getBucketRange is also checked
+// against ChooseWeighted, the allocation-free form EvalFeature calls.
+func TestConformanceBucketing(t *testing.T) {
+	t.Run("hash", func(t *testing.T) {
+		rows := loadSection(t, "hash")
+		for _, row := range rows {
+			var (
+				seed, value string
+				version     int
+				want        *float64
+			)
+			decodeRow(t, row, &seed, &value, &version, &want)
+			got, ok := bucket.HashVersion(seed, value, version)
+			if ok != (want != nil) || ok && got != *want {
+				t.Errorf("HashVersion(%q, %q, %d) = %v, %v; want %v", seed, value, version, got, ok, want)
+			}
+		}
+		logPass(t, "hash", rows)
+	})
+	t.Run("getBucketRange", func(t *testing.T) {
+		rows := loadSection(t, "getBucketRange")
+		for _, row := range rows {
+			var (
+				name string
+				args []json.RawMessage
+				want []bucket.Range
+			)
+			decodeRow(t, row, &name, &args, &want)
+			var (
+				numVariations int
+				coverage      float64
+				weights       []float64
+			)
+			decodeRow(t, mustJSON(t, args), &numVariations, &coverage, &weights)
+			got := bucket.BucketRanges(numVariations, coverage, weights)
+			if len(got) != len(want) {
+				t.Fatalf("%s: BucketRanges = %v, want %v", name, got, want)
+			}
+			for i := range want {
+				if math.Abs(got[i].Start-want[i].Start) > 1e-9 || math.Abs(got[i].End-want[i].End) > 1e-9 {
+					t.Errorf("%s: BucketRanges[%d] = %v, want %v", name, i, got[i], want[i])
+				}
+			}
+			for n := 0.0; n < 1; n += 0.0001 {
+				if a, b := bucket.ChooseWeighted(n, numVariations, coverage, weights), bucket.Choose(n, got); a != b {
+					t.Fatalf("%s: ChooseWeighted(%v) = %d, Choose(BucketRanges) = %d", name, n, a, b)
+				}
+			}
+		}
+		logPass(t, "getBucketRange", rows)
+	})
+	t.Run("chooseVariation", func(t *testing.T) {
+		rows := loadSection(t, "chooseVariation")
+		for _, row := range rows {
+			var (
+				name   string
+				n      float64
+				ranges []bucket.Range
+				want   int
+			)
+			decodeRow(t, row, &name, &n, &ranges, &want)
+			if got := bucket.Choose(n, ranges); got != want {
+				t.Errorf("%s: Choose(%v, %v) = %d, want %d", name, n, ranges, got, want)
+			}
+		}
+		logPass(t, "chooseVariation", rows)
+	})
+	t.Run("getEqualWeights", func(t *testing.T) {
+		rows := loadSection(t, "getEqualWeights")
+		for _, row := range rows {
+			var (
+				n    int
+				want []float64
+			)
+			decodeRow(t, row, &n, &want)
+			got := bucket.EqualWeights(n)
+			if len(got) != len(want) {
+				t.Fatalf("EqualWeights(%d) = %v, want %v", n, got, want)
+			}
+			for i := range want {
+				if math.Abs(got[i]-want[i]) > 1e-8 { // upstream rounds to 8 decimals
+					t.Errorf("EqualWeights(%d)[%d] = %v, want %v", n, i, got[i], want[i])
+				}
+			}
+		}
+		logPass(t, "getEqualWeights", rows)
+	})
+	t.Run("inNamespace", func(t *testing.T) {
+		rows := loadSection(t, "inNamespace")
+		for _, row := range rows {
+			var (
+				name, id string
+				ns       growthbook.Namespace
+				want     bool
+			)
+			decodeRow(t, row, &name, &id, &ns, &want)
+			if got := bucket.InNamespace(id, ns.ID, ns.Start, ns.End); got != want {
+				t.Errorf("%s: InNamespace(%q, %+v) = %v, want %v", name, id, ns, got, want)
+			}
+		}
+		logPass(t, "inNamespace", rows)
+	})
+}
+
+// logPass reports a section's count; it runs after the section's checks, so
+// any failure has already failed the test.
+func logPass(t *testing.T, section string, rows []json.RawMessage) {
+	t.Helper()
+	if !t.Failed() {
+		t.Logf("%s: %d/%d pass", section, len(rows), len(rows))
+	}
+}
+
+func mustJSON(t *testing.T, v any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
