@@ -44,7 +44,7 @@ func jsString(v any) string {
 
 // jsNumber is Number.prototype.toString for f: integers below 1e21 in full,
 // otherwise the shortest round-tripping digits, in exponent form outside
-// [1e-7, 1e21) with an exponent written without leading zeros ("1e+21").
+// [1e-6, 1e21) with an exponent written without leading zeros ("1e+21").
 func jsNumber(f float64) string {
 	switch {
 	case math.IsNaN(f):
@@ -56,7 +56,7 @@ func jsNumber(f float64) string {
 	case f == 0:
 		return "0" // -0 too
 	}
-	if a := math.Abs(f); a >= 1e-7 && a < 1e21 {
+	if a := math.Abs(f); a >= 1e-6 && a < 1e21 {
 		return strconv.FormatFloat(f, 'f', -1, 64)
 	}
 	s := strconv.FormatFloat(f, 'e', -1, 64) // 1.5e-07, 1e+21
