@@ -32,6 +32,10 @@ import (
 //	agg. error    AGGERR#<day>               <sequence>
 //	erasure       ERASURE#<sha256(user)>     ERASURE
 //	api key       APIKEY#<key id>            APIKEY                          APIKEYS       <created_at>#<id>
+//	flag          FLAGS                      FLAG#<key>
+//	segment       FLAGS                      SEGMENT#<key>
+//	flags version FLAGS                      META
+//	flag payload  FLAGPAYLOAD#<environment>  PAYLOAD
 const (
 	experimentPrefix   = "EXP#"
 	experimentSK       = "META"
@@ -74,6 +78,13 @@ const (
 	apiKeyPrefix          = "APIKEY#"
 	apiKeySK              = "APIKEY"
 	apiKeyListPK          = "APIKEYS"
+	// Flags and segments share one partition, so that one consistent
+	// query reads all of them and the version that orders their changes.
+	flagsPK           = "FLAGS"
+	flagPrefix        = "FLAG#"
+	segmentPrefix     = "SEGMENT#"
+	flagPayloadPrefix = "FLAGPAYLOAD#"
+	flagPayloadSK     = "PAYLOAD"
 )
 
 // watermarkKey is the one item saying up to when changes are counted.
@@ -83,6 +94,18 @@ var watermarkKey = itemKey{PK: "AGGREGATE", SK: "WATERMARK"}
 const timeSKLayout = "2006-01-02T15:04:05.000000Z"
 
 func apiKeyKey(id string) itemKey { return itemKey{PK: apiKeyPrefix + id, SK: apiKeySK} }
+
+func flagKey(key string) itemKey { return itemKey{PK: flagsPK, SK: flagPrefix + key} }
+
+func segmentKey(key string) itemKey { return itemKey{PK: flagsPK, SK: segmentPrefix + key} }
+
+var flagsMetaKey = itemKey{PK: flagsPK, SK: "META"}
+
+// flagPayloadKey is an environment's payload: its own partition, read by
+// every SDK request of the environment, written by flag changes only.
+func flagPayloadKey(env string) itemKey {
+	return itemKey{PK: flagPayloadPrefix + env, SK: flagPayloadSK}
+}
 
 func experimentKey(id string) itemKey { return itemKey{PK: experimentPrefix + id, SK: experimentSK} }
 

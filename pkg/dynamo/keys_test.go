@@ -20,6 +20,10 @@ func TestKeys(t *testing.T) {
 		{"Goal", goalKey("cta", 63, "bold", "signup"), "COUNT#cta#063", "VARIANT#bold#GOAL#signup", 2},
 		{"Snapshot", snapshotKey("cta", created), "SNAP#cta", "2026-01-02T02:04:05.600000Z", 2},
 		{"Erasure", erasureKey("ab12"), "ERASURE#ab12", "ERASURE", 2},
+		{"Flag", flagKey("new-checkout"), "FLAGS", "FLAG#new-checkout", 2},
+		{"Segment", segmentKey("beta-users"), "FLAGS", "SEGMENT#beta-users", 2},
+		{"FlagsMeta", flagsMetaKey, "FLAGS", "META", 2},
+		{"FlagPayload", flagPayloadKey("production"), "FLAGPAYLOAD#production", "PAYLOAD", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -60,6 +60,12 @@ var decoders = map[string]Decoder{
 	"lamed_namespace": Skip,
 	// An API key's digest is a credential, not data to analyse.
 	"api_key": Skip,
+	// Flags and segments are configuration, and the payloads and the
+	// flags' version are derived from them.
+	"flag":         Skip,
+	"segment":      Skip,
+	"flags_meta":   Skip,
+	"flag_payload": Skip,
 }
 
 // decode finds the record's decoder by entity and runs it.

@@ -321,3 +321,61 @@ type Erasure struct {
 	ErasedAt      time.Time `dynamodbav:"erased_at"`
 	ExpiresAt     time.Time `dynamodbav:"ttl,unixtime"`
 }
+
+// Flag is a feature flag. Its environments keep their rules as the JSON
+// the API takes and gives, GrowthBook's feature-rule shape: it is what
+// SDKs read, and no consumer needs to query inside it.
+type Flag struct {
+	Key
+	Entity       string                     `dynamodbav:"entity"`
+	FlagKey      string                     `dynamodbav:"key"`
+	Description  string                     `dynamodbav:"description,omitempty"`
+	Owner        string                     `dynamodbav:"owner,omitempty"`
+	Kind         string                     `dynamodbav:"kind"`
+	ValueType    string                     `dynamodbav:"value_type"`
+	DefaultValue string                     `dynamodbav:"default_value"`
+	Environments map[string]FlagEnvironment `dynamodbav:"environments"`
+	Tags         []string                   `dynamodbav:"tags,omitempty"`
+	Version      int64                      `dynamodbav:"version"`
+	CreatedAt    time.Time                  `dynamodbav:"created_at"`
+	UpdatedAt    time.Time                  `dynamodbav:"updated_at"`
+}
+
+type FlagEnvironment struct {
+	Enabled bool `dynamodbav:"enabled"`
+	// Rules is the environment's rule list as JSON.
+	Rules string `dynamodbav:"rules"`
+}
+
+// Segment is a saved condition that flag rules name.
+type Segment struct {
+	Key
+	Entity      string    `dynamodbav:"entity"`
+	SegmentKey  string    `dynamodbav:"key"`
+	Description string    `dynamodbav:"description,omitempty"`
+	Condition   string    `dynamodbav:"condition"`
+	Version     int64     `dynamodbav:"version"`
+	CreatedAt   time.Time `dynamodbav:"created_at"`
+	UpdatedAt   time.Time `dynamodbav:"updated_at"`
+}
+
+// FlagsMeta is the version of the whole set of flags and segments: every
+// change to one of them increments it, on the condition that it is still
+// the version read, which serializes the changes.
+type FlagsMeta struct {
+	Key
+	Entity       string    `dynamodbav:"entity"`
+	Version      int64     `dynamodbav:"version"`
+	Environments []string  `dynamodbav:"environments,stringset,omitempty"`
+	UpdatedAt    time.Time `dynamodbav:"updated_at"`
+}
+
+// FlagPayload is one environment's payload, the JSON SDKs are served.
+type FlagPayload struct {
+	Key
+	Entity      string    `dynamodbav:"entity"`
+	Environment string    `dynamodbav:"environment"`
+	Version     int64     `dynamodbav:"version"`
+	Payload     string    `dynamodbav:"payload"`
+	UpdatedAt   time.Time `dynamodbav:"updated_at"`
+}
