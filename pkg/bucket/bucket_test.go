@@ -527,3 +527,31 @@ func ExampleRanges() {
 	fmt.Println(bucket.Ranges([]float64{0.5, 0.5}, 0.4))
 	// Output: [{0 0.2} {0.5 0.7}]
 }
+
+func TestRangeJSON(t *testing.T) {
+	var r bucket.Range
+	if err := json.Unmarshal([]byte(`[0.25, 0.5]`), &r); err != nil || r != (bucket.Range{Start: 0.25, End: 0.5}) {
+		t.Fatalf("Unmarshal([0.25, 0.5]) = %v, %v", r, err)
+	}
+	if b, err := json.Marshal(r); err != nil || string(b) != `[0.25,0.5]` {
+		t.Fatalf("Marshal(%v) = %s, %v", r, b, err)
+	}
+	for _, bad := range []string{`[0.5]`, `[0, 0.5, 1]`, `{"Start": 0}`, `"0-1"`} {
+		if err := json.Unmarshal([]byte(bad), &r); err == nil {
+			t.Errorf("Unmarshal(%s) succeeded, want an error", bad)
+		}
+	}
+}
+
+// TestChooseWeightedMismatch covers a weight count that differs from the
+// number of variations (GrowthBook then uses equal weights), which Assign,
+// counting variations by weights, never produces.
+func TestChooseWeightedMismatch(t *testing.T) {
+	ranges := bucket.BucketRanges(4, 0.8, []float64{0.5, 0.5})
+	for i := range 10000 {
+		n := float64(i) / 10000
+		if got, want := bucket.ChooseWeighted(n, 4, 0.8, []float64{0.5, 0.5}), bucket.Choose(n, ranges); got != want {
+			t.Fatalf("ChooseWeighted(%v, 4, 0.8, [0.5 0.5]) = %d, Choose = %d", n, got, want)
+		}
+	}
+}
