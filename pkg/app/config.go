@@ -170,6 +170,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	api.Identities, api.AllowedOrigins = store, cfg.AllowedOrigins
 	api.Snapshots, api.Privacy = store, store
 	api.Keys, api.Keyless = store, cfg.Trust.Keyless
+	api.Flags = store
 	api.RatePerKey, api.RatePerIP = cfg.Trust.RatePerKey, cfg.Trust.RatePerIP
 	if cfg.Referral.PreviousHashKey != "" {
 		api.PreviousHashKey = []byte(cfg.Referral.PreviousHashKey)

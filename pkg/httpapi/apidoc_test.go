@@ -67,6 +67,16 @@ var serverRoutes = []struct {
 	{"POST", "/v1/keys", http.StatusUnauthorized},
 	{"GET", "/v1/keys", http.StatusUnauthorized},
 	{"DELETE", "/v1/keys/{id}", http.StatusUnauthorized},
+	{"POST", "/v1/flags", http.StatusUnauthorized},
+	{"GET", "/v1/flags", http.StatusUnauthorized},
+	{"GET", "/v1/flags/{key}", http.StatusUnauthorized},
+	{"PATCH", "/v1/flags/{key}", http.StatusUnauthorized},
+	{"DELETE", "/v1/flags/{key}", http.StatusUnauthorized},
+	{"POST", "/v1/segments", http.StatusUnauthorized},
+	{"GET", "/v1/segments", http.StatusUnauthorized},
+	{"GET", "/v1/segments/{key}", http.StatusUnauthorized},
+	{"PATCH", "/v1/segments/{key}", http.StatusUnauthorized},
+	{"DELETE", "/v1/segments/{key}", http.StatusUnauthorized},
 	{"DELETE", "/v1/users/{user}", http.StatusUnauthorized},
 }
 

@@ -91,6 +91,8 @@ type Server struct {
 
 	// Keys finds the client and secret keys public routes require.
 	Keys refx.KeyService
+	// Flags manages feature flags and segments (the admin routes).
+	Flags refx.FlagService
 	// Keyless lets public requests without a key through, untrusted, as
 	// before keys existed: for Alephbet/Lamed clients that cannot send one.
 	// Off by default; a key presented is still checked.
@@ -207,6 +209,16 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("POST /v1/keys", s.createKey)
 	admin("GET /v1/keys", s.listKeys)
 	admin("DELETE /v1/keys/{id}", s.revokeKey)
+	admin("POST /v1/flags", s.createFlag)
+	admin("GET /v1/flags", s.listFlags)
+	admin("GET /v1/flags/{key}", s.getFlag)
+	admin("PATCH /v1/flags/{key}", s.updateFlag)
+	admin("DELETE /v1/flags/{key}", s.deleteFlag)
+	admin("POST /v1/segments", s.createSegment)
+	admin("GET /v1/segments", s.listSegments)
+	admin("GET /v1/segments/{key}", s.getSegment)
+	admin("PATCH /v1/segments/{key}", s.updateSegment)
+	admin("DELETE /v1/segments/{key}", s.deleteSegment)
 	// The dashboard's page and assets hold no data and need no key;
 	// the page sends the key with its API calls.
 	mux.Handle("GET /dashboard", apiFunc(s.dashboardPage))
