@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/refx-dev/refx/pkg/growthbook"
 	"github.com/refx-dev/refx/pkg/item"
 	"github.com/refx-dev/refx/pkg/refx"
 )
@@ -200,7 +201,7 @@ func deleteItem(table *string, key itemKey) types.TransactWriteItem {
 // an unknown segment or a linked experiment that is missing or whose
 // payloads are not the flag's values; ELIMIT past the bounds on all flags.
 func (s *Store) CreateFlag(ctx context.Context, f *refx.Flag) error {
-	if err := f.CheckLinks(ctx, s.Experiment); err != nil {
+	if err := s.checkFlag(ctx, f); err != nil {
 		return err
 	}
 	return s.changeFlags(ctx, "CreateFlag", func(st *flagState) (types.TransactWriteItem, error) {
@@ -249,7 +250,7 @@ func (s *Store) UpdateFlag(ctx context.Context, key string, p refx.FlagPatch) (*
 		if next, err = current.Apply(p, s.opts.Now()); err != nil {
 			return types.TransactWriteItem{}, err
 		}
-		if err := next.CheckLinks(ctx, s.Experiment); err != nil {
+		if err := s.checkFlag(ctx, next); err != nil {
 			return types.TransactWriteItem{}, err
 		}
 		st.Flags[key] = next
@@ -272,8 +273,12 @@ func (s *Store) DeleteFlag(ctx context.Context, key string) error {
 	})
 }
 
-// CreateSegment stores a new segment. ECONFLICT if the key is taken.
+// CreateSegment stores a new segment. ECONFLICT if the key is taken;
+// EINVALID for a condition GrowthBook's parser refuses.
 func (s *Store) CreateSegment(ctx context.Context, seg *refx.Segment) error {
+	if err := parseCondition(seg.Condition); err != nil {
+		return err
+	}
 	return s.changeFlags(ctx, "CreateSegment", func(st *flagState) (types.TransactWriteItem, error) {
 		if st.Segments[seg.Key] != nil {
 			return types.TransactWriteItem{}, refx.Errorf(refx.ECONFLICT, "segment %s already exists", seg.Key)
@@ -318,6 +323,9 @@ func (s *Store) UpdateSegment(ctx context.Context, key string, p refx.SegmentPat
 		if next, err = current.Apply(p, s.opts.Now()); err != nil {
 			return types.TransactWriteItem{}, err
 		}
+		if err := parseCondition(next.Condition); err != nil {
+			return types.TransactWriteItem{}, err
+		}
 		st.Segments[key] = next
 		return s.putSegment(next)
 	})
@@ -358,6 +366,22 @@ func (s *Store) FlagPayload(ctx context.Context, env string) (*refx.FlagPayload,
 		return nil, storeError("FlagPayload", err)
 	}
 	return &p, nil
+}
+
+// checkFlag checks what a flag's own validation cannot: its conditions
+// with GrowthBook's parser, and the experiments it links to. Every writer's
+// flags pass here, so a condition that would never match is refused when
+// it is saved, not found out in production.
+func (s *Store) checkFlag(ctx context.Context, f *refx.Flag) error {
+	if err := f.CheckConditions(parseCondition); err != nil {
+		return err
+	}
+	return f.CheckLinks(ctx, s.Experiment)
+}
+
+func parseCondition(c json.RawMessage) error {
+	_, err := growthbook.ParseCondition(c)
+	return err
 }
 
 func (s *Store) putFlag(f *refx.Flag) (types.TransactWriteItem, error) {

@@ -186,6 +186,10 @@ func TestFlagRefusals(t *testing.T) {
 			return MustFlag(t, `{"key":"f","kind":"release","value_type":"boolean","default_value":false,
 				"environments":{"production":{"enabled":true,"rules":[{"force":true},{"force":true,"segments":["nope"]}]}}}`)
 		}, refx.EINVALID, "environments.production.rules[1].segments"},
+		{"MalformedCondition", func() *refx.Flag {
+			return MustFlag(t, `{"key":"f","kind":"release","value_type":"boolean","default_value":false,
+				"environments":{"staging":{"enabled":true,"rules":[{"force":true,"condition":{"$or":[{"a":1},{"country":{"$in":"FR"}}]}}]}}}`)
+		}, refx.EINVALID, "environments.staging.rules[0].condition.$or[1].country.$in"},
 		{"MissingExperiment", func() *refx.Flag {
 			return MustFlag(t, `{"key":"f","kind":"experiment","value_type":"json","default_value":{},
 				"environments":{"dev":{"enabled":true,"rules":[{"experiment":"gone"}]}}}`)
@@ -221,6 +225,18 @@ func TestFlagRefusals(t *testing.T) {
 			}
 		})
 	}
+	t.Run("SegmentCondition", func(t *testing.T) {
+		seg, err := refx.NewSegment{Key: "s", Condition: json.RawMessage(`{"plan":{"$bogus":1}}`)}.Build(time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.CreateSegment(ctx, seg)
+		if refx.ErrorCode(err) != refx.EINVALID || refx.ErrorField(err) != "condition.plan.$bogus" {
+			t.Fatalf("error = %v (field %q)", err, refx.ErrorField(err))
+		}
+		_, err = s.Segment(ctx, "s")
+		wantCode(t, err, refx.ENOTFOUND)
+	})
 	t.Run("ExperimentLinked", func(t *testing.T) {
 		f := MustFlag(t, `{"key":"reward","kind":"experiment","value_type":"json","default_value":{"reward":0},
 			"environments":{"production":{"enabled":true,"rules":[{"experiment":"`+e.ID+`"}]}}}`)

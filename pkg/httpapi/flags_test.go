@@ -31,6 +31,7 @@ func TestFlagRoutes(t *testing.T) {
 		{"Create", "POST", "/v1/flags", flag, 201, "", ""},
 		{"ErrExists", "POST", "/v1/flags", flag, 409, "conflict", ""},
 		{"ErrUnknownField", "POST", "/v1/flags", `{"key":"x","kind":"release","value_type":"boolean","default_value":true,"rollout":1}`, 400, "invalid_argument", "rollout"},
+		{"ErrCondition", "PATCH", "/v1/flags/new-checkout", `{"version":1,"environments":{"dev":{"rules":[{"force":true,"condition":{"email":{"$regex":"("}}}]}}}`, 400, "invalid_argument", "environments.dev.rules[0].condition.email.$regex"},
 		{"ErrCoverage", "PATCH", "/v1/flags/new-checkout", `{"version":1,"environments":{"production":{"rules":[{"force":true,"coverage":2}]}}}`, 400, "invalid_argument", "environments.production.rules[0].coverage"},
 		{"Disable", "PATCH", "/v1/flags/new-checkout", `{"version":1,"environments":{"production":{"enabled":false}}}`, 200, "", ""},
 		{"ErrStale", "PATCH", "/v1/flags/new-checkout", `{"version":1,"owner":"x"}`, 409, "conflict", ""},

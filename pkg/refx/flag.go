@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -390,6 +391,37 @@ func CheckCondition(field string, c json.RawMessage) error {
 		return FieldErrorf(field, "must be a JSON object (a GrowthBook condition)")
 	}
 	return nil
+}
+
+// CheckConditions checks every rule's condition with parse: GrowthBook's
+// parser, which lives in pkg/growthbook, a package that imports this one.
+// parse's error names the field from the condition down ("condition.$or[1]
+// .country"); the rule's path is put in front of it.
+func (f *Flag) CheckConditions(parse func(json.RawMessage) error) error {
+	for _, name := range sortedKeys(f.Environments) {
+		for i, r := range f.Environments[name].Rules {
+			if len(r.Condition) == 0 {
+				continue
+			}
+			if err := parse(r.Condition); err != nil {
+				return underField(fmt.Sprintf("environments.%s.rules[%d].", name, i), err)
+			}
+		}
+	}
+	return nil
+}
+
+// underField returns err with its field placed under prefix.
+func underField(prefix string, err error) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	field := e.Field
+	if field == "" {
+		field = "condition"
+	}
+	return &Error{Code: e.Code, Message: e.Message, Field: prefix + field, Cause: e.Cause}
 }
 
 // linkedExperiments returns the ids of the refx experiments the flag's
