@@ -203,7 +203,8 @@ func (f *Flag) normalize() {
 
 // Validate checks every invariant of a flag on its own. What involves other
 // items (segments exist, linked experiments' payloads, the bounds on all
-// flags) is checked by ValidateFlagSet and CheckLinks.
+// flags) is checked by FlagSet.Validate and CheckLinks, and the conditions'
+// language by CheckConditions.
 func (f *Flag) Validate() error {
 	switch {
 	case !ValidKey(f.Key):
@@ -384,8 +385,9 @@ func (vt ValueType) check(field string, v json.RawMessage) error {
 	return nil
 }
 
-// CheckCondition checks a rule's or segment's condition: a JSON object in
-// GrowthBook's condition language.
+// CheckCondition checks the shape of a rule's or segment's condition: a
+// JSON object. Its operators are GrowthBook's parser's to check
+// (CheckConditions), outside the core.
 func CheckCondition(field string, c json.RawMessage) error {
 	if len(bytes.TrimSpace(c)) == 0 || bytes.TrimSpace(c)[0] != '{' || !json.Valid(c) {
 		return FieldErrorf(field, "must be a JSON object (a GrowthBook condition)")
