@@ -60,6 +60,8 @@ var serverRoutes = []struct {
 	{"POST", "/v1/referrals/{code}/signups", http.StatusBadRequest},
 	{"GET", "/r/{code}", http.StatusFound},
 	{"GET", "/r", http.StatusOK},
+	{"POST", "/ofrep/v1/evaluate/flags/{key}", http.StatusUnauthorized},
+	{"POST", "/ofrep/v1/evaluate/flags", http.StatusUnauthorized},
 	{"GET", "/lamed/track", http.StatusBadRequest},
 	{"GET", "/lamed/experiments", http.StatusForbidden},
 	{"DELETE", "/lamed/delete", http.StatusForbidden},

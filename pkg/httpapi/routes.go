@@ -41,6 +41,8 @@ func RouteTable() []Route {
 		{http.MethodPost, "/v1/referrals/{code}/signups", TrackRoutes},
 		{http.MethodGet, "/r/{code}", TrackRoutes},
 		{http.MethodGet, "/r", TrackRoutes},
+		{http.MethodPost, "/ofrep/v1/evaluate/flags/{key}", TrackRoutes},
+		{http.MethodPost, "/ofrep/v1/evaluate/flags", TrackRoutes},
 		{http.MethodPost, "/v1/experiments", AdminRoutes},
 		{http.MethodGet, "/v1/experiments", AdminRoutes},
 		{http.MethodGet, "/v1/experiments/{id}", AdminRoutes},

@@ -103,6 +103,7 @@ type Server struct {
 	RatePerKey, RatePerIP float64
 	trustOnce             sync.Once
 	trustState            *trust
+	flags                 flagCache // the OFREP routes' payloads (ofrep.go)
 }
 
 // apiFunc is a handler that returns its error, written by ServeHTTP in the
@@ -188,6 +189,11 @@ func (s *Server) trackRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /r/{code}", s.followLink)
 	mux.Handle("GET /lamed/track", lamedQuery(s.public(s.lamedTrack)))
 	mux.HandleFunc("GET /r", s.expiredPage)
+	// OFREP flag evaluation, with a client or secret key: the track
+	// function already answers per request at volume, and the reads are
+	// one cached payload item per environment.
+	mux.Handle("POST /ofrep/v1/evaluate/flags/{key}", s.public(s.ofrepEvaluate))
+	mux.Handle("POST /ofrep/v1/evaluate/flags", s.public(s.ofrepEvaluateAll))
 }
 
 func (s *Server) adminRoutes(mux *http.ServeMux) {
