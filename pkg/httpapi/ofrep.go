@@ -128,8 +128,8 @@ func parsePayload(p *refx.FlagPayload) *flagEnv {
 // fields, as the protocol's evaluationSuccess and evaluationFailure.
 type ofrepResult struct {
 	Key string `json:"key"`
-	// Value is absent when the flag's value is null: the protocol's
-	// codeDefaultFlag, which tells the provider to use the code's default.
+	// Value is never null (refx.ValueType refuses it), so refx never
+	// answers the protocol's codeDefaultFlag, which has no value.
 	Value        json.RawMessage `json:"value,omitempty"`
 	Reason       string          `json:"reason,omitempty"`
 	Variant      string          `json:"variant,omitempty"`
@@ -158,10 +158,7 @@ func (fe *flagEnv) evaluate(key string, attrs growthbook.Attributes) ofrepResult
 		return ofrepResult{Key: key, ErrorCode: ofrepParseError, ErrorDetails: "the flag's stored rules cannot be evaluated"}
 	}
 	res := growthbook.EvalFeature(key, f.feature, attrs, nil)
-	out := ofrepResult{Key: key, Metadata: map[string]any{"kind": string(f.kind), "valueType": string(f.vtype), "version": fe.version}}
-	if string(res.Value) != "null" {
-		out.Value = res.Value
-	}
+	out := ofrepResult{Key: key, Value: res.Value, Metadata: map[string]any{"kind": string(f.kind), "valueType": string(f.vtype), "version": fe.version}}
 	if res.Source == growthbook.SourceDefaultValue {
 		out.Reason, out.Variant = reasonStatic, "default"
 		if len(f.feature.Rules) > 0 {

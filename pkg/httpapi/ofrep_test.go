@@ -1,16 +1,19 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/refx-dev/refx/pkg/dynamo"
 	"github.com/refx-dev/refx/pkg/dynamotest"
 	"github.com/refx-dev/refx/pkg/httpapi"
+	"github.com/refx-dev/refx/pkg/refx"
 )
 
 // ofrepFlags are created through the admin routes: one per reason, one
@@ -30,15 +33,27 @@ var ofrepFlags = []string{
 	  "environments":{"dev":{"enabled":true,"rules":[]},"production":{"enabled":false,"rules":[]}}}`,
 }
 
+// payloadReads counts the payload reads of a real flag store.
+type payloadReads struct {
+	refx.FlagService
+	n atomic.Int64
+}
+
+func (p *payloadReads) FlagPayload(ctx context.Context, env string) (*refx.FlagPayload, error) {
+	p.n.Add(1)
+	return p.FlagService.FlagPayload(ctx, env)
+}
+
 // MustOFREPAPI returns an API with the flags of ofrepFlags, a production
-// secret key, a production client key, a dev secret key, and the server's
-// clock.
-func MustOFREPAPI(t *testing.T) (a *api, clock *testClock, secret, client, dev string) {
+// secret key, a production client key, a dev secret key, the server's
+// clock and its count of payload reads.
+func MustOFREPAPI(t *testing.T) (a *api, clock *testClock, reads *payloadReads, secret, client, dev string) {
 	t.Helper()
 	clock = &testClock{t: time.Now()}
 	a = MustAPIWith(t, func(s *httpapi.Server) {
 		c, table := dynamotest.NewTable(t)
-		s.Flags = dynamo.New(c, table, dynamo.Options{})
+		reads = &payloadReads{FlagService: dynamo.New(c, table, dynamo.Options{})}
+		s.Flags = reads
 		s.Now = clock.now
 	})
 	for _, f := range ofrepFlags {
@@ -48,14 +63,14 @@ func MustOFREPAPI(t *testing.T) (a *api, clock *testClock, secret, client, dev s
 	client = a.mustKey("client", "https://shop.example")
 	res := a.mustDo("POST", "/v1/keys", `{"name":"dev","kind":"secret","environment":"dev"}`, true, http.StatusCreated)
 	dev, _ = res.Body["key"].(string)
-	return a, clock, secret, client, dev
+	return a, clock, reads, secret, client, dev
 }
 
 // TestOFREPEvaluate evaluates single flags as an OpenFeature server-side
 // provider does (Authorization: Bearer), with each reason and error shape.
 func TestOFREPEvaluate(t *testing.T) {
 	t.Parallel()
-	a, _, secret, client, dev := MustOFREPAPI(t)
+	a, _, _, secret, client, dev := MustOFREPAPI(t)
 	bearer := func(key string) []string { return []string{"Authorization", "Bearer " + key} }
 	tests := []struct {
 		name, flag, body string
@@ -158,7 +173,7 @@ func TestOFREPEvaluate(t *testing.T) {
 // revalidates with If-None-Match.
 func TestOFREPBulk(t *testing.T) {
 	t.Parallel()
-	a, clock, secret, client, _ := MustOFREPAPI(t)
+	a, clock, reads, secret, client, _ := MustOFREPAPI(t)
 	const body = `{"context":{"targetingKey":"u1","plan":"pro"}}`
 	res := a.send("POST", "/ofrep/v1/evaluate/flags", body, httpapi.KeyHeader, client)
 	etag := res.Header.Get("ETag")
@@ -209,6 +224,17 @@ func TestOFREPBulk(t *testing.T) {
 	t.Run("ErrNoKey", func(t *testing.T) {
 		if res := a.send("POST", "/ofrep/v1/evaluate/flags", body); res.Status != 401 {
 			t.Fatalf("bulk without a key = %d %s", res.Status, res.Raw)
+		}
+	})
+	t.Run("OneReadPerEnvironmentAndTTL", func(t *testing.T) {
+		clock.advance(6 * time.Second)
+		before := reads.n.Load()
+		for range 20 {
+			a.send("POST", "/ofrep/v1/evaluate/flags/theme", body, httpapi.KeyHeader, secret)
+			ofrepRaw(t, a, body, client, "")
+		}
+		if n := reads.n.Load() - before; n != 1 {
+			t.Fatalf("40 evaluations in one environment read the payload %d times, want 1", n)
 		}
 	})
 	t.Run("ChangeVisibleAfterTheCache", func(t *testing.T) {
