@@ -368,6 +368,12 @@ func (s *Store) FlagPayload(ctx context.Context, env string) (*refx.FlagPayload,
 	return &p, nil
 }
 
+// LinkedExperiment reads an experiment through the instance's cache
+// (Options.ExperimentCacheTTL), as Assign does. ENOTFOUND.
+func (s *Store) LinkedExperiment(ctx context.Context, id string) (*refx.Experiment, error) {
+	return s.cachedExperiment(ctx, id)
+}
+
 // checkFlag checks what a flag's own validation cannot: its conditions
 // with GrowthBook's parser, and the experiments it links to. Every writer's
 // flags pass here, so a condition that would never match is refused when

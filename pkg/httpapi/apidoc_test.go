@@ -62,6 +62,7 @@ var serverRoutes = []struct {
 	{"GET", "/r", http.StatusOK},
 	{"POST", "/ofrep/v1/evaluate/flags/{key}", http.StatusUnauthorized},
 	{"POST", "/ofrep/v1/evaluate/flags", http.StatusUnauthorized},
+	{"GET", "/api/features/{clientKey}", http.StatusUnauthorized},
 	{"GET", "/lamed/track", http.StatusBadRequest},
 	{"GET", "/lamed/experiments", http.StatusForbidden},
 	{"DELETE", "/lamed/delete", http.StatusForbidden},

@@ -171,6 +171,11 @@ func (s *Server) authenticate(r *http.Request) (*refx.APIKey, error) {
 
 // presentedKey is the key a request carries, and whether it came in the URL.
 func presentedKey(r *http.Request) (token string, inURL bool) {
+	// GrowthBook's SDKs put their client key in the path
+	// (GET /api/features/{clientKey}); it names the payload asked for.
+	if k := r.PathValue("clientKey"); k != "" {
+		return k, true
+	}
 	if k := strings.TrimSpace(r.Header.Get(KeyHeader)); k != "" {
 		return k, false
 	}

@@ -54,6 +54,10 @@ type flagEnv struct {
 	features map[string]*ofrepFeature
 	keys     []string // sorted, for a stable bulk answer
 	until    time.Time
+
+	payload *refx.FlagPayload // as stored, for the GrowthBook SDK payload
+	sdkMu   sync.Mutex
+	sdk     *sdkPayload // built on first use (growthbook.go)
 }
 
 type ofrepFeature struct {
@@ -98,7 +102,7 @@ func (s *Server) flagEnv(r *http.Request, env string) (*flagEnv, error) {
 }
 
 func parsePayload(p *refx.FlagPayload) *flagEnv {
-	fe := &flagEnv{name: p.Environment, version: p.Version, features: make(map[string]*ofrepFeature, len(p.Features))}
+	fe := &flagEnv{name: p.Environment, version: p.Version, features: make(map[string]*ofrepFeature, len(p.Features)), payload: p}
 	for key, pf := range p.Features {
 		f := &ofrepFeature{kind: pf.Kind, vtype: pf.ValueType}
 		// The payload is GrowthBook's JSON plus refx's fields, which

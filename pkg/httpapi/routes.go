@@ -43,6 +43,7 @@ func RouteTable() []Route {
 		{http.MethodGet, "/r", TrackRoutes},
 		{http.MethodPost, "/ofrep/v1/evaluate/flags/{key}", TrackRoutes},
 		{http.MethodPost, "/ofrep/v1/evaluate/flags", TrackRoutes},
+		{http.MethodGet, "/api/features/{clientKey}", TrackRoutes},
 		{http.MethodPost, "/v1/experiments", AdminRoutes},
 		{http.MethodGet, "/v1/experiments", AdminRoutes},
 		{http.MethodGet, "/v1/experiments/{id}", AdminRoutes},

@@ -194,6 +194,9 @@ func (s *Server) trackRoutes(mux *http.ServeMux) {
 	// one cached payload item per environment.
 	mux.Handle("POST /ofrep/v1/evaluate/flags/{key}", s.public(s.ofrepEvaluate))
 	mux.Handle("POST /ofrep/v1/evaluate/flags", s.public(s.ofrepEvaluateAll))
+	// GrowthBook's SDKs read the same payloads, with the client key in the
+	// path (growthbook.go).
+	mux.Handle("GET /api/features/{clientKey}", s.public(s.growthbookFeatures))
 }
 
 func (s *Server) adminRoutes(mux *http.ServeMux) {

@@ -283,21 +283,26 @@ func (e *Experiment) Goal(key string) (Goal, bool) {
 // the same answer.
 func (e *Experiment) Bucket(user string) (Variant, bool) {
 	var buf [MaxVariants]float64
-	weights := buf[:len(e.Variants)]
-	var sum float64
-	for _, v := range e.Variants {
-		sum += v.Weight
-	}
-	// GrowthBook's ranges take weights summing to 1 (and fall back to equal
-	// weights otherwise); refx weights are relative.
-	for i, v := range e.Variants {
-		weights[i] = v.Weight / sum
-	}
-	i := bucket.Assign(e.Seed, user, weights, e.Coverage)
+	i := bucket.Assign(e.Seed, user, e.Weights(buf[:0]), e.Coverage)
 	if i < 0 {
 		return Variant{}, false
 	}
 	return e.Variants[i], true
+}
+
+// Weights appends the variants' weights to dst, scaled to sum to 1:
+// GrowthBook's ranges take weights summing to 1 (and fall back to equal
+// weights otherwise); refx weights are relative. Bucket and the GrowthBook
+// SDK payload both use it, so that an SDK builds the ranges refx assigns by.
+func (e *Experiment) Weights(dst []float64) []float64 {
+	var sum float64
+	for _, v := range e.Variants {
+		sum += v.Weight
+	}
+	for _, v := range e.Variants {
+		dst = append(dst, v.Weight/sum)
+	}
+	return dst
 }
 
 // ExperimentPatch is the body of an update. Version is the version the client

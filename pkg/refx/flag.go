@@ -767,4 +767,8 @@ type FlagService interface {
 	// FlagPayload returns an environment's payload, one read. ENOTFOUND
 	// before any flag was written.
 	FlagPayload(ctx context.Context, env string) (*FlagPayload, error)
+	// LinkedExperiment returns an experiment a rule links, as /v1/assign
+	// reads it: through the instance's short experiment cache, so that
+	// serving payloads is no storm of consistent reads. ENOTFOUND.
+	LinkedExperiment(ctx context.Context, id string) (*Experiment, error)
 }

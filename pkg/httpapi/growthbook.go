@@ -1,0 +1,166 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/refx-dev/refx/pkg/bucket"
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// GrowthBook's SDK payload: GET /api/features/{clientKey} answers what
+// GrowthBook's own API answers there, so that the unmodified GrowthBook SDKs
+// (apiHost = refx, clientKey = a refx client key) evaluate the key
+// environment's flags locally. A rule linking a refx experiment becomes a
+// GrowthBook experiment rule built from the experiment, with the ranges refx
+// assigns by, so that an SDK picks the arm POST /v1/assign persists.
+
+// sdkCacheControl lets browsers and shared caches reuse a payload for as
+// long as an instance does (flagPayloadTTL). public is safe: the key is in
+// the URL, so a cache keys on it, and the answer is the same for every user
+// of the key (the rules, never a user's arm), which any page holding the
+// client key can read anyway. Short, because a revoked key or a stopped
+// experiment must stop being served within seconds; revalidation is cheap
+// (If-None-Match answers 304 without a body).
+const sdkCacheControl = "public, max-age=5"
+
+// sdkPayload is an environment's answer, built once per cached payload.
+type sdkPayload struct {
+	body []byte
+	etag string
+}
+
+type sdkResponse struct {
+	Status      int                   `json:"status"`
+	Features    map[string]sdkFeature `json:"features"`
+	DateUpdated time.Time             `json:"dateUpdated"`
+}
+
+type sdkFeature struct {
+	DefaultValue json.RawMessage `json:"defaultValue"`
+	Rules        []sdkRule       `json:"rules,omitempty"`
+}
+
+// sdkRule is a payload rule in GrowthBook's shape. A refx experiment rule
+// adds what GrowthBook's experiment rules carry beyond refx's own rules.
+type sdkRule struct {
+	refx.FlagRule
+	Name   string         `json:"name,omitempty"`
+	Ranges []bucket.Range `json:"ranges,omitempty"`
+	Meta   []sdkMeta      `json:"meta,omitempty"`
+}
+
+type sdkMeta struct {
+	Key string `json:"key"`
+}
+
+func (s *Server) growthbookFeatures(w http.ResponseWriter, r *http.Request) error {
+	key := callerOf(r.Context()).key
+	if key == nil {
+		// The route's key is in its path, so public never lets a request
+		// through without one; a nil here would be a routing mistake.
+		return refx.Errorf(refx.EUNAUTHORIZED, "a client key is required in the path: /api/features/<client key>")
+	}
+	fe, err := s.flagEnv(r, key.Environment)
+	if err != nil {
+		return err
+	}
+	p, err := s.sdkPayload(r.Context(), fe)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Cache-Control", sdkCacheControl)
+	h.Set("ETag", p.etag)
+	if etagMatches(r.Header.Get("If-None-Match"), p.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(p.body)
+	return nil
+}
+
+// sdkPayload returns fe's GrowthBook payload, building it on first use. A
+// failed build (the store unreachable) is not remembered.
+func (s *Server) sdkPayload(ctx context.Context, fe *flagEnv) (*sdkPayload, error) {
+	fe.sdkMu.Lock()
+	defer fe.sdkMu.Unlock()
+	if fe.sdk != nil {
+		return fe.sdk, nil
+	}
+	out := sdkResponse{Status: http.StatusOK, Features: make(map[string]sdkFeature, len(fe.payload.Features)), DateUpdated: fe.payload.UpdatedAt}
+	for key, pf := range fe.payload.Features {
+		f := sdkFeature{DefaultValue: pf.DefaultValue}
+		for _, rule := range pf.Rules {
+			rule.Description = "" // refx's note, not GrowthBook's
+			if rule.Experiment == "" {
+				f.Rules = append(f.Rules, sdkRule{FlagRule: rule})
+				continue
+			}
+			er, updated, err := s.experimentRule(ctx, rule)
+			if err != nil {
+				return nil, err
+			}
+			if er != nil {
+				f.Rules = append(f.Rules, *er)
+			}
+			if updated.After(out.DateUpdated) {
+				out.DateUpdated = updated
+			}
+		}
+		out.Features[key] = f
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	fe.sdk = &sdkPayload{body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	return fe.sdk, nil
+}
+
+// experimentRule turns a rule linking a refx experiment into GrowthBook's
+// experiment rule, or nil while the experiment is not running (or was
+// deleted): everyone then gets the rules after it, as /v1/assign answers
+// such an experiment's control to everyone. It also returns when the
+// experiment last changed.
+func (s *Server) experimentRule(ctx context.Context, rule refx.FlagRule) (*sdkRule, time.Time, error) {
+	e, err := s.Flags.LinkedExperiment(ctx, rule.Experiment)
+	switch refx.ErrorCode(err) {
+	case "":
+	case refx.ENOTFOUND:
+		return nil, time.Time{}, nil
+	default:
+		return nil, time.Time{}, err
+	}
+	if e.Status != refx.StatusRunning {
+		return nil, e.UpdatedAt, nil
+	}
+	out := sdkRule{FlagRule: rule, Name: e.Name}
+	out.Experiment = ""
+	out.TrackingKey = e.ID
+	out.Seed = e.Seed
+	// refx hashes the user id with hash version 2 (pkg/bucket); a rule
+	// naming another attribute hashes that one, in refx's evaluation too.
+	if out.HashAttribute == "" {
+		out.HashAttribute = "id"
+	}
+	out.HashVersion = 2
+	coverage := e.Coverage
+	out.Coverage = &coverage
+	out.Weights = e.Weights(nil)
+	// The explicit ranges are the ones refx assigns by, so an SDK uses them
+	// rather than rebuilding them from weights and coverage.
+	out.Ranges = bucket.Ranges(out.Weights, coverage)
+	for _, v := range e.Variants {
+		out.Variations = append(out.Variations, v.Payload)
+		out.Meta = append(out.Meta, sdkMeta{Key: v.Key})
+	}
+	return &out, e.UpdatedAt, nil
+}

@@ -1,0 +1,230 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/refx-dev/refx/pkg/childproc"
+	"github.com/refx-dev/refx/pkg/ddblocal"
+	"github.com/refx-dev/refx/pkg/httpapi"
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// gbExperiment has 3 variants of unequal weights and 80% coverage, so that
+// the ranges, the coverage gap and the seed all matter.
+const gbExperiment = `{"id":"gb-parity","name":"GrowthBook parity","seed":"gb-seed-7",
+"variants":[{"key":"control","weight":50,"payload":"blue"},{"key":"green","weight":30,"payload":"green"},{"key":"red","weight":20,"payload":"red"}],
+"control":"control","coverage":0.8,"goals":[{"key":"signup","kind":"binomial"}]}`
+
+// gbFlag links gbExperiment in production, after a force rule for one
+// plan: the SDK must skip the force rule and run the experiment.
+const gbFlag = `{"key":"button-color","kind":"experiment","value_type":"string","default_value":"blue",
+"environments":{"production":{"enabled":true,"rules":[
+  {"id":"vip","force":"gold","condition":{"plan":"vip"}},
+  {"id":"exp","experiment":"gb-parity"}]}}}`
+
+// MustGrowthBookAPI returns an API whose flags and experiments share one
+// store (a flag's experiment rule must find its experiment), with
+// gbExperiment created (started when start is set), gbFlag and a client
+// key of production.
+func MustGrowthBookAPI(t *testing.T, start bool) (a *api, client string) {
+	t.Helper()
+	a = MustAPIWith(t, func(s *httpapi.Server) { s.Flags = s.Experiments.(refx.FlagService) })
+	a.mustDo("POST", "/v1/experiments", gbExperiment, true, http.StatusCreated)
+	if start {
+		a.mustDo("POST", "/v1/experiments/gb-parity/start", "", true, http.StatusOK)
+	}
+	a.mustDo("POST", "/v1/flags", gbFlag, true, http.StatusCreated)
+	return a, a.mustKey("client", "https://shop.example")
+}
+
+// TestGrowthBookFeatures checks the payload's shape, the experiment rule
+// built from the experiment, and the key, cache and ETag behaviour.
+func TestGrowthBookFeatures(t *testing.T) {
+	t.Parallel()
+	a, client := MustGrowthBookAPI(t, true)
+	secret := a.mustKey("secret")
+
+	t.Run("OK", func(t *testing.T) {
+		res := a.send("GET", "/api/features/"+client, "")
+		if res.Status != http.StatusOK {
+			t.Fatalf("status %d %s", res.Status, res.Raw)
+		}
+		if got := res.Header.Get("Cache-Control"); got != "public, max-age=5" {
+			t.Errorf("Cache-Control = %q", got)
+		}
+		var body struct {
+			Features map[string]struct {
+				DefaultValue json.RawMessage  `json:"defaultValue"`
+				Rules        []map[string]any `json:"rules"`
+			} `json:"features"`
+			DateUpdated time.Time `json:"dateUpdated"`
+		}
+		if err := json.Unmarshal([]byte(res.Raw), &body); err != nil {
+			t.Fatal(err)
+		}
+		f := body.Features["button-color"]
+		if string(f.DefaultValue) != `"blue"` || len(f.Rules) != 2 || body.DateUpdated.IsZero() {
+			t.Fatalf("feature = %s", res.Raw)
+		}
+		got, _ := json.Marshal(f.Rules[1])
+		want := `{"coverage":0.8,"hashAttribute":"id","hashVersion":2,"id":"exp","key":"gb-parity",` +
+			`"meta":[{"key":"control"},{"key":"green"},{"key":"red"}],"name":"GrowthBook parity",` +
+			`"ranges":[[0,0.4],[0.5,0.74],[0.8,0.9600000000000001]],"seed":"gb-seed-7",` +
+			`"variations":["blue","green","red"],"weights":[0.5,0.3,0.2]}`
+		if string(got) != want {
+			t.Errorf("experiment rule =\n%s\nwant\n%s", got, want)
+		}
+	})
+
+	t.Run("NotModified", func(t *testing.T) {
+		etag := a.send("GET", "/api/features/"+client, "").Header.Get("ETag")
+		if etag == "" {
+			t.Fatal("no ETag")
+		}
+		// Not a.send, which requires a JSON body.
+		req, _ := http.NewRequest("GET", a.URL+"/api/features/"+client, nil)
+		req.Header.Set("If-None-Match", etag)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotModified || len(body) != 0 || res.Header.Get("ETag") != etag {
+			t.Errorf("If-None-Match: %d %q ETag %s, want 304 without a body, ETag %s", res.StatusCode, body, res.Header.Get("ETag"), etag)
+		}
+		if res := a.send("GET", "/api/features/"+client, "", "If-None-Match", `"other"`); res.Status != http.StatusOK {
+			t.Errorf("another ETag: %d, want 200", res.Status)
+		}
+	})
+
+	for _, tt := range []struct {
+		name, key string
+		headers   []string
+		status    int
+	}{
+		{"ErrSecretKeyInPath", secret, nil, http.StatusForbidden},
+		{"ErrNotAKey", "sdk-abc123", nil, http.StatusUnauthorized},
+		{"ErrUnknownKey", client[:len(client)-2] + "zz", nil, http.StatusUnauthorized},
+		{"ErrOrigin", client, []string{"Origin", "https://evil.example"}, http.StatusForbidden},
+		{"BoundOrigin", client, []string{"Origin", "https://shop.example"}, http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if res := a.send("GET", "/api/features/"+tt.key, "", tt.headers...); res.Status != tt.status {
+				t.Errorf("status %d %s, want %d", res.Status, res.Raw, tt.status)
+			}
+		})
+	}
+}
+
+// TestGrowthBookFeaturesExperimentNotRunning: a draft experiment's rule is
+// left out, so the SDK serves the default to everyone, as /v1/assign
+// serves control.
+func TestGrowthBookFeaturesExperimentNotRunning(t *testing.T) {
+	t.Parallel()
+	a, client := MustGrowthBookAPI(t, false)
+	res := a.send("GET", "/api/features/"+client, "")
+	if res.Status != http.StatusOK {
+		t.Fatalf("status %d %s", res.Status, res.Raw)
+	}
+	f, _ := res.Body["features"].(map[string]any)["button-color"].(map[string]any)
+	if rules, _ := f["rules"].([]any); len(rules) != 1 {
+		t.Errorf("rules = %v, want the force rule only", f["rules"])
+	}
+}
+
+// TestGrowthBookSDKParity runs the real GrowthBook SDK, npm
+// @growthbook/growthbook@1.8.0 in node, against the endpoint and requires
+// it to pick, for each of 1,000 users, the arm POST /v1/assign persists
+// (or to leave the user out exactly when refx does).
+func TestGrowthBookSDKParity(t *testing.T) {
+	t.Parallel()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is required for the GrowthBook SDK parity test: install Node.js 20 or newer")
+	}
+	root, err := ddblocal.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdk, err := childproc.RunScript(context.Background(), root, "scripts/install-growthbook", os.Stderr)
+	if err != nil {
+		t.Fatalf("install growthbook: %v", err)
+	}
+	a, client := MustGrowthBookAPI(t, true)
+
+	// ASCII ids: refx hashes UTF-8, the JavaScript SDK UTF-16 code units.
+	const users = 1000
+	ids := make([]string, users)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("user-%04d", i)
+	}
+	in, _ := json.Marshal(ids)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "growthbook-parity.js"), sdk, a.URL, client, "button-color")
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, childproc.Tail(stderr.Bytes(), 4096))
+	}
+	var sdkRes struct {
+		Source string          `json:"source"`
+		Arms   map[string]*int `json:"arms"`
+	}
+	if err := json.Unmarshal(out, &sdkRes); err != nil {
+		t.Fatalf("node's output: %v\n%s", err, out)
+	}
+	if sdkRes.Source != "network" || len(sdkRes.Arms) != users {
+		t.Fatalf("the SDK loaded from %q and evaluated %d users, want network and %d", sdkRes.Source, len(sdkRes.Arms), users)
+	}
+
+	variants := map[string]int{"control": 0, "green": 1, "red": 2}
+	matched, outside := 0, 0
+	perArm := make([]int, len(variants))
+	for _, id := range ids {
+		res := a.doKey("POST", "/v1/assign", `{"experiment":"gb-parity","user":"`+id+`"}`, client)
+		if res.Status != http.StatusOK {
+			t.Fatalf("assign %s: %d %s", id, res.Status, res.Raw)
+		}
+		var want *int
+		if in, _ := res.Body["in_experiment"].(bool); in {
+			i := variants[res.Body["variant"].(string)]
+			want = &i
+			perArm[i]++
+		} else {
+			outside++
+		}
+		got := sdkRes.Arms[id]
+		if (got == nil) != (want == nil) || got != nil && *got != *want {
+			t.Errorf("%s: the SDK chose %s, /v1/assign %s", id, arm(got), arm(want))
+			continue
+		}
+		matched++
+	}
+	t.Logf("%d/%d users matched; /v1/assign: %v per arm, %d outside the 80%% coverage", matched, users, perArm, outside)
+	// The split must look like the experiment's, or a degenerate payload
+	// (everyone outside, everyone in one arm) could match by accident.
+	if outside < 120 || outside > 280 || perArm[0] < 300 || perArm[1] < 160 || perArm[2] < 90 {
+		t.Errorf("split %v with %d outside is not 40/24/16/20%% of %d", perArm, outside, users)
+	}
+}
+
+func arm(i *int) string {
+	if i == nil {
+		return "none"
+	}
+	return fmt.Sprint(*i)
+}
