@@ -31,6 +31,10 @@ const corsGroups = AssignRoutes | TrackRoutes
 // corsPrefix limits CORS to the versioned API.
 const corsPrefix = "/v1/"
 
+// corsGrowthBookPrefix is GrowthBook's SDK payload (growthbook.go), which
+// GrowthBook's browser SDK reads from the customer's pages.
+const corsGrowthBookPrefix = "/api/features/"
+
 // corsMaxAge is how long a browser may reuse a preflight's answer.
 const corsMaxAge = 600
 
@@ -42,7 +46,7 @@ var corsAllowHeaders = []string{"Content-Type", RequestIDHeader, KeyHeader}
 func corsRoutes(served Routes) []Route {
 	var out []Route
 	for _, r := range RouteTable() {
-		if r.Group&corsGroups&served != 0 && strings.HasPrefix(r.Path, corsPrefix) {
+		if r.Group&corsGroups&served != 0 && (strings.HasPrefix(r.Path, corsPrefix) || strings.HasPrefix(r.Path, corsGrowthBookPrefix)) {
 			out = append(out, r)
 		}
 	}

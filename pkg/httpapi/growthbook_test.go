@@ -38,7 +38,10 @@ const gbFlag = `{"key":"button-color","kind":"experiment","value_type":"string",
 // key of production.
 func MustGrowthBookAPI(t *testing.T, start bool) (a *api, client string) {
 	t.Helper()
-	a = MustAPIWith(t, func(s *httpapi.Server) { s.Flags = s.Experiments.(refx.FlagService) })
+	a = MustAPIWith(t, func(s *httpapi.Server) {
+		s.Flags = s.Experiments.(refx.FlagService)
+		s.AllowedOrigins = []string{"https://shop.example"}
+	})
 	a.mustDo("POST", "/v1/experiments", gbExperiment, true, http.StatusCreated)
 	if start {
 		a.mustDo("POST", "/v1/experiments/gb-parity/start", "", true, http.StatusOK)
@@ -108,38 +111,60 @@ func TestGrowthBookFeatures(t *testing.T) {
 		}
 	})
 
+	// allowOrigin is the CORS header a browser page needs to read the
+	// answer: the browser SDK runs on the customer's pages.
 	for _, tt := range []struct {
-		name, key string
-		headers   []string
-		status    int
+		name, key   string
+		headers     []string
+		status      int
+		allowOrigin string
 	}{
-		{"ErrSecretKeyInPath", secret, nil, http.StatusForbidden},
-		{"ErrNotAKey", "sdk-abc123", nil, http.StatusUnauthorized},
-		{"ErrUnknownKey", client[:len(client)-2] + "zz", nil, http.StatusUnauthorized},
-		{"ErrOrigin", client, []string{"Origin", "https://evil.example"}, http.StatusForbidden},
-		{"BoundOrigin", client, []string{"Origin", "https://shop.example"}, http.StatusOK},
+		{"ErrSecretKeyInPath", secret, nil, http.StatusForbidden, ""},
+		{"ErrNotAKey", "sdk-abc123", nil, http.StatusUnauthorized, ""},
+		{"ErrUnknownKey", client[:len(client)-2] + "zz", nil, http.StatusUnauthorized, ""},
+		{"ErrOrigin", client, []string{"Origin", "https://evil.example"}, http.StatusForbidden, ""},
+		{"BoundOrigin", client, []string{"Origin", "https://shop.example"}, http.StatusOK, "https://shop.example"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if res := a.send("GET", "/api/features/"+tt.key, "", tt.headers...); res.Status != tt.status {
+			res := a.send("GET", "/api/features/"+tt.key, "", tt.headers...)
+			if res.Status != tt.status {
 				t.Errorf("status %d %s, want %d", res.Status, res.Raw, tt.status)
+			}
+			if got := res.Header.Get("Access-Control-Allow-Origin"); got != tt.allowOrigin {
+				t.Errorf("Access-Control-Allow-Origin = %q, want %q", got, tt.allowOrigin)
 			}
 		})
 	}
 }
 
-// TestGrowthBookFeaturesExperimentNotRunning: a draft experiment's rule is
-// left out, so the SDK serves the default to everyone, as /v1/assign
-// serves control.
+// TestGrowthBookFeaturesExperimentNotRunning: a draft or stopped
+// experiment's rule is left out, so the SDK serves the default to everyone,
+// as /v1/assign serves control.
 func TestGrowthBookFeaturesExperimentNotRunning(t *testing.T) {
 	t.Parallel()
-	a, client := MustGrowthBookAPI(t, false)
-	res := a.send("GET", "/api/features/"+client, "")
-	if res.Status != http.StatusOK {
-		t.Fatalf("status %d %s", res.Status, res.Raw)
-	}
-	f, _ := res.Body["features"].(map[string]any)["button-color"].(map[string]any)
-	if rules, _ := f["rules"].([]any); len(rules) != 1 {
-		t.Errorf("rules = %v, want the force rule only", f["rules"])
+	for _, tt := range []struct {
+		name  string
+		start bool
+		stop  bool
+	}{
+		{"Draft", false, false},
+		{"Stopped", true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, client := MustGrowthBookAPI(t, tt.start)
+			if tt.stop {
+				a.mustDo("POST", "/v1/experiments/gb-parity/stop", "", true, http.StatusOK)
+			}
+			res := a.send("GET", "/api/features/"+client, "")
+			if res.Status != http.StatusOK {
+				t.Fatalf("status %d %s", res.Status, res.Raw)
+			}
+			f, _ := res.Body["features"].(map[string]any)["button-color"].(map[string]any)
+			if rules, _ := f["rules"].([]any); len(rules) != 1 {
+				t.Errorf("rules = %v, want the force rule only", f["rules"])
+			}
+		})
 	}
 }
 
