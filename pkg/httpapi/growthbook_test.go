@@ -35,11 +35,14 @@ const gbFlag = `{"key":"button-color","kind":"experiment","value_type":"string",
 // MustGrowthBookAPI returns an API whose flags and experiments share one
 // store (a flag's experiment rule must find its experiment), with
 // gbExperiment created (started when start is set), gbFlag and a client
-// key of production.
-func MustGrowthBookAPI(t *testing.T, start bool) (a *api, client string) {
+// key of production; and the server's clock and count of reads.
+func MustGrowthBookAPI(t *testing.T, start bool) (a *api, client string, clock *testClock, reads *payloadReads) {
 	t.Helper()
+	clock = &testClock{t: time.Now()}
 	a = MustAPIWith(t, func(s *httpapi.Server) {
-		s.Flags = s.Experiments.(refx.FlagService)
+		reads = &payloadReads{FlagService: s.Experiments.(refx.FlagService)}
+		s.Flags = reads
+		s.Now = clock.now
 		s.AllowedOrigins = []string{"https://shop.example"}
 	})
 	a.mustDo("POST", "/v1/experiments", gbExperiment, true, http.StatusCreated)
@@ -47,14 +50,14 @@ func MustGrowthBookAPI(t *testing.T, start bool) (a *api, client string) {
 		a.mustDo("POST", "/v1/experiments/gb-parity/start", "", true, http.StatusOK)
 	}
 	a.mustDo("POST", "/v1/flags", gbFlag, true, http.StatusCreated)
-	return a, a.mustKey("client", "https://shop.example")
+	return a, a.mustKey("client", "https://shop.example"), clock, reads
 }
 
 // TestGrowthBookFeatures checks the payload's shape, the experiment rule
 // built from the experiment, and the key, cache and ETag behaviour.
 func TestGrowthBookFeatures(t *testing.T) {
 	t.Parallel()
-	a, client := MustGrowthBookAPI(t, true)
+	a, client, clock, reads := MustGrowthBookAPI(t, true)
 	secret := a.mustKey("secret")
 
 	t.Run("OK", func(t *testing.T) {
@@ -111,6 +114,17 @@ func TestGrowthBookFeatures(t *testing.T) {
 		}
 	})
 
+	t.Run("OneBuildPerEnvironmentAndTTL", func(t *testing.T) {
+		clock.advance(6 * time.Second)
+		payloads, linked := reads.n.Load(), reads.linked.Load()
+		for range 40 {
+			a.send("GET", "/api/features/"+client, "")
+		}
+		if p, l := reads.n.Load()-payloads, reads.linked.Load()-linked; p != 1 || l != 1 {
+			t.Fatalf("40 requests in one environment read the payload %d times and the experiment %d times, want 1 and 1", p, l)
+		}
+	})
+
 	// allowOrigin is the CORS header a browser page needs to read the
 	// answer: the browser SDK runs on the customer's pages.
 	for _, tt := range []struct {
@@ -152,7 +166,7 @@ func TestGrowthBookFeaturesExperimentNotRunning(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a, client := MustGrowthBookAPI(t, tt.start)
+			a, client, _, _ := MustGrowthBookAPI(t, tt.start)
 			if tt.stop {
 				a.mustDo("POST", "/v1/experiments/gb-parity/stop", "", true, http.StatusOK)
 			}
@@ -186,7 +200,7 @@ func TestGrowthBookSDKParity(t *testing.T) {
 	if err != nil {
 		t.Fatalf("install growthbook: %v", err)
 	}
-	a, client := MustGrowthBookAPI(t, true)
+	a, client, _, _ := MustGrowthBookAPI(t, true)
 
 	// ASCII ids: refx hashes UTF-8, the JavaScript SDK UTF-16 code units.
 	const users = 1000

@@ -33,10 +33,17 @@ var ofrepFlags = []string{
 	  "environments":{"dev":{"enabled":true,"rules":[]},"production":{"enabled":false,"rules":[]}}}`,
 }
 
-// payloadReads counts the payload reads of a real flag store.
+// payloadReads counts the payload reads of a real flag store, and its
+// reads of linked experiments.
 type payloadReads struct {
 	refx.FlagService
-	n atomic.Int64
+	n      atomic.Int64
+	linked atomic.Int64
+}
+
+func (p *payloadReads) LinkedExperiment(ctx context.Context, id string) (*refx.Experiment, error) {
+	p.linked.Add(1)
+	return p.FlagService.LinkedExperiment(ctx, id)
 }
 
 func (p *payloadReads) FlagPayload(ctx context.Context, env string) (*refx.FlagPayload, error) {
