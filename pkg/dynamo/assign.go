@@ -41,7 +41,7 @@ func (s *Store) Assign(ctx context.Context, experiment, user string) (*refx.Assi
 	now := s.opts.Now().UTC()
 	it := assignmentItem{
 		Key: assignmentKey(user, exp.ID), Entity: entityAssignment,
-		Experiment: exp.ID, User: user, Variant: variant.Key, AssignedAt: now, ExpiresAt: s.userExpiry(now),
+		Experiment: exp.ID, User: user, Variant: variant.Key, AssignedAt: now, UserExpiry: s.userExpiry(now),
 	}
 	av, err := attributevalue.MarshalMap(it)
 	if err != nil {

@@ -30,7 +30,9 @@ const entityErasure = "erasure"
 const erasureTTL = 30 * 24 * time.Hour
 
 // userExpiry is when a per-user item written at now expires.
-func (s *Store) userExpiry(now time.Time) time.Time { return now.Add(s.opts.UserTTL) }
+func (s *Store) userExpiry(now time.Time) item.UserExpiry {
+	return item.UserExpiry{ExpiresAt: now.Add(s.opts.UserTTL)}
+}
 
 // EraseUser deletes a user's personal items: everything in the user's
 // partition (assignments, attribution, refusals, code pointers), their

@@ -87,7 +87,7 @@ func (s *Store) link(ctx context.Context, a anonymousAssignment, user string) (r
 }
 
 // linkItems are the transaction linking one anonymous assignment to user.
-func linkItems(table *string, a anonymousAssignment, user string, now, expiresAt time.Time) ([]types.TransactWriteItem, error) {
+func linkItems(table *string, a anonymousAssignment, user string, now time.Time, expiry item.UserExpiry) ([]types.TransactWriteItem, error) {
 	linkedTo := expression.Name("linked_to")
 	mark, err := expression.NewBuilder().
 		WithUpdate(expression.Set(linkedTo, expression.Value(user))).
@@ -98,7 +98,7 @@ func linkItems(table *string, a anonymousAssignment, user string, now, expiresAt
 		return nil, err
 	}
 	copied := a.Assignment
-	copied.Key, copied.User, copied.ExpiresAt = assignmentKey(user, a.Experiment), user, expiresAt
+	copied.Key, copied.User, copied.UserExpiry = assignmentKey(user, a.Experiment), user, expiry
 	put, err := putIfAbsent(table, linkedAssignment{Assignment: copied, LinkedFrom: a.User, LinkedAt: now})
 	if err != nil {
 		return nil, err

@@ -48,7 +48,7 @@ func (s *Store) CreateReferral(ctx context.Context, experiment, referrer string)
 		now := s.opts.Now().UTC()
 		rc := referralCode{
 			Code: refx.NewCode(), Experiment: exp.ID, Referrer: referrer,
-			Variant: a.Variant, Counted: a.InExperiment, CreatedAt: now, ExpiresAt: s.userExpiry(now),
+			Variant: a.Variant, Counted: a.InExperiment, CreatedAt: now, UserExpiry: s.userExpiry(now),
 		}
 		p := pointerItem{Key: codePointerKey(referrer, exp.ID), Entity: entityPointer, ReferralCode: rc}
 		codePut, err := putIfAbsent(s.table, codeItem{Key: codeKey(rc.Code), Entity: entityReferral, ReferralCode: rc})
@@ -156,7 +156,7 @@ func (s *Store) RecordClick(ctx context.Context, click refx.Click) (*refx.ClickR
 		seen, err := attributevalue.MarshalMap(seenItem{
 			Key: visitorSeenKey(click.Visitor, exp.ID), Entity: entityVisitor,
 			Experiment: exp.ID, Variant: c.Variant, Code: c.Code, Counted: c.Counted, SeenAt: now,
-			ExpiresAt: s.userExpiry(now),
+			UserExpiry: s.userExpiry(now),
 		})
 		if err != nil {
 			return res, storeError("RecordClick", err)
@@ -168,7 +168,7 @@ func (s *Store) RecordClick(ctx context.Context, click refx.Click) (*refx.ClickR
 	item, err := attributevalue.MarshalMap(clickItem{
 		Key: clickKey(c.Code, click.Visitor), Entity: entityClick, Code: c.Code, Experiment: exp.ID,
 		Variant: c.Variant, Counted: c.Counted, Visitor: click.Visitor, IPHash: click.IPHash, ClickedAt: now,
-		ExpiresAt: s.userExpiry(now),
+		UserExpiry: s.userExpiry(now),
 	})
 	if err != nil {
 		return res, storeError("RecordClick", err)
@@ -294,7 +294,7 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 		Key: attributionKey(sig.Referee), GSI1PK: referrerPK(c.Referrer), GSI1SK: referrerListSK(now, sig.Referee),
 		Entity: entityAttrib, Referee: sig.Referee, Referrer: c.Referrer, Code: c.Code, Experiment: exp.ID,
 		Variant: c.Variant, Counted: c.Counted, Status: status, Reasons: reasons, AttributedAt: now,
-		Visitor: sig.Visitor, ExpiresAt: s.userExpiry(now),
+		Visitor: sig.Visitor, UserExpiry: s.userExpiry(now),
 	}
 	items, err := attributionItems(s.table, c, a, sig, got, today, exp.Referral.MaxSignupsPerDay, now)
 	if err != nil {
@@ -394,7 +394,7 @@ func (s *Store) refuse(ctx context.Context, exp *refx.Experiment, c codeItem, si
 		item, err := attributevalue.MarshalMap(refusalItem{
 			Key: refusalKey(sig.Referee, c.Code), Entity: entityRefusal, Referee: sig.Referee, Code: c.Code,
 			Experiment: exp.ID, Variant: c.Variant, Counted: c.Counted, Reason: reason, RefusedAt: now,
-			ExpiresAt: s.userExpiry(now),
+			UserExpiry: s.userExpiry(now),
 		})
 		if err != nil {
 			return nil, true, storeError("refuse", err)

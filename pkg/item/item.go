@@ -11,6 +11,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
+// UserExpiry is the TTL of a per-user item: DynamoDB deletes it the
+// store's UserTTL after it was written (items written before user TTLs
+// existed have none and are kept until erased).
+type UserExpiry struct {
+	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
+}
+
 // Key is the primary key of an item.
 type Key struct {
 	PK string `dynamodbav:"pk"`
@@ -98,10 +105,7 @@ type Assignment struct {
 	// ValueTotals is the user's total value per goal, from the vt_<goal>
 	// attributes: what the per-participant sum of squares needs.
 	ValueTotals map[string]string `dynamodbav:"-"`
-	// ExpiresAt is when DynamoDB's TTL deletes the per-user item: the
-	// store's UserTTL after it was written (items written before user
-	// TTLs existed have none and are kept until erased).
-	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
+	UserExpiry
 }
 
 type Credit struct {
@@ -181,10 +185,7 @@ type ReferralCode struct {
 	Variant    string    `dynamodbav:"variant"`
 	Counted    bool      `dynamodbav:"counted"`
 	CreatedAt  time.Time `dynamodbav:"created_at"`
-	// ExpiresAt is when DynamoDB's TTL deletes the per-user item: the
-	// store's UserTTL after it was written (items written before user
-	// TTLs existed have none and are kept until erased).
-	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
+	UserExpiry
 }
 
 type Click struct {
@@ -197,10 +198,7 @@ type Click struct {
 	Visitor    string    `dynamodbav:"visitor"`
 	IPHash     string    `dynamodbav:"ip_hash,omitempty"`
 	ClickedAt  time.Time `dynamodbav:"clicked_at"`
-	// ExpiresAt is when DynamoDB's TTL deletes the per-user item: the
-	// store's UserTTL after it was written (items written before user
-	// TTLs existed have none and are kept until erased).
-	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
+	UserExpiry
 }
 
 // Seen marks a visitor's first click in an experiment: its insert is
@@ -213,10 +211,7 @@ type Seen struct {
 	Code       string    `dynamodbav:"code"`
 	Counted    bool      `dynamodbav:"counted"`
 	SeenAt     time.Time `dynamodbav:"seen_at"`
-	// ExpiresAt is when DynamoDB's TTL deletes the per-user item: the
-	// store's UserTTL after it was written (items written before user
-	// TTLs existed have none and are kept until erased).
-	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
+	UserExpiry
 }
 
 type Attribution struct {
@@ -237,10 +232,7 @@ type Attribution struct {
 	// Visitor is the visitor id the referee signed up from, if sent: it
 	// finds their click and visitor mark when the referee is erased.
 	Visitor string `dynamodbav:"visitor,omitempty"`
-	// ExpiresAt is when DynamoDB's TTL deletes the per-user item: the
-	// store's UserTTL after it was written (items written before user
-	// TTLs existed have none and are kept until erased).
-	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
+	UserExpiry
 }
 
 type Refusal struct {
@@ -253,10 +245,7 @@ type Refusal struct {
 	Counted    bool      `dynamodbav:"counted"`
 	Reason     string    `dynamodbav:"reason"`
 	RefusedAt  time.Time `dynamodbav:"refused_at"`
-	// ExpiresAt is when DynamoDB's TTL deletes the per-user item: the
-	// store's UserTTL after it was written (items written before user
-	// TTLs existed have none and are kept until erased).
-	ExpiresAt time.Time `dynamodbav:"ttl,unixtime"`
+	UserExpiry
 }
 
 // Lamed is the idempotency key of one Lamed counter increment: the
