@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/refx-dev/refx/pkg/refx"
 )
 
 // CORS: browsers on the configured origins may call the public API routes
@@ -73,11 +75,6 @@ func CORSRoutes() []Route {
 // routes that answer CORS.
 func (s *Server) cors(served Routes, next http.Handler) http.Handler {
 	routes := corsRoutes(served)
-	anyOrigin := slices.Contains(s.AllowedOrigins, "*")
-	allowed := map[string]bool{}
-	for _, o := range s.AllowedOrigins {
-		allowed[strings.ToLower(strings.TrimRight(o, "/"))] = true
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var methods []string
 		for _, rt := range routes {
@@ -92,7 +89,7 @@ func (s *Server) cors(served Routes, next http.Handler) http.Handler {
 		h := w.Header()
 		h.Add("Vary", "Origin")
 		origin := r.Header.Get("Origin")
-		ok := origin != "" && origin != "null" && (anyOrigin || allowed[strings.ToLower(origin)])
+		ok := refx.OriginAllowed(s.AllowedOrigins, origin)
 		requested := r.Header.Get("Access-Control-Request-Method")
 		if r.Method == http.MethodOptions && requested != "" {
 			h.Add("Vary", "Access-Control-Request-Method")

@@ -205,18 +205,7 @@ func sameOrigin(origin string, r *http.Request) bool {
 // originAllowed applies the deployment's allowed origins to keyless
 // callers.
 func (s *Server) originAllowed(origin string, r *http.Request) bool {
-	if origin == "null" {
-		return false // sandboxed frames and files: never, as for CORS
-	}
-	if sameOrigin(origin, r) {
-		return true
-	}
-	for _, o := range s.AllowedOrigins {
-		if o == "*" || strings.EqualFold(strings.TrimRight(o, "/"), origin) {
-			return true
-		}
-	}
-	return false
+	return sameOrigin(origin, r) || refx.OriginAllowed(s.AllowedOrigins, origin)
 }
 
 // lookupKey reads a key through the instance's cache.

@@ -62,13 +62,19 @@ type APIKey struct {
 func (k *APIKey) Revoked() bool { return k.RevokedAt != nil }
 
 // AllowsOrigin reports whether a browser on origin may use the key.
-func (k *APIKey) AllowsOrigin(origin string) bool {
-	if origin == "null" {
-		return false // sandboxed frames and local files: any site can make one
+func (k *APIKey) AllowsOrigin(origin string) bool { return OriginAllowed(k.Origins, origin) }
+
+// OriginAllowed reports whether a browser on origin is among allowed,
+// origins as configured: scheme and host in any case, a trailing slash
+// ignored, "*" for any. "null" is never allowed: sandboxed frames and
+// local files send it, and any site can make one.
+func OriginAllowed(allowed []string, origin string) bool {
+	if origin == "" || origin == "null" {
+		return false
 	}
 	origin = canonicalOrigin(origin)
-	for _, o := range k.Origins {
-		if o == "*" || o == origin {
+	for _, o := range allowed {
+		if o == "*" || canonicalOrigin(o) == origin {
 			return true
 		}
 	}
