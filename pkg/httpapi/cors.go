@@ -30,25 +30,33 @@ import (
 // corsGroups are the route groups browsers call.
 const corsGroups = AssignRoutes | TrackRoutes
 
-// corsPrefix limits CORS to the versioned API.
-const corsPrefix = "/v1/"
+// corsPrefixes are the paths answering CORS: the versioned API, GrowthBook's
+// SDK payload (growthbook.go), which GrowthBook's browser SDK reads from the
+// customer's pages, and OFREP (ofrep.go), which OpenFeature's web provider
+// calls from them.
+var corsPrefixes = []string{versionedPrefix, "/api/features/", "/ofrep/"}
 
-// corsGrowthBookPrefix is GrowthBook's SDK payload (growthbook.go), which
-// GrowthBook's browser SDK reads from the customer's pages.
-const corsGrowthBookPrefix = "/api/features/"
+// versionedPrefix is refx's own API, as opposed to Lamed's and the SDKs'.
+const versionedPrefix = "/v1/"
 
 // corsMaxAge is how long a browser may reuse a preflight's answer.
 const corsMaxAge = 600
 
-// corsAllowHeaders are the request headers a cross-origin caller may send.
-var corsAllowHeaders = []string{"Content-Type", RequestIDHeader, KeyHeader}
+// corsAllowHeaders are the request headers a cross-origin caller may send:
+// OpenFeature's web provider sends its key as Authorization and revalidates
+// with If-None-Match.
+var corsAllowHeaders = []string{"Content-Type", RequestIDHeader, KeyHeader, "Authorization", "If-None-Match"}
+
+// corsExposeHeaders are the answer's headers a page may read: the ETag a
+// client revalidates with.
+var corsExposeHeaders = RequestIDHeader + ", ETag"
 
 // corsRoutes returns the routes of RouteTable that answer CORS, among the
 // groups served.
 func corsRoutes(served Routes) []Route {
 	var out []Route
 	for _, r := range RouteTable() {
-		if r.Group&corsGroups&served != 0 && (strings.HasPrefix(r.Path, corsPrefix) || strings.HasPrefix(r.Path, corsGrowthBookPrefix)) {
+		if r.Group&corsGroups&served != 0 && slices.ContainsFunc(corsPrefixes, func(p string) bool { return strings.HasPrefix(r.Path, p) }) {
 			out = append(out, r)
 		}
 	}
@@ -110,7 +118,7 @@ func (s *Server) cors(served Routes, next http.Handler) http.Handler {
 		if ok {
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Credentials", "true")
-			h.Set("Access-Control-Expose-Headers", RequestIDHeader)
+			h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
 		}
 		next.ServeHTTP(w, r)
 	})

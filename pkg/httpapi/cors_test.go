@@ -59,6 +59,12 @@ func TestCORS(t *testing.T) {
 		{"PreflightOtherOrigin", configured, "OPTIONS", "/v1/assign", "https://evil.example", "POST", 204, "", ""},
 		{"PreflightAdmin", srv("*"), "OPTIONS", "/v1/experiments", shop, "POST", 404, "", ""},
 		{"OptionsWithoutPreflight", configured, "OPTIONS", "/v1/assign", shop, "", 404, shop, "true"},
+		// OpenFeature's web provider sends its key as Authorization and
+		// revalidates with If-None-Match, so its preflight asks for both.
+		{"PreflightOFREP", configured, "OPTIONS", "/ofrep/v1/evaluate/flags", shop, "POST", 204, shop, "true"},
+		{"PreflightOFREPFlag", configured, "OPTIONS", "/ofrep/v1/evaluate/flags/new-checkout", shop, "POST", 204, shop, "true"},
+		{"OFREPWithoutKey", configured, "POST", "/ofrep/v1/evaluate/flags", shop, "", 401, shop, "true"},
+		{"GrowthBookPayload", configured, "GET", "/api/features/rfx_pub_x", shop, "", 401, shop, "true"},
 		{"GroupNotServed", (&Server{Logger: slog.New(slog.DiscardHandler), Keyless: true, AllowedOrigins: []string{"*"}}).Handler(AdminRoutes), "OPTIONS", "/v1/assign", shop, "POST", 404, "", ""},
 	}
 	for _, tt := range tests {
@@ -70,14 +76,16 @@ func TestCORS(t *testing.T) {
 					tt.method, tt.path, tt.origin, rec.Code, h.Get("Access-Control-Allow-Origin"), h.Get("Access-Control-Allow-Credentials"),
 					tt.status, tt.allowOrigin, tt.allowCreds)
 			}
-			if tt.allowOrigin != "" && tt.preflight == "" && h.Get("Access-Control-Expose-Headers") != RequestIDHeader {
+			if tt.allowOrigin != "" && tt.preflight == "" && h.Get("Access-Control-Expose-Headers") != RequestIDHeader+", ETag" {
 				t.Errorf("Access-Control-Expose-Headers = %q", h.Get("Access-Control-Expose-Headers"))
 			}
 			if tt.allowOrigin != "" && !strings.Contains(strings.Join(h.Values("Vary"), ","), "Origin") {
 				t.Errorf("Vary = %q, want Origin (answers differ by origin)", h.Values("Vary"))
 			}
 			if tt.preflight != "" && tt.allowOrigin != "" {
-				if h.Get("Access-Control-Allow-Methods") == "" || !strings.Contains(h.Get("Access-Control-Allow-Headers"), "Content-Type") || h.Get("Access-Control-Max-Age") == "" {
+				allowed := h.Get("Access-Control-Allow-Headers")
+				if h.Get("Access-Control-Allow-Methods") == "" || h.Get("Access-Control-Max-Age") == "" ||
+					!strings.Contains(allowed, "Content-Type") || !strings.Contains(allowed, "Authorization") || !strings.Contains(allowed, "If-None-Match") {
 					t.Errorf("preflight headers = %v", h)
 				}
 			}
@@ -115,7 +123,7 @@ func TestCORSRoutes(t *testing.T) {
 			t.Errorf("%s answers CORS but has no OPTIONS route", r)
 		}
 	}
-	for _, want := range []string{"/v1/assign", "/v1/identify", "/v1/events", "/v1/events:batch", "/v1/refx.js"} {
+	for _, want := range []string{"/v1/assign", "/v1/identify", "/v1/events", "/v1/events:batch", "/v1/refx.js", "/ofrep/v1/evaluate/flags", "/ofrep/v1/evaluate/flags/{key}", "/api/features/{clientKey}"} {
 		if !paths[want] {
 			t.Errorf("no OPTIONS route for %s", want)
 		}

@@ -137,7 +137,7 @@ func (s *Server) authenticate(r *http.Request) (*refx.APIKey, error) {
 		}
 		// Lamed answered any origin; the versioned API answers those the
 		// deployment allows, so a cross-site form can't post to it.
-		if origin != "" && strings.HasPrefix(r.URL.Path, corsPrefix) && !s.originAllowed(origin, r) {
+		if origin != "" && strings.HasPrefix(r.URL.Path, versionedPrefix) && !s.originAllowed(origin, r) {
 			return nil, refx.Errorf(refx.EFORBIDDEN, "origin %s may not call this API", origin)
 		}
 		return nil, nil
