@@ -12,7 +12,11 @@
 const refx = (() => {
   const PREFIX = "refx:", MAX_QUEUE = 200, MAX_BATCH = 25, MAX_BYTES = 60000, MAX_BACKOFF = 60000;
   const CODE = /^[2-9A-HJKMNP-Z]{8}$/;
+  // Flag answers are used as they are for FRESH ms, then revalidated;
+  // storage keeps those of the last MAX_CONTEXTS contexts.
+  const FRESH = 30000, MAX_CONTEXTS = 5;
   let endpoint = "", query = "", credentials, fetcher, storage, mem = {}, cache = {}, backoff = 0, timer, listening, chain = Promise.resolve();
+  let attributes = {}, flagCache = {}, flagWait = {};
 
   // Storage degrades to memory for the page's life at its first failure:
   // Safari's private mode and blocked storage throw on access or on write.
@@ -76,7 +80,7 @@ const refx = (() => {
     // an API allowing any origin ("*") may need "omit".
     credentials = opts.credentials || "include";
     fetcher = opts.fetch || ((url, o) => fetch(url, o));
-    mem = {}; cache = {}; backoff = 0;
+    mem = {}; cache = {}; backoff = 0; flagCache = {}; flagWait = {};
     clearTimeout(timer);
     try {
       storage = opts.storage !== undefined ? opts.storage : localStorage;
@@ -96,11 +100,10 @@ const refx = (() => {
     return api;
   }
 
-  // assign answers the user's variant, remembered for the page; when the
-  // API cannot be reached it answers the last variant seen, else
-  // {variant: null}: a page shows its default rather than an error.
-  function assign(experiment) {
-    const u = user(), key = u + " " + experiment;
+  // enrol asks for u's assignment, once per experiment and user on the
+  // page while it succeeds; it rejects with the failure.
+  function enrol(u, experiment) {
+    const key = u + " " + experiment;
     // A pending identify goes first, or the user would be assigned afresh.
     return cache[key] = cache[key] || (load("link") ? flush() : Promise.resolve()).then(() => post("/v1/assign", { experiment, user: u })).then(res => {
       if (!res.ok) throw res;
@@ -109,11 +112,82 @@ const refx = (() => {
       seen[key] = a;
       save("asn", seen);
       return a;
-    }).catch(() => {
+    }).catch(e => {
       delete cache[key];
-      return load("asn", {})[key] || { variant: null, payload: null, inExperiment: false };
+      throw e;
     });
   }
+
+  // assign answers the user's variant, remembered for the page; when the
+  // API cannot be reached it answers the last variant seen, else
+  // {variant: null}: a page shows its default rather than an error.
+  function assign(experiment) {
+    const u = user();
+    return enrol(u, experiment).catch(() => load("asn", {})[u + " " + experiment] || { variant: null, payload: null, inExperiment: false });
+  }
+
+  // growthbookTracking returns the trackingCallback of a GrowthBook SDK
+  // reading refx's payload (GET /api/features/{clientKey}): GrowthBook
+  // chose the arm locally, and the exposure becomes the user's assignment
+  // in refx, which persists the same arm and enrols the user once. The
+  // user is the hashed attribute's value (hashAttribute "id"). A failed
+  // call is retried a few times: GrowthBook reports an exposure once.
+  const growthbookTracking = () => (experiment, result) => {
+    const attempt = n => enrol(String(result.hashValue), experiment.key).catch(res => retryable(res.status) && n < 5 && setTimeout(attempt, 500 << n, n + 1));
+    attempt(0);
+  };
+
+  // flagContext sets the attributes flag rules target (plan, country,
+  // ...), sent with the user's id as OFREP's targetingKey; until it is
+  // called, flags are evaluated for the user's id alone.
+  function flagContext(attrs) {
+    attributes = { ...attrs };
+  }
+
+  // values answers every flag's value for the context (API, key, user,
+  // attributes), from one OFREP bulk evaluation that concurrent calls
+  // share. The answer is kept in memory and storage with its ETag, used as
+  // is for FRESH ms, then revalidated (304 keeps it); when the API cannot
+  // be reached or refuses, the last answer stands, else there are no
+  // values (every flag gets its default).
+  function values() {
+    const context = { targetingKey: user(), ...attributes }, k = url("") + " " + JSON.stringify(context);
+    const e = flagCache[k] = flagCache[k] || load("flags", {})[k];
+    if (e && Date.now() - e.at < FRESH) return Promise.resolve(e.values);
+    return flagWait[k] = flagWait[k] || evaluate(k, context, e).finally(() => delete flagWait[k]);
+  }
+
+  // flags answers every flag's value (a prefetch, or for a page's own use).
+  const flags = () => values().then(v => ({ ...v }));
+
+  async function evaluate(k, context, e) {
+    try {
+      // The key stays in the URL and the body is text/plain, so the first
+      // evaluation is a simple request; a revalidation's If-None-Match
+      // costs a preflight, which the browser remembers for 10 minutes.
+      const res = await fetcher(url("/ofrep/v1/evaluate/flags"), { method: "POST", body: JSON.stringify({ context }), credentials, headers: e && e.etag ? { "If-None-Match": e.etag } : {} });
+      if (res.status == 304 && e) e = { ...e, at: Date.now() };
+      else if (res.ok) {
+        const v = {};
+        for (const f of (await res.json()).flags || []) if (!f.errorCode) v[f.key] = f.value;
+        e = { etag: res.headers.get("ETag") || "", at: Date.now(), values: v };
+      } else throw res;
+      flagCache[k] = e;
+      const all = load("flags", {});
+      delete all[k];
+      all[k] = e;
+      save("flags", Object.fromEntries(Object.entries(all).slice(-MAX_CONTEXTS)));
+    } catch (err) {}
+    return e ? e.values : {};
+  }
+
+  // flag answers the flag's value, or defaultValue when the flag is
+  // unknown, failed to evaluate or has a value of another type than
+  // defaultValue's: a page written for a boolean never gets a string.
+  const flag = (key, defaultValue) => values().then(v => {
+    const x = {}.hasOwnProperty.call(v, key) ? v[key] : undefined;
+    return x !== undefined && (defaultValue == null || typeof x == typeof defaultValue && Array.isArray(x) == Array.isArray(defaultValue)) ? x : defaultValue;
+  });
 
   function track(type, opts = {}) {
     const e = { id: uuid(), type, user: opts.user || user(), occurred_at: new Date().toISOString() };
@@ -233,7 +307,7 @@ const refx = (() => {
 
   const pending = () => load("q", []);
 
-  const api = { version: VERSION, init, assign, track, identify, reset, user, referralCode, referralLink, referralOffer, flush, pending };
+  const api = { version: VERSION, init, assign, track, identify, reset, user, referralCode, referralLink, referralOffer, flush, pending, flag, flags, flagContext, growthbookTracking };
   init();
   return api;
 })();
