@@ -96,6 +96,9 @@ func (s *Server) sdkPayload(ctx context.Context, fe *flagEnv) (*sdkPayload, erro
 	}
 	out := sdkResponse{Status: http.StatusOK, Features: make(map[string]sdkFeature, len(fe.payload.Features)), DateUpdated: fe.payload.UpdatedAt}
 	for key, pf := range fe.payload.Features {
+		if pf.Disabled {
+			continue // GrowthBook's SDKs know no disabled flag: absent, it evaluates to null
+		}
 		f := sdkFeature{DefaultValue: pf.DefaultValue}
 		for _, rule := range pf.Rules {
 			rule.Description = "" // refx's note, not GrowthBook's

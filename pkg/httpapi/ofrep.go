@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -33,6 +34,7 @@ const (
 	reasonTargetingMatch = "TARGETING_MATCH" // a force rule's condition matched
 	reasonSplit          = "SPLIT"           // a rollout or experiment rule's hash chose the value
 	reasonDefault        = "DEFAULT"         // rules exist, none applied
+	reasonDisabled       = "DISABLED"        // the flag is off in the key's environment
 
 	ofrepFlagNotFound        = "FLAG_NOT_FOUND"
 	ofrepParseError          = "PARSE_ERROR"
@@ -61,14 +63,35 @@ type flagEnv struct {
 }
 
 type ofrepFeature struct {
-	feature *growthbook.Feature
-	// ruleIDs are the rules' own ids: feature's are replaced by their
-	// indexes, so that a result names the rule that gave it (ids are
-	// optional, and evaluation does not read them).
-	ruleIDs []string
-	kind    refx.FlagKind
-	vtype   refx.ValueType
-	err     error // a payload feature refx itself cannot parse: PARSE_ERROR
+	// stages are the flag's rules cut after each rule linking a refx
+	// experiment: GrowthBook's evaluator runs a stage's own rules, and when
+	// none applies, the linked rule assigns through refx (persisted,
+	// sticky, enrolling the user once) before the next stage is tried.
+	stages []ruleStage
+	rules  []growthbook.Rule // all of them, their ids replaced by their indexes
+	// ruleIDs are the rules' own ids: rules' are replaced by their indexes,
+	// so that a result names the rule that gave it (ids are optional, and
+	// evaluation does not read them).
+	ruleIDs      []string
+	defaultValue json.RawMessage
+	disabled     bool
+	kind         refx.FlagKind
+	vtype        refx.ValueType
+	err          error // a payload feature refx itself cannot parse: PARSE_ERROR
+}
+
+// ruleStage is a run of GrowthBook rules and the linked rule after it.
+type ruleStage struct {
+	rules growthbook.Feature // without a default value: none applying is a null from SourceDefaultValue
+	link  *linkedRule        // nil in the last stage
+}
+
+// linkedRule is a rule linking a refx experiment.
+type linkedRule struct {
+	index         int
+	experiment    string
+	condition     *growthbook.Condition
+	hashAttribute string
 }
 
 // flagEnv returns env's payload through the instance's cache. An
@@ -104,28 +127,42 @@ func (s *Server) flagEnv(r *http.Request, env string) (*flagEnv, error) {
 func parsePayload(p *refx.FlagPayload) *flagEnv {
 	fe := &flagEnv{name: p.Environment, version: p.Version, features: make(map[string]*ofrepFeature, len(p.Features)), payload: p}
 	for key, pf := range p.Features {
-		f := &ofrepFeature{kind: pf.Kind, vtype: pf.ValueType}
-		// The payload is GrowthBook's JSON plus refx's fields, which
-		// ParseFeature ignores; a rule linked to a refx experiment
-		// (experiment) has neither force nor variations, so it never
-		// applies here: OFREP evaluation of linked experiments is not built.
-		raw, err := json.Marshal(pf)
-		if err == nil {
-			f.feature, err = growthbook.ParseFeature(raw)
-		}
-		if err != nil {
-			f.err = err
-		} else {
-			for i := range f.feature.Rules {
-				f.ruleIDs = append(f.ruleIDs, f.feature.Rules[i].ID)
-				f.feature.Rules[i].ID = strconv.Itoa(i)
-			}
-		}
-		fe.features[key] = f
+		fe.features[key] = parseFeature(pf)
 		fe.keys = append(fe.keys, key)
 	}
 	sort.Strings(fe.keys)
 	return fe
+}
+
+// parseFeature parses a payload feature: GrowthBook's JSON plus refx's
+// fields, which ParseFeature ignores. A rule linking a refx experiment has
+// neither force nor variations, which GrowthBook's evaluator skips; it
+// ends a stage instead.
+func parseFeature(pf refx.PayloadFeature) *ofrepFeature {
+	f := &ofrepFeature{defaultValue: pf.DefaultValue, disabled: pf.Disabled, kind: pf.Kind, vtype: pf.ValueType}
+	raw, err := json.Marshal(pf)
+	var feature *growthbook.Feature
+	if err == nil {
+		feature, err = growthbook.ParseFeature(raw)
+	}
+	if err != nil {
+		f.err = err
+		return f
+	}
+	f.rules = feature.Rules
+	start := 0
+	for i := range f.rules {
+		r := &f.rules[i]
+		f.ruleIDs = append(f.ruleIDs, r.ID)
+		r.ID = strconv.Itoa(i)
+		if id := pf.Rules[i].Experiment; id != "" {
+			link := &linkedRule{index: i, experiment: id, condition: r.Condition, hashAttribute: r.HashAttribute}
+			f.stages = append(f.stages, ruleStage{rules: growthbook.Feature{Rules: f.rules[start:i]}, link: link})
+			start = i + 1
+		}
+	}
+	f.stages = append(f.stages, ruleStage{rules: growthbook.Feature{Rules: f.rules[start:]}})
+	return f
 }
 
 // ofrepResult is one flag's evaluation: the success fields or the error
@@ -150,35 +187,59 @@ type ofrepError struct {
 	ErrorDetails string `json:"errorDetails,omitempty"`
 }
 
-// evaluate evaluates one flag of fe for attrs.
-func (fe *flagEnv) evaluate(key string, attrs growthbook.Attributes) ofrepResult {
+// evaluate evaluates one flag of fe for attrs. Only a linked experiment's
+// assignment can fail (the store unreachable); the whole request then fails.
+func (s *Server) evaluate(ctx context.Context, fe *flagEnv, key string, attrs growthbook.Attributes) (ofrepResult, error) {
 	f, ok := fe.features[key]
 	if !ok {
-		// A flag disabled in the environment is left out of its payload,
-		// so it is indistinguishable from one that does not exist.
-		return ofrepResult{Key: key, ErrorCode: ofrepFlagNotFound, ErrorDetails: "flag " + strconv.Quote(key) + " is not enabled in environment " + fe.name}
+		return ofrepResult{Key: key, ErrorCode: ofrepFlagNotFound, ErrorDetails: "flag " + strconv.Quote(key) + " does not exist in environment " + fe.name}, nil
 	}
 	if f.err != nil {
-		return ofrepResult{Key: key, ErrorCode: ofrepParseError, ErrorDetails: "the flag's stored rules cannot be evaluated"}
+		return ofrepResult{Key: key, ErrorCode: ofrepParseError, ErrorDetails: "the flag's stored rules cannot be evaluated"}, nil
 	}
-	res := growthbook.EvalFeature(key, f.feature, attrs, nil)
-	out := ofrepResult{Key: key, Value: res.Value, Metadata: map[string]any{"kind": string(f.kind), "valueType": string(f.vtype), "version": fe.version}}
-	if res.Source == growthbook.SourceDefaultValue {
-		out.Reason, out.Variant = reasonStatic, "default"
-		if len(f.feature.Rules) > 0 {
-			out.Reason = reasonDefault
+	out := ofrepResult{Key: key, Value: f.defaultValue, Variant: "default", Metadata: map[string]any{"kind": string(f.kind), "valueType": string(f.vtype), "version": fe.version}}
+	if f.disabled {
+		out.Reason = reasonDisabled
+		return out, nil
+	}
+	for _, st := range f.stages {
+		if res := growthbook.EvalFeature(key, &st.rules, attrs, nil); res.Source != growthbook.SourceDefaultValue {
+			f.describe(&out, res)
+			return out, nil
 		}
-		return out
+		if st.link == nil {
+			break
+		}
+		a, err := s.assignLinked(ctx, st.link, attrs)
+		if err != nil {
+			return ofrepResult{}, err
+		}
+		if a != nil {
+			out.Value, out.Reason, out.Variant = a.Payload, reasonSplit, a.Variant
+			out.Metadata["rule"] = st.link.index
+			out.Metadata["experimentKey"] = a.Experiment
+			return out, nil
+		}
 	}
-	i, _ := strconv.Atoi(res.RuleID) // the index parsePayload gave the rule
+	out.Reason = reasonStatic
+	if len(f.rules) > 0 {
+		out.Reason = reasonDefault
+	}
+	return out, nil
+}
+
+// describe sets out from a rule's result.
+func (f *ofrepFeature) describe(out *ofrepResult, res growthbook.Result) {
+	out.Value = res.Value
+	i, _ := strconv.Atoi(res.RuleID) // the index parseFeature gave the rule
 	out.Metadata["rule"] = i
 	if res.Source == growthbook.SourceExperiment {
 		out.Reason, out.Variant = reasonSplit, res.VariationKey
 		out.Metadata["experimentKey"] = res.ExperimentKey
-		return out
+		return
 	}
 	// A force rule: a rollout when a hash decides who it covers.
-	rule := &f.feature.Rules[i]
+	rule := &f.rules[i]
 	out.Reason = reasonTargetingMatch
 	if rule.Coverage != nil || rule.Range != nil {
 		out.Reason = reasonSplit
@@ -187,51 +248,86 @@ func (fe *flagEnv) evaluate(key string, attrs growthbook.Attributes) ofrepResult
 	if id := f.ruleIDs[i]; id != "" {
 		out.Variant = id
 	}
-	return out
+}
+
+// assignLinked applies a linked rule: when the user matches its condition,
+// refx assigns them as POST /v1/assign does, so that the arm is the
+// persisted, sticky one and the evaluation is the user's exposure, counted
+// once. It returns nil when the rule does not apply: no match, no hash
+// attribute, the experiment deleted or not running, the user outside its
+// coverage, or a variant without a payload to be the value.
+func (s *Server) assignLinked(ctx context.Context, l *linkedRule, attrs growthbook.Attributes) (*refx.Assignment, error) {
+	if !l.condition.Eval(attrs, nil) {
+		return nil, nil
+	}
+	attr := l.hashAttribute
+	if attr == "" {
+		attr = "id"
+	}
+	user := ""
+	switch v := attrs[attr].(type) {
+	case string:
+		user = refx.NormalizeUser(v)
+	case float64:
+		user = strconv.FormatFloat(v, 'f', -1, 64) // as JavaScript's String(v), which GrowthBook hashes
+	}
+	if !refx.ValidUser(user) {
+		return nil, nil
+	}
+	a, err := s.Assignments.Assign(ctx, l.experiment, user)
+	switch {
+	case refx.ErrorCode(err) == refx.ENOTFOUND:
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case !a.InExperiment || len(a.Payload) == 0:
+		return nil, nil
+	}
+	return a, nil
 }
 
 // ofrepRequest reads the body and the SDK key's environment. A failure the
 // protocol describes is returned as an ofrepError (answered 400); others
 // (no key, a body too large) as an error, answered in refx's shape.
-func (s *Server) ofrepRequest(w http.ResponseWriter, r *http.Request) (env string, ctxRaw json.RawMessage, attrs growthbook.Attributes, oerr *ofrepError, err error) {
+func (s *Server) ofrepRequest(w http.ResponseWriter, r *http.Request) (env string, attrs growthbook.Attributes, oerr *ofrepError, err error) {
 	key := callerOf(r.Context()).key
 	if key == nil {
 		// A keyless deployment lets keyless callers track; flags belong to
 		// an environment, which only a key names.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="refx"`)
-		return "", nil, nil, nil, refx.Errorf(refx.EUNAUTHORIZED, "an SDK key is required: a client or secret key, as Authorization: Bearer <key> or in the %s header", KeyHeader)
+		return "", nil, nil, refx.Errorf(refx.EUNAUTHORIZED, "an SDK key is required: a client or secret key, as Authorization: Bearer <key> or in the %s header", KeyHeader)
 	}
 	var req struct {
 		Context json.RawMessage `json:"context"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		if refx.ErrorCode(err) != refx.EINVALID {
-			return "", nil, nil, nil, err
+			return "", nil, nil, err
 		}
-		return "", nil, nil, &ofrepError{ErrorCode: ofrepParseError, ErrorDetails: refx.ErrorMessage(err)}, nil
+		return "", nil, &ofrepError{ErrorCode: ofrepParseError, ErrorDetails: refx.ErrorMessage(err)}, nil
 	}
 	// Numbers decode as float64, as the condition language expects.
 	if err := json.Unmarshal(req.Context, &attrs); err != nil || attrs == nil {
-		return "", nil, nil, &ofrepError{ErrorCode: ofrepInvalidContext, ErrorDetails: "context must be a JSON object"}, nil
+		return "", nil, &ofrepError{ErrorCode: ofrepInvalidContext, ErrorDetails: "context must be a JSON object"}, nil
 	}
 	tk, ok := attrs["targetingKey"]
 	if !ok {
-		return "", nil, nil, &ofrepError{ErrorCode: ofrepTargetingKeyMissing, ErrorDetails: "context.targetingKey is required"}, nil
+		return "", nil, &ofrepError{ErrorCode: ofrepTargetingKeyMissing, ErrorDetails: "context.targetingKey is required"}, nil
 	}
 	if str, ok := tk.(string); !ok || strings.TrimSpace(str) == "" {
-		return "", nil, nil, &ofrepError{ErrorCode: ofrepInvalidContext, ErrorDetails: "context.targetingKey must be a non-empty string"}, nil
+		return "", nil, &ofrepError{ErrorCode: ofrepInvalidContext, ErrorDetails: "context.targetingKey must be a non-empty string"}, nil
 	}
 	// GrowthBook hashes the attribute "id" unless a rule names another:
 	// the targeting key is the user's id unless the context sets one.
 	if _, ok := attrs["id"]; !ok {
 		attrs["id"] = tk
 	}
-	return key.Environment, req.Context, attrs, nil, nil
+	return key.Environment, attrs, nil, nil
 }
 
 func (s *Server) ofrepEvaluate(w http.ResponseWriter, r *http.Request) error {
 	flag := r.PathValue("key")
-	env, _, attrs, oerr, err := s.ofrepRequest(w, r)
+	env, attrs, oerr, err := s.ofrepRequest(w, r)
 	if err != nil {
 		return err
 	}
@@ -244,7 +340,10 @@ func (s *Server) ofrepEvaluate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res := fe.evaluate(flag, attrs)
+	res, err := s.evaluate(r.Context(), fe, flag, attrs)
+	if err != nil {
+		return err
+	}
 	switch res.ErrorCode {
 	case "":
 		writeJSON(w, http.StatusOK, res)
@@ -257,7 +356,7 @@ func (s *Server) ofrepEvaluate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) ofrepEvaluateAll(w http.ResponseWriter, r *http.Request) error {
-	env, ctxRaw, attrs, oerr, err := s.ofrepRequest(w, r)
+	env, attrs, oerr, err := s.ofrepRequest(w, r)
 	if err != nil {
 		return err
 	}
@@ -269,23 +368,32 @@ func (s *Server) ofrepEvaluateAll(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	// The answer depends on the flags and on the context, so both make
-	// the ETag: a provider revalidating with another context gets 200.
-	sum := sha256.Sum256([]byte(env + "\x00" + strconv.FormatInt(fe.version, 10) + "\x00" + string(ctxRaw)))
+	flags := make([]ofrepResult, 0, len(fe.keys))
+	for _, key := range fe.keys {
+		res, err := s.evaluate(r.Context(), fe, key, attrs)
+		if err != nil {
+			return err
+		}
+		flags = append(flags, res)
+	}
+	body, err := json.Marshal(map[string]any{
+		"flags":    flags,
+		"metadata": map[string]any{"environment": env, "version": fe.version},
+	})
+	if err != nil {
+		return err
+	}
+	// The answer is the ETag's whole input: it depends on the flags, the
+	// context, and the linked experiments' assignments and states, which
+	// the payload's version does not follow.
+	sum := sha256.Sum256(body)
 	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
 	w.Header().Set("ETag", etag)
 	if etagMatches(r.Header.Get("If-None-Match"), etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	flags := make([]ofrepResult, 0, len(fe.keys))
-	for _, key := range fe.keys {
-		flags = append(flags, fe.evaluate(key, attrs))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"flags":    flags,
-		"metadata": map[string]any{"environment": env, "version": fe.version},
-	})
+	writeJSONBytes(w, http.StatusOK, body)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -99,12 +100,13 @@ func TestOFREPEvaluate(t *testing.T) {
 			map[string]any{"value": "blue", "reason": "STATIC"}},
 		{"DevKey", "devonly", `{"context":{"targetingKey":"u1"}}`, bearer(dev), 200,
 			map[string]any{"value": 3.0, "reason": "STATIC"}},
-		{"ErrDevFlagInProduction", "devonly", `{"context":{"targetingKey":"u1"}}`, bearer(secret), 404,
-			map[string]any{"key": "devonly", "errorCode": "FLAG_NOT_FOUND"}},
-		{"ErrProductionFlagInDev", "checkout", `{"context":{"targetingKey":"u1"}}`, bearer(dev), 404,
-			map[string]any{"key": "checkout", "errorCode": "FLAG_NOT_FOUND"}},
-		{"ErrDisabled", "off", `{"context":{"targetingKey":"u1"}}`, bearer(secret), 404,
-			map[string]any{"key": "off", "errorCode": "FLAG_NOT_FOUND"}},
+		// A flag off in the key's environment answers its default value.
+		{"DevFlagInProduction", "devonly", `{"context":{"targetingKey":"u1"}}`, bearer(secret), 200,
+			map[string]any{"key": "devonly", "value": 3.0, "reason": "DISABLED", "variant": "default"}},
+		{"ProductionFlagInDev", "checkout", `{"context":{"targetingKey":"u1","plan":"pro"}}`, bearer(dev), 200,
+			map[string]any{"key": "checkout", "value": false, "reason": "DISABLED"}},
+		{"Disabled", "off", `{"context":{"targetingKey":"u1"}}`, bearer(secret), 200,
+			map[string]any{"key": "off", "value": true, "reason": "DISABLED"}},
 		{"ErrUnknownFlag", "nope", `{"context":{"targetingKey":"u1"}}`, bearer(secret), 404,
 			map[string]any{"key": "nope", "errorCode": "FLAG_NOT_FOUND"}},
 		{"ErrMalformed", "checkout", `{"context":`, bearer(secret), 400,
@@ -201,9 +203,9 @@ func TestOFREPBulk(t *testing.T) {
 	for _, f := range got.Flags {
 		keys = append(keys, f.Key)
 	}
-	// Only production's enabled flags, sorted.
-	if strings.Join(keys, ",") != "checkout,layout,theme" || got.Flags[0].Reason != "TARGETING_MATCH" || got.Flags[0].Value != true ||
-		got.Flags[2].Value != "blue" || got.Metadata["environment"] != "production" {
+	// Production's flags, sorted, the disabled ones with their defaults.
+	if strings.Join(keys, ",") != "checkout,devonly,layout,off,theme" || got.Flags[0].Reason != "TARGETING_MATCH" || got.Flags[0].Value != true ||
+		got.Flags[1].Reason != "DISABLED" || got.Flags[1].Value != 3.0 || got.Flags[4].Value != "blue" || got.Metadata["environment"] != "production" {
 		t.Fatalf("bulk = %s", res.Raw)
 	}
 
@@ -273,4 +275,85 @@ func ofrepRaw(t *testing.T, a *api, body, key, ifNoneMatch string) (int, string,
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(raw), res.Header.Get("ETag")
+}
+
+// TestOFREPLinkedExperiment evaluates a flag whose rule links a running
+// refx experiment: the value is the payload of the variant /v1/assign
+// persists, and the first evaluation is the user's enrolment.
+func TestOFREPLinkedExperiment(t *testing.T) {
+	t.Parallel()
+	a, _, clock, _ := MustGrowthBookAPI(t, true)
+	secret := a.mustKey("secret")
+	eval := func(ctx string) response {
+		t.Helper()
+		res := a.send("POST", "/ofrep/v1/evaluate/flags/button-color", `{"context":`+ctx+`}`, httpapi.KeyHeader, secret)
+		if res.Status != http.StatusOK {
+			t.Fatalf("evaluate %s = %d %s", ctx, res.Status, res.Raw)
+		}
+		return res
+	}
+	assign := func(user string) response {
+		t.Helper()
+		res := a.send("POST", "/v1/assign", `{"experiment":"gb-parity","user":"`+user+`"}`, httpapi.KeyHeader, secret)
+		if res.Status != http.StatusOK {
+			t.Fatalf("assign %s = %d %s", user, res.Status, res.Raw)
+		}
+		return res
+	}
+	inside, outside := 0, 0
+	for i := range 200 {
+		user := fmt.Sprintf("ofrep-user-%d", i)
+		res := eval(`{"targetingKey":"` + user + `"}`)
+		a2 := assign(user)
+		if a2.Body["enrolled"] == true {
+			t.Fatalf("%s: /v1/assign enrolled the user after OFREP evaluated the flag: %s", user, a2.Raw)
+		}
+		if a2.Body["in_experiment"] != true {
+			// Outside the 80 % coverage: the rules after the link, none here.
+			if res.Body["reason"] != "DEFAULT" || res.Body["value"] != "blue" {
+				t.Fatalf("%s outside the experiment: %s", user, res.Raw)
+			}
+			outside++
+			continue
+		}
+		meta, _ := res.Body["metadata"].(map[string]any)
+		if res.Body["reason"] != "SPLIT" || res.Body["variant"] != a2.Body["variant"] || res.Body["value"] != a2.Body["payload"] ||
+			meta["experimentKey"] != "gb-parity" || meta["rule"] != 1.0 {
+			t.Fatalf("%s: OFREP %s, /v1/assign %s", user, res.Raw, a2.Raw)
+		}
+		inside++
+	}
+	if inside < 120 || outside < 10 {
+		t.Fatalf("%d users inside, %d outside an 80%% coverage", inside, outside)
+	}
+
+	t.Run("ForceRuleFirst", func(t *testing.T) {
+		res := eval(`{"targetingKey":"ofrep-vip","plan":"vip"}`)
+		if res.Body["value"] != "gold" || res.Body["reason"] != "TARGETING_MATCH" || res.Body["variant"] != "vip" {
+			t.Fatalf("vip = %s", res.Raw)
+		}
+		// The force rule applied before the link: no exposure.
+		if a2 := assign("ofrep-vip"); a2.Body["enrolled"] != true {
+			t.Fatalf("a user the force rule served was enrolled: %s", a2.Raw)
+		}
+	})
+	t.Run("BulkSameArm", func(t *testing.T) {
+		for i := range 20 {
+			user := fmt.Sprintf("ofrep-user-%d", i)
+			status, raw, _ := ofrepRaw(t, a, `{"context":{"targetingKey":"`+user+`"}}`, secret, "")
+			one := eval(`{"targetingKey":"` + user + `"}`)
+			want := fmt.Sprintf(`"value":%q`, one.Body["value"])
+			if status != 200 || !strings.Contains(raw, want) {
+				t.Fatalf("%s: bulk %d %s, single %s", user, status, raw, one.Raw)
+			}
+		}
+	})
+	t.Run("Stopped", func(t *testing.T) {
+		a.mustDo("POST", "/v1/experiments/gb-parity/stop", "", true, http.StatusOK)
+		clock.advance(time.Minute) // past the instance's experiment cache
+		res := eval(`{"targetingKey":"ofrep-user-1"}`)
+		if res.Body["reason"] != "DEFAULT" || res.Body["value"] != "blue" {
+			t.Fatalf("after the stop = %s", res.Raw)
+		}
+	})
 }

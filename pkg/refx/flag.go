@@ -83,8 +83,9 @@ type Flag struct {
 }
 
 // FlagEnvironment is a flag's state in one environment. A disabled flag is
-// left out of the environment's payload: SDKs evaluate it to null, as they
-// do an unknown flag, and the application's own fallback applies.
+// left out of GrowthBook's SDK payload: GrowthBook's SDKs evaluate it to
+// null, as they do an unknown flag, and the application's own fallback
+// applies; OFREP answers it with reason DISABLED and the default value.
 type FlagEnvironment struct {
 	Enabled bool       `json:"enabled"`
 	Rules   []FlagRule `json:"rules"`
@@ -661,9 +662,11 @@ func (s FlagSet) Environments() []string {
 	return sortedKeys(envs)
 }
 
-// FlagPayload is what SDKs of one environment read: every flag enabled
-// there, in GrowthBook's SDK payload shape (features: key → defaultValue
-// and rules), with the segments' conditions inlined into the rules'.
+// FlagPayload is what SDKs of one environment read: every flag of the
+// environment, in GrowthBook's SDK payload shape (features: key →
+// defaultValue and rules), with the segments' conditions inlined into the
+// rules'. A disabled flag is there without its rules, so that OFREP can
+// answer DISABLED rather than "not found".
 type FlagPayload struct {
 	Environment string `json:"environment"`
 	// Version increases with every change to any flag or segment.
@@ -679,6 +682,7 @@ type PayloadFeature struct {
 	Rules        []FlagRule      `json:"rules,omitempty"`
 	ValueType    ValueType       `json:"valueType"`
 	Kind         FlagKind        `json:"kind"`
+	Disabled     bool            `json:"disabled,omitempty"`
 }
 
 // Payload builds environment env's payload at version. ELIMIT when it would
@@ -687,10 +691,14 @@ func (s FlagSet) Payload(env string, version int64, now time.Time) (*FlagPayload
 	p := &FlagPayload{Environment: env, Version: version, UpdatedAt: now.UTC(), Features: map[string]PayloadFeature{}}
 	for key, f := range s.Flags {
 		fe, ok := f.Environments[env]
-		if !ok || !fe.Enabled {
+		if !ok {
 			continue
 		}
-		pf := PayloadFeature{DefaultValue: f.DefaultValue, ValueType: f.ValueType, Kind: f.Kind}
+		pf := PayloadFeature{DefaultValue: f.DefaultValue, ValueType: f.ValueType, Kind: f.Kind, Disabled: !fe.Enabled}
+		if pf.Disabled {
+			p.Features[key] = pf
+			continue
+		}
 		for _, r := range fe.Rules {
 			pf.Rules = append(pf.Rules, s.inline(r))
 		}

@@ -145,17 +145,19 @@ func TestFlagPayload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"environment":"production","version":7,"updated_at":"2026-01-02T03:04:05Z","features":{"on":{"defaultValue":"a","rules":[` +
+	want := `{"environment":"production","version":7,"updated_at":"2026-01-02T03:04:05Z","features":{` +
+		`"off":{"defaultValue":false,"valueType":"boolean","kind":"permission","disabled":true},"on":{"defaultValue":"a","rules":[` +
 		`{"condition":{"$and":[{"country":"FR"},{"beta":true}]},"force":"b"},` +
 		`{"condition":{"beta":true},"force":"c"},` +
 		`{"hashAttribute":"device","variations":["x","y"],"weights":[0.5,0.5],"namespace":["ns",0,0.5]}],"valueType":"string","kind":"release"}}}`
 	if string(raw) != want {
 		t.Fatalf("payload\n got %s\nwant %s", raw, want)
 	}
-	if _, ok := p.Features["off"]; ok {
-		t.Fatal("a flag disabled in production is in its payload")
+	if !p.Features["off"].Disabled || p.Features["on"].Disabled {
+		t.Fatal("the disabled flag is not marked so, or the enabled one is")
 	}
-	if dev, _, _ := set.Payload(refx.EnvDev, 7, time.Now()); len(dev.Features) != 0 {
+	// Both flags are off in dev: there, without their rules.
+	if dev, _, _ := set.Payload(refx.EnvDev, 7, time.Now()); len(dev.Features) != 2 || !dev.Features["on"].Disabled || dev.Features["on"].Rules != nil {
 		t.Fatalf("dev payload = %+v", dev)
 	}
 	t.Run("ErrUnknownSegment", func(t *testing.T) {
