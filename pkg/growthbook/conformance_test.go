@@ -3,6 +3,7 @@ package growthbook_test
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -40,10 +41,8 @@ var cases = sync.OnceValues(func() (map[string][]json.RawMessage, error) {
 // with the reason; TestConformanceSectionsAccounted fails when upstream adds a
 // section that is neither run nor listed here.
 var unsupportedSections = map[string]string{
-	"run":                    "inline experiments (growthbook.run) with URL targeting, QA mode, forced and query-string variations: refx evaluates feature rules only",
 	"getQueryStringOverride": "query-string overrides are a browser SDK feature",
 	"decrypt":                "encrypted payloads: refx serves its own flags over its authenticated API",
-	"stickyBucket":           "sticky bucketing: not implemented yet (refx persists experiment assignments itself)",
 	"urlRedirect":            "URL redirect experiments are a browser SDK feature",
 	"contextualBandit":       "contextual bandits: not implemented",
 }
@@ -57,6 +56,8 @@ var supportedSections = map[string]string{
 	"chooseVariation": "TestConformanceBucketing",
 	"getEqualWeights": "TestConformanceBucketing",
 	"inNamespace":     "TestConformanceBucketing",
+	"run":             "TestConformanceRun",
+	"stickyBucket":    "TestConformanceStickyBucket",
 }
 
 func loadSection(t *testing.T, name string) []json.RawMessage {
@@ -161,17 +162,19 @@ type featureWant struct {
 	Source           string                `json:"source"`
 	RuleID           string                `json:"ruleId"`
 	Experiment       *struct{ Key string } `json:"experiment"`
-	ExperimentResult *struct {
-		Value         any      `json:"value"`
-		VariationID   int      `json:"variationId"`
-		InExperiment  bool     `json:"inExperiment"`
-		HashUsed      bool     `json:"hashUsed"`
-		HashAttribute string   `json:"hashAttribute"`
-		HashValue     any      `json:"hashValue"`
-		Bucket        *float64 `json:"bucket"`
-		Key           string   `json:"key"`
-		Name          string   `json:"name"`
-	} `json:"experimentResult"`
+	ExperimentResult *experimentWant       `json:"experimentResult"`
+}
+
+type experimentWant struct {
+	Value         any      `json:"value"`
+	VariationID   int      `json:"variationId"`
+	InExperiment  bool     `json:"inExperiment"`
+	HashUsed      bool     `json:"hashUsed"`
+	HashAttribute string   `json:"hashAttribute"`
+	HashValue     any      `json:"hashValue"`
+	Bucket        *float64 `json:"bucket"`
+	Key           string   `json:"key"`
+	Name          string   `json:"name"`
 }
 
 func TestConformanceFeature(t *testing.T) {
@@ -216,12 +219,7 @@ func TestConformanceFeature(t *testing.T) {
 			}
 		})
 	}
-	total := 0
-	for reason, n := range skipped {
-		t.Logf("feature: %d cases unsupported: %s", n, reason)
-		total += n
-	}
-	t.Logf("feature: %d/%d supported cases pass (%d unsupported, %d in all)", passed, len(rows)-total, total, len(rows))
+	logSkipped(t, "feature", passed, len(rows), skipped)
 }
 
 func checkFeature(t *testing.T, got growthbook.Result, want featureWant) {
@@ -382,4 +380,158 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// runContext is a "run" case's SDK context; the fields after SavedGroups are
+// SDK context options that RunExperiment does not take, recorded to explain
+// why a case is skipped.
+type runContext struct {
+	Attributes       growthbook.Attributes  `json:"attributes"`
+	SavedGroups      growthbook.SavedGroups `json:"savedGroups"`
+	Enabled          *bool                  `json:"enabled"`
+	URL              *string                `json:"url"`
+	ForcedVariations json.RawMessage        `json:"forcedVariations"`
+	QAMode           *bool                  `json:"qaMode"`
+}
+
+// unsupported names the context option a case depends on, or "".
+func (c runContext) unsupported() string {
+	switch {
+	case c.Enabled != nil:
+		return "the SDK context's enabled switch"
+	case c.URL != nil:
+		return "query-string forced variations (the page URL)"
+	case c.ForcedVariations != nil:
+		return "forcedVariations (a developer override in the SDK's context)"
+	case c.QAMode != nil:
+		return "QA mode (an SDK context option)"
+	}
+	return ""
+}
+
+func TestConformanceRun(t *testing.T) {
+	rows := loadSection(t, "run")
+	var passed int
+	skipped := map[string]int{}
+	for _, row := range rows {
+		var (
+			name               string
+			ctx                runContext
+			raw                json.RawMessage
+			value              any
+			inExp, wantHashUse bool
+		)
+		decodeRow(t, row, &name, &ctx, &raw, &value, &inExp, &wantHashUse)
+		t.Run(name, func(t *testing.T) {
+			if reason := ctx.unsupported(); reason != "" {
+				skipped[reason]++
+				return
+			}
+			e, err := growthbook.ParseExperiment(raw)
+			if err != nil {
+				if bytes.Contains(raw, []byte(`"parentConditions"`)) && strings.Contains(err.Error(), "parentConditions: not supported") {
+					skipped["prerequisite flags (parentConditions), refused by ParseExperiment"]++
+					return
+				}
+				t.Fatalf("ParseExperiment(%s): %v", raw, err)
+			}
+			got := growthbook.RunExperiment(e, ctx.Attributes, ctx.SavedGroups)
+			var gotValue any
+			if err := json.Unmarshal(got.Value, &gotValue); err != nil {
+				t.Fatalf("Value %q is not JSON: %v", got.Value, err)
+			}
+			if !reflect.DeepEqual(gotValue, value) || got.InExperiment != inExp || got.HashUsed != wantHashUse {
+				t.Fatalf("RunExperiment(%s) = value %s, in %v, hashUsed %v; want %v, %v, %v",
+					raw, got.Value, got.InExperiment, got.HashUsed, value, inExp, wantHashUse)
+			}
+			passed++
+		})
+	}
+	logSkipped(t, "run", passed, len(rows), skipped)
+}
+
+// logSkipped reports a section's pass count among the cases refx supports
+// and the reasons for the others.
+func logSkipped(t *testing.T, section string, passed, all int, skipped map[string]int) {
+	t.Helper()
+	total := 0
+	for reason, n := range skipped {
+		t.Logf("%s: %d cases unsupported: %s", section, n, reason)
+		total += n
+	}
+	t.Logf("%s: %d/%d supported cases pass (%d unsupported, %d in all)", section, passed, all-total, total, all)
+}
+
+type stickyWant struct {
+	experimentWant
+	FeatureID        string `json:"featureId"`
+	StickyBucketUsed bool   `json:"stickyBucketUsed"`
+}
+
+// TestConformanceStickyBucket runs each case as GrowthBook's SDK does with a
+// sticky bucket service holding the case's documents: the documents of the
+// user's identifying attributes (StickyKeys) are loaded, the feature
+// evaluated, the changed documents saved back; the expected documents are
+// the user's after the evaluation.
+func TestConformanceStickyBucket(t *testing.T) {
+	rows := loadSection(t, "stickyBucket")
+	var passed int
+	for _, row := range rows {
+		var (
+			name     string
+			ctx      featureContext
+			stored   []growthbook.StickyDoc
+			key      string
+			want     *stickyWant
+			wantDocs growthbook.StickyDocs
+		)
+		decodeRow(t, row, &name, &ctx, &stored, &key, &want, &wantDocs)
+		t.Run(name, func(t *testing.T) {
+			features := map[string]*growthbook.Feature{}
+			for k, raw := range ctx.Features {
+				f, err := growthbook.ParseFeature(raw)
+				if err != nil {
+					t.Fatalf("ParseFeature(%s): %v", raw, err)
+				}
+				features[k] = f
+			}
+			store := growthbook.StickyDocs{}
+			for _, d := range stored {
+				store[growthbook.StickyKey(d.AttributeName, d.AttributeValue)] = d
+			}
+			docs := growthbook.StickyDocs{}
+			for _, k := range growthbook.StickyKeys(features, ctx.Attributes) {
+				if d, ok := store[k]; ok {
+					docs[k] = d
+				}
+			}
+			before := maps.Clone(docs)
+			got, changed := growthbook.EvalFeatureSticky(key, features[key], ctx.Attributes, ctx.SavedGroups, docs)
+			if !reflect.DeepEqual(docs, before) {
+				t.Errorf("EvalFeatureSticky modified its docs: %v, was %v", docs, before)
+			}
+			maps.Copy(docs, changed)
+			if !reflect.DeepEqual(docs, wantDocs) {
+				t.Errorf("documents after evaluation = %v, want %v", docs, wantDocs)
+			}
+			if want == nil {
+				if got.InExperiment || got.Source == growthbook.SourceExperiment {
+					t.Errorf("EvalFeatureSticky = %+v, want no experiment result", got)
+				}
+			} else {
+				on := want.Value != nil && want.Value != false && want.Value != 0.0 && want.Value != ""
+				checkFeature(t, got, featureWant{
+					Value: want.Value, On: on, Off: !on, Source: string(growthbook.SourceExperiment),
+					ExperimentResult: &want.experimentWant,
+				})
+				if got.StickyBucketUsed != want.StickyBucketUsed || want.FeatureID != key {
+					t.Errorf("StickyBucketUsed = %v, want %v (featureId %q)", got.StickyBucketUsed, want.StickyBucketUsed, want.FeatureID)
+				}
+			}
+			if !t.Failed() {
+				passed++
+			}
+		})
+	}
+	t.Logf("stickyBucket: %d/%d pass", passed, len(rows))
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"strconv"
+	"strings"
 
 	"github.com/refx-dev/refx/pkg/bucket"
 	"github.com/refx-dev/refx/pkg/refx"
@@ -23,21 +25,34 @@ type Feature struct {
 // reads and refx does not (parentConditions, contextual bandits) are refused
 // by [ParseFeature]; fields neither reads are ignored, as GrowthBook does.
 type Rule struct {
-	ID        string          `json:"id,omitempty"`
-	Condition *Condition      `json:"condition,omitempty"`
-	Force     json.RawMessage `json:"force,omitempty"`
+	ID    string          `json:"id,omitempty"`
+	Force json.RawMessage `json:"force,omitempty"`
+	Range *Range          `json:"range,omitempty"` // force rules: covers users hashing into Range, instead of Coverage
+	// ExperimentSpec holds what a rule shares with an inline [Experiment]:
+	// force rules read its targeting and hashing fields (Condition,
+	// Coverage, Filters, HashAttribute, FallbackAttribute, HashVersion,
+	// Seed), experiment rules all of it.
+	ExperimentSpec
+}
+
+// ExperimentSpec is what GrowthBook's experiment feature rules and inline
+// experiments have in common: who is eligible and how users are hashed into
+// variations.
+type ExperimentSpec struct {
+	Key       string     `json:"key,omitempty"` // experiment key; in a rule, "" means the feature key
+	Condition *Condition `json:"condition,omitempty"`
 	// Coverage is the share of users a force rule covers (users whose hash is
 	// at most Coverage), or the share of each variation's weight an
 	// experiment enrols; nil means all.
 	Coverage      *float64 `json:"coverage,omitempty"`
-	Range         *Range   `json:"range,omitempty"` // force rules: covers users hashing into Range, instead of Coverage
 	HashAttribute string   `json:"hashAttribute,omitempty"`
-	// FallbackAttribute only applies with sticky bucketing in GrowthBook,
-	// which refx does not implement, so it is kept but never used.
+	// FallbackAttribute hashes users who lack HashAttribute, but only with
+	// sticky bucketing ([EvalFeatureSticky]), as in GrowthBook: without a
+	// stored assignment, a user hashed by an anonymous id would change
+	// variation on logging in.
 	FallbackAttribute string            `json:"fallbackAttribute,omitempty"`
 	HashVersion       int               `json:"hashVersion,omitempty"` // 0 means 1, GrowthBook's default
 	Seed              string            `json:"seed,omitempty"`        // "" means the experiment key (experiments) or feature key (rollouts)
-	Key               string            `json:"key,omitempty"`         // experiment key; "" means the feature key
 	Name              string            `json:"name,omitempty"`
 	Phase             string            `json:"phase,omitempty"`
 	Variations        []json.RawMessage `json:"variations,omitempty"`
@@ -46,6 +61,11 @@ type Rule struct {
 	Namespace         *Namespace        `json:"namespace,omitempty"`
 	Filters           []Filter          `json:"filters,omitempty"`
 	Meta              []VariationMeta   `json:"meta,omitempty"`
+	// BucketVersion, MinBucketVersion and DisableStickyBucketing only matter
+	// with sticky bucketing (see [EvalFeatureSticky]).
+	BucketVersion          int  `json:"bucketVersion,omitempty"`
+	MinBucketVersion       int  `json:"minBucketVersion,omitempty"`
+	DisableStickyBucketing bool `json:"disableStickyBucketing,omitempty"`
 }
 
 // Range is GrowthBook's [start, end) pair.
@@ -100,8 +120,15 @@ type Result struct {
 	InExperiment  bool
 	HashUsed      bool
 	HashAttribute string
-	HashValue     any // the attribute's value as given
+	HashValue     any // the attribute's value as given, "" when it is missing or falsy
 	Bucket        float64
+	// StickyBucketUsed reports that the variation came from a stored sticky
+	// bucket assignment rather than from the hash ([EvalFeatureSticky]).
+	StickyBucketUsed bool
+	// Passthrough reports a passthrough variation (see [VariationMeta]):
+	// only [RunExperiment] returns one, as feature evaluation goes on to
+	// the next rule.
+	Passthrough bool
 }
 
 // On reports whether the value is truthy in JavaScript's sense (not null,
@@ -148,38 +175,50 @@ func ParseFeature(data json.RawMessage) (*Feature, error) {
 var unsupportedRuleFields = []string{"parentConditions", "contextualBanditRef", "contextualVariations", "tracks"}
 
 func parseRule(path string, raw json.RawMessage, r *Rule) error {
+	fields, err := decodeObject(path, raw, unsupportedRuleFields, r, &r.Condition)
+	if err != nil {
+		return err
+	}
+	if force, ok := fields["force"]; ok {
+		r.Force = force // keeps an explicit null, which omitempty decoding drops
+	}
+	return nil
+}
+
+// decodeObject decodes the JSON object raw at path into dst, refusing the
+// fields listed in unsupported and a null coverage, and parses its
+// "condition" into *cond with errors that name the condition's path. It
+// returns the object's fields for checks of their own.
+func decodeObject(path string, raw json.RawMessage, unsupported []string, dst any, cond **Condition) (map[string]json.RawMessage, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return jsonFieldError(path, err)
+		return nil, jsonFieldError(path, err)
 	}
-	for _, name := range unsupportedRuleFields {
+	for _, name := range unsupported {
 		if _, ok := fields[name]; ok {
-			return refx.FieldErrorf(path+"."+name, "not supported by refx")
+			return nil, refx.FieldErrorf(path+"."+name, "not supported by refx")
 		}
 	}
 	if bytes.Equal(fields["coverage"], []byte("null")) {
 		// GrowthBook would treat a null coverage as 0 in experiments and as
 		// "hash <= 0" in rollouts; neither is what its author meant.
-		return refx.FieldErrorf(path+".coverage", "must be a number")
+		return nil, refx.FieldErrorf(path+".coverage", "must be a number")
 	}
-	// The condition is parsed on its own, for errors that name its path.
-	cond, hasCond := fields["condition"]
-	delete(fields, "condition")
-	rest, _ := json.Marshal(fields)
-	if err := json.Unmarshal(rest, r); err != nil {
-		return jsonFieldError(path, err)
-	}
-	if force, ok := fields["force"]; ok {
-		r.Force = force // keeps an explicit null, which omitempty decoding drops
+	c, hasCond := fields["condition"]
+	rest := maps.Clone(fields)
+	delete(rest, "condition")
+	restJSON, _ := json.Marshal(rest)
+	if err := json.Unmarshal(restJSON, dst); err != nil {
+		return nil, jsonFieldError(path, err)
 	}
 	if hasCond {
-		c, err := parseConditionAt(path+".condition", cond)
+		parsed, err := parseConditionAt(path+".condition", c)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		r.Condition = c
+		*cond = parsed
 	}
-	return nil
+	return fields, nil
 }
 
 // jsonFieldError turns a decoding error into an invalid_argument error naming
@@ -187,7 +226,9 @@ func parseRule(path string, raw json.RawMessage, r *Rule) error {
 func jsonFieldError(path string, err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		field := te.Field
+		// encoding/json names an embedded struct's fields after its Go
+		// type; in the JSON they are the object's own.
+		field := strings.TrimPrefix(te.Field, "ExperimentSpec.")
 		if path != "" {
 			field = path + "." + field
 		}
@@ -239,6 +280,11 @@ func (n Namespace) MarshalJSON() ([]byte, error) {
 // $inGroup in conditions and may be nil. It does not allocate unless a
 // condition or hash needs a non-string attribute as a string.
 func EvalFeature(key string, f *Feature, attrs Attributes, groups SavedGroups) Result {
+	return evalFeature(key, f, attrs, groups, nil)
+}
+
+// evalFeature is EvalFeature, with sticky bucketing when sticky is not nil.
+func evalFeature(key string, f *Feature, attrs Attributes, groups SavedGroups, sticky *stickyState) Result {
 	if f == nil {
 		return Result{Value: nullJSON, Source: SourceUnknownFeature}
 	}
@@ -248,7 +294,7 @@ func EvalFeature(key string, f *Feature, attrs Attributes, groups SavedGroups) R
 			continue
 		}
 		if r.Force != nil {
-			if !r.Condition.Eval(attrs, groups) || !inRollout(r, key, attrs) {
+			if !r.Condition.Eval(attrs, groups) || !inRollout(r, key, attrs, sticky.fallback(&r.ExperimentSpec)) {
 				continue
 			}
 			return Result{Value: r.Force, Source: SourceForce, RuleID: r.ID}
@@ -256,7 +302,12 @@ func EvalFeature(key string, f *Feature, attrs Attributes, groups SavedGroups) R
 		if r.Variations == nil {
 			continue
 		}
-		if res, ok := runExperiment(r, key, attrs, groups); ok {
+		exp := Experiment{ExperimentSpec: r.ExperimentSpec}
+		if exp.Key == "" {
+			exp.Key = key
+		}
+		if res := runExperiment(&exp, attrs, groups, sticky); res.InExperiment && !res.Passthrough {
+			res.Source, res.RuleID = SourceExperiment, r.ID
 			return res
 		}
 	}
@@ -267,23 +318,24 @@ func EvalFeature(key string, f *Feature, attrs Attributes, groups SavedGroups) R
 	return Result{Value: v, Source: SourceDefaultValue}
 }
 
-// hashValue is GrowthBook's getHashAttribute without sticky bucketing: the
-// top-level attribute (not a path), or "" when it is missing or falsy.
-func hashValue(attrs Attributes, attr string) (name string, raw any, s string) {
-	if attr == "" {
-		attr = "id"
+// hashValue is GrowthBook's getHashAttribute: the top-level attribute attr
+// (not a path; "" means "id"), or else fallback if it is set, or raw and s ""
+// when neither is truthy.
+func hashValue(attrs Attributes, attr, fallback string) (name string, raw any, s string) {
+	attr = orID(attr)
+	if v := attrs[attr]; truthy(v) {
+		return attr, v, jsString(v)
 	}
-	v := attrs[attr]
-	if !truthy(v) {
-		return attr, v, ""
+	if v := attrs[fallback]; fallback != "" && truthy(v) {
+		return fallback, v, jsString(v)
 	}
-	return attr, v, jsString(v)
+	return attr, "", ""
 }
 
 // filteredOut is GrowthBook's isFilteredOut.
 func filteredOut(filters []Filter, attrs Attributes) bool {
 	for _, f := range filters {
-		_, _, v := hashValue(attrs, f.Attribute)
+		_, _, v := hashValue(attrs, f.Attribute, "")
 		if v == "" {
 			return true
 		}
@@ -309,14 +361,14 @@ func inAnyRange(n float64, ranges []Range) bool {
 }
 
 // inRollout is GrowthBook's isIncludedInRollout for a force rule.
-func inRollout(r *Rule, key string, attrs Attributes) bool {
+func inRollout(r *Rule, key string, attrs Attributes, fallback string) bool {
 	if r.Range == nil && r.Coverage == nil {
 		return true
 	}
 	if r.Range == nil && *r.Coverage == 0 {
 		return false
 	}
-	_, _, v := hashValue(attrs, r.HashAttribute)
+	_, _, v := hashValue(attrs, r.HashAttribute, fallback)
 	if v == "" {
 		return false
 	}
@@ -339,78 +391,4 @@ func orOne(version int) int {
 		return 1
 	}
 	return version
-}
-
-// runExperiment is the part of GrowthBook's runExperiment that applies to a
-// feature's experiment rule on a server: ok reports that the user is enrolled
-// in a variation that is not a passthrough, so the rule gives the value.
-func runExperiment(r *Rule, key string, attrs Attributes, groups SavedGroups) (Result, bool) {
-	numVariations := len(r.Variations)
-	if numVariations < 2 {
-		return Result{}, false
-	}
-	attr, raw, v := hashValue(attrs, r.HashAttribute)
-	if v == "" {
-		return Result{}, false
-	}
-	if len(r.Filters) > 0 {
-		if filteredOut(r.Filters, attrs) {
-			return Result{}, false
-		}
-	} else if ns := r.Namespace; ns != nil && !bucket.InNamespace(v, ns.ID, ns.Start, ns.End) {
-		return Result{}, false
-	}
-	if !r.Condition.Eval(attrs, groups) {
-		return Result{}, false
-	}
-	expKey := r.Key
-	if expKey == "" {
-		expKey = key
-	}
-	seed := r.Seed
-	if seed == "" {
-		seed = expKey
-	}
-	n, ok := bucket.HashVersion(seed, v, orOne(r.HashVersion))
-	if !ok {
-		return Result{}, false
-	}
-	var assigned int
-	if r.Ranges != nil {
-		assigned = bucket.Choose(n, r.Ranges)
-	} else {
-		coverage := 1.0
-		if r.Coverage != nil {
-			coverage = *r.Coverage
-		}
-		assigned = bucket.ChooseWeighted(n, numVariations, coverage, r.Weights)
-	}
-	if assigned < 0 || assigned >= numVariations {
-		return Result{}, false
-	}
-	var meta VariationMeta
-	if assigned < len(r.Meta) {
-		meta = r.Meta[assigned]
-	}
-	if meta.Passthrough {
-		return Result{}, false
-	}
-	varKey := meta.Key
-	if varKey == "" {
-		varKey = strconv.Itoa(assigned)
-	}
-	return Result{
-		Value:         r.Variations[assigned],
-		Source:        SourceExperiment,
-		RuleID:        r.ID,
-		ExperimentKey: expKey,
-		VariationID:   assigned,
-		VariationKey:  varKey,
-		VariationName: meta.Name,
-		InExperiment:  true,
-		HashUsed:      true,
-		HashAttribute: attr,
-		HashValue:     raw,
-		Bucket:        n,
-	}, true
 }
