@@ -3,6 +3,7 @@ package growthbook_test
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/refx-dev/refx/pkg/growthbook"
@@ -77,5 +78,32 @@ func TestEvalFeatureAllocs(t *testing.T) {
 	attrs := growthbook.Attributes{"id": "user-7", "email": "x@example.com", "country": "US"}
 	if n := testing.AllocsPerRun(100, func() { growthbook.EvalFeature("checkout", f, attrs, nil) }); n != 0 {
 		t.Errorf("EvalFeature allocates %v times per run, want 0", n)
+	}
+}
+
+// BenchmarkEvalFeatureSticky evaluates the typical flag, its variations
+// given meta keys (GrowthBook reads no assignment back without them), with
+// sticky bucketing for users who already hold their assignment: the steady
+// state, with nothing to store.
+func BenchmarkEvalFeatureSticky(b *testing.B) {
+	f := mustFeature(b, strings.Replace(typicalFeature, `"hashVersion": 2}`, `"hashVersion": 2, "meta": [{"key": "off"}, {"key": "on"}]}`, 1))
+	if len(f.Rules[2].Meta) != 2 {
+		b.Fatal("typicalFeature's experiment rule has changed")
+	}
+	type user struct {
+		attrs growthbook.Attributes
+		docs  growthbook.StickyDocs
+	}
+	users := make([]user, 1024)
+	for i := range users {
+		attrs := growthbook.Attributes{"id": "user-" + strconv.Itoa(i), "email": "u" + strconv.Itoa(i) + "@example.com", "country": []string{"US", "FR"}[i%2]}
+		_, docs := growthbook.EvalFeatureSticky("checkout", f, attrs, nil, nil)
+		users[i] = user{attrs, docs}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		u := users[i%len(users)]
+		growthbook.EvalFeatureSticky("checkout", f, u.attrs, nil, u.docs)
 	}
 }

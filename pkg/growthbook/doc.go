@@ -32,11 +32,23 @@
 // backreferences but runs in linear time, so no pattern can be slow.
 // Hashing is UTF-8 based, as explained in package bucket.
 //
+// # Inline experiments and sticky bucketing
+//
+// [RunExperiment] runs a GrowthBook inline experiment ([ParseExperiment]) as
+// its SDK's run does, minus what only the SDK's context holds (enabled, QA
+// mode, forced variations, the page URL); feature rules run through the same
+// code. [EvalFeatureSticky] adds GrowthBook's sticky bucketing: the caller
+// loads the user's assignment documents ([StickyKeys] names them), and gets
+// back the documents to store. The evaluator never reads or writes a store
+// itself, so [EvalFeature] stays allocation-free.
+//
 // # Compatibility
 //
 // testdata/cases.json is GrowthBook's conformance suite; conformance_test.go
-// runs the evalCondition, feature, hash, getBucketRange, chooseVariation,
-// getEqualWeights and inNamespace sections and lists the others with the
-// reason they are not run (sticky bucketing, inline experiments, browser-only
-// features, encrypted payloads, contextual bandits).
+// runs the evalCondition, feature, run, stickyBucket, hash, getBucketRange,
+// chooseVariation, getEqualWeights and inNamespace sections, logs how many
+// cases pass and which are skipped and why (prerequisites, forced
+// variations, QA mode, the context's enabled switch, query strings,
+// contextual bandits), and lists the sections it does not run with the
+// reason (browser-only features, encrypted payloads, contextual bandits).
 package growthbook
