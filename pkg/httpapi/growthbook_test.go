@@ -202,12 +202,7 @@ func TestGrowthBookSDKParity(t *testing.T) {
 	}
 	a, client, _, _ := MustGrowthBookAPI(t, true)
 
-	// ASCII ids: refx hashes UTF-8, the JavaScript SDK UTF-16 code units.
-	const users = 1000
-	ids := make([]string, users)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("user-%04d", i)
-	}
+	ids := gbUsers(1000)
 	in, _ := json.Marshal(ids)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -226,17 +221,39 @@ func TestGrowthBookSDKParity(t *testing.T) {
 	if err := json.Unmarshal(out, &sdkRes); err != nil {
 		t.Fatalf("node's output: %v\n%s", err, out)
 	}
-	if sdkRes.Source != "network" || len(sdkRes.Arms) != users {
-		t.Fatalf("the SDK loaded from %q and evaluated %d users, want network and %d", sdkRes.Source, len(sdkRes.Arms), users)
+	if sdkRes.Source != "network" || len(sdkRes.Arms) != len(ids) {
+		t.Fatalf("the SDK loaded from %q and evaluated %d users, want network and %d", sdkRes.Source, len(sdkRes.Arms), len(ids))
 	}
+	mustMatchAssign(t, a, client, ids, sdkRes.Arms)
+}
 
+// gbUsers returns n user ids for the parity tests. ASCII: refx hashes
+// UTF-8, the JavaScript SDK UTF-16 code units.
+func gbUsers(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("user-%04d", i)
+	}
+	return ids
+}
+
+// mustMatchAssign requires the arms a GrowthBook SDK chose for gbExperiment
+// (the variation index per user, nil when not in the experiment) to be the
+// ones POST /v1/assign gives with key, and the split to look like the
+// experiment's. It returns how many of those calls enrolled their user (only
+// a user's first assignment does).
+func mustMatchAssign(t *testing.T, a *api, key string, ids []string, arms map[string]*int) (enrolled int) {
+	t.Helper()
 	variants := map[string]int{"control": 0, "green": 1, "red": 2}
 	matched, outside := 0, 0
 	perArm := make([]int, len(variants))
 	for _, id := range ids {
-		res := a.doKey("POST", "/v1/assign", `{"experiment":"gb-parity","user":"`+id+`"}`, client)
+		res := a.doKey("POST", "/v1/assign", `{"experiment":"gb-parity","user":"`+id+`"}`, key)
 		if res.Status != http.StatusOK {
 			t.Fatalf("assign %s: %d %s", id, res.Status, res.Raw)
+		}
+		if e, _ := res.Body["enrolled"].(bool); e {
+			enrolled++
 		}
 		var want *int
 		if in, _ := res.Body["in_experiment"].(bool); in {
@@ -246,19 +263,20 @@ func TestGrowthBookSDKParity(t *testing.T) {
 		} else {
 			outside++
 		}
-		got := sdkRes.Arms[id]
+		got := arms[id]
 		if (got == nil) != (want == nil) || got != nil && *got != *want {
 			t.Errorf("%s: the SDK chose %s, /v1/assign %s", id, arm(got), arm(want))
 			continue
 		}
 		matched++
 	}
-	t.Logf("%d/%d users matched; /v1/assign: %v per arm, %d outside the 80%% coverage", matched, users, perArm, outside)
+	t.Logf("%d/%d users matched; /v1/assign: %v per arm, %d outside the 80%% coverage", matched, len(ids), perArm, outside)
 	// The split must look like the experiment's, or a degenerate payload
 	// (everyone outside, everyone in one arm) could match by accident.
-	if outside < 120 || outside > 280 || perArm[0] < 300 || perArm[1] < 160 || perArm[2] < 90 {
-		t.Errorf("split %v with %d outside is not 40/24/16/20%% of %d", perArm, outside, users)
+	if n := len(ids); outside < n*12/100 || outside > n*28/100 || perArm[0] < n*30/100 || perArm[1] < n*16/100 || perArm[2] < n*9/100 {
+		t.Errorf("split %v with %d outside is not 40/24/16/20%% of %d", perArm, outside, n)
 	}
+	return enrolled
 }
 
 func arm(i *int) string {
