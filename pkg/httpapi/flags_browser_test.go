@@ -178,17 +178,20 @@ func TestGrowthBookSDKInChromium(t *testing.T) {
 	}
 	site := mustSite(t, map[string]string{"/gb/": filepath.Dir(filepath.Dir(sdk))})
 	a, _, client := MustOpenFeatureAPI(t, site.URL)
+	proxy, counts := mustCountingProxy(t, a.URL)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p := mustPage(t, ctx, site, "/growthbook.html?apiHost="+url.QueryEscape(a.URL)+"&clientKey="+url.QueryEscape(client))
+	p := mustPage(t, ctx, site, "/growthbook.html?apiHost="+url.QueryEscape(proxy.URL)+"&clientKey="+url.QueryEscape(client))
 
 	ids := gbUsers(1000)
 	in, _ := json.Marshal(ids)
 	var res struct {
-		Features  []string        `json:"features"`
-		Arms      map[string]*int `json:"arms"`
-		Exposures []struct {
+		Features       []string        `json:"features"`
+		EvalMillis     float64         `json:"evalMillis"`
+		ExposureMillis float64         `json:"exposureMillis"`
+		Arms           map[string]*int `json:"arms"`
+		Exposures      []struct {
 			User   string `json:"user"`
 			Arm    int    `json:"arm"`
 			Status int    `json:"status"`
@@ -222,7 +225,10 @@ func TestGrowthBookSDKInChromium(t *testing.T) {
 		}
 		enrolled[e.User] = true
 	}
-	t.Logf("in Chromium in %v: %d users in the experiment, %d exposures posted, %d enrolled", time.Since(start).Round(time.Millisecond), inExperiment, len(res.Exposures), len(enrolled))
+	t.Logf("in Chromium in %v: %d users evaluated in %.0f ms, %d in the experiment, %d exposures posted (done %.0f ms later), %d enrolled",
+		time.Since(start).Round(time.Millisecond), len(res.Arms), res.EvalMillis, inExperiment, len(res.Exposures), res.ExposureMillis, len(enrolled))
+	t.Logf("at the proxy: GET /api/features/… %d, POST /v1/assign %d, its preflights %d",
+		counts.get("GET /api/features/"+client+" 200"), counts.get("POST /v1/assign 200"), counts.get("OPTIONS /v1/assign 204"))
 	if len(enrolled) != inExperiment {
 		t.Errorf("%d users enrolled by the tracking callback, want the %d the SDK put in the experiment", len(enrolled), inExperiment)
 	}
