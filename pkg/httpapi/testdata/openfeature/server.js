@@ -29,9 +29,17 @@ async function main() {
     new OFREPProvider({ baseUrl, headers: [["Authorization", "Bearer " + key]] }),
   );
   const client = OpenFeature.getClient();
-  // The details carry an error's code and message; its stack goes to
-  // stderr, which the test shows when it fails.
-  client.addHooks({ error: (hookContext, err) => console.error(hookContext.flagKey + ":", err) });
+  // The details carry an error's code and message only; refx's answer to a
+  // failed request goes to stderr, which the test shows when it fails.
+  client.addHooks({
+    error: async (hookContext, err) => {
+      let answer = "";
+      if (err && err.response) {
+        answer = "HTTP " + err.response.status + " " + (await err.response.text().catch(() => ""));
+      }
+      console.error(hookContext.flagKey + ": " + (err && err.name) + " " + (err && err.message) + " " + answer);
+    },
+  });
   const out = [];
   for (const step of steps) {
     const details = [];
