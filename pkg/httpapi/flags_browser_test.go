@@ -106,7 +106,9 @@ func TestOpenFeatureWebSDK(t *testing.T) {
 	a, _, client := MustOpenFeatureAPI(t, site.URL)
 	proxy, counts := mustCountingProxy(t, a.URL)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// A few seconds; the bound is for a loaded machine (-race, the other
+	// browser tests beside).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	p := mustPage(t, ctx, site, "/web.html")
 
@@ -180,7 +182,10 @@ func TestGrowthBookSDKInChromium(t *testing.T) {
 	a, _, client := MustOpenFeatureAPI(t, site.URL)
 	proxy, counts := mustCountingProxy(t, a.URL)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// About 10 s: the exposures are 800 assignments on DynamoDB Local,
+	// six at a time (the browser's connections); twice that under -race
+	// beside the other browser tests.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	p := mustPage(t, ctx, site, "/growthbook.html?apiHost="+url.QueryEscape(proxy.URL)+"&clientKey="+url.QueryEscape(client))
 
