@@ -25,9 +25,11 @@
 // POST /ofrep/v1/evaluate/flags/{key} answers: STATIC (no rules), DEFAULT
 // (no rule applied), TARGETING_MATCH (a force rule's condition), SPLIT (a
 // rollout's or an experiment's hash). The targeting key becomes attribute
-// "id", which GrowthBook hashes, unless the context sets "id". A flag that
-// is disabled in the key's environment is not in the payload, so it
-// resolves as FLAG_NOT_FOUND, as over OFREP. A rule without an id is named
+// "id", which GrowthBook hashes, unless the context sets "id". One
+// difference: a flag disabled in the key's environment is left out of
+// GrowthBook's payload (GrowthBook knows no disabled flag), so it resolves
+// as FLAG_NOT_FOUND with the caller's default, where OFREP answers DISABLED
+// with the flag's default. A rule without an id is named
 // "rule-<n>" by its position in the payload, which leaves out rules of
 // experiments that are not running: give rules ids for stable variants.
 //

@@ -69,47 +69,56 @@ func TestProvider(t *testing.T) {
 }
 
 // TestProviderMatchesOFREP requires the provider's value, reason and
-// variant to equal what refx's OFREP route answers, for 100 users with
-// varied attributes and each flag that does not link an experiment.
+// variant to equal what refx's bulk OFREP route answers, for 100 users with
+// varied attributes and every flag enabled in production, the linked
+// experiment's included.
 func TestProviderMatchesOFREP(t *testing.T) {
 	t.Parallel()
 	s := MustRefx(t)
 	c := MustClient(t, openfeature.New(s.URL, s.Client))
 	flags := []struct{ typ, flag string }{
 		{"string", "banner"}, {"bool", "new-checkout"}, {"bool", "staff"}, {"bool", "adult"},
-		{"float", "max-items"}, {"float", "ratio"}, {"object", "layout"},
+		{"float", "max-items"}, {"float", "ratio"}, {"object", "layout"}, {"string", "button-color"},
 	}
 	defaults := map[string]any{"string": "", "bool": false, "float": 0.0, "object": nil}
 	reasons := map[of.Reason]int{}
 	for i := range 100 {
-		attrs := map[string]any{"beta": i%7 == 0, "plan": []string{"free", "pro"}[i%2], "age": float64(10 + i%20)}
+		attrs := map[string]any{"beta": i%7 == 0, "plan": []string{"free", "pro", "vip"}[i%3], "age": float64(10 + i%20)}
 		if i%10 == 3 {
 			attrs["id"] = "u-staff"
 		}
 		id := fmt.Sprintf("user-%d", i)
-		for _, f := range flags {
-			got := evaluate(t, c, f.typ, f.flag, defaults[f.typ], of.NewEvaluationContext(id, attrs))
-			ctx := map[string]any{"targetingKey": id}
-			for k, v := range attrs {
-				ctx[k] = v
-			}
-			body, _ := json.Marshal(map[string]any{"context": ctx})
-			res, raw := s.send(t, "POST", "/ofrep/v1/evaluate/flags/"+f.flag, string(body), httpapi.KeyHeader, s.Client)
-			var want struct {
+		ctx := map[string]any{"targetingKey": id}
+		for k, v := range attrs {
+			ctx[k] = v
+		}
+		body, _ := json.Marshal(map[string]any{"context": ctx})
+		res, raw := s.send(t, "POST", "/ofrep/v1/evaluate/flags", string(body), httpapi.KeyHeader, s.Client)
+		var bulk struct {
+			Flags []struct {
+				Key     string `json:"key"`
 				Value   any    `json:"value"`
 				Reason  string `json:"reason"`
 				Variant string `json:"variant"`
-			}
-			if err := json.Unmarshal(raw, &want); err != nil || res.StatusCode != http.StatusOK {
-				t.Fatalf("OFREP %s: %d %s", f.flag, res.StatusCode, raw)
-			}
-			if !reflect.DeepEqual(got.Value, want.Value) || string(got.Reason) != want.Reason || got.Variant != want.Variant {
-				t.Errorf("%s for %s %v: provider %v %s %s, OFREP %v %s %s", f.flag, id, attrs, got.Value, got.Reason, got.Variant, want.Value, want.Reason, want.Variant)
+			} `json:"flags"`
+		}
+		if err := json.Unmarshal(raw, &bulk); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("OFREP: %d %s", res.StatusCode, raw)
+		}
+		answers := map[string]result{}
+		for _, f := range bulk.Flags {
+			answers[f.Key] = result{Value: f.Value, Reason: of.Reason(f.Reason), Variant: f.Variant}
+		}
+		for _, f := range flags {
+			got := evaluate(t, c, f.typ, f.flag, defaults[f.typ], of.NewEvaluationContext(id, attrs))
+			if want, ok := answers[f.flag]; !ok || !reflect.DeepEqual(got, want) {
+				t.Errorf("%s for %s %v: provider %+v, OFREP %+v", f.flag, id, attrs, got, want)
 			}
 			reasons[got.Reason]++
 		}
 	}
-	// Every reason the flags can give was compared, the rollout's both ways.
+	// Every reason the flags can give was compared, the rollout's and the
+	// experiment's both ways.
 	for _, r := range []of.Reason{of.StaticReason, of.DefaultReason, of.TargetingMatchReason, of.SplitReason} {
 		if reasons[r] == 0 {
 			t.Errorf("no evaluation gave %s: %v", r, reasons)
