@@ -102,16 +102,28 @@ func (s *Store) readFlags(ctx context.Context, op string) (*flagState, error) {
 // the write lands, and a payload never misses a change that landed before
 // it. A change that loses the race reads again and is rebuilt.
 func (s *Store) changeFlags(ctx context.Context, op string, change func(*flagState) (types.TransactWriteItem, error)) error {
+	return s.changeFlagSet(ctx, op, func(st *flagState) ([]types.TransactWriteItem, error) {
+		write, err := change(st)
+		return []types.TransactWriteItem{write}, err
+	})
+}
+
+// changeFlagSet is changeFlags for a change of several items (an import),
+// all in the one transaction.
+func (s *Store) changeFlagSet(ctx context.Context, op string, change func(*flagState) ([]types.TransactWriteItem, error)) error {
 	for attempt := 1; ; attempt++ {
 		st, err := s.readFlags(ctx, op)
 		if err != nil {
 			return err
 		}
-		write, err := change(st)
+		writes, err := change(st)
 		if err != nil {
 			return err
 		}
-		items, err := s.flagWrites(st, write)
+		if len(writes) == 0 {
+			return nil // an import of what is there already changes nothing, the version included
+		}
+		items, err := s.flagWrites(st, writes)
 		if err != nil {
 			return err
 		}
@@ -125,7 +137,7 @@ func (s *Store) changeFlags(ctx context.Context, op string, change func(*flagSta
 		switch {
 		case err == nil:
 			return nil
-		case !conditionFailed(cancellationReasons(err), 1):
+		case !conditionFailed(cancellationReasons(err), len(writes)): // the flags' version
 			return storeError(op, err)
 		case attempt >= maxFlagAttempts:
 			return &refx.Error{Code: refx.EUNAVAILABLE, Message: "flags are changing too fast; send the same request again", Cause: fmt.Errorf("dynamo.%s: %d attempts lost the race", op, attempt)}
@@ -136,10 +148,10 @@ func (s *Store) changeFlags(ctx context.Context, op string, change func(*flagSta
 	}
 }
 
-// flagWrites returns the transaction of one change: the change's write
-// (first), the flags' version (second) and the environments' payloads,
+// flagWrites returns the transaction of one change: the change's writes
+// (first), the flags' version (next) and the environments' payloads,
 // after checking the state after the change.
-func (s *Store) flagWrites(st *flagState, write types.TransactWriteItem) ([]types.TransactWriteItem, error) {
+func (s *Store) flagWrites(st *flagState, writes []types.TransactWriteItem) ([]types.TransactWriteItem, error) {
 	if err := st.Validate(); err != nil {
 		return nil, err
 	}
@@ -154,7 +166,7 @@ func (s *Store) flagWrites(st *flagState, write types.TransactWriteItem) ([]type
 	if err != nil {
 		return nil, err
 	}
-	items := []types.TransactWriteItem{write, meta}
+	items := append(slices.Clip(writes), meta)
 	for _, env := range envs {
 		_, payload, err := st.Payload(env, version, now)
 		if err != nil {
@@ -260,6 +272,37 @@ func (s *Store) UpdateFlag(ctx context.Context, key string, p refx.FlagPatch) (*
 		return nil, err
 	}
 	return next, nil
+}
+
+// ImportFlags creates or changes the flags of a GrowthBook SDK payload in
+// one environment, all in one transaction with the payloads: an import
+// lands whole or not at all. EINVALID, ELIMIT.
+func (s *Store) ImportFlags(ctx context.Context, p refx.GrowthBookPayload, env string) (*refx.ImportResult, error) {
+	var res *refx.ImportResult
+	err := s.changeFlagSet(ctx, "ImportFlags", func(st *flagState) ([]types.TransactWriteItem, error) {
+		flags, r, err := st.Import(p, env, s.opts.Now())
+		if err != nil {
+			return nil, err
+		}
+		writes := make([]types.TransactWriteItem, 0, len(flags))
+		for _, f := range flags {
+			if err := s.checkFlag(ctx, f); err != nil {
+				return nil, refx.UnderField("features."+f.Key+".", err)
+			}
+			st.Flags[f.Key] = f
+			put, err := s.putFlag(f)
+			if err != nil {
+				return nil, err
+			}
+			writes = append(writes, put)
+		}
+		res = r
+		return writes, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // DeleteFlag deletes a flag and takes it out of the payloads. ENOTFOUND.

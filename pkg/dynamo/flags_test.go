@@ -28,7 +28,8 @@ func MustFlag(tb testing.TB, body string) *refx.Flag {
 	return f
 }
 
-// payloadFeatures returns the keys of an environment's payload and the
+// payloadFeatures returns the keys of the flags enabled in an
+// environment's payload (the disabled ones are there without rules) and the
 // payload itself.
 func payloadFeatures(tb testing.TB, s *dynamo.Store, env string) (string, *refx.FlagPayload) {
 	tb.Helper()
@@ -37,8 +38,13 @@ func payloadFeatures(tb testing.TB, s *dynamo.Store, env string) (string, *refx.
 		tb.Fatal(err)
 	}
 	var keys []string
-	for k := range p.Features {
-		keys = append(keys, k)
+	for k, f := range p.Features {
+		if f.Disabled && (f.Rules != nil || f.DefaultValue == nil) {
+			tb.Fatalf("%s: disabled flag %s has rules, or no default value", env, k)
+		}
+		if !f.Disabled {
+			keys = append(keys, k)
+		}
 	}
 	slices.Sort(keys)
 	return strings.Join(keys, ","), p

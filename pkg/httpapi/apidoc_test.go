@@ -71,6 +71,7 @@ var serverRoutes = []struct {
 	{"GET", "/v1/keys", http.StatusUnauthorized},
 	{"DELETE", "/v1/keys/{id}", http.StatusUnauthorized},
 	{"POST", "/v1/flags", http.StatusUnauthorized},
+	{"POST", "/v1/flags:import", http.StatusUnauthorized},
 	{"GET", "/v1/flags", http.StatusUnauthorized},
 	{"GET", "/v1/flags/{key}", http.StatusUnauthorized},
 	{"PATCH", "/v1/flags/{key}", http.StatusUnauthorized},

@@ -203,7 +203,7 @@ func decodeError(err error) error {
 	case errors.As(err, &domain):
 		return domain
 	case errors.As(err, &tooLarge):
-		return refx.Errorf(refx.ETOOLARGE, "the body must be at most %d bytes", MaxBodyBytes)
+		return refx.Errorf(refx.ETOOLARGE, "the body must be at most %d bytes", tooLarge.Limit)
 	case errors.Is(err, io.EOF):
 		return refx.Errorf(refx.EINVALID, "the body must be a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):

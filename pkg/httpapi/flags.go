@@ -34,6 +34,26 @@ func (s *Server) createFlag(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// importFlags creates or changes the flags of a GrowthBook SDK payload,
+// taken as GrowthBook's API serves it, in the environment the query names
+// (production by default).
+func (s *Server) importFlags(w http.ResponseWriter, r *http.Request) error {
+	env := r.URL.Query().Get("environment")
+	if env == "" {
+		env = refx.EnvProduction
+	}
+	var p refx.GrowthBookPayload
+	if err := decodeBody(http.MaxBytesReader(w, r.Body, refx.MaxImportBytes), &p); err != nil {
+		return err
+	}
+	res, err := s.Flags.ImportFlags(r.Context(), p, env)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
 func (s *Server) listFlags(w http.ResponseWriter, r *http.Request) error {
 	flags, err := s.Flags.Flags(r.Context())
 	if err != nil {

@@ -42,20 +42,7 @@ type sdkResponse struct {
 
 type sdkFeature struct {
 	DefaultValue json.RawMessage `json:"defaultValue"`
-	Rules        []sdkRule       `json:"rules,omitempty"`
-}
-
-// sdkRule is a payload rule in GrowthBook's shape. A refx experiment rule
-// adds what GrowthBook's experiment rules carry beyond refx's own rules.
-type sdkRule struct {
-	refx.FlagRule
-	Name   string         `json:"name,omitempty"`
-	Ranges []bucket.Range `json:"ranges,omitempty"`
-	Meta   []sdkMeta      `json:"meta,omitempty"`
-}
-
-type sdkMeta struct {
-	Key string `json:"key"`
+	Rules        []refx.FlagRule `json:"rules,omitempty"`
 }
 
 func (s *Server) growthbookFeatures(w http.ResponseWriter, r *http.Request) error {
@@ -103,7 +90,7 @@ func (s *Server) sdkPayload(ctx context.Context, fe *flagEnv) (*sdkPayload, erro
 		for _, rule := range pf.Rules {
 			rule.Description = "" // refx's note, not GrowthBook's
 			if rule.Experiment == "" {
-				f.Rules = append(f.Rules, sdkRule{FlagRule: rule})
+				f.Rules = append(f.Rules, rule)
 				continue
 			}
 			er, updated, err := s.experimentRule(ctx, rule)
@@ -133,7 +120,7 @@ func (s *Server) sdkPayload(ctx context.Context, fe *flagEnv) (*sdkPayload, erro
 // deleted): everyone then gets the rules after it, as /v1/assign answers
 // such an experiment's control to everyone. It also returns when the
 // experiment last changed.
-func (s *Server) experimentRule(ctx context.Context, rule refx.FlagRule) (*sdkRule, time.Time, error) {
+func (s *Server) experimentRule(ctx context.Context, rule refx.FlagRule) (*refx.FlagRule, time.Time, error) {
 	e, err := s.Flags.LinkedExperiment(ctx, rule.Experiment)
 	switch refx.ErrorCode(err) {
 	case "":
@@ -145,7 +132,8 @@ func (s *Server) experimentRule(ctx context.Context, rule refx.FlagRule) (*sdkRu
 	if e.Status != refx.StatusRunning {
 		return nil, e.UpdatedAt, nil
 	}
-	out := sdkRule{FlagRule: rule, Name: e.Name}
+	out := rule
+	out.Name = e.Name
 	out.Experiment = ""
 	out.TrackingKey = e.ID
 	out.Seed = e.Seed
@@ -163,7 +151,7 @@ func (s *Server) experimentRule(ctx context.Context, rule refx.FlagRule) (*sdkRu
 	out.Ranges = bucket.Ranges(out.Weights, coverage)
 	for _, v := range e.Variants {
 		out.Variations = append(out.Variations, v.Payload)
-		out.Meta = append(out.Meta, sdkMeta{Key: v.Key})
+		out.Meta = append(out.Meta, refx.VariationMeta{Key: v.Key})
 	}
 	return &out, e.UpdatedAt, nil
 }

@@ -21,6 +21,9 @@ import (
 // (POST /ofrep/v1/evaluate/flags/{key}, server side, per request) or every
 // flag of the key's environment (POST /ofrep/v1/evaluate/flags, client side,
 // once per context, revalidated with If-None-Match).
+//
+// A flag linked to a refx experiment is an exposure when evaluated alone
+// (a server evaluates where it uses the value), not in bulk (assignLinked).
 
 // flagPayloadTTL is how long an instance evaluates with an environment's
 // payload before reading it again: every evaluation would otherwise read
@@ -187,9 +190,11 @@ type ofrepError struct {
 	ErrorDetails string `json:"errorDetails,omitempty"`
 }
 
-// evaluate evaluates one flag of fe for attrs. Only a linked experiment's
-// assignment can fail (the store unreachable); the whole request then fails.
-func (s *Server) evaluate(ctx context.Context, fe *flagEnv, key string, attrs growthbook.Attributes) (ofrepResult, error) {
+// evaluate evaluates one flag of fe for attrs. With enrol, a flag linked to
+// a refx experiment enrols the user; without, it only reads which arm the
+// user gets. Only a linked experiment's assignment can fail (the store
+// unreachable); the whole request then fails.
+func (s *Server) evaluate(ctx context.Context, fe *flagEnv, key string, attrs growthbook.Attributes, enrol bool) (ofrepResult, error) {
 	f, ok := fe.features[key]
 	if !ok {
 		return ofrepResult{Key: key, ErrorCode: ofrepFlagNotFound, ErrorDetails: "flag " + strconv.Quote(key) + " does not exist in environment " + fe.name}, nil
@@ -210,7 +215,7 @@ func (s *Server) evaluate(ctx context.Context, fe *flagEnv, key string, attrs gr
 		if st.link == nil {
 			break
 		}
-		a, err := s.assignLinked(ctx, st.link, attrs)
+		a, err := s.assignLinked(ctx, st.link, attrs, enrol)
 		if err != nil {
 			return ofrepResult{}, err
 		}
@@ -218,6 +223,7 @@ func (s *Server) evaluate(ctx context.Context, fe *flagEnv, key string, attrs gr
 			out.Value, out.Reason, out.Variant = a.Payload, reasonSplit, a.Variant
 			out.Metadata["rule"] = st.link.index
 			out.Metadata["experimentKey"] = a.Experiment
+			out.Metadata["enrolled"] = enrol
 			return out, nil
 		}
 	}
@@ -253,10 +259,15 @@ func (f *ofrepFeature) describe(out *ofrepResult, res growthbook.Result) {
 // assignLinked applies a linked rule: when the user matches its condition,
 // refx assigns them as POST /v1/assign does, so that the arm is the
 // persisted, sticky one and the evaluation is the user's exposure, counted
-// once. It returns nil when the rule does not apply: no match, no hash
-// attribute, the experiment deleted or not running, the user outside its
-// coverage, or a variant without a payload to be the value.
-func (s *Server) assignLinked(ctx context.Context, l *linkedRule, attrs growthbook.Attributes) (*refx.Assignment, error) {
+// once. Without enrol, it answers the arm the hash gives, as GrowthBook's
+// SDKs do, and writes nothing: a bulk evaluation serves every flag of a
+// page, most never shown, and enrolling all their users would dilute the
+// experiment with users who never saw it; the client enrols the user with
+// POST /v1/assign when it shows the value (refx.js does). It returns nil
+// when the rule does not apply: no match, no hash attribute, the
+// experiment deleted or not running, the user outside its coverage, or a
+// variant without a payload to be the value.
+func (s *Server) assignLinked(ctx context.Context, l *linkedRule, attrs growthbook.Attributes, enrol bool) (*refx.Assignment, error) {
 	if !l.condition.Eval(attrs, nil) {
 		return nil, nil
 	}
@@ -274,6 +285,9 @@ func (s *Server) assignLinked(ctx context.Context, l *linkedRule, attrs growthbo
 	if !refx.ValidUser(user) {
 		return nil, nil
 	}
+	if !enrol {
+		return s.bucketLinked(ctx, l.experiment, user)
+	}
 	a, err := s.Assignments.Assign(ctx, l.experiment, user)
 	switch {
 	case refx.ErrorCode(err) == refx.ENOTFOUND:
@@ -284,6 +298,25 @@ func (s *Server) assignLinked(ctx context.Context, l *linkedRule, attrs growthbo
 		return nil, nil
 	}
 	return a, nil
+}
+
+// bucketLinked is the arm of a running experiment the hash gives user, as
+// an assignment not persisted, or nil outside it.
+func (s *Server) bucketLinked(ctx context.Context, id, user string) (*refx.Assignment, error) {
+	e, err := s.Flags.LinkedExperiment(ctx, id)
+	switch {
+	case refx.ErrorCode(err) == refx.ENOTFOUND:
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case e.Status != refx.StatusRunning:
+		return nil, nil
+	}
+	v, ok := e.Bucket(user)
+	if !ok || len(v.Payload) == 0 {
+		return nil, nil
+	}
+	return &refx.Assignment{Experiment: e.ID, User: user, Variant: v.Key, Payload: v.Payload, InExperiment: true}, nil
 }
 
 // ofrepRequest reads the body and the SDK key's environment. A failure the
@@ -340,7 +373,7 @@ func (s *Server) ofrepEvaluate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.evaluate(r.Context(), fe, flag, attrs)
+	res, err := s.evaluate(r.Context(), fe, flag, attrs, true)
 	if err != nil {
 		return err
 	}
@@ -370,7 +403,7 @@ func (s *Server) ofrepEvaluateAll(w http.ResponseWriter, r *http.Request) error 
 	}
 	flags := make([]ofrepResult, 0, len(fe.keys))
 	for _, key := range fe.keys {
-		res, err := s.evaluate(r.Context(), fe, key, attrs)
+		res, err := s.evaluate(r.Context(), fe, key, attrs, false)
 		if err != nil {
 			return err
 		}

@@ -190,10 +190,7 @@ func TestOFREPBulk(t *testing.T) {
 		t.Fatalf("bulk = %d %s (ETag %q)", res.Status, res.Raw, etag)
 	}
 	var got struct {
-		Flags []struct {
-			Key, Reason, Variant, ErrorCode string
-			Value                           any
-		}
+		Flags    []ofrepFlag
 		Metadata map[string]any
 	}
 	if err := json.Unmarshal([]byte(res.Raw), &got); err != nil {
@@ -260,6 +257,13 @@ func TestOFREPBulk(t *testing.T) {
 	})
 }
 
+// ofrepFlag is one flag of a bulk evaluation's answer.
+type ofrepFlag struct {
+	Key, Reason, Variant, ErrorCode string
+	Value                           any
+	Metadata                        map[string]any
+}
+
 // ofrepRaw sends a bulk evaluation with If-None-Match and returns the status,
 // the raw body (empty for 304) and the ETag.
 func ofrepRaw(t *testing.T, a *api, body, key, ifNoneMatch string) (int, string, string) {
@@ -318,7 +322,7 @@ func TestOFREPLinkedExperiment(t *testing.T) {
 		}
 		meta, _ := res.Body["metadata"].(map[string]any)
 		if res.Body["reason"] != "SPLIT" || res.Body["variant"] != a2.Body["variant"] || res.Body["value"] != a2.Body["payload"] ||
-			meta["experimentKey"] != "gb-parity" || meta["rule"] != 1.0 {
+			meta["experimentKey"] != "gb-parity" || meta["rule"] != 1.0 || meta["enrolled"] != true {
 			t.Fatalf("%s: OFREP %s, /v1/assign %s", user, res.Raw, a2.Raw)
 		}
 		inside++
@@ -337,15 +341,36 @@ func TestOFREPLinkedExperiment(t *testing.T) {
 			t.Fatalf("a user the force rule served was enrolled: %s", a2.Raw)
 		}
 	})
-	t.Run("BulkSameArm", func(t *testing.T) {
-		for i := range 20 {
-			user := fmt.Sprintf("ofrep-user-%d", i)
+	t.Run("BulkReadsTheArmWithoutEnrolling", func(t *testing.T) {
+		// A page's bulk evaluation serves flags it may never show: it
+		// answers the arm and leaves the enrolment to the client.
+		inside := 0
+		for i := range 40 {
+			user := fmt.Sprintf("ofrep-bulk-%d", i)
 			status, raw, _ := ofrepRaw(t, a, `{"context":{"targetingKey":"`+user+`"}}`, secret, "")
-			one := eval(`{"targetingKey":"` + user + `"}`)
-			want := fmt.Sprintf(`"value":%q`, one.Body["value"])
-			if status != 200 || !strings.Contains(raw, want) {
-				t.Fatalf("%s: bulk %d %s, single %s", user, status, raw, one.Raw)
+			var bulk struct{ Flags []ofrepFlag }
+			if err := json.Unmarshal([]byte(raw), &bulk); status != 200 || err != nil || len(bulk.Flags) != 1 {
+				t.Fatalf("%s: bulk %d %s", user, status, raw)
 			}
+			got := bulk.Flags[0]
+			a2 := assign(user)
+			if a2.Body["in_experiment"] != true {
+				if got.Reason != "DEFAULT" {
+					t.Fatalf("%s outside the experiment: bulk %s", user, raw)
+				}
+				continue
+			}
+			inside++
+			if a2.Body["enrolled"] != true {
+				t.Fatalf("%s: the bulk evaluation enrolled the user: /v1/assign %s", user, a2.Raw)
+			}
+			if got.Reason != "SPLIT" || got.Variant != a2.Body["variant"] || got.Value != a2.Body["payload"] ||
+				got.Metadata["experimentKey"] != "gb-parity" || got.Metadata["enrolled"] != false {
+				t.Fatalf("%s: bulk %s, /v1/assign %s", user, raw, a2.Raw)
+			}
+		}
+		if inside < 20 {
+			t.Fatalf("%d of 40 users inside an 80%% coverage", inside)
 		}
 	})
 	t.Run("Stopped", func(t *testing.T) {

@@ -61,6 +61,7 @@ func RouteTable() []Route {
 		{http.MethodGet, "/v1/keys", AdminRoutes},
 		{http.MethodDelete, "/v1/keys/{id}", AdminRoutes},
 		{http.MethodPost, "/v1/flags", AdminRoutes},
+		{http.MethodPost, "/v1/flags:import", AdminRoutes},
 		{http.MethodGet, "/v1/flags", AdminRoutes},
 		{http.MethodGet, "/v1/flags/{key}", AdminRoutes},
 		{http.MethodPatch, "/v1/flags/{key}", AdminRoutes},

@@ -219,6 +219,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("GET /v1/keys", s.listKeys)
 	admin("DELETE /v1/keys/{id}", s.revokeKey)
 	admin("POST /v1/flags", s.createFlag)
+	admin("POST /v1/flags:import", s.importFlags)
 	admin("GET /v1/flags", s.listFlags)
 	admin("GET /v1/flags/{key}", s.getFlag)
 	admin("PATCH /v1/flags/{key}", s.updateFlag)

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/refx-dev/refx/pkg/bucket"
 )
 
 // FlagKind says what a flag is for; it changes nothing in evaluation, only
@@ -111,14 +113,48 @@ type FlagRule struct {
 	Segments      []string          `json:"segments,omitempty"`
 	Force         json.RawMessage   `json:"force,omitempty"`
 	Coverage      *float64          `json:"coverage,omitempty"`
+	Range         *bucket.Range     `json:"range,omitempty"` // a force rule's users: those hashing into it, instead of coverage
 	HashAttribute string            `json:"hashAttribute,omitempty"`
-	Variations    []json.RawMessage `json:"variations,omitempty"`
-	Weights       []float64         `json:"weights,omitempty"`
-	TrackingKey   string            `json:"key,omitempty"`
-	Seed          string            `json:"seed,omitempty"`
-	Namespace     *Namespace        `json:"namespace,omitempty"`
-	HashVersion   int               `json:"hashVersion,omitempty"`
-	Experiment    string            `json:"experiment,omitempty"`
+	// FallbackAttribute, BucketVersion, MinBucketVersion and
+	// DisableStickyBucketing drive GrowthBook's sticky bucketing, which
+	// GrowthBook's SDKs apply with a sticky bucket service of their own.
+	FallbackAttribute      string            `json:"fallbackAttribute,omitempty"`
+	BucketVersion          int               `json:"bucketVersion,omitempty"`
+	MinBucketVersion       int               `json:"minBucketVersion,omitempty"`
+	DisableStickyBucketing bool              `json:"disableStickyBucketing,omitempty"`
+	Variations             []json.RawMessage `json:"variations,omitempty"`
+	Weights                []float64         `json:"weights,omitempty"`
+	// Ranges are the variations' explicit hash ranges, replacing weights
+	// and coverage.
+	Ranges      []bucket.Range  `json:"ranges,omitempty"`
+	Meta        []VariationMeta `json:"meta,omitempty"`
+	Filters     []RuleFilter    `json:"filters,omitempty"`
+	TrackingKey string          `json:"key,omitempty"`
+	Name        string          `json:"name,omitempty"`
+	Phase       string          `json:"phase,omitempty"`
+	Seed        string          `json:"seed,omitempty"`
+	Namespace   *Namespace      `json:"namespace,omitempty"`
+	HashVersion int             `json:"hashVersion,omitempty"`
+	Experiment  string          `json:"experiment,omitempty"`
+}
+
+// VariationMeta names a variation of an experiment rule, as GrowthBook's
+// meta does: key is what tracking reports, and a passthrough variation
+// enrols the user but lets evaluation go on to the next rule.
+type VariationMeta struct {
+	Key         string `json:"key,omitempty"`
+	Name        string `json:"name,omitempty"`
+	Passthrough bool   `json:"passthrough,omitempty"`
+}
+
+// RuleFilter is GrowthBook's filter: the rule applies only to the users
+// whose hash of attribute (default id) with seed falls in one of ranges,
+// the way mutually exclusive experiments share users.
+type RuleFilter struct {
+	Attribute   string         `json:"attribute,omitempty"`
+	Seed        string         `json:"seed"`
+	HashVersion int            `json:"hashVersion,omitempty"`
+	Ranges      []bucket.Range `json:"ranges"`
 }
 
 // Namespace is GrowthBook's ["id", start, end]: a rule applies only to the
@@ -314,26 +350,38 @@ func (r FlagRule) validate(field string, vt ValueType) error {
 			return FieldErrorf(field+".segments", "%q must be a segment key, listed once", s)
 		}
 	}
+	if err := r.validateGrowthBookFields(field); err != nil {
+		return err
+	}
 	if n := r.Namespace; n != nil && (!ValidKey(n.ID) || math.IsNaN(n.Start) || math.IsNaN(n.End) || n.Start < 0 || n.Start >= n.End || n.End > 1) {
 		return FieldErrorf(field+".namespace", `must be ["id", start, end] with 0 <= start < end <= 1`)
 	}
 	switch {
 	case len(r.Force) > 0:
-		if r.Weights != nil || r.TrackingKey != "" || r.Namespace != nil {
-			return FieldErrorf(field, "weights, key and namespace belong to experiment rules, not to a force rule")
+		if r.Weights != nil || r.TrackingKey != "" || r.Namespace != nil || r.Ranges != nil || r.Meta != nil {
+			return FieldErrorf(field, "weights, ranges, meta, key and namespace belong to experiment rules, not to a force rule")
 		}
 		return vt.check(field+".force", r.Force)
 	case r.Experiment != "":
 		if !ValidSlug(r.Experiment) {
 			return FieldErrorf(field+".experiment", "must be an experiment id")
 		}
-		if r.Coverage != nil || r.Weights != nil || r.TrackingKey != "" || r.Seed != "" || r.Namespace != nil || r.HashVersion != 0 {
-			return FieldErrorf(field, "coverage, weights, key, seed, namespace and hashVersion of a refx experiment rule are the experiment's")
+		if r.Coverage != nil || r.Weights != nil || r.Ranges != nil || r.Range != nil || r.Meta != nil || r.TrackingKey != "" || r.Seed != "" || r.Namespace != nil || r.HashVersion != 0 {
+			return FieldErrorf(field, "coverage, weights, ranges, meta, key, seed, namespace and hashVersion of a refx experiment rule are the experiment's")
 		}
 		return nil
 	}
 	if len(r.Variations) < 2 || len(r.Variations) > MaxVariations {
 		return FieldErrorf(field+".variations", "must list 2 to %d values", MaxVariations)
+	}
+	if r.Range != nil {
+		return FieldErrorf(field+".range", "belongs to force rules; an experiment rule has ranges, one per variation")
+	}
+	if r.Ranges != nil && len(r.Ranges) != len(r.Variations) {
+		return FieldErrorf(field+".ranges", "must have one range per variation")
+	}
+	if r.Meta != nil && len(r.Meta) != len(r.Variations) {
+		return FieldErrorf(field+".meta", "must have one entry per variation")
 	}
 	for i, v := range r.Variations {
 		if err := vt.check(fmt.Sprintf("%s.variations[%d]", field, i), v); err != nil {
@@ -359,6 +407,62 @@ func (r FlagRule) validate(field string, vt ValueType) error {
 		return FieldErrorf(field+".weights", "must sum to 1, not %g", sum)
 	}
 	return nil
+}
+
+// MaxRuleFilters bounds a rule's filters, each a hash per evaluation.
+const MaxRuleFilters = 10
+
+// validateGrowthBookFields checks the fields a rule carries for GrowthBook's
+// SDKs: hash ranges within [0, 1], names and seeds of bounded length.
+func (r FlagRule) validateGrowthBookFields(field string) error {
+	switch {
+	case len(r.Name) > MaxTextLen:
+		return FieldErrorf(field+".name", "must be at most %d bytes", MaxTextLen)
+	case len(r.Phase) > MaxSlugLen:
+		return FieldErrorf(field+".phase", "must be at most %d bytes", MaxSlugLen)
+	case r.FallbackAttribute != "" && !ValidUser(r.FallbackAttribute):
+		return InvalidUser(field + ".fallbackAttribute")
+	case r.BucketVersion < 0 || r.MinBucketVersion < 0 || r.MinBucketVersion > r.BucketVersion:
+		return FieldErrorf(field+".minBucketVersion", "must be between 0 and bucketVersion")
+	case len(r.Filters) > MaxRuleFilters:
+		return FieldErrorf(field+".filters", "must list at most %d filters", MaxRuleFilters)
+	}
+	if r.Range != nil && !unitRange(*r.Range) {
+		return FieldErrorf(field+".range", "must be [start, end] with 0 <= start <= end <= 1")
+	}
+	for i, rg := range r.Ranges {
+		if !unitRange(rg) {
+			return FieldErrorf(fmt.Sprintf("%s.ranges[%d]", field, i), "must be [start, end] with 0 <= start <= end <= 1")
+		}
+	}
+	for i, m := range r.Meta {
+		if len(m.Key) > MaxSlugLen*2 || len(m.Name) > MaxTextLen {
+			return FieldErrorf(fmt.Sprintf("%s.meta[%d]", field, i), "key must be at most %d bytes, name %d", MaxSlugLen*2, MaxTextLen)
+		}
+	}
+	for i, f := range r.Filters {
+		ff := fmt.Sprintf("%s.filters[%d]", field, i)
+		switch {
+		case f.Attribute != "" && !ValidUser(f.Attribute):
+			return InvalidUser(ff + ".attribute")
+		case len(f.Seed) > MaxSlugLen*2:
+			return FieldErrorf(ff+".seed", "must be at most %d bytes", MaxSlugLen*2)
+		case f.HashVersion != 0 && f.HashVersion != 1 && f.HashVersion != 2:
+			return FieldErrorf(ff+".hashVersion", "must be 1 or 2")
+		case len(f.Ranges) == 0 || len(f.Ranges) > MaxVariations:
+			return FieldErrorf(ff+".ranges", "must list 1 to %d ranges", MaxVariations)
+		}
+		for _, rg := range f.Ranges {
+			if !unitRange(rg) {
+				return FieldErrorf(ff+".ranges", "must each be [start, end] with 0 <= start <= end <= 1")
+			}
+		}
+	}
+	return nil
+}
+
+func unitRange(r bucket.Range) bool {
+	return !math.IsNaN(r.Start) && !math.IsNaN(r.End) && 0 <= r.Start && r.Start <= r.End && r.End <= 1
 }
 
 // check reports whether v, one JSON value, is of the value type.
@@ -407,15 +511,15 @@ func (f *Flag) CheckConditions(parse func(json.RawMessage) error) error {
 				continue
 			}
 			if err := parse(r.Condition); err != nil {
-				return underField(fmt.Sprintf("environments.%s.rules[%d].", name, i), err)
+				return UnderField(fmt.Sprintf("environments.%s.rules[%d].", name, i), err)
 			}
 		}
 	}
 	return nil
 }
 
-// underField returns err with its field placed under prefix.
-func underField(prefix string, err error) error {
+// UnderField returns err with its field placed under prefix.
+func UnderField(prefix string, err error) error {
 	var e *Error
 	if !errors.As(err, &e) {
 		return err
@@ -758,6 +862,9 @@ type FlagService interface {
 	// UpdateFlag applies a patch under optimistic locking. ENOTFOUND,
 	// ECONFLICT for a stale version, EINVALID, ELIMIT.
 	UpdateFlag(ctx context.Context, key string, p FlagPatch) (*Flag, error)
+	// ImportFlags creates or changes, at once, the flags of a GrowthBook
+	// SDK payload in one environment (FlagSet.Import). EINVALID, ELIMIT.
+	ImportFlags(ctx context.Context, p GrowthBookPayload, env string) (*ImportResult, error)
 	// DeleteFlag deletes a flag. ENOTFOUND.
 	DeleteFlag(ctx context.Context, key string) error
 	// CreateSegment stores a new segment. ECONFLICT if the key is taken.
