@@ -110,11 +110,11 @@ type FlagRule struct {
 	Condition   json.RawMessage `json:"condition,omitempty"`
 	// Segments are keys of saved segments the user must also match; the
 	// payload inlines their conditions.
-	Segments      []string          `json:"segments,omitempty"`
-	Force         json.RawMessage   `json:"force,omitempty"`
-	Coverage      *float64          `json:"coverage,omitempty"`
-	Range         *bucket.Range     `json:"range,omitempty"` // a force rule's users: those hashing into it, instead of coverage
-	HashAttribute string            `json:"hashAttribute,omitempty"`
+	Segments      []string        `json:"segments,omitempty"`
+	Force         json.RawMessage `json:"force,omitempty"`
+	Coverage      *float64        `json:"coverage,omitempty"`
+	Range         *bucket.Range   `json:"range,omitempty"` // a force rule's users: those hashing into it, instead of coverage
+	HashAttribute string          `json:"hashAttribute,omitempty"`
 	// FallbackAttribute, BucketVersion, MinBucketVersion and
 	// DisableStickyBucketing drive GrowthBook's sticky bucketing, which
 	// GrowthBook's SDKs apply with a sticky bucket service of their own.

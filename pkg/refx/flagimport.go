@@ -170,7 +170,6 @@ func sameFlag(a, next *Flag) bool {
 	return bytes.Equal(ja, jx)
 }
 
-
 // valueTypeOf is the value type of a JSON value; false for null.
 func valueTypeOf(v json.RawMessage) (ValueType, bool) {
 	v = bytes.TrimSpace(v)
