@@ -222,11 +222,10 @@ func TestGrowthBookSDKInChromium(t *testing.T) {
 			inExperiment++
 		}
 	}
-	variants := []string{"control", "green", "red"}
 	enrolled := map[string]bool{}
 	for _, e := range res.Exposures {
-		if e.Status != http.StatusOK || !e.Answer.InExperiment || e.Answer.Variant != variants[e.Arm] || !e.Answer.Enrolled || enrolled[e.User] {
-			t.Errorf("exposure of %s in arm %d: %d %+v, want 200, in the experiment, variant %s, enrolled once", e.User, e.Arm, e.Status, e.Answer, variants[e.Arm])
+		if e.Status != http.StatusOK || !e.Answer.InExperiment || e.Answer.Variant != gbVariants[e.Arm] || !e.Answer.Enrolled || enrolled[e.User] {
+			t.Errorf("exposure of %s in arm %d: %d %+v, want 200, in the experiment, variant %s, enrolled once", e.User, e.Arm, e.Status, e.Answer, gbVariants[e.Arm])
 		}
 		enrolled[e.User] = true
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,6 +25,10 @@ import (
 const gbExperiment = `{"id":"gb-parity","name":"GrowthBook parity","seed":"gb-seed-7",
 "variants":[{"key":"control","weight":50,"payload":"blue"},{"key":"green","weight":30,"payload":"green"},{"key":"red","weight":20,"payload":"red"}],
 "control":"control","coverage":0.8,"goals":[{"key":"signup","kind":"binomial"}]}`
+
+// gbVariants are gbExperiment's variants in order: a GrowthBook SDK's
+// variation index is the index of /v1/assign's variant here.
+var gbVariants = []string{"control", "green", "red"}
 
 // gbFlag links gbExperiment in production, after a force rule for one
 // plan: the SDK must skip the force rule and run the experiment.
@@ -244,9 +249,8 @@ func gbUsers(n int) []string {
 // a user's first assignment does).
 func mustMatchAssign(t *testing.T, a *api, key string, ids []string, arms map[string]*int) (enrolled int) {
 	t.Helper()
-	variants := map[string]int{"control": 0, "green": 1, "red": 2}
 	matched, outside := 0, 0
-	perArm := make([]int, len(variants))
+	perArm := make([]int, len(gbVariants))
 	for _, id := range ids {
 		res := a.doKey("POST", "/v1/assign", `{"experiment":"gb-parity","user":"`+id+`"}`, key)
 		if res.Status != http.StatusOK {
@@ -257,7 +261,11 @@ func mustMatchAssign(t *testing.T, a *api, key string, ids []string, arms map[st
 		}
 		var want *int
 		if in, _ := res.Body["in_experiment"].(bool); in {
-			i := variants[res.Body["variant"].(string)]
+			v, _ := res.Body["variant"].(string)
+			i := slices.Index(gbVariants, v)
+			if i < 0 {
+				t.Fatalf("assign %s: variant %q is not one of %q", id, v, gbVariants)
+			}
 			want = &i
 			perArm[i]++
 		} else {

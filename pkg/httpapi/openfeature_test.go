@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -151,8 +152,8 @@ func checkDetails(t *testing.T, name string, got, want ofDetails) {
 	}
 }
 
-// linkedPayloads are gbExperiment's variants' payloads.
-var linkedPayloads = map[string]string{"control": "blue", "green": "green", "red": "red"}
+// gbPayloads are the payloads of gbExperiment's variants.
+var gbPayloads = map[string]string{"control": "blue", "green": "green", "red": "red"}
 
 // mustMatchLinked checks the SDK's evaluations of gbFlag (its linked rule:
 // the users have no plan) and of the banner rollout for ids, then requires
@@ -163,7 +164,6 @@ var linkedPayloads = map[string]string{"control": "blue", "green": "green", "red
 // when it shows the value), so /v1/assign must enrol each of them.
 func mustMatchLinked(t *testing.T, a *api, key string, ids []string, linked, banner []ofDetails, exposed bool) {
 	t.Helper()
-	variants := map[string]int{"control": 0, "green": 1, "red": 2}
 	arms := map[string]*int{}
 	spring, bad := 0, 0
 	fail := func(format string, args ...any) {
@@ -175,8 +175,8 @@ func mustMatchLinked(t *testing.T, a *api, key string, ids []string, linked, ban
 	for i, id := range ids {
 		d := linked[i]
 		switch {
-		case d.Reason == "SPLIT" && string(d.Value) == `"`+linkedPayloads[d.Variant]+`"`:
-			v := variants[d.Variant]
+		case d.Reason == "SPLIT" && string(d.Value) == `"`+gbPayloads[d.Variant]+`"`:
+			v := slices.Index(gbVariants, d.Variant)
 			arms[id] = &v
 		case d.Reason == "DEFAULT" && string(d.Value) == `"blue"` && d.Variant == "default":
 			arms[id] = nil // outside the experiment's coverage
