@@ -394,11 +394,7 @@ func (p *Provider) ObjectEvaluation(ctx context.Context, flag string, defaultVal
 		return out
 	}
 	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		out.ResolutionError = of.NewParseErrorResolutionError("flag "+flag+": value is not JSON", err)
-		out.Reason = of.ErrorReason
-		return out
-	}
+	_ = json.Unmarshal(raw, &v) // raw was decoded once already, with the payload
 	out.Value = v
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -280,17 +281,71 @@ func TestProviderParseError(t *testing.T) {
 }
 
 // TestProviderInitError: a key refx refuses fails SetProviderAndWait with
-// refx's answer.
+// refx's answer; a start during an outage fails, then recovers
+// (PROVIDER_READY) when refx answers again.
 func TestProviderInitError(t *testing.T) {
 	t.Parallel()
 	s := MustRefx(t)
-	p := openfeature.New(s.URL, s.Client[:len(s.Client)-2]+"zz")
-	t.Cleanup(p.Shutdown)
-	err := of.SetNamedProviderAndWait(t.Name(), p)
-	if err == nil {
-		t.Fatal("SetProviderAndWait succeeded with an unknown key")
+	t.Run("ErrUnknownKey", func(t *testing.T) {
+		p := openfeature.New(s.URL, s.Client[:len(s.Client)-2]+"zz")
+		t.Cleanup(p.Shutdown)
+		err := of.SetNamedProviderAndWait(t.Name(), p)
+		if err == nil || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("SetProviderAndWait with an unknown key: %v, want refx's 401", err)
+		}
+	})
+	t.Run("Recovers", func(t *testing.T) {
+		s.fail.Store(true)
+		p := openfeature.New(s.URL, s.Client, openfeature.WithInterval(20*time.Millisecond))
+		t.Cleanup(p.Shutdown)
+		if err := of.SetNamedProviderAndWait(t.Name(), p); err == nil {
+			t.Fatal("SetProviderAndWait succeeded while refx fails")
+		}
+		c := of.NewClient(t.Name())
+		if got := evaluate(t, c, "string", "banner", "x", of.NewEvaluationContext("u1", nil)); got.ErrorCode == "" {
+			t.Errorf("before any payload: %+v, want an error", got)
+		}
+		s.fail.Store(false)
+		for deadline := time.Now().Add(10 * time.Second); c.State() != of.ReadyState; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("state %s, want READY once refx answers", c.State())
+			}
+		}
+		if got := evaluate(t, c, "string", "banner", "x", of.NewEvaluationContext("u1", nil)); got != (result{"hello", of.StaticReason, "default", ""}) {
+			t.Errorf("after recovery: %+v", got)
+		}
+	})
+}
+
+// TestProviderNumbers: a number resolves as an integer only when it is
+// integral and fits, exactly past 2^53.
+func TestProviderNumbers(t *testing.T) {
+	t.Parallel()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"features":{"three":{"defaultValue":3.0},"exp":{"defaultValue":1e3},"big":{"defaultValue":9007199254740993},
+			"neg":{"defaultValue":-42},"half":{"defaultValue":0.5},"huge":{"defaultValue":1e19},"str":{"defaultValue":"3"}}}`)
+	}))
+	t.Cleanup(ts.Close)
+	c := MustClient(t, openfeature.New(ts.URL, "rfx_pub_test"))
+	ec := of.NewEvaluationContext("u1", nil)
+	for _, tt := range []struct {
+		flag string
+		want any
+	}{
+		{"three", int64(3)}, {"exp", int64(1000)}, {"big", int64(9007199254740993)}, {"neg", int64(-42)},
+		{"half", of.TypeMismatchCode}, {"huge", of.TypeMismatchCode}, {"str", of.TypeMismatchCode},
+	} {
+		t.Run(tt.flag, func(t *testing.T) {
+			got := evaluate(t, c, "int", tt.flag, int64(-1), ec)
+			if code, ok := tt.want.(of.ErrorCode); ok {
+				if got.ErrorCode != code || got.Value != int64(-1) {
+					t.Errorf("int %s = %+v, want %s and the default", tt.flag, got, code)
+				}
+			} else if got.Value != tt.want || got.ErrorCode != "" {
+				t.Errorf("int %s = %+v, want %v", tt.flag, got, tt.want)
+			}
+		})
 	}
-	t.Log(err)
 }
 
 // BenchmarkProviderBoolean measures evaluations of a 2-rule flag (a
