@@ -34,10 +34,6 @@ const maxPayloadBytes = 8 << 20
 // counts a user once however often /v1/assign is called).
 const maxSeen = 100_000
 
-// keyHeader is refx's key header (httpapi.KeyHeader), repeated rather than
-// imported so that the provider does not link refx's server.
-const keyHeader = "X-Refx-Key"
-
 // Provider is an OpenFeature provider evaluating a refx environment's flags
 // locally. Create it with [New]; it is safe for concurrent use.
 type Provider struct {
@@ -98,8 +94,15 @@ type Exposure struct {
 // Option configures a Provider.
 type Option func(*Provider)
 
-// WithInterval sets how often the payload is refreshed.
-func WithInterval(d time.Duration) Option { return func(p *Provider) { p.interval = d } }
+// WithInterval sets how often the payload is refreshed; d ≤ 0 keeps
+// DefaultInterval.
+func WithInterval(d time.Duration) Option {
+	return func(p *Provider) {
+		if d > 0 {
+			p.interval = d
+		}
+	}
+}
 
 // WithHTTPClient sets the client the provider reads the payload and posts
 // exposures with (default: a client with a 10 s timeout).
@@ -607,7 +610,7 @@ func (p *Provider) postAssign(e Exposure) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(keyHeader, p.key)
+	req.Header.Set("Authorization", "Bearer "+p.key)
 	res, err := p.client.Do(req)
 	if err != nil {
 		return err
