@@ -188,11 +188,13 @@ func presentedKey(r *http.Request) (token string, inURL bool) {
 }
 
 // fromBrowserFetch reports whether a browser sent the request: browsers
-// send Origin on cross-origin requests and on every POST, and the
-// Sec-Fetch-* headers on every request; a backend sends neither unless it
-// forges them, which only hurts itself.
+// send Origin on cross-origin requests and on every POST, and
+// Sec-Fetch-Site on every request; a backend sends neither unless it
+// forges them, which only hurts itself. Sec-Fetch-Mode is no sign: Node's
+// fetch (undici), which server SDKs such as OpenFeature's OFREP provider
+// use, sends "Sec-Fetch-Mode: cors" on every request.
 func fromBrowserFetch(r *http.Request) bool {
-	return r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != "" || r.Header.Get("Sec-Fetch-Mode") != ""
+	return r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != ""
 }
 
 // sameOrigin reports whether origin is the API's own (the dashboard, the

@@ -39,11 +39,16 @@ var testFlags = []string{
 	  "environments":{"production":{"enabled":true,"rules":[{"id":"pro","force":true,"condition":{"plan":"pro"}}]}}}`,
 	`{"key":"banner","kind":"operational","value_type":"string","default_value":"hello","environments":{"production":{"enabled":true}}}`,
 	`{"key":"max-items","kind":"permission","value_type":"number","default_value":10,"environments":{"production":{"enabled":true}}}`,
-	// In dev only, which GrowthBook's key reads: OFREP evaluations with the
-	// production key never see it (evaluating a linked flag enrols the user).
+	// In dev only, which GrowthBook's key reads, so that its enrolments are
+	// GrowthBook's alone.
 	`{"key":"button-color","kind":"experiment","value_type":"string","default_value":"blue",
 	  "environments":{"dev":{"enabled":true,"rules":[{"id":"exp","experiment":"gb-flag-exp"}]}}}`,
+	`{"key":"promo-color","kind":"experiment","value_type":"string","default_value":"blue",
+	  "environments":{"production":{"enabled":true,"rules":[{"id":"exp","experiment":"promo-exp"}]}}}`,
 }
+
+// promoExperiment is linked by promo-color, in production.
+var promoExperiment = strings.NewReplacer(`"gb-flag-exp"`, `"promo-exp"`, `"gb-seed-3"`, `"promo-seed"`).Replace(flagsExperiment)
 
 // seen is one request a browser sent through apiLog's proxy.
 type seen struct {
@@ -177,6 +182,8 @@ func TestFlagsInBrowser(t *testing.T) {
 	})
 	adminDo(t, stack.URL, "POST", "/v1/experiments", flagsExperiment, http.StatusCreated)
 	adminDo(t, stack.URL, "POST", "/v1/experiments/gb-flag-exp/start", "", http.StatusOK)
+	adminDo(t, stack.URL, "POST", "/v1/experiments", promoExperiment, http.StatusCreated)
+	adminDo(t, stack.URL, "POST", "/v1/experiments/promo-exp/start", "", http.StatusOK)
 	for _, f := range testFlags {
 		adminDo(t, stack.URL, "POST", "/v1/flags", f, http.StatusCreated)
 	}
@@ -345,6 +352,31 @@ func TestFlagsInBrowser(t *testing.T) {
 		}
 		if total != 1 {
 			t.Errorf("%d participants, want 1", total)
+		}
+	})
+	t.Run("LinkedFlagEnrolsWhenShown", func(t *testing.T) {
+		// The bulk evaluation answers promo-color's arm without enrolling
+		// (the visitor of the subtests above read other flags only, and
+		// was never assigned); reading the flag enrols, once.
+		before := len(apiLog.requests("POST", "/v1/assign"))
+		p := open(clientKey("production"))
+		eval(p, `refx.flags().then(f => typeof f["promo-color"])`, "string")
+		time.Sleep(300 * time.Millisecond)
+		if n := len(apiLog.requests("POST", "/v1/assign")) - before; n != 0 {
+			t.Fatalf("%d assignments after a prefetch, want none", n)
+		}
+		var v any
+		if err := p.Eval(ctx, `Promise.all([refx.flag("promo-color", "none"), refx.flag("promo-color", "none")]).then(v => v[0])`, &v); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for len(apiLog.requests("POST", "/v1/assign")) == before && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond) // room for a duplicate to show
+		assigns := apiLog.requests("POST", "/v1/assign")[before:]
+		if len(assigns) != 1 || !assigns[0].Assign.Enrolled || assigns[0].Assign.Payload != v {
+			t.Fatalf("assignments after reading promo-color (%v) twice: %+v, want one, enrolled, of that payload", v, assigns)
 		}
 	})
 	if err := p.Screenshot(ctx, artifact(t, "refxjs-flags.png")); err != nil {

@@ -132,10 +132,14 @@ const refx = (() => {
   // in refx, which persists the same arm and enrols the user once. The
   // user is the hashed attribute's value (hashAttribute "id"). A failed
   // call is retried a few times: GrowthBook reports an exposure once.
-  const growthbookTracking = () => (experiment, result) => {
-    const attempt = n => enrol(String(result.hashValue), experiment.key).catch(res => retryable(res.status) && n < 5 && setTimeout(attempt, 500 << n, n + 1));
+  const growthbookTracking = () => (experiment, result) => expose(String(result.hashValue), experiment.key);
+
+  // expose enrols u in experiment for a value the page shows, retrying a
+  // few times: the value is shown whether or not the call succeeds.
+  function expose(u, experiment) {
+    const attempt = n => enrol(u, experiment).catch(res => retryable(res.status) && n < 5 && setTimeout(attempt, 500 << n, n + 1));
     attempt(0);
-  };
+  }
 
   // flagContext sets the attributes flag rules target (plan, country,
   // ...), sent with the user's id as OFREP's targetingKey; until it is
@@ -153,12 +157,12 @@ const refx = (() => {
   function values() {
     const context = { targetingKey: user(), ...attributes }, k = url("") + " " + JSON.stringify(context);
     const e = flagCache[k] = flagCache[k] || load("flags", {})[k];
-    if (e && Date.now() - e.at < FRESH) return Promise.resolve(e.values);
+    if (e && Date.now() - e.at < FRESH) return Promise.resolve(e);
     return flagWait[k] = flagWait[k] || evaluate(k, context, e).finally(() => delete flagWait[k]);
   }
 
   // flags answers every flag's value (a prefetch, or for a page's own use).
-  const flags = () => values().then(v => ({ ...v }));
+  const flags = () => values().then(e => ({ ...e.values }));
 
   async function evaluate(k, context, e) {
     try {
@@ -168,9 +172,15 @@ const refx = (() => {
       const res = await fetcher(url("/ofrep/v1/evaluate/flags"), { method: "POST", body: JSON.stringify({ context }), credentials, headers: e && e.etag ? { "If-None-Match": e.etag } : {} });
       if (res.status == 304 && e) e = { ...e, at: Date.now() };
       else if (res.ok) {
-        const v = {};
-        for (const f of (await res.json()).flags || []) if (!f.errorCode) v[f.key] = f.value;
-        e = { etag: res.headers.get("ETag") || "", at: Date.now(), values: v };
+        const v = {}, x = {};
+        for (const f of (await res.json()).flags || []) {
+          if (f.errorCode) continue;
+          v[f.key] = f.value;
+          // A linked refx experiment's arm, read without enrolling: the
+          // page enrols the user when it shows the value (flag).
+          if (f.metadata && f.metadata.experimentKey && !f.metadata.enrolled) x[f.key] = f.metadata.experimentKey;
+        }
+        e = { etag: res.headers.get("ETag") || "", at: Date.now(), values: v, experiments: x, user: context.targetingKey };
       } else throw res;
       flagCache[k] = e;
       const all = load("flags", {});
@@ -178,15 +188,19 @@ const refx = (() => {
       all[k] = e;
       save("flags", Object.fromEntries(Object.entries(all).slice(-MAX_CONTEXTS)));
     } catch (err) {}
-    return e ? e.values : {};
+    return e || { values: {} };
   }
 
   // flag answers the flag's value, or defaultValue when the flag is
   // unknown, failed to evaluate or has a value of another type than
   // defaultValue's: a page written for a boolean never gets a string.
-  const flag = (key, defaultValue) => values().then(v => {
-    const x = {}.hasOwnProperty.call(v, key) ? v[key] : undefined;
-    return x !== undefined && (defaultValue == null || typeof x == typeof defaultValue && Array.isArray(x) == Array.isArray(defaultValue)) ? x : defaultValue;
+  // A value given by a linked refx experiment enrols the user, once.
+  const flag = (key, defaultValue) => values().then(e => {
+    const v = e.values, x = {}.hasOwnProperty.call(v, key) ? v[key] : undefined;
+    if (x === undefined || defaultValue != null && (typeof x != typeof defaultValue || Array.isArray(x) != Array.isArray(defaultValue))) return defaultValue;
+    const experiment = e.experiments && e.experiments[key];
+    if (experiment) expose(e.user, experiment);
+    return x;
   });
 
   function track(type, opts = {}) {
