@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -57,4 +58,20 @@ func TestPageAndAssets(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestScriptParsesNoMarkup keeps the page's script from turning strings
+// into HTML: flag, segment and experiment text is user input, shown only as
+// text nodes (h and append). The one parser it uses, DOMParser, reads the
+// API's own SVG charts as image/svg+xml.
+func TestScriptParsesNoMarkup(t *testing.T) {
+	script, err := os.ReadFile("assets/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sink := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment", "srcdoc", "eval(", "new Function", "text/html"} {
+		if strings.Contains(string(script), sink) {
+			t.Errorf("app.js uses %s: build elements with h() and text nodes instead", sink)
+		}
+	}
 }

@@ -10,4 +10,9 @@
 //
 // The script uses no framework and no third-party code. Charts are SVG
 // documents rendered by the API (pkg/charts), inlined into the page.
+//
+// Feature flags are shown read-only (#/flags): the list from GET /v1/flags,
+// filtered in the page, and each flag's rules per environment with the
+// segments (GET /v1/segments) and linked experiments they name. Every
+// string from the API is user input and becomes a text node, never markup.
 package dashboard

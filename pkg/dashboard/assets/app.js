@@ -1,6 +1,7 @@
 // refx dashboard: experiments, results with intervals and charts, referral
-// funnels, and the admin actions. No framework; every API call carries the
-// admin key from sessionStorage as a bearer token.
+// funnels, the admin actions, and the feature flags with their rules. No
+// framework; every API call carries the admin key from sessionStorage as a
+// bearer token.
 'use strict';
 
 (() => {
@@ -940,6 +941,268 @@
     renderForm(exp);
   }
 
+  // ---------------------------------------------------------------- flags
+
+  // Flags are read-only here: the list and each flag's rules, per
+  // environment, as the admin API returns them (GrowthBook's rule shape).
+
+  const FLAG_KINDS = ['release', 'experiment', 'operational', 'permission'];
+  const BASE_ENVS = ['dev', 'production'];
+  const flagHash = (key) => `#/flags/${encodeURIComponent(key)}`;
+
+  // envOrder lists environment names as the dashboard shows them: dev and
+  // production first, then the others by name.
+  function envOrder(names) {
+    const set = new Set(names);
+    return [...BASE_ENVS.filter((n) => set.has(n)), ...[...set].filter((n) => !BASE_ENVS.includes(n)).sort()];
+  }
+
+  // jsonValue shows a flag value as JSON: inline when it fits a line, a
+  // block when it does not.
+  function jsonValue(v) {
+    const text = JSON.stringify(v, null, 2);
+    return text.includes('\n')
+      ? h('pre', { class: 'json' }, h('code', {}, text))
+      : h('code', { class: 'value' }, text);
+  }
+
+  function kindBadge(kind) {
+    return h('span', { class: `badge kind-${FLAG_KINDS.includes(kind) ? kind : 'other'}`, 'data-kind': kind }, kind);
+  }
+
+  function envBadge(env) {
+    return env.enabled
+      ? h('span', { class: 'badge env-on', 'data-enabled': 'true' }, 'on')
+      : h('span', { class: 'badge env-off', 'data-enabled': 'false' }, 'off');
+  }
+
+  function tagList(tags) {
+    if (!tags || !tags.length) return h('span', { class: 'muted' }, '—');
+    return h('ul', { class: 'tags' }, tags.map((t) => h('li', { class: 'badge tag' }, t)));
+  }
+
+  // flagMatches reports whether a flag matches the list's filter: its kind,
+  // and the text in its key, description, owner or a tag.
+  function flagMatches(flag, text, kind) {
+    if (kind && flag.kind !== kind) return false;
+    if (!text) return true;
+    const needle = text.toLowerCase();
+    return [flag.key, flag.description, flag.owner, ...(flag.tags || [])]
+      .some((s) => s && s.toLowerCase().includes(needle));
+  }
+
+  async function renderFlags(params) {
+    const v = view('Flags');
+    const kind = FLAG_KINDS.includes(params.get('kind')) ? params.get('kind') : '';
+    const search = h('input', { id: 'flag-filter', type: 'search', value: params.get('q') || '', autocomplete: 'off', spellcheck: 'false', placeholder: 'key, description, owner or tag' });
+    const kinds = h('select', { id: 'flag-kind' },
+      [['', 'All'], ...FLAG_KINDS.map((k) => [k, k])].map(([value, label]) => h('option', { value, selected: value === kind }, label)));
+    const count = h('p', { class: 'muted', id: 'flag-count', 'aria-live': 'polite' });
+    const out = h('div');
+    main().append(
+      h('div', { class: 'title-row' }, h('h1', {}, 'Flags')),
+      h('p', { class: 'muted' }, 'Feature flags and their rules per environment. Flags are created and changed through the admin API (/v1/flags).'),
+      h('div', { class: 'toolbar' },
+        h('label', { for: 'flag-filter' }, 'Filter'), search,
+        h('label', { for: 'flag-kind' }, 'Kind'), kinds),
+      count, out);
+
+    let flags;
+    try {
+      flags = (await api.get('v1/flags')).flags || [];
+    } catch (err) {
+      if (v.live()) out.replaceChildren(errorBox(err));
+      return;
+    }
+    if (!v.live()) return;
+    if (!flags.length) {
+      out.replaceChildren(h('p', { class: 'empty' }, 'No flags yet: create them with POST /v1/flags.'));
+      return;
+    }
+    flags.sort((a, b) => a.key.localeCompare(b.key));
+    const envs = envOrder(flags.flatMap((f) => Object.keys(f.environments || {})));
+    const td = (label, attrs, ...children) => h('td', { 'data-label': label, ...attrs }, h('div', { class: 'cell' }, children));
+    const rows = flags.map((f) => ({
+      flag: f,
+      row: h('tr', { 'data-flag': f.key },
+        td('Flag', {},
+          h('a', { href: flagHash(f.key), class: 'mono' }, f.key),
+          f.description ? h('div', { class: 'muted small' }, f.description) : null),
+        td('Kind', {}, kindBadge(f.kind)),
+        td('Value', { 'data-k': 'value_type' }, f.value_type),
+        td('Owner', { 'data-k': 'owner' }, f.owner || h('span', { class: 'muted' }, '—')),
+        td('Tags', { 'data-k': 'tags' }, tagList(f.tags)),
+        envs.map((name) => {
+          const env = f.environments[name];
+          return td(name, { 'data-env': name, 'data-value': env ? (env.enabled ? 'on' : 'off') : '' },
+            env ? envBadge(env) : h('span', { class: 'muted', title: `no ${name} environment` }, '—'));
+        }),
+        td('Updated', { class: 'dates' }, date(f.updated_at))),
+    }));
+    const none = h('tr', { hidden: true }, h('td', { colspan: 6 + envs.length, class: 'empty' }, 'No flag matches the filter.'));
+    out.replaceChildren(h('table', { class: 'list', id: 'flags' },
+      h('thead', {}, h('tr', {}, ['Flag', 'Kind', 'Value', 'Owner', 'Tags', ...envs, 'Updated'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, rows.map((r) => r.row), none)));
+
+    // The filter applies in place and is kept in the URL without a new
+    // route, so the text field keeps its focus while one types.
+    function apply() {
+      const text = search.value.trim();
+      let shown = 0;
+      for (const r of rows) {
+        r.row.hidden = !flagMatches(r.flag, text, kinds.value);
+        if (!r.row.hidden) shown++;
+      }
+      none.hidden = shown > 0;
+      count.textContent = shown === rows.length ? `${rows.length} flags` : `${shown} of ${rows.length} flags`;
+      const q = new URLSearchParams();
+      if (text) q.set('q', text);
+      if (kinds.value) q.set('kind', kinds.value);
+      const qs = q.toString();
+      history.replaceState(null, '', `#/flags${qs ? `?${qs}` : ''}`);
+    }
+    search.addEventListener('input', apply);
+    kinds.addEventListener('change', apply);
+    apply();
+  }
+
+  async function renderFlag(key) {
+    const v = view(key);
+    main().append(h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading…'));
+    let flag;
+    let segments;
+    try {
+      [flag, segments] = await Promise.all([api.get(`v1/flags/${encodeURIComponent(key)}`), api.get('v1/segments')]);
+    } catch (err) {
+      if (v.live()) main().replaceChildren(h('h1', {}, key), errorBox(err), h('p', {}, h('a', { href: '#/flags' }, 'Back to the flags')));
+      return;
+    }
+    if (!v.live()) return;
+    const byKey = new Map((segments.segments || []).map((s) => [s.key, s]));
+    const meta = [
+      ['Owner', flag.owner || '—'], ['Value type', flag.value_type], ['Version', String(flag.version)],
+      ['Created', date(flag.created_at)], ['Updated', date(flag.updated_at)],
+    ];
+    main().replaceChildren(
+      h('header', {},
+        h('p', { class: 'crumbs' }, h('a', { href: '#/flags' }, 'Flags'), ' / ', h('span', { class: 'mono' }, flag.key)),
+        h('h1', {}, h('span', { class: 'mono' }, flag.key), ' ', kindBadge(flag.kind)),
+        flag.description ? h('p', { id: 'flag-description', class: 'break' }, flag.description) : null,
+        h('dl', { class: 'meta' }, meta.map(([k, val]) => h('div', {}, h('dt', {}, k), h('dd', {}, val)))),
+        h('dl', { class: 'brief' },
+          h('dt', {}, 'Default value'), h('dd', { id: 'flag-default' }, jsonValue(flag.default_value)),
+          h('dt', {}, 'Tags'), h('dd', {}, tagList(flag.tags)))),
+      ...envOrder(Object.keys(flag.environments)).map((name) => envSection(flag, name, flag.environments[name], byKey, v)));
+  }
+
+  // envSection shows one environment: on or off, and its rules in the order
+  // SDKs try them, the first that applies giving the value.
+  function envSection(flag, name, env, segments, v) {
+    const id = `env-${name}`;
+    const rules = env.rules || [];
+    return h('section', { class: 'flag-env', 'data-env': name, 'aria-labelledby': id },
+      h('h2', { id }, name, ' ', envBadge(env)),
+      env.enabled ? null : h('p', { class: 'notice' },
+        `Off in ${name}: the flag is left out of ${name}'s payload, so SDKs evaluate it as an unknown flag and the application's own fallback applies.`,
+        rules.length ? ' The rules below are kept for when it is switched on.' : null),
+      rules.length
+        ? h('ol', { class: 'rules' }, rules.map((r, i) => ruleItem(flag, r, i, segments, v)))
+        : h('p', { class: 'muted' }, 'No rules.'),
+      h('p', { class: 'otherwise', 'data-k': 'otherwise' }, rules.length ? 'Otherwise, the default value ' : 'Every user gets the default value ', jsonValue(flag.default_value), '.'));
+  }
+
+  function ruleItem(flag, r, i, segments, v) {
+    const when = [];
+    when.push(h('dt', {}, 'If'), h('dd', { 'data-k': 'condition' }, r.condition
+      ? h('pre', { class: 'json' }, h('code', {}, JSON.stringify(r.condition, null, 2)))
+      : h('span', { class: 'muted' }, 'every user')));
+    if (r.segments && r.segments.length) {
+      when.push(h('dt', {}, 'and in'), h('dd', {}, h('ul', { class: 'segments' }, r.segments.map((key) => {
+        const s = segments.get(key);
+        return h('li', { 'data-segment': key },
+          h('span', { class: 'mono' }, key), ' (segment)',
+          s && s.description ? h('div', { class: 'muted small' }, s.description) : null,
+          s ? h('pre', { class: 'json' }, h('code', {}, JSON.stringify(s.condition, null, 2)))
+            : h('div', { class: 'error' }, `No segment ${key}: it was deleted after this rule was saved.`));
+      }))));
+    }
+    when.push(h('dt', {}, 'Then'), h('dd', { 'data-k': 'action' }, ruleAction(flag, r, v)));
+    return h('li', { class: 'rule', 'data-rule': String(i) },
+      h('div', { class: 'rule-title' },
+        h('strong', {}, `Rule ${i + 1}`),
+        r.id ? [' ', h('span', { class: 'mono muted' }, r.id)] : null,
+        r.description ? [' — ', h('span', { class: 'rule-description' }, r.description)] : null),
+      h('dl', { class: 'brief' }, when));
+  }
+
+  const hashBy = (r) => r.hashAttribute || 'id';
+
+  // ruleAction says what a rule gives: a forced value (to a sticky share of
+  // users when it has a coverage), a GrowthBook experiment's variations, or
+  // a linked refx experiment's variants.
+  function ruleAction(flag, r, v) {
+    if (r.force !== undefined) {
+      return h('span', { class: 'sentence' }, 'force ', jsonValue(r.force),
+        r.coverage === undefined || r.coverage === null ? null : ` to ${pct(r.coverage)} by ${hashBy(r)}`);
+    }
+    if (r.experiment) return linkedExperiment(r, v);
+    const n = r.variations.length;
+    const weights = r.weights || r.variations.map(() => 1 / n);
+    const details = [
+      `by ${hashBy(r)}`,
+      r.coverage === undefined || r.coverage === null ? null : `${pct(r.coverage)} of matching users`,
+      r.seed ? `seed ${r.seed}` : null,
+      r.namespace ? `namespace ${r.namespace[0]} [${r.namespace[1]}, ${r.namespace[2]})` : null,
+      r.hashVersion ? `hash v${r.hashVersion}` : null,
+    ].filter(Boolean);
+    return h('div', {},
+      h('span', { class: 'sentence' }, 'experiment ', h('span', { class: 'mono' }, r.key || flag.key), ` (${details.join(', ')})`),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'variations' },
+        h('thead', {}, h('tr', {}, ['Variation', 'Weight', 'Value'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, r.variations.map((x, j) => h('tr', {},
+          h('th', { scope: 'row' }, String(j)),
+          h('td', { class: 'num', 'data-k': 'weight', 'data-value': String(weights[j]) }, pct(weights[j])),
+          h('td', {}, jsonValue(x))))))));
+  }
+
+  // linkedExperiment links to the refx experiment whose variants' payloads
+  // are the flag's values, and shows them once read. The payloads and SDKs
+  // serve the rule only while the experiment runs; otherwise users fall
+  // through to the next rule, which the page says.
+  function linkedExperiment(r, v) {
+    const id = r.experiment;
+    const skipped = (why) => h('p', { class: 'warning', 'data-k': 'skipped' }, `${why}: SDKs skip this rule and users fall through to the next one.`);
+    const details = h('div', { class: 'linked', 'aria-busy': 'true' }, h('span', { class: 'muted' }, 'Loading the experiment…'));
+    (async () => {
+      let exp;
+      try {
+        exp = await api.get(expPath(id));
+      } catch (err) {
+        // Through h, which leaves out the nulls replaceChildren would show as text.
+        if (v.live()) details.replaceChildren(h('div', {}, errorBox(err), err.status === 404 ? skipped('The experiment does not exist') : null));
+        return;
+      } finally {
+        details.removeAttribute('aria-busy');
+      }
+      if (!v.live()) return;
+      const total = exp.variants.reduce((s, x) => s + x.weight, 0) || 1;
+      details.replaceChildren(h('div', {},
+        h('div', {}, exp.name || exp.id, ' ', statusBadge(exp.status), ` · coverage ${pct(exp.coverage)}`),
+        exp.status === 'running' ? null : skipped(`Not running (${exp.status})`),
+        h('div', { class: 'table-wrap' }, h('table', { class: 'variations' },
+          h('thead', {}, h('tr', {}, ['Variant', 'Weight', 'Value'].map((c) => h('th', { scope: 'col' }, c)))),
+          h('tbody', {}, exp.variants.map((x) => h('tr', {},
+            h('th', { scope: 'row' }, h('span', { class: 'mono' }, x.key), x.key === exp.control ? h('span', { class: 'badge muted-badge' }, 'control') : null),
+            h('td', { class: 'num', 'data-k': 'weight', 'data-value': String(x.weight / total) }, pct(x.weight / total)),
+            h('td', {}, x.payload === undefined ? h('span', { class: 'muted' }, 'none') : jsonValue(x.payload)))))))));
+    })();
+    return h('div', {},
+      h('span', { class: 'sentence' }, 'the variant refx assigns in experiment ',
+        h('a', { class: 'mono', 'data-k': 'experiment', href: `#/experiments/${encodeURIComponent(id)}` }, id),
+        ` by ${hashBy(r)}: the value is the payload of the user’s variant, the one /v1/assign gives`),
+      details);
+  }
+
   // ---------------------------------------------------------------- routing
 
   function route() {
@@ -955,6 +1218,8 @@
     else if (path === '/new') renderForm(null);
     else if ((m = path.match(/^\/experiments\/([^/]+)$/))) renderExperiment(decodeURIComponent(m[1]), params);
     else if ((m = path.match(/^\/experiments\/([^/]+)\/edit$/))) renderEdit(decodeURIComponent(m[1]));
+    else if (path === '/flags') renderFlags(params);
+    else if ((m = path.match(/^\/flags\/([^/]+)$/))) renderFlag(decodeURIComponent(m[1]));
     else {
       view('Not found');
       main().append(h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the experiments')));
