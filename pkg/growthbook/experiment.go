@@ -50,47 +50,51 @@ func ParseExperiment(data json.RawMessage) (*Experiment, error) {
 // has no Source or RuleID; when the user is not enrolled, InExperiment is
 // false and Value is the first variation's, as in GrowthBook.
 func RunExperiment(e *Experiment, attrs Attributes, groups SavedGroups) Result {
-	return runExperiment(e, attrs, groups, nil)
+	return runExperiment(&e.ExperimentSpec, e.Key, e, attrs, groups, nil)
 }
 
 // runExperiment is GrowthBook's runExperiment, numbered as its steps are
 // (steps 2 to 4 read the SDK's context, which refx does not have), with
-// sticky bucketing when sticky is not nil.
-func runExperiment(e *Experiment, attrs Attributes, groups SavedGroups, sticky *stickyState) Result {
+// sticky bucketing when sticky is not nil. It runs e under the experiment
+// key key; inline holds the fields only inline experiments have and is nil
+// for a feature rule (which is not copied into an Experiment: evaluation
+// would pay for the copy on every call).
+func runExperiment(e *ExperimentSpec, key string, inline *Experiment, attrs Attributes, groups SavedGroups, sticky *stickyState) Result {
 	// 6 first, as GrowthBook's results carry the hash attribute even when
 	// the user is not enrolled.
-	attr, raw, v := hashValue(attrs, e.HashAttribute, sticky.fallback(&e.ExperimentSpec))
-	notIn := e.result(attr, raw, -1, false, 0, false)
+	attr, raw, v := hashValue(attrs, e.HashAttribute, sticky.fallback(e))
+	// Built only when returned: feature evaluation discards it.
+	notIn := func() Result { return e.result(key, attr, raw, -1, false, 0, false) }
 	// 1, 5, 6
-	if len(e.Variations) < 2 || e.Status == "draft" || (e.Active != nil && !*e.Active) || v == "" {
-		return notIn
+	if len(e.Variations) < 2 || inline.skipped() || v == "" {
+		return notIn()
 	}
 	assigned, found, blocked := -1, false, false
-	if sticky.enabled(&e.ExperimentSpec) {
-		assigned, blocked = sticky.variation(e, attrs)
+	if sticky.enabled(e) {
+		assigned, blocked = sticky.variation(e, key, attrs)
 		found = assigned >= 0
 	}
 	// 7, 8: a user with a sticky bucket keeps it even if no longer targeted.
 	if !found {
 		if len(e.Filters) > 0 {
 			if filteredOut(e.Filters, attrs) {
-				return notIn
+				return notIn()
 			}
 		} else if ns := e.Namespace; ns != nil && !bucket.InNamespace(v, ns.ID, ns.Start, ns.End) {
-			return notIn
+			return notIn()
 		}
 		if !e.Condition.Eval(attrs, groups) {
-			return notIn
+			return notIn()
 		}
 	}
 	// 9
 	seed := e.Seed
 	if seed == "" {
-		seed = e.Key
+		seed = key
 	}
 	n, ok := bucket.HashVersion(seed, v, orOne(e.HashVersion))
 	if !ok {
-		return notIn
+		return notIn()
 	}
 	if !found {
 		if e.Ranges != nil {
@@ -106,29 +110,35 @@ func runExperiment(e *Experiment, attrs Attributes, groups SavedGroups, sticky *
 	// 9.5: a user assigned under a bucket version below MinBucketVersion
 	// leaves the experiment.
 	if blocked {
-		notIn.StickyBucketUsed = true
-		return notIn
+		res := notIn()
+		res.StickyBucketUsed = true
+		return res
 	}
 	// 10, 11, 12.5
 	switch {
 	case assigned < 0:
-		return notIn
-	case e.Force != nil:
-		return e.result(attr, raw, *e.Force, false, 0, false)
-	case e.Status == "stopped":
-		return notIn
+		return notIn()
+	case inline != nil && inline.Force != nil:
+		return e.result(key, attr, raw, *inline.Force, false, 0, false)
+	case inline != nil && inline.Status == "stopped":
+		return notIn()
 	}
 	// 13
-	res := e.result(attr, raw, assigned, true, n, found)
-	if sticky.enabled(&e.ExperimentSpec) {
-		sticky.save(e, attr, raw, res.VariationKey)
+	res := e.result(key, attr, raw, assigned, true, n, found)
+	if sticky.enabled(e) {
+		sticky.save(e, key, attr, raw, res.VariationKey)
 	}
 	return res
 }
 
+// skipped reports an inline experiment that is inactive or a draft.
+func (x *Experiment) skipped() bool {
+	return x != nil && (x.Status == "draft" || (x.Active != nil && !*x.Active))
+}
+
 // result is GrowthBook's getExperimentResult: an assigned index out of range
 // means the user is not enrolled and sees the first variation.
-func (e *Experiment) result(attr string, raw any, assigned int, hashUsed bool, n float64, stickyUsed bool) Result {
+func (e *ExperimentSpec) result(key, attr string, raw any, assigned int, hashUsed bool, n float64, stickyUsed bool) Result {
 	in := assigned >= 0 && assigned < len(e.Variations)
 	if !in {
 		assigned = 0
@@ -147,7 +157,7 @@ func (e *Experiment) result(attr string, raw any, assigned int, hashUsed bool, n
 	}
 	res := Result{
 		Value:            value,
-		ExperimentKey:    e.Key,
+		ExperimentKey:    key,
 		VariationID:      assigned,
 		VariationKey:     varKey,
 		VariationName:    meta.Name,

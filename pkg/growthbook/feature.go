@@ -112,7 +112,8 @@ type Result struct {
 	Source Source
 	RuleID string
 	// The remaining fields describe the experiment that gave the value
-	// (Source == SourceExperiment) and are zero otherwise.
+	// (Source == SourceExperiment), or the one [RunExperiment] ran, and
+	// are zero otherwise.
 	ExperimentKey string
 	VariationID   int
 	VariationKey  string // the variation's meta key, or its index in decimal
@@ -302,11 +303,11 @@ func evalFeature(key string, f *Feature, attrs Attributes, groups SavedGroups, s
 		if r.Variations == nil {
 			continue
 		}
-		exp := Experiment{ExperimentSpec: r.ExperimentSpec}
-		if exp.Key == "" {
-			exp.Key = key
+		expKey := r.Key
+		if expKey == "" {
+			expKey = key
 		}
-		if res := runExperiment(&exp, attrs, groups, sticky); res.InExperiment && !res.Passthrough {
+		if res := runExperiment(&r.ExperimentSpec, expKey, nil, attrs, groups, sticky); res.InExperiment && !res.Passthrough {
 			res.Source, res.RuleID = SourceExperiment, r.ID
 			return res
 		}

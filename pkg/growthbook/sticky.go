@@ -102,7 +102,7 @@ func (s *stickyState) fallback(e *ExperimentSpec) string {
 // variation is GrowthBook's getStickyBucketVariation: the index of the
 // variation stored for e's key and bucket version, or -1; blocked reports an
 // assignment under a version below MinBucketVersion.
-func (s *stickyState) variation(e *Experiment, attrs Attributes) (assigned int, blocked bool) {
+func (s *stickyState) variation(e *ExperimentSpec, key string, attrs Attributes) (assigned int, blocked bool) {
 	// GrowthBook merges the fallback attribute's document under the hash
 	// attribute's (the latter wins), so an assignment made while the user
 	// was anonymous survives logging in. Its fallback defaults to "id",
@@ -121,11 +121,11 @@ func (s *stickyState) variation(e *Experiment, attrs Attributes) (assigned int, 
 		return v, ok
 	}
 	for version := range e.MinBucketVersion {
-		if _, ok := lookup(stickyExperimentKey(e.Key, version)); ok {
+		if _, ok := lookup(stickyExperimentKey(key, version)); ok {
 			return -1, true
 		}
 	}
-	varKey, ok := lookup(stickyExperimentKey(e.Key, e.BucketVersion))
+	varKey, ok := lookup(stickyExperimentKey(key, e.BucketVersion))
 	if !ok {
 		return -1, false
 	}
@@ -136,11 +136,11 @@ func (s *stickyState) variation(e *Experiment, attrs Attributes) (assigned int, 
 
 // save is the end of GrowthBook's runExperiment: the assignment is stored in
 // the document of the attribute that hashed the user.
-func (s *stickyState) save(e *Experiment, attr string, raw any, varKey string) {
+func (s *stickyState) save(e *ExperimentSpec, key, attr string, raw any, varKey string) {
 	value := stickyValue(raw)
-	key := StickyKey(attr, value)
-	existing := s.doc(key)
-	expKey := stickyExperimentKey(e.Key, e.BucketVersion)
+	docKey := StickyKey(attr, value)
+	existing := s.doc(docKey)
+	expKey := stickyExperimentKey(key, e.BucketVersion)
 	if old, ok := existing.Assignments[expKey]; ok && old == varKey {
 		return
 	}
@@ -152,7 +152,7 @@ func (s *stickyState) save(e *Experiment, attr string, raw any, varKey string) {
 	if s.changed == nil {
 		s.changed = StickyDocs{}
 	}
-	s.changed[key] = StickyDoc{AttributeName: attr, AttributeValue: value, Assignments: assignments}
+	s.changed[docKey] = StickyDoc{AttributeName: attr, AttributeValue: value, Assignments: assignments}
 }
 
 func stickyExperimentKey(key string, bucketVersion int) string {
