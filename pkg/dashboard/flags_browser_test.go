@@ -82,9 +82,9 @@ func seedFlags(c client) {
 // the local stack, with flags created through the admin API: the list
 // against GET /v1/flags, its text and kind filters, a flag's rules per
 // environment in order (condition, segment, forced value, rollout,
-// GrowthBook and refx experiments, the link to the experiment's page), a
-// missing flag, markup in flag text shown as text and never run, and a
-// phone-sized screen.
+// GrowthBook and refx experiments, the link to the experiment's page and
+// back), a missing flag, markup in flag text shown as text and never run,
+// and a phone-sized screen.
 func TestFlags(t *testing.T) {
 	stack := MustStack(t)
 	c := client{t, stack.URL, stack.SecretKey()}
@@ -319,6 +319,17 @@ func TestFlags(t *testing.T) {
 		p.shot(`section[data-env=production]`, "flag-experiments")
 		p.click(linked + `a[data-k=experiment]`)
 		p.wait(`location.hash === '#/experiments/flag-colours' && document.querySelector('h1')?.textContent.includes('Button colours')`)
+		// The experiment's page links back to the flags using it, per environment.
+		p.wait(`document.querySelector('#experiment-flags li[data-flag]')`)
+		if got := p.text(`#experiment-flags ul`); got != "button-colour in production" {
+			t.Errorf("flag-colours's page lists the flags %q", got)
+		}
+		p.open("#/experiments/flag-colours-next", `document.querySelector('#experiment-flags li[data-flag]')`)
+		if got := p.text(`#experiment-flags ul`); got != "button-colour in dev" {
+			t.Errorf("flag-colours-next's page lists the flags %q", got)
+		}
+		p.click(`#experiment-flags a`)
+		p.wait(`location.hash === '#/flags/button-colour' && document.querySelector('section.flag-env')`)
 	})
 
 	t.Run("ErrNotFound", func(t *testing.T) {

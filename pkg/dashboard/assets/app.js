@@ -407,13 +407,16 @@
     document.title = `${exp.name || exp.id} · refx`;
     const out = h('div');
     const results = h('section', { id: 'results', 'aria-labelledby': 'results-title' });
+    const flags = h('section', { id: 'experiment-flags', 'aria-labelledby': 'experiment-flags-title', hidden: true });
     main().replaceChildren(
       header(exp, out, v),
       out,
       brief(exp),
       variantsTable(exp),
+      flags,
       results);
     renderResults(results, exp, engine, v);
+    experimentFlags(flags, exp, v);
   }
 
   function header(exp, out, v) {
@@ -1123,7 +1126,9 @@
           h('span', { class: 'mono' }, key), ' (segment)',
           s && s.description ? h('div', { class: 'muted small' }, s.description) : null,
           s ? h('pre', { class: 'json' }, h('code', {}, JSON.stringify(s.condition, null, 2)))
-            : h('div', { class: 'error' }, `No segment ${key}: it was deleted after this rule was saved.`));
+            // A segment in use cannot be deleted, but the flag and the
+            // segments are two reads: a change between them shows here.
+            : h('div', { class: 'error' }, `Segment ${key} was not among the segments read: they changed meanwhile, reload the page.`));
       }))));
     }
     when.push(h('dt', {}, 'Then'), h('dd', { 'data-k': 'action' }, ruleAction(flag, r, v)));
@@ -1163,6 +1168,33 @@
           h('th', { scope: 'row' }, String(j)),
           h('td', { class: 'num', 'data-k': 'weight', 'data-value': String(weights[j]) }, pct(weights[j])),
           h('td', {}, jsonValue(x))))))));
+  }
+
+  // experimentFlags lists, on an experiment's page, the flags whose rules
+  // link to it: stopping or editing it changes what those flags serve.
+  async function experimentFlags(section, exp, v) {
+    const title = h('h2', { id: 'experiment-flags-title' }, 'Flags');
+    let flags;
+    try {
+      flags = (await api.get('v1/flags')).flags || [];
+    } catch (err) {
+      if (v.live()) {
+        section.hidden = false;
+        section.replaceChildren(title, errorBox(err));
+      }
+      return;
+    }
+    if (!v.live()) return;
+    const uses = flags
+      .map((f) => [f, envOrder(Object.keys(f.environments)).filter((name) => (f.environments[name].rules || []).some((r) => r.experiment === exp.id))])
+      .filter(([, envs]) => envs.length)
+      .sort(([a], [b]) => a.key.localeCompare(b.key));
+    if (!uses.length) return;
+    section.hidden = false;
+    section.replaceChildren(title,
+      h('p', { class: 'muted' }, 'Rules of these flags serve the variants’ payloads as the flag’s value:'),
+      h('ul', {}, uses.map(([f, envs]) => h('li', { 'data-flag': f.key },
+        h('a', { class: 'mono', href: flagHash(f.key) }, f.key), ` in ${envs.join(', ')}`))));
   }
 
   // linkedExperiment links to the refx experiment whose variants' payloads
