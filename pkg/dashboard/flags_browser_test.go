@@ -64,6 +64,7 @@ func seedFlags(c client) {
 			"production": map[string]any{"enabled": true, "rules": []map[string]any{
 				{"variations": []string{"red", "orange", "yellow"}, "weights": []float64{0.5, 0.3, 0.2}, "key": "warm-colours", "coverage": 0.8, "hashAttribute": "device"},
 				{"experiment": "flag-colours"},
+				{"variations": []string{"black", "white"}, "seed": "bw-2026", "namespace": []any{"colours", 0, 0.5}, "hashVersion": 2},
 			}},
 		},
 	}, {
@@ -289,6 +290,15 @@ func TestFlags(t *testing.T) {
 		rule := `section[data-env=production] li[data-rule="0"] `
 		if got := p.text(rule + `[data-k=action] .sentence`); got != "experiment warm-colours (by device, 80% of matching users)" {
 			t.Errorf("the GrowthBook experiment rule says %q", got)
+		}
+		// Without key, weights or coverage: the flag's key, equal weights.
+		if got := p.text(`section[data-env=production] li[data-rule="2"] [data-k=action] .sentence`); got != "experiment button-colour (by id, seed bw-2026, namespace colours [0, 0.5), hash v2)" {
+			t.Errorf("the GrowthBook experiment rule with a namespace says %q", got)
+		}
+		var equal []string
+		p.eval(`[...document.querySelectorAll('section[data-env=production] li[data-rule="2"] td[data-k=weight]')].map(td => td.textContent)`, &equal)
+		if !slices.Equal(equal, []string{"50%", "50%"}) {
+			t.Errorf("a rule without weights shows %q, want equal weights", equal)
 		}
 		var weights []string
 		p.eval(`[...document.querySelectorAll('section[data-env=production] li[data-rule="0"] td[data-k=weight]')].map(td => td.dataset.value + ' ' + td.textContent + ' ' + td.nextElementSibling.textContent)`, &weights)
