@@ -1106,7 +1106,7 @@
     return h('section', { class: 'flag-env', 'data-env': name, 'aria-labelledby': id },
       h('h2', { id }, name, ' ', envBadge(env)),
       env.enabled ? null : h('p', { class: 'notice' },
-        `Off in ${name}: the flag is left out of ${name}'s payload, so SDKs evaluate it as an unknown flag and the application's own fallback applies.`,
+        `Off in ${name}: OFREP answers the default value (reason DISABLED); GrowthBook's SDKs, whose payload leaves the flag out, evaluate it as unknown and the application's own fallback applies.`,
         rules.length ? ' The rules below are kept for when it is switched on.' : null),
       rules.length
         ? h('ol', { class: 'rules' }, rules.map((r, i) => ruleItem(flag, r, i, segments, v)))
