@@ -41,7 +41,7 @@ func TestScheduledEvent(t *testing.T) {
 	if _, err := store.SetStatus(ctx, e.ID, refx.StatusRunning); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Assign(ctx, e.ID, "alice"); err != nil {
+	if _, err := store.Assign(ctx, e.ID, "alice", nil); err != nil {
 		t.Fatal(err)
 	}
 	// Counters come from the table's stream (the aggregate function):

@@ -63,7 +63,7 @@ func TestHandle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"ann", "ben", "cyd"} {
-		if _, err := store.Assign(t.Context(), e.ID, u); err != nil {
+		if _, err := store.Assign(t.Context(), e.ID, u, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

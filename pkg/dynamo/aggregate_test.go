@@ -31,7 +31,7 @@ func aggregationTraffic(t *testing.T, s *dynamo.Store) []string {
 	ref := MustRunning(t, s, newReferralExperiment("agg-ref"))
 	for i := range 30 {
 		user := fmt.Sprintf("u%02d", i)
-		if _, err := s.Assign(ctx, plain.ID, user); err != nil {
+		if _, err := s.Assign(ctx, plain.ID, user, nil); err != nil {
 			t.Fatal(err)
 		}
 		mustEvent(t, s, &refx.Event{ID: uuid(), Type: "signup", User: user})
@@ -245,7 +245,7 @@ func TestAggregateUndecodableRecord(t *testing.T) {
 	t.Parallel()
 	s := MustStore(t, dynamo.Options{})
 	e := MustRunning(t, s, newExperiment("agg-bad"))
-	if _, err := s.Assign(t.Context(), e.ID, "ulla"); err != nil {
+	if _, err := s.Assign(t.Context(), e.ID, "ulla", nil); err != nil {
 		t.Fatal(err)
 	}
 	batch := records(t, captureStream(t, s, 100)[0])

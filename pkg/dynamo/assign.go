@@ -19,7 +19,12 @@ const maxStateRetries = 5
 // assignment back and returns it. The put is the enrolment; the aggregator
 // counts it as a participant from the stream, unless it was made after the
 // experiment stopped (a stale cache here never counts it).
-func (s *Store) Assign(ctx context.Context, experiment, user string) (*refx.Assignment, error) {
+//
+// attrs are the user's attributes for the experiment's audience (with
+// "id" the user unless set). A user outside it is answered as one outside
+// the coverage, and nothing is written; one already assigned keeps their
+// arm whatever their attributes are now.
+func (s *Store) Assign(ctx context.Context, experiment, user string, attrs map[string]any) (*refx.Assignment, error) {
 	exp, err := s.cachedExperiment(ctx, experiment)
 	if err != nil {
 		return nil, err
@@ -33,6 +38,9 @@ func (s *Store) Assign(ctx context.Context, experiment, user string) (*refx.Assi
 	}
 	if existing != nil {
 		return assigned(exp, existing, false), nil
+	}
+	if !exp.Admits(user, attrs) {
+		return outside(exp, user), nil
 	}
 	variant, ok := exp.Bucket(user)
 	if !ok {

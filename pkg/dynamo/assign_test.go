@@ -18,11 +18,11 @@ func TestAssign(t *testing.T) {
 	e := MustRunning(t, s, newExperiment("sticky"))
 
 	t.Run("ErrNotFound", func(t *testing.T) {
-		_, err := s.Assign(ctx, "missing", "alice")
+		_, err := s.Assign(ctx, "missing", "alice", nil)
 		wantCode(t, err, refx.ENOTFOUND)
 	})
 	t.Run("StickyAndEnrolledOnce", func(t *testing.T) {
-		first, err := s.Assign(ctx, e.ID, "alice")
+		first, err := s.Assign(ctx, e.ID, "alice", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,7 +33,7 @@ func TestAssign(t *testing.T) {
 		if first.Variant != want.Key {
 			t.Fatalf("variant %s, hash says %s", first.Variant, want.Key)
 		}
-		again, err := s.Assign(ctx, e.ID, "alice")
+		again, err := s.Assign(ctx, e.ID, "alice", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,7 +42,7 @@ func TestAssign(t *testing.T) {
 		}
 	})
 	t.Run("KeepsVariantWhenWeightsChange", func(t *testing.T) {
-		a, err := s.Assign(ctx, e.ID, "bob")
+		a, err := s.Assign(ctx, e.ID, "bob", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,14 +58,14 @@ func TestAssign(t *testing.T) {
 		if _, err := s.UpdateExperiment(ctx, e.ID, refx.ExperimentPatch{Version: current.Version, Variants: &vs}); err != nil {
 			t.Fatal(err)
 		}
-		again, err := s.Assign(ctx, e.ID, "bob")
+		again, err := s.Assign(ctx, e.ID, "bob", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if again.Variant != a.Variant {
 			t.Fatalf("bob moved from %s to %s", a.Variant, again.Variant)
 		}
-		newcomer, err := s.Assign(ctx, e.ID, "carol")
+		newcomer, err := s.Assign(ctx, e.ID, "carol", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +93,7 @@ func TestAssignNotInExperiment(t *testing.T) {
 	}
 	for _, id := range []string{"draft", "uncovered", "stopped"} {
 		t.Run(id, func(t *testing.T) {
-			a, err := s.Assign(ctx, id, "dave")
+			a, err := s.Assign(ctx, id, "dave", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +125,7 @@ func TestConcurrentFirstAssign(t *testing.T) {
 		for range callers {
 			wg.Go(func() {
 				// Each caller is its own Lambda: its own store, its own cache.
-				a, err := dynamo.New(s.Client(), s.Table(), dynamo.Options{}).Assign(ctx, e.ID, user)
+				a, err := dynamo.New(s.Client(), s.Table(), dynamo.Options{}).Assign(ctx, e.ID, user, nil)
 				if err != nil {
 					t.Error(err)
 					return

@@ -59,7 +59,7 @@ func benchExperiment(b *testing.B, s *dynamo.Store) (*refx.Experiment, []string)
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if _, err := s.Assign(ctx, e.ID, users[u]); err != nil {
+			if _, err := s.Assign(ctx, e.ID, users[u], nil); err != nil {
 				b.Error(err)
 			}
 			for _, ev := range []*refx.Event{
@@ -155,7 +155,7 @@ func benchmarkContentionWRU(b *testing.B) {
 		}},
 		{"first-conversion", func(i int) string {
 			user := fresh("conv", i)
-			if _, err := direct.Assign(ctx, e.ID, user); err != nil {
+			if _, err := direct.Assign(ctx, e.ID, user, nil); err != nil {
 				b.Fatal(err)
 			}
 			return user
@@ -168,7 +168,7 @@ func benchmarkContentionWRU(b *testing.B) {
 			return err
 		}},
 		{"first-assign", func(i int) string { return fresh("assign", i) }, func(user string) error {
-			_, err := c.through.Assign(ctx, e.ID, user)
+			_, err := c.through.Assign(ctx, e.ID, user, nil)
 			return err
 		}},
 		{"referral-click", func(i int) string { return fresh("visitor", i) }, func(visitor string) error {

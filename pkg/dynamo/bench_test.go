@@ -56,7 +56,7 @@ func BenchmarkTrackThroughput(b *testing.B) {
 	variants := make([]string, users)
 	for u := range users {
 		user := fmt.Sprintf("user-%03d", u)
-		a, err := s.Assign(ctx, exp.ID, user)
+		a, err := s.Assign(ctx, exp.ID, user, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

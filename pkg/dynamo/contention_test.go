@@ -147,7 +147,7 @@ func TestContentionDuplicateEvents(t *testing.T) {
 	var ops []func() error
 	for u := range users {
 		user := fmt.Sprintf("user-%03d", u)
-		a, err := c.direct.Assign(ctx, e.ID, user)
+		a, err := c.direct.Assign(ctx, e.ID, user, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +207,7 @@ func TestContentionFirstAssigns(t *testing.T) {
 		user := fmt.Sprintf("user-%03d", u)
 		for range 2 {
 			ops = append(ops, func() error {
-				a, err := retry(c, func() (*refx.Assignment, error) { return c.through.Assign(ctx, e.ID, user) })
+				a, err := retry(c, func() (*refx.Assignment, error) { return c.through.Assign(ctx, e.ID, user, nil) })
 				if err != nil {
 					return err
 				}

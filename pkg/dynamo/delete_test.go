@@ -42,7 +42,7 @@ func TestDeleteExperiment(t *testing.T) {
 
 	t.Run("StoppedWithCounts", func(t *testing.T) {
 		e := MustRunning(t, s, newReferralExperiment("del-stopped"))
-		if _, err := s.Assign(ctx, e.ID, "alice"); err != nil {
+		if _, err := s.Assign(ctx, e.ID, "alice", nil); err != nil {
 			t.Fatal(err)
 		}
 		mustEvent(t, s, &refx.Event{ID: uuid(), Type: "signup", User: "alice"})

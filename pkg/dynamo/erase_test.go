@@ -32,13 +32,13 @@ func erasureTraffic(t *testing.T, s *dynamo.Store) (ids []string, code string) {
 	anon := MustRunning(t, s, newExperiment("er-anon"))
 	ref := MustRunning(t, s, newReferralExperiment("er-ref"))
 	for _, u := range []string{erased, "bystander"} {
-		if _, err := s.Assign(ctx, plain.ID, u); err != nil {
+		if _, err := s.Assign(ctx, plain.ID, u, nil); err != nil {
 			t.Fatal(err)
 		}
 		mustEvent(t, s, &refx.Event{ID: uuid(), Type: "signup", User: u})
 		mustEvent(t, s, &refx.Event{ID: uuid(), Type: "purchase", User: u, Value: decimal(t, "12.5")})
 	}
-	if _, err := s.Assign(ctx, anon.ID, "anon-"+erased); err != nil {
+	if _, err := s.Assign(ctx, anon.ID, "anon-"+erased, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Identify(ctx, refx.Identity{Anonymous: "anon-" + erased, User: erased}); err != nil {

@@ -32,7 +32,7 @@ func TestRecordEvent(t *testing.T) {
 	ctx := context.Background()
 	s := MustStore(t, dynamo.Options{})
 	e := MustRunning(t, s, newExperiment("events"))
-	a, err := s.Assign(ctx, e.ID, "alice")
+	a, err := s.Assign(ctx, e.ID, "alice", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestStoppedExperimentCountsNothing(t *testing.T) {
 	ctx := context.Background()
 	s := MustStore(t, dynamo.Options{ExperimentCacheTTL: time.Hour})
 	e := MustRunning(t, s, newExperiment("stops"))
-	a, err := s.Assign(ctx, e.ID, "erin")
+	a, err := s.Assign(ctx, e.ID, "erin", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -11,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/refx-dev/refx/pkg/growthbook"
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
@@ -22,6 +25,9 @@ const (
 
 // CreateExperiment stores a new experiment. ECONFLICT if the id is taken.
 func (s *Store) CreateExperiment(ctx context.Context, e *refx.Experiment) error {
+	if err := compileAudience(e); err != nil {
+		return err
+	}
 	conflict := refx.Errorf(refx.ECONFLICT, "experiment %s already exists", e.ID)
 	return s.putExperiment(ctx, "CreateExperiment", e, absent(), conflict)
 }
@@ -40,8 +46,31 @@ func (s *Store) Experiment(ctx context.Context, id string) (*refx.Experiment, er
 		return nil, refx.Errorf(refx.ENOTFOUND, "experiment %s not found: it was deleted", id)
 	}
 	e := experimentOf(it)
+	// Written audiences were parsed when written; one that no longer
+	// parses (a stricter parser) stays uncompiled and admits no one.
+	_ = compileAudience(e)
 	s.cache.put(e)
 	return e, nil
+}
+
+// compileAudience parses e's audience with GrowthBook's condition language
+// and makes it the one e.Admits evaluates: once per experiment read, not
+// per assignment. A refusal names the field from "audience" down
+// ("audience.country.$in").
+func compileAudience(e *refx.Experiment) error {
+	if len(e.Audience) == 0 {
+		return nil
+	}
+	c, err := growthbook.ParseCondition(e.Audience)
+	if err != nil {
+		var fe *refx.Error
+		if !errors.As(err, &fe) {
+			return err
+		}
+		return &refx.Error{Code: fe.Code, Message: fe.Message, Field: "audience" + strings.TrimPrefix(fe.Field, "condition"), Cause: fe.Cause}
+	}
+	e.SetAudienceMatcher(func(attrs map[string]any) bool { return c.Eval(attrs, nil) })
+	return nil
 }
 
 // cachedExperiment returns the experiment from the cache when it is there,
@@ -213,6 +242,9 @@ func (s *Store) UpdateExperiment(ctx context.Context, id string, p refx.Experime
 	}
 	next, err := current.Apply(p, s.opts.Now())
 	if err != nil {
+		return nil, err
+	}
+	if err := compileAudience(next); err != nil {
 		return nil, err
 	}
 	if err := s.replaceExperiment(ctx, next, current.Version); err != nil {

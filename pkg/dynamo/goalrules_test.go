@@ -26,11 +26,11 @@ func TestServerOnlyGoal(t *testing.T) {
 	// refusal is whole, not a partial credit that would spend the id.
 	lax := MustRunning(t, s, newExperiment("lax"))
 	for _, exp := range []string{strictExp.ID, lax.ID} {
-		if _, err := s.Assign(ctx, exp, "alice"); err != nil {
+		if _, err := s.Assign(ctx, exp, "alice", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Assign(ctx, lax.ID, "bob"); err != nil {
+	if _, err := s.Assign(ctx, lax.ID, "bob", nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -118,7 +118,7 @@ func TestValueCap(t *testing.T) {
 	}
 	for _, user := range []string{"alice", "bob", "carol"} {
 		for _, id := range []string{exp.ID, rawExp.ID} {
-			if _, err := s.Assign(ctx, id, user); err != nil {
+			if _, err := s.Assign(ctx, id, user, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

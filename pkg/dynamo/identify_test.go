@@ -54,11 +54,11 @@ func TestIdentify(t *testing.T) {
 	MustRunning(t, s, newExperiment("untouched"))
 
 	anon := "8c1d0d3e-5b0e-4f4e-9f57-0d6c2b0f3b11"
-	anonLanding, err := s.Assign(ctx, landing.ID, anon)
+	anonLanding, err := s.Assign(ctx, landing.ID, anon, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	anonPricing, err := s.Assign(ctx, pricing.ID, anon)
+	anonPricing, err := s.Assign(ctx, pricing.ID, anon, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestIdentify(t *testing.T) {
 	// anonymous variant is the identify's doing, not the hash's; and the
 	// user already has their own, different variant of pricing.
 	user := userOutside(t, "user", []*refx.Experiment{landing, pricing}, []string{anonLanding.Variant, anonPricing.Variant})
-	own, err := s.Assign(ctx, pricing.ID, user)
+	own, err := s.Assign(ctx, pricing.ID, user, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestIdentify(t *testing.T) {
 		if got[pricing.ID] != (refx.LinkedAssignment{Experiment: pricing.ID, Variant: own.Variant, Status: refx.LinkExisting}) {
 			t.Fatalf("pricing, where the user has their own variant: %+v, want existing %s", got[pricing.ID], own.Variant)
 		}
-		a, err := s.Assign(ctx, landing.ID, user)
+		a, err := s.Assign(ctx, landing.ID, user, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func TestIdentifyConcurrent(t *testing.T) {
 	s := MustStore(t, dynamo.Options{})
 	e := MustRunning(t, s, newExperiment("race"))
 	anon := "visitor-race-0123456789"
-	if _, err := s.Assign(ctx, e.ID, anon); err != nil {
+	if _, err := s.Assign(ctx, e.ID, anon, nil); err != nil {
 		t.Fatal(err)
 	}
 	const users = 6

@@ -41,7 +41,7 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 		Entity: entityExperiment,
 		ID:     e.ID, Name: e.Name, Hypothesis: e.Hypothesis, Owner: e.Owner,
 		Control: e.Control, Coverage: e.Coverage, Seed: e.Seed, CounterShards: e.CounterShards,
-		Status: string(e.Status), Version: e.Version,
+		Audience: string(e.Audience), Status: string(e.Status), Version: e.Version,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, StartedAt: e.StartedAt, StoppedAt: e.StoppedAt,
 	}
 	for _, v := range e.Variants {
@@ -78,6 +78,9 @@ func experimentOf(it experimentItem) *refx.Experiment {
 		Control: it.Control, Coverage: it.Coverage, Seed: it.Seed, CounterShards: it.CounterShards,
 		Status: refx.Status(it.Status), Version: it.Version,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, StartedAt: it.StartedAt, StoppedAt: it.StoppedAt,
+	}
+	if it.Audience != "" {
+		e.Audience = json.RawMessage(it.Audience)
 	}
 	for _, v := range it.Variants {
 		var payload json.RawMessage

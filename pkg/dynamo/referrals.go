@@ -37,7 +37,7 @@ func (s *Store) CreateReferral(ctx context.Context, experiment, referrer string)
 	if p, err := s.codePointer(ctx, referrer, exp.ID); err != nil || p != nil {
 		return linkOf(exp, p), err
 	}
-	a, err := s.Assign(ctx, exp.ID, referrer)
+	a, err := s.Assign(ctx, exp.ID, referrer, nil) // referral experiments have no audience
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func TestSnapshot(t *testing.T) {
 	hour := clk.Now().Truncate(time.Hour)
 
 	for _, u := range []string{"alice", "bob", "carol"} {
-		if _, err := s.Assign(ctx, e.ID, u); err != nil {
+		if _, err := s.Assign(ctx, e.ID, u, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -63,7 +63,7 @@ func TestSnapshot(t *testing.T) {
 
 	t.Run("SamePeriodKeepsNewerTotals", func(t *testing.T) {
 		clk.Advance(10 * time.Minute)
-		if _, err := s.Assign(ctx, e.ID, "dave"); err != nil {
+		if _, err := s.Assign(ctx, e.ID, "dave", nil); err != nil {
 			t.Fatal(err)
 		}
 		dynamotest.MustCount(t, s)

@@ -167,7 +167,7 @@ func runStorm(t *testing.T, direct, faulty *dynamo.Store) {
 		user := fmt.Sprintf("u%02d", u)
 		for range copies {
 			ops = append(ops, func() error {
-				a, err := untilDone(t, func() (*refx.Assignment, error) { return faulty.Assign(ctx, e.ID, user) })
+				a, err := untilDone(t, func() (*refx.Assignment, error) { return faulty.Assign(ctx, e.ID, user, nil) })
 				if err == nil {
 					mu.Lock()
 					variantOf[u] = a.Variant
@@ -231,7 +231,7 @@ func runStorm(t *testing.T, direct, faulty *dynamo.Store) {
 	}
 	for u := range users {
 		ops = append(ops, func() error {
-			_, err := untilDone(t, func() (*refx.Assignment, error) { return faulty.Assign(ctx, e.ID, fmt.Sprintf("u%02d", u)) })
+			_, err := untilDone(t, func() (*refx.Assignment, error) { return faulty.Assign(ctx, e.ID, fmt.Sprintf("u%02d", u), nil) })
 			return err
 		})
 	}

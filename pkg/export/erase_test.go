@@ -101,7 +101,7 @@ func TestEraseEndToEnd(t *testing.T) {
 		}
 	}
 	for _, u := range []string{"anon-" + gone, "bystander"} {
-		if _, err := st.store.Assign(ctx, plain.ID, u); err != nil {
+		if _, err := st.store.Assign(ctx, plain.ID, u, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -151,11 +151,13 @@ func FuzzDecodeBatch(f *testing.F) {
 
 func FuzzDecodeAssign(f *testing.F) {
 	f.Add([]byte(`{"experiment":"cta-test","user":"alice"}`))
+	f.Add([]byte(`{"experiment":"cta-test","user":"alice","attributes":{"country":"NL","age":41}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req AssignRequest
 		checkDecode(t, body, &req, func() ([]string, error) {
 			req.User = refx.NormalizeUser(req.User)
-			return []string{req.User}, req.validate()
+			_, err := req.attributes()
+			return []string{req.User}, err
 		})
 	})
 }

@@ -135,6 +135,7 @@ func (s *Server) experimentRule(ctx context.Context, rule refx.FlagRule) (*refx.
 	out := rule
 	out.Name = e.Name
 	out.Experiment = ""
+	out.Condition = withAudience(rule.Condition, e.Audience)
 	out.TrackingKey = e.ID
 	out.Seed = e.Seed
 	// refx hashes the user id with hash version 2 (pkg/bucket); a rule
@@ -154,4 +155,18 @@ func (s *Server) experimentRule(ctx context.Context, rule refx.FlagRule) (*refx.
 		out.Meta = append(out.Meta, refx.VariationMeta{Key: v.Key})
 	}
 	return &out, e.UpdatedAt, nil
+}
+
+// withAudience is a linked rule's condition ANDed with its experiment's
+// audience: an SDK then enters only the users POST /v1/assign would, and
+// skips the rule for the others, as refx's evaluation does (assignLinked).
+func withAudience(condition, audience json.RawMessage) json.RawMessage {
+	switch {
+	case len(audience) == 0:
+		return condition
+	case len(condition) == 0:
+		return audience
+	}
+	both, _ := json.Marshal(map[string][]json.RawMessage{"$and": {condition, audience}})
+	return both
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"sync"
@@ -12,16 +13,25 @@ import (
 type AssignRequest struct {
 	Experiment string `json:"experiment"`
 	User       string `json:"user"`
+	// Attributes are the user's, for the experiment's audience. Raw, so
+	// that numbers decode as the float64 the condition language compares
+	// (decodeJSON keeps them as json.Number).
+	Attributes json.RawMessage `json:"attributes,omitempty"`
 }
 
-func (req AssignRequest) validate() error {
+// attributes validates req and returns its attributes, nil when none.
+func (req AssignRequest) attributes() (map[string]any, error) {
 	switch {
 	case !refx.ValidSlug(req.Experiment):
-		return refx.FieldErrorf("experiment", "must be an experiment id")
+		return nil, refx.FieldErrorf("experiment", "must be an experiment id")
 	case !refx.ValidUser(req.User):
-		return refx.InvalidUser("user")
+		return nil, refx.InvalidUser("user")
 	}
-	return nil
+	var attrs map[string]any
+	if len(req.Attributes) > 0 && json.Unmarshal(req.Attributes, &attrs) != nil {
+		return nil, refx.FieldErrorf("attributes", "must be a JSON object")
+	}
+	return attrs, nil
 }
 
 func (s *Server) assign(w http.ResponseWriter, r *http.Request) error {
@@ -30,10 +40,11 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	req.User = refx.NormalizeUser(req.User)
-	if err := req.validate(); err != nil {
+	attrs, err := req.attributes()
+	if err != nil {
 		return err
 	}
-	a, err := s.Assignments.Assign(r.Context(), req.Experiment, req.User)
+	a, err := s.Assignments.Assign(r.Context(), req.Experiment, req.User, attrs)
 	if err != nil {
 		return err
 	}

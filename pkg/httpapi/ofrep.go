@@ -265,8 +265,9 @@ func (f *ofrepFeature) describe(out *ofrepResult, res growthbook.Result) {
 // experiment with users who never saw it; the client enrols the user with
 // POST /v1/assign when it shows the value (refx.js does). It returns nil
 // when the rule does not apply: no match, no hash attribute, the
-// experiment deleted or not running, the user outside its coverage, or a
-// variant without a payload to be the value.
+// experiment deleted or not running, the user outside its audience (the
+// context's attributes) or coverage, or a variant without a payload to be
+// the value.
 func (s *Server) assignLinked(ctx context.Context, l *linkedRule, attrs growthbook.Attributes, enrol bool) (*refx.Assignment, error) {
 	if !l.condition.Eval(attrs, nil) {
 		return nil, nil
@@ -286,9 +287,9 @@ func (s *Server) assignLinked(ctx context.Context, l *linkedRule, attrs growthbo
 		return nil, nil
 	}
 	if !enrol {
-		return s.bucketLinked(ctx, l.experiment, user)
+		return s.bucketLinked(ctx, l.experiment, user, attrs)
 	}
-	a, err := s.Assignments.Assign(ctx, l.experiment, user)
+	a, err := s.Assignments.Assign(ctx, l.experiment, user, attrs)
 	switch {
 	case refx.ErrorCode(err) == refx.ENOTFOUND:
 		return nil, nil
@@ -301,15 +302,17 @@ func (s *Server) assignLinked(ctx context.Context, l *linkedRule, attrs growthbo
 }
 
 // bucketLinked is the arm of a running experiment the hash gives user, as
-// an assignment not persisted, or nil outside it.
-func (s *Server) bucketLinked(ctx context.Context, id, user string) (*refx.Assignment, error) {
+// an assignment not persisted, or nil outside it. An enrolled user outside
+// the audience now is answered nil here, though POST /v1/assign keeps their
+// arm: telling would cost the assignment read bulk evaluation avoids.
+func (s *Server) bucketLinked(ctx context.Context, id, user string, attrs growthbook.Attributes) (*refx.Assignment, error) {
 	e, err := s.Flags.LinkedExperiment(ctx, id)
 	switch {
 	case refx.ErrorCode(err) == refx.ENOTFOUND:
 		return nil, nil
 	case err != nil:
 		return nil, err
-	case e.Status != refx.StatusRunning:
+	case e.Status != refx.StatusRunning || !e.Admits(user, attrs):
 		return nil, nil
 	}
 	v, ok := e.Bucket(user)

@@ -75,6 +75,7 @@ type Experiment struct {
 	Seed          string          `dynamodbav:"seed"`
 	CounterShards int             `dynamodbav:"counter_shards"`
 	Referral      *ReferralConfig `dynamodbav:"referral,omitempty"`
+	Audience      string          `dynamodbav:"audience,omitempty"`
 	Status        string          `dynamodbav:"status"`
 	Version       int64           `dynamodbav:"version"`
 	CreatedAt     time.Time       `dynamodbav:"created_at"`

@@ -3,6 +3,7 @@ package refx
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -37,6 +38,7 @@ const (
 	MaxVariants        = 16
 	MaxGoals           = 32
 	MaxPayloadBytes    = 4096
+	MaxAudienceBytes   = 16 << 10
 	MaxTextLen         = 2000
 	DefaultShards      = 8
 	MaxShards          = 64
@@ -112,13 +114,23 @@ type Experiment struct {
 	// Namespace is the Lamed namespace of a "lamed" experiment.
 	Namespace string `json:"namespace,omitempty"`
 	// Referral, when set, makes this a referral experiment.
-	Referral  *ReferralConfig `json:"referral,omitempty"`
+	Referral *ReferralConfig `json:"referral,omitempty"`
+	// Audience, when set, is a GrowthBook condition (as a flag rule's) on
+	// the attributes sent with an assignment: users outside it are answered
+	// as users outside the coverage are, and never enrolled.
+	Audience  json.RawMessage `json:"audience,omitempty"`
 	Status    Status          `json:"status"`
 	Version   int64           `json:"version"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
 	StartedAt *time.Time      `json:"started_at,omitempty"`
 	StoppedAt *time.Time      `json:"stopped_at,omitempty"`
+
+	// admits is Audience compiled by the store that read the experiment
+	// (SetAudienceMatcher): the condition language lives in pkg/growthbook,
+	// which imports this package, and compiling once per read experiment
+	// keeps parsing off the assignment path.
+	admits func(attrs map[string]any) bool
 }
 
 // NewExperiment is the body of a create request. Pointer fields are optional
@@ -135,6 +147,7 @@ type NewExperiment struct {
 	Seed          string          `json:"seed"`
 	CounterShards *int            `json:"counter_shards"`
 	Referral      *ReferralConfig `json:"referral"`
+	Audience      json.RawMessage `json:"audience"`
 }
 
 // Build validates n and returns the draft experiment it describes.
@@ -142,7 +155,7 @@ func (n NewExperiment) Build(now time.Time) (*Experiment, error) {
 	e := &Experiment{
 		ID: n.ID, Name: n.Name, Hypothesis: n.Hypothesis, Owner: n.Owner,
 		Variants: n.Variants, Control: n.Control, Coverage: 1, Goals: n.Goals,
-		Seed: n.Seed, CounterShards: DefaultShards, Referral: n.Referral,
+		Seed: n.Seed, CounterShards: DefaultShards, Referral: n.Referral, Audience: normalAudience(n.Audience),
 		Status: StatusDraft, Version: 1, CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
 	}
 	if e.Name == "" {
@@ -195,10 +208,68 @@ func (e *Experiment) Validate() error {
 			return err
 		}
 	}
+	if err := e.validateAudience(); err != nil {
+		return err
+	}
 	if _, ok := e.Variant(e.Control); !ok {
 		return FieldErrorf("control", "must be the key of one of the variants")
 	}
 	return validateGoals(e.Goals)
+}
+
+// validateAudience checks the audience's shape; its language is checked
+// where experiments are stored, by GrowthBook's parser (pkg/growthbook
+// imports this package).
+func (e *Experiment) validateAudience() error {
+	switch {
+	case len(e.Audience) == 0:
+		return nil
+	case len(e.Audience) > MaxAudienceBytes:
+		return FieldErrorf("audience", "must be at most %d bytes", MaxAudienceBytes)
+	case e.Referral != nil:
+		// A referrer is assigned when they ask for a link, with no
+		// attributes but their id: an audience would judge them blind.
+		return FieldErrorf("audience", "a referral experiment cannot have one: its referrers are assigned without attributes")
+	}
+	return CheckCondition("audience", e.Audience)
+}
+
+// normalAudience stores no audience for null and {}: both admit everyone,
+// and an absent one costs no evaluation.
+func normalAudience(a json.RawMessage) json.RawMessage {
+	switch c := compactJSON(a); string(c) {
+	case "", "null", "{}":
+		return nil
+	}
+	return a
+}
+
+// SetAudienceMatcher makes match, the audience compiled by GrowthBook's
+// condition language, the one Admits evaluates. The store that reads an
+// experiment sets it.
+func (e *Experiment) SetAudienceMatcher(match func(attrs map[string]any) bool) {
+	e.admits = match
+}
+
+// Admits reports whether a user with attrs belongs to the audience. attrs
+// without an "id" get user as theirs, as an SDK targets its user by id.
+// Without an audience everyone belongs; an audience that was not compiled
+// (SetAudienceMatcher) admits no one, since keeping users out is its
+// point. attrs is not changed.
+func (e *Experiment) Admits(user string, attrs map[string]any) bool {
+	switch {
+	case len(e.Audience) == 0:
+		return true
+	case e.admits == nil:
+		return false
+	}
+	if _, ok := attrs["id"]; !ok {
+		withID := make(map[string]any, len(attrs)+1)
+		maps.Copy(withID, attrs)
+		withID["id"] = user
+		attrs = withID
+	}
+	return e.admits(attrs)
 }
 
 func validateVariants(vs []Variant) error {
@@ -320,15 +391,19 @@ type ExperimentPatch struct {
 	// Referral replaces the referral configuration; its guards and landing
 	// URL may change at any time.
 	Referral *ReferralConfig `json:"referral"`
+	// Audience replaces the audience; null or {} removes it.
+	Audience json.RawMessage `json:"audience"`
 }
 
 // Apply returns a copy of e with the patch applied, validated, its version
 // bumped. A draft may change anything. A running experiment may change its
-// brief, its coverage and its variants' weights, but not which variants and
+// brief, its coverage, its audience and its variants' weights, but not which variants and
 // goals exist, their payloads, the control or the shard count: counts already
 // taken would stop meaning what they meant. That includes a goal's cap and
 // server_only: sums counted under two caps, or from two sets of senders, are
-// no one metric's. A stopped experiment may change only its brief.
+// no one metric's. The audience, like the coverage, says only who may enter
+// from now on: users already in keep their arm, so it may change while the
+// experiment runs. A stopped experiment may change only its brief.
 func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error) {
 	if e.Source == SourceLamed {
 		return nil, Errorf(ECONFLICT, "experiment %s is defined by its Alephbet clients and cannot be edited", e.ID)
@@ -370,6 +445,9 @@ func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error
 	if p.Referral != nil {
 		next.Referral = p.Referral.withDefaults()
 	}
+	if p.Audience != nil {
+		next.Audience, next.admits = normalAudience(p.Audience), nil
+	}
 	if err := next.Validate(); err != nil {
 		return nil, err
 	}
@@ -391,6 +469,8 @@ func (e *Experiment) checkLiveChange(p ExperimentPatch) error {
 		return frozen("counter_shards")
 	case e.Status == StatusStopped && p.Coverage != nil:
 		return frozen("coverage")
+	case e.Status == StatusStopped && p.Audience != nil:
+		return frozen("audience")
 	case e.Status == StatusStopped && p.Variants != nil:
 		return frozen("variants")
 	}

@@ -161,8 +161,9 @@ type ExperimentService interface {
 // AssignmentService assigns users to variants.
 type AssignmentService interface {
 	// Assign returns the user's sticky variant, enrolling them on the first
-	// call. ENOTFOUND, EUNAVAILABLE.
-	Assign(ctx context.Context, experiment, user string) (*Assignment, error)
+	// call if attrs (the user's attributes, numbers as float64) are in the
+	// experiment's audience. ENOTFOUND, EUNAVAILABLE.
+	Assign(ctx context.Context, experiment, user string, attrs map[string]any) (*Assignment, error)
 }
 
 // EventService records events exactly once.

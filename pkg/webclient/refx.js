@@ -101,11 +101,13 @@ const refx = (() => {
   }
 
   // enrol asks for u's assignment, once per experiment and user on the
-  // page while it succeeds; it rejects with the failure.
-  function enrol(u, experiment) {
-    const key = u + " " + experiment;
+  // page while it succeeds; it rejects with the failure. attrs, when any,
+  // are judged by the experiment's audience.
+  function enrol(u, experiment, attrs = attributes) {
+    const key = u + " " + experiment, body = { experiment, user: u };
+    if (Object.keys(attrs || {}).length) body.attributes = attrs;
     // A pending identify goes first, or the user would be assigned afresh.
-    return cache[key] = cache[key] || (load("link") ? flush() : Promise.resolve()).then(() => post("/v1/assign", { experiment, user: u })).then(res => {
+    return cache[key] = cache[key] || (load("link") ? flush() : Promise.resolve()).then(() => post("/v1/assign", body)).then(res => {
       if (!res.ok) throw res;
       const a = { variant: res.body.variant, payload: res.body.payload || null, inExperiment: res.body.in_experiment };
       const seen = load("asn", {});
@@ -130,14 +132,16 @@ const refx = (() => {
   // reading refx's payload (GET /api/features/{clientKey}): GrowthBook
   // chose the arm locally, and the exposure becomes the user's assignment
   // in refx, which persists the same arm and enrols the user once. The
-  // user is the hashed attribute's value (hashAttribute "id"). A failed
-  // call is retried a few times: GrowthBook reports an exposure once.
-  const growthbookTracking = () => (experiment, result) => expose(String(result.hashValue), experiment.key);
+  // user is the hashed attribute's value (hashAttribute "id"), judged by
+  // the experiment's audience with GrowthBook's attributes (its third
+  // argument). A failed call is retried a few times: GrowthBook reports an
+  // exposure once.
+  const growthbookTracking = () => (experiment, result, ctx) => expose(String(result.hashValue), experiment.key, ctx && ctx.attributes);
 
   // expose enrols u in experiment for a value the page shows, retrying a
   // few times: the value is shown whether or not the call succeeds.
-  function expose(u, experiment) {
-    const attempt = n => enrol(u, experiment).catch(res => retryable(res.status) && n < 5 && setTimeout(attempt, 500 << n, n + 1));
+  function expose(u, experiment, attrs) {
+    const attempt = n => enrol(u, experiment, attrs).catch(res => retryable(res.status) && n < 5 && setTimeout(attempt, 500 << n, n + 1));
     attempt(0);
   }
 
