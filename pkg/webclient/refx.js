@@ -133,10 +133,10 @@ const refx = (() => {
   // chose the arm locally, and the exposure becomes the user's assignment
   // in refx, which persists the same arm and enrols the user once. The
   // user is the hashed attribute's value (hashAttribute "id"), judged by
-  // the experiment's audience with GrowthBook's attributes (its third
-  // argument). A failed call is retried a few times: GrowthBook reports an
-  // exposure once.
-  const growthbookTracking = () => (experiment, result, ctx) => expose(String(result.hashValue), experiment.key, ctx && ctx.attributes);
+  // the experiment's audience with the attributes GrowthBook judged (its
+  // third argument), not flagContext's. A failed call is retried a few
+  // times: GrowthBook reports an exposure once.
+  const growthbookTracking = () => (experiment, result, ctx) => expose(String(result.hashValue), experiment.key, (ctx || {}).attributes || {});
 
   // expose enrols u in experiment for a value the page shows, retrying a
   // few times: the value is shown whether or not the call succeeds.
