@@ -1,8 +1,11 @@
 // Evaluates a flag with the real GrowthBook JavaScript SDK for a list of
-// user ids, loading the payload from refx as the SDK does from GrowthBook
-// (GET {apiHost}/api/features/{clientKey}). Used by TestGrowthBookSDKParity.
+// users, loading the payload from refx as the SDK does from GrowthBook
+// (GET {apiHost}/api/features/{clientKey}). Used by TestGrowthBookSDKParity
+// and TestGrowthBookSDKParityAudience.
 //
-//   node growthbook-parity.js SDK_DIR API_HOST CLIENT_KEY FLAG < ids.json
+//   node growthbook-parity.js SDK_DIR API_HOST CLIENT_KEY FLAG < users.json
+//
+// A user is an id, or the user's attributes with their id.
 //
 // Prints {"source": ..., "arms": {id: variationId | null}}: null when the
 // user is not in the experiment (the SDK then serves another rule or the
@@ -13,18 +16,19 @@ const [sdkDir, apiHost, clientKey, flag] = process.argv.slice(2);
 const { GrowthBook } = require(sdkDir);
 
 async function main() {
-  const ids = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const users = JSON.parse(require("fs").readFileSync(0, "utf8"));
   const gb = new GrowthBook({ apiHost, clientKey });
   const status = await gb.init({ timeout: 10000 });
   if (!status.success) {
     throw new Error("GrowthBook init failed: " + JSON.stringify(status));
   }
   const arms = {};
-  for (const id of ids) {
-    await gb.setAttributes({ id });
+  for (const user of users) {
+    const attributes = typeof user === "string" ? { id: user } : user;
+    await gb.setAttributes(attributes);
     const res = gb.evalFeature(flag);
     const exp = res.experimentResult;
-    arms[id] = exp && exp.inExperiment ? exp.variationId : null;
+    arms[attributes.id] = exp && exp.inExperiment ? exp.variationId : null;
   }
   gb.destroy();
   process.stdout.write(JSON.stringify({ source: status.source, arms }));
