@@ -190,6 +190,9 @@ func decodeExperiment(r *stream.Record) ([]Row, error) {
 		StartedAt: utcPtr(it.StartedAt), StoppedAt: utcPtr(it.StoppedAt),
 		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
 	}
+	if it.Audience != "" {
+		row.Audience = &it.Audience
+	}
 	if ref := it.Referral; ref != nil {
 		row.ReferralConversionGoal = &ref.ConversionGoal
 		days := int32(ref.WindowDays)

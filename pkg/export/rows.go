@@ -99,6 +99,9 @@ type ExperimentRow struct {
 	Coverage      float64 `parquet:"coverage"`
 	Seed          string  `parquet:"seed"`
 	CounterShards int32   `parquet:"counter_shards"`
+	// Audience is the GrowthBook condition users had to match to enter
+	// (JSON), nil without one: who the results speak for.
+	Audience *string `parquet:"audience,optional"`
 	// The referral configuration of a referral experiment, nil otherwise.
 	ReferralConversionGoal *string    `parquet:"referral_conversion_goal,optional"`
 	ReferralWindowDays     *int32     `parquet:"referral_window_days,optional"`

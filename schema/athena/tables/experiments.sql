@@ -13,6 +13,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS experiments (
   coverage        double,
   seed            string,
   counter_shards  int,
+  audience        string,
   referral_conversion_goal string,
   referral_window_days     int,
   referral_landing_url     string,
