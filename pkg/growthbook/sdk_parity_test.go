@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -15,8 +14,8 @@ import (
 	"time"
 
 	"github.com/refx-dev/refx/pkg/childproc"
-	"github.com/refx-dev/refx/pkg/ddblocal"
 	"github.com/refx-dev/refx/pkg/growthbook"
+	"github.com/refx-dev/refx/pkg/installtest"
 )
 
 // parityScenario is one evaluation, run by the real SDK
@@ -49,18 +48,8 @@ type parityResult struct {
 // keys of removed variations, targeting that no longer matches).
 func TestSDKParity(t *testing.T) {
 	t.Parallel()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is required for the GrowthBook SDK parity test: install Node.js 20 or newer")
-	}
-	root, err := ddblocal.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdk, err := childproc.RunScript(context.Background(), root, "scripts/install-growthbook", os.Stderr)
-	if err != nil {
-		t.Fatalf("install growthbook: %v", err)
-	}
+	node := installtest.Node(t)
+	sdk := installtest.Script(t, "scripts/install-growthbook")
 	rng := rand.New(rand.NewPCG(13, 2026))
 	var scenarios []parityScenario
 	for range 2000 {

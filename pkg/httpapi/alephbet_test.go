@@ -11,24 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/refx-dev/refx/pkg/childproc"
-	"github.com/refx-dev/refx/pkg/ddblocal"
 	"github.com/refx-dev/refx/pkg/headless"
 	"github.com/refx-dev/refx/pkg/httpapi"
+	"github.com/refx-dev/refx/pkg/installtest"
 )
 
 // alephbetBundle returns the real Alephbet browser bundle, installed from
 // npm by scripts/install-alephbet.
 func alephbetBundle(t *testing.T) []byte {
 	t.Helper()
-	root, err := ddblocal.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path, err := childproc.RunScript(context.Background(), root, "scripts/install-alephbet", os.Stderr)
-	if err != nil {
-		t.Fatalf("install alephbet: %v", err)
-	}
+	path := installtest.Script(t, "scripts/install-alephbet")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,9 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/refx-dev/refx/pkg/childproc"
-	"github.com/refx-dev/refx/pkg/ddblocal"
 	"github.com/refx-dev/refx/pkg/headless"
+	"github.com/refx-dev/refx/pkg/installtest"
 )
 
 // mustSite serves the pages of testdata/openfeature from a loopback origin
@@ -170,14 +168,7 @@ func TestOpenFeatureWebSDK(t *testing.T) {
 // users the SDK put in the experiment, in the SDK's arm, and no one again.
 func TestGrowthBookSDKInChromium(t *testing.T) {
 	t.Parallel()
-	root, err := ddblocal.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdk, err := childproc.RunScript(context.Background(), root, "scripts/install-growthbook", os.Stderr)
-	if err != nil {
-		t.Fatalf("install growthbook: %v", err)
-	}
+	sdk := installtest.Script(t, "scripts/install-growthbook")
 	site := mustSite(t, map[string]string{"/gb/": filepath.Dir(filepath.Dir(sdk))})
 	a, _, client := MustOpenFeatureAPI(t, site.URL)
 	proxy, counts := mustCountingProxy(t, a.URL)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -15,8 +14,8 @@ import (
 	"time"
 
 	"github.com/refx-dev/refx/pkg/childproc"
-	"github.com/refx-dev/refx/pkg/ddblocal"
 	"github.com/refx-dev/refx/pkg/httpapi"
+	"github.com/refx-dev/refx/pkg/installtest"
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
@@ -193,18 +192,8 @@ func TestGrowthBookFeaturesExperimentNotRunning(t *testing.T) {
 // (or to leave the user out exactly when refx does).
 func TestGrowthBookSDKParity(t *testing.T) {
 	t.Parallel()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is required for the GrowthBook SDK parity test: install Node.js 20 or newer")
-	}
-	root, err := ddblocal.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdk, err := childproc.RunScript(context.Background(), root, "scripts/install-growthbook", os.Stderr)
-	if err != nil {
-		t.Fatalf("install growthbook: %v", err)
-	}
+	node := installtest.Node(t)
+	sdk := installtest.Script(t, "scripts/install-growthbook")
 	a, client, _, _ := MustGrowthBookAPI(t, true)
 
 	ids := gbUsers(1000)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -14,8 +13,8 @@ import (
 	"time"
 
 	"github.com/refx-dev/refx/pkg/childproc"
-	"github.com/refx-dev/refx/pkg/ddblocal"
 	"github.com/refx-dev/refx/pkg/httpapi"
+	"github.com/refx-dev/refx/pkg/installtest"
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
@@ -228,14 +227,7 @@ func linkedSteps(ids []string) []ofStep {
 // and returns the directory holding their server/ and web/ npm prefixes.
 func openFeatureSDKs(t *testing.T) string {
 	t.Helper()
-	root, err := ddblocal.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := childproc.RunScript(context.Background(), root, "scripts/install-openfeature", os.Stderr)
-	if err != nil {
-		t.Fatalf("install openfeature: %v", err)
-	}
+	dir := installtest.Script(t, "scripts/install-openfeature")
 	return dir
 }
 
@@ -246,10 +238,7 @@ func openFeatureSDKs(t *testing.T) string {
 // experiment's arm must be the one /v1/assign persists.
 func TestOpenFeatureServerSDK(t *testing.T) {
 	t.Parallel()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is required for the OpenFeature SDK test: install Node.js 20 or newer")
-	}
+	node := installtest.Node(t)
 	sdks := openFeatureSDKs(t)
 	a, secret, _ := MustOpenFeatureAPI(t, "https://shop.example")
 

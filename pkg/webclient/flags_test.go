@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -18,11 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/refx-dev/refx/pkg/childproc"
-	"github.com/refx-dev/refx/pkg/ddblocal"
 	"github.com/refx-dev/refx/pkg/devserver"
 	"github.com/refx-dev/refx/pkg/devserver/devservertest"
 	"github.com/refx-dev/refx/pkg/headless"
+	"github.com/refx-dev/refx/pkg/installtest"
 	"github.com/refx-dev/refx/pkg/webclient"
 )
 
@@ -136,14 +134,7 @@ func adminDo(t *testing.T, base, method, path, body string, want int) []byte {
 // npm @growthbook/growthbook@1.8.0 (scripts/install-growthbook).
 func growthbookBundle(t *testing.T) string {
 	t.Helper()
-	root, err := ddblocal.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdk, err := childproc.RunScript(context.Background(), root, "scripts/install-growthbook", os.Stderr)
-	if err != nil {
-		t.Fatalf("install growthbook: %v", err)
-	}
+	sdk := installtest.Script(t, "scripts/install-growthbook")
 	return filepath.Join(sdk, "dist", "bundles", "index.min.js")
 }
 
