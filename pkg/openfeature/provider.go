@@ -89,6 +89,9 @@ type Exposure struct {
 	Experiment string // the refx experiment id
 	Variant    string
 	User       string // the value of the rule's hash attribute, "id" by default
+	// Attributes are the evaluation context's, with "id": the experiment's
+	// audience judges them again when /v1/assign enrols the user.
+	Attributes map[string]any
 }
 
 // Option configures a Provider.
@@ -116,8 +119,9 @@ func WithExposure(fn func(ctx context.Context, e Exposure)) Option {
 }
 
 // WithAssign posts each exposure to the deployment's POST /v1/assign with
-// the provider's key, from a background goroutine, so that refx enrols and
-// counts the user as it does for its own SDKs. A failed post is retried at
+// the provider's key and the evaluation's attributes (for the experiment's
+// audience), from a background goroutine, so that refx enrols and counts
+// the user as it does for its own SDKs. A failed post is retried at
 // the user's next evaluation; Shutdown waits for queued posts until its
 // context ends.
 func WithAssign() Option { return func(p *Provider) { p.assign = true } }
@@ -449,7 +453,7 @@ func (p *Provider) evaluate(ctx context.Context, flag string, flatCtx of.Flatten
 		d.Reason, d.Variant = of.SplitReason, res.VariationKey
 		d.FlagMetadata["experimentKey"] = res.ExperimentKey
 		if res.InExperiment {
-			p.expose(ctx, Exposure{Flag: flag, Experiment: res.ExperimentKey, Variant: res.VariationKey, User: hashString(res.HashValue)})
+			p.expose(ctx, Exposure{Flag: flag, Experiment: res.ExperimentKey, Variant: res.VariationKey, User: hashString(res.HashValue), Attributes: attrs})
 		}
 		return res.Value, d
 	}
@@ -604,7 +608,10 @@ func (p *Provider) post(e Exposure) {
 
 // postAssign posts one exposure to POST /v1/assign.
 func (p *Provider) postAssign(e Exposure) error {
-	body, _ := json.Marshal(map[string]string{"experiment": e.Experiment, "user": e.User})
+	body, err := json.Marshal(map[string]any{"experiment": e.Experiment, "user": e.User, "attributes": e.Attributes})
+	if err != nil {
+		return err
+	}
 	req, err := http.NewRequestWithContext(p.postCtx, http.MethodPost, p.baseURL+"/v1/assign", bytes.NewReader(body))
 	if err != nil {
 		return err

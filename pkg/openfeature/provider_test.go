@@ -130,10 +130,16 @@ func TestProviderMatchesOFREP(t *testing.T) {
 // TestProviderExperimentParity: for 500 users, the provider picks the arm
 // POST /v1/assign persists, or leaves the user out exactly when refx does;
 // WithExposure reports each exposed user once, and WithAssign enrols them
-// in refx (so that /v1/assign finds them enrolled already).
+// in refx (so that /v1/assign finds them enrolled already). The experiment
+// has an audience (country NL), which the payload's rule carries and
+// WithAssign's attributes satisfy; half the users are from elsewhere.
 func TestProviderExperimentParity(t *testing.T) {
 	t.Parallel()
 	s := MustRefx(t)
+	var exp struct{ Version int64 }
+	s.mustDo(t, "GET", "/v1/experiments/color-test", "", http.StatusOK, &exp)
+	s.mustDo(t, "PATCH", "/v1/experiments/color-test", fmt.Sprintf(`{"version":%d,"audience":{"country":"NL"}}`, exp.Version), http.StatusOK)
+	country := func(i int) string { return []string{"NL", "US"}[i%2] }
 	var mu sync.Mutex
 	exposed := map[string]openfeature.Exposure{}
 	var dups int
@@ -150,7 +156,7 @@ func TestProviderExperimentParity(t *testing.T) {
 	got := make([]result, users)
 	for i := range users {
 		for range 2 { // the second evaluation must not report again
-			got[i] = evaluate(t, c, "string", "button-color", "", of.NewEvaluationContext(fmt.Sprintf("user-%d", i), nil))
+			got[i] = evaluate(t, c, "string", "button-color", "", of.NewEvaluationContext(fmt.Sprintf("user-%d", i), map[string]any{"country": country(i)}))
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -174,7 +180,8 @@ func TestProviderExperimentParity(t *testing.T) {
 			t.Errorf("%s: refx assigns %s, provider %+v", id, a.Variant, g)
 		case a.Enrolled:
 			t.Errorf("%s: WithAssign did not enrol them (/v1/assign enrolled them now)", id)
-		case e != (openfeature.Exposure{Flag: "button-color", Experiment: "color-test", Variant: a.Variant, User: id}):
+		case !reflect.DeepEqual(e, openfeature.Exposure{Flag: "button-color", Experiment: "color-test", Variant: a.Variant, User: id,
+			Attributes: map[string]any{"targetingKey": id, "id": id, "country": country(i)}}):
 			t.Errorf("%s: exposure %+v", id, e)
 		default:
 			in++
@@ -184,8 +191,9 @@ func TestProviderExperimentParity(t *testing.T) {
 	if dups != 0 || len(exposed) != in {
 		t.Errorf("%d exposures for %d users in the experiment, %d repeated", len(exposed), in, dups)
 	}
-	// Coverage 0.8 and weights 50/30/20: every arm and the gap are hit.
-	if in < users*7/10 || in > users*9/10 || len(arms) != 3 {
+	// Half the users in the audience, coverage 0.8 and weights 50/30/20:
+	// every arm and the gap are hit.
+	if in < users*7/20 || in > users*9/20 || len(arms) != 3 {
 		t.Errorf("%d of %d users in the experiment, arms %v", in, users, arms)
 	}
 	t.Logf("%d of %d users in the experiment, arms %v", in, users, arms)
