@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -196,5 +197,51 @@ func TestGrowthBookFeaturesAudience(t *testing.T) {
 	want = map[string]string{"button-color": ``, "pro-color": `{"plan":"pro"}`}
 	if got := conditions(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("without the audience, conditions = %v, want %v", got, want)
+	}
+}
+
+// TestGrowthBookSDKParityAudience: with an audience on gbExperiment, the
+// real GrowthBook SDK (npm 1.8.0, in node) given each user's attributes
+// enters exactly the users POST /v1/assign enrols with the same
+// attributes, in the same arms.
+func TestGrowthBookSDKParityAudience(t *testing.T) {
+	t.Parallel()
+	a, client, _, _ := MustGrowthBookAPI(t, true)
+	a.mustAudience("gb-parity", gbAudience)
+
+	countries := []string{"NL", "BE", "US", "FR", "DE"}
+	users := make([]map[string]any, 1000)
+	for i, id := range gbUsers(len(users)) {
+		users[i] = map[string]any{"id": id, "country": countries[i%len(countries)]}
+		if i%7 != 0 { // some users have no age
+			users[i]["age"] = float64(i % 40)
+		}
+	}
+	source, arms := growthbookArms(t, a, client, "button-color", users)
+	if source != "network" || len(arms) != len(users) {
+		t.Fatalf("the SDK loaded from %q and evaluated %d users, want network and %d", source, len(arms), len(users))
+	}
+	matched, entered := 0, 0
+	for _, u := range users {
+		attrs, _ := json.Marshal(u)
+		id := u["id"].(string)
+		res := a.doKey("POST", "/v1/assign", `{"experiment":"gb-parity","user":"`+id+`","attributes":`+string(attrs)+`}`, client)
+		var want *int
+		if res.Body["in_experiment"] == true {
+			i := slices.Index(gbVariants, res.Body["variant"].(string))
+			want = &i
+			entered++
+		}
+		if got := arms[id]; (got == nil) != (want == nil) || got != nil && *got != *want {
+			t.Errorf("%s %s: the SDK chose %s, /v1/assign %s", id, attrs, arm(got), arm(want))
+			continue
+		}
+		matched++
+	}
+	// Audience: 2/5 of users by country, plus adults of the other 3/5
+	// (ages 18-39 of 0-39, 6/7 with an age), about 70 %; then 80 % coverage.
+	t.Logf("%d/%d users matched; %d entered", matched, len(users), entered)
+	if entered < len(users)*45/100 || entered > len(users)*65/100 {
+		t.Errorf("%d of %d users entered, want about 56 %% (audience 70 %%, coverage 80 %%)", entered, len(users))
 	}
 }

@@ -192,15 +192,30 @@ func TestGrowthBookFeaturesExperimentNotRunning(t *testing.T) {
 // (or to leave the user out exactly when refx does).
 func TestGrowthBookSDKParity(t *testing.T) {
 	t.Parallel()
+	a, client, _, _ := MustGrowthBookAPI(t, true)
+	ids := gbUsers(1000)
+	source, arms := growthbookArms(t, a, client, "button-color", ids)
+	if source != "network" || len(arms) != len(ids) {
+		t.Fatalf("the SDK loaded from %q and evaluated %d users, want network and %d", source, len(arms), len(ids))
+	}
+	mustMatchAssign(t, a, client, ids, arms)
+}
+
+// growthbookArms evaluates flag with the real GrowthBook SDK in node
+// (testdata/growthbook-parity.js) for users (ids, or attributes with an id)
+// and returns where the SDK loaded the payload from and each user's
+// variation index, nil when not in the experiment.
+func growthbookArms(t *testing.T, a *api, client, flag string, users any) (source string, arms map[string]*int) {
+	t.Helper()
 	node := installtest.Node(t)
 	sdk := installtest.Script(t, "scripts/install-growthbook")
-	a, client, _, _ := MustGrowthBookAPI(t, true)
-
-	ids := gbUsers(1000)
-	in, _ := json.Marshal(ids)
+	in, err := json.Marshal(users)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "growthbook-parity.js"), sdk, a.URL, client, "button-color")
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "growthbook-parity.js"), sdk, a.URL, client, flag)
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -208,17 +223,14 @@ func TestGrowthBookSDKParity(t *testing.T) {
 	if err != nil {
 		t.Fatalf("node: %v\n%s", err, childproc.Tail(stderr.Bytes(), 4096))
 	}
-	var sdkRes struct {
+	var res struct {
 		Source string          `json:"source"`
 		Arms   map[string]*int `json:"arms"`
 	}
-	if err := json.Unmarshal(out, &sdkRes); err != nil {
+	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("node's output: %v\n%s", err, out)
 	}
-	if sdkRes.Source != "network" || len(sdkRes.Arms) != len(ids) {
-		t.Fatalf("the SDK loaded from %q and evaluated %d users, want network and %d", sdkRes.Source, len(sdkRes.Arms), len(ids))
-	}
-	mustMatchAssign(t, a, client, ids, sdkRes.Arms)
+	return res.Source, res.Arms
 }
 
 // gbUsers returns n user ids for the parity tests. ASCII: refx hashes
