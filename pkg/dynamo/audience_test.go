@@ -161,3 +161,21 @@ func TestAssignAudience(t *testing.T) {
 		t.Fatalf("%d participants counted, want the %d users admitted", participants, admitted)
 	}
 }
+
+// BenchmarkAdmits is the audience check Assign adds for a user not yet
+// assigned, with the condition compiled when the experiment was read.
+func BenchmarkAdmits(b *testing.B) {
+	s := MustStore(b, dynamo.Options{})
+	e := MustRunning(b, s, withAudience("bench-audience", audience))
+	e, err := s.Experiment(context.Background(), e.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	attrs := map[string]any{"id": "ann", "country": "NL", "age": 30.0}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !e.Admits("ann", attrs) {
+			b.Fatal("refused")
+		}
+	}
+}
