@@ -397,9 +397,9 @@ type ExperimentPatch struct {
 
 // Apply returns a copy of e with the patch applied, validated, its version
 // bumped. A draft may change anything. A running experiment may change its
-// brief, its coverage, its audience and its variants' weights, but not which variants and
-// goals exist, their payloads, the control or the shard count: counts already
-// taken would stop meaning what they meant. That includes a goal's cap and
+// brief, its coverage, its audience and its variants' weights, but not
+// which variants and goals exist, their payloads, the control or the shard
+// count: counts already taken would stop meaning what they meant. That includes a goal's cap and
 // server_only: sums counted under two caps, or from two sets of senders, are
 // no one metric's. The audience, like the coverage, says only who may enter
 // from now on: users already in keep their arm, so it may change while the
