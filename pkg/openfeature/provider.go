@@ -327,81 +327,68 @@ func changedKeys(cur, next *payload) []string {
 
 // BooleanEvaluation resolves a boolean flag.
 func (p *Provider) BooleanEvaluation(ctx context.Context, flag string, defaultValue bool, flatCtx of.FlattenedContext) of.BoolResolutionDetail {
-	raw, d := p.evaluate(ctx, flag, flatCtx)
-	out := of.BoolResolutionDetail{Value: defaultValue, ProviderResolutionDetail: d}
-	if d.ResolutionError != (of.ResolutionError{}) {
-		return out
-	}
-	switch string(raw) {
-	case "true":
-		out.Value = true
-	case "false":
-		out.Value = false
-	default:
-		return mismatch(out, flag, "boolean", raw)
-	}
-	return out
+	return resolve(p, ctx, flag, defaultValue, flatCtx, "boolean", func(raw json.RawMessage) (bool, bool) {
+		switch string(raw) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+		return false, false
+	})
 }
 
 // StringEvaluation resolves a string flag.
 func (p *Provider) StringEvaluation(ctx context.Context, flag string, defaultValue string, flatCtx of.FlattenedContext) of.StringResolutionDetail {
-	raw, d := p.evaluate(ctx, flag, flatCtx)
-	out := of.StringResolutionDetail{Value: defaultValue, ProviderResolutionDetail: d}
-	if d.ResolutionError != (of.ResolutionError{}) {
-		return out
-	}
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &out.Value) != nil {
-		out.Value = defaultValue
-		return mismatch(out, flag, "string", raw)
-	}
-	return out
+	return resolve(p, ctx, flag, defaultValue, flatCtx, "string", func(raw json.RawMessage) (v string, ok bool) {
+		return v, len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &v) == nil
+	})
 }
 
 // FloatEvaluation resolves a number flag.
 func (p *Provider) FloatEvaluation(ctx context.Context, flag string, defaultValue float64, flatCtx of.FlattenedContext) of.FloatResolutionDetail {
-	raw, d := p.evaluate(ctx, flag, flatCtx)
-	out := of.FloatResolutionDetail{Value: defaultValue, ProviderResolutionDetail: d}
-	if d.ResolutionError != (of.ResolutionError{}) {
-		return out
-	}
-	if !isNumber(raw) || json.Unmarshal(raw, &out.Value) != nil {
-		out.Value = defaultValue
-		return mismatch(out, flag, "number", raw)
-	}
-	return out
+	return resolve(p, ctx, flag, defaultValue, flatCtx, "number", func(raw json.RawMessage) (v float64, ok bool) {
+		return v, isNumber(raw) && json.Unmarshal(raw, &v) == nil
+	})
 }
 
 // IntEvaluation resolves a number flag whose value is an integer: 3 and
 // 3.0 resolve, 3.5 is a TYPE_MISMATCH.
 func (p *Provider) IntEvaluation(ctx context.Context, flag string, defaultValue int64, flatCtx of.FlattenedContext) of.IntResolutionDetail {
-	raw, d := p.evaluate(ctx, flag, flatCtx)
-	out := of.IntResolutionDetail{Value: defaultValue, ProviderResolutionDetail: d}
-	if d.ResolutionError != (of.ResolutionError{}) {
-		return out
-	}
-	var f float64
-	if !isNumber(raw) || json.Unmarshal(raw, &f) != nil || f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
-		return mismatch(out, flag, "integer", raw)
-	}
-	// json.Number keeps integers past 2^53 exact.
-	if n, err := json.Number(raw).Int64(); err == nil {
-		out.Value = n
-	} else {
-		out.Value = int64(f)
-	}
-	return out
+	return resolve(p, ctx, flag, defaultValue, flatCtx, "integer", func(raw json.RawMessage) (int64, bool) {
+		var f float64
+		if !isNumber(raw) || json.Unmarshal(raw, &f) != nil || f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
+			return 0, false
+		}
+		// json.Number keeps integers past 2^53 exact.
+		if n, err := json.Number(raw).Int64(); err == nil {
+			return n, true
+		}
+		return int64(f), true
+	})
 }
 
 // ObjectEvaluation resolves any flag to its JSON value decoded as
 // encoding/json does (objects as map[string]any, numbers as float64).
 func (p *Provider) ObjectEvaluation(ctx context.Context, flag string, defaultValue any, flatCtx of.FlattenedContext) of.InterfaceResolutionDetail {
+	return resolve(p, ctx, flag, defaultValue, flatCtx, "value", func(raw json.RawMessage) (v any, ok bool) {
+		_ = json.Unmarshal(raw, &v) // raw was decoded once already, with the payload
+		return v, true
+	})
+}
+
+// resolve evaluates flag and decodes its value with decode, which answers
+// false for a value that is not a want: a TYPE_MISMATCH, with the default.
+func resolve[T any](p *Provider, ctx context.Context, flag string, defaultValue T, flatCtx of.FlattenedContext, want string, decode func(json.RawMessage) (T, bool)) of.GenericResolutionDetail[T] {
 	raw, d := p.evaluate(ctx, flag, flatCtx)
-	out := of.InterfaceResolutionDetail{Value: defaultValue, ProviderResolutionDetail: d}
+	out := of.GenericResolutionDetail[T]{Value: defaultValue, ProviderResolutionDetail: d}
 	if d.ResolutionError != (of.ResolutionError{}) {
 		return out
 	}
-	var v any
-	_ = json.Unmarshal(raw, &v) // raw was decoded once already, with the payload
+	v, ok := decode(raw)
+	if !ok {
+		return mismatch(out, flag, want, raw)
+	}
 	out.Value = v
 	return out
 }
