@@ -1,19 +1,14 @@
 package growthbook_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"testing"
-	"time"
 
-	"github.com/refx-dev/refx/pkg/childproc"
 	"github.com/refx-dev/refx/pkg/growthbook"
 	"github.com/refx-dev/refx/pkg/installtest"
 )
@@ -48,7 +43,6 @@ type parityResult struct {
 // keys of removed variations, targeting that no longer matches).
 func TestSDKParity(t *testing.T) {
 	t.Parallel()
-	node := installtest.Node(t)
 	sdk := installtest.Script(t, "scripts/install-growthbook")
 	rng := rand.New(rand.NewPCG(13, 2026))
 	var scenarios []parityScenario
@@ -62,16 +56,7 @@ func TestSDKParity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "sdk-parity.js"), sdk)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, childproc.Tail(stderr.Bytes(), 4096))
-	}
+	out := installtest.RunNode(t, in, filepath.Join("testdata", "sdk-parity.js"), sdk)
 	var want []parityResult
 	if err := json.Unmarshal(out, &want); err != nil || len(want) != len(scenarios) {
 		t.Fatalf("node's output (%d results for %d scenarios): %v", len(want), len(scenarios), err)

@@ -1,19 +1,15 @@
 package httpapi_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/refx-dev/refx/pkg/childproc"
 	"github.com/refx-dev/refx/pkg/httpapi"
 	"github.com/refx-dev/refx/pkg/installtest"
 	"github.com/refx-dev/refx/pkg/refx"
@@ -207,22 +203,12 @@ func TestGrowthBookSDKParity(t *testing.T) {
 // variation index, nil when not in the experiment.
 func growthbookArms(t *testing.T, a *api, client, flag string, users any) (source string, arms map[string]*int) {
 	t.Helper()
-	node := installtest.Node(t)
 	sdk := installtest.Script(t, "scripts/install-growthbook")
 	in, err := json.Marshal(users)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "growthbook-parity.js"), sdk, a.URL, client, flag)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, childproc.Tail(stderr.Bytes(), 4096))
-	}
+	out := installtest.RunNode(t, in, filepath.Join("testdata", "growthbook-parity.js"), sdk, a.URL, client, flag)
 	var res struct {
 		Source string          `json:"source"`
 		Arms   map[string]*int `json:"arms"`

@@ -1,12 +1,9 @@
 package httpapi_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -238,7 +235,6 @@ func openFeatureSDKs(t *testing.T) string {
 // experiment's arm must be the one /v1/assign persists.
 func TestOpenFeatureServerSDK(t *testing.T) {
 	t.Parallel()
-	node := installtest.Node(t)
 	sdks := openFeatureSDKs(t)
 	a, secret, _ := MustOpenFeatureAPI(t, "https://shop.example")
 
@@ -254,28 +250,13 @@ func TestOpenFeatureServerSDK(t *testing.T) {
 	steps = append(steps, linkedSteps(ids)...)
 	in, _ := json.Marshal(steps)
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "openfeature", "server.js"),
-		filepath.Join(sdks, "server", "node_modules"), a.URL, secret)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, childproc.Tail(stderr.Bytes(), 4096))
-	}
+	out := installtest.RunNode(t, in, filepath.Join("testdata", "openfeature", "server.js"), filepath.Join(sdks, "server", "node_modules"), a.URL, secret)
 	var got [][]ofDetails
 	if err := json.Unmarshal(out, &got); err != nil || len(got) != len(steps) {
 		t.Fatalf("node's output (%d steps, want %d): %v\n%s", len(got), len(steps), err, childproc.Tail(out, 2048))
 	}
 	t.Logf("node evaluated %d flags in %v", len(cases)+2*len(ids), time.Since(start).Round(time.Millisecond))
-	defer func() {
-		if t.Failed() {
-			t.Logf("node's stderr:\n%s", childproc.Tail(stderr.Bytes(), 4096))
-		}
-	}()
 	for i, c := range cases {
 		checkDetails(t, c.name, got[i][0], c.want)
 	}

@@ -1,13 +1,15 @@
 // Package installtest gives tests what the repository's install scripts
 // install (scripts/install-*: npm packages of real SDKs), and the node they
-// run under, failing the test with the reason when they cannot.
+// node scripts against them, failing the test with the reason when it cannot.
 package installtest
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/refx-dev/refx/pkg/childproc"
 	"github.com/refx-dev/refx/pkg/ddblocal"
@@ -30,12 +32,31 @@ func Script(tb testing.TB, script string) string {
 	return out
 }
 
-// Node returns the path of node, which runs the JavaScript SDKs under test.
-func Node(tb testing.TB) string {
+// node returns the path of node, which runs the JavaScript SDKs under test.
+func node(tb testing.TB) string {
 	tb.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		tb.Fatal("node is required to run the JavaScript SDKs: install Node.js 20 or newer")
 	}
 	return node
+}
+
+// RunNode runs the script under node with args, stdin on its standard
+// input, and returns its standard output; it fails the test with the end of
+// the script's standard error when the script fails or runs past two
+// minutes.
+func RunNode(tb testing.TB, stdin []byte, script string, args ...string) []byte {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node(tb), append([]string{script}, args...)...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		tb.Fatalf("node %s: %v\n%s", script, err, childproc.Tail(stderr.Bytes(), 4096))
+	}
+	return out
 }
