@@ -1,6 +1,6 @@
 // Package installtest gives tests what the repository's install scripts
-// install (scripts/install-*: npm packages of real SDKs), and the node they
-// node scripts against them, failing the test with the reason when it cannot.
+// install (scripts/install-*: npm packages of real SDKs) and runs node
+// scripts against them, failing the test with the reason when it cannot.
 package installtest
 
 import (
