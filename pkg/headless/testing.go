@@ -36,3 +36,26 @@ func MustStart(tb testing.TB, opts Options) *Browser {
 	tb.Cleanup(func() { b.Close() })
 	return b
 }
+
+// MustOpen opens url in a new isolated page of b and waits for the
+// JavaScript expression ready (like "window.ready") to hold. When the test
+// fails, the page's console and exceptions are logged.
+func (b *Browser) MustOpen(tb testing.TB, ctx context.Context, url, ready string) *Page {
+	tb.Helper()
+	p, err := b.NewIsolatedPage(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("page logs: %q", p.Logs())
+		}
+	})
+	if err := p.Navigate(ctx, url); err != nil {
+		tb.Fatal(err)
+	}
+	if err := p.WaitFor(ctx, ready); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}

@@ -38,22 +38,7 @@ func mustSite(t *testing.T, dirs map[string]string) *httptest.Server {
 // for its module script to have run.
 func mustPage(t *testing.T, ctx context.Context, site *httptest.Server, path string) *headless.Page {
 	t.Helper()
-	p, err := headless.MustStart(t, headless.Options{}).NewIsolatedPage(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Navigate(ctx, site.URL+path); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.WaitFor(ctx, "window.ready"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("page logs: %q", p.Logs())
-		}
-	})
-	return p
+	return headless.MustStart(t, headless.Options{}).MustOpen(t, ctx, site.URL+path, "window.ready")
 }
 
 // statusCounter is a reverse proxy to refx counting its answers by

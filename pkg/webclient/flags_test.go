@@ -192,22 +192,7 @@ func TestFlagsInBrowser(t *testing.T) {
 	b := headless.MustStart(t, headless.Options{})
 	open := func(key string) *headless.Page {
 		t.Helper()
-		p, err := b.NewIsolatedPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Navigate(ctx, page.URL+"/flags.html?api="+url.QueryEscape(api.URL)+"&key="+url.QueryEscape(key)); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.WaitFor(ctx, "window.ready"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("page logs: %q", p.Logs())
-			}
-		})
-		return p
+		return b.MustOpen(t, ctx, page.URL+"/flags.html?api="+url.QueryEscape(api.URL)+"&key="+url.QueryEscape(key), "window.ready")
 	}
 	eval := func(p *headless.Page, expr string, want any) {
 		t.Helper()
