@@ -66,6 +66,9 @@ type Goal struct {
 	// Counting the capped value at ingestion keeps the counters exact sums
 	// of the capped metric; the event keeps the value as sent.
 	Cap *Decimal `json:"cap,omitempty"`
+	// Decision (role, direction, minimum sample, one-sidedness, margin)
+	// says how the goal's metrics are judged.
+	Decision
 }
 
 // Capped returns v limited to the goal's cap, and whether the cap changed
@@ -84,7 +87,8 @@ func (g Goal) Capped(v Decimal) (Decimal, bool) {
 }
 
 // sameGoals reports whether two goal lists measure the same thing: the
-// same keys, kinds, trust and caps, in the same order.
+// same keys, kinds, trust and caps, in the same order. Their decisions may
+// differ: they change the reading, not the counts.
 func sameGoals(a, b []Goal) bool {
 	return slices.EqualFunc(a, b, func(x, y Goal) bool {
 		return x.Key == y.Key && x.Kind == y.Kind && x.ServerOnly == y.ServerOnly &&
@@ -103,6 +107,8 @@ type Experiment struct {
 	Control    string    `json:"control"`
 	Coverage   float64   `json:"coverage"`
 	Goals      []Goal    `json:"goals"`
+	// RatioMetrics are ratios of two goals' per-participant totals.
+	RatioMetrics []RatioMetric `json:"ratio_metrics,omitempty"`
 	// Seed feeds the assignment hash; it defaults to the id so that the same
 	// user lands in unrelated buckets across experiments.
 	Seed string `json:"seed"`
@@ -144,6 +150,7 @@ type NewExperiment struct {
 	Control       string          `json:"control"`
 	Coverage      *float64        `json:"coverage"`
 	Goals         []Goal          `json:"goals"`
+	RatioMetrics  []RatioMetric   `json:"ratio_metrics"`
 	Seed          string          `json:"seed"`
 	CounterShards *int            `json:"counter_shards"`
 	Referral      *ReferralConfig `json:"referral"`
@@ -154,7 +161,7 @@ type NewExperiment struct {
 func (n NewExperiment) Build(now time.Time) (*Experiment, error) {
 	e := &Experiment{
 		ID: n.ID, Name: n.Name, Hypothesis: n.Hypothesis, Owner: n.Owner,
-		Variants: n.Variants, Control: n.Control, Coverage: 1, Goals: n.Goals,
+		Variants: n.Variants, Control: n.Control, Coverage: 1, Goals: n.Goals, RatioMetrics: n.RatioMetrics,
 		Seed: n.Seed, CounterShards: DefaultShards, Referral: n.Referral, Audience: normalAudience(n.Audience),
 		Status: StatusDraft, Version: 1, CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
 	}
@@ -176,6 +183,7 @@ func (n NewExperiment) Build(now time.Time) (*Experiment, error) {
 	if e.Control == "" && len(e.Variants) > 0 {
 		e.Control = e.Variants[0].Key
 	}
+	e.fillDecisions()
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
@@ -214,7 +222,10 @@ func (e *Experiment) Validate() error {
 	if _, ok := e.Variant(e.Control); !ok {
 		return FieldErrorf("control", "must be the key of one of the variants")
 	}
-	return validateGoals(e.Goals)
+	if err := validateGoals(e.Goals); err != nil {
+		return err
+	}
+	return validateRatioMetrics(e.RatioMetrics, e.Goals)
 }
 
 // validateAudience checks the audience's shape; its language is checked
@@ -318,6 +329,9 @@ func validateGoals(gs []Goal) error {
 		case g.Cap != nil && g.Cap.units <= 0:
 			return FieldErrorf("goals", "cap of %q must be greater than 0", g.Key)
 		}
+		if err := g.Decision.validate("goals", g.Key); err != nil {
+			return err
+		}
 		seen[g.Key] = true
 	}
 	return nil
@@ -379,15 +393,18 @@ func (e *Experiment) Weights(dst []float64) []float64 {
 // ExperimentPatch is the body of an update. Version is the version the client
 // read; a stale one is a conflict. Other fields are optional.
 type ExperimentPatch struct {
-	Version       int64      `json:"version"`
-	Name          *string    `json:"name"`
-	Hypothesis    *string    `json:"hypothesis"`
-	Owner         *string    `json:"owner"`
-	Variants      *[]Variant `json:"variants"`
-	Control       *string    `json:"control"`
-	Coverage      *float64   `json:"coverage"`
-	Goals         *[]Goal    `json:"goals"`
-	CounterShards *int       `json:"counter_shards"`
+	Version    int64      `json:"version"`
+	Name       *string    `json:"name"`
+	Hypothesis *string    `json:"hypothesis"`
+	Owner      *string    `json:"owner"`
+	Variants   *[]Variant `json:"variants"`
+	Control    *string    `json:"control"`
+	Coverage   *float64   `json:"coverage"`
+	Goals      *[]Goal    `json:"goals"`
+	// RatioMetrics replaces the ratio metrics; a running experiment may
+	// change only their decisions.
+	RatioMetrics  *[]RatioMetric `json:"ratio_metrics"`
+	CounterShards *int           `json:"counter_shards"`
 	// Referral replaces the referral configuration; its guards and landing
 	// URL may change at any time.
 	Referral *ReferralConfig `json:"referral"`
@@ -403,7 +420,11 @@ type ExperimentPatch struct {
 // server_only: sums counted under two caps, or from two sets of senders, are
 // no one metric's. The audience, like the coverage, says only who may enter
 // from now on: users already in keep their arm, so it may change while the
-// experiment runs. A stopped experiment may change only its brief.
+// experiment runs. So may the goals' and ratio metrics' decisions (role,
+// direction, ...), which change only the reading of the counts; which ratio
+// metrics exist may not. A stopped experiment may change only its brief: a
+// primary chosen after the results are final is no longer a decision made
+// in advance.
 func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error) {
 	if e.Source == SourceLamed {
 		return nil, Errorf(ECONFLICT, "experiment %s is defined by its Alephbet clients and cannot be edited", e.ID)
@@ -439,6 +460,9 @@ func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error
 	if p.Goals != nil {
 		next.Goals = *p.Goals
 	}
+	if p.RatioMetrics != nil {
+		next.RatioMetrics = *p.RatioMetrics
+	}
 	if p.CounterShards != nil {
 		next.CounterShards = *p.CounterShards
 	}
@@ -447,6 +471,10 @@ func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error
 	}
 	if p.Audience != nil {
 		next.Audience, next.admits = normalAudience(p.Audience), nil
+	}
+	next.fillDecisions()
+	if e.Status == StatusStopped && !sameDecisions(e, &next) {
+		return nil, &Error{Code: ECONFLICT, Field: "goals", Message: "cannot change roles, directions or margins while the experiment is stopped"}
 	}
 	if err := next.Validate(); err != nil {
 		return nil, err
@@ -465,6 +493,10 @@ func (e *Experiment) checkLiveChange(p ExperimentPatch) error {
 		return frozen("control")
 	case p.Goals != nil && !sameGoals(*p.Goals, e.Goals):
 		return frozen("goals")
+	case p.RatioMetrics != nil && !slices.EqualFunc(*p.RatioMetrics, e.RatioMetrics, sameRatio):
+		// Their cross-product counters run from the start: a ratio added
+		// later would be read from sums that missed its first events.
+		return frozen("ratio_metrics")
 	case p.CounterShards != nil && *p.CounterShards != e.CounterShards:
 		return frozen("counter_shards")
 	case e.Status == StatusStopped && p.Coverage != nil:
