@@ -137,7 +137,7 @@ var functions = []function{
 	},
 	{
 		Name:        "snapshot",
-		Description: "refx: hourly snapshots of running experiments' results",
+		Description: "refx: snapshots of running experiments' results",
 		Scheduled:   true,
 		Memory:      512, Timeout: 5 * time.Minute, P99: 2 * time.Minute,
 		Access: access{

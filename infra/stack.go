@@ -400,15 +400,18 @@ func envDuration(d time.Duration) string {
 	return s
 }
 
-// schedule invokes each scheduled function at the snapshot period.
+// schedule invokes each scheduled function at the tick of the snapshot
+// cadence (every five minutes with the hourly default, for young
+// experiments' snapshots).
 func (s *service) schedule() {
-	minutes := s.cfg.SnapshotPeriod.Minutes()
+	tick := app.SnapshotCadence(s.cfg.SnapshotPeriod).Tick()
+	minutes := tick.Minutes()
 	for _, f := range functions {
 		if !f.Scheduled {
 			continue
 		}
 		awsevents.NewRule(s.stack, jsii.String(functionID(f.Name)+"Schedule"), &awsevents.RuleProps{
-			Description: jsii.String("refx: invoke " + f.Name + " every " + s.cfg.SnapshotPeriod.String()),
+			Description: jsii.String("refx: invoke " + f.Name + " every " + tick.String()),
 			Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(minutes))),
 			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.functions[f.Name], &awseventstargets.LambdaFunctionProps{
 				RetryAttempts: jsii.Number(2),

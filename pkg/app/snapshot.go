@@ -9,15 +9,33 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/refx-dev/refx/pkg/dynamo"
+	"github.com/refx-dev/refx/pkg/refx"
 )
 
-// DefaultSnapshotPeriod is how often the results of running experiments are
-// snapshotted: the schedule's rate, and the length of a snapshot's period.
+// DefaultSnapshotPeriod is the length of a snapshot's period once an
+// experiment is older than YoungSnapshotAge.
 const DefaultSnapshotPeriod = time.Hour
 
-// Snapshotter stores a snapshot of every running experiment's results.
+// FineSnapshotPeriod and YoungSnapshotAge make the charts of a new
+// experiment useful from its first minutes: it is snapshotted every five
+// minutes for its first day (288 snapshots, about 1–2 WRU each, and as many
+// more items for its charts to read) and at the snapshot period after.
+const (
+	FineSnapshotPeriod = 5 * time.Minute
+	YoungSnapshotAge   = 24 * time.Hour
+)
+
+// SnapshotCadence is the cadence of a snapshot period: fine periods for
+// young experiments when they are shorter than it. The schedule runs at its
+// Tick.
+func SnapshotCadence(period time.Duration) refx.SnapshotCadence {
+	return refx.SnapshotCadence{Period: period, Fine: min(period, FineSnapshotPeriod), Young: YoungSnapshotAge}
+}
+
+// Snapshotter stores, at a tick of the schedule, the snapshot of every
+// running experiment that is due one.
 type Snapshotter interface {
-	SnapshotAll(ctx context.Context, period time.Time) (int, error)
+	SnapshotAll(ctx context.Context, at time.Time, cadence refx.SnapshotCadence) (int, error)
 }
 
 // SnapshotPeriodFromEnv reads REFX_SNAPSHOT_PERIOD (a Go duration of at
@@ -34,24 +52,24 @@ func SnapshotPeriodFromEnv(getenv func(string) string) (time.Duration, error) {
 	return d, nil
 }
 
-// SnapshotFunc is the snapshot Lambda's handler: each scheduled event
-// snapshots every running experiment for the period holding the event's
-// scheduled time. A retried or repeated event of one period stores the same
-// snapshots again with newer totals, so delivering it twice is harmless; an
-// error makes Lambda retry the invocation.
-func SnapshotFunc(s Snapshotter, period time.Duration, logger *slog.Logger) func(context.Context, events.EventBridgeEvent) error {
+// SnapshotFunc is the snapshot Lambda's handler, invoked every
+// cadence.Tick(): each scheduled event snapshots every running experiment
+// due one at the event's scheduled time, for the period holding it. A
+// retried or repeated event stores the same periods' snapshots again with
+// newer totals, so delivering it twice is harmless; an error makes Lambda
+// retry the invocation.
+func SnapshotFunc(s Snapshotter, cadence refx.SnapshotCadence, logger *slog.Logger) func(context.Context, events.EventBridgeEvent) error {
 	return func(ctx context.Context, ev events.EventBridgeEvent) error {
 		at := ev.Time
 		if at.IsZero() {
 			at = time.Now()
 		}
-		start := at.UTC().Truncate(period)
-		n, err := s.SnapshotAll(ctx, start)
+		n, err := s.SnapshotAll(ctx, at, cadence)
 		if err != nil {
-			logger.ErrorContext(ctx, "snapshots failed", "period", start, "stored", n, "err", err, "event", ev.ID)
+			logger.ErrorContext(ctx, "snapshots failed", "at", at, "stored", n, "err", err, "event", ev.ID)
 			return err
 		}
-		logger.InfoContext(ctx, "snapshots stored", "period", start, "stored", n, "event", ev.ID)
+		logger.InfoContext(ctx, "snapshots stored", "at", at, "stored", n, "event", ev.ID)
 		return nil
 	}
 }
@@ -73,5 +91,5 @@ func SnapshotHandler(ctx context.Context, getenv func(string) string) (func(cont
 	}
 	logger := cfg.Logger()
 	store := dynamo.New(client, cfg.Table, dynamo.Options{Logger: logger})
-	return SnapshotFunc(store, period, logger), nil
+	return SnapshotFunc(store, SnapshotCadence(period), logger), nil
 }

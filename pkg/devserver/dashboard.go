@@ -13,26 +13,27 @@ import (
 
 // startSnapshots does locally what the scheduled snapshot Lambda does in
 // AWS: it snapshots every running experiment's results at once (so that a
-// fresh stack's charts have a first point), then every interval (default
-// hourly, as deployed), each for the period of that interval holding the
-// tick. stop ends it and waits, so that no snapshot outlives DynamoDB Local.
+// fresh stack's charts have a first point), then at every tick of the
+// cadence of the period every (default hourly, as deployed: young
+// experiments every five minutes). stop ends it and waits, so that no
+// snapshot outlives DynamoDB Local.
 func startSnapshots(ctx context.Context, s app.Snapshotter, every time.Duration, logger *slog.Logger) (stop func()) {
 	if every <= 0 {
 		every = app.DefaultSnapshotPeriod
 	}
+	cadence := app.SnapshotCadence(every)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		take := func(at time.Time) {
-			period := at.UTC().Truncate(every)
-			if n, err := s.SnapshotAll(ctx, period); err != nil && ctx.Err() == nil {
-				logger.WarnContext(ctx, "snapshots failed", "period", period, "stored", n, "err", err)
+			if n, err := s.SnapshotAll(ctx, at, cadence); err != nil && ctx.Err() == nil {
+				logger.WarnContext(ctx, "snapshots failed", "at", at, "stored", n, "err", err)
 			} else {
-				logger.DebugContext(ctx, "snapshots stored", "period", period, "stored", n)
+				logger.DebugContext(ctx, "snapshots stored", "at", at, "stored", n)
 			}
 		}
 		take(time.Now())
-		ticker := time.NewTicker(every)
+		ticker := time.NewTicker(cadence.Tick())
 		defer ticker.Stop()
 		for {
 			select {

@@ -206,12 +206,12 @@ func (s *Store) Snapshots(ctx context.Context, experiment string, from, to time.
 // maxParallelSnapshots bounds the experiments SnapshotAll reads at once.
 const maxParallelSnapshots = 4
 
-// SnapshotAll takes the snapshot of period of every running experiment,
-// listed from gsi1 with a status filter. One experiment's failure does not
-// stop the others; the errors are joined. It returns how many snapshots
-// were stored.
-func (s *Store) SnapshotAll(ctx context.Context, period time.Time) (int, error) {
-	ids, err := s.runningExperiments(ctx)
+// SnapshotAll takes, at the schedule's tick at, the snapshot every running
+// experiment is due (cadence.Due from its start), listed from gsi1 with a
+// status filter. One experiment's failure does not stop the others; the
+// errors are joined. It returns how many snapshots were stored.
+func (s *Store) SnapshotAll(ctx context.Context, at time.Time, cadence refx.SnapshotCadence) (int, error) {
+	due, err := s.dueSnapshots(ctx, at, cadence)
 	if err != nil {
 		return 0, err
 	}
@@ -222,7 +222,7 @@ func (s *Store) SnapshotAll(ctx context.Context, period time.Time) (int, error) 
 		wg   sync.WaitGroup
 	)
 	sem := make(chan struct{}, maxParallelSnapshots)
-	for _, id := range ids {
+	for id, period := range due {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -242,15 +242,24 @@ func (s *Store) SnapshotAll(ctx context.Context, period time.Time) (int, error) 
 	return n, errors.Join(errs...)
 }
 
-// runningExperiments lists the ids of the running experiments.
-func (s *Store) runningExperiments(ctx context.Context) ([]string, error) {
+// dueSnapshots lists the running experiments due a snapshot at the tick
+// at, with the period of each one's snapshot.
+func (s *Store) dueSnapshots(ctx context.Context, at time.Time, cadence refx.SnapshotCadence) (map[string]time.Time, error) {
 	filter := expression.Name("status").Equal(expression.Value(string(refx.StatusRunning)))
-	var ids []string
-	err := s.allExperiments(ctx, "runningExperiments", filter, func(it experimentItem) { ids = append(ids, it.ID) })
+	due := map[string]time.Time{}
+	err := s.allExperiments(ctx, "dueSnapshots", filter, func(it experimentItem) {
+		var started time.Time
+		if it.StartedAt != nil {
+			started = *it.StartedAt
+		}
+		if period, ok := cadence.Due(started, at); ok {
+			due[it.ID] = period
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	return ids, nil
+	return due, nil
 }
 
 // decimalOrZero is an exact decimal of the results as a DynamoDB number.

@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -144,19 +145,38 @@ func TestSnapshotAll(t *testing.T) {
 	if err := s.LamedTrack(ctx, refx.LamedTrack{Namespace: "alephbet", Experiment: "hero", Variant: "a", Event: "participate", UUID: "u1"}); err != nil {
 		t.Fatal(err)
 	}
-	period := time.Now().UTC().Truncate(time.Hour)
+	// Both running experiments started a moment ago: young, each gets the
+	// snapshot of the 5-minute period of the tick.
+	cadence := refx.SnapshotCadence{Period: time.Hour, Fine: 5 * time.Minute, Young: 24 * time.Hour}
+	now := time.Now().UTC()
+	fine := now.Truncate(5 * time.Minute)
 	for range 2 { // idempotent per period
-		n, err := s.SnapshotAll(ctx, period)
+		n, err := s.SnapshotAll(ctx, now, cadence)
 		if err != nil || n != 2 {
 			t.Fatalf("SnapshotAll = %d, %v; want the 2 running experiments", n, err)
 		}
 	}
-	for id, want := range map[string]int{
-		running.ID: 1, stopped.ID: 0, draft.ID: 0, refx.LamedExperimentID("alephbet", "hero"): 1,
+	// A day later they are old: the first tick of an hour takes the hour's
+	// snapshot, the next ticks of the hour none.
+	hour := now.Add(25 * time.Hour).Truncate(time.Hour)
+	for _, tick := range []struct {
+		at   time.Time
+		want int
+	}{{hour.Add(time.Minute), 2}, {hour.Add(6 * time.Minute), 0}, {hour.Add(59 * time.Minute), 0}} {
+		if n, err := s.SnapshotAll(ctx, tick.at, cadence); err != nil || n != tick.want {
+			t.Fatalf("SnapshotAll at %s = %d, %v; want %d", tick.at, n, err, tick.want)
+		}
+	}
+	for id, want := range map[string][]time.Time{
+		running.ID: {fine, hour}, stopped.ID: nil, draft.ID: nil, refx.LamedExperimentID("alephbet", "hero"): {fine, hour},
 	} {
-		got, err := s.Snapshots(ctx, id, period, period)
-		if err != nil || len(got) != want {
-			t.Errorf("%s: %d snapshots (%v), want %d", id, len(got), err, want)
+		got, err := s.Snapshots(ctx, id, fine, hour)
+		var periods []time.Time
+		for _, snap := range got {
+			periods = append(periods, snap.Period)
+		}
+		if err != nil || !slices.EqualFunc(periods, want, time.Time.Equal) {
+			t.Errorf("%s: snapshots of %v (%v), want %v", id, periods, err, want)
 		}
 	}
 }

@@ -39,3 +39,42 @@ type SnapshotService interface {
 	// snapshots has none.
 	Snapshots(ctx context.Context, experiment string, from, to time.Time) ([]Snapshot, error)
 }
+
+// SnapshotCadence says which snapshots the schedule takes at each of its
+// ticks, one every Tick(): an experiment younger than Young gets one per
+// Fine period, so that its charts over time have points from its first
+// minutes, when a team watches it most; an older one gets one per Period,
+// taken at the first tick of the period, so that a long experiment costs
+// no more writes and its charts no more reads than with an hourly schedule
+// alone.
+type SnapshotCadence struct {
+	// Period is the length of a snapshot's period after the first Young.
+	Period time.Duration
+	// Fine is the length of a young experiment's periods; it is ignored
+	// when not shorter than Period.
+	Fine  time.Duration
+	Young time.Duration
+}
+
+// Tick is how often the schedule runs: every Fine period when there is one.
+func (c SnapshotCadence) Tick() time.Duration {
+	if c.Fine > 0 && c.Fine < c.Period {
+		return c.Fine
+	}
+	return c.Period
+}
+
+// Due returns the start of the period whose snapshot an experiment started
+// at started takes at the tick at, and false when it takes none at this
+// tick (an older experiment between the first ticks of its periods). A
+// zero started counts as old.
+func (c SnapshotCadence) Due(started, at time.Time) (time.Time, bool) {
+	at = at.UTC()
+	tick := c.Tick()
+	if !started.IsZero() && at.Sub(started) < c.Young {
+		return at.Truncate(tick), true
+	}
+	period := at.Truncate(c.Period)
+	// Ticks are tick apart, so exactly one falls in the period's first tick.
+	return period, at.Sub(period) < tick
+}
