@@ -48,11 +48,14 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 		it.Variants = append(it.Variants, variantItem{Key: v.Key, Weight: v.Weight, Payload: string(v.Payload)})
 	}
 	for _, g := range e.Goals {
-		gi := goalItem{Key: g.Key, Kind: string(g.Kind), ServerOnly: g.ServerOnly}
+		gi := goalItem{Key: g.Key, Kind: string(g.Kind), ServerOnly: g.ServerOnly, Decision: toDecisionItem(g.Decision)}
 		if g.Cap != nil {
 			gi.Cap = g.Cap.String()
 		}
 		it.Goals = append(it.Goals, gi)
+	}
+	for _, r := range e.RatioMetrics {
+		it.RatioMetrics = append(it.RatioMetrics, item.RatioMetric{Key: r.Key, Numerator: r.Numerator, Denominator: r.Denominator, Decision: toDecisionItem(r.Decision)})
 	}
 	if r := e.Referral; r != nil {
 		it.Referral = &referralConfigItem{LandingURL: r.LandingURL, ConversionGoal: r.ConversionGoal, WindowDays: r.WindowDays,
@@ -90,12 +93,15 @@ func experimentOf(it experimentItem) *refx.Experiment {
 		e.Variants = append(e.Variants, refx.Variant{Key: v.Key, Weight: v.Weight, Payload: payload})
 	}
 	for _, g := range it.Goals {
-		goal := refx.Goal{Key: g.Key, Kind: refx.GoalKind(g.Kind), ServerOnly: g.ServerOnly}
+		goal := refx.Goal{Key: g.Key, Kind: refx.GoalKind(g.Kind), ServerOnly: g.ServerOnly, Decision: decisionOf(g.Decision)}
 		// toExperimentItem wrote the cap from a Decimal, so it parses.
 		if c, err := refx.ParseDecimal(g.Cap); g.Cap != "" && err == nil {
 			goal.Cap = &c
 		}
 		e.Goals = append(e.Goals, goal)
+	}
+	for _, r := range it.RatioMetrics {
+		e.RatioMetrics = append(e.RatioMetrics, refx.RatioMetric{Key: r.Key, Numerator: r.Numerator, Denominator: r.Denominator, Decision: decisionOf(r.Decision)})
 	}
 	e.Source, e.Namespace = it.Source, it.Namespace
 	if it.Source == refx.SourceLamed {
@@ -106,6 +112,14 @@ func experimentOf(it experimentItem) *refx.Experiment {
 			WindowDays: r.WindowDays, MaxSignupsPerHour: r.MaxSignupsPerHour, MaxSignupsPerDay: r.MaxSignupsPerDay}
 	}
 	return e
+}
+
+func toDecisionItem(d refx.Decision) item.Decision {
+	return item.Decision{Role: string(d.Role), Direction: string(d.Direction), MinSample: d.MinSample, OneSided: d.OneSided, Margin: d.Margin}
+}
+
+func decisionOf(d item.Decision) refx.Decision {
+	return refx.Decision{Role: refx.Role(d.Role), Direction: refx.Direction(d.Direction), MinSample: d.MinSample, OneSided: d.OneSided, Margin: d.Margin}
 }
 
 // valueTotalPrefix names the attributes of an assignment holding the user's

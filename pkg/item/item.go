@@ -49,6 +49,23 @@ type Goal struct {
 	ServerOnly bool   `dynamodbav:"server_only,omitempty"`
 	// Cap is the goal's value cap as an exact decimal string.
 	Cap string `dynamodbav:"cap,omitempty"`
+	Decision
+}
+
+// Decision is a metric's refx.Decision: how its results are judged.
+type Decision struct {
+	Role      string   `dynamodbav:"role,omitempty"`
+	Direction string   `dynamodbav:"direction,omitempty"`
+	MinSample int64    `dynamodbav:"min_sample,omitempty"`
+	OneSided  bool     `dynamodbav:"one_sided,omitempty"`
+	Margin    *float64 `dynamodbav:"margin,omitempty"`
+}
+
+type RatioMetric struct {
+	Key         string `dynamodbav:"key"`
+	Numerator   string `dynamodbav:"numerator"`
+	Denominator string `dynamodbav:"denominator"`
+	Decision
 }
 
 type ReferralConfig struct {
@@ -72,6 +89,7 @@ type Experiment struct {
 	Control       string          `dynamodbav:"control"`
 	Coverage      float64         `dynamodbav:"coverage"`
 	Goals         []Goal          `dynamodbav:"goals"`
+	RatioMetrics  []RatioMetric   `dynamodbav:"ratio_metrics,omitempty"`
 	Seed          string          `dynamodbav:"seed"`
 	CounterShards int             `dynamodbav:"counter_shards"`
 	Referral      *ReferralConfig `dynamodbav:"referral,omitempty"`
