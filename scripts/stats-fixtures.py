@@ -339,6 +339,81 @@ def power_cases():
     return cases
 
 
+# ---------------------------------------------------------------------- CUPED
+
+
+def cuped_cases():
+    """Regression adjustment on simulated raw data: statsmodels OLS of y on
+    the arm indicators and x gives theta (the coefficient of x) and each
+    adjusted difference (the coefficient of the arm); numpy gives the
+    per-arm variances of y - theta*x and the correlation of the centred
+    data; scipy's t distribution the Welch test of the adjusted means."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(20261206)
+    specs = [
+        # arm sizes, correlation, treatment effects, outcome kind
+        ((400, 420), 0.7, [0.0, 0.3], "normal"),
+        ((1000, 950), 0.4, [0.0, 0.1], "lognormal"),
+        ((3000, 3100), 0.5, [0.0, 0.02], "binary"),
+        ((500, 480, 510), 0.8, [0.0, 0.2, -0.1], "normal"),
+        ((800, 800), 0.6, [0.0, 0.15], "missing"),
+    ]
+    cases = []
+    alpha = 0.05
+    for sizes, rho, effects, kind in specs:
+        xs, ys = [], []
+        for n, eff in zip(sizes, effects):
+            z1, z2 = rng.standard_normal(n), rng.standard_normal(n)
+            x = 10 + 3 * z1
+            e = rho * z1 + math.sqrt(1 - rho * rho) * z2
+            if kind == "lognormal":
+                y = np.exp(1 + 0.5 * e + eff)
+            elif kind == "binary":
+                y = (rng.random(n) < 0.2 + 0.08 * e + eff).astype(float)
+            else:
+                y = 5 + 2 * e + eff
+            if kind == "missing":
+                # A third of the users sent no covariate: x = 0.
+                x = np.where(rng.random(n) < 1 / 3, 0.0, x)
+            xs.append(np.round(x, 4))
+            ys.append(np.round(y, 4))
+        arm = np.concatenate([np.full(len(x), i) for i, x in enumerate(xs)])
+        x_all, y_all = np.concatenate(xs), np.concatenate(ys)
+        design = np.column_stack([np.ones(len(x_all))] + [(arm == i).astype(float) for i in range(1, len(xs))] + [x_all])
+        fit = sm.OLS(y_all, design).fit()
+        theta = fit.params[-1]
+        xc = np.concatenate([x - x.mean() for x in xs])
+        yc = np.concatenate([y - y.mean() for y in ys])
+        corr = np.corrcoef(xc, yc)[0, 1]
+        adj_means = [y.mean() - theta * (x.mean() - x_all.mean()) for x, y in zip(xs, ys)]
+        adj_vars = [np.var(y - theta * x, ddof=1) for x, y in zip(xs, ys)]
+        comparisons = []
+        for t in range(1, len(xs)):
+            nc, nt = len(xs[0]), len(xs[t])
+            a, b = adj_vars[t] / nt, adj_vars[0] / nc
+            se = math.sqrt(a + b)
+            df = (a + b) ** 2 / (a * a / (nt - 1) + b * b / (nc - 1))
+            est = adj_means[t] - adj_means[0]
+            w = stats.t.ppf(1 - alpha / 2, df) * se
+            unadj_var = np.var(ys[t], ddof=1) / nt + np.var(ys[0], ddof=1) / nc
+            comparisons.append({
+                "treatment": t, "estimate": f(est), "ols_estimate": f(fit.params[t]), "std_err": f(se),
+                "ols_std_err": f(fit.bse[t]), "df": f(df), "p_value": f(2 * stats.t.sf(abs(est / se), df)),
+                "ci": [f(est - w), f(est + w)], "variance_reduction": f(1 - se * se / unadj_var),
+            })
+        cases.append({
+            "kind": kind, "alpha": alpha,
+            "arms": [{"n": len(x), "sum": f(y.sum()), "sum_squares": f((y * y).sum()), "covariate_sum": f(x.sum()),
+                      "covariate_sum_squares": f((x * x).sum()), "sum_products": f((x * y).sum())}
+                     for x, y in zip(xs, ys)],
+            "theta": f(theta), "correlation": f(corr),
+            "adjusted_means": [f(m) for m in adj_means], "adjusted_variances": [f(v) for v in adj_vars],
+            "comparisons": comparisons,
+        })
+    return cases
+
+
 def main():
     beta, beta_direct = beta_cases()
     doc = {
@@ -354,6 +429,7 @@ def main():
         "beta_prob_greater": beta_direct,
         "gaussian_posterior": gaussian_cases(),
         "power": power_cases(),
+        "cuped": cuped_cases(),
     }
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as fh:
