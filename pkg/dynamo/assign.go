@@ -25,7 +25,19 @@ const maxStateRetries = 5
 // the coverage, and nothing is written; one already assigned keeps their
 // arm whatever their attributes are now.
 func (s *Store) Assign(ctx context.Context, experiment, user string, attrs map[string]any) (*refx.Assignment, error) {
+	return s.AssignWith(ctx, experiment, user, refx.AssignInput{Attributes: attrs})
+}
+
+// AssignWith is Assign with the user's covariates, which the enrolling put
+// stores on the assignment: the user's only item, so that no request writes
+// an item many users share; the aggregator sums them from the stream.
+func (s *Store) AssignWith(ctx context.Context, experiment, user string, in refx.AssignInput) (*refx.Assignment, error) {
+	attrs := in.Attributes
 	exp, err := s.cachedExperiment(ctx, experiment)
+	if err != nil {
+		return nil, err
+	}
+	covariates, err := covariatesOf(exp, in.Covariates)
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +62,7 @@ func (s *Store) Assign(ctx context.Context, experiment, user string, attrs map[s
 	it := assignmentItem{
 		Key: assignmentKey(user, exp.ID), Entity: entityAssignment,
 		Experiment: exp.ID, User: user, Variant: variant.Key, AssignedAt: now, UserExpiry: s.userExpiry(now),
+		Covariates: covariates,
 	}
 	av, err := attributevalue.MarshalMap(it)
 	if err != nil {
@@ -67,6 +80,23 @@ func (s *Store) Assign(ctx context.Context, experiment, user string, attrs map[s
 		return assigned(exp, &stored, false), nil
 	}
 	return assigned(exp, &it, true), nil
+}
+
+// covariatesOf checks that every covariate names a goal of exp and returns
+// them as stored. A zero is kept: it counts its user among those who sent
+// a covariate, while a user without one counts as x = 0 in the sums.
+func covariatesOf(exp *refx.Experiment, in map[string]refx.Decimal) (map[string]attributevalue.Number, error) {
+	var out map[string]attributevalue.Number
+	for key, x := range in {
+		if _, ok := exp.Goal(key); !ok {
+			return nil, refx.FieldErrorf("covariates."+key, "must be a goal of experiment %s", exp.ID)
+		}
+		if out == nil {
+			out = map[string]attributevalue.Number{}
+		}
+		out[key] = attributevalue.Number(x.String())
+	}
+	return out, nil
 }
 
 // assignment reads one assignment, or nil. The read is eventually

@@ -125,10 +125,34 @@ func (d *deltaSet) assignment(image map[string]types.AttributeValue) error {
 	if a.LinkedFrom != "" {
 		return nil
 	}
-	if exp := d.counting(a.Experiment, a.AssignedAt); exp != nil {
-		d.participants(exp, a.Variant).addTo("participants", one)
+	exp := d.counting(a.Experiment, a.AssignedAt)
+	if exp == nil {
+		return nil
+	}
+	d.participants(exp, a.Variant).addTo("participants", one)
+	for key, n := range a.Covariates {
+		if _, ok := exp.Goal(key); !ok {
+			continue
+		}
+		x, err := decimalRat("covariate", n)
+		if err != nil {
+			return err
+		}
+		g := d.goal(exp, a.Variant, key)
+		g.addTo("covariate_participants", one)
+		g.addTo("covariate_sum", x)
+		g.addTo("covariate_sum_sq", new(big.Rat).Mul(x, x))
 	}
 	return nil
+}
+
+// decimalRat parses a stored decimal number; what names it in the error.
+func decimalRat(what string, n attributevalue.Number) (*big.Rat, error) {
+	r, ok := new(big.Rat).SetString(string(n))
+	if !ok {
+		return nil, fmt.Errorf("%s %q is not a decimal", what, n)
+	}
+	return r, nil
 }
 
 func (d *deltaSet) event(image map[string]types.AttributeValue) error {
@@ -183,6 +207,18 @@ func (d *deltaSet) event(image map[string]types.AttributeValue) error {
 				return fmt.Errorf("credit's value_participant_sq_delta %q is not a decimal", c.ParticipantSqDelta)
 			}
 			g.addTo("value_participant_sum_sq", delta)
+		}
+		if c.Covariate != "" {
+			// Σxy over participants, y their total value or whether they
+			// converted: x·Δy as y grows.
+			x, err := decimalRat("credit's covariate", c.Covariate)
+			if err != nil {
+				return err
+			}
+			g.addTo("covariate_value_products", new(big.Rat).Mul(x, value))
+			if c.FirstConversion {
+				g.addTo("covariate_users_products", x)
+			}
 		}
 	}
 	return nil

@@ -81,6 +81,9 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 		item.Credits = make([]creditItem, 0, len(credits)+1)
 		for _, c := range credits {
 			ci := creditItem{Experiment: c.exp.ID, Variant: c.asn.Variant, FirstConversion: c.first, Value: c.capped}
+			if x := c.asn.Covariates[e.Type]; x != "" && x != "0" {
+				ci.Covariate = x
+			}
 			if c.growth != nil {
 				ci.ParticipantSqDelta = attributevalue.Number(formatDecimal(c.growth))
 			}

@@ -190,6 +190,11 @@ type counterItem struct {
 	ValueSum              attributevalue.Number `dynamodbav:"value_sum"`
 	ValueSumSq            attributevalue.Number `dynamodbav:"value_sum_sq"`
 	ValueParticipantSumSq attributevalue.Number `dynamodbav:"value_participant_sum_sq"`
+	CovariateParticipants int64                 `dynamodbav:"covariate_participants"`
+	CovariateSum          attributevalue.Number `dynamodbav:"covariate_sum"`
+	CovariateSumSq        attributevalue.Number `dynamodbav:"covariate_sum_sq"`
+	CovariateValue        attributevalue.Number `dynamodbav:"covariate_value_products"`
+	CovariateUsers        attributevalue.Number `dynamodbav:"covariate_users_products"`
 }
 
 // pointerItem finds a referrer's code in an experiment.

@@ -97,6 +97,11 @@ func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValu
 					addDecimal(&g.sum, string(it.ValueSum))
 					addDecimal(&g.sumSq, string(it.ValueSumSq))
 					addDecimal(&g.participantSumSq, string(it.ValueParticipantSumSq))
+					g.covParticipants += it.CovariateParticipants
+					addDecimal(&g.covSum, string(it.CovariateSum))
+					addDecimal(&g.covSumSq, string(it.CovariateSumSq))
+					addDecimal(&g.covValue, string(it.CovariateValue))
+					addDecimal(&g.covUsers, string(it.CovariateUsers))
 				}
 			}
 		}
@@ -107,11 +112,18 @@ func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValu
 		vr := refx.VariantResults{Key: v.Key, Participants: vs.participants, Goals: map[string]refx.GoalCounts{}}
 		for _, g := range exp.Goals {
 			gs := vs.goals[g.Key]
-			vr.Goals[g.Key] = refx.GoalCounts{
+			gc := refx.GoalCounts{
 				Users: gs.users, Events: gs.events,
 				ValueSum: formatDecimal(&gs.sum), ValueSumSq: formatDecimal(&gs.sumSq),
 				ValueParticipantSumSq: formatDecimal(&gs.participantSumSq),
 			}
+			if gs.covParticipants > 0 {
+				gc.Covariate = &refx.CovariateCounts{
+					Participants: gs.covParticipants, Sum: formatDecimal(&gs.covSum), SumSq: formatDecimal(&gs.covSumSq),
+					ValueProducts: formatDecimal(&gs.covValue), UsersProducts: formatDecimal(&gs.covUsers),
+				}
+			}
+			vr.Goals[g.Key] = gc
 		}
 		if exp.Referral != nil {
 			vr.Referral = vs.referral.counts()
@@ -125,6 +137,9 @@ type goalSums struct {
 	users, events    int64
 	sum, sumSq       big.Rat
 	participantSumSq big.Rat
+	covParticipants  int64
+	// Covariate sums: Σx, Σx², Σxy (value), Σxc (conversion).
+	covSum, covSumSq, covValue, covUsers big.Rat
 }
 
 type variantSums struct {

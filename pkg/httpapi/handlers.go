@@ -17,6 +17,9 @@ type AssignRequest struct {
 	// that numbers decode as the float64 the condition language compares
 	// (decodeJSON keeps them as json.Number).
 	Attributes json.RawMessage `json:"attributes,omitempty"`
+	// Covariates are the user's pre-enrolment values by goal key (CUPED),
+	// accepted from secret keys only.
+	Covariates map[string]refx.Decimal `json:"covariates,omitempty"`
 }
 
 // attributes validates req and returns its attributes, nil when none.
@@ -44,7 +47,14 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.Assignments.Assign(r.Context(), req.Experiment, req.User, attrs)
+	if len(req.Covariates) > 0 && !callerOf(r.Context()).trusted() {
+		// A browser could send any history it likes; as for server-only
+		// goals, nothing is written.
+		return &refx.Error{Code: refx.EFORBIDDEN, Field: "covariates",
+			Message: "covariates are accepted only from a server with a secret key"}
+	}
+	a, err := s.Assignments.AssignWith(r.Context(), req.Experiment, req.User,
+		refx.AssignInput{Attributes: attrs, Covariates: req.Covariates})
 	if err != nil {
 		return err
 	}

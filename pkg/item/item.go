@@ -124,6 +124,10 @@ type Assignment struct {
 	// ValueTotals is the user's total value per goal, from the vt_<goal>
 	// attributes: what the per-participant sum of squares needs.
 	ValueTotals map[string]string `dynamodbav:"-"`
+	// Covariates are the user's pre-enrolment values by goal key, written
+	// with the enrolling put and never changed: the aggregator adds Σx and
+	// Σx² from the insert's image, and each event's credit carries x.
+	Covariates map[string]attributevalue.Number `dynamodbav:"covariates,omitempty"`
 	UserExpiry
 }
 
@@ -144,6 +148,10 @@ type Credit struct {
 	// what this credit counts (the aggregator's sums, ParticipantSqDelta),
 	// while the event keeps the value sent.
 	Value *string `dynamodbav:"value,omitempty"`
+	// Covariate is the user's covariate x on the goal, from their
+	// assignment, when it is not zero: the aggregator adds x·Δy to Σxy for
+	// the value (Δy the counted value) and the conversion (Δy 1 on the first).
+	Covariate attributevalue.Number `dynamodbav:"covariate,omitempty"`
 }
 
 // Capped reports whether the goal's cap lowered the value this credit

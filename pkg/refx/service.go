@@ -60,6 +60,23 @@ type GoalCounts struct {
 	// with ValueSum, the exact variance of value per participant, whatever
 	// the number of events each made.
 	ValueParticipantSumSq json.Number `json:"value_participant_sum_sq"`
+	// Covariate holds the sums of the goal's pre-enrolment covariate, for
+	// the regression-adjusted (CUPED) estimates; nil when no participant
+	// of the variant sent one.
+	Covariate *CovariateCounts `json:"covariate,omitempty"`
+}
+
+// CovariateCounts are the exact sums over a variant's participants of a
+// goal's covariate x (0 for a participant who sent none) with the goal's
+// per-participant outcomes: y their total value, c whether they converted.
+type CovariateCounts struct {
+	// Participants counts those who sent a covariate.
+	Participants int64       `json:"participants"`
+	Sum          json.Number `json:"sum"`
+	SumSq        json.Number `json:"sum_sq"`
+	// ValueProducts is Σxy and UsersProducts Σxc.
+	ValueProducts json.Number `json:"value_products"`
+	UsersProducts json.Number `json:"users_products"`
 }
 
 // VariantResults are the counts of one variant.
@@ -164,6 +181,22 @@ type AssignmentService interface {
 	// call if attrs (the user's attributes, numbers as float64) are in the
 	// experiment's audience. ENOTFOUND, EUNAVAILABLE.
 	Assign(ctx context.Context, experiment, user string, attrs map[string]any) (*Assignment, error)
+	// AssignWith is Assign with what the caller knows of the user besides
+	// their id. Its covariates are stored only by the enrolling call; an
+	// existing assignment keeps its own. EINVALID for a covariate of a goal
+	// the experiment does not have.
+	AssignWith(ctx context.Context, experiment, user string, in AssignInput) (*Assignment, error)
+}
+
+// AssignInput is what an assign request tells about the user.
+type AssignInput struct {
+	// Attributes are judged by the experiment's audience (numbers as
+	// float64).
+	Attributes map[string]any
+	// Covariates are the user's values of goals from before enrolment, by
+	// goal key, for the regression-adjusted (CUPED) estimates. Only a
+	// trusted caller may send them: a browser could forge them.
+	Covariates map[string]Decimal
 }
 
 // EventService records events exactly once.
