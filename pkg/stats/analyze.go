@@ -42,7 +42,12 @@ func newConfig(req Request) (config, error) {
 		cfg.scale = ScaleRelative
 	}
 	if cfg.tuning == 0 {
+		// GrowthBook's guidance: tune the sequence to be tightest at the
+		// planned total sample, where the decision is expected to be made.
 		cfg.tuning = DefaultSequentialTuning
+		if req.PlannedSampleSize > 0 {
+			cfg.tuning = float64(req.PlannedSampleSize)
+		}
 	}
 	if cfg.srmThreshold == 0 {
 		cfg.srmThreshold = DefaultSRMThreshold
@@ -68,6 +73,9 @@ func newConfig(req Request) (config, error) {
 	}
 	if !(cfg.tuning > 0) || !isFinite(cfg.tuning) {
 		return cfg, fmt.Errorf("stats: sequential tuning %g must be positive", cfg.tuning)
+	}
+	if req.PlannedSampleSize < 0 {
+		return cfg, fmt.Errorf("stats: planned sample size %d must not be negative", req.PlannedSampleSize)
 	}
 	if !(cfg.srmThreshold > 0 && cfg.srmThreshold < 1) {
 		return cfg, fmt.Errorf("stats: SRM threshold %g must be in (0, 1)", cfg.srmThreshold)
@@ -111,6 +119,9 @@ func newConfig(req Request) (config, error) {
 		}
 		if p := m.BetaPrior; p != nil && (!(p.Alpha > 0) || !(p.Beta > 0) || !isFinite(p.Alpha) || !isFinite(p.Beta)) {
 			return cfg, fmt.Errorf("stats: metric %q: Beta prior parameters must be positive", m.Key)
+		}
+		if r := m.RiskThreshold; !(r >= 0) || !isFinite(r) {
+			return cfg, fmt.Errorf("stats: metric %q: risk threshold %g must be a non-negative number", m.Key, r)
 		}
 		if p := m.EffectPrior; p != nil {
 			if !isFinite(p.Mean) || !(p.StdDev >= 0) || !isFinite(p.StdDev) {
@@ -162,8 +173,9 @@ type work struct {
 	controlName string
 	freq        [2]*TestResult // frequentist/sequential results per scale
 	decision    int            // index into scales, or -1 when undefined
-	p           float64        // decision-scale p-value (NaN when undefined)
+	p           float64        // decision-scale p-value, or Bayesian posterior tail probability (NaN when undefined)
 	ctw         float64        // Bayesian chance that the variant is better (direction-aware)
+	bayes       bayesState     // Bayesian decision inputs (bayes_decision.go)
 }
 
 // Analyze runs the requested engine on every metric and every non-control
@@ -188,10 +200,6 @@ func Analyze(req Request) (Analysis, error) {
 	}
 	if cfg.engine == EngineSequential {
 		out.SequentialTuning = opt(cfg.tuning)
-	}
-	if cfg.engine == EngineBayesian && cfg.correction != CorrectionNone {
-		out.Notes = append(out.Notes, "multiple-comparison corrections adjust p-values and are not applied by the Bayesian engine")
-		out.Correction = CorrectionNone
 	}
 	if len(req.Variants) < 2 {
 		out.Notes = append(out.Notes, "only one variant: there is nothing to compare")
@@ -267,6 +275,10 @@ func analyzeMetric(cfg config, m Metric) (MetricResult, []*work, error) {
 		}
 	}
 
+	riskThreshold := m.RiskThreshold
+	if riskThreshold == 0 {
+		riskThreshold = DefaultRiskThreshold
+	}
 	ci := cfg.control
 	for vi := 0; vi < nv; vi++ {
 		if vi == ci {
@@ -298,6 +310,7 @@ func analyzeMetric(cfg config, m Metric) (MetricResult, []*work, error) {
 			decision:    -1,
 			p:           math.NaN(),
 			ctw:         math.NaN(),
+			bayes:       bayesState{padj: math.NaN(), riskThreshold: riskThreshold},
 		}
 		k++
 		// Observed lifts are reported even when no test can be run.
@@ -406,7 +419,7 @@ func bayesGaussian(cfg config, w *work, prior *EffectPrior) {
 	}
 	chooseDecision(cfg, w, ok, errs)
 	if w.decision >= 0 {
-		setBayesDecision(w, post[w.decision].ChanceToWin, *lifts[w.decision].Risk)
+		setBayesDecision(w, post[w.decision].ChanceToWin, *lifts[w.decision].Risk, math.Abs(w.c.Mean))
 	}
 }
 
@@ -425,7 +438,7 @@ func bayesBinomial(cfg config, w *work, C, T *betaDist) {
 	}
 	chooseDecision(cfg, w, ok, errs)
 	lifts := [2]*Lift{&w.out.Absolute, &w.out.Relative}
-	setBayesDecision(w, res.ChanceToWin, *lifts[w.decision].Risk)
+	setBayesDecision(w, res.ChanceToWin, *lifts[w.decision].Risk, C.mean)
 }
 
 // setBayesLift fills a Lift from a posterior; risk is oriented so that
@@ -443,12 +456,17 @@ func setBayesLift(l *Lift, p EffectPosterior, lowerBetter bool) {
 	}
 }
 
-func setBayesDecision(w *work, ctwRaw float64, risk Risk) {
+// setBayesDecision records the decision-scale chance to win and risk; base
+// is the control mean that turns an absolute risk into a relative one when
+// the relative lift is undefined.
+func setBayesDecision(w *work, ctwRaw float64, risk Risk, base float64) {
 	ctw := ctwRaw
 	if w.lowerBetter {
 		ctw = 1 - ctwRaw
 	}
 	w.ctw = ctw
+	w.p = posteriorTail(ctw)
+	w.bayes.relRisk = relativeRisk(w.out, base)
 	w.out.ChanceToWin = opt(ctw)
 	r := risk
 	w.out.Risk = &r
@@ -492,6 +510,12 @@ func finish(cfg config, srm bool, all []*work) error {
 			}
 		}
 	}
+	if cfg.engine == EngineBayesian {
+		var err error
+		if ialpha, err = bayesAdjust(cfg, all); err != nil {
+			return err
+		}
+	}
 	design := newPowerDesign(cfg.engine, ialpha, cfg.tuning)
 	for _, w := range all {
 		w.out.Verdict = verdict(cfg, design, w, srm)
@@ -508,11 +532,8 @@ func verdict(cfg config, design powerDesign, w *work, srm bool) Verdict {
 		return insufficientVerdict(w.variantName, w.controlName, w.metric)
 	}
 	if cfg.engine == EngineBayesian {
-		switch {
-		case w.ctw >= 1-cfg.alpha:
-			return winnerVerdict(w.variantName, w.controlName, w.metric)
-		case w.ctw <= cfg.alpha:
-			return loserVerdict(w.variantName, w.controlName, w.metric)
+		if v, ok := bayesVerdict(cfg, w); ok {
+			return v
 		}
 	} else if w.out.AdjustedPValue != nil && *w.out.AdjustedPValue < cfg.alpha {
 		better := w.freq[w.decision].Estimate > 0

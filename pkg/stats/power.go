@@ -12,8 +12,9 @@ type PowerRequest struct {
 	Kind MetricKind `json:"kind"`
 	// Engine is the engine the experiment will be analysed with (default
 	// frequentist). Sequential planning accounts for the wider confidence
-	// sequence; Bayesian planning uses the flat-prior equivalence "chance to
-	// win ≥ 1−alpha or ≤ alpha" ⇔ two-sided z-test at level 2·alpha.
+	// sequence; Bayesian planning uses the flat-prior equivalence of its
+	// decision "chance to win ≥ 1−alpha/2 or ≤ alpha/2" with the two-sided
+	// z-test at level alpha (the risk condition is not modelled).
 	Engine Engine `json:"engine"`
 	// BaselineRate is the control conversion rate (binomial).
 	BaselineRate float64 `json:"baseline_rate"`
@@ -68,10 +69,7 @@ type powerDesign struct {
 
 func newPowerDesign(engine Engine, alpha, tuning float64) powerDesign {
 	d := powerDesign{engine: engine, alpha: alpha}
-	switch engine {
-	case EngineBayesian:
-		d.alpha = math.Min(2*alpha, 0.999)
-	case EngineSequential:
+	if engine == EngineSequential {
 		d.rho2 = sequentialRho2(alpha, tuning)
 	}
 	d.zAlpha = normQuantile(1 - d.alpha/2)

@@ -65,6 +65,10 @@ const (
 	DefaultSRMThreshold = 0.001
 	// DefaultTargetPower is the power used for sample-size estimates.
 	DefaultTargetPower = 0.8
+	// DefaultRiskThreshold is the acceptable risk of a Bayesian decision:
+	// the expected relative loss (0.25%) below which GrowthBook calls a risk
+	// low enough to act on (its metric default winRisk).
+	DefaultRiskThreshold = 0.0025
 )
 
 // Stats holds the exact sufficient statistics of one metric in one variant.
@@ -143,6 +147,11 @@ type Metric struct {
 	// EffectPrior is an optional proper prior on the effect for mean/ratio metrics
 	// under the Bayesian engine (nil = flat improper prior).
 	EffectPrior *EffectPrior `json:"effect_prior,omitempty"`
+	// RiskThreshold is the acceptable risk of a Bayesian verdict, as a
+	// relative lift (0 means DefaultRiskThreshold, 0.25%): a winner needs the
+	// expected relative loss of shipping the variant, a loser that of keeping
+	// the control, at or below it.
+	RiskThreshold float64 `json:"risk_threshold,omitempty"`
 	// Stats holds one entry per variant, in the order of Request.Variants.
 	Stats []Stats `json:"stats"`
 }
@@ -152,9 +161,11 @@ type Request struct {
 	// Engine is "frequentist", "sequential" or "bayesian".
 	Engine Engine `json:"engine"`
 	// Alpha is the significance level (0 means DefaultAlpha). Bayesian verdicts
-	// need a chance to win of at least 1−Alpha; credible intervals have level 1−Alpha.
+	// need a chance to win of at least 1−Alpha/2 (before any correction);
+	// credible intervals have level 1−Alpha.
 	Alpha float64 `json:"alpha"`
-	// Correction is "holm", "bh" or "none" (empty means none). Ignored by the Bayesian engine.
+	// Correction is "holm", "bh" or "none" (empty means none). The Bayesian
+	// engine applies it to the posterior tail probabilities 2·min(chance, 1−chance).
 	Correction Correction `json:"correction"`
 	// ControlIndex is the index of the control variant in Variants.
 	ControlIndex int `json:"control_index"`
@@ -162,9 +173,14 @@ type Request struct {
 	// chance to win, risk and verdict: "relative" (default) or "absolute".
 	// When the relative lift is undefined (control mean 0) the absolute scale is used.
 	DecisionScale Scale `json:"decision_scale"`
-	// SequentialTuning is GrowthBook's sequential_tuning_parameter N (0 means 5000):
-	// the total sample size at which the confidence sequence is tightest.
+	// SequentialTuning is GrowthBook's sequential_tuning_parameter N: the
+	// total sample size at which the confidence sequence is tightest. 0 means
+	// PlannedSampleSize, or DefaultSequentialTuning (5000) without a plan.
 	SequentialTuning float64 `json:"sequential_tuning"`
+	// PlannedSampleSize is the total number of units (all arms) the
+	// experiment is planned to reach; the sequential engine is tuned to be
+	// tightest there (GrowthBook's guidance). 0 means no plan.
+	PlannedSampleSize int64 `json:"planned_sample_size,omitempty"`
 	// SRMThreshold is the p-value below which a sample ratio mismatch is flagged (0 means 0.001).
 	SRMThreshold float64 `json:"srm_threshold"`
 	// TargetPower is the power used for "N more participants needed" (0 means 0.8).
@@ -327,7 +343,7 @@ type Analysis struct {
 	Engine Engine `json:"engine"`
 	// Alpha is the significance level used.
 	Alpha float64 `json:"alpha"`
-	// Correction is the correction applied ("none" for the Bayesian engine).
+	// Correction is the correction applied.
 	Correction Correction `json:"correction"`
 	// DecisionScale is the requested decision scale (see Comparison.DecisionScale for fallbacks).
 	DecisionScale Scale `json:"decision_scale"`

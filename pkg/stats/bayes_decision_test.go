@@ -1,0 +1,232 @@
+package stats
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// gaussianArms builds a two-arm mean-metric request whose relative lift has
+// the given chance to win under the flat prior: control N(10, sd²/n) summary
+// statistics, treatment mean shifted so that the relative z-score is z.
+func gaussianArms(z, sd float64, n int64) Request {
+	fn := float64(n)
+	mc := 10.0
+	// Relative lift r has delta-method variance ≈ sd²/(mc²n)·(1 + (1+r)²); solve for r.
+	r := 0.0
+	for i := 0; i < 50; i++ {
+		r = z * math.Sqrt(sd*sd/(mc*mc*fn)*(1+(1+r)*(1+r)))
+	}
+	mt := mc * (1 + r)
+	stat := func(mean float64) Stats {
+		return Stats{N: n, Sum: mean * fn, SumSquares: (sd*sd*(fn-1) + mean*mean*fn)}
+	}
+	return Request{Engine: EngineBayesian,
+		Variants: []Variant{{Key: "control", Participants: n}, {Key: "bold", Participants: n}},
+		Metrics:  []Metric{{Key: "revenue", Kind: KindMean, Stats: []Stats{stat(mc), stat(mt)}}}}
+}
+
+// TestBayesianDecisionRule: a verdict needs the posterior tail probability
+// 2·min(chance, 1−chance), after the correction, below alpha and the relative
+// risk of the decision at or below the metric's acceptable risk.
+func TestBayesianDecisionRule(t *testing.T) {
+	cases := []struct {
+		name      string
+		z         float64 // relative z-score: chance to win Φ(z)
+		n         int64
+		threshold float64
+		lower     bool
+		want      VerdictCode
+		note      string
+	}{
+		// Φ(1.80) = 0.964: a winner under GrowthBook's 95% rule, not under 1−α/2 = 97.5%.
+		{"OKChance96Inconclusive", 1.80, 20000, 0, false, VerdictInconclusive, ""},
+		{"OKChance99Winner", 2.6, 20000, 0, false, VerdictWinner, ""},
+		{"OKChance1Loser", -2.6, 20000, 0, false, VerdictLoser, ""},
+		{"OKLowerIsBetterFlips", -2.6, 20000, 0, true, VerdictWinner, ""},
+		// Few units, large relative uncertainty: chance 97.7% (above 97.5%) but
+		// the relative posterior sd is 0.5, so the risk of shipping is 0.42%.
+		{"RiskTooHigh", 2.0, 20, 0, false, VerdictInconclusive, "the risk of shipping bold"},
+		// Chance 2.3%, relative sd 0.42: the risk of keeping the control is 0.35%.
+		{"RiskTooHighLoser", -2.0, 6, 0, false, VerdictInconclusive, "the risk of keeping control"},
+		{"RiskAcceptedWhenThresholdRaised", 2.0, 20, 0.05, false, VerdictWinner, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req := gaussianArms(c.z, 10, c.n)
+			req.Metrics[0].RiskThreshold = c.threshold
+			req.Metrics[0].LowerIsBetter = c.lower
+			a, err := Analyze(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmp := a.Metrics[0].Comparisons[0]
+			if cmp.Verdict.Code != c.want {
+				t.Fatalf("verdict %+v, want %s (chance %v, risk %+v, notes %v)", cmp.Verdict, c.want, *cmp.ChanceToWin, *cmp.Risk, cmp.Notes)
+			}
+			if want := normCDF(c.z); c.lower {
+				if math.Abs(*cmp.ChanceToWin-(1-want)) > 0.01 {
+					t.Errorf("chance %v, want about %v", *cmp.ChanceToWin, 1-want)
+				}
+			} else if math.Abs(*cmp.ChanceToWin-want) > 0.01 {
+				t.Errorf("chance %v, want about %v", *cmp.ChanceToWin, want)
+			}
+			hasNote := false
+			for _, n := range cmp.Notes {
+				hasNote = hasNote || (c.note != "" && strings.Contains(n, c.note) && strings.Contains(n, "above the acceptable 0.25%"))
+			}
+			if (c.note != "") != hasNote {
+				t.Errorf("notes %v, want one containing %q", cmp.Notes, c.note)
+			}
+		})
+	}
+
+	// Six comparisons: a chance of 98.5% (tail 0.03) wins alone but not after
+	// Holm or Benjamini–Hochberg when the other five are null.
+	t.Run("CorrectionRaisesTheBar", func(t *testing.T) {
+		req := Request{Engine: EngineBayesian, Variants: []Variant{{Key: "control", Participants: 20000}, {Key: "bold", Participants: 20000}}}
+		for i, z := range []float64{2.17, 0.1, -0.3, 0.5, 0, -0.8} {
+			m := gaussianArms(z, 30, 20000).Metrics[0]
+			m.Key = string(rune('a' + i))
+			req.Metrics = append(req.Metrics, m)
+		}
+		for _, c := range []struct {
+			corr Correction
+			want VerdictCode
+		}{{CorrectionNone, VerdictWinner}, {CorrectionHolm, VerdictInconclusive}, {CorrectionBH, VerdictInconclusive}} {
+			req.Correction = c.corr
+			a, err := Analyze(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := a.Metrics[0].Comparisons[0].Verdict.Code; got != c.want || a.Correction != c.corr {
+				t.Errorf("%s: verdict %s (correction %s), want %s", c.corr, got, a.Correction, c.want)
+			}
+		}
+	})
+
+	t.Run("ErrInvalidThreshold", func(t *testing.T) {
+		for _, r := range []float64{-0.01, math.NaN(), math.Inf(1)} {
+			req := gaussianArms(1, 30, 100)
+			req.Metrics[0].RiskThreshold = r
+			if _, err := Analyze(req); err == nil {
+				t.Errorf("risk threshold %v accepted", r)
+			}
+		}
+	})
+}
+
+// TestRelativeRiskFallback: without a relative lift the absolute risk is
+// expressed relative to the control mean; without that nothing is formed.
+func TestRelativeRiskFallback(t *testing.T) {
+	abs := &Risk{Control: 0.002, Treatment: 0.0005}
+	rel := &Risk{Control: 0.03, Treatment: 0.01}
+	cases := []struct {
+		name string
+		c    Comparison
+		base float64
+		want *Risk
+	}{
+		{"OKRelative", Comparison{Absolute: Lift{Risk: abs}, Relative: Lift{Risk: rel}}, 0.1, rel},
+		{"OKFromAbsolute", Comparison{Absolute: Lift{Risk: abs}}, 0.1, &Risk{Control: 0.02, Treatment: 0.005}},
+		{"ZeroBase", Comparison{Absolute: Lift{Risk: abs}}, 0, nil},
+		{"NoRisk", Comparison{}, 0.1, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := relativeRisk(&c.c, c.base)
+			if (got == nil) != (c.want == nil) || got != nil && (math.Abs(got.Control-c.want.Control) > 1e-15 || math.Abs(got.Treatment-c.want.Treatment) > 1e-15) {
+				t.Errorf("got %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestPropertyBayesianAAFalsePositives: in simulated A/A experiments the
+// Bayesian decision rule calls a false winner or loser in α ± 1.5% of runs,
+// with one comparison (no correction) and with six (control and two variants
+// on three metrics, Holm). GrowthBook's rule (chance ≥ 95% with the risk of
+// shipping ≤ 0.25%, or ≤ 5% with the risk of keeping the control ≤ 0.25%) is
+// measured on the same runs: it exceeds α + 1.5%, which is why refx's rule
+// differs (see doc.go). Rates are logged for the closing note.
+func TestPropertyBayesianAAFalsePositives(t *testing.T) {
+	const alpha, lo, hi = 0.05, 0.035, 0.065
+	sims := 2000
+	if raceEnabled {
+		sims = 400 // the rates are asserted without -race
+	}
+	cases := []struct {
+		name string
+		kind MetricKind
+		n    int
+		arm  armSampler
+	}{
+		// 4,000 units per arm: the relative posterior sd (~7% for 10%
+		// conversion) keeps GrowthBook's risk condition from binding, as in
+		// most experiments that reach a decision.
+		{"binomial 10%", KindBinomial, 4000, bernoulliArm(0.10)},
+		{"mean (exponential)", KindMean, 2000, exponentialArm(3)},
+	}
+	for ci, c := range cases {
+		for _, shape := range []struct {
+			variants, metrics int
+			corr              Correction
+		}{{2, 1, CorrectionNone}, {3, 3, CorrectionHolm}, {3, 3, CorrectionNone}} {
+			r := newRNG(uint64(4000 + 10*ci + shape.variants*shape.metrics))
+			var refx, growthbook int
+			for i := 0; i < sims; i++ {
+				req := Request{Engine: EngineBayesian, Correction: shape.corr}
+				for v := 0; v < shape.variants; v++ {
+					req.Variants = append(req.Variants, Variant{Key: string(rune('a' + v)), Participants: int64(c.n)})
+				}
+				for m := 0; m < shape.metrics; m++ {
+					metric := Metric{Key: string(rune('m' + m)), Kind: c.kind}
+					for v := 0; v < shape.variants; v++ {
+						metric.Stats = append(metric.Stats, c.arm(r, c.n))
+					}
+					req.Metrics = append(req.Metrics, metric)
+				}
+				a, err := Analyze(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var refxHit, gbHit bool
+				for _, m := range a.Metrics {
+					for _, cmp := range m.Comparisons {
+						if cmp.Verdict.Code == VerdictWinner || cmp.Verdict.Code == VerdictLoser {
+							refxHit = true
+						}
+						if cmp.ChanceToWin == nil || cmp.Relative.Risk == nil {
+							t.Fatalf("%s: undefined chance or relative risk: %+v", c.name, cmp)
+						}
+						ctw, risk := *cmp.ChanceToWin, *cmp.Relative.Risk
+						if ctw >= 0.95 && risk.Treatment <= DefaultRiskThreshold || ctw <= 0.05 && risk.Control <= DefaultRiskThreshold {
+							gbHit = true
+						}
+					}
+				}
+				if refxHit {
+					refx++
+				}
+				if gbHit {
+					growthbook++
+				}
+			}
+			k := (shape.variants - 1) * shape.metrics
+			rr, gr := float64(refx)/float64(sims), float64(growthbook)/float64(sims)
+			t.Logf("%-20s %d comparison(s), correction %-4s: A/A false winner or loser in %.4f of %d runs (GrowthBook's rule: %.4f)",
+				c.name, k, shape.corr, rr, sims, gr)
+			if raceEnabled {
+				continue
+			}
+			if k == 1 || shape.corr != CorrectionNone {
+				if rr < lo || rr > hi {
+					t.Errorf("%s, %d comparisons, %s: false positive rate %.4f outside [%v, %v]", c.name, k, shape.corr, rr, lo, hi)
+				}
+			}
+			if gr <= hi {
+				t.Errorf("%s, %d comparisons: GrowthBook's rule at %.4f is within α+1.5%%; the doc's reason to differ no longer holds", c.name, k, gr)
+			}
+		}
+	}
+}
