@@ -36,7 +36,7 @@ from scipy import integrate, optimize, special, stats
 from scipy.stats._stats_py import _unequal_var_ttest_denom
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest, test_proportions_2indep
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pkg", "stats", "testdata", "fixtures.json")
@@ -414,8 +414,132 @@ def cuped_cases():
     return cases
 
 
+# ------------------------------------- issue 14: sound frequentist decisions
+
+
+def log_ratio_t(m1, v1, n1, m2, v2, n2):
+    """log(m2/m1) with delta-method variance and Welch df from its two terms (treatment 2, control 1)."""
+    a, b = v2 / (n2 * m2 * m2), v1 / (n1 * m1 * m1)
+    se = math.sqrt(a + b)
+    df = (a + b) ** 2 / (a * a / (n2 - 1) + b * b / (n1 - 1))
+    return math.log(m2 / m1), se, df
+
+
+def log_ratio_cases():
+    """Relative lift intervals exp(log ratio ± t·se) − 1 and p-values, for binomial
+    arms (variance p(1−p)) and raw mean data; binomial cases also carry the
+    normal-theory interval and p-value of statsmodels' independent "log" method."""
+    cases = []
+    for (n1, c1, n2, c2) in [(1000, 100, 1000, 130), (3407, 300, 3461, 351), (20000, 200, 20100, 245),
+                             (500, 20, 520, 35), (250000, 12500, 250000, 12700), (300, 150, 310, 170)]:
+        p1, p2 = c1 / n1, c2 / n2
+        est, se, df = log_ratio_t(p1, p1 * (1 - p1), n1, p2, p2 * (1 - p2), n2)
+        for alpha in (0.05, 0.01):
+            w = stats.t.ppf(1 - alpha / 2, df) * se
+            lo, hi = confint_proportions_2indep(c2, n2, c1, n1, method="log", compare="ratio", alpha=alpha)
+            pn = test_proportions_2indep(c2, n2, c1, n1, method="log", compare="ratio").pvalue
+            cases.append({"kind": "binomial", "control": {"n": n1, "sum": c1, "sum_squares": c1},
+                          "treatment": {"n": n2, "sum": c2, "sum_squares": c2}, "alpha": alpha,
+                          "estimate": f(p2 / p1 - 1), "df": f(df), "p_value": f(2 * stats.t.sf(abs(est / se), df)),
+                          "ci": [f(math.expm1(est - w)), f(math.expm1(est + w))],
+                          "ci_normal": [f(lo - 1), f(hi - 1)], "p_value_normal": f(pn)})
+    rng = np.random.default_rng(20261206)
+    for (n1, n2, m1, m2) in [(40, 35, 2.0, 2.6), (300, 320, 5.0, 5.4), (5000, 5100, 1.0, 1.03)]:
+        x1, x2 = rng.exponential(m1, n1), rng.exponential(m2, n2)
+        est, se, df = log_ratio_t(x1.mean(), x1.var(ddof=1), n1, x2.mean(), x2.var(ddof=1), n2)
+        for alpha in (0.05, 0.2):
+            w = stats.t.ppf(1 - alpha / 2, df) * se
+            cases.append({"kind": "mean", "control": {"n": n1, "sum": f(x1.sum()), "sum_squares": f((x1 * x1).sum())},
+                          "treatment": {"n": n2, "sum": f(x2.sum()), "sum_squares": f((x2 * x2).sum())}, "alpha": alpha,
+                          "estimate": f(x2.mean() / x1.mean() - 1), "df": f(df),
+                          "p_value": f(2 * stats.t.sf(abs(est / se), df)),
+                          "ci": [f(math.expm1(est - w)), f(math.expm1(est + w))]})
+    return cases
+
+
+def exact_cases():
+    """Fisher's exact test (scipy) and the small-arm intervals (statsmodels
+    Newcombe hybrid score for the difference, log-adjusted for the ratio),
+    including issue 14's examples 15/15 vs 6/24 and 0/21 vs 6/24."""
+    cases = []
+    for (nc, xc, nt, xt) in [(24, 6, 15, 15), (24, 6, 21, 0), (10, 1, 12, 5), (1000, 3, 1000, 12), (50, 0, 60, 3),
+                             (80, 80, 75, 70), (200, 9, 210, 25), (5000, 4, 5200, 9), (30, 29, 30, 30)]:
+        table = [[xt, nt - xt], [xc, nc - xc]]
+        case = {"control": {"n": nc, "conversions": xc}, "treatment": {"n": nt, "conversions": xt}}
+        for alt in ("two-sided", "greater", "less"):
+            case["fisher_" + alt.replace("-", "_")] = f(stats.fisher_exact(table, alternative=alt)[1])
+        for alpha in (0.05, 0.1):
+            lo, hi = confint_proportions_2indep(xt, nt, xc, nc, method="newcomb", compare="diff", alpha=alpha)
+            case["newcombe_%g" % alpha] = [f(lo), f(hi)]
+            if xc > 0:
+                lo, hi = confint_proportions_2indep(xt, nt, xc, nc, method="log-adjusted", compare="ratio", alpha=alpha)
+                case["log_adjusted_%g" % alpha] = [f(lo - 1), f(hi - 1)]
+        cases.append(case)
+    return cases
+
+
+def one_sided_cases():
+    """One-sided Welch t-tests (scipy, alternative=) and non-inferiority tests:
+    absolute ones as a Welch test of x_t + margin·mean(x_c) against x_c
+    (the control mean taken as known), relative ones on proportions with
+    statsmodels' test_proportions_2indep(compare="ratio", method="log", value=1∓margin)."""
+    rng = np.random.default_rng(14)
+    cases = []
+    for (n1, n2, m1, m2, margin) in [(50, 60, 10.0, 10.8, 0.05), (400, 380, 3.0, 2.9, 0.02), (2000, 2100, 1.0, 1.0, 0.01)]:
+        x1, x2 = rng.exponential(m1, n1), rng.exponential(m2, n2)
+        shift = margin * abs(x1.mean())
+        case = {"control": {"n": n1, "sum": f(x1.sum()), "sum_squares": f((x1 * x1).sum())},
+                "treatment": {"n": n2, "sum": f(x2.sum()), "sum_squares": f((x2 * x2).sum())}, "margin": margin}
+        for alt in ("greater", "less"):
+            case["p_" + alt] = f(stats.ttest_ind(x2, x1, equal_var=False, alternative=alt).pvalue)
+        # higher is better: H0 μt − μc ≤ −shift; lower is better: H0 μt − μc ≥ +shift.
+        case["ni_higher_better"] = f(stats.ttest_ind(x2 + shift, x1, equal_var=False, alternative="greater").pvalue)
+        case["ni_lower_better"] = f(stats.ttest_ind(x2 - shift, x1, equal_var=False, alternative="less").pvalue)
+        cases.append(case)
+    ratio = []
+    for (n1, c1, n2, c2, margin) in [(10000, 1000, 10000, 990, 0.05), (5000, 400, 5100, 380, 0.02), (20000, 600, 20000, 640, 0.1)]:
+        hb = test_proportions_2indep(c2, n2, c1, n1, value=1 - margin, method="log", compare="ratio", alternative="larger").pvalue
+        lb = test_proportions_2indep(c2, n2, c1, n1, value=1 + margin, method="log", compare="ratio", alternative="smaller").pvalue
+        ratio.append({"control": {"n": n1, "conversions": c1}, "treatment": {"n": n2, "conversions": c2}, "margin": margin,
+                      "ni_higher_better": f(hb), "ni_lower_better": f(lb)})
+    return cases, ratio
+
+
+def family_cases():
+    """Per-role correction families: Analyze on binomial metrics with roles; the
+    expected adjusted p-values are the log-ratio p-values adjusted by
+    multipletests within each role (primary, secondary, guardrail separately)."""
+    metrics = [("a", "primary", 10000, 1000, 10000, 1090), ("b", "primary", 10000, 500, 10000, 560),
+               ("c", "secondary", 10000, 2000, 10000, 2100), ("d", "secondary", 10000, 300, 10000, 345),
+               ("e", "secondary", 10000, 800, 10000, 795), ("f", "guardrail", 10000, 900, 10000, 905),
+               ("g", "guardrail", 10000, 100, 10000, 112)]
+    margin = 0.05
+    ps = []
+    for (_, role, n1, c1, n2, c2) in metrics:
+        p1, p2 = c1 / n1, c2 / n2
+        est, se, df = log_ratio_t(p1, p1 * (1 - p1), n1, p2, p2 * (1 - p2), n2)
+        if role == "guardrail":  # non-inferiority, higher is better
+            ps.append(f(stats.t.sf((est - math.log(1 - margin)) / se, df)))
+        else:
+            ps.append(f(2 * stats.t.sf(abs(est / se), df)))
+    out = {"margin": margin, "metrics": [], "p_values": ps}
+    for method, key in (("holm", "holm"), ("fdr_bh", "bh")):
+        adj = [None] * len(metrics)
+        for role in ("primary", "secondary", "guardrail"):
+            idx = [i for i, m in enumerate(metrics) if m[1] == role]
+            res = multipletests([ps[i] for i in idx], alpha=0.05, method=method)[1]
+            for i, v in zip(idx, res):
+                adj[i] = f(v)
+        out[key] = adj
+    for (k, role, n1, c1, n2, c2) in metrics:
+        out["metrics"].append({"key": k, "role": role, "control": {"n": n1, "conversions": c1},
+                               "treatment": {"n": n2, "conversions": c2}})
+    return out
+
+
 def main():
     beta, beta_direct = beta_cases()
+    one_sided = one_sided_cases()
     doc = {
         "generator": "scripts/stats-fixtures.py",
         "versions": {"python": sys.version.split()[0], "numpy": np.__version__, "scipy": scipy.__version__,
@@ -430,6 +554,11 @@ def main():
         "gaussian_posterior": gaussian_cases(),
         "power": power_cases(),
         "cuped": cuped_cases(),
+        "log_ratio": log_ratio_cases(),
+        "exact": exact_cases(),
+        "one_sided": one_sided[0],
+        "non_inferiority_ratio": one_sided[1],
+        "families": family_cases(),
     }
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as fh:

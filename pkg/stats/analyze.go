@@ -123,6 +123,23 @@ func newConfig(req Request) (config, error) {
 		if r := m.RiskThreshold; !(r >= 0) || !isFinite(r) {
 			return cfg, fmt.Errorf("stats: metric %q: risk threshold %g must be a non-negative number", m.Key, r)
 		}
+		switch m.Role {
+		case "", RolePrimary, RoleSecondary, RoleGuardrail:
+		default:
+			return cfg, fmt.Errorf("stats: metric %q: unknown role %q", m.Key, m.Role)
+		}
+		if !(m.NonInferiorityMargin >= 0 && m.NonInferiorityMargin < 1) {
+			return cfg, fmt.Errorf("stats: metric %q: non-inferiority margin %g must be in [0, 1)", m.Key, m.NonInferiorityMargin)
+		}
+		if m.NonInferiorityMargin != 0 && m.Role != RoleGuardrail {
+			return cfg, fmt.Errorf("stats: metric %q: only guardrails take a non-inferiority margin", m.Key)
+		}
+		if m.OneSided && m.Role == RoleGuardrail {
+			return cfg, fmt.Errorf("stats: metric %q: a guardrail's non-inferiority test is already one-sided", m.Key)
+		}
+		if m.MinSamplePerArm < 0 {
+			return cfg, fmt.Errorf("stats: metric %q: minimum sample %d must not be negative", m.Key, m.MinSamplePerArm)
+		}
 		if p := m.EffectPrior; p != nil {
 			if !isFinite(p.Mean) || !(p.StdDev >= 0) || !isFinite(p.StdDev) {
 				return cfg, fmt.Errorf("stats: metric %q: effect prior must have finite mean and non-negative standard deviation", m.Key)
@@ -171,11 +188,17 @@ type work struct {
 	unit        string
 	variantName string
 	controlName string
-	freq        [2]*TestResult // frequentist/sequential results per scale
-	decision    int            // index into scales, or -1 when undefined
-	p           float64        // decision-scale p-value, or Bayesian posterior tail probability (NaN when undefined)
-	ctw         float64        // Bayesian chance that the variant is better (direction-aware)
-	bayes       bayesState     // Bayesian decision inputs (bayes_decision.go)
+	tests       [2]*scaleTest // frequentist/sequential tests per scale
+	role        Role
+	test        TestKind
+	margin      float64    // guardrail non-inferiority margin (relative)
+	minSample   int64      // Metric.MinSamplePerArm
+	exact       bool       // binomial arms too small for Welch: Fisher's exact test
+	pHarm       float64    // frequentist guardrails: one-sided p-value of "no harm", unadjusted
+	decision    int        // index into scales, or -1 when undefined
+	p           float64    // decision-scale p-value, or Bayesian posterior tail probability (NaN when undefined)
+	ctw         float64    // Bayesian chance that the variant is better (direction-aware)
+	bayes       bayesState // Bayesian decision inputs (bayes_decision.go)
 }
 
 // Analyze runs the requested engine on every metric and every non-control
@@ -242,13 +265,29 @@ func analyzeMetric(cfg config, m Metric) (MetricResult, []*work, error) {
 	if unit == "" {
 		unit = "participants"
 	}
+	role := m.Role
+	if role == "" {
+		role = RolePrimary
+	}
+	test, scale := TestTwoSided, cfg.scale
+	switch {
+	case role == RoleGuardrail:
+		// The margin is relative, so is the test (absolute only as a fallback).
+		test, scale = TestNonInferiority, ScaleRelative
+	case m.OneSided && cfg.engine == EngineFrequentist:
+		test = TestOneSided
+	}
 	mr := MetricResult{
 		Key:           m.Key,
 		Name:          name,
 		Kind:          m.Kind,
 		LowerIsBetter: m.LowerIsBetter,
+		Role:          role,
 		Variants:      make([]ArmSummary, nv),
 		Comparisons:   make([]Comparison, 0, nv-1),
+	}
+	if role == RoleGuardrail {
+		mr.NonInferiorityMargin = m.NonInferiorityMargin
 	}
 	moments := make([]Moments, nv)
 	merr := make([]error, nv)
@@ -287,10 +326,15 @@ func analyzeMetric(cfg config, m Metric) (MetricResult, []*work, error) {
 		mr.Comparisons = append(mr.Comparisons, Comparison{
 			Variant:       cfg.keys[vi],
 			Control:       cfg.keys[ci],
-			DecisionScale: cfg.scale,
+			DecisionScale: scale,
 			IntervalLevel: 1 - cfg.alpha,
+			Test:          test,
 			Notes:         []string{},
 		})
+		if m.OneSided && test != TestOneSided {
+			c := &mr.Comparisons[len(mr.Comparisons)-1]
+			c.Notes = append(c.Notes, "one-sided tests are run by the frequentist engine only; this comparison is two-sided")
+		}
 	}
 	ws := make([]*work, 0, nv-1)
 	k := 0
@@ -307,8 +351,13 @@ func analyzeMetric(cfg config, m Metric) (MetricResult, []*work, error) {
 			unit:        unit,
 			variantName: cfg.names[vi],
 			controlName: cfg.names[ci],
+			role:        role,
+			test:        test,
+			margin:      m.NonInferiorityMargin,
+			minSample:   m.MinSamplePerArm,
 			decision:    -1,
 			p:           math.NaN(),
+			pHarm:       math.NaN(),
 			ctw:         math.NaN(),
 			bayes:       bayesState{padj: math.NaN(), riskThreshold: riskThreshold},
 		}
@@ -336,7 +385,14 @@ func analyzeMetric(cfg config, m Metric) (MetricResult, []*work, error) {
 		case cfg.engine == EngineBayesian:
 			bayesGaussian(cfg, w, m.EffectPrior)
 		default:
-			frequentist(cfg, w, cfg.alpha)
+			if cfg.engine == EngineFrequentist {
+				w.exact = m.Kind == KindBinomial && needsExact(w.c, w.t)
+				w.out.Method = "welch_t"
+				if w.exact {
+					w.out.Method = "fisher_exact"
+				}
+			}
+			frequentist(cfg, w)
 		}
 		ws = append(ws, w)
 	}
@@ -346,7 +402,7 @@ func analyzeMetric(cfg config, m Metric) (MetricResult, []*work, error) {
 // chooseDecision picks the decision scale: the requested one if defined,
 // otherwise the other one with a note.
 func chooseDecision(cfg config, w *work, ok [2]bool, errs [2]error) {
-	want := scaleIndex(cfg.scale)
+	want := scaleIndex(w.out.DecisionScale)
 	other := 1 - want
 	switch {
 	case ok[want]:
@@ -368,38 +424,57 @@ func chooseDecision(cfg config, w *work, ok [2]bool, errs [2]error) {
 	}
 }
 
-// frequentist runs the Welch or sequential test on both scales at level alpha.
-func frequentist(cfg config, w *work, alpha float64) {
+// frequentist runs the comparison's test (see newScaleTest) on both scales
+// and picks the decision scale's p-value for the metric's test kind.
+func frequentist(cfg config, w *work) {
 	var ok [2]bool
 	var errs [2]error
 	for i, s := range scales {
-		var r TestResult
-		if cfg.engine == EngineSequential {
-			r, errs[i] = SequentialTest(w.c, w.t, s, alpha, cfg.tuning)
-		} else {
-			r, errs[i] = WelchTTest(w.c, w.t, s, alpha)
-		}
-		if errs[i] == nil {
-			rr := r
-			w.freq[i] = &rr
-			ok[i] = true
-		}
+		w.tests[i], errs[i] = newScaleTest(cfg, w, s)
+		ok[i] = errs[i] == nil
 	}
 	chooseDecision(cfg, w, ok, errs)
 	if w.decision >= 0 {
-		w.p = w.freq[w.decision].PValue
+		st := w.tests[w.decision]
+		w.p = st.pValue(w.null(w.decision), w.alternative())
+		if w.test == TestNonInferiority {
+			harm := AltLess
+			if w.lowerBetter {
+				harm = AltGreater
+			}
+			w.pHarm = st.pValue(0, harm)
+		}
 	}
 }
 
-// intervalAt widens r, the test of w on scale s, to level 1−alpha: the
-// interval the same test run at alpha would give, without computing its
-// p-value again.
-func intervalAt(cfg config, w *work, s Scale, r *TestResult, alpha float64) Interval {
-	if cfg.engine == EngineSequential {
-		_, v, _ := EffectEstimate(w.c, w.t, s) // succeeded when r was computed
-		return sequentialCI(r.Estimate, v, w.c.N+w.t.N, alpha, sequentialRho2(alpha, cfg.tuning))
+// alternative is the alternative hypothesis of w's test: one-sided tests and
+// non-inferiority look in the improving direction only.
+func (w *work) alternative() Alternative {
+	switch {
+	case w.test == TestTwoSided:
+		return AltTwoSided
+	case w.lowerBetter:
+		return AltLess
 	}
-	return welchCI(r.Estimate, r.StdErr, r.DF, alpha)
+	return AltGreater
+}
+
+// null is the null value of w's test on scale index si: 0, or for
+// non-inferiority the tolerated worsening, −margin (relative; the log ratio
+// log(1−margin)) or −margin·|control mean| (absolute), mirrored when lower is
+// better.
+func (w *work) null(si int) float64 {
+	if w.test != TestNonInferiority || w.tests[si] == nil {
+		return 0
+	}
+	worse := -w.margin
+	if w.lowerBetter {
+		worse = w.margin
+	}
+	if w.tests[si].logScale {
+		return math.Log1p(worse)
+	}
+	return worse * math.Abs(w.c.Mean)
 }
 
 // bayesGaussian runs GrowthBook's Gaussian effect test on both scales.
@@ -472,9 +547,32 @@ func setBayesDecision(w *work, ctwRaw float64, risk Risk, base float64) {
 	w.out.Risk = &r
 }
 
-// finish applies the correction, sets intervals at the corrected level and
-// writes verdicts.
+// roles lists the correction families in a stable order.
+var roles = []Role{RolePrimary, RoleSecondary, RoleGuardrail}
+
+// finish finishes each role's comparisons as one multiple-comparison family,
+// so that the primary verdicts do not depend on how many secondary metrics or
+// guardrails an experiment has.
 func finish(cfg config, srm bool, all []*work) error {
+	for _, role := range roles {
+		var family []*work
+		for _, w := range all {
+			if w.role == role {
+				family = append(family, w)
+			}
+		}
+		if err := finishFamily(cfg, srm, family); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finishFamily applies the correction to one family, sets intervals at the
+// corrected level (doubled alpha for one-sided and non-inferiority tests,
+// whose interval bound in the improving direction is then the one-sided
+// bound) and writes verdicts.
+func finishFamily(cfg config, srm bool, all []*work) error {
 	ialpha := cfg.alpha
 	if cfg.engine != EngineBayesian {
 		ps := make([]float64, len(all))
@@ -492,21 +590,22 @@ func finish(cfg config, srm bool, all []*work) error {
 			if w.decision < 0 {
 				continue
 			}
-			w.out.IntervalLevel = 1 - ialpha
+			level := ialpha
+			if cfg.engine == EngineFrequentist && w.test != TestTwoSided {
+				level = 2 * ialpha
+			}
+			w.out.IntervalLevel = 1 - level
 			lifts := [2]*Lift{&w.out.Absolute, &w.out.Relative}
-			for si, s := range scales {
-				r := w.freq[si]
-				if r == nil {
+			for si := range scales {
+				st := w.tests[si]
+				if st == nil {
 					continue
 				}
-				ci := r.CI
-				if ialpha != cfg.alpha {
-					ci = intervalAt(cfg, w, s, r, ialpha)
-				}
-				lifts[si].Estimate = opt(r.Estimate)
-				lifts[si].StdErr = opt(r.StdErr)
+				ci := st.ci(level)
+				lifts[si].Estimate = opt(st.est)
+				lifts[si].StdErr = opt(st.se)
 				lifts[si].CI = optInterval(ci.Lower, ci.Upper)
-				lifts[si].PValue = opt(r.PValue)
+				lifts[si].PValue = opt(st.pValue(w.null(si), w.alternative()))
 			}
 		}
 	}
@@ -516,9 +615,20 @@ func finish(cfg config, srm bool, all []*work) error {
 			return err
 		}
 	}
+	if cfg.engine == EngineBayesian {
+		var err error
+		if ialpha, err = bayesAdjust(cfg, all); err != nil {
+			return err
+		}
+	}
 	design := newPowerDesign(cfg.engine, ialpha, cfg.tuning)
+	oneSided := newPowerDesign(cfg.engine, 2*ialpha, cfg.tuning)
 	for _, w := range all {
-		w.out.Verdict = verdict(cfg, design, w, srm)
+		d := design
+		if cfg.engine == EngineFrequentist && w.test != TestTwoSided {
+			d = oneSided
+		}
+		w.out.Verdict = verdict(cfg, d, w, srm)
 	}
 	return nil
 }
@@ -528,15 +638,22 @@ func verdict(cfg config, design powerDesign, w *work, srm bool) Verdict {
 	if srm {
 		return srmVerdict()
 	}
+	if short := w.minSample - int64(math.Min(w.c.N, w.t.N)); w.minSample > 0 && short > 0 {
+		w.out.AdditionalUnitsPerArm = &short
+		return belowMinimumVerdict(w.variantName, w.controlName, w.metric, w.unit, short, w.minSample)
+	}
 	if w.decision < 0 {
 		return insufficientVerdict(w.variantName, w.controlName, w.metric)
+	}
+	if w.role == RoleGuardrail {
+		return guardrailVerdict(cfg, design, w)
 	}
 	if cfg.engine == EngineBayesian {
 		if v, ok := bayesVerdict(cfg, w); ok {
 			return v
 		}
 	} else if w.out.AdjustedPValue != nil && *w.out.AdjustedPValue < cfg.alpha {
-		better := w.freq[w.decision].Estimate > 0
+		better := w.tests[w.decision].est > 0
 		if w.lowerBetter {
 			better = !better
 		}
@@ -558,7 +675,10 @@ func additionalUnits(cfg config, design powerDesign, w *work) *int64 {
 		return nil
 	}
 	var delta float64
-	if cfg.target != nil {
+	if w.role == RoleGuardrail {
+		// Plan to show non-inferiority if the variant changes nothing.
+		delta = w.margin * math.Abs(w.c.Mean)
+	} else if cfg.target != nil {
 		delta = *cfg.target * math.Abs(w.c.Mean)
 	} else {
 		delta = w.t.Mean - w.c.Mean
@@ -575,4 +695,41 @@ func additionalUnits(cfg config, design powerDesign, w *work) *int64 {
 		more = 0
 	}
 	return &more
+}
+
+// guardrailVerdict judges a guardrail by non-inferiority: "ok" when the
+// variant is shown not to worsen the metric by more than the margin,
+// "violated" when it is shown to worsen it at all and non-inferiority was not
+// shown. The frequentist engine uses the family-adjusted non-inferiority
+// p-value and the unadjusted one-sided p-value of harm (flagging harm
+// uncorrected errs on the side of caution); the other engines read the same
+// rules off the decision-scale interval.
+func guardrailVerdict(cfg config, design powerDesign, w *work) Verdict {
+	var ok, harmed bool
+	if cfg.engine == EngineFrequentist {
+		ok = w.out.AdjustedPValue != nil && *w.out.AdjustedPValue < cfg.alpha
+		harmed = w.pHarm < cfg.alpha
+	} else {
+		l := w.out.Relative
+		tolerated := -w.margin
+		if w.decision == 0 {
+			l = w.out.Absolute
+			tolerated *= math.Abs(w.c.Mean)
+		}
+		if ci := l.CI; ci != nil {
+			if w.lowerBetter {
+				ok, harmed = ci.Upper < -tolerated, ci.Lower > 0
+			} else {
+				ok, harmed = ci.Lower > tolerated, ci.Upper < 0
+			}
+		}
+	}
+	switch {
+	case ok:
+		return guardrailOKVerdict(w.variantName, w.controlName, w.metric, w.margin)
+	case harmed:
+		return guardrailViolatedVerdict(w.variantName, w.controlName, w.metric)
+	}
+	w.out.AdditionalUnitsPerArm = additionalUnits(cfg, design, w)
+	return guardrailInconclusiveVerdict(w.variantName, w.metric, w.unit, w.margin, w.out.AdditionalUnitsPerArm)
 }

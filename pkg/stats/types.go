@@ -31,6 +31,22 @@ const (
 	CorrectionBH Correction = "bh"
 )
 
+// Role is a metric's part in the decision. Each role is its own
+// multiple-comparison family (see Request.Correction), so adding a secondary
+// metric or a guardrail never changes a primary metric's verdict.
+type Role string
+
+// Supported roles.
+const (
+	// RolePrimary is a metric the decision is made on (the default).
+	RolePrimary Role = "primary"
+	// RoleSecondary is a metric reported for insight; it has its own correction family.
+	RoleSecondary Role = "secondary"
+	// RoleGuardrail is a metric that must not get worse: it is judged by a
+	// one-sided non-inferiority test with Metric.NonInferiorityMargin.
+	RoleGuardrail Role = "guardrail"
+)
+
 // MetricKind describes how a metric's sufficient statistics are interpreted.
 type MetricKind string
 
@@ -139,6 +155,21 @@ type Metric struct {
 	Kind MetricKind `json:"kind"`
 	// LowerIsBetter flips "winner"/"loser", the chance to win and risk.
 	LowerIsBetter bool `json:"lower_is_better"`
+	// Role is "primary" (default when empty), "secondary" or "guardrail".
+	Role Role `json:"role,omitempty"`
+	// OneSided tests only the improving direction (higher, or lower when
+	// LowerIsBetter): such a metric can be a winner but never a loser, and its
+	// intervals have level 1−2α so that their improving bound is the
+	// one-sided 1−α bound. Frequentist engine only.
+	OneSided bool `json:"one_sided,omitempty"`
+	// MinSamplePerArm is the number of units both arms need before the
+	// comparison gets a verdict (0: no minimum); below it the verdict is
+	// "insufficient_data" and says how many more are needed.
+	MinSamplePerArm int64 `json:"min_sample_per_arm,omitempty"`
+	// NonInferiorityMargin is, for guardrails only, the relative worsening
+	// that is tolerated (0.02: "may not get worse by more than 2%"), in
+	// [0, 1). With 0 a guardrail passes only when it is significantly better.
+	NonInferiorityMargin float64 `json:"non_inferiority_margin,omitempty"`
 	// UnitLabel names the unit N counts in verdict sentences (default "participants";
 	// e.g. "referrers" for per-referrer metrics).
 	UnitLabel string `json:"unit_label"`
@@ -229,6 +260,20 @@ type Lift struct {
 	Risk *Risk `json:"risk"`
 }
 
+// TestKind names the hypothesis a comparison tests.
+type TestKind string
+
+// Supported test kinds.
+const (
+	// TestTwoSided tests "no difference" against a difference in either direction.
+	TestTwoSided TestKind = "two_sided"
+	// TestOneSided tests "no improvement" against an improvement (Metric.OneSided).
+	TestOneSided TestKind = "one_sided"
+	// TestNonInferiority tests "worse by at least the margin" against "worse
+	// by less than the margin, or better" (guardrails).
+	TestNonInferiority TestKind = "non_inferiority"
+)
+
 // VerdictCode is the stable machine-readable verdict of a comparison.
 type VerdictCode string
 
@@ -242,8 +287,15 @@ const (
 	VerdictInconclusive VerdictCode = "inconclusive"
 	// VerdictSRM means the sample ratio mismatch check failed; results are not trustworthy.
 	VerdictSRM VerdictCode = "srm"
-	// VerdictInsufficientData means the comparison cannot be computed from the data yet.
+	// VerdictInsufficientData means the comparison cannot be computed from the
+	// data yet, or an arm is below Metric.MinSamplePerArm.
 	VerdictInsufficientData VerdictCode = "insufficient_data"
+	// VerdictGuardrailOK means a guardrail's non-inferiority test passed: the
+	// variant does not worsen it by more than the margin.
+	VerdictGuardrailOK VerdictCode = "guardrail_ok"
+	// VerdictGuardrailViolated means the variant is significantly worse than
+	// the control on a guardrail and non-inferiority was not shown.
+	VerdictGuardrailViolated VerdictCode = "guardrail_violated"
 )
 
 // Verdict is a plain-language conclusion with a stable code.
@@ -279,8 +331,16 @@ type Comparison struct {
 	// DecisionScale is the scale that drives PValue, ChanceToWin, Risk and the verdict.
 	DecisionScale Scale `json:"decision_scale"`
 	// IntervalLevel is the coverage of the reported intervals (e.g. 0.95, or
-	// higher after a multiple-comparison correction).
+	// higher after a multiple-comparison correction; 0.90 for one-sided and
+	// non-inferiority tests at α = 0.05).
 	IntervalLevel float64 `json:"interval_level"`
+	// Test is the hypothesis tested: "two_sided", "one_sided" (improvement
+	// only) or "non_inferiority" (guardrails).
+	Test TestKind `json:"test"`
+	// Method is how the frequentist p-value was computed: "welch_t", or
+	// "fisher_exact" for binomial arms too small or degenerate for a
+	// normal approximation; empty for the other engines.
+	Method string `json:"method,omitempty"`
 	// Absolute is the lift treatment − control.
 	Absolute Lift `json:"absolute"`
 	// Relative is the lift (treatment − control)/control.
@@ -312,6 +372,10 @@ type MetricResult struct {
 	Kind MetricKind `json:"kind"`
 	// LowerIsBetter echoes the metric setting.
 	LowerIsBetter bool `json:"lower_is_better"`
+	// Role is the metric's role ("primary" when none was given).
+	Role Role `json:"role"`
+	// NonInferiorityMargin echoes the guardrail margin (0 for other roles).
+	NonInferiorityMargin float64 `json:"non_inferiority_margin"`
 	// Variants summarises every variant, in request order.
 	Variants []ArmSummary `json:"variants"`
 	// Comparisons has one entry per non-control variant, in request order.

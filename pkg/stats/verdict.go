@@ -85,3 +85,35 @@ func roundSignificant(n int64, digits int) int64 {
 	}
 	return (n + scale/2) / scale * scale
 }
+
+// belowMinimumVerdict says how many more units each arm needs before the
+// metric's minimum sample allows a verdict.
+func belowMinimumVerdict(variant, control, metric, unit string, short, minimum int64) Verdict {
+	return Verdict{Code: VerdictInsufficientData, Text: fmt.Sprintf("not enough data yet to compare %s with %s on %s: %s more %s per arm needed before a verdict (minimum %s per arm)",
+		variant, control, metric, formatCount(short), unit, formatCount(minimum))}
+}
+
+// worsenBy renders "worsen signup" or "worsen signup by more than 2%".
+func worsenBy(metric string, margin float64) string {
+	if margin == 0 {
+		return "worsen " + metric
+	}
+	return fmt.Sprintf("worsen %s by more than %s", metric, formatPercent(margin))
+}
+
+func guardrailOKVerdict(variant, control, metric string, margin float64) Verdict {
+	return Verdict{Code: VerdictGuardrailOK, Text: fmt.Sprintf("%s does not %s compared with %s", variant, worsenBy(metric, margin), control)}
+}
+
+func guardrailViolatedVerdict(variant, control, metric string) Verdict {
+	return Verdict{Code: VerdictGuardrailViolated, Text: fmt.Sprintf("%s worsens the guardrail %s compared with %s", variant, metric, control)}
+}
+
+// guardrailInconclusiveVerdict: neither non-inferiority nor harm shown yet.
+func guardrailInconclusiveVerdict(variant, metric, unit string, margin float64, more *int64) Verdict {
+	text := fmt.Sprintf("not yet shown that %s does not %s", variant, worsenBy(metric, margin))
+	if more != nil && *more > 0 {
+		text += fmt.Sprintf(", ~%s more %s per arm needed", formatCount(roundSignificant(*more, 2)), unit)
+	}
+	return Verdict{Code: VerdictInconclusive, Text: text}
+}
