@@ -299,27 +299,39 @@ func TestTransactGetConflictsWithSingleWrite(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := MustEnv(t, ddbsim.Options{Conflicts: true, WriteLatency: holdLatency})
-	done := make(chan error, 1)
-	go func() {
-		_, err := e.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: item("X", 100)})
-		done <- err
-	}()
-	// The put holds X from before it is forwarded until its latency passed.
-	deadline := time.Now().Add(10 * time.Second)
-	for !e.exists(t, "X") {
-		if time.Now().After(deadline) {
-			t.Fatal("the put never arrived")
+	// A loaded machine may take the whole hold to see the put arrive; an
+	// attempt whose read came after the put had ended proves nothing, and
+	// is made again on another item.
+	for attempt := 1; ; attempt++ {
+		k := fmt.Sprintf("X%d", attempt)
+		done := make(chan error, 1)
+		go func() {
+			_, err := e.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: item(k, 100)})
+			done <- err
+		}()
+		// The put holds the item from before it is forwarded until its
+		// latency passed.
+		deadline := time.Now().Add(10 * time.Second)
+		for !e.exists(t, k) {
+			if time.Now().After(deadline) {
+				t.Fatal("the put never arrived")
+			}
+			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	_, err := e.client.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{TransactItems: []types.TransactGetItem{
-		{Get: &types.Get{TableName: aws.String(e.table), Key: key("X")}},
-	}})
-	if got := reasonCodes(err); !slices.Equal(got, []string{"TransactionConflict"}) {
-		t.Fatalf("reasons = %v (%v), want [TransactionConflict]", got, err)
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
+		_, err := e.client.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{TransactItems: []types.TransactGetItem{
+			{Get: &types.Get{TableName: aws.String(e.table), Key: key(k)}},
+		}})
+		got := reasonCodes(err)
+		ended := len(done) > 0
+		if perr := <-done; perr != nil {
+			t.Fatal(perr)
+		}
+		if slices.Equal(got, []string{"TransactionConflict"}) {
+			break
+		}
+		if !ended || attempt == 5 {
+			t.Fatalf("reasons = %v (%v), want [TransactionConflict]", got, err)
+		}
 	}
 	// A single-item write is not a transaction: another put goes through.
 	if _, err := e.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: item("X", 100)}); err != nil {
