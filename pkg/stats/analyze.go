@@ -615,12 +615,6 @@ func finishFamily(cfg config, srm bool, all []*work) error {
 			return err
 		}
 	}
-	if cfg.engine == EngineBayesian {
-		var err error
-		if ialpha, err = bayesAdjust(cfg, all); err != nil {
-			return err
-		}
-	}
 	design := newPowerDesign(cfg.engine, ialpha, cfg.tuning)
 	oneSided := newPowerDesign(cfg.engine, 2*ialpha, cfg.tuning)
 	for _, w := range all {

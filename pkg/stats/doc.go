@@ -47,8 +47,8 @@
 // SequentialTest gives the asymptotic confidence sequence of Waudby-Smith,
 // Arnold, Wu, Wang & Ramdas (2023), in GrowthBook's parameterisation. With v
 // the variance of the estimate (either scale), n = nc + nt, and the tuning
-// parameter N (GrowthBook's sequential_tuning_parameter, default 5000: the
-// total sample size at which the sequence is tightest):
+// parameter N (GrowthBook's sequential_tuning_parameter: the total sample
+// size at which the sequence is tightest):
 //
 //	ρ² = (−2 ln α + ln(−2 ln α + 1)) / N                      (eq. 161)
 //	half-width = sqrt(v·n) · sqrt( 2(nρ²+1)/(n²ρ²) · ln(sqrt(nρ²+1)/α) )   (eq. 9)
@@ -58,6 +58,18 @@
 // exactly dual to the interval (p ≤ α iff the sequence excludes 0). Checking
 // results after every new observation keeps the false positive rate at most α
 // (asymptotically); see TestPropertySequentialPeeking.
+//
+// N is Request.SequentialTuning when given, otherwise Request.PlannedSampleSize
+// (the total units, all arms, the experiment is planned to reach), otherwise
+// 5000 (GrowthBook's default). GrowthBook advises tuning at the expected
+// total sample: the sequence is then narrowest where the decision is meant to
+// be made (within 0.01% of the narrowest any N gives there, against scipy's
+// minimisation: TestSequentialTunedAtPlanIsNarrowest), at the price of wider
+// intervals at early looks. A/A experiments planned at 10,000 units and
+// looked at 20 times call a false winner or loser in 2.4% (binomial) and 1.4%
+// (skewed means) of 2,000 runs, below α because a confidence sequence guards
+// against continuous peeking; a fixed-horizon test looked at the same times:
+// 24% (TestPropertySequentialPlannedAA).
 //
 // # Bayesian engine
 //
@@ -98,10 +110,41 @@
 // Φ(μ/σ), risks are E[δ⁺] = μΦ(μ/σ)+σφ(μ/σ) and E[δ⁻] = −μΦ(−μ/σ)+σφ(μ/σ), the
 // interval is μ ± z(1−α/2)σ.
 //
-// A variant "wins" when its chance to win is at least 1−α and "loses" when it
-// is at most α. Risk.Control is the expected loss of keeping the control,
-// Risk.Treatment that of shipping the variant; for LowerIsBetter metrics the
-// chance and risks are oriented so that "better" means lower.
+// Risk.Control is the expected loss of keeping the control, Risk.Treatment
+// that of shipping the variant; for LowerIsBetter metrics the chance and risks
+// are oriented so that "better" means lower.
+//
+// # Bayesian decisions
+//
+// GrowthBook shows a variant as a winner when its chance to win is at least
+// 95% (a loser at most 5%), and colours its risk (expected loss) as
+// acceptable below the metric's winRisk, 0.25% of the control by default,
+// and as too high above its loseRisk, 1.25%. That rule calls a false winner
+// or loser in about 2α of A/A comparisons (10.8% binomial, 8.7% skewed means
+// in 2,000 simulated runs each) and in 43–46% of A/A experiments with six
+// comparisons: the risk condition rarely binds once the chance is extreme.
+// refx therefore decides as follows:
+//
+//   - the posterior tail probability q = 2·min(chance, 1−chance) — equal to the
+//     two-sided p-value of the same estimate under the flat prior — is
+//     adjusted with Request.Correction like p-values (Holm or
+//     Benjamini–Hochberg over the analysis' comparisons);
+//   - a variant wins when the adjusted q < α, the chance is above ½ and the
+//     risk of shipping it, as a relative lift, is at most
+//     Metric.RiskThreshold (default 0.25%, GrowthBook's winRisk); it loses
+//     when the adjusted q < α, the chance is below ½ and the risk of keeping
+//     the control is at most the threshold; otherwise it is inconclusive, with
+//     a note when only the risk stood in the way.
+//
+// Without a correction a verdict thus needs a chance of at least 1−α/2
+// (97.5%). The risk is the relative lift's, or the absolute one divided by
+// the control mean when the relative lift is undefined (a note says when
+// neither exists and the chance alone decides). In 2,000 simulated A/A runs
+// each the rule calls a false winner or loser in 5.5% (binomial) and 4.5%
+// (skewed means) of single comparisons and, with Holm, in 4.9% and 5.3% of
+// experiments with six comparisons (two variants × three metrics); without a
+// correction six comparisons give 26% (TestPropertyBayesianAAFalsePositives).
+// Credible intervals keep the level 1−α.
 //
 // # Decision scale
 //
@@ -132,7 +175,9 @@
 // uses the Benjamini & Yekutieli (2005) false-coverage-rate level α·R/m, R the
 // number of significant comparisons (α/m when R = 0). Sequential p-values are
 // computed with ρ from the nominal α and adjusted; sequential intervals use ρ at
-// the adjusted level. Bayesian results are not adjusted (a note says so).
+// the adjusted level. The Bayesian engine adjusts its posterior tail
+// probabilities the same way (see Bayesian decisions); its credible
+// intervals are not widened.
 //
 // # Power and "N more participants"
 //
@@ -140,8 +185,9 @@
 // (binomial p1q1 + p2q2, mean 2σ²), counting both rejection tails, which is
 // statsmodels' NormalIndPower with effect size δ/sqrt(v/2); sequential planning
 // replaces the critical value by the confidence-sequence half-width, and
-// Bayesian planning uses the flat-prior equivalence of "chance ≥ 1−α or ≤ α"
-// with a two-sided test at 2α. For an inconclusive comparison Analyze reports
+// Bayesian planning uses the flat-prior equivalence of its decision "chance
+// ≥ 1−α/2 or ≤ α/2" with a two-sided test at α (the risk condition is not
+// modelled). For an inconclusive comparison Analyze reports
 // AdditionalUnitsPerArm: the units per arm needed, from the observed per-unit
 // variances, to detect Request.TargetLift (relative; or the observed lift when
 // unset) with Request.TargetPower (0.8) at the interval level actually used,
@@ -202,7 +248,11 @@
 // a pooled two-proportion z example, Mendel's 9:3:3:1 chi-square, the
 // Benjamini–Hochberg 1995 example). property_test.go simulates experiments
 // with a fixed-seed PCG generator: interval coverage, false positives under
-// continuous peeking, and Bayesian calibration.
+// continuous peeking, and Bayesian calibration; bayes_decision_test.go and
+// sequential_plan_test.go the A/A false-positive rates of the Bayesian rule
+// and of the sequential engine tuned at the plan. The "bayes_decision"
+// fixtures check chances, relative risks and verdicts of the Bayesian rule
+// against scipy quadrature and statsmodels multipletests.
 //
 // # References
 //
