@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/refx-dev/refx/pkg/dynamo"
@@ -104,5 +105,110 @@ func TestCovariateSums(t *testing.T) {
 	}
 	if got["control"].Participants != 3 || got["bold"].Participants != 2 {
 		t.Fatalf("participants %d, %d: the refused assign must write nothing", got["control"].Participants, got["bold"].Participants)
+	}
+}
+
+// TestRatioSums checks a ratio metric's exact sums per arm against sums
+// worked out by hand: a and b each participant's totals of the numerator
+// and denominator goals (value for a value goal, events for a binomial one),
+// Σab kept as Δa·b when either grows, whatever the order of the events.
+func TestRatioSums(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustStore(t, dynamo.Options{})
+	n := newExperiment("ratios")
+	n.Goals = []refx.Goal{{Key: "purchase", Kind: refx.GoalValue}, {Key: "order", Kind: refx.GoalBinomial}, {Key: "click", Kind: refx.GoalBinomial}}
+	n.RatioMetrics = []refx.RatioMetric{
+		{Key: "revenue_per_order", Numerator: "purchase", Denominator: "order"},
+		{Key: "orders_per_click", Numerator: "order", Denominator: "click"},
+	}
+	e := MustRunning(t, s, n)
+	a := usersIn(t, e, "control", "a", 2)
+	b := usersIn(t, e, "bold", "b", 1)
+	for _, u := range append(a, b...) {
+		if _, err := s.Assign(ctx, e.ID, u, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ev := range []struct{ user, goal, value string }{
+		{a[0], "click", ""}, {a[0], "purchase", "10"}, {a[0], "order", ""}, {a[0], "click", ""},
+		{a[0], "order", ""}, {a[0], "purchase", "5.5"}, {a[0], "click", ""},
+		{a[1], "purchase", "4"}, {a[1], "purchase", ""}, {a[1], "click", ""},
+		{b[0], "purchase", "7"}, {b[0], "click", ""}, {b[0], "order", ""}, {b[0], "click", ""},
+	} {
+		event := &refx.Event{ID: uuid(), Type: ev.goal, User: ev.user}
+		if ev.value != "" {
+			event.Value = decimal(t, ev.value)
+		}
+		if _, err := s.RecordEvent(ctx, event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := mustResults(t, s, e.ID)
+	tests := []struct {
+		arm, ratio string
+		want       refx.RatioCounts
+	}{
+		// purchase a0 15.5, a1 4; orders a0 2, a1 0.
+		{"control", "revenue_per_order", refx.RatioCounts{NumeratorSum: "19.5", NumeratorSumSq: "256.25", DenominatorSum: "2", DenominatorSumSq: "4", SumProducts: "31"}},
+		// orders a0 2, a1 0; clicks a0 3, a1 1.
+		{"control", "orders_per_click", refx.RatioCounts{NumeratorSum: "2", NumeratorSumSq: "4", DenominatorSum: "4", DenominatorSumSq: "10", SumProducts: "6"}},
+		{"bold", "revenue_per_order", refx.RatioCounts{NumeratorSum: "7", NumeratorSumSq: "49", DenominatorSum: "1", DenominatorSumSq: "1", SumProducts: "7"}},
+		{"bold", "orders_per_click", refx.RatioCounts{NumeratorSum: "1", NumeratorSumSq: "1", DenominatorSum: "2", DenominatorSumSq: "4", SumProducts: "2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arm+"/"+tt.ratio, func(t *testing.T) {
+			if c := got[tt.arm].Ratios[tt.ratio]; c != tt.want {
+				t.Fatalf("ratio sums = %+v, want %+v", c, tt.want)
+			}
+		})
+	}
+}
+
+// TestRatioSumsConcurrent sends one user's orders and clicks at the same
+// time: each event's Δa·b reads the other goal's total, and the write's
+// condition that this total is unchanged makes a racing event replan, so
+// Σab ends at exactly orders × clicks.
+func TestRatioSumsConcurrent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustStore(t, dynamo.Options{})
+	n := newExperiment("ratio-race")
+	n.Goals = []refx.Goal{{Key: "order", Kind: refx.GoalBinomial}, {Key: "click", Kind: refx.GoalBinomial}}
+	n.RatioMetrics = []refx.RatioMetric{{Key: "orders_per_click", Numerator: "order", Denominator: "click"}}
+	e := MustRunning(t, s, n)
+	asn, err := s.Assign(ctx, e.ID, "racer", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const each = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*each)
+	for i := range 2 * each {
+		goal := []string{"order", "click"}[i%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			event := &refx.Event{ID: uuid(), Type: goal, User: "racer"}
+			for {
+				// A client retries a contended event with the same id.
+				_, err := s.RecordEvent(ctx, event)
+				if refx.ErrorCode(err) != refx.EUNAVAILABLE {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := refx.RatioCounts{NumeratorSum: "8", NumeratorSumSq: "64", DenominatorSum: "8", DenominatorSumSq: "64", SumProducts: "64"}
+	if got := mustResults(t, s, e.ID)[asn.Variant].Ratios["orders_per_click"]; got != want {
+		t.Fatalf("ratio sums = %+v, want %+v", got, want)
 	}
 }

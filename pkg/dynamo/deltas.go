@@ -92,6 +92,11 @@ func (d *deltaSet) goal(exp *refx.Experiment, variant, goal string) *counterChan
 		map[string]string{"entity": entityCounter, "experiment": exp.ID, "variant": variant, "goal": goal})
 }
 
+func (d *deltaSet) ratio(exp *refx.Experiment, variant, ratio string) *counterChange {
+	return d.change(ratioCounterKey(exp.ID, d.slot(exp), variant, ratio),
+		map[string]string{"entity": entityCounter, "experiment": exp.ID, "variant": variant, "ratio": ratio})
+}
+
 func (d *deltaSet) referral(exp *refx.Experiment, variant string) *counterChange {
 	return d.change(referralCounterKey(exp.ID, d.slot(exp), variant),
 		map[string]string{"entity": entityCounter, "experiment": exp.ID, "variant": variant})
@@ -207,6 +212,20 @@ func (d *deltaSet) event(image map[string]types.AttributeValue) error {
 				return fmt.Errorf("credit's value_participant_sq_delta %q is not a decimal", c.ParticipantSqDelta)
 			}
 			g.addTo("value_participant_sum_sq", delta)
+		}
+		if c.EventsSqDelta != "" {
+			delta, err := decimalRat("credit's events_participant_sq_delta", c.EventsSqDelta)
+			if err != nil {
+				return err
+			}
+			g.addTo("events_participant_sum_sq", delta)
+		}
+		for key, n := range c.RatioProducts {
+			p, err := decimalRat("credit's ratio product", n)
+			if err != nil {
+				return err
+			}
+			d.ratio(exp, c.Variant, key).addTo("products", p)
 		}
 		if c.Covariate != "" {
 			// Σxy over participants, y their total value or whether they

@@ -31,6 +31,61 @@ type credit struct {
 	// after (next) it, and growth = next² − total², its share of Σ over
 	// participants of (their total value)², all of the capped value.
 	total, next, growth *big.Rat
+	// count is, for a binomial goal a ratio metric uses, the user's number
+	// of events of it before this one; nil otherwise.
+	count *big.Rat
+	// ratioProducts are the credit's RatioProducts, computed from the
+	// user's totals of the ratios' other goals; pins are those totals as
+	// read, which the write requires unchanged, so that a concurrent event
+	// of the same user on the other goal cannot leave out its Δa·Δb.
+	ratioProducts map[string]*big.Rat
+	pins          []pin
+}
+
+// pin is a user total a write requires unchanged: its attribute on the
+// assignment and the value read.
+type pin struct {
+	attr  string
+	total *big.Rat
+}
+
+// planRatios plans what the event adds to the ratio metrics using its goal
+// g: per ratio Δa·b, Δa the growth of the user's total of g (the counted
+// value, or one event of a binomial goal) and b their total of the other
+// goal, read from the same assignment.
+func (c *credit) planRatios(g refx.Goal) {
+	var delta *big.Rat
+	for _, r := range c.exp.RatioMetrics {
+		var other string
+		switch g.Key {
+		case r.Numerator:
+			other = r.Denominator
+		case r.Denominator:
+			other = r.Numerator
+		default:
+			continue
+		}
+		if delta == nil {
+			switch {
+			case g.Kind == refx.GoalValue && c.growth == nil:
+				return // no value: the total does not move
+			case g.Kind == refx.GoalValue:
+				delta = new(big.Rat).Sub(c.next, c.total)
+			default:
+				_, c.count = ratioTotal(c.asn, g)
+				delta = one
+			}
+		}
+		h, _ := c.exp.Goal(other)
+		attr, b := ratioTotal(c.asn, h)
+		c.pins = append(c.pins, pin{attr, b})
+		if b.Sign() != 0 {
+			if c.ratioProducts == nil {
+				c.ratioProducts = map[string]*big.Rat{}
+			}
+			c.ratioProducts[r.Key] = new(big.Rat).Mul(delta, b)
+		}
+	}
 }
 
 // RecordEvent records an event exactly once. The event item is the
@@ -83,6 +138,16 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 			ci := creditItem{Experiment: c.exp.ID, Variant: c.asn.Variant, FirstConversion: c.first, Value: c.capped}
 			if x := c.asn.Covariates[e.Type]; x != "" && x != "0" {
 				ci.Covariate = x
+			}
+			if c.count != nil {
+				sq := new(big.Rat).Add(c.count, c.count)
+				ci.EventsSqDelta = attributevalue.Number(formatDecimal(sq.Add(sq, one)))
+			}
+			for key, p := range c.ratioProducts {
+				if ci.RatioProducts == nil {
+					ci.RatioProducts = map[string]attributevalue.Number{}
+				}
+				ci.RatioProducts[key] = attributevalue.Number(formatDecimal(p))
 			}
 			if c.growth != nil {
 				ci.ParticipantSqDelta = attributevalue.Number(formatDecimal(c.growth))
@@ -200,6 +265,7 @@ func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, *refe
 			c.growth = new(big.Rat).Mul(c.next, c.next)
 			c.growth.Sub(c.growth, new(big.Rat).Mul(c.total, c.total))
 		}
+		c.planRatios(g)
 		credits = append(credits, c)
 	}
 	referral, err := s.planReferralCredit(ctx, e, attr)
@@ -238,7 +304,7 @@ func (s *Store) userState(ctx context.Context, user string) ([]assignmentItem, *
 				if err := attributevalue.UnmarshalMap(item, &a); err != nil {
 					return err
 				}
-				readValueTotals(&a, item)
+				readUserTotals(&a, item)
 				asns = append(asns, a)
 			case sk.Value == attributionSK:
 				attr = new(attributionItem)
@@ -269,7 +335,7 @@ func (s *Store) writeEvent(ctx context.Context, item eventItem, credits []credit
 	}
 	var updates []types.TransactWriteItem
 	for _, c := range credits {
-		if !c.first && c.growth == nil {
+		if !c.first && c.growth == nil && c.count == nil {
 			continue
 		}
 		u, err := userStateUpdate(s.table, item.Type, c)
@@ -321,13 +387,26 @@ func userStateUpdate(table *string, goal string, c credit) (types.TransactWriteI
 	if c.growth != nil {
 		name := expression.Name(valueTotalPrefix + goal)
 		mark = mark.Set(name, expression.Value(decimalNumber(string(formatDecimal(c.next)))))
-		if c.total.Sign() == 0 {
-			cond = cond.And(expression.AttributeNotExists(name).Or(name.Equal(expression.Value(decimalNumber("0")))))
-		} else {
-			cond = cond.And(name.Equal(expression.Value(decimalNumber(string(formatDecimal(c.total))))))
-		}
+		cond = cond.And(unchanged(name, c.total))
+	}
+	if c.count != nil {
+		name := expression.Name(eventCountPrefix + goal)
+		mark = mark.Set(name, expression.Value(decimalNumber(string(formatDecimal(new(big.Rat).Add(c.count, one))))))
+		cond = cond.And(unchanged(name, c.count))
+	}
+	for _, p := range c.pins {
+		cond = cond.And(unchanged(expression.Name(p.attr), p.total))
 	}
 	return conditionalUpdate(table, c.asn.Key, mark, cond)
+}
+
+// unchanged is the condition that a user total still holds what was read;
+// an absent total is zero.
+func unchanged(name expression.NameBuilder, total *big.Rat) expression.ConditionBuilder {
+	if total.Sign() == 0 {
+		return expression.AttributeNotExists(name).Or(name.Equal(expression.Value(decimalNumber("0"))))
+	}
+	return name.Equal(expression.Value(decimalNumber(string(formatDecimal(total)))))
 }
 
 // conditionalUpdate is a transaction item applying update on cond.

@@ -122,21 +122,49 @@ func decisionOf(d item.Decision) refx.Decision {
 	return refx.Decision{Role: refx.Role(d.Role), Direction: refx.Direction(d.Direction), MinSample: d.MinSample, OneSided: d.OneSided, Margin: d.Margin}
 }
 
-// valueTotalPrefix names the attributes of an assignment holding the user's
-// total value per goal: vt_<goal>.
-const valueTotalPrefix = "vt_"
+// The attributes of an assignment holding the user's running totals:
+// vt_<goal> their total value on a goal, ec_<goal> their number of events
+// of a binomial goal a ratio metric uses.
+const (
+	valueTotalPrefix = "vt_"
+	eventCountPrefix = "ec_"
+)
 
-// readValueTotals keeps the vt_<goal> attributes of a stored assignment.
-func readValueTotals(it *assignmentItem, av map[string]types.AttributeValue) {
+// readUserTotals keeps the vt_<goal> and ec_<goal> attributes of a stored
+// assignment.
+func readUserTotals(it *assignmentItem, av map[string]types.AttributeValue) {
 	for name, v := range av {
-		goal, ok := strings.CutPrefix(name, valueTotalPrefix)
-		if n, isNumber := v.(*types.AttributeValueMemberN); ok && isNumber {
+		n, isNumber := v.(*types.AttributeValueMemberN)
+		if !isNumber {
+			continue
+		}
+		if goal, ok := strings.CutPrefix(name, valueTotalPrefix); ok {
 			if it.ValueTotals == nil {
 				it.ValueTotals = map[string]string{}
 			}
 			it.ValueTotals[goal] = n.Value
 		}
+		if goal, ok := strings.CutPrefix(name, eventCountPrefix); ok {
+			if it.EventCounts == nil {
+				it.EventCounts = map[string]string{}
+			}
+			it.EventCounts[goal] = n.Value
+		}
 	}
+}
+
+// ratioTotal is the user's per-participant total of goal g as a ratio
+// metric counts it, and the attribute holding it: the total value of a value
+// goal, the number of events of a binomial one.
+func ratioTotal(it assignmentItem, g refx.Goal) (attr string, total *big.Rat) {
+	if g.Kind == refx.GoalValue {
+		return valueTotalPrefix + g.Key, valueTotal(it, g.Key)
+	}
+	total = new(big.Rat)
+	if s, ok := it.EventCounts[g.Key]; ok {
+		total.SetString(s)
+	}
+	return eventCountPrefix + g.Key, total
 }
 
 // valueTotal is the user's total value on goal so far.
@@ -181,20 +209,23 @@ type (
 
 type counterItem struct {
 	item.Key
-	Experiment            string                `dynamodbav:"experiment"`
-	Variant               string                `dynamodbav:"variant"`
-	Goal                  string                `dynamodbav:"goal,omitempty"`
-	Participants          int64                 `dynamodbav:"participants"`
-	Users                 int64                 `dynamodbav:"users"`
-	Events                int64                 `dynamodbav:"events"`
-	ValueSum              attributevalue.Number `dynamodbav:"value_sum"`
-	ValueSumSq            attributevalue.Number `dynamodbav:"value_sum_sq"`
-	ValueParticipantSumSq attributevalue.Number `dynamodbav:"value_participant_sum_sq"`
-	CovariateParticipants int64                 `dynamodbav:"covariate_participants"`
-	CovariateSum          attributevalue.Number `dynamodbav:"covariate_sum"`
-	CovariateSumSq        attributevalue.Number `dynamodbav:"covariate_sum_sq"`
-	CovariateValue        attributevalue.Number `dynamodbav:"covariate_value_products"`
-	CovariateUsers        attributevalue.Number `dynamodbav:"covariate_users_products"`
+	Experiment             string                `dynamodbav:"experiment"`
+	Variant                string                `dynamodbav:"variant"`
+	Goal                   string                `dynamodbav:"goal,omitempty"`
+	Participants           int64                 `dynamodbav:"participants"`
+	Users                  int64                 `dynamodbav:"users"`
+	Events                 int64                 `dynamodbav:"events"`
+	ValueSum               attributevalue.Number `dynamodbav:"value_sum"`
+	ValueSumSq             attributevalue.Number `dynamodbav:"value_sum_sq"`
+	ValueParticipantSumSq  attributevalue.Number `dynamodbav:"value_participant_sum_sq"`
+	EventsParticipantSumSq attributevalue.Number `dynamodbav:"events_participant_sum_sq"`
+	Ratio                  string                `dynamodbav:"ratio,omitempty"`
+	Products               attributevalue.Number `dynamodbav:"products"`
+	CovariateParticipants  int64                 `dynamodbav:"covariate_participants"`
+	CovariateSum           attributevalue.Number `dynamodbav:"covariate_sum"`
+	CovariateSumSq         attributevalue.Number `dynamodbav:"covariate_sum_sq"`
+	CovariateValue         attributevalue.Number `dynamodbav:"covariate_value_products"`
+	CovariateUsers         attributevalue.Number `dynamodbav:"covariate_users_products"`
 }
 
 // pointerItem finds a referrer's code in an experiment.

@@ -48,6 +48,7 @@ const (
 	variantPrefix      = "VARIANT#"
 	participantsInfix  = "#PARTICIPANTS"
 	goalInfix          = "#GOAL#"
+	ratioInfix         = "#RATIO#"
 	referralSuffix     = "#REFERRAL"
 	codePrefix         = "CODE#"
 	codeSK             = "CODE"
@@ -157,6 +158,12 @@ func participantsKey(experiment string, shard int, variant string) itemKey {
 
 func goalKey(experiment string, shard int, variant, goal string) itemKey {
 	return itemKey{PK: counterPK(experiment, shard), SK: variantPrefix + variant + goalInfix + goal}
+}
+
+// ratioCounterKey holds a ratio metric's Σ over participants of
+// numerator·denominator; the other sums are its goals'.
+func ratioCounterKey(experiment string, shard int, variant, ratio string) itemKey {
+	return itemKey{PK: counterPK(experiment, shard), SK: variantPrefix + variant + ratioInfix + ratio}
 }
 
 func referralCounterKey(experiment string, shard int, variant string) itemKey {

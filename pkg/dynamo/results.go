@@ -69,9 +69,12 @@ func (s *Store) counterShard(ctx context.Context, experiment string, shard int) 
 func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValue) (*refx.Results, error) {
 	variants := make(map[string]*variantSums, len(exp.Variants))
 	for _, v := range exp.Variants {
-		vs := &variantSums{goals: map[string]*goalSums{}, referral: decimalCounts{}}
+		vs := &variantSums{goals: map[string]*goalSums{}, ratios: map[string]*big.Rat{}, referral: decimalCounts{}}
 		for _, g := range exp.Goals {
 			vs.goals[g.Key] = &goalSums{}
+		}
+		for _, r := range exp.RatioMetrics {
+			vs.ratios[r.Key] = new(big.Rat)
 		}
 		variants[v.Key] = vs
 	}
@@ -90,6 +93,10 @@ func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValu
 				vs.participants += it.Participants
 			case strings.HasSuffix(it.SK, referralSuffix):
 				vs.referral.add(av)
+			case strings.Contains(it.SK, ratioInfix):
+				if r, ok := vs.ratios[it.Ratio]; ok {
+					addDecimal(r, string(it.Products))
+				}
 			default:
 				if g, ok := vs.goals[it.Goal]; ok {
 					g.users += it.Users
@@ -97,6 +104,7 @@ func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValu
 					addDecimal(&g.sum, string(it.ValueSum))
 					addDecimal(&g.sumSq, string(it.ValueSumSq))
 					addDecimal(&g.participantSumSq, string(it.ValueParticipantSumSq))
+					addDecimal(&g.eventsSumSq, string(it.EventsParticipantSumSq))
 					g.covParticipants += it.CovariateParticipants
 					addDecimal(&g.covSum, string(it.CovariateSum))
 					addDecimal(&g.covSumSq, string(it.CovariateSumSq))
@@ -125,6 +133,17 @@ func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValu
 			}
 			vr.Goals[g.Key] = gc
 		}
+		for _, r := range exp.RatioMetrics {
+			if vr.Ratios == nil {
+				vr.Ratios = map[string]refx.RatioCounts{}
+			}
+			a, b := ratioSums(exp, vs, r.Numerator), ratioSums(exp, vs, r.Denominator)
+			vr.Ratios[r.Key] = refx.RatioCounts{
+				NumeratorSum: formatDecimal(a[0]), NumeratorSumSq: formatDecimal(a[1]),
+				DenominatorSum: formatDecimal(b[0]), DenominatorSumSq: formatDecimal(b[1]),
+				SumProducts: formatDecimal(vs.ratios[r.Key]),
+			}
+		}
 		if exp.Referral != nil {
 			vr.Referral = vs.referral.counts()
 		}
@@ -137,15 +156,31 @@ type goalSums struct {
 	users, events    int64
 	sum, sumSq       big.Rat
 	participantSumSq big.Rat
-	covParticipants  int64
+	// eventsSumSq is Σ over participants of (their events)², counted for
+	// binomial goals that ratio metrics use.
+	eventsSumSq     big.Rat
+	covParticipants int64
 	// Covariate sums: Σx, Σx², Σxy (value), Σxc (conversion).
 	covSum, covSumSq, covValue, covUsers big.Rat
+}
+
+// ratioSums are Σ and Σ² over participants of their totals of goal as a
+// ratio metric counts them (ratioTotal): value, or events of a binomial goal.
+func ratioSums(exp *refx.Experiment, vs *variantSums, goal string) [2]*big.Rat {
+	g, _ := exp.Goal(goal)
+	gs := vs.goals[goal]
+	if g.Kind == refx.GoalValue {
+		return [2]*big.Rat{&gs.sum, &gs.participantSumSq}
+	}
+	return [2]*big.Rat{new(big.Rat).SetInt64(gs.events), &gs.eventsSumSq}
 }
 
 type variantSums struct {
 	participants int64
 	goals        map[string]*goalSums
-	referral     decimalCounts
+	// ratios holds each ratio metric's Σab.
+	ratios   map[string]*big.Rat
+	referral decimalCounts
 }
 
 // decimalCounts adds up the numeric attributes of referral counter items,

@@ -124,6 +124,10 @@ type Assignment struct {
 	// ValueTotals is the user's total value per goal, from the vt_<goal>
 	// attributes: what the per-participant sum of squares needs.
 	ValueTotals map[string]string `dynamodbav:"-"`
+	// EventCounts is the user's number of events per binomial goal that a
+	// ratio metric uses, from the ec_<goal> attributes: the ratio's
+	// per-participant total of that goal.
+	EventCounts map[string]string `dynamodbav:"-"`
 	// Covariates are the user's pre-enrolment values by goal key, written
 	// with the enrolling put and never changed: the aggregator adds Σx and
 	// Σx² from the insert's image, and each event's credit carries x.
@@ -152,6 +156,13 @@ type Credit struct {
 	// assignment, when it is not zero: the aggregator adds x·Δy to Σxy for
 	// the value (Δy the counted value) and the conversion (Δy 1 on the first).
 	Covariate attributevalue.Number `dynamodbav:"covariate,omitempty"`
+	// EventsSqDelta is, for a binomial goal a ratio metric uses, what the
+	// event adds to Σ over participants of (their number of events)²: 2n+1.
+	EventsSqDelta attributevalue.Number `dynamodbav:"events_participant_sq_delta,omitempty"`
+	// RatioProducts is, per ratio metric using the goal, what the event
+	// adds to Σ over participants of numerator·denominator: Δa·b, the
+	// growth of this goal's total times the user's total of the other goal.
+	RatioProducts map[string]attributevalue.Number `dynamodbav:"ratio_products,omitempty"`
 }
 
 // Capped reports whether the goal's cap lowered the value this credit

@@ -66,6 +66,19 @@ type GoalCounts struct {
 	Covariate *CovariateCounts `json:"covariate,omitempty"`
 }
 
+// RatioCounts are the exact sums over a variant's participants of a ratio
+// metric's per-participant totals: a of its numerator goal, b of its
+// denominator goal (a value goal's total value, a binomial goal's number of
+// events), what the delta method needs.
+type RatioCounts struct {
+	NumeratorSum     json.Number `json:"numerator_sum"`
+	NumeratorSumSq   json.Number `json:"numerator_sum_sq"`
+	DenominatorSum   json.Number `json:"denominator_sum"`
+	DenominatorSumSq json.Number `json:"denominator_sum_sq"`
+	// SumProducts is Σab.
+	SumProducts json.Number `json:"sum_products"`
+}
+
 // CovariateCounts are the exact sums over a variant's participants of a
 // goal's covariate x (0 for a participant who sent none) with the goal's
 // per-participant outcomes: y their total value, c whether they converted.
@@ -84,6 +97,8 @@ type VariantResults struct {
 	Key          string                `json:"key"`
 	Participants int64                 `json:"participants"`
 	Goals        map[string]GoalCounts `json:"goals"`
+	// Ratios holds the sums of each ratio metric, by key.
+	Ratios map[string]RatioCounts `json:"ratios,omitempty"`
 	// Referral holds the referral funnel of a referral experiment.
 	Referral *ReferralCounts `json:"referral,omitempty"`
 }
