@@ -390,6 +390,7 @@ func analyzeMetric(cfg config, m Metric) (MetricResult, []*work, error) {
 				w.out.Method = "welch_t"
 				if w.exact {
 					w.out.Method = "fisher_exact"
+					w.out.Notes = append(w.out.Notes, fmt.Sprintf("an arm has fewer than %d conversions or non-conversions: the p-value is Fisher's exact test; the intervals (Newcombe, log-adjusted ratio) are approximations that can disagree with it near the threshold", exactMinCount))
 				}
 			}
 			frequentist(cfg, w)
