@@ -30,7 +30,10 @@ type PowerRequest struct {
 	// Comparisons is the number of simultaneous comparisons; alpha is divided
 	// by it (Bonferroni). 0 means 1.
 	Comparisons int `json:"comparisons"`
-	// SequentialTuning is the sequential tuning parameter (0 means DefaultSequentialTuning).
+	// SequentialTuning is the sequential tuning parameter. 0 means tuned at
+	// the plan: at the total 2·n of whatever units per arm n is planned or
+	// found (as Analyze does with Request.PlannedSampleSize), where the
+	// confidence sequence's critical value is a constant (sequentialPlanZ).
 	SequentialTuning float64 `json:"sequential_tuning"`
 	// RelativeMDE, if positive, is the relative lift to detect; the required
 	// units per arm are computed.
@@ -64,15 +67,22 @@ type powerDesign struct {
 	engine Engine
 	alpha  float64 // two-sided level for the frequentist test
 	zAlpha float64 // normQuantile(1 − alpha/2), the fixed-horizon critical value
-	rho2   float64 // sequential mixing parameter
+	rho2   float64 // sequential mixing parameter; 0 when tuned at the plan
 }
 
+// newPowerDesign returns the model for an engine at two-sided level alpha.
+// A sequential design with tuning 0 is tuned at the total it is evaluated
+// at, so its critical value is sequentialPlanZ(alpha) standard errors.
 func newPowerDesign(engine Engine, alpha, tuning float64) powerDesign {
 	d := powerDesign{engine: engine, alpha: alpha}
-	if engine == EngineSequential {
-		d.rho2 = sequentialRho2(alpha, tuning)
-	}
 	d.zAlpha = normQuantile(1 - d.alpha/2)
+	if engine == EngineSequential {
+		if tuning == 0 {
+			d.zAlpha = sequentialPlanZ(alpha)
+		} else {
+			d.rho2 = sequentialRho2(alpha, tuning)
+		}
+	}
 	return d
 }
 
@@ -83,7 +93,7 @@ func (d powerDesign) power(delta, v1, n float64) float64 {
 	se := math.Sqrt(v1 / n)
 	delta = math.Abs(delta)
 	var crit float64
-	if d.engine == EngineSequential {
+	if d.engine == EngineSequential && d.rho2 > 0 {
 		crit = sequentialHalfWidth(v1/n, 2*n, d.alpha, d.rho2)
 	} else {
 		crit = d.zAlpha * se
@@ -146,9 +156,6 @@ func Power(req PowerRequest) (PowerResult, error) {
 		k = 1
 	}
 	tuning := req.SequentialTuning
-	if tuning == 0 {
-		tuning = DefaultSequentialTuning
-	}
 	engine := req.Engine
 	if engine == "" {
 		engine = EngineFrequentist
@@ -160,8 +167,8 @@ func Power(req PowerRequest) (PowerResult, error) {
 		return PowerResult{}, fmt.Errorf("stats: power %g must be in (0, 1)", target)
 	case k < 1:
 		return PowerResult{}, fmt.Errorf("stats: comparisons %d must be positive", k)
-	case !(tuning > 0) || !isFinite(tuning):
-		return PowerResult{}, fmt.Errorf("stats: sequential tuning %g must be positive", tuning)
+	case !(tuning >= 0) || !isFinite(tuning):
+		return PowerResult{}, fmt.Errorf("stats: sequential tuning %g must be positive (or 0: at the plan)", tuning)
 	case engine != EngineFrequentist && engine != EngineSequential && engine != EngineBayesian:
 		return PowerResult{}, fmt.Errorf("stats: unknown engine %q", engine)
 	case req.UnitsPerArm < 0 || !(req.RelativeMDE >= 0) || !isFinite(req.RelativeMDE):

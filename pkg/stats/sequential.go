@@ -15,6 +15,19 @@ func sequentialRho2(alpha, tuning float64) float64 {
 	return (la + math.Log(la+1)) / tuning
 }
 
+// sequentialPlanZ returns the half-width of the confidence sequence, in
+// standard errors of the estimate, at the total sample size it is tuned at:
+// there nρ² = c = −2 ln α + ln(−2 ln α + 1) whatever the size, so
+//
+//	half-width / se = sqrt( 2(c+1)/c · ln(sqrt(c+1)/α) )
+//
+// (3.04 at α = 0.05, against 1.96 for a single look): a sequential plan tuned
+// at its own total is a fixed-horizon plan with this critical value.
+func sequentialPlanZ(alpha float64) float64 {
+	c := sequentialRho2(alpha, 1)
+	return math.Sqrt(2 * (c + 1) / c * math.Log(math.Sqrt(c+1)/alpha))
+}
+
 // sequentialHalfWidth returns the half-width of the asymptotic confidence
 // sequence for an estimator with variance v after n total units
 // (eq. 9 of Waudby-Smith et al.; GrowthBook's SequentialTwoSidedTTest):

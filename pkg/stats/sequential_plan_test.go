@@ -1,6 +1,9 @@
 package stats
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 // TestSequentialPlannedTuning: the sequential engine is tuned at
 // Request.PlannedSampleSize unless SequentialTuning is given, and at
@@ -163,4 +166,55 @@ func TestPropertySequentialPlannedAA(t *testing.T) {
 			t.Errorf("%s: tuning at the plan (%.4f) should detect more often at the plan than at 5000 (%.4f)", c.name, rate(planFinal), rate(defFinal))
 		}
 	}
+}
+
+// TestPowerSequentialAtPlan: sequential planning without a tuning parameter
+// is tuned at the plan itself: the units per arm it finds are the ones a plan
+// tuned at their total (2n) finds, and the design is the fixed-horizon test
+// at the critical value sequentialPlanZ (3.04 at α = 0.05).
+func TestPowerSequentialAtPlan(t *testing.T) {
+	if z := sequentialPlanZ(0.05); z < 3.03 || z > 3.04 {
+		t.Errorf("sequentialPlanZ(0.05) = %v, want about 3.035", z)
+	}
+	for _, base := range []PowerRequest{
+		{Kind: KindBinomial, BaselineRate: 0.1, RelativeMDE: 0.1},
+		{Kind: KindBinomial, BaselineRate: 0.02, RelativeMDE: 0.2, Alpha: 0.01, Power: 0.9},
+		{Kind: KindMean, BaselineMean: 10, BaselineStdDev: 4, RelativeMDE: 0.05, Comparisons: 3},
+	} {
+		seq := base
+		seq.Engine = EngineSequential
+		atPlan, err := Power(seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := *atPlan.RequiredUnitsPerArmExact
+		seq.SequentialTuning = 2 * n
+		tuned, _ := Power(seq)
+		if m := *tuned.RequiredUnitsPerArmExact; math.Abs(m-n) > 1e-6*n {
+			t.Errorf("%+v: at the plan %v units per arm, tuned at its total %v: %v", base, n, 2*n, m)
+		}
+		fixed := base
+		fixed.Alpha = 2 * normSF(sequentialPlanZ(atPlan.Alpha)) * float64(max(base.Comparisons, 1))
+		f, _ := Power(fixed)
+		if m := *f.RequiredUnitsPerArmExact; math.Abs(m-n) > 1e-9*n {
+			t.Errorf("%+v: at the plan %v, fixed horizon at z* %v", base, n, m)
+		}
+		seq.SequentialTuning = DefaultSequentialTuning
+		def, _ := Power(seq)
+		t.Logf("%s baseline %v, MDE %v: sequential units per arm %d tuned at the plan (total %d), %d tuned at 5000; fixed horizon %d",
+			base.Kind, base.BaselineRate+base.BaselineMean, base.RelativeMDE, *atPlan.RequiredUnitsPerArm, 2**atPlan.RequiredUnitsPerArm,
+			*def.RequiredUnitsPerArm, *mustPower(t, base).RequiredUnitsPerArm)
+	}
+	if _, err := Power(PowerRequest{Kind: KindBinomial, Engine: EngineSequential, BaselineRate: 0.1, RelativeMDE: 0.1, SequentialTuning: -1}); err == nil {
+		t.Error("negative tuning accepted")
+	}
+}
+
+func mustPower(tb testing.TB, req PowerRequest) PowerResult {
+	tb.Helper()
+	r, err := Power(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
 }
