@@ -627,97 +627,6 @@ def sequential_tuning_cases():
             cases.append({"alpha": alpha, "n": n, "min_half_width": f(hw(res.x))})
     return cases
 
-# ---------------------------------- issue 14: Bayesian decisions, sequential tuning
-
-
-def bayes_decision_cases():
-    """Verdicts of pkg/stats' Bayesian rule, computed independently: a variant
-    wins (loses) when the posterior tail probability 2·min(chance, 1−chance),
-    adjusted with statsmodels multipletests (holm, fdr_bh) across the
-    variants, is below alpha and the relative risk of shipping it (of keeping
-    the control) is at most the threshold. Mean metrics: flat prior, posterior
-    N(relative estimate, delta-method variance), chance from scipy.stats.norm,
-    risks by quadrature. Binomial metrics: Beta(1 + c, 1 + n − c) posteriors,
-    chance and relative risks by quadrature (prob_greater_quad, integrate_over)."""
-    alpha = 0.05
-    three = [(5000, 10.45, 8.0), (5000, 9.9, 8.0), (5000, 10.36, 8.0)]
-    specs = [
-        ("mean", "none", 0.0025, (5000, 10.0, 8.0), three),
-        ("mean", "holm", 0.0025, (5000, 10.0, 8.0), three),
-        ("mean", "bh", 0.0025, (5000, 10.0, 8.0), three),
-        ("mean", "none", 0.0025, (20, 10.0, 10.0), [(20, 20.0, 10.0)]),   # chance 97.7%, risk too high
-        ("mean", "none", 0.05, (20, 10.0, 10.0), [(20, 20.0, 10.0)]),
-        ("mean", "none", 0.0025, (6, 10.0, 10.0), [(6, 1.67, 10.0)]),     # a loser's risk of keeping control
-        ("binomial", "none", 0.0025, (4000, 400), [(4000, 470), (4000, 345), (4000, 430)]),
-        ("binomial", "holm", 0.0025, (4000, 400), [(4000, 470), (4000, 345), (4000, 430)]),
-        ("binomial", "none", 0.0025, (40, 8), [(40, 17)]),
-        ("binomial", "none", 0.0025, (12, 3), [(12, 9)]),
-    ]
-    cases = []
-    for (kind, corr, threshold, ctl, variants) in specs:
-        ctws, risks, stats_ = [], [], []
-        if kind == "mean":
-            def moments(n, mean, sd):
-                s, ss = n * mean, sd * sd * (n - 1) + n * mean * mean
-                m = s / n
-                return {"n": n, "sum": s, "sum_squares": ss}, m, (ss - s * s / n) / (n - 1)
-            sc, mc, vc = moments(*ctl)
-            stats_.append(sc)
-            for v in variants:
-                st, mt, vt = moments(*v)
-                stats_.append(st)
-                est = (mt - mc) / mc
-                sd = math.sqrt(vt / (mc * mc * v[0]) + vc * mt * mt / (mc ** 4 * ctl[0]))
-                ctws.append(stats.norm.sf(0, est, sd))
-                pos = integrate.quad(lambda x: x * stats.norm.pdf(x, est, sd), 0, np.inf, epsabs=1e-14, epsrel=1e-12)[0]
-                neg = integrate.quad(lambda x: -x * stats.norm.pdf(x, est, sd), -np.inf, 0, epsabs=1e-14, epsrel=1e-12)[0]
-                risks.append((pos, neg))
-        else:
-            n1, c1 = ctl
-            aA, bA = 1 + c1, 1 + n1 - c1
-            stats_.append({"n": n1, "sum": c1, "sum_squares": c1})
-            for (n2, c2) in variants:
-                stats_.append({"n": n2, "sum": c2, "sum_squares": c2})
-                aB, bB = 1 + c2, 1 + n2 - c2
-                muB = aB / (aB + bB)
-                ctws.append(prob_greater_quad(aB, bB, aA, bA))
-                up = lambda x: muB * betaincc(aB + 1, bB, x) - x * betaincc(aB, bB, x)
-                loss_c = integrate_over(aA, bA, lambda x: up(x) / x)
-                rel_mean = muB * (aA + bA - 1) / (aA - 1) - 1
-                risks.append((loss_c, loss_c - rel_mean))
-        tails = [2 * min(c, 1 - c) for c in ctws]
-        adj = tails if corr == "none" else list(multipletests(tails, method={"holm": "holm", "bh": "fdr_bh"}[corr])[1])
-        verdicts = []
-        for c, (rc, rt), p in zip(ctws, risks, adj):
-            v = "inconclusive"
-            if p < alpha and c > 0.5 and rt <= threshold:
-                v = "winner"
-            elif p < alpha and c < 0.5 and rc <= threshold:
-                v = "loser"
-            verdicts.append(v)
-        cases.append({"kind": kind, "correction": corr, "risk_threshold": threshold, "alpha": alpha, "stats": stats_,
-                      "chance_to_win": [f(c) for c in ctws], "relative_risk": [[f(a), f(b)] for a, b in risks],
-                      "verdicts": verdicts})
-    return cases
-
-
-def sequential_tuning_cases():
-    """The narrowest half-width (per unit sqrt(v·n)) of the Waudby-Smith et al.
-    confidence sequence (eq. 9) at total sample n over all mixing parameters
-    ρ², found by scipy's bounded scalar minimisation, to show that tuning at
-    the planned n (eq. 161) is close to the best possible there."""
-    cases = []
-    for alpha in (0.01, 0.05, 0.1):
-        for n in (2000.0, 5000.0, 20000.0, 200000.0, 2e6):
-            def hw(log_rho2):
-                r2 = math.exp(log_rho2)
-                nr = n * r2 + 1
-                return math.sqrt(2 * nr / (n * n * r2) * math.log(math.sqrt(nr) / alpha))
-            res = optimize.minimize_scalar(hw, bounds=(math.log(1e-3 / n), math.log(1e3 / n)), method="bounded",
-                                           options={"xatol": 1e-12})
-            cases.append({"alpha": alpha, "n": n, "min_half_width": f(hw(res.x))})
-    return cases
-
 
 def main():
     beta, beta_direct = beta_cases()
@@ -735,8 +644,6 @@ def main():
         "beta_prob_greater": beta_direct,
         "gaussian_posterior": gaussian_cases(),
         "power": power_cases(),
-        "bayes_decision": bayes_decision_cases(),
-        "sequential_tuning": sequential_tuning_cases(),
         "bayes_decision": bayes_decision_cases(),
         "sequential_tuning": sequential_tuning_cases(),
         "cuped": cuped_cases(),
