@@ -18,8 +18,24 @@ type AssignRequest struct {
 	// (decodeJSON keeps them as json.Number).
 	Attributes json.RawMessage `json:"attributes,omitempty"`
 	// Covariates are the user's pre-enrolment values by goal key (CUPED),
-	// accepted from secret keys only.
-	Covariates map[string]refx.Decimal `json:"covariates,omitempty"`
+	// accepted from secret keys only. Raw, so that a bad one is named.
+	Covariates map[string]json.RawMessage `json:"covariates,omitempty"`
+}
+
+// covariates parses req's covariates as decimals, nil when none.
+func (req AssignRequest) covariates() (map[string]refx.Decimal, error) {
+	var out map[string]refx.Decimal
+	for key, raw := range req.Covariates {
+		x, err := refx.ParseDecimal(string(raw))
+		if err != nil {
+			return nil, refx.FieldErrorf("covariates."+key, "must be a decimal number (at most %d fractional digits)", refx.DecimalPlaces)
+		}
+		if out == nil {
+			out = map[string]refx.Decimal{}
+		}
+		out[key] = x
+	}
+	return out, nil
 }
 
 // attributes validates req and returns its attributes, nil when none.
@@ -47,14 +63,18 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if len(req.Covariates) > 0 && !callerOf(r.Context()).trusted() {
+	covariates, err := req.covariates()
+	if err != nil {
+		return err
+	}
+	if len(covariates) > 0 && !callerOf(r.Context()).trusted() {
 		// A browser could send any history it likes; as for server-only
 		// goals, nothing is written.
 		return &refx.Error{Code: refx.EFORBIDDEN, Field: "covariates",
 			Message: "covariates are accepted only from a server with a secret key"}
 	}
 	a, err := s.Assignments.AssignWith(r.Context(), req.Experiment, req.User,
-		refx.AssignInput{Attributes: attrs, Covariates: req.Covariates})
+		refx.AssignInput{Attributes: attrs, Covariates: covariates})
 	if err != nil {
 		return err
 	}
