@@ -550,10 +550,10 @@ func TestDashboard(t *testing.T) {
 			}
 		}
 		// Each goal's rules are shown next to it, as the analysis says them.
-		if got := p.text(`section.goal[data-goal=purchase] h3`); !strings.Contains(got, "values capped at ±25") {
+		if got := p.text(`section.goal[data-goal=purchase] h4`); !strings.Contains(got, "values capped at ±25") {
 			t.Errorf("the purchase heading %q does not say its cap", got)
 		}
-		if got := p.text(`section.goal[data-goal=signup] h3`); strings.Contains(got, "capped") || strings.Contains(got, "server-only") {
+		if got := p.text(`section.goal[data-goal=signup] h4`); strings.Contains(got, "capped") || strings.Contains(got, "server-only") {
 			t.Errorf("the signup heading %q says rules it does not have", got)
 		}
 		// The rate chart has the snapshots' points and the live one.
@@ -575,6 +575,12 @@ func TestDashboard(t *testing.T) {
 		p.eval(`document.querySelector('td[data-k=verdict]').dataset.value`, &verdict)
 		if verdict != "srm" {
 			t.Errorf("verdict with a sample ratio mismatch = %q, want srm", verdict)
+		}
+		// The headline says it first.
+		var check string
+		p.eval(`document.querySelector('#headline [data-check=srm]').dataset.value`, &check)
+		if got := p.text("#headline ul.decisions"); check != "mismatch" || !strings.Contains(got, "Do not decide") {
+			t.Errorf("headline with a sample ratio mismatch: check %q, decision %q", check, got)
 		}
 		p.shot("#results", "srm-warning")
 	})

@@ -210,6 +210,8 @@
     inconclusive: ['neutral', 'inconclusive'],
     insufficient_data: ['muted', 'not enough data'],
     srm: ['warn', 'sample ratio mismatch'],
+    guardrail_ok: ['good', 'guardrail holds'],
+    guardrail_violated: ['bad', 'guardrail violated'],
   };
 
   function verdictBadge(verdict, label) {
@@ -217,17 +219,201 @@
     return h('span', { class: `badge verdict-${tone}`, title: verdict.text, 'data-verdict': verdict.code }, label || text);
   }
 
-  // summary picks the headline verdict of an analysis: the first goal's
-  // conversion rate, a winner before a loser before the rest.
+  // summary picks the headline verdict of an analysis: the first primary
+  // metric's most telling comparison.
   function summary(exp, analysis) {
-    const goal = exp.goals && exp.goals[0];
-    const metric = goal && analysis.goals[goal.key] && analysis.goals[goal.key].conversion_rate;
-    if (!metric || !metric.comparisons.length) return null;
-    const rank = { srm: 0, winner: 1, loser: 2, inconclusive: 3, insufficient_data: 4 };
-    const best = [...metric.comparisons].sort((a, b) => (rank[a.verdict.code] ?? 9) - (rank[b.verdict.code] ?? 9))[0];
+    const [first] = primaryMetrics(exp, analysis);
+    if (!first || !first.metric.comparisons.length) return null;
+    const best = ranked(first.metric.comparisons)[0];
     const label = best.verdict.code === 'winner' || best.verdict.code === 'loser'
-      ? `${best.verdict.code}: ${best.variant} on ${goal.key}` : null;
+      ? `${best.verdict.code}: ${best.variant} on ${first.goal.key}` : null;
     return verdictBadge(best.verdict, label);
+  }
+
+  // ranked orders comparisons by how much they matter to a decision: a
+  // broken experiment first, then harm, then a winner, then the rest.
+  const RANK = { srm: 0, guardrail_violated: 1, loser: 2, winner: 3, guardrail_ok: 4, inconclusive: 5, insufficient_data: 6 };
+  const ranked = (comparisons) => [...comparisons].sort((a, b) => (RANK[a.verdict.code] ?? 9) - (RANK[b.verdict.code] ?? 9));
+
+  // ---------------------------------------------------------------- decisions
+
+  const ROLES = [
+    ['primary', 'Primary metrics', 'What the experiment is run to move: their verdicts are the decision.'],
+    ['secondary', 'Secondary metrics', 'They explain the decision; their correction family is their own, so they cannot change it.'],
+    ['guardrail', 'Guardrails', 'They must not get worse: each is a one-sided non-inferiority test against its margin.'],
+  ];
+
+  // explicitRoles reports whether the experiment's goals carry roles (those
+  // stored before roles existed do not).
+  const explicitRoles = (exp) => (exp.goals || []).some((g) => g.role);
+
+  // goalRole is the goal's role; without roles, the API's default: the
+  // first goal is primary, the others secondary.
+  function goalRole(exp, g) {
+    if (g.role) return g.role;
+    return explicitRoles(exp) || exp.goals[0] !== g ? 'secondary' : 'primary';
+  }
+
+  // decisionMetric is the metric a goal is decided on: the value per
+  // participant of a value goal, the conversion rate otherwise.
+  const decisionMetric = (ga) => ga.value_per_participant || ga.conversion_rate;
+
+  // primaryMetrics lists the decision metrics of the primary goals, in the
+  // goals' order, with their goals.
+  function primaryMetrics(exp, analysis) {
+    return (exp.goals || [])
+      .filter((g) => goalRole(exp, g) === 'primary' && analysis.goals[g.key])
+      .map((g) => ({ goal: g, metric: decisionMetric(analysis.goals[g.key]) }));
+  }
+
+  const CORRECTIONS = { holm: 'Holm', bh: 'Benjamini–Hochberg', bonferroni: 'Bonferroni' };
+
+  // intervalLabel names a comparison's interval: its level, what kind it
+  // is, and the multiple-testing adjustment that widened it, if any.
+  function intervalLabel(a, c) {
+    const level = c ? c.interval_level : 1 - a.alpha;
+    if (a.engine === 'bayesian') return `${pct(level)} credible interval`;
+    const parts = [`${pct(level)} CI`];
+    if (a.engine === 'sequential') parts.push('always valid');
+    if (a.correction && a.correction !== 'none' && Math.abs(level - (1 - a.alpha)) > 1e-9) {
+      parts.push(`${CORRECTIONS[a.correction] || a.correction}-adjusted`);
+    }
+    return parts.join(', ');
+  }
+
+  // evidence is a comparison's p-value (adjusted when the correction
+  // changed it) or chance to win.
+  function evidence(a, c) {
+    if (a.engine === 'bayesian') return `chance to win ${chance(c.chance_to_win)}`;
+    const adjusted = c.adjusted_p_value !== null && c.adjusted_p_value !== undefined && c.adjusted_p_value !== c.p_value;
+    return adjusted ? `${pIs(c.adjusted_p_value)} adjusted` : pIs(c.p_value);
+  }
+
+  // decisionSentence says a comparison's verdict in words, with its lift
+  // and labelled interval.
+  function decisionSentence(a, metric, c) {
+    const lift = pct(c.relative.estimate, true);
+    const ci = c.relative.ci ? `${intervalLabel(a, c)} ${interval(c.relative.ci, true)}` : 'no interval yet';
+    const facts = `${lift} (${ci}; ${evidence(a, c)})`;
+    const base = c.control || a.control;
+    switch (c.verdict.code) {
+      case 'winner': return `${c.variant} beats ${base} on ${metric.name}: ${facts}.`;
+      case 'loser': return `${c.variant} is worse than ${base} on ${metric.name}: ${facts}.`;
+      case 'inconclusive': return `No clear difference yet between ${c.variant} and ${base} on ${metric.name}: ${facts}.`;
+      case 'insufficient_data': return `Too little data yet to compare ${c.variant} with ${base} on ${metric.name}: ${c.verdict.text}.`;
+      case 'srm': return `Do not decide: the sample ratio check failed, so ${c.variant} against ${base} on ${metric.name} cannot be trusted.`;
+      default: return `${c.variant} against ${base} on ${metric.name}: ${c.verdict.text}; ${facts}.`;
+    }
+  }
+
+  // duration says a span of milliseconds roughly.
+  function duration(ms) {
+    const minutes = ms / 60000;
+    if (minutes < 90) return `${Math.max(1, Math.round(minutes))} min`;
+    const hours = minutes / 60;
+    if (hours < 48) return `${Math.round(hours)} h`;
+    return `${Math.round(hours / 24)} days`;
+  }
+
+  // MIN_RATE_SPAN is how long an experiment must have enrolled, in ms,
+  // before its rate gives an ETA.
+  const MIN_RATE_SPAN = 30000;
+
+  // progress is the primary metrics' sample against the one they need:
+  // each comparison's additional_units_per_arm (the power estimate of the
+  // results) added to the arm's units is the planned sample per arm; the
+  // enrolment still needed is that of the arm furthest behind for its
+  // share of the weights, and the ETA divides it by the enrolment rate so
+  // far (participants since started_at).
+  function progress(exp, res, primaries, now) {
+    const weights = new Map((exp.variants || []).map((x) => [x.key, x.weight]));
+    const totalWeight = [...weights.values()].reduce((s, w) => s + w, 0) || 1;
+    let plan = null;
+    for (const { metric } of primaries) {
+      const units = new Map(metric.variants.map((arm) => [arm.variant, arm.units]));
+      for (const c of metric.comparisons) {
+        const more = c.additional_units_per_arm;
+        if (more === null || more === undefined) continue;
+        const arms = [c.variant, c.control || res.analysis.control].filter((k) => weights.get(k) > 0);
+        const have = Math.min(...arms.map((k) => units.get(k) || 0));
+        const target = have + more;
+        const enrol = Math.max(0, ...arms.map((k) => (target - (units.get(k) || 0)) / (weights.get(k) / totalWeight)));
+        if (!plan || enrol > plan.enrol) plan = { have, target, enrol: Math.ceil(enrol), metric };
+      }
+    }
+    if (!plan) {
+      // The results estimate no sample for a comparison already decided.
+      const decided = primaries.length && primaries.every(({ metric }) => metric.comparisons.length &&
+        metric.comparisons.every((c) => c.verdict.code === 'winner' || c.verdict.code === 'loser'));
+      return decided
+        ? { text: 'Every primary comparison has its verdict: no more sample is needed for it.', done: 1 }
+        : { text: 'No estimate of the sample needed yet: the primary metric has too little data.', done: null };
+    }
+    const share = plan.target > 0 ? plan.have / plan.target : 1;
+    if (plan.enrol <= 0) return { text: `Planned sample reached: ${num(plan.have)} per arm.`, done: 1 };
+    const participants = res.variants.reduce((s, x) => s + x.participants, 0);
+    const since = exp.started_at ? now - new Date(exp.started_at).getTime() : 0;
+    let eta = '';
+    if (res.status !== 'running') {
+      eta = ' The experiment is not running.';
+    } else if (participants > 0 && since >= MIN_RATE_SPAN) {
+      const ms = plan.enrol / (participants / since);
+      eta = ` At ${num(Math.round(participants / since * 86400000))} participants a day so far, about ${duration(ms)} more (around ${date(new Date(now + ms).toISOString())}).`;
+    } else {
+      eta = ' No enrolment rate yet to estimate when.';
+    }
+    return {
+      text: `Sample: ${num(plan.have)} of ~${num(plan.target)} per arm (${pct(share)}) to detect the lift seen so far on ${plan.metric.name}; ~${num(plan.enrol)} more participants in all.${eta}`,
+      done: share,
+    };
+  }
+
+  // headlineBody is the decision at a glance: a sentence per comparison of
+  // each primary metric, the guardrails, the sample ratio check and the
+  // progress towards the planned sample.
+  function headlineBody(exp, res) {
+    const a = res.analysis;
+    const primaries = primaryMetrics(exp, a);
+    const decisions = primaries.flatMap(({ goal, metric }) => ranked(metric.comparisons).map((c) => h('li', {
+      class: 'decision', 'data-metric': metric.key, 'data-variant': c.variant, 'data-verdict': c.verdict.code,
+    }, verdictBadge(c.verdict), ' ', h('span', { class: 'sentence' }, decisionSentence(a, metric, c)), goal.direction === 'decrease' ? h('span', { class: 'muted small' }, ' (lower is better)') : null)));
+
+    const guardrails = (exp.goals || []).filter((g) => goalRole(exp, g) === 'guardrail' && a.goals[g.key])
+      .flatMap((g) => [a.goals[g.key].conversion_rate, a.goals[g.key].value_per_participant].filter(Boolean));
+    const violated = guardrails.flatMap((m) => m.comparisons.filter((c) => c.verdict.code === 'guardrail_violated' || c.verdict.code === 'loser').map((c) => `${m.name} (${c.variant}: ${pct(c.relative.estimate, true)})`));
+    const pending = guardrails.flatMap((m) => m.comparisons.filter((c) => c.verdict.code !== 'guardrail_ok' && c.verdict.code !== 'guardrail_violated' && c.verdict.code !== 'loser'));
+    let guard;
+    if (!guardrails.length) guard = h('span', { class: 'muted' }, 'none set');
+    else if (violated.length) guard = [h('span', { class: 'badge verdict-bad' }, 'violated'), ` ${violated.join('; ')}`];
+    else if (pending.length) guard = [h('span', { class: 'badge verdict-neutral' }, 'not shown yet'), ` ${guardrails.length} guardrail metric${guardrails.length > 1 ? 's' : ''}; non-inferiority not yet shown for ${pending.length} comparison${pending.length > 1 ? 's' : ''}`];
+    else guard = [h('span', { class: 'badge verdict-good' }, 'hold'), ` all ${guardrails.length} guardrail metric${guardrails.length > 1 ? 's' : ''} within their margins`];
+
+    const srm = a.srm;
+    const srmText = srm.p_value === null || srm.p_value === undefined
+      ? h('span', { class: 'muted' }, 'not checked yet')
+      : srm.mismatch
+        ? [h('span', { class: 'badge verdict-warn' }, 'mismatch'), ` participants ${srm.observed.join(' / ')} do not match the weights (${pIs(srm.p_value)}): do not trust these results`]
+        : [h('span', { class: 'badge verdict-good' }, 'OK'), ` participants match the weights (${pIs(srm.p_value)})`];
+
+    const p = progress(exp, res, primaries, Date.now());
+    const done = p.done === null ? null : Math.max(0, Math.min(1, p.done));
+    return [
+      h('h2', { id: 'headline-title' }, 'Decision'),
+      primaries.length
+        ? h('ul', { class: 'decisions' }, decisions.length ? decisions : h('li', { class: 'muted' }, 'No comparison yet.'))
+        : h('p', { class: 'muted' }, 'No primary metric.'),
+      explicitRoles(exp) ? null : h('p', { class: 'muted small', id: 'roles-defaulted' }, 'No metric roles are set: the first goal is taken as primary, as the API does.'),
+      h('dl', { class: 'checks' },
+        h('div', { 'data-check': 'guardrails', 'data-value': !guardrails.length ? 'none' : violated.length ? 'violated' : pending.length ? 'pending' : 'hold' }, h('dt', {}, 'Guardrails'), h('dd', {}, guard)),
+        h('div', { 'data-check': 'srm', 'data-value': srm.mismatch ? 'mismatch' : 'ok' }, h('dt', {}, 'Sample ratio'), h('dd', {}, srmText)),
+        h('div', { 'data-check': 'progress', 'data-value': done === null ? '' : String(done) }, h('dt', {}, 'Progress'),
+          h('dd', {}, done === null ? null : h('progress', { max: '1', value: String(done), 'aria-label': 'share of the planned sample' }), ' ', p.text))),
+      h('details', { class: 'how', 'data-key': 'headline-how' },
+        h('summary', {}, 'How this is decided'),
+        h('p', { class: 'small' }, `${engineName(a.engine)} engine at α = ${a.alpha}. `,
+          a.engine === 'bayesian' ? 'A verdict needs the chance to win and the expected loss past their thresholds. ' : `Each role is its own correction family (${a.correction}); intervals are labelled with their level and adjustment. `,
+          'Guardrails are one-sided non-inferiority tests against their margins. The planned sample per arm is what the results’ power estimate says is needed to detect the lift seen so far; the ETA assumes enrolment continues at its rate since the start.')),
+    ];
   }
 
   function srmBadge(srm) {
@@ -244,12 +430,18 @@
   // ---------------------------------------------------------------- charts
 
   // chart fetches an SVG chart and puts it in a figure, sized to the page.
+  // A figure that already holds the chart keeps it until the new one
+  // arrives, so that a refresh does not make the page jump.
   async function chart(figure, path, params, live) {
     const width = Math.max(240, Math.min(1600, Math.round(figure.clientWidth || main().clientWidth || 720)));
     const q = new URLSearchParams(params);
     q.set('width', String(width));
-    const holder = h('div', { class: 'chart-holder', 'aria-busy': 'true' }, h('span', { class: 'muted' }, 'Loading chart…'));
-    figure.prepend(holder);
+    let holder = figure.querySelector('.chart-holder');
+    if (!holder) {
+      holder = h('div', { class: 'chart-holder' }, h('span', { class: 'muted' }, 'Loading chart…'));
+      figure.prepend(holder);
+    }
+    holder.setAttribute('aria-busy', 'true');
     try {
       const text = await api.svg(`${path}?${q}`);
       if (!live()) return;
@@ -406,17 +598,66 @@
     if (!v.live()) return;
     document.title = `${exp.name || exp.id} · refx`;
     const out = h('div');
+    const headline = h('section', { id: 'headline', class: 'headline', 'aria-labelledby': 'headline-title', hidden: exp.status === 'draft' });
+    const refreshed = h('p', { class: 'muted small', id: 'refresh-status', 'aria-live': 'polite' });
     const results = h('section', { id: 'results', 'aria-labelledby': 'results-title' });
     const flags = h('section', { id: 'experiment-flags', 'aria-labelledby': 'experiment-flags-title', hidden: true });
     main().replaceChildren(
       header(exp, out, v),
       out,
+      headline,
       brief(exp),
       variantsTable(exp),
       flags,
-      results);
-    renderResults(results, exp, engine, v);
+      results,
+      refreshed);
+    const every = exp.status === 'draft' ? 0 : refreshSeconds(params);
+    const page = { exp, v, results, headline, refreshed, refreshes: 0, every };
+    renderResults(page, engine, false);
     experimentFlags(flags, exp, v);
+    if (every > 0) autoRefresh(v, every, () => renderResults(page, page.results.dataset.engine, true));
+  }
+
+  // DEFAULT_REFRESH is how often an experiment's page reads its results
+  // again, in seconds; ?refresh=N sets it (0 stops it).
+  const DEFAULT_REFRESH = 30;
+
+  function refreshSeconds(params) {
+    if (!params.has('refresh')) return DEFAULT_REFRESH;
+    const n = Number(params.get('refresh'));
+    return Number.isFinite(n) && n >= 0 ? Math.max(n, n > 0 ? 2 : 0) : DEFAULT_REFRESH;
+  }
+
+  // autoRefresh calls refresh every seconds while the view is live and the
+  // tab is shown: a hidden tab asks nothing, and one shown again refreshes
+  // at once when its numbers are older than the period.
+  function autoRefresh(v, seconds, refresh) {
+    let last = Date.now();
+    let busy = false;
+    const run = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        await refresh();
+      } finally {
+        busy = false;
+        last = Date.now();
+      }
+    };
+    const due = () => !document.hidden && Date.now() - last >= seconds * 1000;
+    const stop = () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', shown);
+    };
+    const shown = () => {
+      if (!v.live()) stop();
+      else if (due()) run();
+    };
+    const timer = setInterval(() => {
+      if (!v.live()) stop();
+      else if (due()) run();
+    }, 1000);
+    document.addEventListener('visibilitychange', shown);
   }
 
   function header(exp, out, v) {
@@ -530,24 +771,62 @@
         ' ', label)));
   }
 
-  async function renderResults(section, exp, engine, v) {
+  // keepState notes what a re-render must not lose: the scroll position,
+  // the open details (by data-key) and the chart figures (by data-chart),
+  // which the new content takes over so that their charts stay in place.
+  function keepState(...roots) {
+    const x = window.scrollX;
+    const y = window.scrollY;
+    const open = new Set(roots.flatMap((r) => [...r.querySelectorAll('details[open][data-key]')].map((d) => d.dataset.key)));
+    const figures = new Map(roots.flatMap((r) => [...r.querySelectorAll('figure.chart[data-chart]')].map((f) => [f.dataset.chart, f])));
+    return {
+      figure(key, caption) {
+        const f = figures.get(key) || h('figure', { class: 'chart', 'data-chart': key }, h('figcaption', {}, caption));
+        f.querySelector('figcaption').textContent = caption;
+        return f;
+      },
+      restore() {
+        for (const r of roots) {
+          r.querySelectorAll('details[data-key]').forEach((d) => { if (open.has(d.dataset.key)) d.open = true; });
+        }
+        if (window.scrollX !== x || window.scrollY !== y) window.scrollTo(x, y);
+      },
+    };
+  }
+
+  // renderResults shows the results with the engine, and the headline. A
+  // refresh replaces them in place once the new numbers are read, keeping
+  // the charts, the open details and the scroll position; its failure
+  // leaves the numbers shown and says so.
+  async function renderResults(page, engine, refresh) {
+    const { exp, v, results: section, headline } = page;
     const live = () => v.live() && section.dataset.engine === engine;
-    section.dataset.engine = engine;
-    section.replaceChildren(
-      h('div', { class: 'title-row' }, h('h2', { id: 'results-title' }, 'Results'),
-        engineSwitch(engine, (next) => {
-          history.replaceState(null, '', `#/experiments/${encodeURIComponent(exp.id)}?engine=${next}`);
-          renderResults(section, exp, next, v);
-        })),
-      h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading results…'));
+    if (!refresh) {
+      section.dataset.engine = engine;
+      section.replaceChildren(
+        h('div', { class: 'title-row' }, h('h2', { id: 'results-title' }, 'Results'),
+          engineSwitch(engine, (next) => {
+            history.replaceState(null, '', `#/experiments/${encodeURIComponent(exp.id)}?engine=${next}`);
+            renderResults(page, next, false);
+          })),
+        h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading results…'));
+      headline.replaceChildren(h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading the decision…'));
+    }
     let res;
     try {
       res = await api.get(expPath(exp.id, `/results?engine=${engine}`));
     } catch (err) {
-      if (live()) section.replaceChildren(section.firstChild, errorBox(err));
+      if (!live()) return;
+      if (refresh) {
+        page.refreshed.textContent = `Could not refresh at ${new Date().toLocaleTimeString()} (${err.message}): the numbers above are older.`;
+      } else {
+        section.replaceChildren(section.firstChild, errorBox(err));
+        headline.replaceChildren();
+      }
       return;
     }
     if (!live()) return;
+    const keep = keepState(section, headline);
     const a = res.analysis;
     const body = [];
     if (a.srm.mismatch) {
@@ -556,40 +835,62 @@
         `Participants per variant (${a.srm.observed.join(' / ')}) do not match the weights (expected ${a.srm.expected.map((x) => num(Math.round(x))).join(' / ')}; ${pIs(a.srm.p_value)}). Assignment or tracking is broken somewhere: do not trust these results.`));
     }
     const totals = res.variants.map((x) => `${x.key}: ${num(x.participants)}`).join(' · ');
-    body.push(h('p', { class: 'muted' },
-      `${engineName(a.engine)} engine, α = ${a.alpha}${a.engine === 'bayesian' ? '' : `, ${a.correction} correction`}. Participants ${totals}.`));
+    body.push(h('p', { class: 'muted', id: 'participants', 'data-value': String(res.variants.reduce((n, x) => n + x.participants, 0)) },
+      `${engineName(a.engine)} engine, α = ${a.alpha}${a.engine === 'bayesian' ? '' : `, ${a.correction} correction within each role`}. Participants ${totals}.`));
     // Counters are applied from the table's stream: say up to when.
     body.push(h('p', { class: 'muted', id: 'counted-through', 'data-counted-through': res.counted_through || '' },
       res.counted_through
         ? `Counted through ${new Date(res.counted_through).toLocaleString()}: every event accepted before then is in these numbers.`
         : 'The counters have not been applied yet: the numbers below may be missing the latest events.'));
+    const groups = new Map(ROLES.map(([role]) => [role, []]));
+    const charts = [];
     for (const g of exp.goals || []) {
       const ga = a.goals[g.key];
       if (!ga) continue;
-      const figure = h('figure', { class: 'chart' }, h('figcaption', {}, `Relative lift vs ${a.control} on ${g.key}, with ${levelText(ga.conversion_rate)} intervals`));
-      const rate = h('figure', { class: 'chart' }, h('figcaption', {}, `Cumulative ${g.key} conversion rate per variant: stored snapshots (filled) and the live counts (hollow)`));
-      body.push(h('section', { class: 'goal', 'data-goal': g.key, 'aria-labelledby': `goal-${g.key}` },
-        h('h3', { id: `goal-${g.key}` }, g.key, ' ', h('span', { class: 'muted' }, `(${g.kind})`), goalRules(ga)),
+      const figure = keep.figure(`lift:${g.key}`, `Relative lift vs ${a.control} on ${g.key}, with ${intervalLabel(a, ga.conversion_rate.comparisons[0])} intervals`);
+      const rate = keep.figure(`rate:${g.key}`, `Cumulative ${g.key} conversion rate per variant: stored snapshots (filled; every 5 minutes in an experiment's first day, hourly after) and the live counts (hollow)`);
+      charts.push(() => chart(figure, expPath(exp.id, '/charts/lift.svg'), { goal: g.key, engine }, live));
+      charts.push(() => chart(rate, expPath(exp.id, '/charts/rate.svg'), { goal: g.key }, live));
+      const role = goalRole(exp, g);
+      (groups.get(role) || groups.get('secondary')).push(h('section', { class: 'goal', 'data-goal': g.key, 'data-role': role, 'aria-labelledby': `goal-${g.key}` },
+        h('h4', { id: `goal-${g.key}` }, g.key, ' ', h('span', { class: 'muted' }, `(${g.kind}${g.direction === 'decrease' ? ', lower is better' : ''})`), goalRules(g)),
         metricTable(ga.conversion_rate, a, 'Conversion rate', true),
         ga.value_per_participant ? metricTable(ga.value_per_participant, a, 'Value per participant', false) : null,
         h('div', { class: 'charts' }, figure, rate)));
-      queueMicrotask(() => {
-        chart(figure, expPath(exp.id, '/charts/lift.svg'), { goal: g.key, engine }, live);
-        chart(rate, expPath(exp.id, '/charts/rate.svg'), { goal: g.key }, live);
-      });
     }
-    if (exp.referral && a.referral) body.push(referralSection(exp, res, engine, live));
+    // Ratio metrics, when the analysis has them, go to their role's group.
+    for (const m of Object.values(a.ratio_metrics || {})) {
+      const def = (exp.ratio_metrics || []).find((r) => m.key === r.key || m.key.startsWith(`${r.key}:`));
+      const role = (def && def.role) || m.role || 'secondary';
+      (groups.get(role) || groups.get('secondary')).push(h('section', { class: 'goal ratio', 'data-ratio': m.key, 'data-role': role }, metricTable(m, a, 'Ratio', false)));
+    }
+    for (const [role, title, about] of ROLES) {
+      const items = groups.get(role);
+      if (!items.length) continue;
+      body.push(h('section', { class: 'role', 'data-role': role, 'aria-labelledby': `role-${role}` },
+        h('h3', { id: `role-${role}` }, title), h('p', { class: 'muted small' }, about), items));
+    }
+    if (exp.referral && a.referral) body.push(referralSection(exp, res, engine, live, keep, charts));
     if (a.notes && a.notes.length) body.push(h('ul', { class: 'notes' }, a.notes.map((n) => h('li', {}, n))));
+    headline.replaceChildren(...headlineBody(exp, res).filter(Boolean));
     section.replaceChildren(section.firstChild, ...body);
+    keep.restore();
+    if (refresh) page.refreshes++;
+    page.refreshed.dataset.refreshes = String(page.refreshes);
+    page.refreshed.textContent = `Updated ${new Date().toLocaleTimeString()}; ${page.every > 0 ? `the page reads the results again every ${page.every} s while it is shown` : 'automatic refresh is off'}.`;
+    charts.forEach((draw) => draw());
   }
 
-  // goalRules: a goal's defences in small text ("server-only", "values
-  // capped at ±500"), from the experiment's goal or the analysis of it,
-  // which say them alike; nothing when it has none.
+  // goalRules: a goal's defences and decision rules in small text
+  // ("server-only", "values capped at ±500", "non-inferiority margin 2%");
+  // nothing when it has none.
   function goalRules(g) {
     const rules = [];
     if (g.server_only) rules.push('server-only');
     if (g.cap !== undefined && g.cap !== null) rules.push(`values capped at ±${g.cap}`);
+    if (g.margin !== undefined && g.margin !== null) rules.push(`non-inferiority margin ${pct(g.margin)}`);
+    if (g.min_sample) rules.push(`no verdict below ${num(g.min_sample)} per arm`);
+    if (g.one_sided) rules.push('one-sided');
     return rules.length ? h('span', { class: 'muted small goal-rules' }, ` ${rules.join('; ')}`) : null;
   }
 
@@ -597,37 +898,42 @@
     return (ENGINES.find(([k]) => k === e) || [e, e])[1];
   }
 
-  function levelText(metric) {
-    const c = metric && metric.comparisons[0];
-    return c ? `${pct(c.interval_level)}` : '95%';
-  }
-
   // metricTable: one row per variant with its mean and, for all but the
-  // control, the lift, its interval, the p-value or chance to win, the
-  // verdict and the power estimate. data-* attributes carry the raw numbers.
+  // control, the lift, its interval (labelled with its level and
+  // adjustment), the p-value or chance to win, the verdict and the power
+  // estimate. data-* attributes carry the raw numbers; data-label names a
+  // cell where a phone shows the row as a card, decision cells first.
   function metricTable(metric, analysis, meanLabel, isRate) {
     const bayes = analysis.engine === 'bayesian';
     const byVariant = Object.fromEntries(metric.comparisons.map((c) => [c.variant, c]));
-    const cell = (k, variant, value, text, cls) => h('td', {
-      class: cls || 'num', 'data-metric': metric.key, 'data-variant': variant, 'data-k': k,
+    const ciLabel = intervalLabel(analysis, metric.comparisons[0]);
+    const decisionLabel = bayes ? 'Chance to win' : 'p-value';
+    const cell = (k, label, variant, value, content, cls) => h('td', {
+      class: cls || 'num', 'data-metric': metric.key, 'data-variant': variant, 'data-k': k, 'data-label': label,
       'data-value': value === null || value === undefined ? '' : String(value),
-    }, text);
-    const heads = ['Variant', metric.unit === 'referrer' ? 'Referrers' : 'Participants', isRate ? 'Converted' : 'Sum', meanLabel,
-      'Lift vs control', 'Interval', bayes ? 'Chance to win' : 'p-value', 'Verdict', 'Power'];
-    return h('div', { class: 'table-wrap' }, h('table', { class: 'metric', 'data-metric': metric.key },
-      h('caption', {}, metric.name, metric.variance === 'approximate' ? h('span', { class: 'muted' }, ' (approximate variance)') : null),
+    }, content);
+    const unitsLabel = metric.unit === 'referrer' ? 'Referrers' : 'Participants';
+    const sumLabel = isRate ? 'Converted' : 'Sum';
+    const heads = ['Variant', unitsLabel, sumLabel, meanLabel, 'Lift vs control', `Interval (${ciLabel})`, decisionLabel, 'Verdict', 'Power'];
+    const about = [
+      metric.variance === 'approximate' ? 'approximate variance' : null,
+      metric.lower_is_better ? 'lower is better' : null,
+      metric.non_inferiority_margin ? `non-inferiority margin ${pct(metric.non_inferiority_margin)}` : null,
+    ].filter(Boolean);
+    return h('div', { class: 'table-wrap' }, h('table', { class: 'metric', 'data-metric': metric.key, 'data-role': metric.role || '' },
+      h('caption', {}, metric.name, about.length ? h('span', { class: 'muted' }, ` (${about.join('; ')})`) : null),
       h('thead', {}, h('tr', {}, heads.map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, metric.variants.map((arm) => {
         const c = byVariant[arm.variant];
         const mean = isRate ? pct(arm.mean) : num(arm.mean);
         const row = [
           h('th', { scope: 'row' }, h('span', { class: 'mono' }, arm.variant), c ? null : h('span', { class: 'badge muted-badge' }, 'control')),
-          cell('units', arm.variant, arm.units, num(arm.units)),
-          cell('sum', arm.variant, arm.sum, num(arm.sum)),
-          cell('mean', arm.variant, arm.mean, mean),
+          cell('units', unitsLabel, arm.variant, arm.units, num(arm.units)),
+          cell('sum', sumLabel, arm.variant, arm.sum, num(arm.sum)),
+          cell('mean', meanLabel, arm.variant, arm.mean, mean),
         ];
         if (!c) {
-          row.push(h('td', { colspan: 5, class: 'muted' }, 'baseline'));
+          row.push(h('td', { colspan: 5, class: 'muted baseline' }, 'baseline'));
         } else {
           const rel = c.relative;
           const decision = bayes ? c.chance_to_win : c.p_value;
@@ -636,19 +942,17 @@
             ? h('div', { class: 'muted small' }, `adjusted ${pvalue(c.adjusted_p_value)}`) : null;
           const more = c.additional_units_per_arm;
           row.push(
-            cell('lift', arm.variant, rel.estimate, pct(rel.estimate, true)),
-            cell('interval', arm.variant, rel.ci ? `${rel.ci.lower},${rel.ci.upper}` : '', interval(rel.ci, true)),
-            h('td', { class: 'num', 'data-metric': metric.key, 'data-variant': arm.variant, 'data-k': bayes ? 'chance_to_win' : 'p_value', 'data-value': decision === null ? '' : String(decision) },
-              decisionText, adjusted),
-            h('td', { class: 'verdict', 'data-metric': metric.key, 'data-variant': arm.variant, 'data-k': 'verdict', 'data-value': c.verdict.code },
-              verdictBadge(c.verdict), h('div', { class: 'small' }, c.verdict.text)),
-            cell('power', arm.variant, more, more === null || more === undefined ? '—' : more > 0 ? `~${num(more)} more per arm` : 'enough', 'small'));
+            cell('lift', 'Lift', arm.variant, rel.estimate, pct(rel.estimate, true)),
+            cell('interval', intervalLabel(analysis, c), arm.variant, rel.ci ? `${rel.ci.lower},${rel.ci.upper}` : '', interval(rel.ci, true)),
+            cell(bayes ? 'chance_to_win' : 'p_value', decisionLabel, arm.variant, decision, [decisionText, adjusted]),
+            cell('verdict', 'Verdict', arm.variant, c.verdict.code, [verdictBadge(c.verdict), h('div', { class: 'small' }, c.verdict.text)], 'verdict'),
+            cell('power', 'Power', arm.variant, more, more === null || more === undefined ? '—' : more > 0 ? `~${num(more)} more per arm` : 'enough', 'small'));
         }
         return h('tr', {}, row);
       }))));
   }
 
-  function referralSection(exp, res, engine, live) {
+  function referralSection(exp, res, engine, live, keep, charts) {
     const ra = res.analysis.referral;
     const k = ra.k_factor;
     const stages = [['referrers', 'Referrers'], ['sharing_referrers', 'Sharing'], ['clicks', 'Clicks'], ['signups', 'Signups'], ['conversions', 'Conversions']];
@@ -677,14 +981,13 @@
         guards.push(h('li', {}, h('span', { class: 'mono' }, x.key), `: refused ${refused.join(', ') || 'none'}; flagged ${flagged.join(', ') || 'none'}`));
       }
     }
-    const funnel = h('figure', { class: 'chart' }, h('figcaption', {}, 'Referral funnel per variant: referrers → sharing → clicks → signups → referee conversions'));
-    const forest = h('figure', { class: 'chart' }, h('figcaption', {}, `Relative lift of the per-referrer metrics vs ${res.analysis.control}`));
-    queueMicrotask(() => {
-      chart(funnel, expPath(exp.id, '/charts/funnel.svg'), {}, live);
-      chart(forest, expPath(exp.id, '/charts/referral-lift.svg'), { engine }, live);
-    });
-    return h('section', { id: 'referral', 'aria-labelledby': 'referral-title' },
-      h('h3', { id: 'referral-title' }, 'Referral funnel'),
+    const funnel = keep.figure('funnel', 'Referral funnel per variant: referrers → sharing → clicks → signups → referee conversions');
+    const forest = keep.figure('referral-lift', `Relative lift of the per-referrer metrics vs ${res.analysis.control}`);
+    charts.push(() => chart(funnel, expPath(exp.id, '/charts/funnel.svg'), {}, live));
+    charts.push(() => chart(forest, expPath(exp.id, '/charts/referral-lift.svg'), { engine }, live));
+    return h('section', { id: 'referral', class: 'role', 'data-role': 'referral', 'aria-labelledby': 'referral-title' },
+      h('h3', { id: 'referral-title' }, 'Referral metrics'),
+      h('p', { class: 'muted small' }, 'Per referrer: the funnel, K (signups per referrer) and the share rate.'),
       h('div', { class: 'table-wrap' }, h('table', { id: 'funnel' },
         h('thead', {}, h('tr', {}, ['Variant', ...stages.map(([, l]) => l), 'Value', 'K (95% interval)'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, rows))),
