@@ -463,7 +463,8 @@ def exact_cases():
     including issue 14's examples 15/15 vs 6/24 and 0/21 vs 6/24."""
     cases = []
     for (nc, xc, nt, xt) in [(24, 6, 15, 15), (24, 6, 21, 0), (10, 1, 12, 5), (1000, 3, 1000, 12), (50, 0, 60, 3),
-                             (80, 80, 75, 70), (200, 9, 210, 25), (5000, 4, 5200, 9), (30, 29, 30, 30)]:
+                             (80, 80, 75, 70), (200, 9, 210, 25), (5000, 4, 5200, 9), (30, 29, 30, 30),
+                             (1000000, 5, 1000000, 9), (2000, 9, 2100, 30), (100000, 3, 90000, 40000)]:
         table = [[xt, nt - xt], [xc, nc - xc]]
         case = {"control": {"n": nc, "conversions": xc}, "treatment": {"n": nt, "conversions": xt}}
         for alt in ("two-sided", "greater", "less"):

@@ -59,28 +59,53 @@ func FisherExact(xc, nc, xt, nt int64, alt Alternative) (float64, error) {
 	logPMF := func(x int64) float64 {
 		return lchoose(k, x) + lchoose(n-k, nt-x) - lchoose(n, nt)
 	}
-	lobs := logPMF(xt)
-	sum := func(from, to int64, keep func(lp float64) bool) float64 {
+	// The distribution is unimodal: walk from a start point away from the
+	// mode with the ratio P(x+1)/P(x), in units of P(mode) so nothing
+	// overflows, and stop once the terms no longer change the sum. The cost
+	// is the distance walked plus a few standard deviations, not the support.
+	mode := min(max(int64(math.Floor(float64(k+1)*float64(nt+1)/float64(n+2))), lo), hi)
+	lref := logPMF(mode)
+	walk := func(from int64, dir int64, keep func(t float64) bool) float64 {
 		s := 0.0
-		for x := from; x <= to; x++ {
-			if lp := logPMF(x); keep(lp) {
-				s += math.Exp(lp)
+		t := math.Exp(logPMF(from) - lref)
+		for x := from; x >= lo && x <= hi; x += dir {
+			if keep(t) {
+				s += t
+			}
+			if (x-mode)*dir >= 0 && (t == 0 || t < 1e-17*s) {
+				break
+			}
+			if dir > 0 {
+				t *= float64(k-x) * float64(nt-x) / (float64(x+1) * float64(n-k-nt+x+1))
+			} else {
+				t *= float64(x) * float64(n-k-nt+x) / (float64(k-x+1) * float64(nt-x+1))
 			}
 		}
-		return s
+		return s * math.Exp(lref)
 	}
 	all := func(float64) bool { return true }
+	// upper is P(X ≥ x), lower P(X ≤ x), each summed on its side of the mode.
+	upper := func(x int64) float64 {
+		if x > mode {
+			return walk(x, 1, all)
+		}
+		return 1 - walk(x-1, -1, all)
+	}
+	lower := func(x int64) float64 {
+		if x < mode {
+			return walk(x, -1, all)
+		}
+		return 1 - walk(x+1, 1, all)
+	}
 	switch alt {
 	case AltGreater:
-		return clamp01(sum(xt, hi, all)), nil
+		return clamp01(upper(xt)), nil
 	case AltLess:
-		return clamp01(sum(lo, xt, all)), nil
+		return clamp01(lower(xt)), nil
 	case AltTwoSided:
-		// The support is at most as wide as the smaller of the margins; the
-		// comparisons that get here have small counts in some cell, so a
-		// direct sum is cheap. Terms far below the observed one underflow to 0.
-		limit := lobs + math.Log1p(1e-7)
-		return clamp01(sum(lo, hi, func(lp float64) bool { return lp <= limit })), nil
+		limit := math.Exp(logPMF(xt)-lref) * (1 + 1e-7)
+		keep := func(t float64) bool { return t <= limit }
+		return clamp01(walk(mode, 1, keep) + walk(mode-1, -1, keep)), nil
 	}
 	return math.NaN(), fmt.Errorf("stats: unknown alternative %q", alt)
 }
