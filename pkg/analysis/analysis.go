@@ -51,6 +51,8 @@ type Analysis struct {
 	SRM stats.SRMResult `json:"srm"`
 	// Goals holds the metrics of every goal, by goal key.
 	Goals map[string]GoalAnalysis `json:"goals"`
+	// RatioMetrics holds the experiment's ratio metrics, by key.
+	RatioMetrics map[string]Metric `json:"ratio_metrics,omitempty"`
 	// Referral holds the per-referrer metrics of a referral experiment.
 	Referral *ReferralAnalysis `json:"referral,omitempty"`
 	// Notes are analysis-wide remarks.
@@ -81,11 +83,16 @@ type ReferralAnalysis struct {
 }
 
 // Metric is the analysis of one metric: the engine's result (key, name,
-// kind, per-variant summaries, comparisons with the control) with the unit
-// it counts, whether its variance is exact, and notes about the mapping.
+// kind, role, per-variant summaries, comparisons with the control) with the
+// direction that is good, the unit it counts, whether its variance is
+// exact, and notes about the mapping.
 type Metric struct {
 	stats.MetricResult
-	Unit string `json:"unit"`
+	Direction refx.Direction `json:"direction"`
+	// MinSample is the units per arm the metric needs before a verdict
+	// (0: none).
+	MinSample int64  `json:"min_sample"`
+	Unit      string `json:"unit"`
 	// Variance is VarianceExact for every metric today; it is kept so that
 	// a metric whose variance is only approximate can be labelled as such.
 	Variance string   `json:"variance"`
@@ -116,7 +123,7 @@ func Analyze(exp *refx.Experiment, res *refx.Results, opts Options) (*Analysis, 
 			continue
 		}
 		analysed[i] = len(req.Metrics)
-		req.Metrics = append(req.Metrics, stats.Metric{Key: s.key, Name: s.name, Kind: s.kind, UnitLabel: s.unitLabel(), Stats: s.stats})
+		req.Metrics = append(req.Metrics, s.metric())
 	}
 	sa, err := stats.Analyze(req)
 	if err != nil {
@@ -129,7 +136,7 @@ func Analyze(exp *refx.Experiment, res *refx.Results, opts Options) (*Analysis, 
 	}
 	metrics := make(map[string]Metric, len(specs))
 	for i, s := range specs {
-		m := Metric{Unit: s.unit, Variance: VarianceExact, Notes: []string{}}
+		m := Metric{Direction: s.decision.Direction, MinSample: s.decision.MinSample, Unit: s.unit, Variance: VarianceExact, Notes: []string{}}
 		if analysed[i] >= 0 {
 			m.MetricResult = sa.Metrics[analysed[i]]
 		} else {
@@ -147,6 +154,12 @@ func Analyze(exp *refx.Experiment, res *refx.Results, opts Options) (*Analysis, 
 			ga.ValuePerParticipant = &m
 		}
 		out.Goals[g.Key] = ga
+	}
+	for _, r := range exp.RatioMetrics {
+		if out.RatioMetrics == nil {
+			out.RatioMetrics = make(map[string]Metric, len(exp.RatioMetrics))
+		}
+		out.RatioMetrics[r.Key] = metrics[r.Key+":"+MeasureRatio]
 	}
 	if exp.Referral != nil {
 		r := func(measure string) Metric { return metrics[referralKeyPrefix+":"+measure] }
@@ -168,7 +181,11 @@ func Analyze(exp *refx.Experiment, res *refx.Results, opts Options) (*Analysis, 
 // and the verdict "srm" or "insufficient_data", as stats gives when data
 // cannot support a test.
 func unanalysed(f *frame, s spec, srm bool, level float64) stats.MetricResult {
-	mr := stats.MetricResult{Key: s.key, Name: s.name, Kind: s.kind, Variants: []stats.ArmSummary{}, Comparisons: []stats.Comparison{}}
+	m := s.metric()
+	mr := stats.MetricResult{
+		Key: s.key, Name: s.name, Kind: s.kind, LowerIsBetter: m.LowerIsBetter, Role: m.Role, NonInferiorityMargin: m.NonInferiorityMargin,
+		Variants: []stats.ArmSummary{}, Comparisons: []stats.Comparison{},
+	}
 	means := make([]float64, len(s.stats))
 	for i, st := range s.stats {
 		arm := stats.ArmSummary{Variant: f.keys[i], Units: st.N}
@@ -206,4 +223,17 @@ func unanalysed(f *frame, s spec, srm bool, level float64) stats.MetricResult {
 		mr.Comparisons = append(mr.Comparisons, cmp)
 	}
 	return mr
+}
+
+// metric is the stats metric of s: its statistics, judged by its decision.
+func (s spec) metric() stats.Metric {
+	m := stats.Metric{
+		Key: s.key, Name: s.name, Kind: s.kind, UnitLabel: s.unitLabel(), Stats: s.stats,
+		LowerIsBetter: s.decision.LowerIsBetter(), Role: stats.Role(s.decision.Role),
+		OneSided: s.decision.OneSided, MinSamplePerArm: s.decision.MinSample,
+	}
+	if s.decision.Margin != nil {
+		m.NonInferiorityMargin = *s.decision.Margin
+	}
+	return m
 }

@@ -75,24 +75,24 @@ func referralResults() *refx.Results {
 // value_participant_sum_sq.
 func expectedMetrics(referral bool) []stats.Metric {
 	ms := []stats.Metric{
-		{Key: "signup:conversion_rate", Name: "signup conversion rate", Kind: stats.KindBinomial, UnitLabel: "participants",
+		{Key: "signup:conversion_rate", Name: "signup conversion rate", Kind: stats.KindBinomial, UnitLabel: "participants", Role: stats.RolePrimary,
 			Stats: []stats.Stats{{N: 1021, Sum: 97, SumSquares: 97}, {N: 1003, Sum: 121, SumSquares: 121}}},
-		{Key: "purchase:conversion_rate", Name: "purchase conversion rate", Kind: stats.KindBinomial, UnitLabel: "participants",
+		{Key: "purchase:conversion_rate", Name: "purchase conversion rate", Kind: stats.KindBinomial, UnitLabel: "participants", Role: stats.RoleSecondary,
 			Stats: []stats.Stats{{N: 1021, Sum: 31, SumSquares: 31}, {N: 1003, Sum: 42, SumSquares: 42}}},
-		{Key: "purchase:value_per_participant", Name: "purchase value per participant", Kind: stats.KindMean, UnitLabel: "participants",
+		{Key: "purchase:value_per_participant", Name: "purchase value per participant", Kind: stats.KindMean, UnitLabel: "participants", Role: stats.RoleSecondary,
 			Stats: []stats.Stats{{N: 1021, Sum: 512.75, SumSquares: 9153.8125}, {N: 1003, Sum: 689.5, SumSquares: 12203.25}}},
 	}
 	if referral {
 		ms = append(ms,
-			stats.Metric{Key: "referral:share_rate", Name: "share rate", Kind: stats.KindBinomial, UnitLabel: "referrers",
+			stats.Metric{Key: "referral:share_rate", Name: "share rate", Kind: stats.KindBinomial, UnitLabel: "referrers", Role: stats.RoleSecondary,
 				Stats: []stats.Stats{{N: 400, Sum: 160, SumSquares: 160}, {N: 392, Sum: 200, SumSquares: 200}}},
-			stats.Metric{Key: "referral:k_factor", Name: "signups per referrer (K)", Kind: stats.KindMean, UnitLabel: "referrers",
+			stats.Metric{Key: "referral:k_factor", Name: "signups per referrer (K)", Kind: stats.KindMean, UnitLabel: "referrers", Role: stats.RoleSecondary,
 				Stats: []stats.Stats{{N: 400, Sum: 120, SumSquares: 240}, {N: 392, Sum: 180, SumSquares: 400}}},
-			stats.Metric{Key: "referral:conversions_per_referrer", Name: "referee conversions per referrer", Kind: stats.KindMean, UnitLabel: "referrers",
+			stats.Metric{Key: "referral:conversions_per_referrer", Name: "referee conversions per referrer", Kind: stats.KindMean, UnitLabel: "referrers", Role: stats.RoleSecondary,
 				Stats: []stats.Stats{{N: 400, Sum: 40, SumSquares: 56}, {N: 392, Sum: 60, SumSquares: 100}}},
-			stats.Metric{Key: "referral:value_per_referrer", Name: "referee conversion value per referrer", Kind: stats.KindMean, UnitLabel: "referrers",
+			stats.Metric{Key: "referral:value_per_referrer", Name: "referee conversion value per referrer", Kind: stats.KindMean, UnitLabel: "referrers", Role: stats.RoleSecondary,
 				Stats: []stats.Stats{{N: 400, Sum: 1000, SumSquares: 36000}, {N: 392, Sum: 1600, SumSquares: 64000}}},
-			stats.Metric{Key: "referral:signups_per_click", Name: "signups per click", Kind: stats.KindRatio, UnitLabel: "referrers",
+			stats.Metric{Key: "referral:signups_per_click", Name: "signups per click", Kind: stats.KindRatio, UnitLabel: "referrers", Role: stats.RoleSecondary,
 				Stats: []stats.Stats{
 					{N: 400, Sum: 120, SumSquares: 240, DenominatorSum: 480, DenominatorSumSquares: 2000, SumProducts: 600},
 					{N: 392, Sum: 180, SumSquares: 400, DenominatorSum: 600, DenominatorSumSquares: 2800, SumProducts: 960},

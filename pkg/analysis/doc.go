@@ -43,11 +43,24 @@
 // and changes who asks for a link, compare share rates and per-participant
 // goals instead.
 //
-// # One family
+// A ratio metric of the experiment (refx.RatioMetric) is Σa / Σb over
+// participants, a and b a participant's totals of its numerator and
+// denominator goals (a value goal's total value, a binomial goal's number
+// of events), analysed with the delta method from the exact Σa, Σa², Σb,
+// Σb² and Σab the store keeps per arm (refx.RatioCounts). Results without
+// those sums leave it without inference, with a note.
 //
-// All metrics of an experiment are analysed in one stats.Analyze call, so the
-// multiple-comparison correction (Holm by default) covers every
-// variant × metric comparison reported, goals and referral metrics alike.
+// # Decisions and families
+//
+// Each goal's refx.Decision is mapped onto its metrics (conversion rate and
+// value per participant alike): role, direction (LowerIsBetter for
+// decrease), minimum sample per arm, one-sidedness and, for a guardrail,
+// its relative non-inferiority margin; defaults are
+// refx.Experiment.Decisions' (the first goal primary when none is). The
+// referral metrics are secondary and should increase. All metrics are
+// analysed in one stats.Analyze call, and stats corrects each role's
+// comparisons as its own family (Holm by default): adding a secondary goal
+// or a guardrail never changes a primary metric's verdict.
 //
 // # Sample ratio mismatch
 //

@@ -21,6 +21,8 @@ const (
 	MeasureConversionsPerReferrer = "conversions_per_referrer"
 	MeasureValuePerReferrer       = "value_per_referrer"
 	MeasureSignupsPerClick        = "signups_per_click"
+	// MeasureRatio is a ratio metric's: Σ numerator / Σ denominator.
+	MeasureRatio = "ratio"
 )
 
 // Units: what one observation of a metric is.
@@ -39,13 +41,26 @@ const VarianceExact = "exact"
 // contain ':', so metric keys never collide.
 const referralKeyPrefix = "referral"
 
+// referralDecision is how the referral metrics are judged: they describe
+// how the funnel moved, so they are secondary (their own correction
+// family, never diluting the goals' primary one), and more is better.
+var referralDecision = refx.Decision{Role: refx.RoleSecondary, Direction: refx.DirectionIncrease}
+
+// ratioCountersMissing is the note of a ratio metric whose results carry no
+// sums for it: the variance of a ratio needs Σab over participants, which
+// the goals' own counts cannot give.
+const ratioCountersMissing = "counters not yet available: the results carry no sums of squares and products for this ratio, so it has no variance and no inference"
+
 // spec is one metric to analyse: its identity and its per-variant
 // sufficient statistics, in the order of the results' variants.
 type spec struct {
 	key, name, goal, measure string
 	kind                     stats.MetricKind
 	unit                     string
-	stats                    []stats.Stats
+	// decision is the goal's, ratio metric's or referralDecision, defaults
+	// filled in.
+	decision refx.Decision
+	stats    []stats.Stats
 	// invalid, when set, says why the statistics cannot be analysed.
 	invalid string
 }
@@ -99,14 +114,15 @@ func changedError(id string) error {
 // then the referral metrics of a referral experiment.
 func (f *frame) specs() []spec {
 	var out []spec
-	for _, g := range f.exp.Goals {
+	decisions, ratioDecisions := f.exp.Decisions()
+	for gi, g := range f.exp.Goals {
 		counts := make([]refx.GoalCounts, len(f.res.Variants))
 		for i, v := range f.res.Variants {
 			counts[i] = v.Goals[g.Key] // zero when absent
 		}
 		conv := spec{
 			key: g.Key + ":" + MeasureConversionRate, name: g.Key + " conversion rate", goal: g.Key,
-			measure: MeasureConversionRate, kind: stats.KindBinomial, unit: UnitParticipant,
+			measure: MeasureConversionRate, kind: stats.KindBinomial, unit: UnitParticipant, decision: decisions[gi],
 		}
 		for i, c := range counts {
 			n := f.res.Variants[i].Participants
@@ -121,7 +137,7 @@ func (f *frame) specs() []spec {
 		// value_participant_sum_sq, whatever the events per participant.
 		value := spec{
 			key: g.Key + ":" + MeasureValuePerParticipant, name: g.Key + " value per participant", goal: g.Key,
-			measure: MeasureValuePerParticipant, kind: stats.KindMean, unit: UnitParticipant,
+			measure: MeasureValuePerParticipant, kind: stats.KindMean, unit: UnitParticipant, decision: decisions[gi],
 		}
 		for i, c := range counts {
 			sum, ok1 := number(c.ValueSum)
@@ -133,6 +149,9 @@ func (f *frame) specs() []spec {
 		}
 		out = append(out, value)
 	}
+	for i, r := range f.exp.RatioMetrics {
+		out = append(out, f.ratioSpec(r, ratioDecisions[i]))
+	}
 	if f.exp.Referral != nil {
 		out = append(out, f.referralSpecs()...)
 	}
@@ -142,12 +161,42 @@ func (f *frame) specs() []spec {
 	return out
 }
 
+// ratioSpec maps a ratio metric's sums to a ratio metric per participant:
+// a and b are a participant's totals of the numerator and denominator
+// goals (a value goal's total value, a binomial goal's number of events),
+// N = participants, Σa, Σa², Σb, Σb², Σab exact from the store.
+func (f *frame) ratioSpec(r refx.RatioMetric, d refx.Decision) spec {
+	s := spec{
+		key: r.Key + ":" + MeasureRatio, name: r.Key, measure: MeasureRatio, kind: stats.KindRatio,
+		unit: UnitParticipant, decision: d,
+	}
+	for _, v := range f.res.Variants {
+		c, ok := v.Ratios[r.Key]
+		if !ok {
+			s.invalid = ratioCountersMissing
+		}
+		var sums [5]float64
+		for j, n := range []json.Number{c.NumeratorSum, c.NumeratorSumSq, c.DenominatorSum, c.DenominatorSumSq, c.SumProducts} {
+			x, ok := number(n)
+			if !ok && s.invalid == "" {
+				s.invalid = "a ratio sum is not a finite number"
+			}
+			sums[j] = x
+		}
+		s.stats = append(s.stats, stats.Stats{
+			N: v.Participants, Sum: sums[0], SumSquares: sums[1],
+			DenominatorSum: sums[2], DenominatorSumSquares: sums[3], SumProducts: sums[4],
+		})
+	}
+	return s
+}
+
 // referralSpecs maps the referral counts to per-referrer metrics.
 func (f *frame) referralSpecs() []spec {
 	mk := func(measure, name string, kind stats.MetricKind) spec {
 		return spec{
 			key: referralKeyPrefix + ":" + measure, name: name, measure: measure,
-			kind: kind, unit: UnitReferrer,
+			kind: kind, unit: UnitReferrer, decision: referralDecision,
 		}
 	}
 	share := mk(MeasureShareRate, "share rate", stats.KindBinomial)

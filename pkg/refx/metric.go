@@ -101,7 +101,9 @@ func (d Decision) LowerIsBetter() bool { return d.Direction == DirectionDecrease
 
 // RatioMetric is the ratio of two goals' per-participant totals across
 // participants, Σ numerator / Σ denominator (revenue per order, signups per
-// click), analysed with the delta method from exact per-arm sums.
+// click), analysed with the delta method from exact per-arm sums. A value
+// goal's total is the participant's value, a binomial goal's their number
+// of events (RatioCounts).
 type RatioMetric struct {
 	Key         string `json:"key"`
 	Numerator   string `json:"numerator"`
