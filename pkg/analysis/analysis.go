@@ -97,6 +97,9 @@ type Metric struct {
 	// a metric whose variance is only approximate can be labelled as such.
 	Variance string   `json:"variance"`
 	Notes    []string `json:"notes"`
+	// CUPED is the regression-adjusted reading of a goal's metric when
+	// participants sent covariates; the verdicts above stay unadjusted.
+	CUPED *CUPEDMetric `json:"cuped,omitempty"`
 }
 
 // Analyze reads the counts of exp with the engine of opts. exp must be the
@@ -143,6 +146,7 @@ func Analyze(exp *refx.Experiment, res *refx.Results, opts Options) (*Analysis, 
 			m.MetricResult = unanalysed(f, s, sa.SRM.Mismatch, 1-sa.Alpha)
 			m.Notes = []string{s.invalid}
 		}
+		m.CUPED = f.cuped(s, sa.Alpha)
 		metrics[s.key] = m
 	}
 	for _, g := range exp.Goals {
