@@ -1,9 +1,6 @@
 package stats
 
-import (
-	"errors"
-	"math"
-)
+import "math"
 
 // scaleTest is one scale's frequentist or sequential test of a comparison,
 // kept so that finish can recompute the interval at the level its correction
@@ -20,9 +17,6 @@ type scaleTest struct {
 	// logScale says the statistic is log(μt/μc), so a relative null m enters as log(1+m).
 	logScale bool
 }
-
-// errExactShift says the exact regime has no test of a shifted absolute null.
-var errExactShift = errors.New("an absolute non-inferiority test needs at least 10 conversions and 10 non-conversions per arm")
 
 // newScaleTest builds the test of w on scale s for the engine in cfg:
 // the sequential confidence sequence (two-sided only), or for the
@@ -86,6 +80,9 @@ func exactScaleTest(w *work, s Scale) (*scaleTest, error) {
 		return &scaleTest{est: w.t.Mean - w.c.Mean, se: math.Sqrt(w.t.Variance/nt + w.c.Variance/nc),
 			pValue: func(null float64, alt Alternative) float64 {
 				if null != 0 {
+					// Fisher's test is conditional on the total conversions and
+					// has no shifted null: no absolute non-inferiority p-value
+					// (guardrails decide on the relative scale).
 					return math.NaN()
 				}
 				return fisher(alt)
