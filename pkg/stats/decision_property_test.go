@@ -115,3 +115,41 @@ func TestPropertyFrequentistAAFalsePositives(t *testing.T) {
 		}
 	}
 }
+
+// TestPropertyGuardrailSize: a variant exactly at the non-inferiority margin
+// (10% → 9.5%, margin 5%) is passed as "guardrail_ok" in α ± 1.5% of 4,000
+// runs (the test's size at the boundary of its null hypothesis), and one that
+// changes nothing is flagged "guardrail_violated" in at most α + 1.5% (harm
+// is tested one-sided at α without correction).
+func TestPropertyGuardrailSize(t *testing.T) {
+	sims := decisionSims(4000)
+	const alpha, n = 0.05, 10000
+	for ci, c := range []struct {
+		name   string
+		trt    float64
+		code   VerdictCode
+		lo, hi float64
+	}{
+		{"at the margin", 0.095, VerdictGuardrailOK, alpha - 0.015, alpha + 0.015},
+		{"unchanged", 0.10, VerdictGuardrailViolated, 0, alpha + 0.015},
+	} {
+		r := newRNG(uint64(14200 + ci))
+		hits := 0
+		for i := 0; i < sims; i++ {
+			req := twoArm(EngineFrequentist, KindBinomial, bernoulliArm(0.10)(r, n), bernoulliArm(c.trt)(r, n))
+			req.Metrics[0].Role, req.Metrics[0].NonInferiorityMargin = RoleGuardrail, 0.05
+			a, err := Analyze(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Metrics[0].Comparisons[0].Verdict.Code == c.code {
+				hits++
+			}
+		}
+		rate := float64(hits) / float64(sims)
+		t.Logf("guardrail %-14s %s in %.4f of %d runs", c.name, c.code, rate, sims)
+		if !raceEnabled && (rate < c.lo || rate > c.hi) {
+			t.Errorf("%s: %s rate %.4f outside [%.3f, %.3f]", c.name, c.code, rate, c.lo, c.hi)
+		}
+	}
+}
