@@ -5,7 +5,8 @@ type Engine string
 
 // Supported engines.
 const (
-	// EngineFrequentist is a fixed-horizon Welch t-test with delta-method relative lift.
+	// EngineFrequentist is a fixed-horizon Welch t-test, a log-ratio test of
+	// the relative lift and Fisher's exact test for small binomial arms.
 	EngineFrequentist Engine = "frequentist"
 	// EngineSequential gives anytime-valid confidence sequences and p-values
 	// (Waudby-Smith et al. asymptotic confidence sequences), safe under continuous peeking.
@@ -14,8 +15,9 @@ const (
 	EngineBayesian Engine = "bayesian"
 )
 
-// Correction selects the multiple-comparison adjustment applied across all
-// variant-versus-control comparisons of all metrics in one analysis.
+// Correction selects the multiple-comparison adjustment applied within each
+// role's family: all variant-versus-control comparisons of the primary
+// metrics, those of the secondary metrics, and those of the guardrails.
 type Correction string
 
 // Supported corrections.
@@ -254,7 +256,8 @@ type Lift struct {
 	// CI is the confidence interval, confidence sequence (sequential) or
 	// equal-tailed credible interval (Bayesian) at level Comparison.IntervalLevel.
 	CI *Interval `json:"ci"`
-	// PValue is the two-sided p-value for no effect on this scale (frequentist and sequential only).
+	// PValue is the p-value of the comparison's Test on this scale (two-sided,
+	// one-sided or non-inferiority; frequentist and sequential only).
 	PValue *float64 `json:"p_value"`
 	// Risk is the expected loss on this scale (Bayesian only).
 	Risk *Risk `json:"risk"`
@@ -345,7 +348,7 @@ type Comparison struct {
 	Absolute Lift `json:"absolute"`
 	// Relative is the lift (treatment − control)/control.
 	Relative Lift `json:"relative"`
-	// PValue is the p-value on the decision scale (frequentist and sequential).
+	// PValue is the p-value of Test on the decision scale (frequentist and sequential).
 	PValue *float64 `json:"p_value"`
 	// AdjustedPValue is PValue after the requested correction (equal to PValue for "none").
 	AdjustedPValue *float64 `json:"adjusted_p_value"`
