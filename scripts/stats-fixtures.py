@@ -19,6 +19,13 @@ References used (none of them share code with pkg/stats):
     all terms, in log space) when a shape parameter is an integer.
   * Gaussian effect posterior: scipy.stats.norm and quadrature for the risks.
   * Power / sample size: statsmodels NormalIndPower.
+  * Issue 14 decisions: log-ratio relative intervals (scipy t, cross-checked
+    with statsmodels confint_proportions_2indep(compare="ratio", method="log")),
+    scipy.stats.fisher_exact (two-sided, greater, less), statsmodels' Newcombe
+    and log-adjusted small-arm intervals, scipy ttest_ind(alternative=) for
+    one-sided and (on shifted data) non-inferiority tests, statsmodels
+    test_proportions_2indep for relative non-inferiority, multipletests per
+    role family.
 
 Run with the Debian packages python3-scipy and python3-statsmodels:
     /usr/bin/python3 scripts/stats-fixtures.py
