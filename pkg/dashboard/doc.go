@@ -11,6 +11,16 @@
 // The script uses no framework and no third-party code. Charts are SVG
 // documents rendered by the API (pkg/charts), inlined into the page.
 //
+// An experiment's page opens with its decision: a sentence per comparison
+// of each primary metric with its interval (labelled with its level and
+// adjustment), the guardrails, the sample ratio check and the progress
+// towards the planned sample (from the results' additional_units_per_arm)
+// with an ETA (from the enrolment rate since the start). The metrics follow,
+// grouped by role. The page reads its results again every 30 s while the tab
+// is shown, replacing them in place so that the scroll position, open
+// details and charts stay. On a phone (≤ 430 px) each results row is a card
+// with the decision first.
+//
 // Feature flags are shown read-only (#/flags): the list from GET /v1/flags,
 // filtered in the page, and each flag's rules per environment with the
 // segments (GET /v1/segments) and linked experiments they name. Every
