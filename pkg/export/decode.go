@@ -199,7 +199,7 @@ func decodeExperiment(r *stream.Record) ([]Row, error) {
 		row.ReferralWindowDays = &days
 		row.ReferralLandingURL = &ref.LandingURL
 	}
-	rows := make([]Row, 0, 1+len(it.Variants)+len(it.Goals))
+	rows := make([]Row, 0, 1+len(it.Variants)+len(it.Goals)+len(it.RatioMetrics))
 	rows = append(rows, Row{Experiments, row})
 	for _, v := range it.Variants {
 		var payload *string
@@ -216,6 +216,7 @@ func decodeExperiment(r *stream.Record) ([]Row, error) {
 		row := ExperimentGoalRow{
 			Experiment: it.ID, Version: it.Version, Goal: g.Key, Kind: g.Kind,
 			SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt, ServerOnly: g.ServerOnly,
+			Role: g.Role, Direction: g.Direction, MinSample: g.MinSample, OneSided: g.OneSided, Margin: g.Margin,
 		}
 		if g.Cap != "" {
 			units, err := decimalUnits(g.Cap)
@@ -225,6 +226,13 @@ func decodeExperiment(r *stream.Record) ([]Row, error) {
 			row.Cap = &units
 		}
 		rows = append(rows, Row{ExperimentGoals, row})
+	}
+	for _, m := range it.RatioMetrics {
+		rows = append(rows, Row{ExperimentRatios, ExperimentRatioMetricRow{
+			Experiment: it.ID, Version: it.Version, RatioMetric: m.Key, Numerator: m.Numerator, Denominator: m.Denominator,
+			Role: m.Role, Direction: m.Direction, MinSample: m.MinSample, OneSided: m.OneSided, Margin: m.Margin,
+			SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+		}})
 	}
 	return rows, nil
 }

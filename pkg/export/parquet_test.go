@@ -29,6 +29,7 @@ func TestTablesEncode(t *testing.T) {
 		{export.Experiments, checkTable[export.ExperimentRow]},
 		{export.ExperimentVariants, checkTable[export.ExperimentVariantRow]},
 		{export.ExperimentGoals, checkTable[export.ExperimentGoalRow]},
+		{export.ExperimentRatios, checkTable[export.ExperimentRatioMetricRow]},
 		{export.Referrals, checkTable[export.ReferralRow]},
 		{export.Clicks, checkTable[export.ClickRow]},
 		{export.Attributions, checkTable[export.AttributionRow]},

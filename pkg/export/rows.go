@@ -84,8 +84,9 @@ type AssignmentRow struct {
 }
 
 // ExperimentRow is one version of an experiment: every create, update,
-// start and stop writes a new version. Its variants and goals are in
-// ExperimentVariantRow and ExperimentGoalRow, keyed by (experiment, version).
+// start and stop writes a new version. Its variants, goals and ratio metrics
+// are in ExperimentVariantRow, ExperimentGoalRow and ExperimentRatioMetricRow,
+// keyed by (experiment, version).
 type ExperimentRow struct {
 	Experiment string `parquet:"experiment"`
 	Version    int64  `parquet:"version"`
@@ -139,6 +140,32 @@ type ExperimentGoalRow struct {
 	// CreditRow.Capped; Cap is nil when the goal has none.
 	ServerOnly bool   `parquet:"server_only"`
 	Cap        *int64 `parquet:"cap,optional,decimal(4:14)"`
+	// Role, Direction, MinSample, OneSided and Margin are the goal's
+	// decision (refx.Decision), added last; Margin is nil but on a
+	// guardrail. A version's decision is the one its analysis used.
+	Role      string   `parquet:"role,dict"`
+	Direction string   `parquet:"direction,dict"`
+	MinSample int64    `parquet:"min_sample"`
+	OneSided  bool     `parquet:"one_sided"`
+	Margin    *float64 `parquet:"margin,optional"`
+}
+
+// ExperimentRatioMetricRow is one ratio metric of one version of an
+// experiment: Σ numerator / Σ denominator of two of its goals, with its
+// decision as ExperimentGoalRow has it.
+type ExperimentRatioMetricRow struct {
+	Experiment     string    `parquet:"experiment"`
+	Version        int64     `parquet:"version"`
+	RatioMetric    string    `parquet:"ratio_metric"`
+	Numerator      string    `parquet:"numerator"`
+	Denominator    string    `parquet:"denominator"`
+	Role           string    `parquet:"role,dict"`
+	Direction      string    `parquet:"direction,dict"`
+	MinSample      int64     `parquet:"min_sample"`
+	OneSided       bool      `parquet:"one_sided"`
+	Margin         *float64  `parquet:"margin,optional"`
+	SequenceNumber string    `parquet:"sequence_number"`
+	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
 }
 
 // ReferralRow is a referrer's code in a referral experiment: the insert of
@@ -265,6 +292,7 @@ var (
 	Experiments        = newTable[ExperimentRow]("experiments")
 	ExperimentVariants = newTable[ExperimentVariantRow]("experiment_variants")
 	ExperimentGoals    = newTable[ExperimentGoalRow]("experiment_goals")
+	ExperimentRatios   = newTable[ExperimentRatioMetricRow]("experiment_ratio_metrics")
 	Referrals          = newTable[ReferralRow]("referrals")
 	Clicks             = newTable[ClickRow]("referral_clicks")
 	Attributions       = newTable[AttributionRow]("attributions")
@@ -279,7 +307,7 @@ func (t *Table) Encode(rows []any) ([]byte, error) { return t.encode(rows) }
 
 // Tables lists every exported table.
 func Tables() []*Table {
-	return []*Table{Events, Credits, Assignments, Experiments, ExperimentVariants, ExperimentGoals,
+	return []*Table{Events, Credits, Assignments, Experiments, ExperimentVariants, ExperimentGoals, ExperimentRatios,
 		Referrals, Clicks, Attributions, Errors, Erasures}
 }
 
