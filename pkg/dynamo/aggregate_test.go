@@ -27,11 +27,15 @@ import (
 func aggregationTraffic(t *testing.T, s *dynamo.Store) []string {
 	t.Helper()
 	ctx := context.Background()
-	plain := MustRunning(t, s, newExperiment("agg-plain"))
+	// Covariates and a ratio metric: their sums too must count once.
+	n := newExperiment("agg-plain")
+	n.RatioMetrics = []refx.RatioMetric{{Key: "value_per_signup", Numerator: "purchase", Denominator: "signup"}}
+	plain := MustRunning(t, s, n)
 	ref := MustRunning(t, s, newReferralExperiment("agg-ref"))
 	for i := range 30 {
 		user := fmt.Sprintf("u%02d", i)
-		if _, err := s.Assign(ctx, plain.ID, user, nil); err != nil {
+		in := refx.AssignInput{Covariates: map[string]refx.Decimal{"purchase": *decimal(t, fmt.Sprintf("%d.5", i))}}
+		if _, err := s.AssignWith(ctx, plain.ID, user, in); err != nil {
 			t.Fatal(err)
 		}
 		mustEvent(t, s, &refx.Event{ID: uuid(), Type: "signup", User: user})
