@@ -735,7 +735,7 @@
   function brief(exp) {
     const rows = [
       ['Hypothesis', exp.hypothesis || h('span', { class: 'muted' }, 'none given')],
-      ['Goals', h('ul', { class: 'inline' }, (exp.goals || []).map((g) => h('li', {}, h('span', { class: 'mono' }, g.key), ` (${g.kind})`, goalRules(g))))],
+      ['Goals', h('ul', { class: 'inline' }, (exp.goals || []).map((g) => h('li', {}, h('span', { class: 'mono' }, g.key), ` (${[g.kind, g.role, g.direction === 'decrease' ? 'lower is better' : null].filter(Boolean).join(', ')})`, goalRules(g))))],
       ['Control', h('span', { class: 'mono' }, exp.control || '—')],
       ['Coverage', pct(exp.coverage)],
     ];
