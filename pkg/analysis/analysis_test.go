@@ -458,17 +458,22 @@ func TestPower(t *testing.T) {
 	}
 	t.Run("MatchesStats", func(t *testing.T) {
 		for _, engine := range []stats.Engine{stats.EngineFrequentist, stats.EngineSequential, stats.EngineBayesian} {
+			// purchase (conversion and value) is secondary: its family is
+			// its two metrics, for every engine; signup, primary, is alone
+			// in the primary family.
 			p := plan(t, results(), false, analysis.PowerOptions{Options: analysis.Options{Engine: engine, Alpha: 0.1}, MDE: 0.2, Power: 0.9, Goal: "signup"})
-			comparisons := 3 // signup, purchase conversion, purchase value; one treatment arm
-			if engine == stats.EngineBayesian {
-				comparisons = 1
+			if p.Comparisons != 1 || p.AlphaPerComparison != 0.1 || len(p.Metrics) != 1 || p.Metrics[0].Comparisons != 1 || p.Metrics[0].Role != refx.RolePrimary {
+				t.Fatalf("%s: plan = %s", engine, mustJSON(t, p))
 			}
-			if p.Comparisons != comparisons || math.Abs(p.AlphaPerComparison-0.1/float64(comparisons)) > 1e-15 || len(p.Metrics) != 1 {
+			p = plan(t, results(), false, analysis.PowerOptions{Options: analysis.Options{Engine: engine, Alpha: 0.1}, MDE: 0.2, Power: 0.9, Goal: "purchase"})
+			const comparisons = 2
+			if p.Comparisons != 1 || len(p.Metrics) != 2 || p.Metrics[0].Comparisons != comparisons ||
+				math.Abs(p.Metrics[0].AlphaPerComparison-0.1/comparisons) > 1e-15 || p.Metrics[0].Role != refx.RoleSecondary {
 				t.Fatalf("%s: plan = %s", engine, mustJSON(t, p))
 			}
 			m := p.Metrics[0]
 			want, err := stats.Power(stats.PowerRequest{
-				Kind: stats.KindBinomial, Engine: engine, BaselineRate: 97.0 / 1021, Alpha: 0.1 / float64(comparisons),
+				Kind: stats.KindBinomial, Engine: engine, BaselineRate: 31.0 / 1021, Alpha: 0.1 / comparisons,
 				Power: 0.9, RelativeMDE: 0.2, UnitsPerArm: 1003,
 			})
 			if err != nil {
@@ -487,10 +492,15 @@ func TestPower(t *testing.T) {
 	})
 	t.Run("AllMetrics", func(t *testing.T) {
 		p := plan(t, referralResults(), true, analysis.PowerOptions{MDE: 0.1})
-		if len(p.Metrics) != 8 || p.Comparisons != 8 || p.Correction != stats.CorrectionHolm {
+		// signup is the primary family; the other seven metrics, referral
+		// ones included, are the secondary family.
+		if len(p.Metrics) != 8 || p.Comparisons != 1 || p.Correction != stats.CorrectionHolm {
 			t.Fatalf("plan = %s", mustJSON(t, p))
 		}
-		for _, m := range p.Metrics {
+		for i, m := range p.Metrics {
+			if want := map[bool]int{true: 1, false: 7}[i == 0]; m.Comparisons != want || m.AlphaPerComparison != 0.05/float64(want) {
+				t.Errorf("%s: %d comparisons, want %d", m.Key, m.Comparisons, want)
+			}
 			if m.RequiredUnitsPerArm == nil || m.Baseline.Source != analysis.BaselineControl {
 				t.Errorf("%s: %s", m.Key, mustJSON(t, m))
 			}
@@ -500,7 +510,7 @@ func TestPower(t *testing.T) {
 		ratio := p.Metrics[7]
 		mo, _ := stats.MomentsOf(stats.KindRatio, expectedMetrics(true)[7].Stats[0])
 		want, _ := stats.Power(stats.PowerRequest{Kind: stats.KindMean, BaselineMean: mo.Mean, BaselineStdDev: math.Sqrt(mo.Variance),
-			Alpha: 0.05 / 8, RelativeMDE: 0.1, UnitsPerArm: 392})
+			Alpha: 0.05 / 7, RelativeMDE: 0.1, UnitsPerArm: 392})
 		if ratio.Key != "referral:signups_per_click" || *ratio.RequiredUnitsPerArm != *want.RequiredUnitsPerArm || ratio.Unit != analysis.UnitReferrer {
 			t.Fatalf("ratio = %s, want %s", mustJSON(t, ratio), mustJSON(t, want))
 		}
@@ -512,7 +522,7 @@ func TestPower(t *testing.T) {
 		value := p.Metrics[1]
 		sd := math.Sqrt((9153.8125 - 512.75*512.75/1021) / 1020)
 		want, err := stats.Power(stats.PowerRequest{Kind: stats.KindMean, BaselineMean: 512.75 / 1021, BaselineStdDev: sd,
-			Alpha: 0.05 / 3, RelativeMDE: 0.2, UnitsPerArm: 1003})
+			Alpha: 0.05 / 2, RelativeMDE: 0.2, UnitsPerArm: 1003})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -540,7 +550,7 @@ func TestPower(t *testing.T) {
 		res.Variants[1].Goals = goals(0, 0, 0, "0", "0", "0")
 		p = plan(t, res, false, analysis.PowerOptions{MDE: 0.1, Goal: "purchase"})
 		conv, value := p.Metrics[0], p.Metrics[1]
-		want, _ := stats.Power(stats.PowerRequest{Kind: stats.KindBinomial, BaselineRate: analysis.DefaultBaselineRate, Alpha: 0.05 / 3, RelativeMDE: 0.1})
+		want, _ := stats.Power(stats.PowerRequest{Kind: stats.KindBinomial, BaselineRate: analysis.DefaultBaselineRate, Alpha: 0.05 / 2, RelativeMDE: 0.1})
 		if conv.Baseline.Source != analysis.BaselineDefault || *conv.RequiredUnitsPerArm != *want.RequiredUnitsPerArm || conv.CurrentPower != nil {
 			t.Fatalf("default = %s", mustJSON(t, conv))
 		}

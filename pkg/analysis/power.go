@@ -39,11 +39,12 @@ type PowerPlan struct {
 	Engine     stats.Engine     `json:"engine"`
 	Alpha      float64          `json:"alpha"`
 	Correction stats.Correction `json:"correction"`
-	// Comparisons is the size of the family the correction divides alpha
-	// among: every metric of the results times every variant with positive
-	// weight other than the control (1 without a correction).
+	// Comparisons is the size of the primary metrics' family, the one the
+	// decision is made on: every primary metric times every variant with
+	// positive weight other than the control (1 without a correction).
+	// Each metric is planned in its own role's family (MetricPlan).
 	Comparisons int `json:"comparisons"`
-	// AlphaPerComparison is Alpha / Comparisons, the level planned for.
+	// AlphaPerComparison is Alpha / Comparisons.
 	AlphaPerComparison float64      `json:"alpha_per_comparison"`
 	TargetPower        float64      `json:"target_power"`
 	MDE                float64      `json:"mde"`
@@ -53,14 +54,20 @@ type PowerPlan struct {
 
 // MetricPlan is the plan of one metric.
 type MetricPlan struct {
-	Key      string           `json:"key"`
-	Name     string           `json:"name"`
-	Goal     string           `json:"goal,omitempty"`
-	Measure  string           `json:"measure"`
-	Kind     stats.MetricKind `json:"kind"`
-	Unit     string           `json:"unit"`
-	Variance string           `json:"variance"` // as Metric.Variance
-	Baseline Baseline         `json:"baseline"`
+	Key     string           `json:"key"`
+	Name    string           `json:"name"`
+	Goal    string           `json:"goal,omitempty"`
+	Measure string           `json:"measure"`
+	Kind    stats.MetricKind `json:"kind"`
+	// Role is the metric's; the correction divides alpha within the role's
+	// family, Comparisons metrics × treatments, so the metric is planned
+	// at AlphaPerComparison.
+	Role               refx.Role `json:"role"`
+	Comparisons        int       `json:"comparisons"`
+	AlphaPerComparison float64   `json:"alpha_per_comparison"`
+	Unit               string    `json:"unit"`
+	Variance           string    `json:"variance"` // as Metric.Variance
+	Baseline           Baseline  `json:"baseline"`
 	// AbsoluteMDE is MDE times the baseline mean.
 	AbsoluteMDE *float64 `json:"absolute_mde"`
 	// RequiredUnitsPerArm is the units each of the control and a variant
@@ -128,15 +135,18 @@ func Power(exp *refx.Experiment, res *refx.Results, opts PowerOptions) (*PowerPl
 			treatments++
 		}
 	}
-	switch {
-	case o.Engine == stats.EngineBayesian:
-		plan.Correction = stats.CorrectionNone
-		plan.Notes = append(plan.Notes, "the Bayesian engine applies no multiple-comparison correction")
-	case o.Correction != stats.CorrectionNone:
-		// Holm's first step and Benjamini–Hochberg with one true effect
-		// both reject at alpha/m: the level to plan one effect for.
-		plan.Comparisons = max(1, len(specs)*treatments)
+	// Holm's first step and Benjamini–Hochberg with one true effect both
+	// reject at alpha/m, m the family's size: the level to plan one effect
+	// for. stats corrects each role as its own family, every engine alike.
+	family := func(refx.Role) int { return 1 }
+	if o.Correction != stats.CorrectionNone {
+		metrics := map[refx.Role]int{}
+		for _, s := range specs {
+			metrics[s.decision.Role]++
+		}
+		family = func(r refx.Role) int { return max(1, metrics[r]*treatments) }
 	}
+	plan.Comparisons = family(refx.RolePrimary)
 	plan.AlphaPerComparison = o.Alpha / float64(plan.Comparisons)
 	if f.weights[f.control] <= 0 || treatments == 0 {
 		plan.Notes = append(plan.Notes, "the control or every other variant has zero weight: no comparison gets traffic")
@@ -145,15 +155,16 @@ func Power(exp *refx.Experiment, res *refx.Results, opts PowerOptions) (*PowerPl
 		if opts.Goal != "" && s.goal != opts.Goal {
 			continue
 		}
-		plan.Metrics = append(plan.Metrics, planMetric(f, s, o, plan, target))
+		plan.Metrics = append(plan.Metrics, planMetric(f, s, o, plan, family(s.decision.Role), target))
 	}
 	return plan, nil
 }
 
-func planMetric(f *frame, s spec, o Options, plan *PowerPlan, target float64) MetricPlan {
+func planMetric(f *frame, s spec, o Options, plan *PowerPlan, comparisons int, target float64) MetricPlan {
 	mp := MetricPlan{
-		Key: s.key, Name: s.name, Goal: s.goal, Measure: s.measure, Kind: s.kind, Unit: s.unit,
-		Variance: VarianceExact, Variants: []ArmPlan{}, Notes: []string{},
+		Key: s.key, Name: s.name, Goal: s.goal, Measure: s.measure, Kind: s.kind,
+		Role: s.decision.Role, Comparisons: comparisons, AlphaPerComparison: o.Alpha / float64(comparisons),
+		Unit: s.unit, Variance: VarianceExact, Variants: []ArmPlan{}, Notes: []string{},
 	}
 	minUnits := int64(math.MaxInt64)
 	for i, key := range f.keys {
@@ -178,7 +189,7 @@ func planMetric(f *frame, s spec, o Options, plan *PowerPlan, target float64) Me
 		mp.Notes = append(mp.Notes, fmt.Sprintf("no data yet: the baseline rate is the default %g", DefaultBaselineRate))
 	}
 	req := stats.PowerRequest{
-		Engine: o.Engine, Alpha: plan.AlphaPerComparison, Power: target, RelativeMDE: plan.MDE,
+		Engine: o.Engine, Alpha: mp.AlphaPerComparison, Power: target, RelativeMDE: plan.MDE,
 	}
 	if s.kind == stats.KindBinomial {
 		req.Kind, req.BaselineRate = stats.KindBinomial, m.Mean
