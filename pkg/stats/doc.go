@@ -13,7 +13,7 @@
 //   - Building blocks, usable on their own: MomentsOf, EffectEstimate,
 //     WelchTTest, LogRatioTest, FisherExact, SequentialTest,
 //     GaussianEffectTest, BetaPosteriorOf, BetaBinomialTest, ProbGreater,
-//     ProportionZTest, SRMTest, AdjustPValues.
+//     ProportionZTest, SRMTest, AdjustPValues, CUPED.
 //
 // # Inputs: sufficient statistics
 //
@@ -289,6 +289,21 @@
 // in that order of precedence (guardrails get only guardrail_ok,
 // guardrail_violated or inconclusive; one-sided metrics never loser). The unit word comes from Metric.UnitLabel.
 //
+// # CUPED (regression adjustment)
+//
+// CUPED takes per arm N, Σy, Σy², Σx, Σx², Σxy, x a covariate measured
+// before enrolment (Deng, Xu, Kohavi & Walker 2013). θ = Σ Sxy / Σ Sxx over
+// the arms' centred sums (the within-arm slope pooled across arms: the
+// coefficient of x in the OLS fit of y on the arm indicators and x, so each
+// adjusted difference equals that fit's coefficient of its arm); arm k's
+// adjusted mean is ȳk − θ(x̄k − x̄) and its per-unit variance that of y − θx,
+// (Syy − 2θSxy + θ²Sxx)/(N−1). Compare runs WelchTTest on the adjusted and
+// on the unadjusted moments and reports the variance reduction
+// 1 − se²adjusted/se²unadjusted, about ρ². θ is estimated from the same data
+// (a bias of order 1/N) and its own uncertainty is left out of the standard
+// error, as in the CUPED paper; at experiment sizes the error is within a few
+// percent of OLS's (cuped_test.go checks 3%).
+//
 // # Degenerate inputs
 //
 // Analyze returns an error only for invalid requests (unknown engine, bad
@@ -341,7 +356,12 @@
 // sequential_plan_test.go the A/A false-positive rates of the Bayesian rule
 // and of the sequential engine tuned at the plan. The "bayes_decision"
 // fixtures check chances, relative risks and verdicts of the Bayesian rule
-// against scipy quadrature and statsmodels multipletests.
+// against scipy quadrature and statsmodels multipletests. The "cuped"
+// fixtures are statsmodels OLS fits and numpy computations on simulated raw
+// data (normal, lognormal, binary outcomes, three arms, a third of the
+// covariates missing as 0), matched to 1e-9; a seeded simulation checks the
+// adjusted estimate's variance is (1 − ρ²) times the unadjusted one's within
+// 5% (TestCUPEDVarianceReductionSimulation).
 //
 // # References
 //
