@@ -12,8 +12,8 @@ import (
 // the metric's acceptable risk; it loses in the mirror case, judged by the
 // risk of keeping the control. GrowthBook's rule (chance ≥ 1−alpha, risk ≤
 // 0.25%) calls a false winner or loser in about 2·alpha of A/A comparisons,
-// and in a third to a half of A/A experiments with six comparisons; this
-// rule keeps both at about alpha (TestPropertyBayesianAAFalsePositives).
+// and in 43–46% of A/A experiments with six comparisons; this rule keeps
+// both at about alpha (TestPropertyBayesianAAFalsePositives).
 
 // bayesState carries one comparison's Bayesian decision inputs.
 type bayesState struct {
