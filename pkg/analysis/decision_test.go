@@ -246,3 +246,56 @@ func TestLegacyExperimentDecisions(t *testing.T) {
 		t.Fatalf("purchase role %q direction %q", r.Role, r.Direction)
 	}
 }
+
+// TestReferralMetricRoles: the referral metrics are secondary and
+// increasing unless the referral configuration judges them; K configured
+// primary is analysed as the primary, alone in its family, and the goals
+// are then secondary.
+func TestReferralMetricRoles(t *testing.T) {
+	exp := MustExperiment(t, true)
+	a, err := analysis.Analyze(exp, referralResults(), analysis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range metricsOf(a)[3:] {
+		if m.Role != stats.RoleSecondary || m.Direction != refx.DirectionIncrease {
+			t.Errorf("%s: role %q direction %q, want secondary, increase", m.Key, m.Role, m.Direction)
+		}
+	}
+	// Built so: the goals' defaults are stored when the experiment is
+	// built, and a primary stored then stays one.
+	next, err := refx.NewExperiment{
+		ID:       "cta-test",
+		Variants: []refx.Variant{{Key: "control", Weight: 50}, {Key: "bold", Weight: 50}},
+		Goals:    []refx.Goal{{Key: "signup", Kind: refx.GoalBinomial}, {Key: "purchase", Kind: refx.GoalValue}},
+		Referral: &refx.ReferralConfig{LandingURL: "https://shop.example/welcome",
+			Metrics: map[string]refx.Decision{"k_factor": {Role: refx.RolePrimary, MinSample: 100}}},
+	}.Build(time.Unix(1700000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := analysis.Analyze(next, referralResults(), analysis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := b.Referral.KFactor
+	if k.Role != stats.RolePrimary || k.MinSample != 100 || b.Goals["signup"].ConversionRate.Role != stats.RoleSecondary {
+		t.Fatalf("k_factor role %q min_sample %d, signup role %q", k.Role, k.MinSample, b.Goals["signup"].ConversionRate.Role)
+	}
+	ms := expectedMetrics(true)
+	ms[0].Role = stats.RoleSecondary
+	ms[4].Role, ms[4].MinSamplePerArm = stats.RolePrimary, 100
+	want, err := stats.Analyze(stats.Request{
+		Engine: stats.EngineFrequentist, Alpha: 0.05, Correction: stats.CorrectionHolm, DecisionScale: stats.ScaleRelative,
+		Variants: []stats.Variant{{Key: "control", Weight: 50, Participants: 1021}, {Key: "bold", Weight: 50, Participants: 1003}},
+		Metrics:  ms,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range metricsOf(b) {
+		if !reflect.DeepEqual(m.MetricResult, want.Metrics[i]) {
+			t.Errorf("metric %s:\n got %s\nwant %s", ms[i].Key, mustJSON(t, m.MetricResult), mustJSON(t, want.Metrics[i]))
+		}
+	}
+}

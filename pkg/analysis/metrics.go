@@ -41,11 +41,6 @@ const VarianceExact = "exact"
 // contain ':', so metric keys never collide.
 const referralKeyPrefix = "referral"
 
-// referralDecision is how the referral metrics are judged: they describe
-// how the funnel moved, so they are secondary (their own correction
-// family, never diluting the goals' primary one), and more is better.
-var referralDecision = refx.Decision{Role: refx.RoleSecondary, Direction: refx.DirectionIncrease}
-
 // ratioCountersMissing is the note of a ratio metric whose results carry no
 // sums for it: the variance of a ratio needs Σab over participants, which
 // the goals' own counts cannot give.
@@ -57,8 +52,8 @@ type spec struct {
 	key, name, goal, measure string
 	kind                     stats.MetricKind
 	unit                     string
-	// decision is the goal's, ratio metric's or referralDecision, defaults
-	// filled in.
+	// decision is the goal's, ratio metric's or referral metric's,
+	// defaults filled in.
 	decision refx.Decision
 	stats    []stats.Stats
 	// invalid, when set, says why the statistics cannot be analysed.
@@ -196,7 +191,7 @@ func (f *frame) referralSpecs() []spec {
 	mk := func(measure, name string, kind stats.MetricKind) spec {
 		return spec{
 			key: referralKeyPrefix + ":" + measure, name: name, measure: measure,
-			kind: kind, unit: UnitReferrer, decision: referralDecision,
+			kind: kind, unit: UnitReferrer, decision: f.exp.ReferralDecision(measure),
 		}
 	}
 	share := mk(MeasureShareRate, "share rate", stats.KindBinomial)

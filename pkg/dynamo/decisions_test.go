@@ -49,3 +49,25 @@ func TestMetricDecisionsStored(t *testing.T) {
 		t.Fatalf("after the patch: goals %+v ratios %+v", again.Goals, again.RatioMetrics)
 	}
 }
+
+// TestReferralMetricDecisionsStored: a referral experiment's metric
+// decisions read back as written.
+func TestReferralMetricDecisionsStored(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustStore(t, dynamo.Options{})
+	n := newExperiment("referral-decisions")
+	n.Referral = &refx.ReferralConfig{LandingURL: "https://shop.example/", Metrics: map[string]refx.Decision{
+		"k_factor": {Role: refx.RolePrimary, MinSample: 40}, "share_rate": {Role: refx.RoleGuardrail, Margin: new(float64)}}}
+	*n.Referral.Metrics["share_rate"].Margin = 0.1
+	e := MustRunning(t, s, n)
+	got, err := s.Experiment(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Referral.Metrics, e.Referral.Metrics) || got.ReferralDecision("k_factor").MinSample != 40 ||
+		*got.ReferralDecision("share_rate").Margin != 0.1 || got.Goals[0].Role != refx.RoleSecondary {
+		t.Fatalf("read back %+v goals %+v, want %+v", got.Referral.Metrics, got.Goals, e.Referral.Metrics)
+	}
+}
+

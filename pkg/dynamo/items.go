@@ -60,6 +60,12 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 	if r := e.Referral; r != nil {
 		it.Referral = &referralConfigItem{LandingURL: r.LandingURL, ConversionGoal: r.ConversionGoal, WindowDays: r.WindowDays,
 			MaxSignupsPerHour: r.MaxSignupsPerHour, MaxSignupsPerDay: r.MaxSignupsPerDay}
+		for name, d := range r.Metrics {
+			if it.Referral.Metrics == nil {
+				it.Referral.Metrics = map[string]item.Decision{}
+			}
+			it.Referral.Metrics[name] = toDecisionItem(d)
+		}
 	}
 	it.Source, it.Namespace = e.Source, e.Namespace
 	if e.Source == refx.SourceLamed {
@@ -110,6 +116,12 @@ func experimentOf(it experimentItem) *refx.Experiment {
 	if r := it.Referral; r != nil {
 		e.Referral = &refx.ReferralConfig{LandingURL: r.LandingURL, ConversionGoal: r.ConversionGoal,
 			WindowDays: r.WindowDays, MaxSignupsPerHour: r.MaxSignupsPerHour, MaxSignupsPerDay: r.MaxSignupsPerDay}
+		for name, d := range r.Metrics {
+			if e.Referral.Metrics == nil {
+				e.Referral.Metrics = map[string]refx.Decision{}
+			}
+			e.Referral.Metrics[name] = decisionOf(d)
+		}
 	}
 	return e
 }

@@ -71,3 +71,31 @@ func TestExportMetricDecisions(t *testing.T) {
 		t.Errorf("ratio metric rows:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestExportReferralMetricDecisions: a referral experiment's versions carry
+// the decisions of its configured referral metrics as JSON, null without.
+func TestExportReferralMetricDecisions(t *testing.T) {
+	st := MustStack(t, stackOptions{})
+	create := `{"id":"refdec","variants":[{"key":"a","weight":1},{"key":"b","weight":1}],"goals":[{"key":"purchase","kind":"value"}],
+"referral":{"landing_url":"https://shop.example/"}}`
+	if code := st.call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	patch := `{"version":1,"referral":{"landing_url":"https://shop.example/","metrics":{"k_factor":{"role":"primary","min_sample":50}}}}`
+	if code := st.call(t, "PATCH", "/v1/experiments/refdec", patch, nil); code != http.StatusOK {
+		t.Fatalf("patch: %d", code)
+	}
+	st.MustDrain(t)
+	got := map[int64]string{}
+	for _, r := range readRows[export.ExperimentRow](t, st, export.Experiments) {
+		got[r.Version] = "null"
+		if r.ReferralMetrics != nil {
+			got[r.Version] = *r.ReferralMetrics
+		}
+	}
+	want := map[int64]string{1: "null", 2: `{"k_factor":{"role":"primary","direction":"increase","min_sample":50}}`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("referral_metrics per version = %v, want %v", got, want)
+	}
+}
+

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -198,6 +199,14 @@ func decodeExperiment(r *stream.Record) ([]Row, error) {
 		days := int32(ref.WindowDays)
 		row.ReferralWindowDays = &days
 		row.ReferralLandingURL = &ref.LandingURL
+		if len(ref.Metrics) > 0 {
+			b, err := json.Marshal(ref.Metrics)
+			if err != nil {
+				return nil, fmt.Errorf("referral metrics: %w", err)
+			}
+			metrics := string(b)
+			row.ReferralMetrics = &metrics
+		}
 	}
 	rows := make([]Row, 0, 1+len(it.Variants)+len(it.Goals)+len(it.RatioMetrics))
 	rows = append(rows, Row{Experiments, row})

@@ -104,15 +104,19 @@ type ExperimentRow struct {
 	// (JSON), nil without one: who the results speak for.
 	Audience *string `parquet:"audience,optional"`
 	// The referral configuration of a referral experiment, nil otherwise.
-	ReferralConversionGoal *string    `parquet:"referral_conversion_goal,optional"`
-	ReferralWindowDays     *int32     `parquet:"referral_window_days,optional"`
-	ReferralLandingURL     *string    `parquet:"referral_landing_url,optional"`
-	CreatedAt              time.Time  `parquet:"created_at,timestamp(millisecond)"`
-	UpdatedAt              time.Time  `parquet:"updated_at,timestamp(millisecond)"`
-	StartedAt              *time.Time `parquet:"started_at,optional,timestamp(millisecond)"`
-	StoppedAt              *time.Time `parquet:"stopped_at,optional,timestamp(millisecond)"`
-	SequenceNumber         string     `parquet:"sequence_number"`
-	StreamedAt             time.Time  `parquet:"streamed_at,timestamp(millisecond)"`
+	ReferralConversionGoal *string `parquet:"referral_conversion_goal,optional"`
+	ReferralWindowDays     *int32  `parquet:"referral_window_days,optional"`
+	ReferralLandingURL     *string `parquet:"referral_landing_url,optional"`
+	// ReferralMetrics is the decision of each configured referral metric
+	// (JSON object by metric name, as ReferralConfig.Metrics), nil when
+	// none is configured: all secondary, increase.
+	ReferralMetrics *string    `parquet:"referral_metrics,optional"`
+	CreatedAt       time.Time  `parquet:"created_at,timestamp(millisecond)"`
+	UpdatedAt       time.Time  `parquet:"updated_at,timestamp(millisecond)"`
+	StartedAt       *time.Time `parquet:"started_at,optional,timestamp(millisecond)"`
+	StoppedAt       *time.Time `parquet:"stopped_at,optional,timestamp(millisecond)"`
+	SequenceNumber  string     `parquet:"sequence_number"`
+	StreamedAt      time.Time  `parquet:"streamed_at,timestamp(millisecond)"`
 }
 
 // ExperimentVariantRow is one variant of one version of an experiment.

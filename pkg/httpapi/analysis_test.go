@@ -135,11 +135,12 @@ func num(tb testing.TB, n json.Number) float64 {
 func directAnalysis(tb testing.TB, res refx.Results, want map[string]refx.VariantResults, weights map[string]float64, engine stats.Engine, alpha float64, correction stats.Correction) stats.Analysis {
 	tb.Helper()
 	req := stats.Request{Engine: engine, Alpha: alpha, Correction: correction, DecisionScale: stats.ScaleRelative}
-	conv := func(goal string) stats.Metric {
-		return stats.Metric{Key: goal + ":conversion_rate", Name: goal + " conversion rate", Kind: stats.KindBinomial, UnitLabel: "participants"}
+	// signup, the first goal, is primary; purchase's metrics secondary.
+	conv := func(goal string, role stats.Role) stats.Metric {
+		return stats.Metric{Key: goal + ":conversion_rate", Name: goal + " conversion rate", Kind: stats.KindBinomial, UnitLabel: "participants", Role: role}
 	}
-	signup, purchase := conv("signup"), conv("purchase")
-	value := stats.Metric{Key: "purchase:value_per_participant", Name: "purchase value per participant", Kind: stats.KindMean, UnitLabel: "participants"}
+	signup, purchase := conv("signup", stats.RolePrimary), conv("purchase", stats.RoleSecondary)
+	value := stats.Metric{Key: "purchase:value_per_participant", Name: "purchase value per participant", Kind: stats.KindMean, UnitLabel: "participants", Role: stats.RoleSecondary}
 	for i, rv := range res.Variants {
 		if rv.Key == "control" {
 			req.ControlIndex = i
@@ -291,12 +292,12 @@ func TestResultsAnalysis(t *testing.T) {
 				rate = float64(v.Goals["signup"].Users) / float64(v.Participants)
 			}
 		}
-		// Holm over 3 metrics × 1 variant: plan at alpha/3.
-		direct, err := stats.Power(stats.PowerRequest{Kind: stats.KindBinomial, BaselineRate: rate, Alpha: 0.1 / 3, Power: 0.9, RelativeMDE: 0.1, UnitsPerArm: smallest})
+		// Holm over the primary family, signup alone × 1 variant: plan at alpha.
+		direct, err := stats.Power(stats.PowerRequest{Kind: stats.KindBinomial, BaselineRate: rate, Alpha: 0.1, Power: 0.9, RelativeMDE: 0.1, UnitsPerArm: smallest})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if plan.Experiment != "cta-test" || plan.Comparisons != 3 || plan.MDE != 0.1 || plan.TargetPower != 0.9 || len(plan.Metrics) != 1 {
+		if plan.Experiment != "cta-test" || plan.Comparisons != 1 || plan.MDE != 0.1 || plan.TargetPower != 0.9 || len(plan.Metrics) != 1 {
 			t.Fatalf("plan = %s", p.Raw)
 		}
 		m := plan.Metrics[0]
@@ -457,9 +458,9 @@ func TestReferralAnalysis(t *testing.T) {
 		t.Fatalf("no referral analysis: %+v", res.Analysis)
 	}
 	req := stats.Request{Engine: stats.EngineFrequentist, Alpha: 0.05, Correction: stats.CorrectionHolm, DecisionScale: stats.ScaleRelative}
-	signup := stats.Metric{Key: "signup:conversion_rate", Name: "signup conversion rate", Kind: stats.KindBinomial, UnitLabel: "participants"}
+	signup := stats.Metric{Key: "signup:conversion_rate", Name: "signup conversion rate", Kind: stats.KindBinomial, UnitLabel: "participants", Role: stats.RolePrimary}
 	per := func(measure, name string, kind stats.MetricKind) stats.Metric {
-		return stats.Metric{Key: "referral:" + measure, Name: name, Kind: kind, UnitLabel: "referrers"}
+		return stats.Metric{Key: "referral:" + measure, Name: name, Kind: kind, UnitLabel: "referrers", Role: stats.RoleSecondary}
 	}
 	share := per("share_rate", "share rate", stats.KindBinomial)
 	k := per("k_factor", "signups per referrer (K)", stats.KindMean)

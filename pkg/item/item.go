@@ -52,13 +52,14 @@ type Goal struct {
 	Decision
 }
 
-// Decision is a metric's refx.Decision: how its results are judged.
+// Decision is a metric's refx.Decision: how its results are judged. Its
+// JSON is how the exporter writes a referral experiment's (ReferralConfig.Metrics).
 type Decision struct {
-	Role      string   `dynamodbav:"role,omitempty"`
-	Direction string   `dynamodbav:"direction,omitempty"`
-	MinSample int64    `dynamodbav:"min_sample,omitempty"`
-	OneSided  bool     `dynamodbav:"one_sided,omitempty"`
-	Margin    *float64 `dynamodbav:"margin,omitempty"`
+	Role      string   `dynamodbav:"role,omitempty" json:"role,omitempty"`
+	Direction string   `dynamodbav:"direction,omitempty" json:"direction,omitempty"`
+	MinSample int64    `dynamodbav:"min_sample,omitempty" json:"min_sample,omitempty"`
+	OneSided  bool     `dynamodbav:"one_sided,omitempty" json:"one_sided,omitempty"`
+	Margin    *float64 `dynamodbav:"margin,omitempty" json:"margin,omitempty"`
 }
 
 type RatioMetric struct {
@@ -74,6 +75,8 @@ type ReferralConfig struct {
 	WindowDays        int    `dynamodbav:"window_days"`
 	MaxSignupsPerHour int    `dynamodbav:"max_signups_per_hour"`
 	MaxSignupsPerDay  int    `dynamodbav:"max_signups_per_day"`
+	// Metrics is the decision of each configured referral metric, by name.
+	Metrics map[string]Decision `dynamodbav:"metrics,omitempty"`
 }
 
 type Experiment struct {

@@ -30,6 +30,10 @@ const (
 	DirectionDecrease Direction = "decrease"
 )
 
+// ReferralMetrics names the per-referrer metrics of a referral experiment,
+// as ReferralRates names them: the keys of ReferralConfig.Metrics.
+var ReferralMetrics = []string{"share_rate", "k_factor", "conversions_per_referrer", "value_per_referrer", "signups_per_click"}
+
 // Limits of metric definitions.
 const (
 	MaxRatioMetrics = 16
@@ -93,7 +97,15 @@ func (d Decision) equal(o Decision) bool {
 func sameDecisions(a, b *Experiment) bool {
 	ag, ar := a.Decisions()
 	bg, br := b.Decisions()
-	return slices.EqualFunc(ag, bg, Decision.equal) && slices.EqualFunc(ar, br, Decision.equal)
+	if !slices.EqualFunc(ag, bg, Decision.equal) || !slices.EqualFunc(ar, br, Decision.equal) {
+		return false
+	}
+	for _, name := range ReferralMetrics {
+		if !a.ReferralDecision(name).equal(b.ReferralDecision(name)) {
+			return false
+		}
+	}
+	return true
 }
 
 // LowerIsBetter reports whether the metric should go down.
@@ -119,14 +131,19 @@ func sameRatio(a, b RatioMetric) bool {
 
 // Decisions returns the decision of each goal and each ratio metric, in
 // their order, with the defaults filled in: a metric without a role is
-// secondary, except that when no metric says primary the first goal
-// without a role is primary (an experiment measures one thing first; the
-// first goal listed is the one it was made for); an empty direction is
-// increase. Build and Apply store them; experiments stored before roles
-// existed get them here when analysed.
+// secondary, except that when no metric (referral metrics included) says
+// primary the first goal without a role is primary (an experiment measures
+// one thing first; the first goal listed is the one it was made for); an
+// empty direction is increase. Build and Apply store them; experiments
+// stored before roles existed get them here when analysed.
 func (e *Experiment) Decisions() (goals, ratios []Decision) {
 	primary := slices.ContainsFunc(e.Goals, func(g Goal) bool { return g.Role == RolePrimary }) ||
 		slices.ContainsFunc(e.RatioMetrics, func(r RatioMetric) bool { return r.Role == RolePrimary })
+	if e.Referral != nil {
+		for _, d := range e.Referral.Metrics {
+			primary = primary || d.Role == RolePrimary
+		}
+	}
 	fill := func(d Decision, mayBePrimary bool) Decision {
 		if d.Role == "" {
 			d.Role = RoleSecondary
@@ -134,10 +151,7 @@ func (e *Experiment) Decisions() (goals, ratios []Decision) {
 				d.Role, primary = RolePrimary, true
 			}
 		}
-		if d.Direction == "" {
-			d.Direction = DirectionIncrease
-		}
-		return d
+		return d.withDirection()
 	}
 	for _, g := range e.Goals {
 		goals = append(goals, fill(g.Decision, true))
@@ -146,6 +160,28 @@ func (e *Experiment) Decisions() (goals, ratios []Decision) {
 		ratios = append(ratios, fill(r.Decision, false))
 	}
 	return goals, ratios
+}
+
+func (d Decision) withDirection() Decision {
+	if d.Direction == "" {
+		d.Direction = DirectionIncrease
+	}
+	return d
+}
+
+// ReferralDecision returns the decision of the referral metric name (one of
+// ReferralMetrics), defaults filled in: secondary, increase. The referral
+// metrics describe how the funnel moved, so unless configured they form
+// their own secondary family and never dilute the goals' primary one.
+func (e *Experiment) ReferralDecision(name string) Decision {
+	var d Decision
+	if e.Referral != nil {
+		d = e.Referral.Metrics[name]
+	}
+	if d.Role == "" {
+		d.Role = RoleSecondary
+	}
+	return d.withDirection()
 }
 
 // fillDecisions stores Decisions' defaults in e's goals and ratio metrics,
@@ -161,6 +197,14 @@ func (e *Experiment) fillDecisions() {
 	}
 	for i := range e.RatioMetrics {
 		e.RatioMetrics[i].Decision = ratios[i]
+	}
+	if e.Referral != nil && e.Referral.Metrics != nil {
+		r := *e.Referral
+		r.Metrics = make(map[string]Decision, len(e.Referral.Metrics))
+		for name := range e.Referral.Metrics {
+			r.Metrics[name] = e.ReferralDecision(name)
+		}
+		e.Referral = &r
 	}
 }
 

@@ -220,3 +220,59 @@ func TestMetricDecisionJSON(t *testing.T) {
 		t.Fatalf("experiment JSON %s has ratio_metrics", b)
 	}
 }
+
+// TestReferralMetricDecisions: a referral experiment may judge its
+// per-referrer metrics by name; one configured primary takes the place of
+// the first goal's default, the others stay secondary and increasing.
+func TestReferralMetricDecisions(t *testing.T) {
+	build := func(metrics string) (*refx.Experiment, error) {
+		var ms map[string]refx.Decision
+		if err := json.Unmarshal([]byte(metrics), &ms); err != nil {
+			t.Fatal(err)
+		}
+		return refx.NewExperiment{
+			ID:       "exp",
+			Variants: []refx.Variant{{Key: "control", Weight: 1}, {Key: "bold", Weight: 1}},
+			Goals:    goalsOf(t, `[{"key":"signup","kind":"binomial"},{"key":"purchase","kind":"value"}]`),
+			Referral: &refx.ReferralConfig{LandingURL: "https://shop.example/", Metrics: ms},
+		}.Build(time.Now())
+	}
+	tests := []struct {
+		name, metrics  string
+		field, message string
+	}{
+		{"OK", `{"k_factor":{"role":"primary"},"share_rate":{"role":"guardrail","margin":0.1}}`, "", ""},
+		{"ErrUnknownMetric", `{"k":{"role":"primary"}}`, "referral.metrics", `"k" is not a referral metric`},
+		{"ErrGuardrailWithoutMargin", `{"share_rate":{"role":"guardrail"}}`, "referral.metrics", `margin of "share_rate" is required`},
+		{"ErrDirection", `{"signups_per_click":{"direction":"sideways"}}`, "referral.metrics", `direction of "signups_per_click"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := build(tt.metrics)
+			if tt.field != "" {
+				if refx.ErrorCode(err) != refx.EINVALID || refx.ErrorField(err) != tt.field || !strings.Contains(err.Error(), tt.message) {
+					t.Fatalf("error %v (field %q), want %s saying %q", err, refx.ErrorField(err), tt.field, tt.message)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Goals[0].Role != refx.RoleSecondary || e.Goals[1].Role != refx.RoleSecondary {
+				t.Fatalf("goals %+v: a configured primary referral metric leaves them secondary", e.Goals)
+			}
+			k, share, click := e.ReferralDecision("k_factor"), e.ReferralDecision("share_rate"), e.ReferralDecision("signups_per_click")
+			if k.Role != refx.RolePrimary || k.Direction != refx.DirectionIncrease || share.Role != refx.RoleGuardrail ||
+				click.Role != refx.RoleSecondary || click.Direction != refx.DirectionIncrease || e.Referral.Metrics["k_factor"].Direction != refx.DirectionIncrease {
+				t.Fatalf("referral decisions %+v %+v %+v stored %+v", k, share, click, e.Referral.Metrics)
+			}
+			// A stopped experiment keeps them.
+			e.Status = refx.StatusStopped
+			r := *e.Referral
+			r.Metrics = map[string]refx.Decision{"share_rate": {Role: refx.RolePrimary}}
+			if _, err := e.Apply(refx.ExperimentPatch{Version: e.Version, Referral: &r}, time.Now()); refx.ErrorCode(err) != refx.ECONFLICT {
+				t.Fatalf("a stopped experiment's referral roles changed: %v", err)
+			}
+		})
+	}
+}

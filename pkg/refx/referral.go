@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -28,6 +30,9 @@ type ReferralConfig struct {
 	// beyond these rates (defaults 20 and 100).
 	MaxSignupsPerHour int `json:"max_signups_per_hour"`
 	MaxSignupsPerDay  int `json:"max_signups_per_day"`
+	// Metrics judges the per-referrer metrics, by name (ReferralMetrics);
+	// one not listed is secondary and should increase.
+	Metrics map[string]Decision `json:"metrics,omitempty"`
 }
 
 // Referral defaults and limits.
@@ -66,6 +71,14 @@ func (c *ReferralConfig) validate() error {
 		return FieldErrorf("referral.window_days", "must be between 1 and 365")
 	case c.MaxSignupsPerHour < 1 || c.MaxSignupsPerDay < c.MaxSignupsPerHour:
 		return FieldErrorf("referral.max_signups_per_hour", "must be at least 1 and at most max_signups_per_day")
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Metrics)) {
+		if !slices.Contains(ReferralMetrics, name) {
+			return FieldErrorf("referral.metrics", "%q is not a referral metric: one of %s", name, strings.Join(ReferralMetrics, ", "))
+		}
+		if err := c.Metrics[name].validate("referral.metrics", name); err != nil {
+			return err
+		}
 	}
 	return nil
 }

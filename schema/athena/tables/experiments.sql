@@ -1,6 +1,8 @@
 -- experiments: one row per version of an experiment; every create, update,
--- start and stop writes a version (ExperimentRow). Variants and goals of a
--- version are in experiment_variants and experiment_goals.
+-- start and stop writes a version (ExperimentRow). Variants, goals and ratio
+-- metrics of a version are in experiment_variants, experiment_goals and
+-- experiment_ratio_metrics; referral_metrics is the JSON decision of each
+-- configured referral metric (null: all secondary, increase).
 CREATE EXTERNAL TABLE IF NOT EXISTS experiments (
   experiment      string,
   version         bigint,
@@ -17,6 +19,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS experiments (
   referral_conversion_goal string,
   referral_window_days     int,
   referral_landing_url     string,
+  referral_metrics         string,
   created_at      timestamp,
   updated_at      timestamp,
   started_at      timestamp,
