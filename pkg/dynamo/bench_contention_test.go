@@ -171,6 +171,26 @@ func benchmarkContentionWRU(b *testing.B) {
 			_, err := c.through.Assign(ctx, e.ID, user, nil)
 			return err
 		}},
+		// With CUPED covariates: the assignment item grows by the map, each
+		// credit by x.
+		{"first-assign-covariates", func(i int) string { return fresh("assign-x", i) }, func(user string) error {
+			_, err := c.through.AssignWith(ctx, e.ID, user, refx.AssignInput{Covariates: map[string]refx.Decimal{
+				"signup": *decimal(b, "1"), "purchase": *decimal(b, "123.45")}})
+			return err
+		}},
+		{"value-event-covariate", func(i int) string {
+			user := fresh("value-x", i)
+			if _, err := direct.AssignWith(ctx, e.ID, user, refx.AssignInput{Covariates: map[string]refx.Decimal{"purchase": *decimal(b, "123.45")}}); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := direct.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "purchase", User: user, Value: decimal(b, "5")}); err != nil {
+				b.Fatal(err)
+			}
+			return user
+		}, func(user string) error {
+			_, err := c.through.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "purchase", User: user, Value: decimal(b, "19.99")})
+			return err
+		}},
 		{"referral-click", func(i int) string { return fresh("visitor", i) }, func(visitor string) error {
 			_, err := c.through.RecordClick(ctx, refx.Click{Code: link.Code, Visitor: visitor})
 			return err
