@@ -57,7 +57,8 @@
 // decrease), minimum sample per arm, one-sidedness and, for a guardrail,
 // its relative non-inferiority margin; defaults are
 // refx.Experiment.Decisions' (the first goal primary when none is). The
-// referral metrics are secondary and should increase. All metrics are
+// referral metrics take refx.Experiment.ReferralDecision's: secondary and
+// increasing unless the referral configuration says otherwise. All metrics are
 // analysed in one stats.Analyze call, and stats corrects each role's
 // comparisons as its own family (Holm by default): adding a secondary goal
 // or a guardrail never changes a primary metric's verdict.
