@@ -553,8 +553,8 @@ def bayes_decision_cases():
     adjusted with statsmodels multipletests (holm, fdr_bh) across the
     variants, is below alpha and the relative risk of shipping it (of keeping
     the control) is at most the threshold. Mean metrics: flat prior, posterior
-    N(relative estimate, delta-method variance), chance from scipy.stats.norm,
-    risks by quadrature. Binomial metrics: Beta(1 + c, 1 + n − c) posteriors,
+    of the log ratio N(log(mt/mc), delta-method variance), chance from
+    scipy.stats.norm, risks of the lift e^L − 1 by quadrature. Binomial metrics: Beta(1 + c, 1 + n − c) posteriors,
     chance and relative risks by quadrature (prob_greater_quad, integrate_over)."""
     alpha = 0.05
     three = [(5000, 10.45, 8.0), (5000, 9.9, 8.0), (5000, 10.36, 8.0)]
@@ -583,11 +583,15 @@ def bayes_decision_cases():
             for v in variants:
                 st, mt, vt = moments(*v)
                 stats_.append(st)
-                est = (mt - mc) / mc
-                sd = math.sqrt(vt / (mc * mc * v[0]) + vc * mt * mt / (mc ** 4 * ctl[0]))
+                # Posterior of L = log(mt/mc): N(log ratio, delta-method variance);
+                # the relative lift is e^L − 1 (risks by quadrature over L).
+                est = math.log(mt / mc)
+                sd = math.sqrt(vt / (mt * mt * v[0]) + vc / (mc * mc * ctl[0]))
                 ctws.append(stats.norm.sf(0, est, sd))
-                pos = integrate.quad(lambda x: x * stats.norm.pdf(x, est, sd), 0, np.inf, epsabs=1e-14, epsrel=1e-12)[0]
-                neg = integrate.quad(lambda x: -x * stats.norm.pdf(x, est, sd), -np.inf, 0, epsabs=1e-14, epsrel=1e-12)[0]
+                # ±40 sd holds all the mass (e^x overflows on an infinite range).
+                lo, hi = min(est - 40 * sd, 0), max(est + 40 * sd, 0)
+                pos = integrate.quad(lambda x: math.expm1(x) * stats.norm.pdf(x, est, sd), 0, hi, epsabs=1e-14, epsrel=1e-12, limit=200)[0]
+                neg = integrate.quad(lambda x: -math.expm1(x) * stats.norm.pdf(x, est, sd), lo, 0, epsabs=1e-14, epsrel=1e-12, limit=200)[0]
                 risks.append((pos, neg))
         else:
             n1, c1 = ctl

@@ -478,13 +478,15 @@ func (w *work) null(si int) float64 {
 	return worse * math.Abs(w.c.Mean)
 }
 
-// bayesGaussian runs GrowthBook's Gaussian effect test on both scales.
+// bayesGaussian runs GrowthBook's Gaussian effect test on the absolute scale
+// and its log-ratio form (GaussianLogRatioTest) on the relative one.
 func bayesGaussian(cfg config, w *work, prior *EffectPrior) {
 	var ok [2]bool
 	var errs [2]error
 	var post [2]EffectPosterior
-	for i, s := range scales {
-		post[i], errs[i] = GaussianEffectTest(w.c, w.t, s, prior, cfg.alpha)
+	post[0], errs[0] = GaussianEffectTest(w.c, w.t, ScaleAbsolute, prior, cfg.alpha)
+	post[1], errs[1] = GaussianLogRatioTest(w.c, w.t, prior, cfg.alpha)
+	for i := range scales {
 		ok[i] = errs[i] == nil
 	}
 	lifts := [2]*Lift{&w.out.Absolute, &w.out.Relative}

@@ -271,10 +271,18 @@ func TestAnalyzeAgreesWithLowLevelTests(t *testing.T) {
 					t.Errorf("%s %s p %v vs %v", e, s, *l.PValue, r.PValue)
 				}
 			case EngineSequential:
+				// Likewise the sequential and Bayesian relative lifts work on the
+				// log ratio since issue 14.
 				r, _ := SequentialTest(mc, mt, s, 0.05, DefaultSequentialTuning)
+				if s == ScaleRelative {
+					r, _ = SequentialLogRatioTest(mc, mt, 0.05, DefaultSequentialTuning)
+				}
 				est, lo, hi = r.Estimate, r.CI.Lower, r.CI.Upper
 			case EngineBayesian:
 				r, _ := GaussianEffectTest(mc, mt, s, nil, 0.05)
+				if s == ScaleRelative {
+					r, _ = GaussianLogRatioTest(mc, mt, nil, 0.05)
+				}
 				est, lo, hi = r.Mean, r.CI.Lower, r.CI.Upper
 				if s == ScaleRelative && *c.ChanceToWin != r.ChanceToWin {
 					t.Errorf("chance %v vs %v", *c.ChanceToWin, r.ChanceToWin)

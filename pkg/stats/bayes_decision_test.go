@@ -10,16 +10,28 @@ import (
 
 // gaussianArms builds a two-arm mean-metric request whose relative lift has
 // the given chance to win under the flat prior: control N(10, sd²/n) summary
-// statistics, treatment mean shifted so that the relative z-score is z.
+// statistics, treatment mean shifted so that the z-score of the log ratio
+// l = log(mt/mc) is z.
 func gaussianArms(z, sd float64, n int64) Request {
 	fn := float64(n)
 	mc := 10.0
-	// Relative lift r has delta-method variance ≈ sd²/(mc²n)·(1 + (1+r)²); solve for r.
-	r := 0.0
-	for i := 0; i < 50; i++ {
-		r = z * math.Sqrt(sd*sd/(mc*mc*fn)*(1+(1+r)*(1+r)))
+	// l has delta-method variance sd²/(mc²n)·(1 + e^{−2l}); |l|/se(l) grows
+	// from 0 as l moves away from 0 (up to a maximum for l < 0), so step out to
+	// the first crossing of |z| and bisect.
+	zOf := func(l float64) float64 { return l / math.Sqrt(sd*sd/(mc*mc*fn)*(1+math.Exp(-2*l))) }
+	step := math.Copysign(1e-3, z)
+	lo, hi := 0.0, step
+	for math.Abs(zOf(hi)) < math.Abs(z) {
+		lo, hi = hi, hi+step
 	}
-	mt := mc * (1 + r)
+	for i := 0; i < 60; i++ {
+		if mid := (lo + hi) / 2; math.Abs(zOf(mid)) < math.Abs(z) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	mt := mc * math.Exp((lo+hi)/2)
 	stat := func(mean float64) Stats {
 		return Stats{N: n, Sum: mean * fn, SumSquares: (sd*sd*(fn-1) + mean*mean*fn)}
 	}
@@ -47,11 +59,11 @@ func TestBayesianDecisionRule(t *testing.T) {
 		{"OKChance1Loser", -2.6, 20000, 0, false, VerdictLoser, ""},
 		{"OKLowerIsBetterFlips", -2.6, 20000, 0, true, VerdictWinner, ""},
 		// Few units, large relative uncertainty: chance 97.7% (above 97.5%) but
-		// the relative posterior sd is 0.5, so the risk of shipping is 0.42%.
-		{"RiskTooHigh", 2.0, 20, 0, false, VerdictInconclusive, "the risk of shipping bold"},
-		// Chance 2.3%, relative sd 0.42: the risk of keeping the control is 0.35%.
-		{"RiskTooHighLoser", -2.0, 6, 0, false, VerdictInconclusive, "the risk of keeping control"},
-		{"RiskAcceptedWhenThresholdRaised", 2.0, 20, 0.05, false, VerdictWinner, ""},
+		// the log ratio's posterior sd is 0.44, so the risk of shipping is 0.32%.
+		{"RiskTooHigh", 2.0, 6, 0, false, VerdictInconclusive, "the risk of shipping bold"},
+		// Chance 2.3%, log-ratio sd 0.48: the risk of keeping the control is 0.48%.
+		{"RiskTooHighLoser", -2.0, 34, 0, false, VerdictInconclusive, "the risk of keeping control"},
+		{"RiskAcceptedWhenThresholdRaised", 2.0, 6, 0.05, false, VerdictWinner, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -25,17 +25,7 @@ type scaleTest struct {
 // p-value with Newcombe (absolute) and log-adjusted (relative) intervals.
 func newScaleTest(cfg config, w *work, s Scale) (*scaleTest, error) {
 	if cfg.engine == EngineSequential {
-		r, err := SequentialTest(w.c, w.t, s, cfg.alpha, cfg.tuning)
-		if err != nil {
-			return nil, err
-		}
-		_, v, _ := EffectEstimate(w.c, w.t, s)
-		n := w.c.N + w.t.N
-		return &scaleTest{est: r.Estimate, se: r.StdErr,
-			pValue: func(float64, Alternative) float64 { return r.PValue },
-			ci: func(alpha float64) Interval {
-				return sequentialCI(r.Estimate, v, n, alpha, sequentialRho2(alpha, cfg.tuning))
-			}}, nil
+		return sequentialScaleTest(cfg, w, s)
 	}
 	if w.exact {
 		return exactScaleTest(w, s)
@@ -55,6 +45,38 @@ func newScaleTest(cfg config, w *work, s Scale) (*scaleTest, error) {
 	}
 	ratio := w.t.Mean / w.c.Mean
 	return &scaleTest{est: ratio - 1, se: ratio * lr.se, pValue: lr.pValue, ci: lr.ci, logScale: true}, nil
+}
+
+// sequentialScaleTest is the confidence sequence of w on scale s: the
+// absolute difference, or the log ratio for the relative lift
+// (SequentialLogRatioTest), so that its interval never crosses −100%. Its
+// p-value is the two-sided anytime-valid one whatever the null and alternative
+// asked for: guardrails read their rule off the interval instead.
+func sequentialScaleTest(cfg config, w *work, s Scale) (*scaleTest, error) {
+	n := w.c.N + w.t.N
+	if s == ScaleAbsolute {
+		r, err := SequentialTest(w.c, w.t, s, cfg.alpha, cfg.tuning)
+		if err != nil {
+			return nil, err
+		}
+		_, v, _ := EffectEstimate(w.c, w.t, s)
+		return &scaleTest{est: r.Estimate, se: r.StdErr,
+			pValue: func(float64, Alternative) float64 { return r.PValue },
+			ci: func(alpha float64) Interval {
+				return sequentialCI(r.Estimate, v, n, alpha, sequentialRho2(alpha, cfg.tuning))
+			}}, nil
+	}
+	r, err := SequentialLogRatioTest(w.c, w.t, cfg.alpha, cfg.tuning)
+	if err != nil {
+		return nil, err
+	}
+	lr, _ := logRatioOf(w.c, w.t)
+	v := lr.se * lr.se
+	return &scaleTest{est: r.Estimate, se: r.StdErr, logScale: true,
+		pValue: func(float64, Alternative) float64 { return r.PValue },
+		ci: func(alpha float64) Interval {
+			return sequentialLogCI(lr.est, v, n, alpha, sequentialRho2(alpha, cfg.tuning))
+		}}, nil
 }
 
 // exactScaleTest is the frequentist test of a binomial comparison with an arm

@@ -84,3 +84,38 @@ func sequentialCI(est, v, n, alpha, rho2 float64) Interval {
 	w := sequentialHalfWidth(v, n, alpha, rho2)
 	return Interval{Lower: est - w, Upper: est + w}
 }
+
+// SequentialLogRatioTest is the sequential engine's test of the relative lift
+// μt/μc − 1: the same confidence sequence as SequentialTest, run on
+// log(μt/μc) with its delta-method variance σt²/(nt·μt²) + σc²/(nc·μc²) and
+// exponentiated back, so that, like LogRatioTest, the interval can never
+// cross −100% and the anytime-valid p-value (the e-value of the same log
+// ratio) is exactly dual to it. Both means must be positive. StdErr is
+// (μt/μc)·se(log ratio), the linear delta-method standard error.
+func SequentialLogRatioTest(c, t Moments, alpha, tuning float64) (TestResult, error) {
+	if !(alpha > 0 && alpha < 1) {
+		return TestResult{}, fmt.Errorf("stats: alpha %g must be in (0, 1)", alpha)
+	}
+	if !(tuning > 0) || !isFinite(tuning) {
+		return TestResult{}, fmt.Errorf("stats: sequential tuning parameter %g must be positive", tuning)
+	}
+	r, err := logRatioOf(c, t)
+	if err != nil {
+		return TestResult{}, err
+	}
+	n, v, rho2 := c.N+t.N, r.se*r.se, sequentialRho2(alpha, tuning)
+	ratio := t.Mean / c.Mean
+	return TestResult{
+		Estimate: ratio - 1,
+		StdErr:   ratio * r.se,
+		CI:       sequentialLogCI(r.est, v, n, alpha, rho2),
+		PValue:   clamp01(sequentialPValue(r.est, v, n, rho2)),
+	}, nil
+}
+
+// sequentialLogCI is the confidence sequence of a log ratio l with variance v,
+// exponentiated to the relative lift.
+func sequentialLogCI(l, v, n, alpha, rho2 float64) Interval {
+	ci := sequentialCI(l, v, n, alpha, rho2)
+	return Interval{Lower: math.Expm1(ci.Lower), Upper: math.Expm1(ci.Upper)}
+}

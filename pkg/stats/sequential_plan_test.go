@@ -32,10 +32,17 @@ func TestSequentialPlannedTuning(t *testing.T) {
 			}
 			mc, _ := MomentsOf(KindBinomial, conv(20000, 2000))
 			mt, _ := MomentsOf(KindBinomial, conv(20000, 2100))
-			r, _ := SequentialTest(mc, mt, ScaleRelative, DefaultAlpha, c.want)
+			// The relative lift is the confidence sequence of the log ratio
+			// since issue 14 (the linear one could cross −100%); the absolute
+			// lift is still SequentialTest's. Both are run at the tuning.
+			r, _ := SequentialLogRatioTest(mc, mt, DefaultAlpha, c.want)
 			cmp := a.Metrics[0].Comparisons[0]
 			if *cmp.PValue != r.PValue || cmp.Relative.CI.Lower != r.CI.Lower || cmp.Relative.CI.Upper != r.CI.Upper {
-				t.Errorf("p %v ci %+v, want SequentialTest at %v: p %v ci %+v", *cmp.PValue, *cmp.Relative.CI, c.want, r.PValue, r.CI)
+				t.Errorf("p %v ci %+v, want SequentialLogRatioTest at %v: p %v ci %+v", *cmp.PValue, *cmp.Relative.CI, c.want, r.PValue, r.CI)
+			}
+			ab, _ := SequentialTest(mc, mt, ScaleAbsolute, DefaultAlpha, c.want)
+			if *cmp.Absolute.PValue != ab.PValue || cmp.Absolute.CI.Lower != ab.CI.Lower || cmp.Absolute.CI.Upper != ab.CI.Upper {
+				t.Errorf("absolute p %v ci %+v, want SequentialTest at %v: p %v ci %+v", *cmp.Absolute.PValue, *cmp.Absolute.CI, c.want, ab.PValue, ab.CI)
 			}
 		})
 	}
