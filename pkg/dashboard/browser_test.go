@@ -676,7 +676,8 @@ func TestDashboard(t *testing.T) {
 
 		// Start from the page, on a second draft.
 		c.must("POST", "/v1/experiments", map[string]any{"id": "dash-draft", "variants": []map[string]any{{"key": "a", "weight": 1}, {"key": "b", "weight": 1}},
-			"goals": []map[string]any{{"key": "signup", "kind": "binomial"}}}, true, http.StatusCreated, nil)
+			"goals": []map[string]any{{"key": "signup", "kind": "binomial", "min_sample": 100, "one_sided": true},
+				{"key": "refund", "kind": "binomial", "role": "guardrail", "direction": "decrease", "margin": 0.02, "min_sample": 50}}}, true, http.StatusCreated, nil)
 		// Edit it while it is a draft: everything may change.
 		p.open("#/experiments/dash-draft/edit", `document.querySelector('#experiment-form') && !document.querySelector('.v-key').disabled`)
 		p.set("#f-name", "Renamed draft")
@@ -687,10 +688,21 @@ func TestDashboard(t *testing.T) {
 			Name     string
 			Version  int
 			Variants []struct{ Weight float64 }
+			Goals    []struct {
+				Key, Role, Direction string
+				Margin               float64
+				MinSample            int64 `json:"min_sample"`
+				OneSided             bool  `json:"one_sided"`
+			}
 		}
 		c.must("GET", "/v1/experiments/dash-draft", nil, true, http.StatusOK, &edited)
 		if edited.Name != "Renamed draft" || edited.Variants[0].Weight != 3 || edited.Version != 2 {
 			t.Fatalf("after the edit: %+v", edited)
+		}
+		// The form keeps each goal's decision, those it does not show included.
+		if g := edited.Goals; len(g) != 2 || g[0].Role != "primary" || g[0].MinSample != 100 || !g[0].OneSided ||
+			g[1].Role != "guardrail" || g[1].Direction != "decrease" || g[1].Margin != 0.02 || g[1].MinSample != 50 {
+			t.Fatalf("goals after the edit: %+v", g)
 		}
 		p.click("#start")
 		p.wait(`document.querySelector('#confirm').open`)

@@ -1039,6 +1039,7 @@
     syncControl();
 
     const goalRows = h('tbody');
+    const decisionKept = new WeakMap();
     const addGoal = (g) => {
       const key = h('input', { class: 'g-key', 'aria-label': 'Goal key (event type)', value: g ? g.key : '', disabled: !draft });
       const kind = h('select', { class: 'g-kind', 'aria-label': 'Kind', disabled: !draft },
@@ -1046,8 +1047,17 @@
           .map(([value, label]) => h('option', { value, selected: g ? g.kind === value : value === 'binomial' }, label)));
       const serverOnly = h('input', { class: 'g-server-only', type: 'checkbox', 'aria-label': 'Server-only (count only events sent with a secret key)', checked: !!(g && g.server_only), disabled: !draft });
       const cap = h('input', { class: 'g-cap', type: 'number', min: '0', step: 'any', 'aria-label': 'Value cap (each value counted within ± this)', placeholder: 'none', value: g && g.cap != null ? String(g.cap) : '', disabled: !draft });
+      // The decision: role and direction here; a guardrail's margin in
+      // percent. min_sample and one_sided, set through the API, are kept
+      // as they are (decisionKept), so that saving the form loses nothing.
+      const role = h('select', { class: 'g-role', 'aria-label': 'Role', disabled: !(draft || running) },
+        ['', 'primary', 'secondary', 'guardrail'].map((value) => h('option', { value, selected: (g && g.role || '') === value }, value || 'default')));
+      const direction = h('select', { class: 'g-direction', 'aria-label': 'Good direction', disabled: !(draft || running) },
+        [['increase', 'higher is better'], ['decrease', 'lower is better']].map(([value, label]) => h('option', { value, selected: (g && g.direction || 'increase') === value }, label)));
+      const margin = h('input', { class: 'g-margin', type: 'number', min: '0', max: '100', step: 'any', 'aria-label': 'Guardrail margin (%)', placeholder: 'guardrails', value: g && g.margin != null ? String(g.margin * 100) : '', disabled: !(draft || running) });
       const remove = h('button', { type: 'button', class: 'link', disabled: !draft, onclick: () => row.remove() }, 'Remove');
-      const row = h('tr', {}, h('td', {}, key), h('td', {}, kind), h('td', {}, serverOnly), h('td', {}, cap), h('td', {}, remove));
+      const row = h('tr', {}, h('td', {}, key), h('td', {}, kind), h('td', {}, serverOnly), h('td', {}, cap), h('td', {}, role), h('td', {}, direction), h('td', {}, margin), h('td', {}, remove));
+      decisionKept.set(row, { min_sample: g && g.min_sample, one_sided: g && g.one_sided });
       goalRows.append(row);
     };
     (editing ? exp.goals : [{ key: 'signup', kind: 'binomial' }]).forEach(addGoal);
@@ -1092,7 +1102,7 @@
       field('control', 'Control', control),
       h('fieldset', { 'data-field': 'goals' }, h('legend', {}, 'Goals'),
         h('div', { class: 'table-wrap' }, h('table', { class: 'form-table' },
-          h('thead', {}, h('tr', {}, ['Event type', 'Kind', 'Server-only', 'Value cap', ''].map((c) => h('th', { scope: 'col' }, c)))), goalRows)),
+          h('thead', {}, h('tr', {}, ['Event type', 'Kind', 'Server-only', 'Value cap', 'Role', 'Direction', 'Margin (%)', ''].map((c) => h('th', { scope: 'col' }, c)))), goalRows)),
         h('button', { type: 'button', class: 'secondary', disabled: !draft, onclick: () => addGoal(null) }, 'Add goal'),
         h('div', { class: 'field-error', id: 'f-goals-error', 'aria-live': 'polite' })),
       h('fieldset', { 'data-field': 'referral' }, h('legend', {}, 'Referral'),
@@ -1161,8 +1171,8 @@
         else if (!(sum > 0)) problems.push(fail('variants', 'The weights must not all be zero.'));
         body.variants = variants;
       }
-      if (draft) {
-        body.control = control.value;
+      if (draft || running) {
+        // A running experiment's goals may change their decisions only.
         const goals = [];
         for (const row of goalRows.children) {
           const key = row.querySelector('.g-key').value.trim();
@@ -1175,11 +1185,23 @@
             else if (!(Number(cap) > 0)) problems.push(fail('goals', `Goal “${key}”: the cap must be a number greater than 0.`));
             goal.cap = Number(cap);
           }
+          const role = row.querySelector('.g-role').value;
+          if (role) goal.role = role;
+          goal.direction = row.querySelector('.g-direction').value;
+          const margin = row.querySelector('.g-margin').value.trim();
+          if (role === 'guardrail') {
+            if (!(Number(margin) > 0 && Number(margin) < 100)) problems.push(fail('goals', `Goal “${key}”: a guardrail needs a margin between 0 and 100 %.`));
+            goal.margin = Number(margin) / 100;
+          }
+          const kept = decisionKept.get(row) || {};
+          if (kept.min_sample) goal.min_sample = kept.min_sample;
+          if (kept.one_sided) goal.one_sided = true;
           goals.push(goal);
         }
         if (!goals.length) problems.push(fail('goals', 'Add at least one goal.'));
         body.goals = goals;
       }
+      if (draft) body.control = control.value;
       if (isReferral.checked && refEditable) {
         let url = null;
         try { url = new URL(landing.value.trim()); } catch { /* invalid */ }
