@@ -57,10 +57,12 @@ func TestIssue14SmallArms(t *testing.T) {
 	}
 }
 
-// TestRelativeIntervalNeverBelowMinus100: the frequentist relative interval
-// is the exponentiated log-ratio interval on every metric kind, so it stays
-// above −100% where the linear delta method went below (K-factor-like ratio
-// metric with few referrers, a skewed mean metric).
+// TestRelativeIntervalNeverBelowMinus100: every engine's relative interval
+// is an exponentiated log-ratio interval (the exact Beta posterior for the
+// Bayesian engine's binomial metrics) on every metric kind, so it stays above
+// −100% where the linear delta method went below (K-factor-like ratio metric
+// with few referrers, a skewed mean metric), and the decision-scale p-value
+// or chance to win agrees with it.
 func TestRelativeIntervalNeverBelowMinus100(t *testing.T) {
 	ratio := Stats{N: 12, Sum: 3, SumSquares: 5, DenominatorSum: 30, DenominatorSumSquares: 100, SumProducts: 12}
 	ratioT := Stats{N: 11, Sum: 1, SumSquares: 1, DenominatorSum: 25, DenominatorSumSquares: 80, SumProducts: 4}
@@ -73,18 +75,45 @@ func TestRelativeIntervalNeverBelowMinus100(t *testing.T) {
 		{"mean", KindMean, meanStats(20, 3, 9), meanStats(20, 1, 2)},
 		{"binomial", KindBinomial, conv(400, 40), conv(400, 12)},
 	} {
-		a, err := Analyze(twoArm(EngineFrequentist, c.kind, c.ctl, c.trt))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmp := a.Metrics[0].Comparisons[0]
 		mc, _ := MomentsOf(c.kind, c.ctl)
 		mt, _ := MomentsOf(c.kind, c.trt)
-		linear, _ := WelchTTest(mc, mt, ScaleRelative, 0.05)
-		t.Logf("%-8s linear delta method [%.1f%%, %.1f%%], log ratio [%.1f%%, %.1f%%]", c.name,
-			100*linear.CI.Lower, 100*linear.CI.Upper, 100*cmp.Relative.CI.Lower, 100*cmp.Relative.CI.Upper)
-		if cmp.Relative.CI == nil || cmp.Relative.CI.Lower <= -1 || *cmp.Relative.Estimate <= cmp.Relative.CI.Lower || *cmp.Relative.Estimate >= cmp.Relative.CI.Upper {
-			t.Errorf("%s: relative %+v", c.name, cmp.Relative)
+		for _, e := range allEngines {
+			a, err := Analyze(twoArm(e, c.kind, c.ctl, c.trt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmp := a.Metrics[0].Comparisons[0]
+			var linear Interval
+			switch e {
+			case EngineFrequentist:
+				r, _ := WelchTTest(mc, mt, ScaleRelative, 0.05)
+				linear = r.CI
+			case EngineSequential:
+				r, _ := SequentialTest(mc, mt, ScaleRelative, 0.05, DefaultSequentialTuning)
+				linear = r.CI
+			case EngineBayesian:
+				r, _ := GaussianEffectTest(mc, mt, ScaleRelative, nil, 0.05)
+				linear = r.CI
+			}
+			if cmp.Relative.CI == nil || cmp.DecisionScale != ScaleRelative {
+				t.Errorf("%s %s: relative %+v, decision scale %s", e, c.name, cmp.Relative, cmp.DecisionScale)
+				continue
+			}
+			ci := *cmp.Relative.CI
+			t.Logf("%-12s %-8s linear delta method [%.1f%%, %.1f%%], refx [%.1f%%, %.1f%%]", e, c.name,
+				100*linear.Lower, 100*linear.Upper, 100*ci.Lower, 100*ci.Upper)
+			if ci.Lower <= -1 || *cmp.Relative.Estimate <= ci.Lower || *cmp.Relative.Estimate >= ci.Upper {
+				t.Errorf("%s %s: relative %+v", e, c.name, cmp.Relative)
+			}
+			// The same statistic decides: significant exactly when the interval excludes 0.
+			excludes := ci.Lower > 0 || ci.Upper < 0
+			if e == EngineBayesian {
+				if q := 2 * math.Min(*cmp.ChanceToWin, 1-*cmp.ChanceToWin); (q < 0.05) != excludes {
+					t.Errorf("%s %s: posterior tail %v, interval %+v", e, c.name, q, ci)
+				}
+			} else if (*cmp.PValue < 0.05) != excludes {
+				t.Errorf("%s %s: p %v, interval %+v", e, c.name, *cmp.PValue, ci)
+			}
 		}
 	}
 }
