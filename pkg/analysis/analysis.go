@@ -20,6 +20,9 @@ type Options struct {
 	Engine     stats.Engine
 	Alpha      float64
 	Correction stats.Correction
+	// PlannedSampleSize is the total number of units the experiment plans
+	// to enrol; the sequential engine is tuned at it (stats.Request).
+	PlannedSampleSize int64
 }
 
 func (o Options) withDefaults() Options {
@@ -114,7 +117,7 @@ func Analyze(exp *refx.Experiment, res *refx.Results, opts Options) (*Analysis, 
 	specs := f.specs()
 	req := stats.Request{
 		Engine: opts.Engine, Alpha: opts.Alpha, Correction: opts.Correction,
-		ControlIndex: f.control, DecisionScale: stats.ScaleRelative,
+		ControlIndex: f.control, DecisionScale: stats.ScaleRelative, PlannedSampleSize: opts.PlannedSampleSize,
 	}
 	for i, v := range res.Variants {
 		req.Variants = append(req.Variants, stats.Variant{Key: v.Key, Weight: f.weights[i], Participants: v.Participants})

@@ -69,6 +69,13 @@ func analysisOptions(q url.Values) (analysis.Options, error) {
 			return o, refx.FieldErrorf("correction", "must be holm, bh or none")
 		}
 	}
+	if v, ok := q["planned_sample_size"]; ok {
+		n, err := strconv.ParseInt(v[0], 10, 64)
+		if err != nil || n < 1 || n > 1e12 {
+			return o, refx.FieldErrorf("planned_sample_size", "must be a whole number of units between 1 and 10^12")
+		}
+		o.PlannedSampleSize = n
+	}
 	return o, nil
 }
 
@@ -90,7 +97,7 @@ func (s *Server) results(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := queryParams(r, "engine", "alpha", "correction")
+	q, err := queryParams(r, "engine", "alpha", "correction", "planned_sample_size")
 	if err != nil {
 		return err
 	}

@@ -276,6 +276,16 @@ func TestResultsAnalysis(t *testing.T) {
 		})
 	}
 
+	t.Run("SequentialTunedAtThePlan", func(t *testing.T) {
+		got := a.results("/v1/experiments/cta-test/results?engine=sequential&planned_sample_size=20000").Analysis
+		if got.SequentialTuning == nil || *got.SequentialTuning != 20000 {
+			t.Fatalf("sequential tuning = %v, want the planned 20000", got.SequentialTuning)
+		}
+		if def := a.results("/v1/experiments/cta-test/results?engine=sequential").Analysis; def.SequentialTuning == nil || *def.SequentialTuning != stats.DefaultSequentialTuning {
+			t.Fatalf("sequential tuning without a plan = %v", def.SequentialTuning)
+		}
+	})
+
 	t.Run("Power", func(t *testing.T) {
 		res := a.results("/v1/experiments/cta-test/results")
 		p := a.mustDo("GET", "/v1/experiments/cta-test/power?mde=0.1&goal=signup&power=0.9&alpha=0.1", "", true, http.StatusOK)
@@ -332,6 +342,8 @@ func TestAnalysisBadInput(t *testing.T) {
 		{"ResultsAlphaText", results + "?alpha=five", 400, "invalid_argument", "alpha"},
 		{"ResultsAlphaEmpty", results + "?alpha=", 400, "invalid_argument", "alpha"},
 		{"ResultsCorrection", results + "?correction=bonferroni", 400, "invalid_argument", "correction"},
+		{"ResultsPlanZero", results + "?planned_sample_size=0", 400, "invalid_argument", "planned_sample_size"},
+		{"ResultsPlanFraction", results + "?planned_sample_size=1.5", 400, "invalid_argument", "planned_sample_size"},
 		{"ResultsUnknownParam", results + "?engin=bayesian", 400, "invalid_argument", "engin"},
 		{"ResultsRepeatedParam", results + "?engine=bayesian&engine=sequential", 400, "invalid_argument", "engine"},
 		{"ResultsMalformedQuery", results + "?alpha=%zz", 400, "invalid_argument", ""},
