@@ -38,7 +38,13 @@ func seedDecide(c client, from, to int) {
 		i := from + j
 		user := fmt.Sprint("decide-", i)
 		var a struct{ Variant string }
-		c.must("POST", "/v1/assign", map[string]any{"experiment": decideExperiment, "user": user}, false, http.StatusOK, &a)
+		// A pre-experiment purchase value that predicts the purchases
+		// below: the CUPED reading has something to remove.
+		covariate := 5
+		if i%3 == 0 {
+			covariate = 30
+		}
+		c.must("POST", "/v1/assign", map[string]any{"experiment": decideExperiment, "user": user, "covariates": map[string]any{"purchase": covariate}}, false, http.StatusOK, &a)
 		event := func(typ string, value any) {
 			body := map[string]any{"id": uuid(), "type": typ, "user": user}
 			if value != nil {
@@ -192,6 +198,10 @@ func TestDashboardHeadline(t *testing.T) {
 			if !in {
 				t.Errorf("%s is not in the %s group", goal, role)
 			}
+		}
+		// The covariate's regression adjustment is read beside the verdict.
+		if got := p.text(`section.goal[data-goal=purchase] ul.cuped`); !strings.Contains(got, "CUPED-adjusted bold \u2212 control") || !strings.Contains(got, "of the variance") {
+			t.Errorf("purchase's CUPED reading = %q", got)
 		}
 		if got := p.text(`section.goal[data-goal=refund] h4`); !strings.Contains(got, "lower is better") || !strings.Contains(got, "non-inferiority margin 5%") {
 			t.Errorf("the refund heading %q does not say its direction and margin", got)

@@ -165,6 +165,22 @@
     return Number(v.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 6 });
   }
 
+  // cupedNote says what the regression adjustment (CUPED) on the
+  // participants' covariates reads, beside the unadjusted numbers the
+  // verdict uses: each arm's adjusted difference, its interval, and how
+  // much of the variance the covariate took away.
+  function cupedNote(m) {
+    const c = m && m.cuped;
+    if (!c || !(c.comparisons || []).length) return null;
+    return h('ul', { class: 'cuped muted', 'data-cuped': m.key },
+      c.comparisons.map((x) => h('li', {},
+        `CUPED-adjusted ${x.variant} − ${x.control}: ${num(x.estimate)}`,
+        x.ci ? ` (${pct(c.interval_level)} CI [${num(x.ci.lower)}, ${num(x.ci.upper)}])` : '',
+        x.p_value != null ? `, p = ${num(x.p_value)}` : '',
+        x.variance_reduction != null ? `; the covariate removes ${pct(x.variance_reduction)} of the variance` : '',
+        c.correlation != null ? ` (ρ = ${num(c.correlation)})` : '')));
+  }
+
   // chance formats a probability that may be all but certain.
   function chance(p) {
     if (p === null || p === undefined) return 'n/a';
@@ -855,7 +871,9 @@
       (groups.get(role) || groups.get('secondary')).push(h('section', { class: 'goal', 'data-goal': g.key, 'data-role': role, 'aria-labelledby': `goal-${g.key}` },
         h('h4', { id: `goal-${g.key}` }, g.key, ' ', h('span', { class: 'muted' }, `(${g.kind}${g.direction === 'decrease' ? ', lower is better' : ''})`), goalRules(g)),
         metricTable(ga.conversion_rate, a, 'Conversion rate', true),
+        cupedNote(ga.conversion_rate),
         ga.value_per_participant ? metricTable(ga.value_per_participant, a, 'Value per participant', false) : null,
+        ga.value_per_participant ? cupedNote(ga.value_per_participant) : null,
         h('div', { class: 'charts' }, figure, rate)));
     }
     // Ratio metrics, when the analysis has them, go to their role's group.
