@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/refx-dev/refx/pkg/item"
@@ -138,12 +140,32 @@ func decodeEvent(r *stream.Record) ([]Row, error) {
 			}
 			counted = &units
 		}
-		rows = append(rows, Row{Credits, CreditRow{
+		row := CreditRow{
 			EventID: it.ID, Experiment: c.Experiment, Variant: c.Variant, Goal: it.Type, UserID: it.User,
 			Referrer: optString(c.Referrer), FirstConversion: c.FirstConversion, Value: counted,
 			OccurredAt: it.OccurredAt.UTC(), ReceivedAt: it.ReceivedAt.UTC(),
 			SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt, Capped: c.Capped(),
-		}})
+		}
+		if c.Covariate != "" {
+			units, err := decimalUnits(string(c.Covariate))
+			if err != nil {
+				return nil, fmt.Errorf("event credit %d covariate: %w", i, err)
+			}
+			row.Covariate = &units
+		}
+		if c.EventsSqDelta != "" {
+			n, err := strconv.ParseInt(string(c.EventsSqDelta), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("event credit %d events_participant_sq_delta: %w", i, err)
+			}
+			row.EventsParticipantSqDelta = &n
+		}
+		products, err := decimalsJSON(c.RatioProducts)
+		if err != nil {
+			return nil, fmt.Errorf("event credit %d ratio_products: %w", i, err)
+		}
+		row.RatioProducts = products
+		rows = append(rows, Row{Credits, row})
 	}
 	return rows, nil
 }
@@ -162,11 +184,35 @@ func decodeAssignment(r *stream.Record) ([]Row, error) {
 	if it.Experiment == "" || it.User == "" || it.Variant == "" || it.AssignedAt.IsZero() {
 		return nil, errors.New("assignment item lacks experiment, user, variant or assigned_at")
 	}
+	covariates, err := decimalsJSON(it.Covariates)
+	if err != nil {
+		return nil, fmt.Errorf("assignment covariates: %w", err)
+	}
 	return []Row{{Assignments, AssignmentRow{
 		Experiment: it.Experiment, Variant: it.Variant, UserID: it.User, AssignedAt: it.AssignedAt.UTC(),
 		LinkedFrom:     optString(it.LinkedFrom),
-		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt, Covariates: covariates,
 	}}}, nil
+}
+
+// decimalsJSON writes a map of exact decimals as a JSON object of numbers,
+// keys sorted, digits as stored (JSON numbers, so Athena's json_extract
+// reads them without a cast from text); nil for an empty map.
+func decimalsJSON(m map[string]attributevalue.Number) (*string, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	nums := make(map[string]json.Number, len(m))
+	for k, v := range m {
+		nums[k] = json.Number(v)
+	}
+	// Marshal refuses a json.Number that is not a JSON number.
+	b, err := json.Marshal(nums)
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	return &s, nil
 }
 
 // decodeExperiment exports each version of an experiment with its variants

@@ -66,6 +66,20 @@ type CreditRow struct {
 	// added after the first release come last, as ALTER TABLE ADD COLUMNS
 	// appends them; older files read them as null.
 	Capped bool `parquet:"capped"`
+	// Covariate is the user's CUPED covariate x on the goal (their
+	// assignment's covariates), nil when they sent none or it is zero: with
+	// value and first_conversion it gives Σxy of the results. The two
+	// columns after it are the credit's shares of a ratio metric's
+	// per-participant sums: EventsParticipantSqDelta, on a binomial goal a
+	// ratio metric uses, is what the event adds to Σ (events per user)²,
+	// 2n+1 after the user's n earlier events; RatioProducts is, per ratio
+	// metric using the goal, what it adds to Σ numerator·denominator, a JSON
+	// object of exact decimals by ratio metric (products can have eight
+	// fractional digits, more than a DECIMAL(14,4) holds), zero products
+	// left out. Both are nil when no ratio metric uses the goal.
+	Covariate                *int64  `parquet:"covariate,optional,decimal(4:14)"`
+	EventsParticipantSqDelta *int64  `parquet:"events_participant_sq_delta,optional"`
+	RatioProducts            *string `parquet:"ratio_products,optional"`
 }
 
 // AssignmentRow is a user's enrolment in a variant: the insert of an
@@ -81,6 +95,11 @@ type AssignmentRow struct {
 	LinkedFrom     *string   `parquet:"linked_from,optional"`
 	SequenceNumber string    `parquet:"sequence_number"`
 	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+	// Covariates are the user's CUPED covariates sent with the enrolling
+	// assign (JSON object of exact decimals by goal), nil without any; a
+	// covariate of zero is kept, as it counts the user among those who sent
+	// one. Added last, as CreditRow.Capped was; older files read it as null.
+	Covariates *string `parquet:"covariates,optional"`
 }
 
 // ExperimentRow is one version of an experiment: every create, update,

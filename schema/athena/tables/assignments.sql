@@ -2,6 +2,9 @@
 -- the insert of its assignment item (AssignmentRow). linked_from is set on
 -- an assignment copied from an anonymous visitor's when they identified
 -- themselves: the same participant under a second id, not counted again.
+-- covariates is the user's CUPED covariates sent with the enrolling assign,
+-- a JSON object of numbers by goal (null without any, and in files written
+-- before covariates); a user without one on a goal counts as x = 0.
 CREATE EXTERNAL TABLE IF NOT EXISTS assignments (
   experiment      string,
   variant         string,
@@ -9,7 +12,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS assignments (
   assigned_at     timestamp,
   linked_from     string,
   sequence_number string,
-  streamed_at     timestamp
+  streamed_at     timestamp,
+  covariates      string
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET

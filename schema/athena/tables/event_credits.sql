@@ -6,7 +6,13 @@
 -- friend's conversion, counted for the referrer's variant (referral counts).
 -- value is what the credit counted: the event's value within its goal's cap
 -- (events.value is the value sent); capped marks the credits the cap lowered
--- (null in files written before goals had caps).
+-- (null in files written before goals had caps). covariate is the user's
+-- CUPED covariate x on the goal (null when none or zero): Σ covariate·value
+-- and Σ covariate·first_conversion are the results' Σxy. On a goal a ratio
+-- metric uses, events_participant_sq_delta is what the event adds to
+-- Σ (events per user)² (2n+1) and ratio_products, a JSON object of numbers
+-- by ratio metric, what it adds to Σ numerator·denominator (zero products
+-- left out); null otherwise and in files written before ratio metrics.
 CREATE EXTERNAL TABLE IF NOT EXISTS event_credits (
   event_id         string,
   experiment       string,
@@ -20,7 +26,10 @@ CREATE EXTERNAL TABLE IF NOT EXISTS event_credits (
   received_at      timestamp,
   sequence_number  string,
   streamed_at      timestamp,
-  capped           boolean
+  capped           boolean,
+  covariate        decimal(14,4),
+  events_participant_sq_delta bigint,
+  ratio_products   string
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET

@@ -3,7 +3,7 @@
 -- Rows of an erased user (erased_ids) streamed up to the erasure are left
 -- out; an erased anonymous id in linked_from reads 'erased'.
 CREATE OR REPLACE VIEW assignments_unique AS
-SELECT experiment, variant, user_id, assigned_at, CASE WHEN erased_linked_from.user_hash IS NULL THEN copies.linked_from ELSE 'erased' END AS linked_from, sequence_number, streamed_at, dt, hour
+SELECT experiment, variant, user_id, assigned_at, CASE WHEN erased_linked_from.user_hash IS NULL THEN copies.linked_from ELSE 'erased' END AS linked_from, sequence_number, streamed_at, covariates, dt, hour
 FROM (
   SELECT a.*,
          row_number() OVER (PARTITION BY experiment, user_id ORDER BY sequence_number) AS copy_number

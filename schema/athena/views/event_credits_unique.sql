@@ -4,7 +4,8 @@
 -- out; an erased referrer of someone else's credit reads 'erased'.
 CREATE OR REPLACE VIEW event_credits_unique AS
 SELECT event_id, experiment, variant, goal, user_id, CASE WHEN erased_referrer.user_hash IS NULL THEN copies.referrer ELSE 'erased' END AS referrer, first_conversion, value,
-       occurred_at, received_at, sequence_number, streamed_at, coalesce(capped, false) AS capped, dt, hour
+       occurred_at, received_at, sequence_number, streamed_at, coalesce(capped, false) AS capped,
+       covariate, events_participant_sq_delta, ratio_products, dt, hour
 FROM (
   SELECT c.*,
          row_number() OVER (PARTITION BY event_id, received_at, experiment ORDER BY sequence_number) AS copy_number
