@@ -70,4 +70,3 @@ func TestReferralMetricDecisionsStored(t *testing.T) {
 		t.Fatalf("read back %+v goals %+v, want %+v", got.Referral.Metrics, got.Goals, e.Referral.Metrics)
 	}
 }
-

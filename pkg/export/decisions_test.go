@@ -98,4 +98,3 @@ func TestExportReferralMetricDecisions(t *testing.T) {
 		t.Fatalf("referral_metrics per version = %v, want %v", got, want)
 	}
 }
-
