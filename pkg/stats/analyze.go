@@ -493,6 +493,11 @@ func bayesGaussian(cfg config, w *work, prior *EffectPrior) {
 	for i := range scales {
 		if ok[i] {
 			setBayesLift(lifts[i], post[i], w.lowerBetter)
+			// A lognormal posterior far in its tail can have an infinite
+			// expected loss: no decision on that scale (FuzzAnalyze).
+			if lifts[i].Risk == nil {
+				ok[i], errs[i] = false, errors.New("its risk is not a finite number")
+			}
 		}
 	}
 	chooseDecision(cfg, w, ok, errs)
@@ -514,9 +519,16 @@ func bayesBinomial(cfg config, w *work, C, T *betaDist) {
 	} else {
 		errs[1] = errors.New("the control posterior needs a shape parameter above 2 (at least 2 conversions under the default Beta(1,1) prior)")
 	}
-	chooseDecision(cfg, w, ok, errs)
 	lifts := [2]*Lift{&w.out.Absolute, &w.out.Relative}
-	setBayesDecision(w, res.ChanceToWin, *lifts[w.decision].Risk, C.mean)
+	for i := range scales {
+		if ok[i] && lifts[i].Risk == nil {
+			ok[i], errs[i] = false, errors.New("its risk is not a finite number")
+		}
+	}
+	chooseDecision(cfg, w, ok, errs)
+	if w.decision >= 0 {
+		setBayesDecision(w, res.ChanceToWin, *lifts[w.decision].Risk, C.mean)
+	}
 }
 
 // setBayesLift fills a Lift from a posterior; risk is oriented so that
