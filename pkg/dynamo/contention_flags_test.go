@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/refx-dev/refx/pkg/refx"
 )
@@ -25,15 +24,8 @@ func TestContentionFlagWrites(t *testing.T) {
 	c := MustContention(t, true)
 	const flags, changes = 12, 4
 	for i := range flags {
-		var n refx.NewFlag
-		if err := json.Unmarshal(fmt.Appendf(nil, `{"key":"flag-%02d","kind":"release","value_type":"number","default_value":0,
-		  "environments":{"production":{"enabled":true,"rules":[{"force":1,"condition":{"plan":"pro"}},{"force":2,"coverage":0.5}]}}}`, i), &n); err != nil {
-			t.Fatal(err)
-		}
-		f, err := n.Build(time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := MustFlag(t, fmt.Sprintf(`{"key":"flag-%02d","kind":"release","value_type":"number","default_value":0,
+		  "environments":{"production":{"enabled":true,"rules":[{"force":1,"condition":{"plan":"pro"}},{"force":2,"coverage":0.5}]}}}`, i))
 		if err := c.direct.CreateFlag(ctx, f); err != nil {
 			t.Fatal(err)
 		}
