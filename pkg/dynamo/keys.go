@@ -36,6 +36,7 @@ import (
 //	segment       FLAGS                      SEGMENT#<key>
 //	flags version FLAGS                      META
 //	flag payload  FLAGPAYLOAD#<environment>  PAYLOAD
+//	audit entry   AUDIT#<resource>#<id>      <at>#<entry suffix>             AUDIT  <at>#<entry suffix>#<resource>#<id>
 const (
 	experimentPrefix   = "EXP#"
 	experimentSK       = "META"
@@ -86,6 +87,7 @@ const (
 	segmentPrefix     = "SEGMENT#"
 	flagPayloadPrefix = "FLAGPAYLOAD#"
 	flagPayloadSK     = "PAYLOAD"
+	auditPrefix       = "AUDIT#"
 )
 
 // watermarkKey is the one item saying up to when changes are counted.
@@ -107,6 +109,21 @@ var flagsMetaKey = itemKey{PK: flagsPK, SK: "META"}
 func flagPayloadKey(env string) itemKey {
 	return itemKey{PK: flagPayloadPrefix + env, SK: flagPayloadSK}
 }
+
+// auditKey is an audit entry: its resource's partition holds the
+// resource's history in order, the entry id (time and a random suffix)
+// sorting it.
+func auditKey(resource, id, entryID string) itemKey {
+	return itemKey{PK: auditResourcePK(resource, id), SK: entryID}
+}
+
+func auditResourcePK(resource, id string) string { return auditPrefix + resource + "#" + id }
+
+// auditListPK lists every entry on gsi1, newest first: admin changes are
+// few (people make them), so one partition holds them without heat.
+const auditListPK = "AUDIT"
+
+func auditListSK(resource, id, entryID string) string { return entryID + "#" + resource + "#" + id }
 
 func experimentKey(id string) itemKey { return itemKey{PK: experimentPrefix + id, SK: experimentSK} }
 

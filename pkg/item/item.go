@@ -409,3 +409,24 @@ type FlagPayload struct {
 	Payload     string    `dynamodbav:"payload"`
 	UpdatedAt   time.Time `dynamodbav:"updated_at"`
 }
+
+// Audit is one entry of the audit trail (refx.AuditEntry): put once, in the
+// transaction of the change it records, and never updated or deleted by
+// the API. Before and After are JSON strings.
+type Audit struct {
+	Key
+	GSI1PK     string    `dynamodbav:"gsi1pk"`
+	GSI1SK     string    `dynamodbav:"gsi1sk"`
+	Entity     string    `dynamodbav:"entity"`
+	ID         string    `dynamodbav:"id"`
+	Resource   string    `dynamodbav:"resource"`
+	ResourceID string    `dynamodbav:"resource_id"`
+	Action     string    `dynamodbav:"action"`
+	ActorID    string    `dynamodbav:"actor_id"`
+	ActorName  string    `dynamodbav:"actor_name"`
+	ActorRole  string    `dynamodbav:"actor_role,omitempty"`
+	At         time.Time `dynamodbav:"at"`
+	Before     string    `dynamodbav:"before,omitempty"`
+	After      string    `dynamodbav:"after,omitempty"`
+	Note       string    `dynamodbav:"note,omitempty"`
+}

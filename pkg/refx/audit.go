@@ -1,0 +1,57 @@
+package refx
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// AuditResource is the kind of thing an audit entry records a change of.
+type AuditResource string
+
+// Audited resources.
+const (
+	AuditExperiment AuditResource = "experiment"
+	AuditFlag       AuditResource = "flag"
+	AuditSegment    AuditResource = "segment"
+	AuditKey        AuditResource = "key"
+	AuditUser       AuditResource = "user"
+	AuditLayer      AuditResource = "layer"
+)
+
+// AuditEntry is one change, as the experiment log keeps it: append-only,
+// written in the same transaction as the change it records, so that no
+// change exists without its entry and no entry without its change.
+type AuditEntry struct {
+	// ID orders entries of one resource and names the entry: the change's
+	// time, fixed width, and a random suffix.
+	ID         string        `json:"id"`
+	Resource   AuditResource `json:"resource"`
+	ResourceID string        `json:"resource_id"`
+	// Action is what was done: "create", "update", "start", "approve",
+	// "delete", ...
+	Action string    `json:"action"`
+	Actor  Actor     `json:"actor"`
+	At     time.Time `json:"at"`
+	// Before and After are the resource as JSON (null when it did not
+	// exist before or does not after); secrets never appear in them.
+	Before json.RawMessage `json:"before"`
+	After  json.RawMessage `json:"after"`
+	// Note is the reason given with the change, if any.
+	Note string `json:"note,omitempty"`
+}
+
+// AuditFilter selects audit entries: those of one resource (Resource and
+// ResourceID), of one kind of resource, or all, newest first.
+type AuditFilter struct {
+	Resource   AuditResource
+	ResourceID string
+	Limit      int
+	Cursor     string
+}
+
+// AuditPage is one page of audit entries and the cursor of the next, empty
+// on the last.
+type AuditPage struct {
+	Entries []*AuditEntry `json:"entries"`
+	Next    string        `json:"next,omitempty"`
+}
