@@ -27,13 +27,18 @@ const entityAudit = "audit"
 // conditioned on the entry's absence, so a retried transaction cannot write
 // an entry twice and nothing can overwrite one.
 func (s *Store) auditPut(ctx context.Context, resource refx.AuditResource, id, action string, before, after any) (types.TransactWriteItem, error) {
+	return s.auditNotePut(ctx, resource, id, action, "", before, after)
+}
+
+// auditNotePut is auditPut of a change made for the reason note.
+func (s *Store) auditNotePut(ctx context.Context, resource refx.AuditResource, id, action, note string, before, after any) (types.TransactWriteItem, error) {
 	entryID := timeSK(s.opts.Now()) + "#" + strings.ToLower(rand.Text()[:10])
 	actor := refx.ActorOf(ctx)
 	it := item.Audit{
 		Key:    auditKey(string(resource), id, entryID),
 		GSI1PK: auditListPK, GSI1SK: auditListSK(string(resource), id, entryID),
 		Entity: entityAudit, ID: entryID, Resource: string(resource), ResourceID: id, Action: action,
-		ActorID: actor.ID, ActorName: actor.Name, ActorRole: string(actor.Role), At: s.opts.Now().UTC(),
+		ActorID: actor.ID, ActorName: actor.Name, ActorRole: string(actor.Role), At: s.opts.Now().UTC(), Note: note,
 	}
 	var err error
 	if it.Before, err = auditJSON(before); err != nil {
@@ -46,15 +51,22 @@ func (s *Store) auditPut(ctx context.Context, resource refx.AuditResource, id, a
 	return putItem(s.table, it, &cond)
 }
 
+// auditJSON is v as JSON, "" for nil. '<', '>' and '&' stay themselves
+// rather than six-byte escapes: the largest valid experiment is 437 kB of
+// escaped JSON but 80 kB unescaped, and an entry holds two of them in one
+// 400 KB item. The API escapes them again when it answers.
 func auditJSON(v any) (string, error) {
-	if v == nil {
-		return "", nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil || string(b) == "null" {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return "", err
 	}
-	return string(b), nil
+	out := strings.TrimSuffix(b.String(), "\n")
+	if out == "null" {
+		return "", nil
+	}
+	return out, nil
 }
 
 // Audit reads the audit trail newest first: one resource's entries when
@@ -84,7 +96,27 @@ func (s *Store) Audit(ctx context.Context, f refx.AuditFilter) (*refx.AuditPage,
 	for _, it := range items {
 		page.Entries = append(page.Entries, auditEntryOf(it))
 	}
+	// An entry holds an experiment twice: a page of the largest ends where
+	// its answer would pass the bound, and the next starts after it.
+	if n := refx.FitPage(page.Entries); n < len(page.Entries) {
+		last := items[n-1]
+		page.Entries = page.Entries[:n]
+		if f.ResourceID != "" {
+			page.Next = resourceCursor(last.PK, last.SK)
+		} else {
+			page.Next = encodeCursor(map[string]types.AttributeValue{
+				AttrPK: &types.AttributeValueMemberS{Value: last.PK}, AttrSK: &types.AttributeValueMemberS{Value: last.SK},
+				AttrGSI1PK: &types.AttributeValueMemberS{Value: last.GSI1PK}, AttrGSI1SK: &types.AttributeValueMemberS{Value: last.GSI1SK},
+			})
+		}
+	}
 	return page, nil
+}
+
+// resourceCursor is the cursor of a resource's page ending at sort key sk,
+// bound to its partition pk.
+func resourceCursor(pk, sk string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(pk + "|" + sk))
 }
 
 // resourceAudit reads a page of one resource's partition, newest first. Its
@@ -123,7 +155,7 @@ func (s *Store) resourceAudit(ctx context.Context, f refx.AuditFilter) ([]item.A
 	}
 	next := ""
 	if sk, ok := res.LastEvaluatedKey[AttrSK].(*types.AttributeValueMemberS); ok {
-		next = base64.RawURLEncoding.EncodeToString([]byte(pk + "|" + sk.Value))
+		next = resourceCursor(pk, sk.Value)
 	}
 	return items, next, nil
 }

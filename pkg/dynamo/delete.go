@@ -50,8 +50,10 @@ func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
 }
 
 // tombstone turns the experiment's item into a tombstone if its status is
-// still the one read.
+// still the one read, with the audit entry of the delete in the same
+// transaction.
 func (s *Store) tombstone(ctx context.Context, exp *refx.Experiment) error {
+	const op = "DeleteExperiment"
 	now := s.opts.Now().UTC()
 	update := expression.Set(expression.Name("status"), expression.Value(statusDeleted)).
 		Set(expression.Name("deleted_at"), expression.Value(now)).
@@ -59,14 +61,30 @@ func (s *Store) tombstone(ctx context.Context, exp *refx.Experiment) error {
 		Add(expression.Name("version"), expression.Value(1)).
 		Remove(expression.Name(AttrGSI1PK)).
 		Remove(expression.Name(AttrGSI1SK))
-	cond := expression.Name("status").Equal(expression.Value(string(exp.Status)))
+	expr, err := expression.NewBuilder().WithUpdate(update).
+		WithCondition(expression.Name("status").Equal(expression.Value(string(exp.Status)))).Build()
+	if err != nil {
+		return storeError(op, err)
+	}
+	entry, err := s.auditPut(ctx, refx.AuditExperiment, exp.ID, "delete", exp, nil)
+	if err != nil {
+		return storeError(op, err)
+	}
 	s.cache.forget(exp.ID)
-	failed, err := s.updateIf(ctx, "DeleteExperiment", experimentKey(exp.ID), update, cond)
+	err = s.transact(ctx, op, []types.TransactWriteItem{{Update: &types.Update{
+		TableName: s.table, Key: experimentKey(exp.ID).Attributes(),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}, entry})
+	reasons := cancellationReasons(err)
 	switch {
-	case failed == nil:
-		return err
-	case isDeleted(failed.Item):
-		return nil // deleted meanwhile, or by this request's earlier attempt
+	case !conditionFailed(reasons, 0):
+		return storeError(op, err)
+	case isDeleted(reasons[0].Item):
+		// Deleted meanwhile, with its entry, or by this request's earlier
+		// attempt, whose entry is the one.
+		return nil
 	default:
 		return refx.Errorf(refx.ECONFLICT, "experiment %s changed while it was being deleted: read it again", exp.ID)
 	}

@@ -28,8 +28,10 @@ func (s *Store) CreateExperiment(ctx context.Context, e *refx.Experiment) error 
 	if err := compileAudience(e); err != nil {
 		return err
 	}
-	conflict := refx.Errorf(refx.ECONFLICT, "experiment %s already exists", e.ID)
-	return s.putExperiment(ctx, "CreateExperiment", e, absent(), conflict)
+	return s.putExperiment(ctx, experimentWrite{
+		op: "CreateExperiment", change: experimentChange{Action: "create"}, after: e,
+		cond: absent(), conflict: refx.Errorf(refx.ECONFLICT, "experiment %s already exists", e.ID),
+	})
 }
 
 // Experiment reads an experiment with a strongly consistent read. ENOTFOUND.
@@ -247,7 +249,7 @@ func (s *Store) UpdateExperiment(ctx context.Context, id string, p refx.Experime
 	if err := compileAudience(next); err != nil {
 		return nil, err
 	}
-	if err := s.replaceExperiment(ctx, next, current.Version); err != nil {
+	if err := s.replaceExperiment(ctx, experimentChange{Action: "update"}, current, next); err != nil {
 		return nil, err
 	}
 	return next, nil
@@ -265,39 +267,103 @@ func (s *Store) SetStatus(ctx context.Context, id string, to refx.Status) (*refx
 		if err != nil || next == current {
 			return next, err
 		}
-		err = s.replaceExperiment(ctx, next, current.Version)
+		err = s.replaceExperiment(ctx, experimentChange{Action: statusAction(to)}, current, next)
 		if refx.ErrorCode(err) != refx.ECONFLICT || attempt >= 3 {
 			return next, err
 		}
 	}
 }
 
-// replaceExperiment writes e if the stored version is still previous.
-// ECONFLICT otherwise.
-func (s *Store) replaceExperiment(ctx context.Context, e *refx.Experiment, previous int64) error {
-	s.cache.forget(e.ID)
-	conflict := refx.Errorf(refx.ECONFLICT, "experiment %s changed since version %d: read it again", e.ID, previous)
-	return s.putExperiment(ctx, "replaceExperiment", e, expression.Name("version").Equal(expression.Value(previous)), conflict)
+// statusAction names a status change in the audit trail.
+func statusAction(to refx.Status) string {
+	switch to {
+	case refx.StatusRunning:
+		return "start"
+	case refx.StatusStopped:
+		return "stop"
+	}
+	return string(to)
 }
 
-// putExperiment puts e on condition cond, answering conflict when the
-// condition fails, unless what failed it is this very write, applied by an
-// attempt whose response was lost.
-func (s *Store) putExperiment(ctx context.Context, op string, e *refx.Experiment, cond expression.ConditionBuilder, conflict error) error {
-	write := toExperimentItem(e)
-	item, err := attributevalue.MarshalMap(write)
+// experimentChange is what an experiment write records beyond the item: the
+// action and note of its audit entry, and the writes of other items that
+// must land with it or not at all (a layer's range claimed by a start).
+type experimentChange struct {
+	// Action names the change in the audit trail: "create", "update",
+	// "start", "stop", "submit", "approve", ...
+	Action string
+	// Note is the reason given with the change, if any.
+	Note  string
+	Extra []guardedWrite
+}
+
+// guardedWrite is a transaction item whose condition, when it fails, is
+// answered with Conflict.
+type guardedWrite struct {
+	Item     types.TransactWriteItem
+	Conflict error
+}
+
+// replaceExperiment writes next in place of current if the stored version
+// is still current's. ECONFLICT otherwise, or the Conflict of a failed
+// extra write.
+func (s *Store) replaceExperiment(ctx context.Context, ch experimentChange, current, next *refx.Experiment) error {
+	s.cache.forget(next.ID)
+	return s.putExperiment(ctx, experimentWrite{
+		op: "replaceExperiment", change: ch, before: current, after: next,
+		cond:     expression.Name("version").Equal(expression.Value(current.Version)),
+		conflict: refx.Errorf(refx.ECONFLICT, "experiment %s changed since version %d: read it again", next.ID, current.Version),
+	})
+}
+
+// experimentWrite is one put of an experiment's item: after on condition
+// cond, answered with conflict when cond fails; before is the experiment
+// the put replaces (nil for a create).
+type experimentWrite struct {
+	op            string
+	change        experimentChange
+	before, after *refx.Experiment
+	cond          expression.ConditionBuilder
+	conflict      error
+}
+
+// putExperiment puts the experiment with its audit entry and the change's
+// extra writes in one transaction (twice the write units of a plain put:
+// experiment writes are rare admin requests), answering w.conflict when
+// the condition fails, unless what failed it is this very write, applied by
+// an attempt whose response was lost. That attempt wrote the entry too, and
+// the failed one wrote nothing: a retried write leaves one entry.
+func (s *Store) putExperiment(ctx context.Context, w experimentWrite) error {
+	write := toExperimentItem(w.after)
+	put, err := putItem(s.table, write, &w.cond)
 	if err != nil {
-		return storeError(op, err)
+		return storeError(w.op, err)
 	}
-	failed, err := s.putIf(ctx, op, item, cond)
+	put.Put.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	entry, err := s.auditNotePut(ctx, refx.AuditExperiment, w.after.ID, w.change.Action, w.change.Note, w.before, w.after)
+	if err != nil {
+		return storeError(w.op, err)
+	}
+	items := []types.TransactWriteItem{put, entry}
+	for _, x := range w.change.Extra {
+		items = append(items, x.Item)
+	}
+	err = s.transact(ctx, w.op, items)
+	reasons := cancellationReasons(err)
 	switch {
-	case failed == nil:
-		return err
-	case isOwnWrite(failed.Item, write.WriteID):
+	case err == nil:
 		return nil
-	default:
-		return conflict
+	case conditionFailed(reasons, 0) && isOwnWrite(reasons[0].Item, write.WriteID):
+		return nil
+	case conditionFailed(reasons, 0):
+		return w.conflict
 	}
+	for i, x := range w.change.Extra {
+		if conditionFailed(reasons, 2+i) {
+			return x.Conflict
+		}
+	}
+	return storeError(w.op, err)
 }
 
 // isOwnWrite reports whether the stored item that failed a write's condition
