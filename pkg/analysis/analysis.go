@@ -49,6 +49,10 @@ type Analysis struct {
 	DecisionScale    stats.Scale      `json:"decision_scale"`
 	SequentialTuning *float64         `json:"sequential_tuning"`
 	Control          string           `json:"control"`
+	// AATest says the experiment is an A/A test (refx.Experiment.AA): its
+	// variants are identical, so every significant difference is a false
+	// positive, expected in about Alpha of the comparisons.
+	AATest bool `json:"aa_test,omitempty"`
 	// SRM checks participants against the weights; its arrays follow the
 	// order of Results.Variants.
 	SRM stats.SRMResult `json:"srm"`
@@ -137,7 +141,7 @@ func Analyze(exp *refx.Experiment, res *refx.Results, opts Options) (*Analysis, 
 	}
 	out := &Analysis{
 		Engine: sa.Engine, Alpha: sa.Alpha, Correction: sa.Correction, DecisionScale: sa.DecisionScale,
-		SequentialTuning: sa.SequentialTuning, Control: sa.Control, SRM: sa.SRM,
+		SequentialTuning: sa.SequentialTuning, Control: sa.Control, AATest: exp.AA, SRM: sa.SRM,
 		Goals: make(map[string]GoalAnalysis, len(exp.Goals)), Notes: sa.Notes,
 	}
 	metrics := make(map[string]Metric, len(specs))

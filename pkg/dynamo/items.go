@@ -67,7 +67,7 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 			it.Referral.Metrics[name] = toDecisionItem(d)
 		}
 	}
-	it.Source, it.Namespace = e.Source, e.Namespace
+	it.Source, it.Namespace, it.AA = e.Source, e.Namespace, e.AA
 	if e.Source == refx.SourceLamed {
 		for _, v := range e.Variants {
 			it.LamedVariants = append(it.LamedVariants, v.Key)
@@ -109,7 +109,7 @@ func experimentOf(it experimentItem) *refx.Experiment {
 	for _, r := range it.RatioMetrics {
 		e.RatioMetrics = append(e.RatioMetrics, refx.RatioMetric{Key: r.Key, Numerator: r.Numerator, Denominator: r.Denominator, Decision: decisionOf(r.Decision)})
 	}
-	e.Source, e.Namespace = it.Source, it.Namespace
+	e.Source, e.Namespace, e.AA = it.Source, it.Namespace, it.AA
 	if it.Source == refx.SourceLamed {
 		lamedShape(e, it)
 	}

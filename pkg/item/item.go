@@ -105,6 +105,7 @@ type Experiment struct {
 	StoppedAt     *time.Time      `dynamodbav:"stopped_at,omitempty"`
 	Source        string          `dynamodbav:"source,omitempty"`
 	Namespace     string          `dynamodbav:"namespace,omitempty"`
+	AA            bool            `dynamodbav:"aa,omitempty"`
 	// A Lamed experiment's variants and goals are string sets that its
 	// tracking calls ADD to: idempotent, and no read before the write.
 	LamedVariants []string `dynamodbav:"lamed_variants,stringset,omitempty"`

@@ -121,6 +121,8 @@ type Experiment struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Referral, when set, makes this a referral experiment.
 	Referral *ReferralConfig `json:"referral,omitempty"`
+	// AA marks an A/A test: its variants are identical (aa.go).
+	AA bool `json:"aa,omitempty"`
 	// Audience, when set, is a GrowthBook condition (as a flag rule's) on
 	// the attributes sent with an assignment: users outside it are answered
 	// as users outside the coverage are, and never enrolled.
@@ -155,6 +157,7 @@ type NewExperiment struct {
 	CounterShards *int            `json:"counter_shards"`
 	Referral      *ReferralConfig `json:"referral"`
 	Audience      json.RawMessage `json:"audience"`
+	AA            bool            `json:"aa"`
 }
 
 // Build validates n and returns the draft experiment it describes.
@@ -183,6 +186,7 @@ func (n NewExperiment) Build(now time.Time) (*Experiment, error) {
 	if e.Control == "" && len(e.Variants) > 0 {
 		e.Control = e.Variants[0].Key
 	}
+	e.AA = n.AA
 	e.fillDecisions()
 	if err := e.Validate(); err != nil {
 		return nil, err
@@ -209,6 +213,9 @@ func (e *Experiment) Validate() error {
 		return FieldErrorf("counter_shards", "must be between 1 and %d", MaxShards)
 	}
 	if err := validateVariants(e.Variants); err != nil {
+		return err
+	}
+	if err := e.validateAA(); err != nil {
 		return err
 	}
 	if e.Referral != nil {
@@ -410,6 +417,8 @@ type ExperimentPatch struct {
 	Referral *ReferralConfig `json:"referral"`
 	// Audience replaces the audience; null or {} removes it.
 	Audience json.RawMessage `json:"audience"`
+	// AA makes a draft an A/A test or an A/B test.
+	AA *bool `json:"aa"`
 }
 
 // Apply returns a copy of e with the patch applied, validated, its version
@@ -471,6 +480,9 @@ func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error
 	}
 	if p.Audience != nil {
 		next.Audience, next.admits = normalAudience(p.Audience), nil
+	}
+	if err := e.applyAA(p, &next); err != nil {
+		return nil, err
 	}
 	next.fillDecisions()
 	if e.Status == StatusStopped && !sameDecisions(e, &next) {
