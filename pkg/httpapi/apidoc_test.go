@@ -47,6 +47,8 @@ var serverRoutes = []struct {
 	{"POST", "/v1/experiments/{id}/stop", http.StatusUnauthorized},
 	{"GET", "/v1/experiments/{id}/results", http.StatusUnauthorized},
 	{"GET", "/v1/experiments/{id}/power", http.StatusUnauthorized},
+	{"GET", "/v1/experiments/{id}/health", http.StatusUnauthorized},
+	{"POST", "/v1/experiments/{id}/aa-simulation", http.StatusUnauthorized},
 	{"DELETE", "/v1/experiments/{id}", http.StatusUnauthorized},
 	{"GET", "/v1/experiments/{id}/timeseries", http.StatusUnauthorized},
 	{"GET", "/v1/experiments/{id}/charts/{chart}", http.StatusUnauthorized},

@@ -52,6 +52,8 @@ func RouteTable() []Route {
 		{http.MethodPost, "/v1/experiments/{id}/stop", AdminRoutes},
 		{http.MethodGet, "/v1/experiments/{id}/results", AdminRoutes},
 		{http.MethodGet, "/v1/experiments/{id}/power", AdminRoutes},
+		{http.MethodGet, "/v1/experiments/{id}/health", AdminRoutes},
+		{http.MethodPost, "/v1/experiments/{id}/aa-simulation", AdminRoutes},
 		{http.MethodGet, "/v1/referrers/{user}/referrals", AdminRoutes},
 		{http.MethodDelete, "/v1/users/{user}", AdminRoutes},
 		{http.MethodDelete, "/v1/experiments/{id}", AdminRoutes},

@@ -210,6 +210,8 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("POST /v1/experiments/{id}/stop", s.setStatus(refx.StatusStopped))
 	admin("GET /v1/experiments/{id}/results", s.results)
 	admin("GET /v1/experiments/{id}/power", s.power)
+	admin("GET /v1/experiments/{id}/health", s.experimentHealth)
+	admin("POST /v1/experiments/{id}/aa-simulation", s.aaSimulation)
 	admin("GET /v1/referrers/{user}/referrals", s.referrerReferrals)
 	mux.Handle("DELETE /v1/users/{user}", s.adminOrSecret(isAdminKey, s.eraseUser))
 	admin("DELETE /v1/experiments/{id}", s.deleteExperiment)
