@@ -54,32 +54,70 @@ func (s *Store) AssignWith(ctx context.Context, experiment, user string, in refx
 	if !exp.Admits(user, attrs) {
 		return outside(exp, user), nil
 	}
+	if !exp.InLayer(user) {
+		return outsideFor(exp, user, refx.ReasonLayer), nil
+	}
 	variant, ok := exp.Bucket(user)
 	if !ok {
 		return outside(exp, user), nil
 	}
+	held, err := s.heldOut(ctx, exp, user)
+	if err != nil || held {
+		return outsideFor(exp, user, refx.ReasonHoldout), err
+	}
+	stored, inserted, err := s.enrol(ctx, exp.ID, user, variant.Key, covariates)
+	if err != nil {
+		return nil, err
+	}
+	return assigned(exp, stored, inserted), nil
+}
+
+// heldOut reports whether a holdout covering exp keeps user out of it. The
+// user's arm of each holdout is a hash, and the user is enrolled in the
+// holdout with a put-if-absent of their own assignment item whichever arm
+// it is, so that the holdout counts everyone its experiments would have
+// taken. A user already in the holdout keeps the arm stored then, even if
+// its weights changed since. No read: the holdouts are exp's, cached with
+// it, and the put answers with the stored arm when there is one.
+func (s *Store) heldOut(ctx context.Context, exp *refx.Experiment, user string) (bool, error) {
+	held := false
+	for _, h := range exp.Holdouts {
+		it, _, err := s.enrol(ctx, h.ID, user, h.Arm(user), nil)
+		if err != nil {
+			return false, err
+		}
+		held = held || it.Variant == refx.HoldoutArm
+	}
+	return held, nil
+}
+
+// enrol puts user's assignment to variant of experiment if they have none
+// (one conditional put: a concurrent or retried first call fails the
+// condition and gets the stored assignment back), and returns the stored
+// assignment and whether this call wrote it.
+func (s *Store) enrol(ctx context.Context, experiment, user, variant string, covariates map[string]attributevalue.Number) (*assignmentItem, bool, error) {
 	now := s.opts.Now().UTC()
 	it := assignmentItem{
-		Key: assignmentKey(user, exp.ID), Entity: entityAssignment,
-		Experiment: exp.ID, User: user, Variant: variant.Key, AssignedAt: now, UserExpiry: s.userExpiry(now),
+		Key: assignmentKey(user, experiment), Entity: entityAssignment,
+		Experiment: experiment, User: user, Variant: variant, AssignedAt: now, UserExpiry: s.userExpiry(now),
 		Covariates: covariates,
 	}
 	av, err := attributevalue.MarshalMap(it)
 	if err != nil {
-		return nil, storeError("Assign", err)
+		return nil, false, storeError("Assign", err)
 	}
 	failed, err := s.putIf(ctx, "Assign", av, absent())
 	switch {
 	case err != nil:
-		return nil, err
+		return nil, false, err
 	case failed != nil:
 		var stored assignmentItem
 		if err := attributevalue.UnmarshalMap(failed.Item, &stored); err != nil {
-			return nil, storeError("Assign", err)
+			return nil, false, storeError("Assign", err)
 		}
-		return assigned(exp, &stored, false), nil
+		return &stored, false, nil
 	}
-	return assigned(exp, &it, true), nil
+	return &it, true, nil
 }
 
 // covariatesOf checks that every covariate names a goal of exp and returns
@@ -121,6 +159,11 @@ func assigned(exp *refx.Experiment, it *assignmentItem, enrolled bool) *refx.Ass
 }
 
 func outside(exp *refx.Experiment, user string) *refx.Assignment {
+	return outsideFor(exp, user, "")
+}
+
+// outsideFor is outside, saying why.
+func outsideFor(exp *refx.Experiment, user, reason string) *refx.Assignment {
 	control := exp.ControlVariant()
-	return &refx.Assignment{Experiment: exp.ID, User: user, Variant: control.Key, Payload: control.Payload}
+	return &refx.Assignment{Experiment: exp.ID, User: user, Variant: control.Key, Payload: control.Payload, Reason: reason}
 }

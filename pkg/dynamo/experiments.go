@@ -267,7 +267,11 @@ func (s *Store) SetStatus(ctx context.Context, id string, to refx.Status) (*refx
 		if err != nil || next == current {
 			return next, err
 		}
-		err = s.replaceExperiment(ctx, experimentChange{Action: statusAction(to)}, current, next)
+		ch := experimentChange{Action: statusAction(to)}
+		if ch.Extra, err = s.layerWrites(ctx, current, next); err != nil {
+			return nil, err
+		}
+		err = s.replaceExperiment(ctx, ch, current, next)
 		if refx.ErrorCode(err) != refx.ECONFLICT || attempt >= 3 {
 			return next, err
 		}

@@ -10,6 +10,7 @@ import (
 //
 //	entity        pk                         sk                              gsi1pk        gsi1sk
 //	experiment    EXP#<id>                   META                            EXPERIMENTS   <created_at>#<id>
+//	conclusion    EXP#<id>                   CONCLUSION
 //	assignment    USER#<user>                ASSIGN#<experiment>
 //	event         EVENT#<event id>           EVENT                           USEREVENTS#<user>  <received_at>#<id>
 //	participants  COUNT#<experiment>#<shard> VARIANT#<variant>#PARTICIPANTS
@@ -37,9 +38,11 @@ import (
 //	flags version FLAGS                      META
 //	flag payload  FLAGPAYLOAD#<environment>  PAYLOAD
 //	audit entry   AUDIT#<resource>#<id>      <at>#<entry suffix>             AUDIT  <at>#<entry suffix>#<resource>#<id>
+//	layer         LAYER#<id>                 LAYER                           LAYERS        <created_at>#<id>
 const (
 	experimentPrefix   = "EXP#"
 	experimentSK       = "META"
+	conclusionSK       = "CONCLUSION"
 	experimentListPK   = "EXPERIMENTS"
 	userPrefix         = "USER#"
 	assignmentPrefix   = "ASSIGN#"
@@ -88,6 +91,9 @@ const (
 	flagPayloadPrefix = "FLAGPAYLOAD#"
 	flagPayloadSK     = "PAYLOAD"
 	auditPrefix       = "AUDIT#"
+	layerPrefix       = "LAYER#"
+	layerSK           = "LAYER"
+	layerListPK       = "LAYERS"
 )
 
 // watermarkKey is the one item saying up to when changes are counted.
@@ -125,7 +131,15 @@ const auditListPK = "AUDIT"
 
 func auditListSK(resource, id, entryID string) string { return entryID + "#" + resource + "#" + id }
 
+// layerKey is a layer: its own partition, written by its edits and by the
+// starts and ends of its experiments (people's requests: no heat).
+func layerKey(id string) itemKey { return itemKey{PK: layerPrefix + id, SK: layerSK} }
+
 func experimentKey(id string) itemKey { return itemKey{PK: experimentPrefix + id, SK: experimentSK} }
+
+// conclusionKey is an experiment's conclusion, beside its item: written
+// once, read by GET /v1/experiments/{id}/conclusion.
+func conclusionKey(id string) itemKey { return itemKey{PK: experimentPrefix + id, SK: conclusionSK} }
 
 // lamedNamespaceKey counts a Lamed namespace's experiments against its
 // quota. Only creating and deleting an experiment write it.

@@ -105,7 +105,13 @@ type Experiment struct {
 	StoppedAt     *time.Time      `dynamodbav:"stopped_at,omitempty"`
 	Source        string          `dynamodbav:"source,omitempty"`
 	Namespace     string          `dynamodbav:"namespace,omitempty"`
-	AA            bool            `dynamodbav:"aa,omitempty"`
+	// Kind, Layer, LayerRange ([start, end)) and Holdouts: see
+	// refx.Experiment and Layer.
+	Kind       string       `dynamodbav:"kind,omitempty"`
+	Layer      string       `dynamodbav:"layer,omitempty"`
+	LayerRange []float64    `dynamodbav:"layer_range,omitempty"`
+	Holdouts   []HoldoutRef `dynamodbav:"holdouts,omitempty"`
+	AA         bool         `dynamodbav:"aa,omitempty"`
 	// A Lamed experiment's variants and goals are string sets that its
 	// tracking calls ADD to: idempotent, and no read before the write.
 	LamedVariants []string `dynamodbav:"lamed_variants,stringset,omitempty"`
@@ -430,4 +436,35 @@ type Audit struct {
 	Before     string    `dynamodbav:"before,omitempty"`
 	After      string    `dynamodbav:"after,omitempty"`
 	Note       string    `dynamodbav:"note,omitempty"`
+}
+
+// HoldoutRef is a running holdout as an experiment it covers carries it.
+type HoldoutRef struct {
+	ID    string  `dynamodbav:"id"`
+	Seed  string  `dynamodbav:"seed"`
+	Share float64 `dynamodbav:"share"`
+}
+
+// Layer is a hash space's experiments' claims: its version conditions
+// every change, so that two starts claiming overlapping ranges cannot both
+// commit.
+type Layer struct {
+	Key
+	GSI1PK      string       `dynamodbav:"gsi1pk"`
+	GSI1SK      string       `dynamodbav:"gsi1sk"`
+	Entity      string       `dynamodbav:"entity"`
+	ID          string       `dynamodbav:"id"`
+	Name        string       `dynamodbav:"name"`
+	Description string       `dynamodbav:"description,omitempty"`
+	Claims      []LayerClaim `dynamodbav:"claims"`
+	Version     int64        `dynamodbav:"version"`
+	CreatedAt   time.Time    `dynamodbav:"created_at"`
+	UpdatedAt   time.Time    `dynamodbav:"updated_at"`
+}
+
+// LayerClaim is the range [Start, End) a running experiment holds.
+type LayerClaim struct {
+	Experiment string  `dynamodbav:"experiment"`
+	Start      float64 `dynamodbav:"start"`
+	End        float64 `dynamodbav:"end"`
 }

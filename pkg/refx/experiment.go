@@ -126,13 +126,24 @@ type Experiment struct {
 	// Audience, when set, is a GrowthBook condition (as a flag rule's) on
 	// the attributes sent with an assignment: users outside it are answered
 	// as users outside the coverage are, and never enrolled.
-	Audience  json.RawMessage `json:"audience,omitempty"`
-	Status    Status          `json:"status"`
-	Version   int64           `json:"version"`
-	CreatedAt time.Time       `json:"created_at"`
-	UpdatedAt time.Time       `json:"updated_at"`
-	StartedAt *time.Time      `json:"started_at,omitempty"`
-	StoppedAt *time.Time      `json:"stopped_at,omitempty"`
+	Audience json.RawMessage `json:"audience,omitempty"`
+	// Kind is "holdout" for a holdout (holdout.go), empty for an experiment.
+	Kind ExperimentKind `json:"kind,omitempty"`
+	// Layer, when set, is the layer whose range LayerRange (all of it when
+	// nil) the experiment enrols from; a holdout's is the layer it covers
+	// (every experiment when empty). See layer.go.
+	Layer      string      `json:"layer,omitempty"`
+	LayerRange *LayerRange `json:"layer_range,omitempty"`
+	// Holdouts are the running holdouts covering the experiment, fixed when
+	// it starts: their users are kept out of it.
+	Holdouts []HoldoutRef `json:"holdouts,omitempty"`
+
+	Status    Status     `json:"status"`
+	Version   int64      `json:"version"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	StoppedAt *time.Time `json:"stopped_at,omitempty"`
 
 	// admits is Audience compiled by the store that read the experiment
 	// (SetAudienceMatcher): the condition language lives in pkg/growthbook,
@@ -157,6 +168,9 @@ type NewExperiment struct {
 	CounterShards *int            `json:"counter_shards"`
 	Referral      *ReferralConfig `json:"referral"`
 	Audience      json.RawMessage `json:"audience"`
+	Kind          ExperimentKind  `json:"kind"`
+	Layer         string          `json:"layer"`
+	LayerRange    *LayerRange     `json:"layer_range"`
 	AA            bool            `json:"aa"`
 }
 
@@ -166,6 +180,7 @@ func (n NewExperiment) Build(now time.Time) (*Experiment, error) {
 		ID: n.ID, Name: n.Name, Hypothesis: n.Hypothesis, Owner: n.Owner,
 		Variants: n.Variants, Control: n.Control, Coverage: 1, Goals: n.Goals, RatioMetrics: n.RatioMetrics,
 		Seed: n.Seed, CounterShards: DefaultShards, Referral: n.Referral, Audience: normalAudience(n.Audience),
+		Kind: n.Kind, Layer: n.Layer, LayerRange: n.LayerRange,
 		Status: StatusDraft, Version: 1, CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
 	}
 	if e.Name == "" {
@@ -224,6 +239,9 @@ func (e *Experiment) Validate() error {
 		}
 	}
 	if err := e.validateAudience(); err != nil {
+		return err
+	}
+	if err := e.validateLayer(); err != nil {
 		return err
 	}
 	if _, ok := e.Variant(e.Control); !ok {
@@ -417,6 +435,10 @@ type ExperimentPatch struct {
 	Referral *ReferralConfig `json:"referral"`
 	// Audience replaces the audience; null or {} removes it.
 	Audience json.RawMessage `json:"audience"`
+	// Layer and LayerRange move a draft within or out of a layer ("" for
+	// none).
+	Layer      *string     `json:"layer"`
+	LayerRange *LayerRange `json:"layer_range"`
 	// AA makes a draft an A/A test or an A/B test.
 	AA *bool `json:"aa"`
 }
@@ -481,6 +503,12 @@ func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error
 	if p.Audience != nil {
 		next.Audience, next.admits = normalAudience(p.Audience), nil
 	}
+	if p.Layer != nil {
+		next.Layer = *p.Layer
+	}
+	if p.LayerRange != nil {
+		next.LayerRange = p.LayerRange
+	}
 	if err := e.applyAA(p, &next); err != nil {
 		return nil, err
 	}
@@ -511,6 +539,11 @@ func (e *Experiment) checkLiveChange(p ExperimentPatch) error {
 		return frozen("ratio_metrics")
 	case p.CounterShards != nil && *p.CounterShards != e.CounterShards:
 		return frozen("counter_shards")
+	case p.Layer != nil && *p.Layer != e.Layer:
+		// The start claimed the range in the layer it named.
+		return frozen("layer")
+	case p.LayerRange != nil && (e.LayerRange == nil || *p.LayerRange != *e.LayerRange):
+		return frozen("layer_range")
 	case e.Status == StatusStopped && p.Coverage != nil:
 		return frozen("coverage")
 	case e.Status == StatusStopped && p.Audience != nil:

@@ -16,9 +16,19 @@ type Assignment struct {
 	// outside its coverage; the control is shown and nothing is counted.
 	InExperiment bool `json:"in_experiment"`
 	// Enrolled is true only for the call that enrolled the user.
-	Enrolled   bool       `json:"enrolled"`
+	Enrolled bool `json:"enrolled"`
+	// Reason says why a user outside the experiment is: "holdout" when a
+	// holdout covering it keeps them out, "layer" when their position in
+	// its layer is outside its range; empty otherwise.
+	Reason     string     `json:"reason,omitempty"`
 	AssignedAt *time.Time `json:"assigned_at,omitempty"`
 }
+
+// Reasons a user is outside an experiment (Assignment.Reason).
+const (
+	ReasonHoldout = "holdout"
+	ReasonLayer   = "layer"
+)
 
 // Event statuses returned by RecordEvent.
 const (
