@@ -3,8 +3,8 @@ package dynamo
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/refx-dev/refx/pkg/item"
 	"github.com/refx-dev/refx/pkg/refx"
@@ -14,22 +14,30 @@ var _ refx.KeyService = (*Store)(nil)
 
 const entityAPIKey = "api_key"
 
-// CreateKey stores a new key's digest. ECONFLICT if its id is taken.
+// The audit actions of keys.
+const (
+	keyAuditCreate = "create"
+	keyAuditRevoke = "revoke"
+	keyAuditRole   = "set_role"
+)
+
+// CreateKey stores a new key's digest, with its audit entry. ECONFLICT if
+// its id is taken.
 func (s *Store) CreateKey(ctx context.Context, k *refx.APIKey) error {
-	av, err := attributevalue.MarshalMap(item.APIKey{
+	const op = "CreateKey"
+	put, err := putIfAbsent(s.table, item.APIKey{
 		Key: apiKeyKey(k.ID), GSI1PK: apiKeyListPK, GSI1SK: timeSK(k.CreatedAt) + "#" + k.ID,
-		Entity: entityAPIKey, ID: k.ID, Name: k.Name, Kind: string(k.Kind), Origins: k.Origins, Environment: k.Environment,
-		Hint: k.Hint, Digest: k.Digest, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt,
+		Entity: entityAPIKey, ID: k.ID, Name: k.Name, Kind: string(k.Kind), Role: string(k.Role), Origins: k.Origins,
+		Environment: k.Environment, Hint: k.Hint, Digest: k.Digest, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt,
 	})
 	if err != nil {
-		return storeError("CreateKey", err)
+		return storeError(op, err)
 	}
-	failed, err := s.putIf(ctx, "CreateKey", av, absent())
-	if err != nil {
-		return err
-	}
-	if failed != nil {
-		return refx.Errorf(refx.ECONFLICT, "key %s already exists", k.ID)
+	if err := s.transactAudited(ctx, op, put, refx.AuditKey, k.ID, keyAuditCreate, nil, k); err != nil {
+		if conditionFailed(cancellationReasons(err), 0) {
+			return refx.Errorf(refx.ECONFLICT, "key %s already exists", k.ID)
+		}
+		return storeError(op, err)
 	}
 	return nil
 }
@@ -65,25 +73,103 @@ func (s *Store) Keys(ctx context.Context) ([]*refx.APIKey, error) {
 	}
 }
 
-// RevokeKey stamps the key revoked, once: revoking it again keeps the first
-// time. ENOTFOUND.
+// RevokeKey stamps the key revoked, once, with its audit entry: revoking it
+// again keeps the first time and writes nothing. ENOTFOUND.
 func (s *Store) RevokeKey(ctx context.Context, id string) (*refx.APIKey, error) {
+	const op = "RevokeKey"
+	before, err := s.Key(ctx, id)
+	if err != nil || before.Revoked() {
+		return before, err
+	}
+	after := *before
 	now := s.opts.Now().UTC()
-	update := expression.Set(expression.Name("revoked_at"), expression.Value(now))
-	cond := expression.AttributeExists(expression.Name("pk")).And(expression.AttributeNotExists(expression.Name("revoked_at")))
-	failed, err := s.updateIf(ctx, "RevokeKey", apiKeyKey(id), update, cond)
+	after.RevokedAt = &now
+	update, err := updateItemIf(s.table, apiKeyKey(id),
+		expression.Set(expression.Name("revoked_at"), expression.Value(now)),
+		expression.AttributeExists(expression.Name(AttrPK)).And(expression.AttributeNotExists(expression.Name("revoked_at"))))
 	if err != nil {
+		return nil, storeError(op, err)
+	}
+	err = s.transactAudited(ctx, op, update, refx.AuditKey, id, keyAuditRevoke, before, &after)
+	if conditionFailed(cancellationReasons(err), 0) {
+		// Revoked meanwhile by another request, which wrote the entry.
+		return s.Key(ctx, id)
+	}
+	if err != nil {
+		return nil, storeError(op, err)
+	}
+	return &after, nil
+}
+
+// SetKeyRole changes an admin key's role, with its audit entry, on the
+// condition that the role read is still the key's and the key still not
+// revoked: two owners changing one key at once cannot both win, and the
+// entry's before is the state the change replaced. ENOTFOUND; EINVALID;
+// ECONFLICT.
+func (s *Store) SetKeyRole(ctx context.Context, id string, role refx.AdminRole) (*refx.APIKey, error) {
+	const op = "SetKeyRole"
+	if err := refx.ValidateAdminRole(role); err != nil {
 		return nil, err
 	}
-	if failed != nil && failed.Item == nil {
-		return nil, refx.Errorf(refx.ENOTFOUND, "key %s not found", id)
+	before, err := s.Key(ctx, id)
+	switch {
+	case err != nil:
+		return nil, err
+	case before.Kind != refx.KeyAdmin:
+		return nil, refx.FieldErrorf("role", "key %s is a %s key: only admin keys have a role", id, before.Kind)
+	case before.Revoked():
+		return nil, refx.Errorf(refx.ECONFLICT, "key %s is revoked", id)
+	case before.Role == role:
+		return before, nil
 	}
-	return s.Key(ctx, id)
+	after := *before
+	after.Role = role
+	update, err := updateItemIf(s.table, apiKeyKey(id),
+		expression.Set(expression.Name("role"), expression.Value(string(role))),
+		expression.Name("role").Equal(expression.Value(string(before.Role))).And(expression.AttributeNotExists(expression.Name("revoked_at"))))
+	if err != nil {
+		return nil, storeError(op, err)
+	}
+	err = s.transactAudited(ctx, op, update, refx.AuditKey, id, keyAuditRole, before, &after)
+	if conditionFailed(cancellationReasons(err), 0) {
+		return nil, refx.Errorf(refx.ECONFLICT, "key %s changed while its role was being set: read it and try again", id)
+	}
+	if err != nil {
+		return nil, storeError(op, err)
+	}
+	return &after, nil
+}
+
+// transactAudited writes change and the audit entry recording it (from
+// before to after, by ctx's actor) in one transaction; change is the
+// transaction's first item, so that its failed condition is reason 0. The
+// error is transact's, for the caller to read.
+func (s *Store) transactAudited(ctx context.Context, op string, change types.TransactWriteItem, resource refx.AuditResource, id, action string, before, after any) error {
+	entry, err := s.auditPut(ctx, resource, id, action, before, after)
+	if err != nil {
+		return err
+	}
+	return s.transact(ctx, op, []types.TransactWriteItem{change, entry})
+}
+
+// updateItemIf is a transaction's update of the item at key on cond.
+func updateItemIf(table *string, key itemKey, update expression.UpdateBuilder, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: table, Key: key.Attributes(),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}}, nil
 }
 
 func apiKeyOf(it item.APIKey) *refx.APIKey {
 	return &refx.APIKey{
-		ID: it.ID, Name: it.Name, Kind: refx.KeyKind(it.Kind), Origins: it.Origins, Environment: it.Environment,
-		Hint: it.Hint, Digest: it.Digest, CreatedAt: it.CreatedAt, RevokedAt: it.RevokedAt,
+		ID: it.ID, Name: it.Name, Kind: refx.KeyKind(it.Kind), Role: refx.AdminRole(it.Role), Origins: it.Origins,
+		Environment: it.Environment, Hint: it.Hint, Digest: it.Digest, CreatedAt: it.CreatedAt, RevokedAt: it.RevokedAt,
 	}
 }

@@ -146,10 +146,27 @@ func (s *Server) authenticate(r *http.Request) (*refx.APIKey, error) {
 	if !ok {
 		return nil, refx.Errorf(refx.EUNAUTHORIZED, "the key is not a refx key")
 	}
+	if kind == refx.KeyAdmin {
+		return nil, refx.Errorf(refx.EUNAUTHORIZED, "an admin key opens the admin routes only: send a client or secret key")
+	}
 	if kind == refx.KeySecret && (inURL || fromBrowserFetch(r)) {
 		return nil, refx.Errorf(refx.EFORBIDDEN, "a secret key is never accepted from a browser or in a URL: revoke it, and use a client key in web pages")
 	}
-	key, err := s.lookupKey(r.Context(), id)
+	key, err := s.verifyKey(r.Context(), token, kind, id)
+	if err != nil {
+		return nil, err
+	}
+	if kind == refx.KeyClient && origin != "" && !key.AllowsOrigin(origin) && !sameOrigin(origin, r) {
+		return nil, refx.Errorf(refx.EFORBIDDEN, "the key %s may not be used from origin %s", key.ID, origin)
+	}
+	return key, nil
+}
+
+// verifyKey returns the live key of kind and id that token is, read through
+// the instance's cache; EUNAUTHORIZED when there is none (unknown, forged,
+// revoked), a store outage as it is.
+func (s *Server) verifyKey(ctx context.Context, token string, kind refx.KeyKind, id string) (*refx.APIKey, error) {
+	key, err := s.lookupKey(ctx, id)
 	switch refx.ErrorCode(err) {
 	case "":
 	case refx.ENOTFOUND:
@@ -162,9 +179,6 @@ func (s *Server) authenticate(r *http.Request) (*refx.APIKey, error) {
 	}
 	if key.Revoked() {
 		return nil, refx.Errorf(refx.EUNAUTHORIZED, "the key %s was revoked", key.ID)
-	}
-	if kind == refx.KeyClient && origin != "" && !key.AllowsOrigin(origin) && !sameOrigin(origin, r) {
-		return nil, refx.Errorf(refx.EFORBIDDEN, "the key %s may not be used from origin %s", key.ID, origin)
 	}
 	return key, nil
 }
@@ -179,10 +193,13 @@ func presentedKey(r *http.Request) (token string, inURL bool) {
 	if k := strings.TrimSpace(r.Header.Get(KeyHeader)); k != "" {
 		return k, false
 	}
-	// A bearer token is a key only when it looks like one: a client may
-	// send the admin key everywhere, which opens the admin routes only.
+	// A bearer token is a key only when it looks like a client or secret
+	// key: a client may send its admin key (the bootstrap key or an
+	// rfx_adm_ key) everywhere, which opens the admin routes only.
 	if t, ok := bearerToken(r.Header.Get("Authorization")); ok && strings.HasPrefix(t, "rfx_") {
-		return t, false
+		if kind, _, _ := refx.ParseKeyToken(t); kind != refx.KeyAdmin {
+			return t, false
+		}
 	}
 	return r.URL.Query().Get(KeyParam), r.URL.Query().Has(KeyParam)
 }
@@ -241,24 +258,36 @@ func (s *Server) lookupKey(ctx context.Context, id string) (*refx.APIKey, error)
 	return key, err
 }
 
-// adminOrSecret lets a request through with the admin key or a secret
-// key: a customer's backend may erase the users who ask it to without
-// holding the admin key.
-func (s *Server) adminOrSecret(isAdminKey func(string) bool, next apiFunc) http.Handler {
+// forgetKey drops a changed key from this instance's cache: the instance
+// that revokes a key or changes its role applies it at once, the others
+// within keyCacheTTL.
+func (s *Server) forgetKey(id string) {
+	t := s.trust()
+	t.mu.Lock()
+	delete(t.keys, id)
+	t.mu.Unlock()
+}
+
+// adminOrSecret lets a request through with an admin credential of the
+// role the route registered as pattern needs, or with a secret key: a
+// customer's backend may erase the users who ask it to without holding an
+// admin key. The secret key is then the actor of the change.
+func (s *Server) adminOrSecret(isAdminKey func(string) bool, pattern string, next apiFunc) http.Handler {
+	admin := s.requireRole(isAdminKey, pattern, next)
 	return apiFunc(func(w http.ResponseWriter, r *http.Request) error {
-		if token, ok := bearerToken(r.Header.Get("Authorization")); ok && isAdminKey(token) {
-			return next(w, r)
+		if _, ok := adminToken(r, isAdminKey); ok {
+			return admin(w, r)
 		}
 		key, err := s.authenticate(r)
 		switch code := refx.ErrorCode(err); {
 		case code == "" && key != nil && key.Kind == refx.KeySecret:
-			return next(w, r)
+			return next(w, r.WithContext(refx.WithActor(r.Context(), key.Actor())))
 		case code != "" && code != refx.EUNAUTHORIZED && code != refx.EFORBIDDEN:
 			return err // the store is unreachable: 503, not a refusal
 		}
 		s.metric(r.Context(), MetricKeyRefused, 1)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="refx"`)
-		return refx.Errorf(refx.EUNAUTHORIZED, "the admin key or a secret key is required (Authorization: Bearer <key>)")
+		return refx.Errorf(refx.EUNAUTHORIZED, "an admin key or a secret key is required (Authorization: Bearer <key>)")
 	})
 }
 
@@ -302,6 +331,40 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.forgetKey(id)
+	writeJSON(w, http.StatusOK, key)
+	return nil
+}
+
+// keyChange is the body of PATCH /v1/keys/{id}: an admin key's role is the
+// only thing of a key that changes.
+type keyChange struct {
+	Role refx.AdminRole `json:"role"`
+}
+
+// updateKey changes an admin key's role. A key may not change its own:
+// only an owner may change roles, and an owner demoting itself by mistake
+// would need another owner to undo it.
+func (s *Server) updateKey(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if !refx.ValidKeyID(id) {
+		return refx.FieldErrorf("id", "must be a key id")
+	}
+	var req keyChange
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := refx.ValidateAdminRole(req.Role); err != nil {
+		return err
+	}
+	if refx.ActorOf(r.Context()).ID == (&refx.APIKey{ID: id, Kind: refx.KeyAdmin}).Actor().ID {
+		return refx.Errorf(refx.EFORBIDDEN, "a key cannot change its own role: ask another owner")
+	}
+	key, err := s.Keys.SetKeyRole(r.Context(), id, req.Role)
+	if err != nil {
+		return err
+	}
+	s.forgetKey(id)
 	writeJSON(w, http.StatusOK, key)
 	return nil
 }

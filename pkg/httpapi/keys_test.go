@@ -269,7 +269,9 @@ func TestCreateKeyBadInput(t *testing.T) {
 	a := MustAPI(t)
 	for _, tt := range []struct{ name, body, field string }{
 		{"NoKind", `{"name":"x"}`, "kind"},
-		{"UnknownKind", `{"name":"x","kind":"admin"}`, "kind"},
+		{"UnknownKind", `{"name":"x","kind":"root"}`, "kind"},
+		{"AdminWithoutRole", `{"name":"x","kind":"admin"}`, "role"},
+		{"SecretWithRole", `{"name":"x","kind":"secret","role":"viewer"}`, "role"},
 		{"NoName", `{"kind":"secret"}`, "name"},
 		{"ControlCharInName", `{"name":"a\u0007","kind":"secret"}`, "name"},
 		{"ClientWithoutOrigins", `{"name":"x","kind":"client"}`, "origins"},

@@ -81,15 +81,22 @@ func lamedNamespace(q url.Values) string {
 	return refx.DefaultLamedNamespace
 }
 
-// requireLamedKey lets a request through only with the admin key in Lamed's
-// x-api-key header; Lamed's API Gateway answered a wrong key with 403.
-func requireLamedKey(isAdminKey func(string) bool, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isAdminKey(r.Header.Get("x-api-key")) {
+// requireLamedKey lets a request through only with an admin credential (the
+// bootstrap key or an admin key of the role the route registered as
+// pattern needs, see adminRoles) in Lamed's x-api-key header; Lamed's API
+// Gateway answered a wrong key with 403, and so does any refusal here.
+func (s *Server) requireLamedKey(isAdminKey func(string) bool, pattern string, next apiFunc) http.Handler {
+	need := roleFor(pattern)
+	return apiFunc(func(w http.ResponseWriter, r *http.Request) error {
+		actor, err := s.adminActor(r.Context(), r.Header.Get("x-api-key"), isAdminKey)
+		switch code := refx.ErrorCode(err); {
+		case code != "" && code != refx.EUNAUTHORIZED:
+			return err // the store is unreachable: 503, not a refusal
+		case code != "" || !actor.Role.Allows(need):
 			writeJSON(w, http.StatusForbidden, map[string]string{"message": "Forbidden"})
-			return
+			return nil
 		}
-		next.ServeHTTP(w, r)
+		return next(w, r.WithContext(refx.WithActor(r.Context(), actor)))
 	})
 }
 

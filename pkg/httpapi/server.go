@@ -201,7 +201,10 @@ func (s *Server) trackRoutes(mux *http.ServeMux) {
 
 func (s *Server) adminRoutes(mux *http.ServeMux) {
 	isAdminKey := keyMatcher(s.AdminKey)
-	admin := func(pattern string, h apiFunc) { mux.Handle(pattern, requireAdmin(isAdminKey, h)) }
+	// admin registers an admin route; the role it needs is declared in
+	// adminRoles (roles.go).
+	admin := func(pattern string, h apiFunc) { mux.Handle(pattern, s.requireRole(isAdminKey, pattern, h)) }
+	admin("GET /v1/me", s.me)
 	admin("POST /v1/experiments", s.createExperiment)
 	admin("GET /v1/experiments", s.listExperiments)
 	admin("GET /v1/experiments/{id}", s.getExperiment)
@@ -213,7 +216,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("GET /v1/experiments/{id}/health", s.experimentHealth)
 	admin("POST /v1/experiments/{id}/aa-simulation", s.aaSimulation)
 	admin("GET /v1/referrers/{user}/referrals", s.referrerReferrals)
-	mux.Handle("DELETE /v1/users/{user}", s.adminOrSecret(isAdminKey, s.eraseUser))
+	mux.Handle("DELETE /v1/users/{user}", s.adminOrSecret(isAdminKey, "DELETE /v1/users/{user}", s.eraseUser))
 	admin("DELETE /v1/experiments/{id}", s.deleteExperiment)
 	admin("GET /v1/experiments/{id}/timeseries", s.timeseries)
 	admin("GET /v1/experiments/{id}/charts/{chart}", s.chart)
@@ -225,6 +228,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("GET /v1/flags", s.listFlags)
 	admin("GET /v1/flags/{key}", s.getFlag)
 	admin("PATCH /v1/flags/{key}", s.updateFlag)
+	admin("PATCH /v1/keys/{id}", s.updateKey)
 	admin("DELETE /v1/flags/{key}", s.deleteFlag)
 	admin("POST /v1/segments", s.createSegment)
 	admin("GET /v1/segments", s.listSegments)
@@ -236,8 +240,8 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /dashboard", apiFunc(s.dashboardPage))
 	mux.Handle("GET /dashboard/{asset...}", apiFunc(s.dashboardAsset))
 	// Lamed's admin routes take its x-api-key header, not a bearer token.
-	mux.Handle("GET /lamed/experiments", requireLamedKey(isAdminKey, apiFunc(s.lamedExperiments)))
-	mux.Handle("DELETE /lamed/delete", requireLamedKey(isAdminKey, apiFunc(s.lamedDelete)))
+	mux.Handle("GET /lamed/experiments", s.requireLamedKey(isAdminKey, "GET /lamed/experiments", s.lamedExperiments))
+	mux.Handle("DELETE /lamed/delete", s.requireLamedKey(isAdminKey, "DELETE /lamed/delete", s.lamedDelete))
 }
 
 func (s *Server) now() time.Time {
@@ -338,25 +342,6 @@ func keyMatcher(key string) func(string) bool {
 		got := sha256.Sum256([]byte(presented))
 		return set && subtle.ConstantTimeCompare(got[:], want[:]) == 1
 	}
-}
-
-// requireAdmin lets a request through only with the admin key as a bearer
-// token in the Authorization header. The scheme is matched without regard to
-// case ("bearer" too: RFC 9110 §11.1 makes auth schemes case-insensitive, and
-// OAuth-style clients send the token_type "bearer" as they got it), and one
-// or more spaces may follow it (RFC 6750 §2.1); the key itself is compared
-// exactly. A key in the URL (?access_token=, RFC 6750 §2.3) is never read:
-// URLs end up in logs, histories and Referer headers.
-func requireAdmin(isAdminKey func(string) bool, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearerToken(r.Header.Get("Authorization"))
-		if !ok || !isAdminKey(token) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="refx"`)
-			writeError(w, r, refx.Errorf(refx.EUNAUTHORIZED, "a valid admin key is required (Authorization: Bearer <key>)"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // bearerToken returns the token of an Authorization header value of the

@@ -328,6 +328,7 @@ type APIKey struct {
 	ID          string     `dynamodbav:"id"`
 	Name        string     `dynamodbav:"name"`
 	Kind        string     `dynamodbav:"kind"`
+	Role        string     `dynamodbav:"role,omitempty"`
 	Origins     []string   `dynamodbav:"origins,omitempty"`
 	Environment string     `dynamodbav:"environment,omitempty"`
 	Hint        string     `dynamodbav:"hint"`

@@ -1,6 +1,7 @@
 package refx_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,63 @@ func TestIssueKey(t *testing.T) {
 	}
 }
 
+// TestIssueAdminKey: an admin key is a person's, with a role and nothing
+// of a public key (origins, environment); its actor names the person.
+func TestIssueAdminKey(t *testing.T) {
+	for _, role := range refx.AdminRoles {
+		t.Run(string(role), func(t *testing.T) {
+			issued, err := refx.NewKey{Name: "Alice Example", Kind: refx.KeyAdmin, Role: role}.Issue(time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			kind, id, ok := refx.ParseKeyToken(issued.Key)
+			if !ok || kind != refx.KeyAdmin || id != issued.ID || !strings.HasPrefix(issued.Key, "rfx_adm_") ||
+				issued.Role != role || issued.Environment != "" || len(issued.Origins) != 0 {
+				t.Fatalf("admin key %q parses as %v %q %v; issued %+v", issued.Key, kind, id, ok, issued.APIKey)
+			}
+			want := refx.Actor{ID: "admin:" + issued.ID, Name: "Alice Example", Role: role}
+			if got := issued.Actor(); got != want {
+				t.Fatalf("Actor() = %+v, want %+v", got, want)
+			}
+		})
+	}
+	secret, _ := refx.NewKey{Name: "backend", Kind: refx.KeySecret}.Issue(time.Now())
+	if got := secret.Actor(); got != (refx.Actor{ID: "secret:" + secret.ID, Name: "backend"}) {
+		t.Errorf("secret key's Actor() = %+v", got)
+	}
+	if !refx.BootstrapActor.Role.Allows(refx.RoleOwner) || refx.BootstrapActor.ID != "bootstrap" {
+		t.Errorf("BootstrapActor = %+v, want the owner bootstrap", refx.BootstrapActor)
+	}
+}
+
+func TestIssueKeyRoleErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		key   refx.NewKey
+		field string
+	}{
+		{"AdminWithoutRole", refx.NewKey{Name: "a", Kind: refx.KeyAdmin}, "role"},
+		{"AdminUnknownRole", refx.NewKey{Name: "a", Kind: refx.KeyAdmin, Role: "root"}, "role"},
+		{"AdminRoleCase", refx.NewKey{Name: "a", Kind: refx.KeyAdmin, Role: "Owner"}, "role"},
+		{"AdminWithOrigins", refx.NewKey{Name: "a", Kind: refx.KeyAdmin, Role: refx.RoleViewer, Origins: []string{"*"}}, "origins"},
+		{"AdminWithEnvironment", refx.NewKey{Name: "a", Kind: refx.KeyAdmin, Role: refx.RoleViewer, Environment: "staging"}, "environment"},
+		{"AdminWithoutName", refx.NewKey{Kind: refx.KeyAdmin, Role: refx.RoleViewer}, "name"},
+		{"SecretWithRole", refx.NewKey{Name: "a", Kind: refx.KeySecret, Role: refx.RoleOwner}, "role"},
+		{"ClientWithRole", refx.NewKey{Name: "a", Kind: refx.KeyClient, Origins: []string{"*"}, Role: refx.RoleViewer}, "role"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.key.Issue(time.Now())
+			var e *refx.Error
+			if !errors.As(err, &e) || e.Code != refx.EINVALID || e.Field != tt.field {
+				t.Fatalf("Issue(%+v) = %v, want invalid %s", tt.key, err, tt.field)
+			}
+		})
+	}
+	if err := refx.ValidateAdminRole(""); refx.ErrorCode(err) != refx.EINVALID || !strings.Contains(err.Error(), "viewer, editor, approver, owner") {
+		t.Errorf("ValidateAdminRole(\"\") = %v", err)
+	}
+}
+
 // FuzzParseKeyToken: whatever a client presents, parsing never panics, and
 // what it accepts is shaped like an issued key.
 func FuzzParseKeyToken(f *testing.F) {
@@ -56,7 +114,7 @@ func FuzzParseKeyToken(f *testing.F) {
 		if !ok {
 			return
 		}
-		if !refx.ValidKeyID(id) || !strings.HasPrefix(token, map[refx.KeyKind]string{refx.KeyClient: "rfx_pub_", refx.KeySecret: "rfx_sec_"}[kind]+id+"_") {
+		if !refx.ValidKeyID(id) || !strings.HasPrefix(token, map[refx.KeyKind]string{refx.KeyClient: "rfx_pub_", refx.KeySecret: "rfx_sec_", refx.KeyAdmin: "rfx_adm_"}[kind]+id+"_") {
 			t.Fatalf("ParseKeyToken(%q) = %v %q", token, kind, id)
 		}
 	})

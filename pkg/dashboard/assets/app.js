@@ -65,18 +65,31 @@
   }
 
   // confirmAction shows the modal dialog and resolves to true on OK.
-  function confirmAction(title, text, okLabel, danger) {
+  async function confirmAction(title, text, okLabel, danger) {
+    return (await dialogAnswer(title, text, okLabel, danger, false)) !== null;
+  }
+
+  // askNote shows the modal dialog with a note field (the reason recorded
+  // with a lifecycle change) and resolves to the note, or null on Cancel.
+  function askNote(title, text, okLabel, danger) {
+    return dialogAnswer(title, text, okLabel, danger, true);
+  }
+
+  function dialogAnswer(title, text, okLabel, danger, withNote) {
     const dialog = document.getElementById('confirm');
     document.getElementById('confirm-title').textContent = title;
     document.getElementById('confirm-text').textContent = text;
+    const note = document.getElementById('confirm-note');
+    note.value = '';
+    note.closest('.field').hidden = !withNote;
     const ok = document.getElementById('confirm-ok');
     ok.textContent = okLabel;
     ok.className = danger ? 'danger' : '';
     dialog.returnValue = '';
     return new Promise((resolve) => {
-      dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
+      dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok' ? note.value.trim() : null), { once: true });
       dialog.showModal();
-      ok.focus();
+      (withNote ? note : ok).focus();
     });
   }
 
@@ -138,8 +151,10 @@
   // id for a bug report.
   function errorBox(err) {
     const details = [err.code, err.field && `field ${err.field}`, err.requestID && `request ${err.requestID}`].filter(Boolean);
-    return h('div', { class: 'error', role: 'alert' },
-      h('strong', {}, 'Error: '), err.message,
+    // A refusal for want of a role says so first; its message names the
+    // role needed.
+    return h('div', { class: 'error', role: 'alert', 'data-code': err.code },
+      h('strong', {}, err.code === 'forbidden' ? 'Not allowed: ' : 'Error: '), err.message,
       details.length ? h('span', { class: 'details' }, ` (${details.join(' · ')})`) : null);
   }
 
@@ -211,6 +226,10 @@
   }
 
   // ---------------------------------------------------------------- badges
+
+  // launched reports whether an experiment has started: before (a draft,
+  // in review, approved) it has no counts to read.
+  const launched = (exp) => ['running', 'stopped', 'concluded', 'archived'].includes(exp.status);
 
   function statusBadge(status) {
     return h('span', { class: `badge status-${status}` }, status);
@@ -477,6 +496,7 @@
   function renderLogin(message) {
     const v = view('Admin key');
     document.getElementById('forget').hidden = true;
+    document.getElementById('whoami').hidden = true;
     const input = h('input', { id: 'admin-key', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
     const out = h('div');
     const form = h('form', {
@@ -574,7 +594,7 @@
           td('Owner', {}, exp.owner || '—'),
           td('Dates', { class: 'dates' }, dates.map((d) => h('div', {}, d))),
           participants, verdict, checks));
-        if (exp.status === 'draft') continue;
+        if (!launched(exp)) continue;
         queue.push(async () => {
           try {
             const res = await api.get(expPath(exp.id, '/results'));
@@ -605,21 +625,22 @@
     const engine = ENGINES.some(([e]) => e === params.get('engine')) ? params.get('engine') : 'frequentist';
     main().append(h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading…'));
     let exp;
+    let actor;
     try {
-      exp = await api.get(expPath(id));
+      [exp, actor] = await Promise.all([api.get(expPath(id)), me()]);
     } catch (err) {
       if (v.live()) main().replaceChildren(h('h1', {}, id), errorBox(err), h('p', {}, h('a', { href: '#/' }, 'Back to the experiments')));
       return;
     }
     if (!v.live()) return;
     document.title = `${exp.name || exp.id} · refx`;
-    const out = h('div');
-    const headline = h('section', { id: 'headline', class: 'headline', 'aria-labelledby': 'headline-title', hidden: exp.status === 'draft' });
+    const out = h('div', { id: 'action-errors' });
+    const headline = h('section', { id: 'headline', class: 'headline', 'aria-labelledby': 'headline-title', hidden: !launched(exp) });
     const refreshed = h('p', { class: 'muted small', id: 'refresh-status', 'aria-live': 'polite' });
     const results = h('section', { id: 'results', 'aria-labelledby': 'results-title' });
     const flags = h('section', { id: 'experiment-flags', 'aria-labelledby': 'experiment-flags-title', hidden: true });
     main().replaceChildren(
-      header(exp, out, v),
+      header(exp, out, v, actor),
       out,
       headline,
       brief(exp),
@@ -627,7 +648,7 @@
       flags,
       results,
       refreshed);
-    const every = exp.status === 'draft' ? 0 : refreshSeconds(params);
+    const every = launched(exp) ? refreshSeconds(params) : 0;
     const page = { exp, v, results, headline, refreshed, refreshes: 0, every };
     renderResults(page, engine, false);
     experimentFlags(flags, exp, v);
@@ -676,65 +697,35 @@
     document.addEventListener('visibilitychange', shown);
   }
 
-  function header(exp, out, v) {
-    const act = async (label, verb, done) => {
-      out.replaceChildren();
-      try {
-        await verb();
-        if (!v.live()) return;
-        toast(done);
-      } catch (err) {
-        if (v.live()) out.replaceChildren(errorBox(err));
-        return;
-      }
-      route();
-    };
-    const buttons = [];
+  function header(exp, out, v, actor) {
     const lamed = exp.source === 'lamed';
-    if (exp.status === 'draft') {
-      buttons.push(h('button', {
-        type: 'button', id: 'start',
-        onclick: async () => {
-          if (await confirmAction(`Start ${exp.id}?`, 'Users are assigned and events counted from now on. Variants, goals and the control cannot change once it runs.', 'Start')) {
-            act('start', () => api.post(expPath(exp.id, '/start')), `${exp.id} started`);
-          }
-        },
-      }, 'Start'));
-    }
-    if (exp.status === 'running') {
-      buttons.push(h('button', {
-        type: 'button', id: 'stop',
-        onclick: async () => {
-          if (await confirmAction(`Stop ${exp.id}?`, 'Assignment returns the control and nothing more is counted. A stopped experiment cannot run again.', 'Stop', true)) {
-            act('stop', () => api.post(expPath(exp.id, '/stop')), `${exp.id} stopped`);
-          }
-        },
-      }, 'Stop'));
-    }
-    if (!lamed) {
+    const buttons = lamed ? [] : lifecycleButtons(exp, actor, out, v);
+    if (!lamed && allows(actor, 'editor') && !['concluded', 'archived'].includes(exp.status)) {
       buttons.push(h('a', { class: 'button secondary', id: 'edit', href: `#/experiments/${encodeURIComponent(exp.id)}/edit` }, 'Edit'));
     }
     const deletable = lamed || exp.status !== 'running';
-    buttons.push(h('button', {
-      type: 'button', id: 'delete', class: 'danger',
-      disabled: !deletable, title: deletable ? null : 'Stop the experiment before deleting it',
-      onclick: async () => {
-        const text = lamed
-          ? 'Its counts are deleted, as Lamed deletes them; new events from Alephbet clients start it afresh.'
-          : 'Its counts and snapshots are deleted. Its id cannot be used again.';
-        if (await confirmAction(`Delete ${exp.id}?`, text, 'Delete', true)) {
-          out.replaceChildren();
-          try {
-            await api.del(expPath(exp.id));
-          } catch (err) {
-            if (v.live()) out.replaceChildren(errorBox(err));
-            return;
+    if (allows(actor, 'owner')) {
+      buttons.push(h('button', {
+        type: 'button', id: 'delete', class: 'danger',
+        disabled: !deletable, title: deletable ? null : 'Stop the experiment before deleting it',
+        onclick: async () => {
+          const text = lamed
+            ? 'Its counts are deleted, as Lamed deletes them; new events from Alephbet clients start it afresh.'
+            : 'Its counts and snapshots are deleted. Its id cannot be used again.';
+          if (await confirmAction(`Delete ${exp.id}?`, text, 'Delete', true)) {
+            out.replaceChildren();
+            try {
+              await api.del(expPath(exp.id));
+            } catch (err) {
+              if (v.live()) out.replaceChildren(errorBox(err));
+              return;
+            }
+            toast(`${exp.id} deleted`);
+            location.hash = '#/';
           }
-          toast(`${exp.id} deleted`);
-          location.hash = '#/';
-        }
-      },
-    }, 'Delete'));
+        },
+      }, 'Delete'));
+    }
 
     const meta = [
       ['Owner', exp.owner || '—'], ['Source', sourceLabel(exp)], ['Created', date(exp.created_at)],
@@ -744,8 +735,10 @@
       h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Experiments'), ' / ', h('span', { class: 'mono' }, exp.id)),
       h('div', { class: 'title-row' },
         h('h1', {}, exp.name || exp.id, ' ', statusBadge(exp.status)),
-        h('div', { class: 'actions' }, buttons)),
-      h('dl', { class: 'meta' }, meta.map(([k, val]) => h('div', {}, h('dt', {}, k), h('dd', {}, val)))));
+        h('div', { class: 'actions', id: 'lifecycle-actions' }, buttons)),
+      lamed ? null : stepper(exp.status),
+      h('dl', { class: 'meta' }, meta.map(([k, val]) => h('div', {}, h('dt', {}, k), h('dd', {}, val)))),
+      lamed ? null : expTabs(exp, 'overview'));
   }
 
   function brief(exp) {
@@ -1578,7 +1571,565 @@
       details);
   }
 
+  // ---------------------------------------------------------------- governance
+
+  // LIFECYCLE is an experiment's way from a draft to its conclusion, as the
+  // stepper shows it; archived is off to the side.
+  const LIFECYCLE = [
+    ['draft', 'Draft'], ['in_review', 'In review'], ['approved', 'Approved'],
+    ['running', 'Running'], ['stopped', 'Stopped'], ['concluded', 'Concluded'],
+  ];
+  const STATUSES = [...LIFECYCLE.map(([s]) => s), 'archived'];
+
+  // ADMIN_ROLES is refx.AdminRoles, least to most: each allows what those
+  // before it do.
+  const ADMIN_ROLES = ['viewer', 'editor', 'approver', 'owner'];
+
+  // allows reports whether the signed-in actor's role may do what needs
+  // role need. The page hides what it would refuse; the API decides.
+  function allows(actor, need) {
+    const have = ADMIN_ROLES.indexOf(actor && actor.role);
+    return have >= 0 && have >= ADMIN_ROLES.indexOf(need);
+  }
+
+  // me is who the admin key is (GET /v1/me), read once per key.
+  let meCache = null;
+  function me() {
+    const key = adminKey();
+    if (meCache && meCache.key === key) return meCache.actor;
+    const actor = api.get('v1/me').then((r) => r.actor, (err) => {
+      // An API without admin roles has one admin key, which may do
+      // everything.
+      if (err.status === 404) return { id: 'bootstrap', name: 'admin', role: 'owner' };
+      meCache = null;
+      throw err;
+    });
+    meCache = { key, actor };
+    return actor;
+  }
+
+  function actorName(a) {
+    if (!a) return '—';
+    return `${a.name || a.id}${a.role ? ` (${a.role})` : ''}`;
+  }
+
+  // when is a time to the second, for the log's entries.
+  function when(s) {
+    const d = new Date(s);
+    if (!s || Number.isNaN(d.getTime())) return s || '—';
+    return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  }
+
+  const day = (s) => (s ? String(s).slice(0, 10) : '');
+
+  function stepper(status) {
+    const at = status === 'archived' ? LIFECYCLE.length : LIFECYCLE.findIndex(([s]) => s === status);
+    return h('ol', { class: 'stepper', id: 'stepper', 'aria-label': 'Lifecycle', 'data-status': status },
+      LIFECYCLE.map(([s, label], i) => h('li', {
+        class: i < at ? 'done' : i === at ? 'current' : 'todo', 'data-step': s, 'aria-current': i === at ? 'step' : null,
+      }, label)),
+      status === 'archived' ? h('li', { class: 'current', 'data-step': 'archived', 'aria-current': 'step' }, 'Archived') : null);
+  }
+
+  // expTabs links an experiment's pages: its results, the review, the
+  // conclusion and its history.
+  function expTabs(exp, current) {
+    const base = `#/experiments/${encodeURIComponent(exp.id)}`;
+    return h('nav', { class: 'tabs', 'aria-label': 'Experiment' },
+      [['overview', '', 'Results'], ['review', '/review', 'Review'], ['conclusion', '/conclusion', 'Conclusion'], ['history', '/history', 'History']]
+        .map(([k, suffix, label]) => h('a', { href: base + suffix, 'data-tab': k, 'aria-current': k === current ? 'page' : null }, label)));
+  }
+
+  // LIFECYCLE_ACTIONS are the lifecycle routes: the role each needs, the
+  // statuses it leaves and what it does. Only those the signed-in role may
+  // use from the current status are shown; the API enforces both.
+  const LIFECYCLE_ACTIONS = [
+    { name: 'submit', id: 'submit-review', label: 'Submit for review', role: 'editor', from: ['draft'], note: true,
+      text: 'An approver reviews the brief and the health checks before it starts.' },
+    { name: 'request-changes', id: 'request-changes', label: 'Request changes', role: 'approver', from: ['in_review'], note: true, secondary: true,
+      text: 'It goes back to draft; say what should change.' },
+    { name: 'approve', id: 'approve', label: 'Approve', role: 'approver', from: ['in_review'], note: true,
+      text: 'It may start once approved. The API refuses an approval by its last editor.' },
+    { name: 'start', id: 'start', label: 'Start', role: 'editor', from: ['draft', 'approved'],
+      text: 'Users are assigned and events counted from now on. Variants, goals and the control cannot change once it runs.' },
+    { name: 'stop', id: 'stop', label: 'Stop', role: 'editor', from: ['running'], danger: true,
+      text: 'Assignment returns the control and nothing more is counted. A stopped experiment cannot run again.' },
+    { name: 'conclude', id: 'conclude', label: 'Conclude', role: 'editor', from: ['running', 'stopped'], page: '/conclusion' },
+    { name: 'archive', id: 'archive', label: 'Archive', role: 'editor', from: ['draft', 'stopped', 'concluded'], note: true, secondary: true,
+      text: 'It leaves the lists of active experiments; its log, conclusion and results stay.' },
+  ];
+
+  // lifecycleButtons are the actions the actor may take on exp now. A
+  // refusal (a 403 with the role needed, a 409 for a transition) is shown
+  // in out as the API words it.
+  function lifecycleButtons(exp, actor, out, v, only) {
+    return LIFECYCLE_ACTIONS
+      .filter((a) => a.from.includes(exp.status) && allows(actor, a.role) && (!only || only.includes(a.name)))
+      .map((a) => {
+        if (a.page) return h('a', { class: 'button', id: a.id, 'data-action': a.name, href: `#/experiments/${encodeURIComponent(exp.id)}${a.page}` }, a.label);
+        return h('button', {
+          type: 'button', id: a.id, 'data-action': a.name, class: a.danger ? 'danger' : a.secondary ? 'secondary' : null,
+          onclick: async () => {
+            const title = `${a.label}: ${exp.id}?`;
+            const note = a.note ? await askNote(title, a.text, a.label, a.danger) : (await confirmAction(title, a.text, a.label, a.danger)) ? '' : null;
+            if (note === null) return;
+            out.replaceChildren();
+            try {
+              await api.post(expPath(exp.id, `/${a.name}`), note ? { note } : {});
+            } catch (err) {
+              if (v.live()) out.replaceChildren(errorBox(err));
+              return;
+            }
+            if (!v.live()) return;
+            toast(`${exp.id}: ${a.label.toLowerCase()} done`);
+            route();
+          },
+        }, a.label);
+      });
+  }
+
+  // decisionText says a conclusion's decision in words.
+  function decisionText(d) {
+    if (!d) return '';
+    if (d.startsWith('ship:')) return `ship ${d.slice(5)}`;
+    return { rollback: 'roll back', iterate: 'iterate', inconclusive: 'inconclusive' }[d] || d;
+  }
+
+  const directionText = (d) => (d === 'decrease' ? 'lower is better' : 'higher is better');
+
+  // primaryGoals are the keys of the goals the experiment is decided on.
+  const primaryGoals = (exp) => (exp.goals || []).filter((g) => goalRole(exp, g) === 'primary').map((g) => g.key);
+
+  function plannedDates(exp) {
+    if (!exp.planned_start && !exp.planned_end) return null;
+    return `${day(exp.planned_start) || '?'} → ${day(exp.planned_end) || '?'}`;
+  }
+
+  function actualDates(exp) {
+    if (!exp.started_at) return null;
+    return `${day(exp.started_at)} → ${exp.stopped_at ? day(exp.stopped_at) : 'now'}`;
+  }
+
+  // ---------------------------------------------------------------- log
+
+  // LOG_PAGE is how many experiments the log shows at a time.
+  const LOG_PAGE = 25;
+
+  // renderLog is the experiment log of the platform: every experiment with
+  // its status, planned and actual dates, owner, primary metric and
+  // decision. The status filter is the API's; the owner filter is applied
+  // to the pages read, which are read on until a page of the log is full.
+  async function renderLog(params) {
+    const v = view('Experiment log');
+    const status = STATUSES.includes(params.get('status')) ? params.get('status') : '';
+    const owner = (params.get('owner') || '').trim();
+    const go = () => {
+      const q = new URLSearchParams();
+      if (statusSelect.value) q.set('status', statusSelect.value);
+      if (ownerInput.value.trim()) q.set('owner', ownerInput.value.trim());
+      const qs = q.toString();
+      location.hash = `#/log${qs ? `?${qs}` : ''}`;
+    };
+    const statusSelect = h('select', { id: 'log-status', onchange: go },
+      [['', 'All'], ...LIFECYCLE, ['archived', 'Archived']].map(([value, label]) => h('option', { value, selected: value === status }, label)));
+    const ownerInput = h('input', { id: 'log-owner', type: 'search', value: owner, autocomplete: 'off', spellcheck: 'false', placeholder: 'any', onchange: go });
+    const tbody = h('tbody');
+    const more = h('button', { type: 'button', class: 'secondary', id: 'log-more', hidden: true }, 'Load more');
+    const out = h('div');
+    const heads = ['Experiment', 'Status', 'Owner', 'Primary metric', 'Planned', 'Actual', 'Decision', 'Updated'];
+    // data-hash names the route the table shows; data-ready says its first
+    // page is in.
+    const table = h('table', { class: 'list', id: 'log', 'data-hash': location.hash },
+      h('thead', {}, h('tr', {}, heads.map((c) => h('th', { scope: 'col' }, c)))),
+      tbody);
+    main().append(
+      h('div', { class: 'title-row' }, h('h1', {}, 'Experiment log')),
+      h('p', { class: 'muted' }, 'Every experiment, its status and dates, and what was decided. Each experiment’s history of changes is on its History tab.'),
+      h('div', { class: 'toolbar' },
+        h('label', { for: 'log-status' }, 'Status'), statusSelect,
+        h('label', { for: 'log-owner' }, 'Owner'), ownerInput),
+      out,
+      table,
+      h('div', { class: 'actions' }, more));
+
+    const td = (label, attrs, ...children) => h('td', { 'data-label': label, ...attrs }, h('div', { class: 'cell' }, children));
+    const dash = () => h('span', { class: 'muted' }, '—');
+    const row = (exp) => {
+      const base = `#/experiments/${encodeURIComponent(exp.id)}`;
+      const decision = exp.conclusion && exp.conclusion.decision;
+      return h('tr', { 'data-experiment': exp.id, 'data-status': exp.status },
+        td('Experiment', {},
+          h('a', { href: base }, exp.name || exp.id),
+          h('div', { class: 'muted mono' }, exp.id),
+          h('div', { class: 'small' }, h('a', { href: `${base}/review` }, 'review'), ' · ', h('a', { href: `${base}/history` }, 'history'),
+            decision ? [' · ', h('a', { href: `${base}/conclusion` }, 'conclusion')] : null)),
+        td('Status', {}, statusBadge(exp.status)),
+        td('Owner', { 'data-k': 'owner' }, exp.owner || dash()),
+        td('Primary metric', { 'data-k': 'primary' }, primaryGoals(exp).join(', ') || dash()),
+        td('Planned', { class: 'dates', 'data-k': 'planned' }, plannedDates(exp) || dash()),
+        td('Actual', { class: 'dates', 'data-k': 'actual' }, actualDates(exp) || dash()),
+        td('Decision', { 'data-k': 'decision', 'data-value': decision || '' }, decision ? decisionText(decision) : dash()),
+        td('Updated', { class: 'dates' }, date(exp.updated_at)));
+    };
+
+    let cursor = '';
+    let shown = 0;
+    async function load() {
+      more.hidden = true;
+      let added = 0;
+      do {
+        const q = new URLSearchParams({ limit: String(LOG_PAGE) });
+        if (status) q.set('status', status);
+        if (cursor) q.set('cursor', cursor);
+        let page;
+        try {
+          page = await api.get(`v1/experiments?${q}`);
+        } catch (err) {
+          if (v.live()) out.replaceChildren(errorBox(err));
+          return;
+        }
+        if (!v.live()) return;
+        const picked = page.experiments.filter((e) => !owner || (e.owner || '').toLowerCase() === owner.toLowerCase());
+        tbody.append(...picked.map(row));
+        added += picked.length;
+        cursor = page.next_cursor || '';
+      } while (cursor && added < LOG_PAGE);
+      shown += added;
+      if (!shown) {
+        const what = [status && `${status.replace('_', ' ')} experiments`, owner && `owned by ${owner}`].filter(Boolean).join(' ');
+        tbody.append(h('tr', {}, h('td', { colspan: heads.length, class: 'empty' }, what ? `No ${what}.` : 'No experiments yet.')));
+      }
+      if (cursor) {
+        more.hidden = false;
+        more.onclick = load;
+      }
+      table.dataset.ready = 'true';
+    }
+    await load();
+  }
+
+  // ---------------------------------------------------------------- review
+
+  // loadExperiment reads an experiment and who is signed in, or shows why
+  // it could not.
+  async function loadExperiment(v, id, title) {
+    main().append(h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading…'));
+    try {
+      const [exp, actor] = await Promise.all([api.get(expPath(id)), me()]);
+      if (v.live()) document.title = `${title} · ${exp.name || exp.id} · refx`;
+      return { exp, actor };
+    } catch (err) {
+      if (v.live()) main().replaceChildren(h('h1', {}, id), errorBox(err), h('p', {}, h('a', { href: '#/' }, 'Back to the experiments')));
+      return null;
+    }
+  }
+
+  // subHeader heads an experiment's review, conclusion and history pages.
+  function subHeader(exp, tab, title) {
+    return h('header', { class: 'exp-header' },
+      h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Experiments'), ' / ',
+        h('a', { class: 'mono', href: `#/experiments/${encodeURIComponent(exp.id)}` }, exp.id), ` / ${title}`),
+      h('h1', {}, `${title}: `, exp.name || exp.id, ' ', statusBadge(exp.status)),
+      stepper(exp.status),
+      expTabs(exp, tab));
+  }
+
+  const CHECK_TONES = { ok: 'good', warning: 'warn', fail: 'bad', unknown: 'muted' };
+  const CHECK_NAMES = { srm: 'Sample ratio', aa: 'A/A test', reachability: 'Planned sample reachable' };
+
+  function healthChecks(health) {
+    const checks = (health && health.checks) || [];
+    if (!checks.length) return h('p', { class: 'muted' }, 'No health checks.');
+    const badge = (status) => h('span', { class: `badge verdict-${CHECK_TONES[status] || 'muted'}` }, status);
+    return h('div', {},
+      health.overall ? h('p', { id: 'health-overall', 'data-value': health.overall }, 'Overall: ', badge(health.overall)) : null,
+      h('ul', { class: 'health', id: 'health-checks' }, checks.map((c) => h('li', { 'data-check': c.name, 'data-status': c.status },
+        badge(c.status), ' ', h('strong', {}, CHECK_NAMES[c.name] || c.name), c.message ? [': ', h('span', { class: 'sentence' }, c.message)] : null))));
+  }
+
+  // link shows a brief's link; only http(s) URLs become links.
+  function link(l) {
+    let url = null;
+    try { url = new URL(l.url); } catch { /* shown as text */ }
+    if (url && /^https?:$/.test(url.protocol)) {
+      return h('a', { href: url.href, rel: 'noopener noreferrer', target: '_blank' }, l.title || url.href);
+    }
+    return h('span', {}, l.title || '', ' ', h('span', { class: 'mono muted break' }, l.url || ''));
+  }
+
+  function priorityText(p) {
+    if (!p) return null;
+    const parts = [['impact', p.impact], ['confidence', p.confidence], ['ease', p.ease]].filter(([, x]) => x != null).map(([k, x]) => `${k} ${num(x)}`);
+    return `${p.score != null ? `score ${num(p.score)}` : 'no score'}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+  }
+
+  // fullBrief is what a reviewer reads: the hypothesis, the metrics by role
+  // with their directions, the audience, the plan and its links.
+  function fullBrief(exp) {
+    const none = (text) => h('span', { class: 'muted' }, text);
+    const metrics = (role) => {
+      const goals = (exp.goals || []).filter((g) => goalRole(exp, g) === role);
+      const ratios = (exp.ratio_metrics || []).filter((r) => (r.role || 'secondary') === role);
+      if (!goals.length && !ratios.length) return none('none');
+      return h('ul', { class: 'metrics' },
+        goals.map((g) => h('li', { 'data-goal': g.key }, h('span', { class: 'mono' }, g.key), ` (${g.kind}, ${directionText(g.direction)})`, goalRules(g))),
+        ratios.map((r) => h('li', { 'data-ratio': r.key }, h('span', { class: 'mono' }, r.key), ` (ratio, ${directionText(r.direction)})`)));
+    };
+    const plannedSize = exp.planned_sample_size;
+    const rows = [
+      ['hypothesis', 'Hypothesis', exp.hypothesis || none('none given')],
+      ['owner', 'Owner', exp.owner || none('none')],
+      ...ROLES.map(([role, title]) => [`metrics-${role}`, title, metrics(role)]),
+      ['audience', 'Audience', [exp.audience ? jsonValue(exp.audience) : 'every user', ` · coverage ${pct(exp.coverage)}`]],
+      ['planned', 'Planned dates', plannedDates(exp) || none('not set')],
+      ['mde', 'Minimum detectable effect', exp.mde != null ? pct(exp.mde) : none('not set')],
+      ['planned_sample_size', 'Planned sample size', plannedSize == null ? none('not computed (set the MDE)') : typeof plannedSize === 'number' ? num(plannedSize) : jsonValue(plannedSize)],
+      ['priority', 'Priority', priorityText(exp.priority) || none('not set')],
+      ['links', 'Links', (exp.links || []).length ? h('ul', { class: 'inline' }, exp.links.map((l) => h('li', {}, link(l)))) : none('none')],
+      ['last_editor', 'Last editor', exp.last_editor ? h('span', { class: 'mono' }, exp.last_editor) : none('none recorded')],
+      ['submitted_by', 'Submitted by', exp.submitted_by ? actorName(exp.submitted_by) : none('not submitted')],
+      ['approval', 'Approval', exp.approval ? `${actorName(exp.approval.by)} at ${when(exp.approval.at)}` : none('not approved')],
+    ];
+    return h('section', { 'aria-labelledby': 'brief-title' },
+      h('h2', { id: 'brief-title' }, 'Brief'),
+      h('dl', { class: 'brief', id: 'brief' }, rows.map(([k, label, val]) => [h('dt', {}, label), h('dd', { 'data-k': k }, val)])));
+  }
+
+  async function renderReview(id) {
+    const v = view(`Review ${id}`);
+    const got = await loadExperiment(v, id, 'Review');
+    if (!got || !v.live()) return;
+    const { exp, actor } = got;
+    const out = h('div', { id: 'action-errors' });
+    const health = h('section', { id: 'health', 'aria-labelledby': 'health-title' },
+      h('h2', { id: 'health-title' }, 'Health checks'),
+      h('p', { class: 'muted', 'aria-busy': 'true' }, 'Running the checks…'));
+    const buttons = lifecycleButtons(exp, actor, out, v, ['submit', 'approve', 'request-changes', 'start']);
+    const state = {
+      draft: 'A draft: its editors submit it for review when the brief is complete.',
+      in_review: 'Waiting for an approver: read the brief and the health checks, then approve or request changes. Its last editor cannot approve it.',
+      approved: 'Approved: it may start.',
+    }[exp.status] || `The review is over: it is ${exp.status.replace('_', ' ')}.`;
+    main().replaceChildren(
+      subHeader(exp, 'review', 'Review'),
+      h('p', { class: 'notice', id: 'review-state' }, state),
+      out,
+      buttons.length ? h('div', { class: 'actions', id: 'review-actions' }, buttons) : null,
+      fullBrief(exp),
+      health);
+    try {
+      const res = await api.get(expPath(id, '/health'));
+      if (v.live()) health.replaceChildren(health.firstChild, healthChecks(res));
+    } catch (err) {
+      if (v.live()) health.replaceChildren(health.firstChild, errorBox(err));
+    }
+  }
+
+  // ---------------------------------------------------------------- conclusion
+
+  async function renderConclusion(id) {
+    const v = view(`Conclusion ${id}`);
+    const got = await loadExperiment(v, id, 'Conclusion');
+    if (!got || !v.live()) return;
+    const { exp, actor } = got;
+    const out = h('div', { id: 'action-errors' });
+    const body = h('div');
+    main().replaceChildren(subHeader(exp, 'conclusion', 'Conclusion'), out, body);
+    if (exp.conclusion) {
+      let c;
+      try {
+        c = await api.get(expPath(id, '/conclusion'));
+      } catch (err) {
+        if (v.live()) body.replaceChildren(errorBox(err));
+        return;
+      }
+      if (v.live()) body.replaceChildren(...concluded(exp, c));
+      return;
+    }
+    if (exp.status !== 'running' && exp.status !== 'stopped') {
+      body.replaceChildren(h('p', { class: 'notice', id: 'conclusion-state' },
+        `Not concluded. An experiment is concluded once it has run; it is ${exp.status.replace('_', ' ')}.`));
+      return;
+    }
+    if (!allows(actor, 'editor')) {
+      body.replaceChildren(h('p', { class: 'notice', id: 'conclusion-state' }, 'Not concluded yet: an editor writes its conclusion.'));
+      return;
+    }
+    body.replaceChildren(conclusionForm(exp, out, v));
+  }
+
+  function conclusionForm(exp, out, v) {
+    const decision = h('select', { id: 'conclusion-decision', required: true },
+      h('option', { value: '' }, 'Choose…'),
+      (exp.variants || []).filter((x) => x.key !== exp.control).map((x) => h('option', { value: `ship:${x.key}` }, `Ship ${x.key}`)),
+      h('option', { value: 'rollback' }, `Roll back (keep ${exp.control})`),
+      h('option', { value: 'iterate' }, 'Iterate (a new experiment follows)'),
+      h('option', { value: 'inconclusive' }, 'Inconclusive'));
+    const learnings = h('textarea', { id: 'conclusion-learnings', rows: '6', required: true });
+    const button = h('button', { type: 'submit', id: 'conclusion-submit' }, 'Conclude');
+    return h('form', {
+      id: 'conclusion-form', novalidate: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        out.replaceChildren();
+        if (!decision.value || !learnings.value.trim()) {
+          out.replaceChildren(h('div', { class: 'error', role: 'alert' }, 'Choose a decision and write what was learnt.'));
+          return;
+        }
+        button.disabled = true;
+        try {
+          await api.post(expPath(exp.id, '/conclude'), { decision: decision.value, learnings: learnings.value.trim() });
+        } catch (err) {
+          if (v.live()) out.replaceChildren(errorBox(err));
+          return;
+        } finally {
+          button.disabled = false;
+        }
+        if (!v.live()) return;
+        toast(`${exp.id} concluded`);
+        route();
+      },
+    },
+    h('p', {}, 'The decision and the learnings are kept with the results as they are now, frozen: later events do not change them.',
+      exp.status === 'running' ? ' Concluding a running experiment stops it.' : null),
+    h('div', { class: 'field' }, h('label', { for: 'conclusion-decision' }, 'Decision'), decision),
+    h('div', { class: 'field' }, h('label', { for: 'conclusion-learnings' }, 'Learnings'), learnings),
+    h('div', { class: 'actions' }, button));
+  }
+
+  // concluded shows the conclusion (GET …/conclusion: the decision, its
+  // author and time, and the results as they were then) and the frozen
+  // results.
+  function concluded(exp, con) {
+    const res = con.results;
+    const body = [
+      h('dl', { class: 'brief', id: 'conclusion' },
+        h('dt', {}, 'Decision'), h('dd', { 'data-k': 'decision', 'data-value': con.decision }, h('strong', {}, decisionText(con.decision))),
+        h('dt', {}, 'Learnings'), h('dd', { 'data-k': 'learnings', class: 'prewrap' }, con.learnings || ''),
+        h('dt', {}, 'Concluded by'), h('dd', { 'data-k': 'by' }, actorName(con.by)),
+        h('dt', {}, 'At'), h('dd', { 'data-k': 'at' }, when(con.at))),
+    ];
+    if (!res || !res.analysis) {
+      body.push(h('p', { class: 'muted' }, 'No results were frozen with this conclusion.'));
+      return body;
+    }
+    const a = res.analysis;
+    const participants = res.variants.reduce((n, x) => n + x.participants, 0);
+    body.push(h('section', { id: 'frozen', 'aria-labelledby': 'frozen-title' },
+      h('h2', { id: 'frozen-title' }, 'Results at the conclusion ', h('span', { class: 'badge verdict-neutral' }, 'frozen')),
+      h('p', { class: 'notice', id: 'frozen-note' },
+        `These are the results as they were when it was concluded (${when(con.at)}); they never change. `,
+        h('a', { href: `#/experiments/${encodeURIComponent(exp.id)}`, id: 'live-results' }, 'The live results'), ' may differ.'),
+      h('p', { class: 'muted', id: 'frozen-participants', 'data-value': String(participants) },
+        `${engineName(a.engine)} engine, α = ${a.alpha}. Participants ${res.variants.map((x) => `${x.key}: ${num(x.participants)}`).join(' · ')}.`),
+      (exp.goals || []).filter((g) => a.goals[g.key]).map((g) => {
+        const ga = a.goals[g.key];
+        return h('section', { class: 'goal', 'data-goal': g.key, 'data-role': goalRole(exp, g) },
+          h('h4', {}, g.key, ' ', h('span', { class: 'muted' }, `(${goalRole(exp, g)}, ${directionText(g.direction)})`)),
+          metricTable(ga.conversion_rate, a, 'Conversion rate', true),
+          ga.value_per_participant ? metricTable(ga.value_per_participant, a, 'Value per participant', false) : null);
+      })));
+    return body;
+  }
+
+  // ---------------------------------------------------------------- history
+
+  // HISTORY_PAGE is how many audit entries the history reads at a time.
+  const HISTORY_PAGE = 20;
+
+  // DIFF_SKIP are fields every change moves; the diff leaves them out.
+  const DIFF_SKIP = new Set(['version', 'updated_at']);
+
+  // leaves maps a JSON value to its leaves by path: {a: {b: 1}, c: [2]}
+  // gives a.b → 1 and c[0] → 2; an empty object or array is a leaf.
+  function leaves(value, path, out) {
+    if (value && typeof value === 'object' && Object.keys(value).length) {
+      for (const [k, x] of Object.entries(value)) leaves(x, Array.isArray(value) ? `${path}[${k}]` : path ? `${path}.${k}` : k, out);
+    } else if (path) {
+      out.set(path, value);
+    }
+    return out;
+  }
+
+  // changes is the field-level diff of an audit entry's before and after.
+  function changes(before, after) {
+    const b = leaves(before, '', new Map());
+    const a = leaves(after, '', new Map());
+    return [...new Set([...b.keys(), ...a.keys()])]
+      .filter((k) => !DIFF_SKIP.has(k.split(/[.[]/)[0]) && JSON.stringify(b.get(k)) !== JSON.stringify(a.get(k)))
+      .map((k) => ({ field: k, before: b.get(k), after: a.get(k), had: b.has(k), has: a.has(k) }));
+  }
+
+  function diffValue(present, v) {
+    if (!present) return h('span', { class: 'muted' }, '—');
+    return typeof v === 'string' ? v : h('code', { class: 'value' }, JSON.stringify(v));
+  }
+
+  function auditEntry(e) {
+    const diff = changes(e.before, e.after);
+    const table = diff.length
+      ? h('div', { class: 'table-wrap' }, h('table', { class: 'diff' },
+        h('thead', {}, h('tr', {}, ['Field', 'Before', 'After'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, diff.map((d) => h('tr', { 'data-field': d.field },
+          h('th', { scope: 'row', class: 'mono' }, d.field),
+          h('td', { class: 'before' }, diffValue(d.had, d.before)),
+          h('td', { class: 'after' }, diffValue(d.has, d.after)))))))
+      : h('p', { class: 'muted small' }, 'No field changed.');
+    const whole = e.before == null || e.after == null;
+    return h('li', { class: 'entry', 'data-id': e.id, 'data-action': e.action },
+      h('div', { class: 'entry-title' },
+        h('strong', { 'data-k': 'action' }, e.action.replace(/[-_]/g, ' ')), ' by ',
+        h('span', { 'data-k': 'actor' }, actorName(e.actor)), ' · ',
+        h('time', { datetime: e.at, 'data-k': 'at' }, when(e.at))),
+      e.note ? h('p', { class: 'note prewrap', 'data-k': 'note' }, e.note) : null,
+      // A creation or deletion lists every field: folded.
+      whole && diff.length ? h('details', {}, h('summary', {}, `${diff.length} fields ${e.before == null ? 'set' : 'removed'}`), table) : table);
+  }
+
+  async function renderHistory(id) {
+    const v = view(`History ${id}`);
+    const got = await loadExperiment(v, id, 'History');
+    if (!got || !v.live()) return;
+    const { exp } = got;
+    const list = h('ol', { class: 'history', id: 'history', reversed: true });
+    const more = h('button', { type: 'button', class: 'secondary', id: 'history-more', hidden: true }, 'Older changes');
+    const out = h('div');
+    main().replaceChildren(
+      subHeader(exp, 'history', 'History'),
+      h('p', { class: 'muted' }, 'Every change to this experiment, newest first: who made it, when, and what changed.'),
+      out, list, h('div', { class: 'actions' }, more));
+    async function load(cursor) {
+      more.hidden = true;
+      const q = new URLSearchParams({ resource: `experiment:${exp.id}`, limit: String(HISTORY_PAGE) });
+      if (cursor) q.set('cursor', cursor);
+      let page;
+      try {
+        page = await api.get(`v1/audit?${q}`);
+      } catch (err) {
+        if (v.live()) out.replaceChildren(errorBox(err));
+        return;
+      }
+      if (!v.live()) return;
+      list.append(...page.entries.map(auditEntry));
+      if (!list.children.length) out.replaceChildren(h('p', { class: 'empty' }, 'No changes recorded.'));
+      if (page.next) {
+        more.hidden = false;
+        more.onclick = () => load(page.next);
+      }
+    }
+    await load('');
+  }
+
   // ---------------------------------------------------------------- routing
+
+  // showWhoami says in the top bar who the admin key is.
+  function showWhoami() {
+    const el = document.getElementById('whoami');
+    me().then((a) => {
+      el.textContent = actorName(a);
+      el.hidden = false;
+    }, () => { el.hidden = true; });
+  }
 
   function route() {
     const [path, query] = (location.hash.slice(1) || '/').split('?');
@@ -1588,11 +2139,16 @@
       return;
     }
     document.getElementById('forget').hidden = false;
+    showWhoami();
     let m;
     if (path === '/' || path === '') renderList(params);
     else if (path === '/new') renderForm(null);
     else if ((m = path.match(/^\/experiments\/([^/]+)$/))) renderExperiment(decodeURIComponent(m[1]), params);
     else if ((m = path.match(/^\/experiments\/([^/]+)\/edit$/))) renderEdit(decodeURIComponent(m[1]));
+    else if ((m = path.match(/^\/experiments\/([^/]+)\/review$/))) renderReview(decodeURIComponent(m[1]));
+    else if ((m = path.match(/^\/experiments\/([^/]+)\/conclusion$/))) renderConclusion(decodeURIComponent(m[1]));
+    else if ((m = path.match(/^\/experiments\/([^/]+)\/history$/))) renderHistory(decodeURIComponent(m[1]));
+    else if (path === '/log') renderLog(params);
     else if (path === '/flags') renderFlags(params);
     else if ((m = path.match(/^\/flags\/([^/]+)$/))) renderFlag(decodeURIComponent(m[1]));
     else {
