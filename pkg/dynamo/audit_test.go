@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -248,5 +249,103 @@ func TestExperimentAuditLargest(t *testing.T) {
 	}
 	if seen != 7 {
 		t.Fatalf("read %d entries, want 7", seen)
+	}
+}
+
+// TestFlagAudit changes flags and segments, refused changes among them,
+// and imports the most flags one import may change while every environment
+// has a payload: the transaction, with its one entry, still fits
+// DynamoDB's 100 items.
+func TestFlagAudit(t *testing.T) {
+	t.Parallel()
+	ctx := refx.WithActor(context.Background(), alice)
+	s := MustStore(t, dynamo.Options{})
+	seg, err := refx.NewSegment{Key: "beta", Condition: json.RawMessage(`{"beta": true}`)}.Build(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// dev and production are every flag's; six more make the most.
+	envs := []string{`"dev":{"enabled":true}`, `"production":{"enabled":true}`}
+	for i := 2; i < refx.MaxEnvironments; i++ {
+		envs = append(envs, fmt.Sprintf(`"env%d":{"enabled":true}`, i))
+	}
+	wide := MustFlag(t, `{"key":"wide","kind":"release","value_type":"boolean","default_value":false,"environments":{`+strings.Join(envs, ",")+`}}`)
+	features := map[string]refx.GrowthBookFeature{}
+	for i := range refx.MaxImportFlags {
+		features[fmt.Sprintf("imported-%02d", i)] = refx.GrowthBookFeature{DefaultValue: json.RawMessage(`true`)}
+	}
+	tooMany := map[string]refx.GrowthBookFeature{"one-more": {DefaultValue: json.RawMessage(`1`)}}
+	for k, v := range features {
+		tooMany[k+"-x"] = v
+	}
+	owner := "growth"
+	for _, step := range []struct {
+		name string
+		do   func() error
+		code string
+	}{
+		{"CreateSegment", func() error { return s.CreateSegment(ctx, seg) }, ""},
+		{"ErrSegmentExists", func() error { return s.CreateSegment(ctx, seg) }, refx.ECONFLICT},
+		{"CreateFlag", func() error { return s.CreateFlag(ctx, wide) }, ""},
+		{"UpdateFlag", func() error {
+			_, err := s.UpdateFlag(ctx, "wide", refx.FlagPatch{Version: 1, Owner: &owner})
+			return err
+		}, ""},
+		{"ErrStale", func() error {
+			_, err := s.UpdateFlag(ctx, "wide", refx.FlagPatch{Version: 1, Owner: &owner})
+			return err
+		}, refx.ECONFLICT},
+		{"UpdateSegment", func() error {
+			_, err := s.UpdateSegment(ctx, "beta", refx.SegmentPatch{Version: 1, Condition: json.RawMessage(`{"beta": false}`)})
+			return err
+		}, ""},
+		{"ImportMost", func() error {
+			_, err := s.ImportFlags(ctx, refx.GrowthBookPayload{Features: features}, "env2")
+			return err
+		}, ""},
+		{"ImportUnchanged", func() error {
+			_, err := s.ImportFlags(ctx, refx.GrowthBookPayload{Features: features}, "env2")
+			return err
+		}, ""},
+		{"ErrImportTooMany", func() error {
+			_, err := s.ImportFlags(ctx, refx.GrowthBookPayload{Features: tooMany}, "env2")
+			return err
+		}, refx.ELIMIT},
+		{"DeleteFlag", func() error { return s.DeleteFlag(ctx, "wide") }, ""},
+		{"DeleteSegment", func() error { return s.DeleteSegment(ctx, "beta") }, ""},
+	} {
+		wantCode(t, step.do(), step.code)
+	}
+
+	actions := func(resource refx.AuditResource, id string) string {
+		var out []string
+		for _, e := range MustAudit(t, s, resource, id) {
+			if e.Actor != alice {
+				t.Errorf("%s of %s:%s by %+v", e.Action, resource, id, e.Actor)
+			}
+			out = append(out, e.Action)
+		}
+		return strings.Join(out, " ")
+	}
+	if got := actions(refx.AuditFlag, "wide"); got != "delete update create" {
+		t.Errorf("flag entries: %s", got)
+	}
+	if got := actions(refx.AuditSegment, "beta"); got != "delete update create" {
+		t.Errorf("segment entries: %s", got)
+	}
+	imports := MustAudit(t, s, refx.AuditFlag, "import:env2")
+	if len(imports) != 1 {
+		t.Fatalf("%d import entries, want 1 (an unchanged import records nothing)", len(imports))
+	}
+	var after struct {
+		Created  []string
+		Versions map[string]int64
+	}
+	if err := json.Unmarshal(imports[0].After, &after); err != nil || len(after.Created) != refx.MaxImportFlags || after.Versions["imported-07"] != 1 {
+		t.Fatalf("import entry's after: %s", imports[0].After)
+	}
+	var deleted refx.Flag
+	if entries := MustAudit(t, s, refx.AuditFlag, "wide"); json.Unmarshal(entries[0].Before, &deleted) != nil || deleted.Owner != owner || string(entries[0].After) != "null" {
+		t.Errorf("delete entry: before %s, after %s", entries[0].Before, entries[0].After)
 	}
 }

@@ -35,7 +35,7 @@ func TestContentionFlagWrites(t *testing.T) {
 	if _, err := c.through.UpdateFlag(ctx, "flag-00", refx.FlagPatch{Version: 1, DefaultValue: json.RawMessage("100")}); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("one flag change among %d flags: %d WRU (the flag, the flags' version, 2 environments' payloads, twice as a transaction)", flags, c.proxy.Usage().WRU())
+	t.Logf("one flag change among %d flags: %d WRU (the flag, its audit entry, the flags' version, 2 environments' payloads, twice as a transaction)", flags, c.proxy.Usage().WRU())
 
 	stop := make(chan struct{})
 	var readers sync.WaitGroup

@@ -91,8 +91,18 @@ func (s *Store) readFlags(ctx context.Context, op string) (*flagState, error) {
 	return st, nil
 }
 
-// changeFlags stores one change of a flag or segment together with the
-// payload of every environment, rebuilt from all flags and segments.
+// flagChange is one change of a flag or segment: the write of its item and
+// what its audit entry records.
+type flagChange struct {
+	write         types.TransactWriteItem
+	resource      refx.AuditResource
+	key, action   string
+	before, after any
+}
+
+// changeFlags stores one change of a flag or segment together with its
+// audit entry and the payload of every environment, rebuilt from all flags
+// and segments.
 //
 // change edits the state read into the state after the change and returns
 // the item write that makes it. The transaction increments the flags'
@@ -101,15 +111,24 @@ func (s *Store) readFlags(ctx context.Context, op string) (*flagState, error) {
 // patch's version is current, a segment is unused, the bounds) hold when
 // the write lands, and a payload never misses a change that landed before
 // it. A change that loses the race reads again and is rebuilt.
-func (s *Store) changeFlags(ctx context.Context, op string, change func(*flagState) (types.TransactWriteItem, error)) error {
+func (s *Store) changeFlags(ctx context.Context, op string, change func(*flagState) (flagChange, error)) error {
 	return s.changeFlagSet(ctx, op, func(st *flagState) ([]types.TransactWriteItem, error) {
-		write, err := change(st)
-		return []types.TransactWriteItem{write}, err
+		c, err := change(st)
+		if err != nil {
+			return nil, err
+		}
+		entry, err := s.auditPut(ctx, c.resource, c.key, c.action, c.before, c.after)
+		if err != nil {
+			return nil, err
+		}
+		return []types.TransactWriteItem{c.write, entry}, nil
 	})
 }
 
 // changeFlagSet is changeFlags for a change of several items (an import),
-// all in the one transaction.
+// all in the one transaction; change's writes include the audit entries.
+// The transaction's token makes a send the SDK repeats after a lost
+// response land once, with its entries once.
 func (s *Store) changeFlagSet(ctx context.Context, op string, change func(*flagState) ([]types.TransactWriteItem, error)) error {
 	for attempt := 1; ; attempt++ {
 		st, err := s.readFlags(ctx, op)
@@ -216,12 +235,13 @@ func (s *Store) CreateFlag(ctx context.Context, f *refx.Flag) error {
 	if err := s.checkFlag(ctx, f); err != nil {
 		return err
 	}
-	return s.changeFlags(ctx, "CreateFlag", func(st *flagState) (types.TransactWriteItem, error) {
+	return s.changeFlags(ctx, "CreateFlag", func(st *flagState) (flagChange, error) {
 		if st.Flags[f.Key] != nil {
-			return types.TransactWriteItem{}, refx.Errorf(refx.ECONFLICT, "flag %s already exists", f.Key)
+			return flagChange{}, refx.Errorf(refx.ECONFLICT, "flag %s already exists", f.Key)
 		}
 		st.Flags[f.Key] = f
-		return s.putFlag(f)
+		put, err := s.putFlag(f)
+		return flagChange{put, refx.AuditFlag, f.Key, "create", nil, f}, err
 	})
 }
 
@@ -253,20 +273,21 @@ func (s *Store) Flags(ctx context.Context) ([]*refx.Flag, error) {
 // ECONFLICT, EINVALID, ELIMIT.
 func (s *Store) UpdateFlag(ctx context.Context, key string, p refx.FlagPatch) (*refx.Flag, error) {
 	var next *refx.Flag
-	err := s.changeFlags(ctx, "UpdateFlag", func(st *flagState) (types.TransactWriteItem, error) {
+	err := s.changeFlags(ctx, "UpdateFlag", func(st *flagState) (flagChange, error) {
 		current := st.Flags[key]
 		if current == nil {
-			return types.TransactWriteItem{}, refx.Errorf(refx.ENOTFOUND, "flag %s not found", key)
+			return flagChange{}, refx.Errorf(refx.ENOTFOUND, "flag %s not found", key)
 		}
 		var err error
 		if next, err = current.Apply(p, s.opts.Now()); err != nil {
-			return types.TransactWriteItem{}, err
+			return flagChange{}, err
 		}
 		if err := s.checkFlag(ctx, next); err != nil {
-			return types.TransactWriteItem{}, err
+			return flagChange{}, err
 		}
 		st.Flags[key] = next
-		return s.putFlag(next)
+		put, err := s.putFlag(next)
+		return flagChange{put, refx.AuditFlag, key, "update", current, next}, err
 	})
 	if err != nil {
 		return nil, err
@@ -277,6 +298,13 @@ func (s *Store) UpdateFlag(ctx context.Context, key string, p refx.FlagPatch) (*
 // ImportFlags creates or changes the flags of a GrowthBook SDK payload in
 // one environment, all in one transaction with the payloads: an import
 // lands whole or not at all. EINVALID, ELIMIT.
+//
+// The import has one audit entry, of the flag resource "import:<env>",
+// whose after is the import's result (the flags created, updated and
+// unchanged) and the new version of each flag it wrote: an entry per flag
+// would double the import's items past DynamoDB's 100 per transaction (80
+// flags, the version, 8 payloads), and the flags' bodies, before and after,
+// up to 2 MiB, would not fit one 400 KB item.
 func (s *Store) ImportFlags(ctx context.Context, p refx.GrowthBookPayload, env string) (*refx.ImportResult, error) {
 	var res *refx.ImportResult
 	err := s.changeFlagSet(ctx, "ImportFlags", func(st *flagState) ([]types.TransactWriteItem, error) {
@@ -297,7 +325,14 @@ func (s *Store) ImportFlags(ctx context.Context, p refx.GrowthBookPayload, env s
 			writes = append(writes, put)
 		}
 		res = r
-		return writes, nil
+		if len(writes) == 0 {
+			return nil, nil // nothing to record either
+		}
+		entry, err := s.auditPut(ctx, refx.AuditFlag, "import:"+env, "import", nil, importAudit{r, importVersions(flags)})
+		if err != nil {
+			return nil, err
+		}
+		return append(writes, entry), nil
 	})
 	if err != nil {
 		return nil, err
@@ -305,14 +340,30 @@ func (s *Store) ImportFlags(ctx context.Context, p refx.GrowthBookPayload, env s
 	return res, nil
 }
 
+// importAudit is what an import's audit entry records after it.
+type importAudit struct {
+	*refx.ImportResult
+	// Versions is each written flag's version after the import.
+	Versions map[string]int64 `json:"versions"`
+}
+
+func importVersions(flags []*refx.Flag) map[string]int64 {
+	out := make(map[string]int64, len(flags))
+	for _, f := range flags {
+		out[f.Key] = f.Version
+	}
+	return out
+}
+
 // DeleteFlag deletes a flag and takes it out of the payloads. ENOTFOUND.
 func (s *Store) DeleteFlag(ctx context.Context, key string) error {
-	return s.changeFlags(ctx, "DeleteFlag", func(st *flagState) (types.TransactWriteItem, error) {
-		if st.Flags[key] == nil {
-			return types.TransactWriteItem{}, refx.Errorf(refx.ENOTFOUND, "flag %s not found", key)
+	return s.changeFlags(ctx, "DeleteFlag", func(st *flagState) (flagChange, error) {
+		current := st.Flags[key]
+		if current == nil {
+			return flagChange{}, refx.Errorf(refx.ENOTFOUND, "flag %s not found", key)
 		}
 		delete(st.Flags, key)
-		return deleteItem(s.table, flagKey(key)), nil
+		return flagChange{deleteItem(s.table, flagKey(key)), refx.AuditFlag, key, "delete", current, nil}, nil
 	})
 }
 
@@ -322,12 +373,13 @@ func (s *Store) CreateSegment(ctx context.Context, seg *refx.Segment) error {
 	if err := parseCondition(seg.Condition); err != nil {
 		return err
 	}
-	return s.changeFlags(ctx, "CreateSegment", func(st *flagState) (types.TransactWriteItem, error) {
+	return s.changeFlags(ctx, "CreateSegment", func(st *flagState) (flagChange, error) {
 		if st.Segments[seg.Key] != nil {
-			return types.TransactWriteItem{}, refx.Errorf(refx.ECONFLICT, "segment %s already exists", seg.Key)
+			return flagChange{}, refx.Errorf(refx.ECONFLICT, "segment %s already exists", seg.Key)
 		}
 		st.Segments[seg.Key] = seg
-		return s.putSegment(seg)
+		put, err := s.putSegment(seg)
+		return flagChange{put, refx.AuditSegment, seg.Key, "create", nil, seg}, err
 	})
 }
 
@@ -357,20 +409,21 @@ func (s *Store) Segments(ctx context.Context) ([]*refx.Segment, error) {
 // the flags using the segment change with it. ENOTFOUND, ECONFLICT.
 func (s *Store) UpdateSegment(ctx context.Context, key string, p refx.SegmentPatch) (*refx.Segment, error) {
 	var next *refx.Segment
-	err := s.changeFlags(ctx, "UpdateSegment", func(st *flagState) (types.TransactWriteItem, error) {
+	err := s.changeFlags(ctx, "UpdateSegment", func(st *flagState) (flagChange, error) {
 		current := st.Segments[key]
 		if current == nil {
-			return types.TransactWriteItem{}, refx.Errorf(refx.ENOTFOUND, "segment %s not found", key)
+			return flagChange{}, refx.Errorf(refx.ENOTFOUND, "segment %s not found", key)
 		}
 		var err error
 		if next, err = current.Apply(p, s.opts.Now()); err != nil {
-			return types.TransactWriteItem{}, err
+			return flagChange{}, err
 		}
 		if err := parseCondition(next.Condition); err != nil {
-			return types.TransactWriteItem{}, err
+			return flagChange{}, err
 		}
 		st.Segments[key] = next
-		return s.putSegment(next)
+		put, err := s.putSegment(next)
+		return flagChange{put, refx.AuditSegment, key, "update", current, next}, err
 	})
 	if err != nil {
 		return nil, err
@@ -380,15 +433,16 @@ func (s *Store) UpdateSegment(ctx context.Context, key string, p refx.SegmentPat
 
 // DeleteSegment deletes a segment no rule names. ENOTFOUND, ECONFLICT.
 func (s *Store) DeleteSegment(ctx context.Context, key string) error {
-	return s.changeFlags(ctx, "DeleteSegment", func(st *flagState) (types.TransactWriteItem, error) {
-		if st.Segments[key] == nil {
-			return types.TransactWriteItem{}, refx.Errorf(refx.ENOTFOUND, "segment %s not found", key)
+	return s.changeFlags(ctx, "DeleteSegment", func(st *flagState) (flagChange, error) {
+		current := st.Segments[key]
+		if current == nil {
+			return flagChange{}, refx.Errorf(refx.ENOTFOUND, "segment %s not found", key)
 		}
 		if users := st.SegmentUsers(key); len(users) > 0 {
-			return types.TransactWriteItem{}, refx.Errorf(refx.ECONFLICT, "segment %s is used by the rules of %s: remove it from them first", key, strings.Join(users, ", "))
+			return flagChange{}, refx.Errorf(refx.ECONFLICT, "segment %s is used by the rules of %s: remove it from them first", key, strings.Join(users, ", "))
 		}
 		delete(st.Segments, key)
-		return deleteItem(s.table, segmentKey(key)), nil
+		return flagChange{deleteItem(s.table, segmentKey(key)), refx.AuditSegment, key, "delete", current, nil}, nil
 	})
 }
 
