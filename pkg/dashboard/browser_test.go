@@ -24,6 +24,7 @@ import (
 	"github.com/refx-dev/refx/pkg/devserver/devservertest"
 	"github.com/refx-dev/refx/pkg/headless"
 	"github.com/refx-dev/refx/pkg/httpapi"
+	"github.com/refx-dev/refx/pkg/refx"
 )
 
 const testAdminKey = "dashboard-admin-key-0123456789"
@@ -200,21 +201,32 @@ func seed(c client) {
 		}
 	})
 
-	// A sample ratio mismatch: users enrolled at 90/10, then the weights
-	// changed to 50/50 while it runs (allowed, and a classic mistake).
+	// A sample ratio mismatch: a 50/50 test whose client loses most of the
+	// "list" arm's users before it enrols them (a broken redirect, a
+	// classic mistake): 180 enrolled in grid, 20 in list.
 	c.must("POST", "/v1/experiments", map[string]any{
 		"id": srmExperiment, "name": "Pricing page layout", "owner": "web",
-		"variants": []map[string]any{{"key": "grid", "weight": 90}, {"key": "list", "weight": 10}},
+		"variants": []map[string]any{{"key": "grid", "weight": 50}, {"key": "list", "weight": 50}},
 		"goals":    []map[string]any{{"key": "signup", "kind": "binomial"}},
 	}, true, http.StatusCreated, nil)
-	var srm struct{ Version int }
-	c.must("POST", "/v1/experiments/"+srmExperiment+"/start", nil, true, http.StatusOK, &srm)
-	parallel(200, func(i int) {
-		c.must("POST", "/v1/assign", map[string]any{"experiment": srmExperiment, "user": fmt.Sprint("srm-", i)}, false, http.StatusOK, nil)
+	srm, err := refx.NewExperiment{ID: srmExperiment, Variants: []refx.Variant{{Key: "grid", Weight: 50}, {Key: "list", Weight: 50}},
+		Goals: []refx.Goal{{Key: "signup", Kind: refx.GoalBinomial}}}.Build(time.Now())
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	c.must("POST", "/v1/experiments/"+srmExperiment+"/start", nil, true, http.StatusOK, nil)
+	want := map[string]int{"grid": 180, "list": 20}
+	var srmUsers []string
+	for i := 0; want["grid"]+want["list"] > 0; i++ {
+		user := fmt.Sprint("srm-", i)
+		if v, _ := srm.Bucket(user); want[v.Key] > 0 {
+			want[v.Key]--
+			srmUsers = append(srmUsers, user)
+		}
+	}
+	parallel(len(srmUsers), func(i int) {
+		c.must("POST", "/v1/assign", map[string]any{"experiment": srmExperiment, "user": srmUsers[i]}, false, http.StatusOK, nil)
 	})
-	c.must("PATCH", "/v1/experiments/"+srmExperiment, map[string]any{
-		"version": srm.Version, "variants": []map[string]any{{"key": "grid", "weight": 50}, {"key": "list", "weight": 50}},
-	}, true, http.StatusOK, nil)
 
 	for i := range 12 {
 		q := url.Values{"experiment": {"Hero image"}, "variant": {[]string{"photo", "illustration"}[i%2]}, "event": {"participate"}, "uuid": {fmt.Sprint("visitor-", i)}}

@@ -41,12 +41,13 @@ func TestAssign(t *testing.T) {
 			t.Fatalf("second assign = %+v", again)
 		}
 	})
-	t.Run("KeepsVariantWhenWeightsChange", func(t *testing.T) {
+	t.Run("ErrWeightsChange", func(t *testing.T) {
 		a, err := s.Assign(ctx, e.ID, "bob", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Move all weight to the other arm: bob must stay where he is.
+		// Moving all weight to the other arm would leave bob where he is
+		// and send every newcomer elsewhere: refused, a new phase's work.
 		current, _ := s.Experiment(ctx, e.ID)
 		vs := append([]refx.Variant(nil), current.Variants...)
 		for i := range vs {
@@ -55,22 +56,16 @@ func TestAssign(t *testing.T) {
 				vs[i].Weight = 100
 			}
 		}
-		if _, err := s.UpdateExperiment(ctx, e.ID, refx.ExperimentPatch{Version: current.Version, Variants: &vs}); err != nil {
-			t.Fatal(err)
+		_, err = s.UpdateExperiment(ctx, e.ID, refx.ExperimentPatch{Version: current.Version, Variants: &vs})
+		if refx.ErrorCode(err) != refx.ECONFLICT || refx.ErrorField(err) != "variants" {
+			t.Fatalf("UpdateExperiment: %v, want a conflict on variants", err)
 		}
 		again, err := s.Assign(ctx, e.ID, "bob", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if again.Variant != a.Variant {
-			t.Fatalf("bob moved from %s to %s", a.Variant, again.Variant)
-		}
-		newcomer, err := s.Assign(ctx, e.ID, "carol", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if newcomer.Variant == a.Variant {
-			t.Fatalf("a new user got the arm with weight 0 (%s): the store used a stale configuration", a.Variant)
+		if again.Variant != a.Variant || again.Enrolled {
+			t.Fatalf("bob got %+v, want his arm %s", again, a.Variant)
 		}
 	})
 }

@@ -92,7 +92,8 @@ func TestUpdateWhileRunning(t *testing.T) {
 		{"ErrGoals", refx.ExperimentPatch{Goals: &goals}, refx.ECONFLICT},
 		{"ErrVariantKeys", refx.ExperimentPatch{Variants: &renamed}, refx.ECONFLICT},
 		{"ErrShards", refx.ExperimentPatch{CounterShards: &shards}, refx.ECONFLICT},
-		{"Weights", refx.ExperimentPatch{Variants: &weights}, ""},
+		// Users enrolled at the old weights would stay: a new phase's work.
+		{"ErrWeights", refx.ExperimentPatch{Variants: &weights}, refx.ECONFLICT},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

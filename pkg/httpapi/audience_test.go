@@ -15,12 +15,22 @@ import (
 // users, and adults of other countries, numbers compared as numbers.
 const gbAudience = `{"$or":[{"country":{"$in":["NL","BE"]}},{"age":{"$gte":18}}]}`
 
-// mustAudience sets the audience of a running experiment through the
-// admin API, as a running experiment may change it.
+// mustAudience sets the audience of an experiment through the admin API:
+// any audience on a draft, only null (everyone) on a running experiment.
 func (a *api) mustAudience(id, audience string) {
 	a.tb.Helper()
 	e := a.mustDo("GET", "/v1/experiments/"+id, "", true, http.StatusOK)
 	a.mustDo("PATCH", "/v1/experiments/"+id, fmt.Sprintf(`{"version":%v,"audience":%s}`, e.Body["version"], audience), true, http.StatusOK)
+}
+
+// mustGrowthBookAudienceAPI is MustGrowthBookAPI with gbExperiment given
+// audience before it starts.
+func mustGrowthBookAudienceAPI(t *testing.T, audience string) (a *api, client string, clock *testClock) {
+	t.Helper()
+	a, client, clock, _ = MustGrowthBookAPI(t, false)
+	a.mustAudience("gb-parity", audience)
+	a.mustDo("POST", "/v1/experiments/gb-parity/start", "", true, http.StatusOK)
+	return a, client, clock
 }
 
 // TestAssignAudience: POST /v1/assign judges the attributes by the
@@ -28,8 +38,7 @@ func (a *api) mustAudience(id, audience string) {
 // outside the coverage, and keeps an enrolled user's arm.
 func TestAssignAudience(t *testing.T) {
 	t.Parallel()
-	a, _, _, _ := MustGrowthBookAPI(t, true)
-	a.mustAudience("gb-parity", gbAudience)
+	a, _, _ := mustGrowthBookAudienceAPI(t, gbAudience)
 	key := a.mustKey("secret")
 	assign := func(user, attrs string) response {
 		t.Helper()
@@ -110,8 +119,7 @@ func TestAssignAudience(t *testing.T) {
 // context, in single evaluations (which enrol) and bulk ones (which read).
 func TestOFREPAudience(t *testing.T) {
 	t.Parallel()
-	a, _, _, _ := MustGrowthBookAPI(t, true)
-	a.mustAudience("gb-parity", `{"country":{"$in":["NL","BE"]}}`)
+	a, _, _ := mustGrowthBookAudienceAPI(t, `{"country":{"$in":["NL","BE"]}}`)
 	secret := a.mustKey("secret")
 	assigned := func(user string) response {
 		t.Helper()
@@ -160,8 +168,7 @@ func TestOFREPAudience(t *testing.T) {
 // the audience, ANDed with the rule's own condition when it has one.
 func TestGrowthBookFeaturesAudience(t *testing.T) {
 	t.Parallel()
-	a, client, clock, _ := MustGrowthBookAPI(t, true)
-	a.mustAudience("gb-parity", `{"country":"NL"}`)
+	a, client, clock := mustGrowthBookAudienceAPI(t, `{"country":"NL"}`)
 	a.mustDo("POST", "/v1/flags", `{"key":"pro-color","kind":"experiment","value_type":"string","default_value":"blue",
 "environments":{"production":{"enabled":true,"rules":[{"condition":{"plan":"pro"},"experiment":"gb-parity"}]}}}`, true, http.StatusCreated)
 	conditions := func() map[string]string {
@@ -206,8 +213,7 @@ func TestGrowthBookFeaturesAudience(t *testing.T) {
 // attributes, in the same arms.
 func TestGrowthBookSDKParityAudience(t *testing.T) {
 	t.Parallel()
-	a, client, _, _ := MustGrowthBookAPI(t, true)
-	a.mustAudience("gb-parity", gbAudience)
+	a, client, _ := mustGrowthBookAudienceAPI(t, gbAudience)
 
 	countries := []string{"NL", "BE", "US", "FR", "DE"}
 	users := make([]map[string]any, 1000)

@@ -135,10 +135,7 @@ func TestProviderMatchesOFREP(t *testing.T) {
 // WithAssign's attributes satisfy; half the users are from elsewhere.
 func TestProviderExperimentParity(t *testing.T) {
 	t.Parallel()
-	s := MustRefx(t)
-	var exp struct{ Version int64 }
-	s.mustDo(t, "GET", "/v1/experiments/color-test", "", http.StatusOK, &exp)
-	s.mustDo(t, "PATCH", "/v1/experiments/color-test", fmt.Sprintf(`{"version":%d,"audience":{"country":"NL"}}`, exp.Version), http.StatusOK)
+	s := mustRefxAudience(t, `{"country":"NL"}`)
 	country := func(i int) string { return []string{"NL", "US"}[i%2] }
 	var mu sync.Mutex
 	exposed := map[string]openfeature.Exposure{}

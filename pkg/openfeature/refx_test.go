@@ -94,6 +94,13 @@ func (c *clock) advance(d time.Duration) {
 // client key of production.
 func MustRefx(tb testing.TB) *refxStack {
 	tb.Helper()
+	return mustRefxAudience(tb, "")
+}
+
+// mustRefxAudience is MustRefx with colorExperiment given audience, when
+// not empty, before it starts: a running experiment's audience is fixed.
+func mustRefxAudience(tb testing.TB, audience string) *refxStack {
+	tb.Helper()
 	client, table := dynamotest.NewTable(tb)
 	store := dynamo.New(client, table, dynamo.Options{})
 	s := &refxStack{clock: &clock{t: time.Now()}, payloads: map[int]int{}}
@@ -121,6 +128,9 @@ func MustRefx(tb testing.TB) *refxStack {
 	tb.Cleanup(ts.Close)
 	s.URL = ts.URL
 	s.mustDo(tb, "POST", "/v1/experiments", colorExperiment, http.StatusCreated)
+	if audience != "" {
+		s.mustDo(tb, "PATCH", "/v1/experiments/color-test", `{"version":1,"audience":`+audience+`}`, http.StatusOK)
+	}
 	s.mustDo(tb, "POST", "/v1/experiments/color-test/start", "", http.StatusOK)
 	for _, f := range testFlags {
 		s.mustDo(tb, "POST", "/v1/flags", f, http.StatusCreated)

@@ -65,10 +65,13 @@ func TestAudienceApply(t *testing.T) {
 		code     string
 	}{
 		{"DraftSets", refx.StatusDraft, audience, `{"country":"NL"}`, ""},
-		// Like the coverage, it says who may enter from now on.
-		{"RunningSets", refx.StatusRunning, audience, `{"country":"NL"}`, ""},
+		// A running experiment's audience may only let everyone in: any
+		// other change mixes users who entered under two audiences.
+		{"ErrRunningSets", refx.StatusRunning, audience, ``, refx.ECONFLICT},
+		{"RunningKeeps", refx.StatusRunning, json.RawMessage(`{ "plan": "pro" }`), `{ "plan": "pro" }`, ""},
 		{"RunningRemovesWithNull", refx.StatusRunning, json.RawMessage(`null`), ``, ""},
-		{"ErrRunningMalformed", refx.StatusRunning, json.RawMessage(`[1]`), ``, refx.EINVALID},
+		{"RunningRemovesWithEmpty", refx.StatusRunning, json.RawMessage(`{}`), ``, ""},
+		{"DraftMalformed", refx.StatusDraft, json.RawMessage(`[1]`), ``, refx.EINVALID},
 		{"ErrStopped", refx.StatusStopped, audience, ``, refx.ECONFLICT},
 	}
 	for _, tt := range tests {

@@ -445,13 +445,16 @@ type ExperimentPatch struct {
 
 // Apply returns a copy of e with the patch applied, validated, its version
 // bumped. A draft may change anything. A running experiment may change its
-// brief, its coverage, its audience and its variants' weights, but not
-// which variants and goals exist, their payloads, the control or the shard
-// count: counts already taken would stop meaning what they meant. That includes a goal's cap and
-// server_only: sums counted under two caps, or from two sets of senders, are
-// no one metric's. The audience, like the coverage, says only who may enter
-// from now on: users already in keep their arm, so it may change while the
-// experiment runs. So may the goals' and ratio metrics' decisions (role,
+// brief, but not which variants and goals exist, their payloads, the control
+// or the shard count: counts already taken would stop meaning what they
+// meant. That includes a goal's cap and server_only: sums counted under two
+// caps, or from two sets of senders, are no one metric's. Nor may it change
+// its weights, lower its coverage or change its audience other than by
+// removing it: assignments are sticky, so users who entered before such a
+// change keep their arm while later ones are split differently, and the arms
+// would no longer hold like populations (newPhase). Raising the coverage is
+// safe: bucket ranges grow in place, so no enrolled user changes arm, and
+// every arm widens by the same share. So may the goals' and ratio metrics' decisions (role,
 // direction, ...), which change only the reading of the counts; which ratio
 // metrics exist may not. A stopped experiment may change only its brief: a
 // primary chosen after the results are final is no longer a decision made
@@ -550,6 +553,10 @@ func (e *Experiment) checkLiveChange(p ExperimentPatch) error {
 		return frozen("audience")
 	case e.Status == StatusStopped && p.Variants != nil:
 		return frozen("variants")
+	case p.Coverage != nil && *p.Coverage < e.Coverage:
+		return newPhase("coverage", "lowering the coverage changes who may enter")
+	case p.Audience != nil && !widensAudience(e.Audience, p.Audience):
+		return newPhase("audience", "an audience other than everyone changes who may enter")
 	}
 	if p.Variants == nil {
 		return nil
@@ -560,10 +567,34 @@ func (e *Experiment) checkLiveChange(p ExperimentPatch) error {
 	for i, v := range *p.Variants {
 		old := e.Variants[i]
 		if v.Key != old.Key || !bytes.Equal(compactJSON(v.Payload), compactJSON(old.Payload)) {
-			return &Error{Code: ECONFLICT, Field: "variants", Message: "a running experiment may change only its variants' weights"}
+			return &Error{Code: ECONFLICT, Field: "variants", Message: "a running experiment may not change which variants exist or their payloads"}
 		}
 	}
+	// Relative weights are compared as the shares Bucket hashes by: 1:1 and
+	// 2:2 split users alike.
+	changed := Experiment{Variants: *p.Variants}
+	var was, now [MaxVariants]float64
+	if !slices.Equal(e.Weights(was[:0]), changed.Weights(now[:0])) {
+		return newPhase("variants", "new weights would mix users who entered under the old ones with users who entered under the new")
+	}
 	return nil
+}
+
+// newPhase refuses a change to a running experiment that would bias it: a
+// sticky assignment keeps everyone who entered before the change where
+// they were, so the arms would hold different mixes of early and late
+// users. Such a change starts a new phase, whose counts are its own.
+func newPhase(field, why string) error {
+	return &Error{Code: ECONFLICT, Field: field, Message: "cannot change while the experiment is running: " + why + "; start a new phase instead (POST /v1/experiments/{id}/phases)"}
+}
+
+// widensAudience reports whether replacing the audience old by next only
+// lets more users in: keeping it, or removing it. Whether one condition
+// admits a superset of another is not decidable in general, so any other
+// change counts as changing who may enter.
+func widensAudience(old, next json.RawMessage) bool {
+	n := normalAudience(next)
+	return n == nil || bytes.Equal(compactJSON(n), compactJSON(old))
 }
 
 func compactJSON(b json.RawMessage) []byte {

@@ -2,6 +2,7 @@ package refx_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -162,32 +163,43 @@ func TestBucketFollowsRelativeWeights(t *testing.T) {
 func TestApply(t *testing.T) {
 	name := "new name"
 	weights := []refx.Variant{{Key: "control", Weight: 1}, {Key: "bold", Weight: 1, Payload: json.RawMessage(`{"a":1}`)}}
+	sameSplit := []refx.Variant{{Key: "control", Weight: 2}, {Key: "bold", Weight: 6, Payload: json.RawMessage(`{"a":1}`)}}
 	payload := []refx.Variant{{Key: "control", Weight: 1}, {Key: "bold", Weight: 3, Payload: json.RawMessage(`{"a":2}`)}}
 	goals := []refx.Goal{{Key: "buy", Kind: refx.GoalValue}}
 	control := "bold"
-	coverage := 0.5
+	half, full := 0.5, 1.0
 	tests := []struct {
 		name   string
 		status refx.Status
+		from   float64 // the coverage before the patch
 		patch  refx.ExperimentPatch
 		code   string
+		field  string
 	}{
-		{"DraftAnything", refx.StatusDraft, refx.ExperimentPatch{Version: 1, Goals: &goals, Control: &control, Variants: &payload}, ""},
-		{"ErrStale", refx.StatusDraft, refx.ExperimentPatch{Version: 2, Name: &name}, refx.ECONFLICT},
-		{"RunningWeights", refx.StatusRunning, refx.ExperimentPatch{Version: 1, Variants: &weights, Coverage: &coverage}, ""},
-		{"ErrRunningPayload", refx.StatusRunning, refx.ExperimentPatch{Version: 1, Variants: &payload}, refx.ECONFLICT},
-		{"ErrRunningGoals", refx.StatusRunning, refx.ExperimentPatch{Version: 1, Goals: &goals}, refx.ECONFLICT},
-		{"ErrRunningControl", refx.StatusRunning, refx.ExperimentPatch{Version: 1, Control: &control}, refx.ECONFLICT},
-		{"StoppedBrief", refx.StatusStopped, refx.ExperimentPatch{Version: 1, Name: &name}, ""},
-		{"ErrStoppedCoverage", refx.StatusStopped, refx.ExperimentPatch{Version: 1, Coverage: &coverage}, refx.ECONFLICT},
+		// Refusals whose field is one a new phase may change say so.
+		{"DraftAnything", refx.StatusDraft, 1, refx.ExperimentPatch{Version: 1, Goals: &goals, Control: &control, Variants: &payload, Coverage: &half}, "", ""},
+		{"ErrStale", refx.StatusDraft, 1, refx.ExperimentPatch{Version: 2, Name: &name}, refx.ECONFLICT, ""},
+		{"ErrRunningWeights", refx.StatusRunning, 1, refx.ExperimentPatch{Version: 1, Variants: &weights}, refx.ECONFLICT, "variants"},
+		// 2:6 is the 1:3 split: no user changes arm.
+		{"RunningSameSplit", refx.StatusRunning, 1, refx.ExperimentPatch{Version: 1, Variants: &sameSplit}, "", ""},
+		{"RunningCoverageUp", refx.StatusRunning, 0.5, refx.ExperimentPatch{Version: 1, Coverage: &full}, "", ""},
+		{"ErrRunningCoverageDown", refx.StatusRunning, 1, refx.ExperimentPatch{Version: 1, Coverage: &half}, refx.ECONFLICT, "coverage"},
+		{"ErrRunningPayload", refx.StatusRunning, 1, refx.ExperimentPatch{Version: 1, Variants: &payload}, refx.ECONFLICT, "variants"},
+		{"ErrRunningGoals", refx.StatusRunning, 1, refx.ExperimentPatch{Version: 1, Goals: &goals}, refx.ECONFLICT, "goals"},
+		{"ErrRunningControl", refx.StatusRunning, 1, refx.ExperimentPatch{Version: 1, Control: &control}, refx.ECONFLICT, "control"},
+		{"StoppedBrief", refx.StatusStopped, 1, refx.ExperimentPatch{Version: 1, Name: &name}, "", ""},
+		{"ErrStoppedCoverage", refx.StatusStopped, 0.5, refx.ExperimentPatch{Version: 1, Coverage: &full}, refx.ECONFLICT, "coverage"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := draft(t)
-			e.Status = tt.status
+			e.Status, e.Coverage = tt.status, tt.from
 			next, err := e.Apply(tt.patch, time.Now())
-			if refx.ErrorCode(err) != tt.code {
-				t.Fatalf("Apply: %v, want code %q", err, tt.code)
+			if refx.ErrorCode(err) != tt.code || refx.ErrorField(err) != tt.field {
+				t.Fatalf("Apply: %v (field %q), want code %q field %q", err, refx.ErrorField(err), tt.code, tt.field)
+			}
+			if (tt.field == "coverage" || tt.name == "ErrRunningWeights") && tt.status == refx.StatusRunning && !strings.Contains(err.Error(), "new phase") {
+				t.Fatalf("Apply: %v, want it to say to start a new phase", err)
 			}
 			if err == nil && next.Version != 2 {
 				t.Fatalf("version = %d, want 2", next.Version)
@@ -199,29 +211,31 @@ func TestApply(t *testing.T) {
 	}
 }
 
-func TestTransition(t *testing.T) {
-	tests := []struct {
-		from, to refx.Status
-		code     string
-	}{
-		{refx.StatusDraft, refx.StatusRunning, ""},
-		{refx.StatusDraft, refx.StatusStopped, ""},
-		{refx.StatusRunning, refx.StatusRunning, ""},
-		{refx.StatusRunning, refx.StatusStopped, ""},
-		{refx.StatusStopped, refx.StatusRunning, refx.ECONFLICT},
-		{refx.StatusRunning, refx.StatusDraft, refx.ECONFLICT},
+// TestCoverageIncreaseKeepsArms: a running experiment may raise its
+// coverage because bucket ranges grow in place: every user covered before
+// is covered after, in the same arm.
+func TestCoverageIncreaseKeepsArms(t *testing.T) {
+	e := draft(t)
+	steps := []float64{0.1, 0.35, 0.8, 1}
+	moved, covered := 0, 0
+	for i := range 10000 {
+		user := fmt.Sprint("user-", i)
+		first := ""
+		for _, c := range steps {
+			e.Coverage = c
+			v, ok := e.Bucket(user)
+			switch {
+			case !ok && first != "":
+				t.Fatalf("%s left the experiment when the coverage rose to %v", user, c)
+			case ok && first == "":
+				first = v.Key
+				covered++
+			case ok && v.Key != first:
+				moved++
+			}
+		}
 	}
-	for _, tt := range tests {
-		t.Run(string(tt.from)+"To"+string(tt.to), func(t *testing.T) {
-			e := draft(t)
-			e.Status = tt.from
-			next, err := e.Transition(tt.to, time.Now())
-			if refx.ErrorCode(err) != tt.code {
-				t.Fatalf("Transition: %v, want %q", err, tt.code)
-			}
-			if err == nil && next.Status != tt.to {
-				t.Fatalf("status %s", next.Status)
-			}
-		})
+	if moved != 0 || covered < 9900 {
+		t.Fatalf("%d of %d covered users changed arm as the coverage rose", moved, covered)
 	}
 }
