@@ -349,3 +349,27 @@ func TestFlagAudit(t *testing.T) {
 		t.Errorf("delete entry: before %s, after %s", entries[0].Before, entries[0].After)
 	}
 }
+
+// TestLamedAudit: a Lamed experiment created by a tracking call is the
+// system's doing, whatever the call's credential; its delete is the
+// caller's.
+func TestLamedAudit(t *testing.T) {
+	t.Parallel()
+	tracker := refx.WithActor(context.Background(), refx.Actor{ID: "secret:k9", Name: "site"})
+	s := MustStore(t, dynamo.Options{})
+	if err := s.LamedTrack(tracker, refx.LamedTrack{Namespace: "alephbet", Experiment: "Button Color", Variant: "red", Event: "participate", UUID: "u1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LamedTrack(tracker, refx.LamedTrack{Namespace: "alephbet", Experiment: "Button Color", Variant: "blue", Event: "participate", UUID: "u2"}); err != nil {
+		t.Fatal(err)
+	}
+	owner := refx.WithActor(context.Background(), refx.Actor{ID: "bootstrap", Name: "bootstrap", Role: refx.RoleOwner})
+	if err := s.LamedDelete(owner, "alephbet", "Button Color"); err != nil {
+		t.Fatal(err)
+	}
+	id := refx.LamedExperimentID("alephbet", "Button Color")
+	got := MustAudit(t, s, refx.AuditExperiment, id)
+	if len(got) != 2 || got[0].Action != "delete" || got[0].Actor.ID != "bootstrap" || got[1].Action != "create" || got[1].Actor != refx.SystemActor {
+		t.Fatalf("entries: %+v", got)
+	}
+}

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -119,25 +120,48 @@ func (s *Store) EraseUser(ctx context.Context, user string) (*refx.Erasure, erro
 		return nil, err
 	}
 	e.ErasedAt = s.opts.Now().UTC()
-	record, err := attributevalue.MarshalMap(item.Erasure{
+	record, err := putItem(s.table, item.Erasure{
 		Key: erasureKey(e.UserHash), Entity: entityErasure, UserHash: e.UserHash,
 		Assignments: e.Assignments, Events: e.Events, Codes: e.Codes, Attributions: e.Attributions,
 		Referees: e.Referees, Refusals: e.Refusals, Clicks: e.Clicks, Visits: e.Visits,
 		VisitorHashes: visitors, ErasedAt: e.ErasedAt, ExpiresAt: e.ErasedAt.Add(erasureTTL),
-	})
+	}, nil)
 	if err != nil {
 		return nil, storeError("EraseUser", err)
 	}
-	// Put again on every call: the export must exclude whatever it holds
-	// of the user, even when the table no longer does (events expire
-	// after the idempotency window, their rows stay in S3).
-	if err := s.retry(ctx, "EraseUser", func() error {
-		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: record})
-		return err
-	}); err != nil {
+	after, err := erasureAudit(e)
+	if err != nil {
+		return nil, storeError("EraseUser", err)
+	}
+	// The audit trail is kept for good: it names the user by hash only,
+	// as the export's erasure record does.
+	entry, err := s.auditPut(ctx, refx.AuditUser, e.UserHash, "erase", nil, after)
+	if err != nil {
+		return nil, storeError("EraseUser", err)
+	}
+	// Put again on every call, with an entry each time: the export must
+	// exclude whatever it holds of the user, even when the table no longer
+	// does (events expire after the idempotency window, their rows stay in
+	// S3).
+	if err := s.transact(ctx, "EraseUser", []types.TransactWriteItem{record, entry}); err != nil {
 		return nil, storeError("EraseUser", err)
 	}
 	return e, nil
+}
+
+// erasureAudit is what an erasure's audit entry records: e without the
+// user's id.
+func erasureAudit(e *refx.Erasure) (map[string]any, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	delete(out, "user")
+	return out, nil
 }
 
 // eraseLinks handles an assignment of the erased user that identify

@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,8 +130,21 @@ func TestEraseUser(t *testing.T) {
 		}
 	})
 	t.Run("ErasureRecordByHash", func(t *testing.T) {
-		if got := naming(t, s, hash); len(got) != 1 || got[0] != "ERASURE#"+hash+" ERASURE" {
+		// The record, and the audit entry of each call.
+		got := naming(t, s, hash)
+		slices.Sort(got)
+		if len(got) != 3 || !strings.HasPrefix(got[0], "AUDIT#user#"+hash+" ") || !strings.HasPrefix(got[1], "AUDIT#user#"+hash+" ") || got[2] != "ERASURE#"+hash+" ERASURE" {
 			t.Fatalf("items naming the hash: %v", got)
+		}
+	})
+	t.Run("AuditByHash", func(t *testing.T) {
+		entries := MustAudit(t, s, refx.AuditUser, hash)
+		if len(entries) != 2 || entries[0].Action != "erase" || string(entries[0].Before) != "null" {
+			t.Fatalf("entries: %+v", entries)
+		}
+		var after map[string]any
+		if err := json.Unmarshal(entries[1].After, &after); err != nil || after["user_hash"] != hash || after["assignments"] != 4.0 || after["user"] != nil {
+			t.Fatalf("first erasure's entry: %s", entries[1].After)
 		}
 	})
 	t.Run("CountsUnchanged", func(t *testing.T) {

@@ -198,7 +198,8 @@ func (s *Store) extendLamed(ctx context.Context, id string, t refx.LamedTrack) e
 }
 
 // createLamed creates a Lamed experiment, running from its first event, and
-// counts it in its namespace, in one transaction: ELIMIT when the namespace
+// counts it in its namespace, in one transaction with its audit entry, made
+// by refx.SystemActor (no person asked for it): ELIMIT when the namespace
 // has its experiments. An experiment created concurrently is extended.
 func (s *Store) createLamed(ctx context.Context, id string, t refx.LamedTrack) error {
 	nsKey := lamedNamespaceKey(t.Namespace)
@@ -230,7 +231,11 @@ func (s *Store) createLamed(ctx context.Context, id string, t refx.LamedTrack) e
 	if err != nil {
 		return storeError("createLamed", err)
 	}
-	err = s.transact(ctx, "createLamed", []types.TransactWriteItem{put, counted})
+	entry, err := s.auditPut(refx.WithActor(ctx, refx.SystemActor), refx.AuditExperiment, id, "create", nil, e)
+	if err != nil {
+		return storeError("createLamed", err)
+	}
+	err = s.transact(ctx, "createLamed", []types.TransactWriteItem{put, counted, entry})
 	reasons := cancellationReasons(err)
 	switch {
 	case conditionFailed(reasons, 0):
@@ -336,7 +341,8 @@ func (s *Store) LamedDelete(ctx context.Context, namespace, experiment string) e
 }
 
 // deleteLamed deletes the counters of the Lamed experiment exp, then its
-// item, freeing its slot in its namespace in the same transaction.
+// item, freeing its slot in its namespace and writing the caller's audit
+// entry in the same transaction.
 func (s *Store) deleteLamed(ctx context.Context, exp *refx.Experiment) error {
 	if err := s.deleteCounts(ctx, exp); err != nil {
 		return err
@@ -351,18 +357,18 @@ func (s *Store) deleteLamed(ctx context.Context, exp *refx.Experiment) error {
 	if err != nil {
 		return storeError("LamedDelete", err)
 	}
-	err = s.transact(ctx, "LamedDelete", []types.TransactWriteItem{del, uncounted})
-	reasons := cancellationReasons(err)
-	switch {
-	case conditionFailed(reasons, 0):
-		err = nil // deleted meanwhile, or by this request's earlier attempt
-	case conditionFailed(reasons, 1):
+	entry, err := s.auditPut(ctx, refx.AuditExperiment, exp.ID, "delete", exp, nil)
+	if err != nil {
+		return storeError("LamedDelete", err)
+	}
+	err = s.transact(ctx, "LamedDelete", []types.TransactWriteItem{del, uncounted, entry})
+	if conditionFailed(cancellationReasons(err), 1) {
 		// An experiment created before namespaces were counted has no
 		// slot to free.
-		err = s.retry(ctx, "LamedDelete", func() error {
-			_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: experimentKey(exp.ID).Attributes()})
-			return err
-		})
+		err = s.transact(ctx, "LamedDelete", []types.TransactWriteItem{del, entry})
+	}
+	if conditionFailed(cancellationReasons(err), 0) {
+		err = nil // deleted meanwhile, or by this request's earlier attempt, with its entry
 	}
 	s.cache.forget(exp.ID)
 	s.lamedSeen.Clear()
