@@ -229,3 +229,5 @@ func layerFieldsOf(it experimentItem, e *refx.Experiment) {
 		e.Holdouts = append(e.Holdouts, refx.HoldoutRef{ID: h.ID, Seed: h.Seed, Share: h.Share})
 	}
 }
+
+var _ refx.LayerService = (*Store)(nil)

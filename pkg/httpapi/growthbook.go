@@ -154,6 +154,7 @@ func (s *Server) experimentRule(ctx context.Context, rule refx.FlagRule) (*refx.
 		out.Variations = append(out.Variations, v.Payload)
 		out.Meta = append(out.Meta, refx.VariationMeta{Key: v.Key})
 	}
+	out.Namespace, out.Filters = layerFilters(e, out.HashAttribute)
 	return &out, e.UpdatedAt, nil
 }
 
@@ -169,4 +170,27 @@ func withAudience(condition, audience json.RawMessage) json.RawMessage {
 	}
 	both, _ := json.Marshal(map[string][]json.RawMessage{"$and": {condition, audience}})
 	return both
+}
+
+// layerFilters expresses e's layer range and covering holdouts for a
+// GrowthBook SDK, so that it enrols the users /v1/assign does. The range
+// is GrowthBook's namespace (refx places users with its hash); a holdout
+// is a filter keeping its general arm only. GrowthBook's SDKs skip the
+// namespace of a rule that has filters, so with holdouts the range is a
+// filter too: inNamespace's hash (version 1, seed "__" + layer).
+func layerFilters(e *refx.Experiment, attribute string) (*refx.Namespace, []refx.RuleFilter) {
+	var ns *refx.Namespace
+	var filters []refx.RuleFilter
+	r, layered := e.ClaimedRange()
+	if layered {
+		ns = &refx.Namespace{ID: e.Layer, Start: r.Start, End: r.End}
+	}
+	for _, h := range e.Holdouts {
+		general := bucket.Ranges([]float64{h.Share, 1 - h.Share}, 1)[1]
+		filters = append(filters, refx.RuleFilter{Attribute: attribute, Seed: h.Seed, HashVersion: 2, Ranges: []bucket.Range{general}})
+	}
+	if layered && len(filters) > 0 {
+		filters = append(filters, refx.RuleFilter{Attribute: attribute, Seed: "__" + e.Layer, HashVersion: 1, Ranges: []bucket.Range{{Start: r.Start, End: r.End}}})
+	}
+	return ns, filters
 }

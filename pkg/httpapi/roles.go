@@ -15,6 +15,7 @@ import (
 var adminRoles = map[string]refx.AdminRole{
 	// Reads.
 	"GET /v1/me":                              refx.RoleViewer,
+	"GET /v1/audit":                           refx.RoleViewer,
 	"GET /v1/experiments":                     refx.RoleViewer,
 	"GET /v1/experiments/{id}":                refx.RoleViewer,
 	"GET /v1/experiments/{id}/results":        refx.RoleViewer,
@@ -29,6 +30,10 @@ var adminRoles = map[string]refx.AdminRole{
 	"GET /v1/segments":                        refx.RoleViewer,
 	"GET /v1/segments/{key}":                  refx.RoleViewer,
 	"GET /lamed/experiments":                  refx.RoleViewer,
+	"GET /v1/layers":                          refx.RoleViewer,
+	"GET /v1/layers/{id}":                     refx.RoleViewer,
+	"GET /v1/holdouts":                        refx.RoleViewer,
+	"GET /v1/holdouts/{id}":                   refx.RoleViewer,
 
 	// Drafts, flags, segments, and an experiment's lifecycle but its
 	// approval.
@@ -48,6 +53,9 @@ var adminRoles = map[string]refx.AdminRole{
 	"POST /v1/segments":                         refx.RoleEditor,
 	"PATCH /v1/segments/{key}":                  refx.RoleEditor,
 	"DELETE /v1/segments/{key}":                 refx.RoleEditor,
+	"POST /v1/layers":                           refx.RoleEditor,
+	"PATCH /v1/layers/{id}":                     refx.RoleEditor,
+	"POST /v1/holdouts":                         refx.RoleEditor,
 
 	"POST /v1/experiments/{id}/approve": refx.RoleApprover,
 
@@ -57,6 +65,7 @@ var adminRoles = map[string]refx.AdminRole{
 	"PATCH /v1/keys/{id}":         refx.RoleOwner,
 	"DELETE /v1/keys/{id}":        refx.RoleOwner,
 	"DELETE /v1/experiments/{id}": refx.RoleOwner,
+	"DELETE /v1/layers/{id}":      refx.RoleOwner,
 	"DELETE /v1/users/{user}":     refx.RoleOwner, // or a secret key (adminOrSecret)
 	"DELETE /lamed/delete":        refx.RoleOwner,
 }

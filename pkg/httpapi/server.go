@@ -235,6 +235,14 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("GET /v1/segments/{key}", s.getSegment)
 	admin("PATCH /v1/segments/{key}", s.updateSegment)
 	admin("DELETE /v1/segments/{key}", s.deleteSegment)
+	admin("POST /v1/layers", s.createLayer)
+	admin("GET /v1/layers", s.listLayers)
+	admin("GET /v1/layers/{id}", s.getLayer)
+	admin("PATCH /v1/layers/{id}", s.updateLayer)
+	admin("DELETE /v1/layers/{id}", s.deleteLayer)
+	admin("POST /v1/holdouts", s.createHoldout)
+	admin("GET /v1/holdouts", s.listHoldouts)
+	admin("GET /v1/holdouts/{id}", s.getHoldout)
 	// The dashboard's page and assets hold no data and need no key;
 	// the page sends the key with its API calls.
 	mux.Handle("GET /dashboard", apiFunc(s.dashboardPage))

@@ -1,6 +1,7 @@
 package refx
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -216,4 +217,22 @@ func (e *Experiment) ClaimedRange() (LayerRange, bool) {
 func (e *Experiment) InLayer(user string) bool {
 	r, ok := e.ClaimedRange()
 	return !ok || r.Contains(e.Layer, user)
+}
+
+// LayerService manages layers and lists holdouts. Its store must be the
+// experiments' own: a start claims its range in the experiment's write.
+type LayerService interface {
+	// CreateLayer stores a new layer. ECONFLICT if the id is taken.
+	CreateLayer(ctx context.Context, l *Layer) error
+	// Layer reads a layer. ENOTFOUND.
+	Layer(ctx context.Context, id string) (*Layer, error)
+	// Layers lists layers, newest first. EINVALID for a bad cursor.
+	Layers(ctx context.Context, limit int, cursor string) (*LayerPage, error)
+	// UpdateLayer applies a patch. ECONFLICT for a stale version, ENOTFOUND.
+	UpdateLayer(ctx context.Context, id string, p LayerPatch) (*Layer, error)
+	// DeleteLayer deletes a layer no running experiment claims a range of.
+	// ECONFLICT while one does, ENOTFOUND.
+	DeleteLayer(ctx context.Context, id string) error
+	// Holdouts lists holdouts, newest first. EINVALID for a bad cursor.
+	Holdouts(ctx context.Context, limit int, cursor string) (*HoldoutPage, error)
 }

@@ -1,0 +1,174 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// The admin routes of layers and holdouts. A holdout is an experiment of
+// kind holdout: it is created here, read and listed here, and started,
+// stopped and analysed by the experiment routes.
+
+// layers is the layer store: the experiment store itself, since a start
+// claims its layer range in the experiment's own transaction.
+func (s *Server) layers() (refx.LayerService, error) {
+	l, ok := s.Experiments.(refx.LayerService)
+	if !ok {
+		return nil, refx.Errorf(refx.EINTERNAL, "the experiment store keeps no layers")
+	}
+	return l, nil
+}
+
+func layerID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if !refx.ValidSlug(id) {
+		return "", refx.FieldErrorf("id", "must be a layer id")
+	}
+	return id, nil
+}
+
+func (s *Server) createLayer(w http.ResponseWriter, r *http.Request) error {
+	ls, err := s.layers()
+	if err != nil {
+		return err
+	}
+	var req refx.NewLayer
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	l, err := req.Build(s.now())
+	if err != nil {
+		return err
+	}
+	if err := ls.CreateLayer(r.Context(), l); err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/layers/"+l.ID)
+	writeJSON(w, http.StatusCreated, l)
+	return nil
+}
+
+func (s *Server) listLayers(w http.ResponseWriter, r *http.Request) error {
+	ls, err := s.layers()
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	page, err := ls.Layers(r.Context(), limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (s *Server) getLayer(w http.ResponseWriter, r *http.Request) error {
+	ls, err := s.layers()
+	if err != nil {
+		return err
+	}
+	id, err := layerID(r)
+	if err != nil {
+		return err
+	}
+	l, err := ls.Layer(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
+}
+
+func (s *Server) updateLayer(w http.ResponseWriter, r *http.Request) error {
+	ls, err := s.layers()
+	if err != nil {
+		return err
+	}
+	id, err := layerID(r)
+	if err != nil {
+		return err
+	}
+	var p refx.LayerPatch
+	if err := decodeJSON(w, r, &p); err != nil {
+		return err
+	}
+	if p.Version < 1 {
+		return refx.FieldErrorf("version", "must be the version you read (optimistic locking)")
+	}
+	l, err := ls.UpdateLayer(r.Context(), id, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
+}
+
+func (s *Server) deleteLayer(w http.ResponseWriter, r *http.Request) error {
+	ls, err := s.layers()
+	if err != nil {
+		return err
+	}
+	id, err := layerID(r)
+	if err != nil {
+		return err
+	}
+	if err := ls.DeleteLayer(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) createHoldout(w http.ResponseWriter, r *http.Request) error {
+	var req refx.NewHoldout
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	h, err := req.Build(s.now())
+	if err != nil {
+		return err
+	}
+	if err := s.Experiments.CreateExperiment(r.Context(), h); err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/holdouts/"+h.ID)
+	writeJSON(w, http.StatusCreated, h)
+	return nil
+}
+
+func (s *Server) listHoldouts(w http.ResponseWriter, r *http.Request) error {
+	ls, err := s.layers()
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	page, err := ls.Holdouts(r.Context(), limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (s *Server) getHoldout(w http.ResponseWriter, r *http.Request) error {
+	id, err := experimentID(r)
+	if err != nil {
+		return err
+	}
+	h, err := s.Experiments.Experiment(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if h.Kind != refx.KindHoldout {
+		return refx.Errorf(refx.ENOTFOUND, "holdout %s not found: %s is an experiment", id, id)
+	}
+	writeJSON(w, http.StatusOK, h)
+	return nil
+}
