@@ -33,8 +33,8 @@ func layered(id, layer string, start, end float64) refx.NewExperiment {
 	return n
 }
 
-// mustDraft creates the experiment n describes, not started.
-func mustDraft(tb testing.TB, s *dynamo.Store, n refx.NewExperiment) *refx.Experiment {
+// mustCreated creates the experiment n describes, not started.
+func mustCreated(tb testing.TB, s *dynamo.Store, n refx.NewExperiment) *refx.Experiment {
 	tb.Helper()
 	e, err := n.Build(time.Now())
 	if err != nil {
@@ -138,7 +138,7 @@ func TestLayerStart(t *testing.T) {
 	s := MustStore(t, dynamo.Options{})
 	MustLayer(t, s, "checkout")
 	a := MustRunning(t, s, layered("a", "checkout", 0, 0.5))
-	b := mustDraft(t, s, layered("b", "checkout", 0.4, 0.8))
+	b := mustCreated(t, s, layered("b", "checkout", 0.4, 0.8))
 
 	t.Run("ErrOverlap", func(t *testing.T) {
 		_, err := s.SetStatus(ctx, b.ID, refx.StatusRunning)
@@ -174,7 +174,7 @@ func TestLayerStart(t *testing.T) {
 		}
 	})
 	t.Run("ErrMissingLayer", func(t *testing.T) {
-		e := mustDraft(t, s, layered("nowhere", "missing", 0, 1))
+		e := mustCreated(t, s, layered("nowhere", "missing", 0, 1))
 		_, err := s.SetStatus(ctx, e.ID, refx.StatusRunning)
 		wantCode(t, err, refx.EINVALID)
 	})
@@ -201,8 +201,8 @@ func TestLayerConcurrentStarts(t *testing.T) {
 		layer := fmt.Sprintf("race-%d", round)
 		MustLayer(t, c.direct, layer)
 		ids := []string{layer + "-x", layer + "-y"}
-		mustDraft(t, c.direct, layered(ids[0], layer, 0, 0.6))
-		mustDraft(t, c.direct, layered(ids[1], layer, 0.5, 1))
+		mustCreated(t, c.direct, layered(ids[0], layer, 0, 0.6))
+		mustCreated(t, c.direct, layered(ids[1], layer, 0.5, 1))
 		errs := make([]error, 2)
 		var wg sync.WaitGroup
 		for i, id := range ids {
@@ -340,4 +340,54 @@ func TestHoldout(t *testing.T) {
 		}
 		t.Logf("%d of %d users held out (%.1f%%)", nHeld, users, 100*float64(nHeld)/users)
 	})
+}
+
+// BenchmarkContentionHoldout measures, through ddbsim, the write units of
+// the first assignment to an experiment under a running holdout: a general
+// user writes their holdout assignment and their experiment's, a held-out
+// user their holdout assignment only; asking again for a held-out user
+// fails the holdout put's condition (charged as a write). Each is one
+// user's own items: none is shared.
+func BenchmarkContentionHoldout(b *testing.B) {
+	ctx := context.Background()
+	direct := MustStore(b, dynamo.Options{})
+	h, err := refx.NewHoldout{ID: "hold", Share: 0.5, Goals: []refx.Goal{{Key: "signup", Kind: refx.GoalBinomial}}}.Build(time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := direct.CreateExperiment(ctx, h); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := direct.SetStatus(ctx, h.ID, refx.StatusRunning); err != nil {
+		b.Fatal(err)
+	}
+	e := MustRunning(b, direct, newExperiment("covered"))
+	c := mustContentionOn(b, direct, false)
+	const k = 50
+	users := map[string][]string{}
+	for i := 0; len(users[refx.HoldoutArm]) < k || len(users[refx.GeneralArm]) < k; i++ {
+		u := fmt.Sprintf("user-%s-%d", uuid()[:8], i)
+		arm := h.Ref().Arm(u)
+		users[arm] = append(users[arm], u)
+	}
+	measure := func(name string, subjects []string) {
+		dynamotest.MustCount(b, c.through)
+		c.proxy.Reset()
+		for _, u := range subjects[:k] {
+			if _, err := c.through.Assign(ctx, e.ID, u, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		request := c.proxy.Usage().WRU()
+		dynamotest.MustCount(b, c.through)
+		total := c.proxy.Usage().WRU()
+		b.ReportMetric(float64(total)/k, "WRU/"+name)
+		b.Logf("%s: %.2f WRU per request (%.2f on the request path, %.2f by the aggregator)", name,
+			float64(total)/k, float64(request)/k, float64(total-request)/k)
+	}
+	b.ResetTimer()
+	measure("first-assign-general", users[refx.GeneralArm])
+	measure("first-assign-held-out", users[refx.HoldoutArm])
+	measure("again-held-out", users[refx.HoldoutArm])
+	measure("again-general", users[refx.GeneralArm])
 }
