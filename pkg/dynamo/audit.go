@@ -17,6 +17,8 @@ import (
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
+var _ refx.AuditService = (*Store)(nil)
+
 // entityAudit marks audit entries.
 const entityAudit = "audit"
 

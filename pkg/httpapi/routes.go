@@ -70,6 +70,7 @@ func RouteTable() []Route {
 		{http.MethodPatch, "/v1/keys/{id}", AdminRoutes},
 		{http.MethodDelete, "/v1/flags/{key}", AdminRoutes},
 		{http.MethodGet, "/v1/me", AdminRoutes},
+		{http.MethodGet, "/v1/audit", AdminRoutes},
 		{http.MethodPost, "/v1/segments", AdminRoutes},
 		{http.MethodGet, "/v1/segments", AdminRoutes},
 		{http.MethodGet, "/v1/segments/{key}", AdminRoutes},

@@ -205,6 +205,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	// adminRoles (roles.go).
 	admin := func(pattern string, h apiFunc) { mux.Handle(pattern, s.requireRole(isAdminKey, pattern, h)) }
 	admin("GET /v1/me", s.me)
+	admin("GET /v1/audit", s.audit)
 	admin("POST /v1/experiments", s.createExperiment)
 	admin("GET /v1/experiments", s.listExperiments)
 	admin("GET /v1/experiments/{id}", s.getExperiment)

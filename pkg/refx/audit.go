@@ -1,7 +1,9 @@
 package refx
 
 import (
+	"context"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -17,6 +19,20 @@ const (
 	AuditUser       AuditResource = "user"
 	AuditLayer      AuditResource = "layer"
 )
+
+// AuditResources lists the kinds of audited resources.
+var AuditResources = []AuditResource{AuditExperiment, AuditFlag, AuditSegment, AuditKey, AuditUser, AuditLayer}
+
+// Valid reports whether r is one of AuditResources.
+func (r AuditResource) Valid() bool { return slices.Contains(AuditResources, r) }
+
+// AuditService reads the audit trail. Nothing updates or deletes an entry:
+// each is written by the store in the transaction of its change.
+type AuditService interface {
+	// Audit returns a page of entries, newest first. EINVALID for a cursor
+	// it did not return.
+	Audit(ctx context.Context, f AuditFilter) (*AuditPage, error)
+}
 
 // AuditEntry is one change, as the experiment log keeps it: append-only,
 // written in the same transaction as the change it records, so that no
