@@ -518,7 +518,7 @@
       },
     },
     h('h1', {}, 'Admin key'),
-    h('p', {}, 'Enter the refx admin key (REFX_ADMIN_KEY; in AWS, the AdminKeySecretArn secret). It stays in this tab’s session storage and is sent only as a bearer token to this API.'),
+    h('p', {}, 'Enter your admin key: the rfx_adm_… key an owner created for you (its role decides what you may do here), or the deployment’s bootstrap key (REFX_ADMIN_KEY; in AWS, the AdminKeySecretArn secret). It stays in this tab’s session storage and is sent only as a bearer token to this API.'),
     message ? h('p', { class: 'error', role: 'alert' }, message) : null,
     h('label', { for: 'admin-key' }, 'Admin key'), input,
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Continue')),
