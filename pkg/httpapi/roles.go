@@ -16,7 +16,6 @@ var adminRoles = map[string]refx.AdminRole{
 	// Reads.
 	"GET /v1/me":                              refx.RoleViewer,
 	"GET /v1/audit":                           refx.RoleViewer,
-	"GET /v1/audit":                           refx.RoleViewer,
 	"GET /v1/experiments":                     refx.RoleViewer,
 	"GET /v1/experiments/{id}":                refx.RoleViewer,
 	"GET /v1/experiments/{id}/results":        refx.RoleViewer,
