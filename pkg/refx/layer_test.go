@@ -177,3 +177,45 @@ func TestHoldoutBuild(t *testing.T) {
 		t.Fatal("coverage of global and layer holdouts")
 	}
 }
+
+// TestLayerFrozenOnceLaunched: a draft may move within or out of a layer;
+// a running experiment may not, since its start claimed the range.
+func TestLayerFrozenOnceLaunched(t *testing.T) {
+	now := time.Now()
+	draft, err := refx.NewExperiment{ID: "e", Layer: "home", LayerRange: &refx.LayerRange{Start: 0, End: 0.5},
+		Variants: []refx.Variant{{Key: "a", Weight: 1}, {Key: "b", Weight: 1}}, Goals: []refx.Goal{{Key: "g", Kind: refx.GoalBinomial}}}.Build(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, none := "checkout", ""
+	moved, err := draft.Apply(refx.ExperimentPatch{Version: 1, Layer: &other, LayerRange: &refx.LayerRange{Start: 0.5, End: 1}}, now)
+	if err != nil || moved.Layer != "checkout" || *moved.LayerRange != (refx.LayerRange{Start: 0.5, End: 1}) {
+		t.Fatalf("draft move: %+v %v", moved, err)
+	}
+	if _, err := draft.Apply(refx.ExperimentPatch{Version: 1, Layer: &none}, now); refx.ErrorCode(err) != refx.EINVALID {
+		t.Fatalf("leaving the layer with a range: %v", err)
+	}
+	running := *draft
+	running.Status = refx.StatusRunning
+	tests := []struct {
+		name  string
+		patch refx.ExperimentPatch
+		field string
+	}{
+		{"ErrLayer", refx.ExperimentPatch{Version: 1, Layer: &other}, "layer"},
+		{"ErrRange", refx.ExperimentPatch{Version: 1, LayerRange: &refx.LayerRange{Start: 0, End: 0.6}}, "layer_range"},
+		{"SameRange", refx.ExperimentPatch{Version: 1, LayerRange: &refx.LayerRange{Start: 0, End: 0.5}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := running.Apply(tt.patch, now)
+			var field string
+			if fe, ok := err.(*refx.Error); ok {
+				field = fe.Field
+			}
+			if field != tt.field || (tt.field != "" && refx.ErrorCode(err) != refx.ECONFLICT) {
+				t.Fatalf("field %q (%v), want %q", field, err, tt.field)
+			}
+		})
+	}
+}
