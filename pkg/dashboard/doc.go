@@ -25,4 +25,12 @@
 // filtered in the page, and each flag's rules per environment with the
 // segments (GET /v1/segments) and linked experiments they name. Every
 // string from the API is user input and becomes a text node, never markup.
+//
+// Governance: the page asks GET /v1/me who its key is and shows only the
+// actions that role may use (the API still decides; its refusals are shown
+// in its words). The experiment log (#/log) lists every experiment with its
+// status, owner, primary metric, dates and decision; an experiment's page
+// shows its lifecycle as a stepper, and its review (the brief and GET
+// …/health), conclusion (the form, then the results frozen with it: GET
+// …/conclusion) and history (GET /v1/audit, a field-level diff per change).
 package dashboard

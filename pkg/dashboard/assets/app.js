@@ -232,7 +232,7 @@
   const launched = (exp) => ['running', 'stopped', 'concluded', 'archived'].includes(exp.status);
 
   function statusBadge(status) {
-    return h('span', { class: `badge status-${status}` }, status);
+    return h('span', { class: `badge status-${status}` }, String(status).replace('_', ' '));
   }
 
   function sourceLabel(exp) {
@@ -541,7 +541,7 @@
     const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more');
     const out = h('div');
     main().append(
-      h('div', { class: 'title-row' }, h('h1', {}, 'Experiments'), h('a', { class: 'button', href: '#/new' }, 'New experiment')),
+      h('div', { class: 'title-row' }, h('h1', {}, 'Experiments'), h('a', { class: 'button', id: 'new-experiment', href: '#/new' }, 'New experiment')),
       h('div', { class: 'toolbar' }, h('label', { for: 'status-filter' }, 'Status'), select),
       out,
       h('table', { class: 'list', id: 'experiments' },
@@ -1598,9 +1598,6 @@
     const key = adminKey();
     if (meCache && meCache.key === key) return meCache.actor;
     const actor = api.get('v1/me').then((r) => r.actor, (err) => {
-      // An API without admin roles has one admin key, which may do
-      // everything.
-      if (err.status === 404) return { id: 'bootstrap', name: 'admin', role: 'owner' };
       meCache = null;
       throw err;
     });
@@ -1760,6 +1757,7 @@
       return h('tr', { 'data-experiment': exp.id, 'data-status': exp.status },
         td('Experiment', {},
           h('a', { href: base }, exp.name || exp.id),
+          exp.kind === 'holdout' ? [' ', h('span', { class: 'badge', 'data-kind': 'holdout' }, 'holdout')] : null,
           h('div', { class: 'muted mono' }, exp.id),
           h('div', { class: 'small' }, h('a', { href: `${base}/review` }, 'review'), ' · ', h('a', { href: `${base}/history` }, 'history'),
             decision ? [' · ', h('a', { href: `${base}/conclusion` }, 'conclusion')] : null)),
@@ -1880,7 +1878,9 @@
       ['hypothesis', 'Hypothesis', exp.hypothesis || none('none given')],
       ['owner', 'Owner', exp.owner || none('none')],
       ...ROLES.map(([role, title]) => [`metrics-${role}`, title, metrics(role)]),
-      ['audience', 'Audience', [exp.audience ? jsonValue(exp.audience) : 'every user', ` · coverage ${pct(exp.coverage)}`]],
+      ['audience', 'Audience', exp.audience ? jsonValue(exp.audience) : 'every user'],
+      ['coverage', 'Coverage', pct(exp.coverage)],
+      ['layer', 'Layer', exp.layer ? [h('span', { class: 'mono' }, exp.layer), ` [${(exp.layer_range || [0, 1]).join(', ')})`] : none('none')],
       ['planned', 'Planned dates', plannedDates(exp) || none('not set')],
       ['mde', 'Minimum detectable effect', exp.mde != null ? pct(exp.mde) : none('not set')],
       ['planned_sample_size', 'Planned sample size', plannedSize == null ? none('not computed (set the MDE)') : typeof plannedSize === 'number' ? num(plannedSize) : jsonValue(plannedSize)],
@@ -2122,12 +2122,17 @@
 
   // ---------------------------------------------------------------- routing
 
-  // showWhoami says in the top bar who the admin key is.
+  // showWhoami says in the top bar who the admin key is, and offers to
+  // create experiments only to those who may. It runs before the route
+  // renders, and its answer comes after (a promise's), so the list's
+  // button exists by then.
   function showWhoami() {
     const el = document.getElementById('whoami');
     me().then((a) => {
       el.textContent = actorName(a);
       el.hidden = false;
+      document.getElementById('nav-new').hidden = !allows(a, 'editor');
+      document.querySelectorAll('#new-experiment').forEach((b) => { b.hidden = !allows(a, 'editor'); });
     }, () => { el.hidden = true; });
   }
 
