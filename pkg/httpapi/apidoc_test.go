@@ -85,6 +85,14 @@ var serverRoutes = []struct {
 	{"GET", "/v1/segments/{key}", http.StatusUnauthorized},
 	{"PATCH", "/v1/segments/{key}", http.StatusUnauthorized},
 	{"DELETE", "/v1/segments/{key}", http.StatusUnauthorized},
+	{"POST", "/v1/layers", http.StatusUnauthorized},
+	{"GET", "/v1/layers", http.StatusUnauthorized},
+	{"GET", "/v1/layers/{id}", http.StatusUnauthorized},
+	{"PATCH", "/v1/layers/{id}", http.StatusUnauthorized},
+	{"DELETE", "/v1/layers/{id}", http.StatusUnauthorized},
+	{"POST", "/v1/holdouts", http.StatusUnauthorized},
+	{"GET", "/v1/holdouts", http.StatusUnauthorized},
+	{"GET", "/v1/holdouts/{id}", http.StatusUnauthorized},
 	{"DELETE", "/v1/users/{user}", http.StatusUnauthorized},
 }
 
