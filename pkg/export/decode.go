@@ -42,6 +42,7 @@ var decoders = map[string]Decoder{
 	"attribution": decodeAttribution,
 	"refusal":     decodeRefusal,
 	"erasure":     decodeErasure,
+	"audit":       decodeAudit,
 	// Derived state and indexes: counters and code totals are sums of the
 	// rows above and snapshots copies of them, the aggregator's ledgers,
 	// watermark and error records are its bookkeeping, a pointer finds a
@@ -395,6 +396,27 @@ func decodeErasure(r *stream.Record) ([]Row, error) {
 			SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt}})
 	}
 	return rows, nil
+}
+
+// decodeAudit exports an audit entry when it is written. Entries are never
+// changed, and never deleted but by hand: nothing else is a row.
+func decodeAudit(r *stream.Record) ([]Row, error) {
+	if r.Change != stream.Insert {
+		return nil, nil
+	}
+	var it item.Audit
+	if err := unmarshal(r.New, &it); err != nil {
+		return nil, err
+	}
+	if it.ID == "" || it.Resource == "" || it.At.IsZero() {
+		return nil, errors.New("audit item lacks id, resource or at")
+	}
+	return []Row{{Audit, AuditRow{
+		ID: it.ID, Resource: it.Resource, ResourceID: it.ResourceID, Action: it.Action,
+		ActorID: it.ActorID, ActorName: it.ActorName, ActorRole: optString(it.ActorRole), At: it.At.UTC(),
+		Before: optString(it.Before), After: optString(it.After), Note: optString(it.Note),
+		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+	}}}, nil
 }
 
 func optString(s string) *string {

@@ -35,6 +35,7 @@ func TestTablesEncode(t *testing.T) {
 		{export.Attributions, checkTable[export.AttributionRow]},
 		{export.Errors, checkTable[export.ErrorRow]},
 		{export.Erasures, checkTable[export.ErasureRow]},
+		{export.Audit, checkTable[export.AuditRow]},
 	}
 	if len(tests) != len(export.Tables()) {
 		t.Fatalf("%d tables tested, %d exported", len(tests), len(export.Tables()))

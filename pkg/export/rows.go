@@ -267,6 +267,27 @@ type ErasureRow struct {
 	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
 }
 
+// AuditRow is one entry of the audit trail (refx.AuditEntry): an admin
+// change, by whom, with the resource before and after it as JSON (nil
+// where it did not exist). Entries are only ever inserted.
+type AuditRow struct {
+	ID         string `parquet:"id"`
+	Resource   string `parquet:"resource,dict"`
+	ResourceID string `parquet:"resource_id"`
+	Action     string `parquet:"action,dict"`
+	ActorID    string `parquet:"actor_id"`
+	ActorName  string `parquet:"actor_name"`
+	// ActorRole is the admin role of the actor, nil for a secret key or
+	// the system.
+	ActorRole      *string   `parquet:"actor_role,optional"`
+	At             time.Time `parquet:"at,timestamp(millisecond)"`
+	Before         *string   `parquet:"before,optional"`
+	After          *string   `parquet:"after,optional"`
+	Note           *string   `parquet:"note,optional"`
+	SequenceNumber string    `parquet:"sequence_number"`
+	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+}
+
 // Table is one exported table: its name, which is both its S3 prefix and its
 // Athena table, and the Parquet schema of its rows.
 type Table struct {
@@ -321,6 +342,7 @@ var (
 	Attributions       = newTable[AttributionRow]("attributions")
 	Errors             = newTable[ErrorRow]("export_errors")
 	Erasures           = newTable[ErasureRow]("erasures")
+	Audit              = newTable[AuditRow]("audit")
 )
 
 // Encode writes rows, all of the table's row type, as one Zstd-compressed
@@ -331,7 +353,7 @@ func (t *Table) Encode(rows []any) ([]byte, error) { return t.encode(rows) }
 // Tables lists every exported table.
 func Tables() []*Table {
 	return []*Table{Events, Credits, Assignments, Experiments, ExperimentVariants, ExperimentGoals, ExperimentRatios,
-		Referrals, Clicks, Attributions, Errors, Erasures}
+		Referrals, Clicks, Attributions, Errors, Erasures, Audit}
 }
 
 // Row is one decoded row and the table it belongs to.
