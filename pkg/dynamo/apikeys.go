@@ -102,16 +102,24 @@ func (s *Store) RevokeKey(ctx context.Context, id string) (*refx.APIKey, error) 
 }
 
 // SetKeyRole changes an admin key's role, with its audit entry, on the
-// condition that the role read is still the key's and the key still not
-// revoked: two owners changing one key at once cannot both win, and the
-// entry's before is the state the change replaced. ENOTFOUND; EINVALID;
-// ECONFLICT.
+// condition that the key's version is still the one read (and the key
+// still not revoked): two owners changing one key at once cannot both win,
+// and the entry's before is the state the change replaced. A version, not
+// the role read: a change retried past others that left the role as it
+// read it (editor → owner → editor) would pass a condition on the role,
+// and its entry, stamped before those, would sort before them in the log.
+// ENOTFOUND; EINVALID; ECONFLICT.
 func (s *Store) SetKeyRole(ctx context.Context, id string, role refx.AdminRole) (*refx.APIKey, error) {
 	const op = "SetKeyRole"
 	if err := refx.ValidateAdminRole(role); err != nil {
 		return nil, err
 	}
-	before, err := s.Key(ctx, id)
+	var it item.APIKey
+	found, err := s.getItem(ctx, op, apiKeyKey(id), &it)
+	if err == nil && !found {
+		err = refx.Errorf(refx.ENOTFOUND, "key %s not found", id)
+	}
+	before := apiKeyOf(it)
 	switch {
 	case err != nil:
 		return nil, err
@@ -124,9 +132,13 @@ func (s *Store) SetKeyRole(ctx context.Context, id string, role refx.AdminRole) 
 	}
 	after := *before
 	after.Role = role
+	version := expression.Name("version").Equal(expression.Value(it.Version))
+	if it.Version == 0 {
+		version = expression.AttributeNotExists(expression.Name("version"))
+	}
 	update, err := updateItemIf(s.table, apiKeyKey(id),
-		expression.Set(expression.Name("role"), expression.Value(string(role))),
-		expression.Name("role").Equal(expression.Value(string(before.Role))).And(expression.AttributeNotExists(expression.Name("revoked_at"))))
+		expression.Set(expression.Name("role"), expression.Value(string(role))).Set(expression.Name("version"), expression.Value(it.Version+1)),
+		version.And(expression.AttributeNotExists(expression.Name("revoked_at"))))
 	if err != nil {
 		return nil, storeError(op, err)
 	}

@@ -372,8 +372,8 @@ func TestEraseUserActors(t *testing.T) {
 }
 
 // TestRoleChangesDoNotInterleave: owners changing one key's role at once
-// each read the key and write on the condition that its role is still the
-// one read, so the audit log is a chain (each entry's before is the
+// each read the key and write on the condition that its version is still
+// the one read, so the audit log is a chain (each entry's before is the
 // previous entry's after) whose last after is the key's role; each entry
 // is a change answered 200 (a change to the role the key already had is a
 // 200 without one), and the losers answered 409.

@@ -329,6 +329,7 @@ type APIKey struct {
 	Name        string     `dynamodbav:"name"`
 	Kind        string     `dynamodbav:"kind"`
 	Role        string     `dynamodbav:"role,omitempty"`
+	Version     int64      `dynamodbav:"version,omitempty"` // an admin key's role changes, each conditioned on it
 	Origins     []string   `dynamodbav:"origins,omitempty"`
 	Environment string     `dynamodbav:"environment,omitempty"`
 	Hint        string     `dynamodbav:"hint"`
