@@ -42,7 +42,7 @@ const getSecret = "secretsmanager:GetSecretValue"
 // keyFields are the fields of httpapi.Server holding a key read from a
 // secret, by the name of the secret's resource. Code reading the field uses
 // the key (and so needs its secret); a route registered behind a check made
-// from the field (requireAdmin) uses it too.
+// from the field (requireRole) uses it too.
 var keyFields = map[string]string{"AdminKey": "admin-key", "HashKey": "hash-key"}
 
 // usesKey is the prefix of reach's pseudo-action "the code reads the key
@@ -453,7 +453,7 @@ func (p *program) keyField(v ssa.Value) (string, bool) {
 
 // guardedRoutes returns, per "METHOD /path" pattern Handler registers, the
 // keys its registration is made from: a route wrapped in a check built from
-// Server.AdminKey (requireAdmin, requireLamedKey, or a helper closure that
+// Server.AdminKey (requireRole, requireLamedKey, or a helper closure that
 // applies one) uses the admin key although its handler never reads it.
 // Values are followed through calls (keyMatcher(s.AdminKey)), closures'
 // bindings (and the cells of captured variables) and conversions, within
