@@ -92,6 +92,11 @@ type Config struct {
 	// before keys existed, for Alephbet/Lamed clients that cannot send one
 	// (context "keyless", default false; REFX_KEYLESS).
 	Keyless bool
+	// RequireApproval makes every launch wait for an approval by someone
+	// other than the experiment's last editor (context "requireApproval",
+	// default true, every stage alike: a deployed API is shared by a team;
+	// REFX_REQUIRE_APPROVAL). ./scripts/dev and the tests run without it.
+	RequireApproval bool
 	// RatePerKey and RatePerIP are the requests per second one function
 	// instance of a public route lets through per key and per (hashed) IP
 	// address (contexts "ratePerKey" and "ratePerIp", default
@@ -132,6 +137,7 @@ var contextKeys = []string{
 	"publicURL", "fallbackURL", "lamedPrefix", "snapshotPeriod",
 	"production", "alarmEmailOptOut", "keyless", "ratePerKey", "ratePerIp", "reservedConcurrency",
 	"lamedNamespaces", "lamedMaxExperiments", "lamedMaxVariants", "lamedMaxGoals", "userTtl",
+	"requireApproval",
 }
 
 // DefaultConfig is the configuration of a dev stage.
@@ -141,8 +147,9 @@ func DefaultConfig() Config {
 		ThrottleRate: 500, ThrottleBurst: 1000, LogRetentionDays: 30, LogLevel: "info",
 		SnapshotPeriod: app.DefaultSnapshotPeriod,
 		RatePerKey:     app.DefaultRatePerKey, RatePerIP: app.DefaultRatePerIP,
-		Lamed:   refx.LamedLimits{}.WithDefaults(),
-		UserTTL: dynamo.DefaultUserTTL,
+		Lamed:           refx.LamedLimits{}.WithDefaults(),
+		UserTTL:         dynamo.DefaultUserTTL,
+		RequireApproval: true,
 	}
 }
 
@@ -184,7 +191,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	if c.Production {
 		c.ExportRetentionDays = productionExportRetentionDays
 	}
-	for key, dst := range map[string]*bool{"retainData": &c.RetainData, "alarmEmailOptOut": &c.AlarmEmailOptOut, "keyless": &c.Keyless} {
+	for key, dst := range map[string]*bool{"retainData": &c.RetainData, "alarmEmailOptOut": &c.AlarmEmailOptOut, "keyless": &c.Keyless, "requireApproval": &c.RequireApproval} {
 		if v := get(key); v != nil {
 			if b, ok := asBool(v); ok {
 				*dst = b

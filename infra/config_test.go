@@ -25,7 +25,7 @@ func TestConfigFromContext(t *testing.T) {
 		}
 		if c.Production || c.Keyless || c.RatePerKey != app.DefaultRatePerKey || c.RatePerIP != app.DefaultRatePerIP || c.ReservedConcurrency != 0 ||
 			c.Lamed.Namespaces != nil || c.Lamed.MaxExperiments != 100 || c.Lamed.MaxVariants != 8 || c.Lamed.MaxGoals != 16 ||
-			c.UserTTL != 9600*time.Hour || c.ExportRetentionDays != 0 || c.AlarmEmailOptOut {
+			c.UserTTL != 9600*time.Hour || c.ExportRetentionDays != 0 || c.AlarmEmailOptOut || !c.RequireApproval {
 			t.Fatalf("trust defaults = %+v", c)
 		}
 	})
@@ -53,6 +53,7 @@ func TestConfigFromContext(t *testing.T) {
 			"counterShards": "4", "trackPaths": "/t", "throttleRate": "50",
 			"alarmEmailOptOut": "true", "keyless": "true", "ratePerKey": "0", "ratePerIp": "5", "reservedConcurrency": "10",
 			"lamedNamespaces": "alephbet, shop", "lamedMaxGoals": "32", "userTtl": "720h", "exportRetentionDays": "0",
+			"requireApproval": "false",
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -66,7 +67,7 @@ func TestConfigFromContext(t *testing.T) {
 		// export forever.
 		if !c.Production || !c.AlarmEmailOptOut || !c.Keyless || c.RatePerKey != 0 || c.RatePerIP != 5 || c.ReservedConcurrency != 10 ||
 			!slices.Equal(c.Lamed.Namespaces, []string{"alephbet", "shop"}) || c.Lamed.MaxGoals != 32 || c.UserTTL != 720*time.Hour ||
-			c.ExportRetentionDays != 0 {
+			c.ExportRetentionDays != 0 || c.RequireApproval {
 			t.Fatalf("trust config = %+v", c)
 		}
 	})
@@ -126,6 +127,7 @@ func TestConfigFromContext(t *testing.T) {
 		{"ErrProduction", "production", "maybe"},
 		{"ErrOptOut", "alarmEmailOptOut", "yes"},
 		{"ErrKeyless", "keyless", 1.5},
+		{"ErrRequireApproval", "requireApproval", "sometimes"},
 		{"ErrRatePerKey", "ratePerKey", -1.0},
 		{"ErrRatePerIP", "ratePerIp", "fast"},
 		{"ErrReservedZero", "reservedConcurrency", 0.0},

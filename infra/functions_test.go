@@ -130,6 +130,7 @@ func TestFunctions(t *testing.T) {
 				"track":  {"REFX_HASH_KEY_SECRET_ARN": ref(hashKey), "REFX_IDEMPOTENCY_TTL": "168h"},
 				"admin": {
 					"REFX_ADMIN_KEY_SECRET_ARN": ref(adminKey), "REFX_COUNTER_SHARDS": "8",
+					"REFX_REQUIRE_APPROVAL": "true",
 				},
 				"snapshot":  {"REFX_SNAPSHOT_PERIOD": "1h"},
 				"export":    {envExportBucket: ref(bucket), envExportPrefix: "export/"},

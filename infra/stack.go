@@ -320,6 +320,7 @@ func (s *service) environment(f function) (map[string]*string, error) {
 	if a.AdminKey {
 		env["REFX_ADMIN_KEY_SECRET_ARN"] = *s.adminKey.SecretArn()
 		env["REFX_COUNTER_SHARDS"] = strconv.Itoa(s.cfg.CounterShards)
+		env["REFX_REQUIRE_APPROVAL"] = strconv.FormatBool(s.cfg.RequireApproval)
 	}
 	if a.HashKey {
 		env["REFX_HASH_KEY_SECRET_ARN"] = *s.hashKey.SecretArn()

@@ -43,6 +43,11 @@ type Config struct {
 	// TrackPaths are extra paths serving the event routes
 	// (REFX_TRACK_PATHS, comma-separated): see httpapi.WithTrackPaths.
 	TrackPaths []string
+	// RequireApproval refuses to start an experiment that was not approved
+	// by someone other than its last editor (REFX_REQUIRE_APPROVAL=true).
+	// Off unless set, as for ./scripts/dev and the tests; the CDK stack
+	// sets it unless its context says requireApproval=false.
+	RequireApproval bool
 	// IdempotencyTTL is how long event ids are remembered
 	// (REFX_IDEMPOTENCY_TTL, a Go duration, default 168h).
 	IdempotencyTTL time.Duration
@@ -157,7 +162,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if _, err := httpapi.TrackPathRoutes(cfg.TrackPaths); err != nil {
 		return nil, err
 	}
-	store := dynamo.New(client, cfg.Table, dynamo.Options{IdempotencyTTL: cfg.IdempotencyTTL, UserTTL: cfg.UserTTL, Lamed: cfg.Lamed, Logger: logger})
+	store := dynamo.New(client, cfg.Table, dynamo.Options{IdempotencyTTL: cfg.IdempotencyTTL, UserTTL: cfg.UserTTL, Lamed: cfg.Lamed, Logger: logger,
+		RequireApproval: cfg.RequireApproval})
 	api := &httpapi.Server{
 		Experiments: store, Assignments: store, Events: store, Results: store,
 		Ping: store.Ping, AdminKey: cfg.AdminKey, Logger: logger,

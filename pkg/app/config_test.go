@@ -17,7 +17,7 @@ func TestConfigFromEnv(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Table != "refx" || cfg.CounterShards != 0 || cfg.TrackPaths != nil || cfg.AdminKeySecretARN != "" || cfg.UserTTL != 400*24*time.Hour ||
+		if cfg.Table != "refx" || cfg.CounterShards != 0 || cfg.TrackPaths != nil || cfg.AdminKeySecretARN != "" || cfg.UserTTL != 400*24*time.Hour || cfg.RequireApproval ||
 			cfg.Trust != (app.TrustConfig{RatePerKey: app.DefaultRatePerKey, RatePerIP: app.DefaultRatePerIP}) {
 			t.Fatalf("defaults = %+v", cfg)
 		}
@@ -28,6 +28,7 @@ func TestConfigFromEnv(t *testing.T) {
 			"REFX_TRACK_PATHS":          "/t/e, /c,",
 			"REFX_USER_TTL":             "2160h",
 			"REFX_KEYLESS":              "true",
+			"REFX_REQUIRE_APPROVAL":     "true",
 			"REFX_RATE_PER_KEY":         "0",
 			"REFX_RATE_PER_IP":          "2.5",
 			"REFX_HASH_KEY_PREVIOUS":    "the-previous-hash-key",
@@ -36,7 +37,7 @@ func TestConfigFromEnv(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.CounterShards != 16 || !slices.Equal(cfg.TrackPaths, []string{"/t/e", "/c"}) || cfg.UserTTL != 90*24*time.Hour ||
+		if cfg.CounterShards != 16 || !slices.Equal(cfg.TrackPaths, []string{"/t/e", "/c"}) || cfg.UserTTL != 90*24*time.Hour || !cfg.RequireApproval ||
 			cfg.AdminKeySecretARN != "arn:aws:secretsmanager:eu-west-1:123456789012:secret:refx-admin-AbCdEf" ||
 			cfg.Trust != (app.TrustConfig{Keyless: true, RatePerKey: 0, RatePerIP: 2.5}) || cfg.Referral.PreviousHashKey != "the-previous-hash-key" {
 			t.Fatalf("config = %+v", cfg)
@@ -52,6 +53,7 @@ func TestConfigFromEnv(t *testing.T) {
 		{"ErrUserTTLDays", "REFX_USER_TTL", "400d", "REFX_USER_TTL"},
 		{"ErrUserTTLTooShort", "REFX_USER_TTL", "1h", "REFX_USER_TTL"},
 		{"ErrKeylessNotABool", "REFX_KEYLESS", "yes please", "REFX_KEYLESS"},
+		{"ErrRequireApprovalNotABool", "REFX_REQUIRE_APPROVAL", "on review", "REFX_REQUIRE_APPROVAL"},
 		{"ErrRateNegative", "REFX_RATE_PER_KEY", "-1", "REFX_RATE_PER_KEY"},
 		{"ErrRateNotANumber", "REFX_RATE_PER_IP", "fast", "REFX_RATE_PER_IP"},
 	} {

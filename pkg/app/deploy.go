@@ -10,7 +10,8 @@ import (
 )
 
 // readDeployConfig reads the settings the CDK stack passes from its context:
-// the default counter shards and the extra tracking paths.
+// the default counter shards, the extra tracking paths and whether launches
+// need an approval.
 func readDeployConfig(getenv func(string) string, cfg *Config) error {
 	if s := getenv("REFX_COUNTER_SHARDS"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -28,6 +29,13 @@ func readDeployConfig(getenv func(string) string, cfg *Config) error {
 		if _, err := httpapi.TrackPathRoutes(cfg.TrackPaths); err != nil {
 			return fmt.Errorf("REFX_TRACK_PATHS: %w", err)
 		}
+	}
+	if s := getenv("REFX_REQUIRE_APPROVAL"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("REFX_REQUIRE_APPROVAL=%q: want true or false", s)
+		}
+		cfg.RequireApproval = b
 	}
 	return nil
 }

@@ -324,7 +324,7 @@ func (s *Store) experimentsOf(ctx context.Context, batch []*stream.Record) (map[
 }
 
 // countsAt reports whether a change made at t counts in exp: while it runs,
-// and before it stopped. Deciding here, on the experiment read with the
+// and before it stopped (whether it is now stopped, concluded or archived). Deciding here, on the experiment read with the
 // batch, means a stale cache on the request path never counts a change
 // received after the stop.
 func countsAt(exp *refx.Experiment, t time.Time) bool {
@@ -333,7 +333,8 @@ func countsAt(exp *refx.Experiment, t time.Time) bool {
 		return false
 	case exp.Status == refx.StatusRunning:
 		return true
-	case exp.Status == refx.StatusStopped:
+	case exp.Status.Ended():
+		// An experiment archived as a draft never started: no StoppedAt.
 		return exp.StoppedAt != nil && t.Before(*exp.StoppedAt)
 	}
 	return false

@@ -86,7 +86,13 @@ func TestAssignNotInExperiment(t *testing.T) {
 	if _, err := s.SetStatus(ctx, stopped.ID, refx.StatusStopped); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"draft", "uncovered", "stopped"} {
+	// Neither may a reviewed experiment before its start, nor one concluded
+	// or archived.
+	mustMove(t, s, mustDraft(t, s, newExperiment("in-review")).ID, refx.ActionSubmit)
+	mustMove(t, s, mustDraft(t, s, newExperiment("approved")).ID, refx.ActionSubmit, refx.ActionApprove)
+	mustMove(t, s, MustRunning(t, s, newExperiment("concluded")).ID, refx.ActionConclude)
+	mustMove(t, s, MustRunning(t, s, newExperiment("archived")).ID, refx.ActionStop, refx.ActionArchive)
+	for _, id := range []string{"draft", "uncovered", "stopped", "in-review", "approved", "concluded", "archived"} {
 		t.Run(id, func(t *testing.T) {
 			a, err := s.Assign(ctx, id, "dave", nil)
 			if err != nil {

@@ -9,8 +9,8 @@ import (
 
 // experimentCache keeps experiments read recently, so that the hot paths
 // (assign, events) do not read the experiment on every request. Entries are
-// only kept for running and stopped experiments (a draft may start at any
-// moment), and every write that relies on one is conditioned on the
+// only kept for experiments that have started (Status.Launched: one that has
+// not may start at any moment), and every write that relies on one is conditioned on the
 // experiment's real status, so a stale entry costs a retry, never a wrong
 // count.
 type experimentCache struct {
@@ -41,7 +41,7 @@ func (c *experimentCache) get(id string) *refx.Experiment {
 }
 
 func (c *experimentCache) put(e *refx.Experiment) {
-	if e.Status == refx.StatusDraft {
+	if !e.Status.Launched() {
 		return
 	}
 	c.mu.Lock()

@@ -24,11 +24,13 @@ const statusDeleted = "deleted"
 // ECONFLICT for a running experiment. An Alephbet/Lamed experiment is
 // deleted as LamedDelete does, whatever its status.
 //
-// A stopped experiment can never run again, so nothing writes its counters
-// while they are deleted, and a delete that fails half-way is completed by
-// sending it again. A draft has never counted anything: only its
-// configuration is deleted, on the condition that it is still a draft, so a
-// draft started meanwhile is refused rather than deleted with its new counts.
+// An ended experiment (stopped, concluded, archived) can never run again,
+// so nothing writes its counters while they are deleted, and a delete that
+// fails half-way is completed by sending it again; its conclusion goes with
+// its configuration. An experiment that never started (draft, in review,
+// approved) has never counted anything: only its configuration is deleted,
+// on the condition that its status is still the one read, so one started
+// meanwhile is refused rather than deleted with its new counts.
 func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
 	exp, err := s.Experiment(ctx, id)
 	if err != nil {
@@ -37,9 +39,9 @@ func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
 	if exp.Source == refx.SourceLamed {
 		return s.deleteLamed(ctx, exp)
 	}
-	switch exp.Status {
-	case refx.StatusDraft:
-	case refx.StatusStopped:
+	switch {
+	case !exp.Status.Launched():
+	case exp.Status.Ended():
 		if err := s.deleteCounts(ctx, exp); err != nil {
 			return err
 		}
@@ -76,7 +78,7 @@ func (s *Store) tombstone(ctx context.Context, exp *refx.Experiment) error {
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}}, entry})
+	}}, entry, deleteItem(s.table, conclusionKey(exp.ID))})
 	reasons := cancellationReasons(err)
 	switch {
 	case !conditionFailed(reasons, 0):

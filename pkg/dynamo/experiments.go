@@ -23,8 +23,10 @@ const (
 	maxPageSize     = 200
 )
 
-// CreateExperiment stores a new experiment. ECONFLICT if the id is taken.
+// CreateExperiment stores a new experiment, ctx's actor its last editor.
+// ECONFLICT if the id is taken.
 func (s *Store) CreateExperiment(ctx context.Context, e *refx.Experiment) error {
+	e.LastEditor = refx.ActorOf(ctx).ID
 	if err := compileAudience(e); err != nil {
 		return err
 	}
@@ -236,7 +238,9 @@ func decodeCursor(cursor, pk string) (map[string]types.AttributeValue, error) {
 	return key, nil
 }
 
-// UpdateExperiment applies a patch if the client's version is current.
+// UpdateExperiment applies a patch if the client's version is current,
+// ctx's actor becoming the last editor (whom an approval must not come
+// from).
 func (s *Store) UpdateExperiment(ctx context.Context, id string, p refx.ExperimentPatch) (*refx.Experiment, error) {
 	current, err := s.Experiment(ctx, id)
 	if err != nil {
@@ -246,6 +250,7 @@ func (s *Store) UpdateExperiment(ctx context.Context, id string, p refx.Experime
 	if err != nil {
 		return nil, err
 	}
+	next.LastEditor = refx.ActorOf(ctx).ID
 	if err := compileAudience(next); err != nil {
 		return nil, err
 	}
@@ -255,38 +260,64 @@ func (s *Store) UpdateExperiment(ctx context.Context, id string, p refx.Experime
 	return next, nil
 }
 
-// SetStatus starts or stops an experiment. A concurrent update makes it read
-// again and retry, since the transition does not depend on what changed.
+// SetStatus starts or stops an experiment for ctx's actor: Transition with
+// the action leading to status to.
 func (s *Store) SetStatus(ctx context.Context, id string, to refx.Status) (*refx.Experiment, error) {
+	action := refx.ActionStart
+	if to != refx.StatusRunning {
+		action = refx.ActionStop
+	}
+	return s.Transition(ctx, id, refx.TransitionRequest{Action: action})
+}
+
+// Transition moves an experiment through its lifecycle for ctx's actor,
+// under the deployment's policy (Options.RequireApproval), in one
+// transaction with its audit entry and what must land with it: a layer's
+// claim on a start, the conclusion and its frozen results on a conclude.
+// The request's PlannedSampleSize and Results are called with the very
+// experiment written. A concurrent update makes it read again and retry,
+// since the move does not depend on what changed (an edit that sent a
+// reviewed experiment back to draft refuses an approval on the retry).
+func (s *Store) Transition(ctx context.Context, id string, r refx.TransitionRequest) (*refx.Experiment, error) {
+	actor := refx.ActorOf(ctx)
+	policy := refx.Policy{RequireApproval: s.opts.RequireApproval}
 	for attempt := 0; ; attempt++ {
 		current, err := s.Experiment(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		next, err := current.Transition(to, s.opts.Now())
+		next, err := current.Transition(r, actor, policy, s.opts.Now())
 		if err != nil || next == current {
 			return next, err
 		}
-		ch := experimentChange{Action: statusAction(to)}
+		ch := experimentChange{Action: string(r.Action), Note: r.Note}
 		if ch.Extra, err = s.layerWrites(ctx, current, next); err != nil {
 			return nil, err
+		}
+		switch {
+		case r.Action == refx.ActionSubmit && r.PlannedSampleSize != nil:
+			if next.PlannedSampleSize, err = r.PlannedSampleSize(ctx, next); err != nil {
+				return nil, err
+			}
+		case r.Action == refx.ActionConclude:
+			if r.Results == nil {
+				return nil, refx.Errorf(refx.EINTERNAL, "dynamo.Transition: a conclusion needs its results")
+			}
+			results, err := r.Results(ctx, next)
+			if err != nil {
+				return nil, err
+			}
+			put, err := s.conclusionPut(next, results)
+			if err != nil {
+				return nil, err
+			}
+			ch.Extra = append(ch.Extra, put)
 		}
 		err = s.replaceExperiment(ctx, ch, current, next)
 		if refx.ErrorCode(err) != refx.ECONFLICT || attempt >= 3 {
 			return next, err
 		}
 	}
-}
-
-// statusAction names a status change in the audit trail.
-func statusAction(to refx.Status) string {
-	switch to {
-	case refx.StatusRunning:
-		return "start"
-	case refx.StatusStopped:
-		return "stop"
-	}
-	return string(to)
 }
 
 // experimentChange is what an experiment write records beyond the item: the

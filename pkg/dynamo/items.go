@@ -68,6 +68,7 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 		}
 	}
 	it.Source, it.Namespace, it.AA = e.Source, e.Namespace, e.AA
+	reviewToItem(e, &it)
 	layerFieldsToItem(e, &it)
 	if e.Source == refx.SourceLamed {
 		for _, v := range e.Variants {
@@ -111,6 +112,7 @@ func experimentOf(it experimentItem) *refx.Experiment {
 		e.RatioMetrics = append(e.RatioMetrics, refx.RatioMetric{Key: r.Key, Numerator: r.Numerator, Denominator: r.Denominator, Decision: decisionOf(r.Decision)})
 	}
 	e.Source, e.Namespace, e.AA = it.Source, it.Namespace, it.AA
+	reviewOf(it, e)
 	layerFieldsOf(it, e)
 	if it.Source == refx.SourceLamed {
 		lamedShape(e, it)

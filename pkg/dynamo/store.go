@@ -53,6 +53,9 @@ type Options struct {
 	// Lamed bounds the namespaces, experiments, variants and goals of
 	// Alephbet/Lamed clients (zero bounds take refx's defaults).
 	Lamed refx.LamedLimits
+	// RequireApproval refuses to start an experiment that was not approved
+	// (refx.Policy): the deployment's REFX_REQUIRE_APPROVAL.
+	RequireApproval bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives warnings (default slog.Default()).

@@ -57,10 +57,8 @@ func (s *Server) createExperiment(w http.ResponseWriter, r *http.Request) error 
 func (s *Server) listExperiments(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := refx.ExperimentFilter{Status: refx.Status(q.Get("status")), Cursor: q.Get("cursor")}
-	switch f.Status {
-	case "", refx.StatusDraft, refx.StatusRunning, refx.StatusStopped:
-	default:
-		return refx.FieldErrorf("status", "must be draft, running or stopped")
+	if f.Status != "" && !f.Status.Valid() {
+		return refx.FieldErrorf("status", "must be one of %v", refx.Statuses)
 	}
 	limit, err := limitParam(q)
 	if err != nil {
@@ -106,19 +104,4 @@ func (s *Server) updateExperiment(w http.ResponseWriter, r *http.Request) error 
 	}
 	writeJSON(w, http.StatusOK, e)
 	return nil
-}
-
-func (s *Server) setStatus(to refx.Status) apiFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := experimentID(r)
-		if err != nil {
-			return err
-		}
-		e, err := s.Experiments.SetStatus(r.Context(), id, to)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, e)
-		return nil
-	}
 }

@@ -112,6 +112,23 @@ type Experiment struct {
 	LayerRange []float64    `dynamodbav:"layer_range,omitempty"`
 	Holdouts   []HoldoutRef `dynamodbav:"holdouts,omitempty"`
 	AA         bool         `dynamodbav:"aa,omitempty"`
+	// The plan of the brief and the review: see refx.Experiment. Actors
+	// are stored whole (id, name, role), as the audit trail keeps them.
+	PlannedStart      *time.Time `dynamodbav:"planned_start,omitempty"`
+	PlannedEnd        *time.Time `dynamodbav:"planned_end,omitempty"`
+	MDE               *float64   `dynamodbav:"mde,omitempty"`
+	Priority          *Priority  `dynamodbav:"priority,omitempty"`
+	Links             []Link     `dynamodbav:"links,omitempty"`
+	PlannedSampleSize *int64     `dynamodbav:"planned_sample_size,omitempty"`
+	LastEditor        string     `dynamodbav:"last_editor,omitempty"`
+	SubmittedBy       *Actor     `dynamodbav:"submitted_by,omitempty"`
+	Approval          *Stamp     `dynamodbav:"approval,omitempty"`
+	// Decision, Learnings and Concluded (who and when) are the
+	// experiment's conclusion, here for the listing; its frozen results
+	// are on the Conclusion item.
+	Decision  string `dynamodbav:"decision,omitempty"`
+	Learnings string `dynamodbav:"learnings,omitempty"`
+	Concluded *Stamp `dynamodbav:"concluded,omitempty"`
 	// A Lamed experiment's variants and goals are string sets that its
 	// tracking calls ADD to: idempotent, and no read before the write.
 	LamedVariants []string `dynamodbav:"lamed_variants,stringset,omitempty"`
@@ -469,4 +486,46 @@ type LayerClaim struct {
 	Experiment string  `dynamodbav:"experiment"`
 	Start      float64 `dynamodbav:"start"`
 	End        float64 `dynamodbav:"end"`
+}
+
+// Priority is an experiment's ICE priority.
+type Priority struct {
+	Impact     int `dynamodbav:"impact"`
+	Confidence int `dynamodbav:"confidence"`
+	Ease       int `dynamodbav:"ease"`
+}
+
+// Link is a link of an experiment's brief.
+type Link struct {
+	Title string `dynamodbav:"title"`
+	URL   string `dynamodbav:"url"`
+}
+
+// Actor is who made a change.
+type Actor struct {
+	ID   string `dynamodbav:"id"`
+	Name string `dynamodbav:"name,omitempty"`
+	Role string `dynamodbav:"role,omitempty"`
+}
+
+// Stamp is who did something, and when: an approval, a conclusion.
+type Stamp struct {
+	By Actor     `dynamodbav:"by"`
+	At time.Time `dynamodbav:"at"`
+}
+
+// Conclusion is an experiment's conclusion with its results frozen when it
+// was concluded: written once, in the transaction that concludes the
+// experiment, on the condition that it does not exist, and never changed.
+// Results is the results API answer as gzip-compressed JSON, so that the
+// largest experiment's fits an item (schema/table.md).
+type Conclusion struct {
+	Key
+	Entity     string    `dynamodbav:"entity"`
+	Experiment string    `dynamodbav:"experiment"`
+	Decision   string    `dynamodbav:"decision"`
+	Learnings  string    `dynamodbav:"learnings,omitempty"`
+	By         Actor     `dynamodbav:"by"`
+	At         time.Time `dynamodbav:"at"`
+	Results    []byte    `dynamodbav:"results"`
 }

@@ -11,14 +11,19 @@ import (
 	"github.com/refx-dev/refx/pkg/bucket"
 )
 
-// Status is the lifecycle state of an experiment: draft → running → stopped.
+// Status is the lifecycle state of an experiment: draft → in_review →
+// approved → running → stopped → concluded, and archived (lifecycle.go).
 type Status string
 
 // Experiment statuses.
 const (
-	StatusDraft   Status = "draft"
-	StatusRunning Status = "running"
-	StatusStopped Status = "stopped"
+	StatusDraft     Status = "draft"
+	StatusInReview  Status = "in_review"
+	StatusApproved  Status = "approved"
+	StatusRunning   Status = "running"
+	StatusStopped   Status = "stopped"
+	StatusConcluded Status = "concluded"
+	StatusArchived  Status = "archived"
 )
 
 // SourceLamed marks experiments of Alephbet/Lamed clients.
@@ -145,6 +150,23 @@ type Experiment struct {
 	StartedAt *time.Time `json:"started_at,omitempty"`
 	StoppedAt *time.Time `json:"stopped_at,omitempty"`
 
+	// The plan of the brief (lifecycle.go): the dates, the minimum
+	// detectable effect (relative), the ICE priority, links, and the
+	// planned sample size (total units) computed from MDE and the primary
+	// metric by the power plan when the experiment is submitted.
+	PlannedStart      *time.Time `json:"planned_start,omitempty"`
+	PlannedEnd        *time.Time `json:"planned_end,omitempty"`
+	MDE               *float64   `json:"mde,omitempty"`
+	Priority          *Priority  `json:"priority,omitempty"`
+	Links             []Link     `json:"links,omitempty"`
+	PlannedSampleSize *int64     `json:"planned_sample_size,omitempty"`
+	// The review: who last changed the experiment (an actor id), who
+	// submitted it, who approved its launch, and its conclusion.
+	LastEditor  string      `json:"last_editor,omitempty"`
+	SubmittedBy *Actor      `json:"submitted_by,omitempty"`
+	Approval    *Approval   `json:"approval,omitempty"`
+	Conclusion  *Conclusion `json:"conclusion,omitempty"`
+
 	// admits is Audience compiled by the store that read the experiment
 	// (SetAudienceMatcher): the condition language lives in pkg/growthbook,
 	// which imports this package, and compiling once per read experiment
@@ -172,6 +194,11 @@ type NewExperiment struct {
 	Layer         string          `json:"layer"`
 	LayerRange    *LayerRange     `json:"layer_range"`
 	AA            bool            `json:"aa"`
+	PlannedStart  *time.Time      `json:"planned_start"`
+	PlannedEnd    *time.Time      `json:"planned_end"`
+	MDE           *float64        `json:"mde"`
+	Priority      *Priority       `json:"priority"`
+	Links         []Link          `json:"links"`
 }
 
 // Build validates n and returns the draft experiment it describes.
@@ -201,6 +228,7 @@ func (n NewExperiment) Build(now time.Time) (*Experiment, error) {
 	if e.Control == "" && len(e.Variants) > 0 {
 		e.Control = e.Variants[0].Key
 	}
+	e.PlannedStart, e.PlannedEnd, e.MDE, e.Priority, e.Links = utcTime(n.PlannedStart), utcTime(n.PlannedEnd), n.MDE, n.Priority.Scored(), n.Links
 	e.AA = n.AA
 	e.fillDecisions()
 	if err := e.Validate(); err != nil {
@@ -248,6 +276,9 @@ func (e *Experiment) Validate() error {
 		return FieldErrorf("control", "must be the key of one of the variants")
 	}
 	if err := validateGoals(e.Goals); err != nil {
+		return err
+	}
+	if err := e.validateBrief(); err != nil {
 		return err
 	}
 	return validateRatioMetrics(e.RatioMetrics, e.Goals)
@@ -441,6 +472,12 @@ type ExperimentPatch struct {
 	LayerRange *LayerRange `json:"layer_range"`
 	// AA makes a draft an A/A test or an A/B test.
 	AA *bool `json:"aa"`
+	// The plan of the brief; null clears a field.
+	PlannedStart Optional[time.Time] `json:"planned_start"`
+	PlannedEnd   Optional[time.Time] `json:"planned_end"`
+	MDE          Optional[float64]   `json:"mde"`
+	Priority     Optional[Priority]  `json:"priority"`
+	Links        *[]Link             `json:"links"`
 }
 
 // Apply returns a copy of e with the patch applied, validated, its version
@@ -477,7 +514,8 @@ func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error
 	if p.Owner != nil {
 		next.Owner = *p.Owner
 	}
-	if e.Status != StatusDraft {
+	p.brief(&next)
+	if e.Status.Launched() {
 		if err := e.checkLiveChange(p); err != nil {
 			return nil, err
 		}
@@ -516,8 +554,12 @@ func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error
 		return nil, err
 	}
 	next.fillDecisions()
-	if e.Status == StatusStopped && !sameDecisions(e, &next) {
-		return nil, &Error{Code: ECONFLICT, Field: "goals", Message: "cannot change roles, directions or margins while the experiment is stopped"}
+	if e.Status.Ended() && !sameDecisions(e, &next) {
+		return nil, &Error{Code: ECONFLICT, Field: "goals", Message: "cannot change roles, directions or margins while the experiment is " + string(e.Status)}
+	}
+	if (e.Status == StatusInReview || e.Status == StatusApproved) && !sameDesign(e, &next) {
+		// What was reviewed is no longer what would launch.
+		next.Status, next.SubmittedBy, next.Approval, next.PlannedSampleSize = StatusDraft, nil, nil, nil
 	}
 	if err := next.Validate(); err != nil {
 		return nil, err
@@ -547,11 +589,11 @@ func (e *Experiment) checkLiveChange(p ExperimentPatch) error {
 		return frozen("layer")
 	case p.LayerRange != nil && (e.LayerRange == nil || *p.LayerRange != *e.LayerRange):
 		return frozen("layer_range")
-	case e.Status == StatusStopped && p.Coverage != nil:
+	case e.Status.Ended() && p.Coverage != nil:
 		return frozen("coverage")
-	case e.Status == StatusStopped && p.Audience != nil:
+	case e.Status.Ended() && p.Audience != nil:
 		return frozen("audience")
-	case e.Status == StatusStopped && p.Variants != nil:
+	case e.Status.Ended() && p.Variants != nil:
 		return frozen("variants")
 	case p.Coverage != nil && *p.Coverage < e.Coverage:
 		return newPhase("coverage", "lowering the coverage changes who may enter")
@@ -603,26 +645,4 @@ func compactJSON(b json.RawMessage) []byte {
 		return b
 	}
 	return out.Bytes()
-}
-
-// Transition returns a copy of e moved to status to. Moving to the status it
-// already has returns e unchanged, so that a retried start or stop succeeds.
-func (e *Experiment) Transition(to Status, now time.Time) (*Experiment, error) {
-	if e.Status == to {
-		return e, nil
-	}
-	next := *e
-	t := now.UTC()
-	switch {
-	case e.Status == StatusDraft && to == StatusRunning:
-		next.StartedAt = &t
-	case e.Status != StatusStopped && to == StatusStopped:
-		next.StoppedAt = &t
-	default:
-		return nil, Errorf(ECONFLICT, "experiment %s is %s and cannot become %s", e.ID, e.Status, to)
-	}
-	next.Status = to
-	next.Version++
-	next.UpdatedAt = t
-	return &next, nil
 }

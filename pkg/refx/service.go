@@ -190,13 +190,18 @@ type ExperimentService interface {
 	// UpdateExperiment applies a patch under optimistic locking. ENOTFOUND,
 	// ECONFLICT for a stale version or a change the status forbids, EINVALID.
 	UpdateExperiment(ctx context.Context, id string, p ExperimentPatch) (*Experiment, error)
-	// SetStatus starts or stops an experiment; repeating it is a no-op.
-	// ENOTFOUND, ECONFLICT for a forbidden transition.
-	SetStatus(ctx context.Context, id string, to Status) (*Experiment, error)
-	// DeleteExperiment deletes a draft or stopped experiment with its
-	// counts; its id is never used again. An Alephbet/Lamed experiment is
-	// deleted whatever its status, as Lamed does. ENOTFOUND, ECONFLICT for a
-	// running experiment.
+	// Transition moves an experiment through its lifecycle for the
+	// context's actor (Experiment.Transition); repeating a move that
+	// happened is a no-op. ENOTFOUND, ECONFLICT for a move the lifecycle
+	// forbids, EFORBIDDEN for an approval by the last editor, EINVALID.
+	Transition(ctx context.Context, id string, r TransitionRequest) (*Experiment, error)
+	// Conclusion returns a concluded experiment's conclusion and frozen
+	// results. ENOTFOUND when there is none.
+	Conclusion(ctx context.Context, id string) (*ConclusionRecord, error)
+	// DeleteExperiment deletes an experiment that is not running, with its
+	// counts and conclusion; its id is never used again. An Alephbet/Lamed
+	// experiment is deleted whatever its status, as Lamed does. ENOTFOUND,
+	// ECONFLICT for a running experiment.
 	DeleteExperiment(ctx context.Context, id string) error
 }
 
