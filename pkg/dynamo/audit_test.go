@@ -242,6 +242,10 @@ func TestExperimentAuditLargest(t *testing.T) {
 		if len(body) > refx.MaxPageBytes || len(page.Entries) == 0 {
 			t.Fatalf("page of %d entries, %d bytes of JSON (bound %d)", len(page.Entries), len(body), refx.MaxPageBytes)
 		}
+		if seen == 0 {
+			e := page.Entries[0]
+			t.Logf("an entry of the largest experiment: %d + %d bytes of JSON before and after (as the API escapes it: %d)", len(e.Before), len(e.After), len(body)/len(page.Entries))
+		}
 		seen += len(page.Entries)
 		if cursor = page.Next; cursor == "" {
 			break
