@@ -64,6 +64,9 @@ var decoders = map[string]Decoder{
 	"lamed_namespace": Skip,
 	// An API key's digest is a credential, not data to analyse.
 	"api_key": Skip,
+	// A conclusion's frozen results copy counts the rows above hold; its
+	// decision is also on the experiment's item.
+	"experiment_conclusion": Skip,
 	// Flags and segments are configuration, and the payloads and the
 	// flags' version are derived from them.
 	"flag":         Skip,
