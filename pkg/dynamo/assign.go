@@ -44,6 +44,11 @@ func (s *Store) AssignWith(ctx context.Context, experiment, user string, in refx
 	if exp.Status != refx.StatusRunning {
 		return outside(exp, user), nil
 	}
+	// A position outside the range is outside for the whole run (the range
+	// cannot change once launched), so no enrolment can exist to read.
+	if !exp.InLayer(user) {
+		return outsideFor(exp, user, refx.ReasonLayer), nil
+	}
 	existing, err := s.assignment(ctx, user, exp.ID)
 	if err != nil {
 		return nil, err
@@ -53,9 +58,6 @@ func (s *Store) AssignWith(ctx context.Context, experiment, user string, in refx
 	}
 	if !exp.Admits(user, attrs) {
 		return outside(exp, user), nil
-	}
-	if !exp.InLayer(user) {
-		return outsideFor(exp, user, refx.ReasonLayer), nil
 	}
 	variant, ok := exp.Bucket(user)
 	if !ok {

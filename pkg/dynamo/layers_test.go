@@ -33,8 +33,8 @@ func layered(id, layer string, start, end float64) refx.NewExperiment {
 	return n
 }
 
-// mustCreated creates the experiment n describes, not started.
-func mustCreated(tb testing.TB, s *dynamo.Store, n refx.NewExperiment) *refx.Experiment {
+// mustDraft creates the experiment n describes, not started.
+func mustDraft(tb testing.TB, s *dynamo.Store, n refx.NewExperiment) *refx.Experiment {
 	tb.Helper()
 	e, err := n.Build(time.Now())
 	if err != nil {
@@ -138,7 +138,7 @@ func TestLayerStart(t *testing.T) {
 	s := MustStore(t, dynamo.Options{})
 	MustLayer(t, s, "checkout")
 	a := MustRunning(t, s, layered("a", "checkout", 0, 0.5))
-	b := mustCreated(t, s, layered("b", "checkout", 0.4, 0.8))
+	b := mustDraft(t, s, layered("b", "checkout", 0.4, 0.8))
 
 	t.Run("ErrOverlap", func(t *testing.T) {
 		_, err := s.SetStatus(ctx, b.ID, refx.StatusRunning)
@@ -174,7 +174,7 @@ func TestLayerStart(t *testing.T) {
 		}
 	})
 	t.Run("ErrMissingLayer", func(t *testing.T) {
-		e := mustCreated(t, s, layered("nowhere", "missing", 0, 1))
+		e := mustDraft(t, s, layered("nowhere", "missing", 0, 1))
 		_, err := s.SetStatus(ctx, e.ID, refx.StatusRunning)
 		wantCode(t, err, refx.EINVALID)
 	})
@@ -201,8 +201,8 @@ func TestLayerConcurrentStarts(t *testing.T) {
 		layer := fmt.Sprintf("race-%d", round)
 		MustLayer(t, c.direct, layer)
 		ids := []string{layer + "-x", layer + "-y"}
-		mustCreated(t, c.direct, layered(ids[0], layer, 0, 0.6))
-		mustCreated(t, c.direct, layered(ids[1], layer, 0.5, 1))
+		mustDraft(t, c.direct, layered(ids[0], layer, 0, 0.6))
+		mustDraft(t, c.direct, layered(ids[1], layer, 0.5, 1))
 		errs := make([]error, 2)
 		var wg sync.WaitGroup
 		for i, id := range ids {
