@@ -530,13 +530,9 @@
   // ---------------------------------------------------------------- list
 
   async function renderList(params) {
-    const status = ['draft', 'running', 'stopped'].includes(params.get('status')) ? params.get('status') : '';
+    const status = STATUSES.includes(params.get('status')) ? params.get('status') : '';
     const v = view('Experiments');
-    const select = h('select', {
-      id: 'status-filter',
-      onchange: () => { location.hash = select.value ? `#/?status=${select.value}` : '#/'; },
-    }, [['', 'All'], ['draft', 'Draft'], ['running', 'Running'], ['stopped', 'Stopped']]
-      .map(([value, label]) => h('option', { value, selected: value === status }, label)));
+    const select = statusSelect('status-filter', status, () => { location.hash = select.value ? `#/?status=${select.value}` : '#/'; });
     const tbody = h('tbody');
     const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more');
     const out = h('div');
@@ -1581,6 +1577,12 @@
   ];
   const STATUSES = [...LIFECYCLE.map(([s]) => s), 'archived'];
 
+  // statusSelect is a filter by status, any or one of STATUSES.
+  function statusSelect(id, current, onchange) {
+    return h('select', { id, onchange },
+      [['', 'All'], ...LIFECYCLE, ['archived', 'Archived']].map(([value, label]) => h('option', { value, selected: value === current }, label)));
+  }
+
   // ADMIN_ROLES is refx.AdminRoles, least to most: each allows what those
   // before it do.
   const ADMIN_ROLES = ['viewer', 'editor', 'approver', 'owner'];
@@ -1637,13 +1639,14 @@
         .map(([k, suffix, label]) => h('a', { href: base + suffix, 'data-tab': k, 'aria-current': k === current ? 'page' : null }, label)));
   }
 
-  // LIFECYCLE_ACTIONS are the lifecycle routes: the role each needs, the
-  // statuses it leaves and what it does. Only those the signed-in role may
+  // LIFECYCLE_ACTIONS are the lifecycle routes: the role each needs (as
+  // the API's role table, pkg/httpapi/roles.go, says), the statuses it
+  // leaves (refx's lifecycle) and what it does. Only those the signed-in role may
   // use from the current status are shown; the API enforces both.
   const LIFECYCLE_ACTIONS = [
     { name: 'submit', id: 'submit-review', label: 'Submit for review', role: 'editor', from: ['draft'], note: true,
       text: 'An approver reviews the brief and the health checks before it starts.' },
-    { name: 'request-changes', id: 'request-changes', label: 'Request changes', role: 'approver', from: ['in_review'], note: true, secondary: true,
+    { name: 'request-changes', id: 'request-changes', label: 'Request changes', role: 'editor', from: ['in_review'], note: true, secondary: true,
       text: 'It goes back to draft; say what should change.' },
     { name: 'approve', id: 'approve', label: 'Approve', role: 'approver', from: ['in_review'], note: true,
       text: 'It may start once approved. The API refuses an approval by its last editor.' },
@@ -1722,13 +1725,12 @@
     const owner = (params.get('owner') || '').trim();
     const go = () => {
       const q = new URLSearchParams();
-      if (statusSelect.value) q.set('status', statusSelect.value);
+      if (statusFilter.value) q.set('status', statusFilter.value);
       if (ownerInput.value.trim()) q.set('owner', ownerInput.value.trim());
       const qs = q.toString();
       location.hash = `#/log${qs ? `?${qs}` : ''}`;
     };
-    const statusSelect = h('select', { id: 'log-status', onchange: go },
-      [['', 'All'], ...LIFECYCLE, ['archived', 'Archived']].map(([value, label]) => h('option', { value, selected: value === status }, label)));
+    const statusFilter = statusSelect('log-status', status, go);
     const ownerInput = h('input', { id: 'log-owner', type: 'search', value: owner, autocomplete: 'off', spellcheck: 'false', placeholder: 'any', onchange: go });
     const tbody = h('tbody');
     const more = h('button', { type: 'button', class: 'secondary', id: 'log-more', hidden: true }, 'Load more');
@@ -1743,7 +1745,7 @@
       h('div', { class: 'title-row' }, h('h1', {}, 'Experiment log')),
       h('p', { class: 'muted' }, 'Every experiment, its status and dates, and what was decided. Each experiment’s history of changes is on its History tab.'),
       h('div', { class: 'toolbar' },
-        h('label', { for: 'log-status' }, 'Status'), statusSelect,
+        h('label', { for: 'log-status' }, 'Status'), statusFilter,
         h('label', { for: 'log-owner' }, 'Owner'), ownerInput),
       out,
       table,
