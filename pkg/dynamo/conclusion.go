@@ -18,9 +18,10 @@ const entityConclusion = "experiment_conclusion"
 
 // MaxFrozenResultsBytes bounds the compressed results a conclusion keeps:
 // with the rest of the item (at most a few kilobytes of decision,
-// learnings and actor) it stays under DynamoDB's 400 KB item limit. The
-// largest experiment's results (16 variants, 32 goals, 32 ratio metrics,
-// every analysis) compress to well under it: TestConclusionLargest.
+// learnings and actor) it stays under DynamoDB's 400 KB item limit. A
+// conclusion whose results compress to more is refused (ETOOLARGE) rather
+// than written without them; results JSON is repetitive (the same keys per
+// variant and metric) and compresses several times over.
 const MaxFrozenResultsBytes = 350_000
 
 // conclusionPut is the put, for the transaction that concludes e, of its
