@@ -124,7 +124,7 @@ func seedReferralDemo(ctx context.Context, store *dynamo.Store, base string) err
 		if refx.ErrorCode(err) == refx.ENOTFOUND {
 			return nil // deleted from the dashboard: its id stays taken
 		}
-		if err != nil || existing.Referral == nil || existing.Referral.LandingURL == referral.LandingURL || existing.Status == refx.StatusStopped {
+		if err != nil || existing.Referral == nil || existing.Referral.LandingURL == referral.LandingURL || existing.Status.Ended() {
 			return err
 		}
 		moved := *existing.Referral

@@ -230,6 +230,9 @@
   // launched reports whether an experiment has started: before (a draft,
   // in review, approved) it has no counts to read.
   const launched = (exp) => ['running', 'stopped', 'concluded', 'archived'].includes(exp.status);
+  // ended reports whether a status is over for good (stopped, concluded,
+  // archived): the API then refuses coverage, audience and variant edits.
+  const ended = (status) => ['stopped', 'concluded', 'archived'].includes(status);
 
   function statusBadge(status) {
     return h('span', { class: `badge status-${status}` }, String(status).replace('_', ' '));
@@ -1024,7 +1027,7 @@
     const name = input('name', { value: editing ? exp.name : '' });
     const hypothesis = h('textarea', { id: 'f-hypothesis', name: 'hypothesis', rows: 3 }, editing ? exp.hypothesis || '' : '');
     const owner = input('owner', { value: editing ? exp.owner || '' : '' });
-    const coverage = input('coverage', { type: 'number', min: '0', max: '1', step: '0.01', value: editing ? String(exp.coverage) : '1', disabled: status === 'stopped' });
+    const coverage = input('coverage', { type: 'number', min: '0', max: '1', step: '0.01', value: editing ? String(exp.coverage) : '1', disabled: ended(status) });
 
     const variantRows = h('tbody');
     const control = h('select', { id: 'f-control', name: 'control', disabled: !draft });
@@ -1150,7 +1153,7 @@
       body.name = name.value.trim();
       body.hypothesis = hypothesis.value.trim();
       body.owner = owner.value.trim();
-      if (status !== 'stopped') {
+      if (!ended(status)) {
         const c = Number(coverage.value);
         if (coverage.value === '' || !(c >= 0 && c <= 1)) problems.push(fail('coverage', 'Coverage is a number from 0 to 1.'));
         body.coverage = c;
