@@ -49,7 +49,9 @@ func (s *Store) AssignWith(ctx context.Context, experiment, user string, in refx
 	if !exp.InLayer(user) {
 		return outsideFor(exp, user, refx.ReasonLayer), nil
 	}
-	existing, err := s.assignment(ctx, user, exp.ID)
+	// Each phase enrols afresh: an enrolment in an earlier one is not this
+	// phase's, and the user is bucketed again (phases.go).
+	existing, err := s.assignment(ctx, user, exp.ID, exp.CurrentPhase())
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +69,7 @@ func (s *Store) AssignWith(ctx context.Context, experiment, user string, in refx
 	if err != nil || held {
 		return outsideFor(exp, user, refx.ReasonHoldout), err
 	}
-	stored, inserted, err := s.enrol(ctx, exp.ID, user, variant.Key, covariates)
+	stored, inserted, err := s.enrol(ctx, exp.ID, exp.CurrentPhase(), user, variant.Key, covariates)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +86,7 @@ func (s *Store) AssignWith(ctx context.Context, experiment, user string, in refx
 func (s *Store) heldOut(ctx context.Context, exp *refx.Experiment, user string) (bool, error) {
 	held := false
 	for _, h := range exp.Holdouts {
-		it, _, err := s.enrol(ctx, h.ID, user, h.Arm(user), nil)
+		it, _, err := s.enrol(ctx, h.ID, 1, user, h.Arm(user), nil) // a holdout has one phase
 		if err != nil {
 			return false, err
 		}
@@ -93,15 +95,19 @@ func (s *Store) heldOut(ctx context.Context, exp *refx.Experiment, user string) 
 	return held, nil
 }
 
-// enrol puts user's assignment to variant of experiment if they have none
+// enrol puts user's assignment to variant of a phase of experiment if they
+// have none
 // (one conditional put: a concurrent or retried first call fails the
 // condition and gets the stored assignment back), and returns the stored
 // assignment and whether this call wrote it.
-func (s *Store) enrol(ctx context.Context, experiment, user, variant string, covariates map[string]attributevalue.Number) (*assignmentItem, bool, error) {
+func (s *Store) enrol(ctx context.Context, experiment string, phase int, user, variant string, covariates map[string]attributevalue.Number) (*assignmentItem, bool, error) {
 	now := s.opts.Now().UTC()
+	if phase <= 1 {
+		phase = 0 // phase 1's item is the one written before phases existed
+	}
 	it := assignmentItem{
-		Key: assignmentKey(user, experiment), Entity: entityAssignment,
-		Experiment: experiment, User: user, Variant: variant, AssignedAt: now, UserExpiry: s.userExpiry(now),
+		Key: assignmentKey(user, experiment, phase), Entity: entityAssignment,
+		Experiment: experiment, Phase: phase, User: user, Variant: variant, AssignedAt: now, UserExpiry: s.userExpiry(now),
 		Covariates: covariates,
 	}
 	av, err := attributevalue.MarshalMap(it)
@@ -142,9 +148,9 @@ func covariatesOf(exp *refx.Experiment, in map[string]refx.Decimal) (map[string]
 // assignment reads one assignment, or nil. The read is eventually
 // consistent: a missed assignment only costs the enrolment transaction,
 // whose condition finds it.
-func (s *Store) assignment(ctx context.Context, user, experiment string) (*assignmentItem, error) {
+func (s *Store) assignment(ctx context.Context, user, experiment string, phase int) (*assignmentItem, error) {
 	var it assignmentItem
-	found, err := s.readItem(ctx, "assignment", &dynamodb.GetItemInput{TableName: s.table, Key: assignmentKey(user, experiment).Attributes()}, &it)
+	found, err := s.readItem(ctx, "assignment", &dynamodb.GetItemInput{TableName: s.table, Key: assignmentKey(user, experiment, phase).Attributes()}, &it)
 	if err != nil || !found {
 		return nil, err
 	}

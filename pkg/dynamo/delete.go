@@ -92,16 +92,18 @@ func (s *Store) tombstone(ctx context.Context, exp *refx.Experiment) error {
 	}
 }
 
-// deleteCounts deletes an experiment's counters (every shard) and its
-// snapshots, in batches.
+// deleteCounts deletes an experiment's counters (every phase's, every
+// shard) and its snapshots, in batches.
 func (s *Store) deleteCounts(ctx context.Context, exp *refx.Experiment) error {
-	for shard := range exp.CounterShards {
-		keys, err := s.partitionKeys(ctx, "deleteCounts", counterPK(exp.ID, shard))
-		if err != nil {
-			return err
-		}
-		if err := s.deleteItems(ctx, keys); err != nil {
-			return err
+	for phase := 1; phase <= exp.CurrentPhase(); phase++ {
+		for shard := range exp.CounterShards {
+			keys, err := s.partitionKeys(ctx, "deleteCounts", counterPK(phaseScope(exp.ID, phase), shard))
+			if err != nil {
+				return err
+			}
+			if err := s.deleteItems(ctx, keys); err != nil {
+				return err
+			}
 		}
 	}
 	keys, err := s.partitionKeys(ctx, "deleteSnapshots", snapshotPK(exp.ID))

@@ -82,18 +82,20 @@ func (d *deltaSet) change(key itemKey, identity map[string]string) *counterChang
 	return c
 }
 
-func (d *deltaSet) participants(exp *refx.Experiment, variant string) *counterChange {
-	return d.change(participantsKey(exp.ID, d.slot(exp), variant),
+// participants, goal and ratio are counters of a phase of exp: phase 1's
+// (or 0, an item of before phases) under the experiment's own keys.
+func (d *deltaSet) participants(exp *refx.Experiment, phase int, variant string) *counterChange {
+	return d.change(participantsKey(phaseScope(exp.ID, phase), d.slot(exp), variant),
 		map[string]string{"entity": entityCounter, "experiment": exp.ID, "variant": variant})
 }
 
-func (d *deltaSet) goal(exp *refx.Experiment, variant, goal string) *counterChange {
-	return d.change(goalKey(exp.ID, d.slot(exp), variant, goal),
+func (d *deltaSet) goal(exp *refx.Experiment, phase int, variant, goal string) *counterChange {
+	return d.change(goalKey(phaseScope(exp.ID, phase), d.slot(exp), variant, goal),
 		map[string]string{"entity": entityCounter, "experiment": exp.ID, "variant": variant, "goal": goal})
 }
 
-func (d *deltaSet) ratio(exp *refx.Experiment, variant, ratio string) *counterChange {
-	return d.change(ratioCounterKey(exp.ID, d.slot(exp), variant, ratio),
+func (d *deltaSet) ratio(exp *refx.Experiment, phase int, variant, ratio string) *counterChange {
+	return d.change(ratioCounterKey(phaseScope(exp.ID, phase), d.slot(exp), variant, ratio),
 		map[string]string{"entity": entityCounter, "experiment": exp.ID, "variant": variant, "ratio": ratio})
 }
 
@@ -107,9 +109,16 @@ func (d *deltaSet) codeTotals(exp *refx.Experiment, code, variant string) *count
 		map[string]string{"entity": entityCodeTotals, "code": code, "experiment": exp.ID, "variant": variant})
 }
 
-// counting returns the experiment when a change at t counts in it.
+// counting returns the experiment when a change at t counts in it, for
+// what only phase 1 counts (referral experiments have no other).
 func (d *deltaSet) counting(id string, t time.Time) *refx.Experiment {
-	if exp := d.exps[id]; countsAt(exp, t) {
+	return d.countingIn(id, 1, t)
+}
+
+// countingIn returns the experiment when a change at t counts in its
+// phase: the experiment counts at t, and the phase had not ended.
+func (d *deltaSet) countingIn(id string, phase int, t time.Time) *refx.Experiment {
+	if exp := d.exps[id]; countsAt(exp, t) && exp.Counts(max(phase, 1), t) {
 		return exp
 	}
 	return nil
@@ -130,11 +139,11 @@ func (d *deltaSet) assignment(image map[string]types.AttributeValue) error {
 	if a.LinkedFrom != "" {
 		return nil
 	}
-	exp := d.counting(a.Experiment, a.AssignedAt)
+	exp := d.countingIn(a.Experiment, a.Phase, a.AssignedAt)
 	if exp == nil {
 		return nil
 	}
-	d.participants(exp, a.Variant).addTo("participants", one)
+	d.participants(exp, a.Phase, a.Variant).addTo("participants", one)
 	for key, n := range a.Covariates {
 		if _, ok := exp.Goal(key); !ok {
 			continue
@@ -143,7 +152,7 @@ func (d *deltaSet) assignment(image map[string]types.AttributeValue) error {
 		if err != nil {
 			return err
 		}
-		g := d.goal(exp, a.Variant, key)
+		g := d.goal(exp, a.Phase, a.Variant, key)
 		g.addTo("covariate_participants", one)
 		g.addTo("covariate_sum", x)
 		g.addTo("covariate_sum_sq", new(big.Rat).Mul(x, x))
@@ -175,7 +184,7 @@ func (d *deltaSet) event(image map[string]types.AttributeValue) error {
 		}
 	}
 	for _, c := range e.Credits {
-		exp := d.counting(c.Experiment, e.ReceivedAt)
+		exp := d.countingIn(c.Experiment, c.Phase, e.ReceivedAt)
 		if exp == nil {
 			continue
 		}
@@ -199,7 +208,7 @@ func (d *deltaSet) event(image map[string]types.AttributeValue) error {
 			}
 			continue
 		}
-		g := d.goal(exp, c.Variant, e.Type)
+		g := d.goal(exp, c.Phase, c.Variant, e.Type)
 		g.addTo("events", one)
 		if c.FirstConversion {
 			g.addTo("users", one)
@@ -225,7 +234,7 @@ func (d *deltaSet) event(image map[string]types.AttributeValue) error {
 			if err != nil {
 				return err
 			}
-			d.ratio(exp, c.Variant, key).addTo("products", p)
+			d.ratio(exp, c.Phase, c.Variant, key).addTo("products", p)
 		}
 		if c.Covariate != "" {
 			// Σxy over participants, y their total value or whether they
@@ -337,10 +346,10 @@ func (d *deltaSet) lamed(image map[string]types.AttributeValue) error {
 		return nil
 	}
 	if l.Event == refx.LamedParticipate {
-		d.participants(exp, l.Variant).addTo("participants", one)
+		d.participants(exp, 1, l.Variant).addTo("participants", one)
 		return nil
 	}
-	g := d.goal(exp, l.Variant, l.Event)
+	g := d.goal(exp, 1, l.Variant, l.Event)
 	g.addTo("users", one)
 	g.addTo("events", one)
 	return nil

@@ -179,7 +179,7 @@ func (s *Store) eraseLinks(ctx context.Context, user string, it map[string]types
 		return 0, storeError("EraseUser", err)
 	}
 	if a.LinkedFrom != "" {
-		deleted, err := s.deleteIf(ctx, assignmentKey(a.LinkedFrom, a.Experiment),
+		deleted, err := s.deleteIf(ctx, assignmentKey(a.LinkedFrom, a.Experiment, a.Phase),
 			expression.Name("linked_to").Equal(expression.Value(user)))
 		if deleted {
 			n++
@@ -190,7 +190,7 @@ func (s *Store) eraseLinks(ctx context.Context, user string, it map[string]types
 	}
 	if a.LinkedTo != "" {
 		from := expression.Name("linked_from")
-		_, err := s.updateIf(ctx, "EraseUser", assignmentKey(a.LinkedTo, a.Experiment),
+		_, err := s.updateIf(ctx, "EraseUser", assignmentKey(a.LinkedTo, a.Experiment, a.Phase),
 			expression.Set(from, expression.Value(refx.ErasedName)), from.Equal(expression.Value(user)))
 		if err != nil {
 			return n, err

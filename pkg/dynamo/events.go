@@ -135,7 +135,7 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 		}
 		item.Credits = make([]creditItem, 0, len(credits)+1)
 		for _, c := range credits {
-			ci := creditItem{Experiment: c.exp.ID, Variant: c.asn.Variant, FirstConversion: c.first, Value: c.capped}
+			ci := creditItem{Experiment: c.exp.ID, Phase: c.asn.Phase, Variant: c.asn.Variant, FirstConversion: c.first, Value: c.capped}
 			if x := c.asn.Covariates[e.Type]; x != "" && x != "0" {
 				ci.Covariate = x
 			}
@@ -240,7 +240,9 @@ func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, *refe
 		if err != nil {
 			return nil, nil, err
 		}
-		if exp.Status != refx.StatusRunning {
+		if exp.Status != refx.StatusRunning || max(a.Phase, 1) != exp.CurrentPhase() {
+			// Only an enrolment in the current phase counts: a user of
+			// an earlier phase only is not in this one until assigned.
 			continue
 		}
 		g, ok := exp.Goal(e.Type)

@@ -98,7 +98,7 @@ func linkItems(table *string, a anonymousAssignment, user string, now time.Time,
 		return nil, err
 	}
 	copied := a.Assignment
-	copied.Key, copied.User, copied.UserExpiry = assignmentKey(user, a.Experiment), user, expiry
+	copied.Key, copied.User, copied.UserExpiry = assignmentKey(user, a.Experiment, a.Phase), user, expiry
 	put, err := putIfAbsent(table, linkedAssignment{Assignment: copied, LinkedFrom: a.User, LinkedAt: now})
 	if err != nil {
 		return nil, err

@@ -70,6 +70,7 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 	it.Source, it.Namespace, it.AA = e.Source, e.Namespace, e.AA
 	reviewToItem(e, &it)
 	layerFieldsToItem(e, &it)
+	phasesToItem(e, &it)
 	if e.Source == refx.SourceLamed {
 		for _, v := range e.Variants {
 			it.LamedVariants = append(it.LamedVariants, v.Key)
@@ -114,6 +115,7 @@ func experimentOf(it experimentItem) *refx.Experiment {
 	e.Source, e.Namespace, e.AA = it.Source, it.Namespace, it.AA
 	reviewOf(it, e)
 	layerFieldsOf(it, e)
+	phasesOf(it, e)
 	if it.Source == refx.SourceLamed {
 		lamedShape(e, it)
 	}

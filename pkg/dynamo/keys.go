@@ -11,9 +11,9 @@ import (
 //	entity        pk                         sk                              gsi1pk        gsi1sk
 //	experiment    EXP#<id>                   META                            EXPERIMENTS   <created_at>#<id>
 //	conclusion    EXP#<id>                   CONCLUSION
-//	assignment    USER#<user>                ASSIGN#<experiment>
+//	assignment    USER#<user>                ASSIGN#<experiment>[#P<phase ≥ 2>]
 //	event         EVENT#<event id>           EVENT                           USEREVENTS#<user>  <received_at>#<id>
-//	participants  COUNT#<experiment>#<shard> VARIANT#<variant>#PARTICIPANTS
+//	participants  COUNT#<experiment>[#P<phase ≥ 2>]#<shard> VARIANT#<variant>#PARTICIPANTS
 //	goal counter  COUNT#<experiment>#<shard> VARIANT#<variant>#GOAL#<goal>
 //	referral ctr  COUNT#<experiment>#<shard> VARIANT#<variant>#REFERRAL
 //	referral code CODE#<code>                CODE
@@ -50,6 +50,7 @@ const (
 	eventSK            = "EVENT"
 	counterPrefix      = "COUNT#"
 	variantPrefix      = "VARIANT#"
+	phaseInfix         = "#P"
 	participantsInfix  = "#PARTICIPANTS"
 	goalInfix          = "#GOAL#"
 	ratioInfix         = "#RATIO#"
@@ -159,8 +160,21 @@ func experimentListSK(createdAt time.Time, id string) string {
 
 func userPK(user string) string { return userPrefix + user }
 
-func assignmentKey(user, experiment string) itemKey {
-	return itemKey{PK: userPK(user), SK: assignmentPrefix + experiment}
+// phaseScope names what a phase of an experiment counts under: the
+// experiment itself for phase 1 (0 on items written before phases
+// existed), so that their keys are unchanged, and <experiment>#P<n> after.
+// An experiment id is a slug without '#', so no scope is another's.
+func phaseScope(experiment string, phase int) string {
+	if phase <= 1 {
+		return experiment
+	}
+	return fmt.Sprintf("%s%s%d", experiment, phaseInfix, phase)
+}
+
+// assignmentKey is a user's enrolment in a phase of experiment: each phase
+// enrols afresh, on the user's own new item, which holds their state in it.
+func assignmentKey(user, experiment string, phase int) itemKey {
+	return itemKey{PK: userPK(user), SK: assignmentPrefix + phaseScope(experiment, phase)}
 }
 
 func eventKey(id string) itemKey { return itemKey{PK: eventPrefix + id, SK: eventSK} }
@@ -176,29 +190,29 @@ func userEventsSK(receivedAt time.Time, id string) string { return timeSK(receiv
 // erasureKey names an erased user by hash (refx.ErasureHash), never by id.
 func erasureKey(userHash string) itemKey { return itemKey{PK: erasurePrefix + userHash, SK: erasureSK} }
 
-// counterPK is the partition of one shard of an experiment's counters. The
-// shard lives in the partition key so that a hot experiment's writes spread
-// over shards partitions.
-func counterPK(experiment string, shard int) string {
-	return fmt.Sprintf("%s%s#%03d", counterPrefix, experiment, shard)
+// counterPK is the partition of one shard of a phase's counters (scope,
+// phaseScope). The shard lives in the partition key so that a hot
+// experiment's writes spread over shards partitions.
+func counterPK(scope string, shard int) string {
+	return fmt.Sprintf("%s%s#%03d", counterPrefix, scope, shard)
 }
 
-func participantsKey(experiment string, shard int, variant string) itemKey {
-	return itemKey{PK: counterPK(experiment, shard), SK: variantPrefix + variant + participantsInfix}
+func participantsKey(scope string, shard int, variant string) itemKey {
+	return itemKey{PK: counterPK(scope, shard), SK: variantPrefix + variant + participantsInfix}
 }
 
-func goalKey(experiment string, shard int, variant, goal string) itemKey {
-	return itemKey{PK: counterPK(experiment, shard), SK: variantPrefix + variant + goalInfix + goal}
+func goalKey(scope string, shard int, variant, goal string) itemKey {
+	return itemKey{PK: counterPK(scope, shard), SK: variantPrefix + variant + goalInfix + goal}
 }
 
 // ratioCounterKey holds a ratio metric's Σ over participants of
 // numerator·denominator; the other sums are its goals'.
-func ratioCounterKey(experiment string, shard int, variant, ratio string) itemKey {
-	return itemKey{PK: counterPK(experiment, shard), SK: variantPrefix + variant + ratioInfix + ratio}
+func ratioCounterKey(scope string, shard int, variant, ratio string) itemKey {
+	return itemKey{PK: counterPK(scope, shard), SK: variantPrefix + variant + ratioInfix + ratio}
 }
 
-func referralCounterKey(experiment string, shard int, variant string) itemKey {
-	return itemKey{PK: counterPK(experiment, shard), SK: variantPrefix + variant + referralSuffix}
+func referralCounterKey(scope string, shard int, variant string) itemKey {
+	return itemKey{PK: counterPK(scope, shard), SK: variantPrefix + variant + referralSuffix}
 }
 
 func codeKey(code string) itemKey { return itemKey{PK: codePrefix + code, SK: codeSK} }

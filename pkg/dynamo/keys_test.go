@@ -14,10 +14,13 @@ func TestKeys(t *testing.T) {
 		attrSize int
 	}{
 		{"Experiment", experimentKey("cta"), "EXP#cta", "META", 2},
-		{"Assignment", assignmentKey("user#1", "cta"), "USER#user#1", "ASSIGN#cta", 2},
+		{"Assignment", assignmentKey("user#1", "cta", 1), "USER#user#1", "ASSIGN#cta", 2},
+		{"AssignmentBeforePhases", assignmentKey("user#1", "cta", 0), "USER#user#1", "ASSIGN#cta", 2},
+		{"AssignmentPhase", assignmentKey("user#1", "cta", 12), "USER#user#1", "ASSIGN#cta#P12", 2},
 		{"Event", eventKey("6f1c"), "EVENT#6f1c", "EVENT", 2},
 		{"Participants", participantsKey("cta", 7, "bold"), "COUNT#cta#007", "VARIANT#bold#PARTICIPANTS", 2},
 		{"Goal", goalKey("cta", 63, "bold", "signup"), "COUNT#cta#063", "VARIANT#bold#GOAL#signup", 2},
+		{"GoalPhase", goalKey(phaseScope("cta", 2), 63, "bold", "signup"), "COUNT#cta#P2#063", "VARIANT#bold#GOAL#signup", 2},
 		{"Snapshot", snapshotKey("cta", created), "SNAP#cta", "2026-01-02T02:04:05.600000Z", 2},
 		{"Erasure", erasureKey("ab12"), "ERASURE#ab12", "ERASURE", 2},
 		{"Flag", flagKey("new-checkout"), "FLAGS", "FLAG#new-checkout", 2},

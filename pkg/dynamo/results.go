@@ -17,14 +17,27 @@ import (
 // maxParallelShardReads bounds the concurrent queries of one results read.
 const maxParallelShardReads = 16
 
-// Results reads an experiment's counters: one strongly consistent query per
-// counter shard, so the cost grows with the shard count, never with the
-// number of events. The counted-through mark is read first: the counters
-// read after it hold at least every change it covers.
+// Results reads the counters of an experiment's current phase: one
+// strongly consistent query per counter shard, so the cost grows with the
+// shard count, never with the number of events. The counted-through mark
+// is read first: the counters read after it hold at least every change it
+// covers.
 func (s *Store) Results(ctx context.Context, experiment string) (*refx.Results, error) {
+	return s.PhaseResults(ctx, experiment, 0)
+}
+
+// PhaseResults is Results of phase (1-based; 0 for the current one).
+// EINVALID when the experiment has no such phase.
+func (s *Store) PhaseResults(ctx context.Context, experiment string, phase int) (*refx.Results, error) {
 	exp, err := s.Experiment(ctx, experiment)
 	if err != nil {
 		return nil, err
+	}
+	if phase == 0 {
+		phase = exp.CurrentPhase()
+	}
+	if _, ok := exp.PhaseInfo(phase); !ok {
+		return nil, refx.FieldErrorf("phase", "experiment %s has phases 1 to %d", exp.ID, exp.CurrentPhase())
 	}
 	through, err := s.CountedThrough(ctx)
 	if err != nil {
@@ -39,7 +52,7 @@ func (s *Store) Results(ctx context.Context, experiment string) (*refx.Results, 
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			shards[shard], errs[shard] = s.counterShard(ctx, exp.ID, shard)
+			shards[shard], errs[shard] = s.counterShard(ctx, phaseScope(exp.ID, phase), shard)
 		}()
 	}
 	wg.Wait()
@@ -52,12 +65,12 @@ func (s *Store) Results(ctx context.Context, experiment string) (*refx.Results, 
 	if err != nil {
 		return nil, err
 	}
-	res.CountedThrough = through
+	res.CountedThrough, res.Phase = through, phase
 	return res, nil
 }
 
-func (s *Store) counterShard(ctx context.Context, experiment string, shard int) ([]map[string]types.AttributeValue, error) {
-	keys, err := expression.NewBuilder().WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(counterPK(experiment, shard)))).Build()
+func (s *Store) counterShard(ctx context.Context, scope string, shard int) ([]map[string]types.AttributeValue, error) {
+	keys, err := expression.NewBuilder().WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(counterPK(scope, shard)))).Build()
 	if err != nil {
 		return nil, storeError("counterShard", err)
 	}

@@ -79,17 +79,10 @@ func analysisOptions(q url.Values) (analysis.Options, error) {
 	return o, nil
 }
 
-// experimentAndResults reads the experiment, then its counts.
+// experimentAndResults reads the experiment, then its current phase's
+// counts.
 func (s *Server) experimentAndResults(r *http.Request, id string) (*refx.Experiment, *refx.Results, error) {
-	exp, err := s.Experiments.Experiment(r.Context(), id)
-	if err != nil {
-		return nil, nil, err
-	}
-	res, err := s.Results.Results(r.Context(), id)
-	if err != nil {
-		return nil, nil, err
-	}
-	return exp, res, nil
+	return s.experimentAtPhase(r, id, 0)
 }
 
 func (s *Server) results(w http.ResponseWriter, r *http.Request) error {
@@ -97,7 +90,7 @@ func (s *Server) results(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := queryParams(r, "engine", "alpha", "correction", "planned_sample_size")
+	q, err := queryParams(r, "engine", "alpha", "correction", "planned_sample_size", "phase")
 	if err != nil {
 		return err
 	}
@@ -105,7 +98,11 @@ func (s *Server) results(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	exp, res, err := s.experimentAndResults(r, id)
+	phase, err := phaseParam(q)
+	if err != nil {
+		return err
+	}
+	exp, res, err := s.experimentAtPhase(r, id, phase)
 	if err != nil {
 		return err
 	}

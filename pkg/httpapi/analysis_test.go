@@ -180,7 +180,7 @@ func TestResultsAnalysis(t *testing.T) {
 			slices.Sort(ks)
 			return ks
 		}
-		if got := keys(raw.Body); !slices.Equal(got, []string{"analysis", "counted_through", "experiment", "status", "variants"}) {
+		if got := keys(raw.Body); !slices.Equal(got, []string{"analysis", "counted_through", "experiment", "phase", "status", "variants"}) {
 			t.Fatalf("top-level fields = %v", got)
 		}
 		for _, v := range raw.Body["variants"].([]any) {

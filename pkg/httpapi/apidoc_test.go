@@ -43,6 +43,7 @@ var serverRoutes = []struct {
 	{"GET", "/v1/experiments", http.StatusUnauthorized},
 	{"GET", "/v1/experiments/{id}", http.StatusUnauthorized},
 	{"PATCH", "/v1/experiments/{id}", http.StatusUnauthorized},
+	{"POST", "/v1/experiments/{id}/phases", http.StatusUnauthorized},
 	{"POST", "/v1/experiments/{id}/submit", http.StatusUnauthorized},
 	{"POST", "/v1/experiments/{id}/request-changes", http.StatusUnauthorized},
 	{"POST", "/v1/experiments/{id}/approve", http.StatusUnauthorized},

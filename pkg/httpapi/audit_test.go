@@ -110,6 +110,8 @@ func TestEveryAdminWriteIsAudited(t *testing.T) {
 		{route: "POST /v1/experiments/{id}/start", path: "/v1/experiments/walked/start", resource: "experiment", id: "walked", action: "start", before: true, after: true},
 		{route: "POST /v1/experiments/{id}/aa-simulation", path: "/v1/experiments/walked/aa-simulation", body: `{"simulations":10,"seed":1}`, readOnly: true,
 			status: 400}, // no traffic to simulate yet: a simulation writes nothing either way
+		{route: "POST /v1/experiments/{id}/phases", path: "/v1/experiments/walked/phases", body: `{"variants":[{"key":"control","weight":20},{"key":"bold","weight":80}],"reason":"ramp up","rerandomize":true}`,
+			resource: "experiment", id: "walked", action: "new_phase", before: true, after: true},
 		{route: "POST /v1/experiments/{id}/stop", path: "/v1/experiments/walked/stop", resource: "experiment", id: "walked", action: "stop", before: true, after: true},
 		{route: "POST /v1/experiments/{id}/conclude", path: "/v1/experiments/walked/conclude", body: `{"decision":"iterate","learnings":"too early to tell"}`, resource: "experiment", id: "walked", action: "conclude", before: true, after: true},
 		{route: "POST /v1/experiments/{id}/archive", path: "/v1/experiments/walked/archive", resource: "experiment", id: "walked", action: "archive", before: true, after: true},

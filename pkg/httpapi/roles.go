@@ -45,6 +45,7 @@ var adminRoles = map[string]refx.AdminRole{
 	"POST /v1/experiments/{id}/stop":            refx.RoleEditor,
 	"POST /v1/experiments/{id}/conclude":        refx.RoleEditor,
 	"POST /v1/experiments/{id}/archive":         refx.RoleEditor,
+	"POST /v1/experiments/{id}/phases":          refx.RoleEditor,
 	"POST /v1/experiments/{id}/aa-simulation":   refx.RoleEditor,
 	"POST /v1/flags":                            refx.RoleEditor,
 	"POST /v1/flags:import":                     refx.RoleEditor,

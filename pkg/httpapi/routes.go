@@ -48,6 +48,7 @@ func RouteTable() []Route {
 		{http.MethodGet, "/v1/experiments", AdminRoutes},
 		{http.MethodGet, "/v1/experiments/{id}", AdminRoutes},
 		{http.MethodPatch, "/v1/experiments/{id}", AdminRoutes},
+		{http.MethodPost, "/v1/experiments/{id}/phases", AdminRoutes},
 		{http.MethodPost, "/v1/experiments/{id}/start", AdminRoutes},
 		{http.MethodPost, "/v1/experiments/{id}/stop", AdminRoutes},
 		{http.MethodGet, "/v1/experiments/{id}/results", AdminRoutes},

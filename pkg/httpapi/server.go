@@ -210,6 +210,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("GET /v1/experiments", s.listExperiments)
 	admin("GET /v1/experiments/{id}", s.getExperiment)
 	admin("PATCH /v1/experiments/{id}", s.updateExperiment)
+	admin("POST /v1/experiments/{id}/phases", s.startPhase)
 	admin("POST /v1/experiments/{id}/start", s.setStatus(refx.StatusRunning))
 	admin("POST /v1/experiments/{id}/stop", s.setStatus(refx.StatusStopped))
 	admin("GET /v1/experiments/{id}/results", s.results)

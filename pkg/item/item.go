@@ -129,6 +129,9 @@ type Experiment struct {
 	Decision  string `dynamodbav:"decision,omitempty"`
 	Learnings string `dynamodbav:"learnings,omitempty"`
 	Concluded *Stamp `dynamodbav:"concluded,omitempty"`
+	// Phase and Phases: see refx.Phase; absent until a second phase.
+	Phase  int     `dynamodbav:"phase,omitempty"`
+	Phases []Phase `dynamodbav:"phases,omitempty"`
 	// A Lamed experiment's variants and goals are string sets that its
 	// tracking calls ADD to: idempotent, and no read before the write.
 	LamedVariants []string `dynamodbav:"lamed_variants,stringset,omitempty"`
@@ -138,10 +141,25 @@ type Experiment struct {
 	WriteID string `dynamodbav:"write_id"`
 }
 
+// Phase is one phase of an experiment (refx.Phase).
+type Phase struct {
+	Number    int        `dynamodbav:"number"`
+	StartedAt time.Time  `dynamodbav:"started_at"`
+	EndedAt   *time.Time `dynamodbav:"ended_at,omitempty"`
+	Reason    string     `dynamodbav:"reason,omitempty"`
+	Seed      string     `dynamodbav:"seed"`
+	Weights   []float64  `dynamodbav:"weights"`
+	Coverage  float64    `dynamodbav:"coverage"`
+	Audience  string     `dynamodbav:"audience,omitempty"`
+}
+
 type Assignment struct {
 	Key
-	Entity     string    `dynamodbav:"entity"`
-	Experiment string    `dynamodbav:"experiment"`
+	Entity     string `dynamodbav:"entity"`
+	Experiment string `dynamodbav:"experiment"`
+	// Phase is the experiment's phase the user is enrolled in; absent in
+	// phase 1.
+	Phase      int       `dynamodbav:"phase,omitempty"`
 	User       string    `dynamodbav:"user"`
 	Variant    string    `dynamodbav:"variant"`
 	AssignedAt time.Time `dynamodbav:"assigned_at"`
@@ -163,7 +181,9 @@ type Assignment struct {
 }
 
 type Credit struct {
-	Experiment      string `dynamodbav:"experiment"`
+	Experiment string `dynamodbav:"experiment"`
+	// Phase is the phase the credit counts in; absent in phase 1.
+	Phase           int    `dynamodbav:"phase,omitempty"`
 	Variant         string `dynamodbav:"variant"`
 	FirstConversion bool   `dynamodbav:"first_conversion"`
 	// Referrer and Code are set on a referral credit: the event is a

@@ -143,6 +143,12 @@ type Experiment struct {
 	// it starts: their users are kept out of it.
 	Holdouts []HoldoutRef `json:"holdouts,omitempty"`
 
+	// Phase is the current phase, 1-based (0, read as 1, on experiments
+	// built before phases existed: CurrentPhase); Phases lists every phase
+	// once a second started (phase.go).
+	Phase  int     `json:"phase"`
+	Phases []Phase `json:"phases,omitempty"`
+
 	Status    Status     `json:"status"`
 	Version   int64      `json:"version"`
 	CreatedAt time.Time  `json:"created_at"`
@@ -208,7 +214,7 @@ func (n NewExperiment) Build(now time.Time) (*Experiment, error) {
 		Variants: n.Variants, Control: n.Control, Coverage: 1, Goals: n.Goals, RatioMetrics: n.RatioMetrics,
 		Seed: n.Seed, CounterShards: DefaultShards, Referral: n.Referral, Audience: normalAudience(n.Audience),
 		Kind: n.Kind, Layer: n.Layer, LayerRange: n.LayerRange,
-		Status: StatusDraft, Version: 1, CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
+		Status: StatusDraft, Version: 1, CreatedAt: now.UTC(), UpdatedAt: now.UTC(), Phase: 1,
 	}
 	if e.Name == "" {
 		e.Name = e.ID

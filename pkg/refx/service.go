@@ -162,8 +162,10 @@ type Results struct {
 	// CountedThrough says how fresh the counts are: every change the API
 	// accepted before it is counted. Counters are applied from the table's
 	// stream, a second or two behind; nil before they were first applied.
-	CountedThrough *time.Time       `json:"counted_through,omitempty"`
-	Variants       []VariantResults `json:"variants"`
+	CountedThrough *time.Time `json:"counted_through,omitempty"`
+	// Phase is the phase counted (Experiment.Phases): each counts apart.
+	Phase    int              `json:"phase"`
+	Variants []VariantResults `json:"variants"`
 }
 
 // ExperimentFilter selects a page of experiments.
@@ -190,6 +192,10 @@ type ExperimentService interface {
 	// UpdateExperiment applies a patch under optimistic locking. ENOTFOUND,
 	// ECONFLICT for a stale version or a change the status forbids, EINVALID.
 	UpdateExperiment(ctx context.Context, id string, p ExperimentPatch) (*Experiment, error)
+	// StartPhase starts a new phase of a running experiment
+	// (Experiment.StartPhase). ENOTFOUND, ECONFLICT when it is not
+	// running or changed meanwhile, EINVALID, ELIMIT past MaxPhases.
+	StartPhase(ctx context.Context, id string, p NewPhase) (*Experiment, error)
 	// Transition moves an experiment through its lifecycle for the
 	// context's actor (Experiment.Transition); repeating a move that
 	// happened is a no-op. ENOTFOUND, ECONFLICT for a move the lifecycle
@@ -241,8 +247,12 @@ type EventService interface {
 
 // ResultsService reads counts.
 type ResultsService interface {
-	// Results returns an experiment's counts. ENOTFOUND.
+	// Results returns the counts of an experiment's current phase.
+	// ENOTFOUND.
 	Results(ctx context.Context, experiment string) (*Results, error)
+	// PhaseResults returns the counts of a phase (1-based, 0 the current
+	// one). ENOTFOUND, EINVALID when there is no such phase.
+	PhaseResults(ctx context.Context, experiment string, phase int) (*Results, error)
 }
 
 // ComputeRates derives the funnel rates from the counts.
