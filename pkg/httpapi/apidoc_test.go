@@ -81,6 +81,7 @@ var serverRoutes = []struct {
 	{"PATCH", "/v1/keys/{id}", http.StatusUnauthorized},
 	{"DELETE", "/v1/keys/{id}", http.StatusUnauthorized},
 	{"GET", "/v1/me", http.StatusUnauthorized},
+	{"GET", "/v1/audit", http.StatusUnauthorized},
 	{"POST", "/v1/flags", http.StatusUnauthorized},
 	{"POST", "/v1/flags:import", http.StatusUnauthorized},
 	{"GET", "/v1/flags", http.StatusUnauthorized},
