@@ -34,6 +34,7 @@ type snapshotItem struct {
 	TakenAt        string                `dynamodbav:"taken_at"`
 	CountedThrough *time.Time            `dynamodbav:"counted_through,omitempty"`
 	Status         string                `dynamodbav:"status"`
+	Phase          int                   `dynamodbav:"phase,omitempty"`
 	Variants       []snapshotVariantItem `dynamodbav:"variants"`
 }
 
@@ -56,7 +57,7 @@ func toSnapshotItem(s *refx.Snapshot) snapshotItem {
 	it := snapshotItem{
 		Key: snapshotKey(s.Experiment, s.Period), Entity: entitySnapshot,
 		Experiment: s.Experiment, Period: s.Period.UTC(), TakenAt: timeSK(s.TakenAt), Status: string(s.Status),
-		CountedThrough: s.CountedThrough,
+		CountedThrough: s.CountedThrough, Phase: s.Phase,
 	}
 	for _, v := range s.Variants {
 		vi := snapshotVariantItem{Key: v.Key, Participants: v.Participants, Goals: make(map[string]snapshotGoalItem, len(v.Goals))}
@@ -82,7 +83,7 @@ func (it snapshotItem) snapshot() (refx.Snapshot, error) {
 	}
 	s := refx.Snapshot{
 		Experiment: it.Experiment, Period: it.Period.UTC(), TakenAt: taken.UTC(), CountedThrough: it.CountedThrough,
-		Status: refx.Status(it.Status), Variants: make([]refx.VariantResults, 0, len(it.Variants)),
+		Status: refx.Status(it.Status), Phase: max(it.Phase, 1), Variants: make([]refx.VariantResults, 0, len(it.Variants)),
 	}
 	for _, vi := range it.Variants {
 		v := refx.VariantResults{Key: vi.Key, Participants: vi.Participants, Goals: make(map[string]refx.GoalCounts, len(vi.Goals))}
@@ -141,7 +142,7 @@ func (s *Store) Snapshot(ctx context.Context, experiment string, period time.Tim
 	if err != nil {
 		return nil, err
 	}
-	snap := &refx.Snapshot{Experiment: experiment, Period: period.UTC(), TakenAt: taken, CountedThrough: res.CountedThrough, Status: res.Status, Variants: res.Variants}
+	snap := &refx.Snapshot{Experiment: experiment, Period: period.UTC(), TakenAt: taken, CountedThrough: res.CountedThrough, Status: res.Status, Phase: res.Phase, Variants: res.Variants}
 	item, err := attributevalue.MarshalMap(toSnapshotItem(snap))
 	if err != nil {
 		return nil, storeError("Snapshot", err)

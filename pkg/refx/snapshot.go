@@ -17,14 +17,17 @@ type Snapshot struct {
 	// counted before it.
 	TakenAt time.Time `json:"taken_at"`
 	// CountedThrough is the results' CountedThrough when it was taken.
-	CountedThrough *time.Time       `json:"counted_through,omitempty"`
-	Status         Status           `json:"status"`
-	Variants       []VariantResults `json:"variants"`
+	CountedThrough *time.Time `json:"counted_through,omitempty"`
+	Status         Status     `json:"status"`
+	// Phase is the phase the counts are of (1 for snapshots taken before
+	// experiments had phases).
+	Phase    int              `json:"phase"`
+	Variants []VariantResults `json:"variants"`
 }
 
 // Results returns the snapshot's counts in the shape of live results.
 func (s *Snapshot) Results() *Results {
-	return &Results{Experiment: s.Experiment, Status: s.Status, CountedThrough: s.CountedThrough, Variants: s.Variants}
+	return &Results{Experiment: s.Experiment, Status: s.Status, CountedThrough: s.CountedThrough, Phase: s.Phase, Variants: s.Variants}
 }
 
 // SnapshotService keeps experiments' counts over time.
