@@ -57,7 +57,16 @@ func (s *Server) experimentHealth(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	in := analysis.HealthInput{Experiment: exp, Results: res, Now: s.now(), Options: opts}
+	in := analysis.HealthInput{Experiment: exp, Results: res, Now: s.now(), Options: opts, PlannedEnd: exp.PlannedEnd}
+	// The brief's plan, when it has one, is what reachability is judged
+	// against: the review shows whether the planned sample fits the
+	// planned dates.
+	if exp.MDE != nil {
+		in.MDE = *exp.MDE
+	}
+	if exp.PlannedSampleSize != nil {
+		in.PlannedSampleSize = *exp.PlannedSampleSize
+	}
 	var aa, traffic []*refx.Experiment
 	for _, e := range related {
 		if e.AA && len(aa) < healthSources {

@@ -142,6 +142,28 @@ func TestHealth(t *testing.T) {
 			t.Errorf("no traffic anywhere: %+v", c)
 		}
 	})
+	t.Run("BriefPlan", func(t *testing.T) {
+		// The brief's MDE and planned end decide reachability: a larger
+		// lift needs fewer participants, and the deadline is the planned end.
+		end := later().Add(10_000 * 24 * time.Hour).UTC().Format(time.RFC3339)
+		for id, brief := range map[string]string{"plan-small": `"mde":0.05`, "plan-large": `"mde":0.5,"planned_end":"` + end + `"`} {
+			a.mustDo("POST", "/v1/experiments", `{"id":"`+id+`",`+brief+`,"variants":[{"key":"a","weight":1},{"key":"b","weight":1}],"goals":[{"key":"signup","kind":"binomial"}]}`, true, http.StatusCreated)
+		}
+		small := check(t, a.health("plan-small"), analysis.CheckReachability)
+		large := check(t, a.health("plan-large"), analysis.CheckReachability)
+		if len(small.Goals) == 0 || len(large.Goals) == 0 || small.Goals[0].RequiredParticipants == nil || large.Goals[0].RequiredParticipants == nil {
+			t.Fatalf("no plan: %+v / %+v", small, large)
+		}
+		if s, l := *small.Goals[0].RequiredParticipants, *large.Goals[0].RequiredParticipants; l*10 > s {
+			t.Errorf("required participants: %d for a 5%% lift, %d for 50%%: want roughly 100× fewer", s, l)
+		}
+		if large.Deadline == nil || large.Deadline.UTC().Format(time.RFC3339) != end {
+			t.Errorf("deadline %v, want the planned end %s", large.Deadline, end)
+		}
+		if g := large.Goals[0]; g.Reachable == nil || !*g.Reachable {
+			t.Errorf("a 50%% lift by a planned end 27 years away: %+v", g)
+		}
+	})
 	t.Run("AASimulation", func(t *testing.T) {
 		res := a.mustDo("POST", "/v1/experiments/cta-test/aa-simulation", `{"simulations":300,"seed":1}`, true, http.StatusOK)
 		again := a.mustDo("POST", "/v1/experiments/cta-test/aa-simulation", `{"simulations":300,"seed":1}`, true, http.StatusOK)
