@@ -84,7 +84,7 @@ func (s *Store) RevokeKey(ctx context.Context, id string) (*refx.APIKey, error) 
 	after := *before
 	now := s.opts.Now().UTC()
 	after.RevokedAt = &now
-	update, err := updateItemIf(s.table, apiKeyKey(id),
+	update, err := conditionalUpdate(s.table, apiKeyKey(id),
 		expression.Set(expression.Name("revoked_at"), expression.Value(now)),
 		expression.AttributeExists(expression.Name(AttrPK)).And(expression.AttributeNotExists(expression.Name("revoked_at"))))
 	if err != nil {
@@ -136,7 +136,7 @@ func (s *Store) SetKeyRole(ctx context.Context, id string, role refx.AdminRole) 
 	if it.Version == 0 {
 		version = expression.AttributeNotExists(expression.Name("version"))
 	}
-	update, err := updateItemIf(s.table, apiKeyKey(id),
+	update, err := conditionalUpdate(s.table, apiKeyKey(id),
 		expression.Set(expression.Name("role"), expression.Value(string(role))).Set(expression.Name("version"), expression.Value(it.Version+1)),
 		version.And(expression.AttributeNotExists(expression.Name("revoked_at"))))
 	if err != nil {
@@ -162,21 +162,6 @@ func (s *Store) transactAudited(ctx context.Context, op string, change types.Tra
 		return err
 	}
 	return s.transact(ctx, op, []types.TransactWriteItem{change, entry})
-}
-
-// updateItemIf is a transaction's update of the item at key on cond.
-func updateItemIf(table *string, key itemKey, update expression.UpdateBuilder, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
-	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	return types.TransactWriteItem{Update: &types.Update{
-		TableName: table, Key: key.Attributes(),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	}}, nil
 }
 
 func apiKeyOf(it item.APIKey) *refx.APIKey {
