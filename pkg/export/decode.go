@@ -73,6 +73,8 @@ var decoders = map[string]Decoder{
 	"segment":      Skip,
 	"flags_meta":   Skip,
 	"flag_payload": Skip,
+	// A running holdout with flags, a copy of the holdout's own item.
+	"flag_holdout": Skip,
 }
 
 // decode finds the record's decoder by entity and runs it.
@@ -169,6 +171,7 @@ func decodeEvent(r *stream.Record) ([]Row, error) {
 			return nil, fmt.Errorf("event credit %d ratio_products: %w", i, err)
 		}
 		row.RatioProducts = products
+		row.Phase = phaseNumber(c.Phase)
 		rows = append(rows, Row{Credits, row})
 	}
 	return rows, nil
@@ -196,8 +199,13 @@ func decodeAssignment(r *stream.Record) ([]Row, error) {
 		Experiment: it.Experiment, Variant: it.Variant, UserID: it.User, AssignedAt: it.AssignedAt.UTC(),
 		LinkedFrom:     optString(it.LinkedFrom),
 		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt, Covariates: covariates,
+		Phase: phaseNumber(it.Phase),
 	}}}, nil
 }
+
+// phaseNumber is the phase of an assignment or credit, whose items omit it
+// in phase 1.
+func phaseNumber(p int) int32 { return int32(max(p, 1)) }
 
 // decimalsJSON writes a map of exact decimals as a JSON object of numbers,
 // keys sorted, digits as stored (JSON numbers, so Athena's json_extract

@@ -510,7 +510,8 @@ func rowMaps(res *localquery.Result) []map[string]any {
 }
 
 // assertResultsMatch checks experiment_results.sql against the API's
-// results, every variant and goal, decimals exactly.
+// results (of the phase they report), every variant and goal, decimals
+// exactly.
 func assertResultsMatch(t *testing.T, db *localquery.DB, api *refx.Results) {
 	t.Helper()
 	res, err := db.QueryFile(t.Context(), filepath.Join(athenaDir, "queries", "experiment_results.sql"))
@@ -519,7 +520,7 @@ func assertResultsMatch(t *testing.T, db *localquery.DB, api *refx.Results) {
 	}
 	got := map[string]map[string]any{}
 	for _, r := range rowMaps(res) {
-		if r["experiment"] == api.Experiment {
+		if r["experiment"] == api.Experiment && toInt(t, r["phase"]) == int64(max(api.Phase, 1)) {
 			got[r["variant"].(string)+"/"+r["goal"].(string)] = r
 		}
 	}

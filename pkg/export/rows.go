@@ -80,6 +80,10 @@ type CreditRow struct {
 	Covariate                *int64  `parquet:"covariate,optional,decimal(4:14)"`
 	EventsParticipantSqDelta *int64  `parquet:"events_participant_sq_delta,optional"`
 	RatioProducts            *string `parquet:"ratio_products,optional"`
+	// Phase is the experiment's phase the credit counts in (1 before a
+	// second phase, and for referral credits: referral experiments have no
+	// phases); null in files written before phases, which were phase 1.
+	Phase int32 `parquet:"phase"`
 }
 
 // AssignmentRow is a user's enrolment in a variant: the insert of an
@@ -100,6 +104,10 @@ type AssignmentRow struct {
 	// covariate of zero is kept, as it counts the user among those who sent
 	// one. Added last, as CreditRow.Capped was; older files read it as null.
 	Covariates *string `parquet:"covariates,optional"`
+	// Phase is the experiment's phase the user enrolled in: a phase ≥ 2
+	// enrols anew (ASSIGN#<exp>#P<n>), so a user has a row per phase they
+	// entered. Null in files written before phases, which were phase 1.
+	Phase int32 `parquet:"phase"`
 }
 
 // ExperimentRow is one version of an experiment: every create, update,

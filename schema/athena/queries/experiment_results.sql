@@ -1,6 +1,7 @@
 -- experiment_results: recomputes every experiment's results from the raw
--- exported events, one row per (experiment, variant, goal) of the experiment
--- as it is now:
+-- exported events, one row per (experiment, phase, variant, goal) of the
+-- experiment as it is now (phase 1, and each later phase anyone enrolled in:
+-- a phase counts apart, as the API's ?phase=N):
 --   participants  users enrolled in the variant (assignments)
 --   users         users whose event was their first conversion on the goal
 --   events        events credited to the variant for the goal (the user's own
@@ -11,14 +12,19 @@
 -- counters are written in the same transactions as the items exported here
 -- (pkg/export's end-to-end test checks it). Filter with
 -- WHERE v.experiment = '<id>' for one experiment.
-WITH participants AS (
-  SELECT experiment, variant, count(*) AS participants
+WITH phases AS (
+  SELECT DISTINCT experiment, 1 AS phase FROM experiment_variants_latest
+  UNION
+  SELECT DISTINCT experiment, phase FROM assignments_unique
+),
+participants AS (
+  SELECT experiment, phase, variant, count(*) AS participants
   FROM assignments_unique
   WHERE linked_from IS NULL
-  GROUP BY experiment, variant
+  GROUP BY experiment, phase, variant
 ),
 goal_counts AS (
-  SELECT experiment, variant, goal,
+  SELECT experiment, phase, variant, goal,
          sum(CASE WHEN first_conversion THEN 1 ELSE 0 END) AS users,
          count(*) AS events,
          sum(value) AS value_sum,
@@ -26,9 +32,10 @@ goal_counts AS (
          sum(CAST(value AS decimal(38,4)) * CAST(value AS decimal(38,4))) AS value_sum_sq
   FROM event_credits_unique
   WHERE referrer IS NULL
-  GROUP BY experiment, variant, goal
+  GROUP BY experiment, phase, variant, goal
 )
 SELECT v.experiment,
+       ph.phase,
        v.variant,
        g.goal,
        coalesce(p.participants, 0) AS participants,
@@ -37,7 +44,8 @@ SELECT v.experiment,
        coalesce(c.value_sum, CAST(0 AS decimal(38,4))) AS value_sum,
        coalesce(c.value_sum_sq, CAST(0 AS decimal(38,8))) AS value_sum_sq
 FROM experiment_variants_latest v
+JOIN phases ph ON ph.experiment = v.experiment
 JOIN experiment_goals_latest g ON g.experiment = v.experiment
-LEFT JOIN participants p ON p.experiment = v.experiment AND p.variant = v.variant
-LEFT JOIN goal_counts c ON c.experiment = v.experiment AND c.variant = v.variant AND c.goal = g.goal
-ORDER BY v.experiment, v.variant, g.goal
+LEFT JOIN participants p ON p.experiment = v.experiment AND p.phase = ph.phase AND p.variant = v.variant
+LEFT JOIN goal_counts c ON c.experiment = v.experiment AND c.phase = ph.phase AND c.variant = v.variant AND c.goal = g.goal
+ORDER BY v.experiment, ph.phase, v.variant, g.goal

@@ -5,6 +5,9 @@
 -- covariates is the user's CUPED covariates sent with the enrolling assign,
 -- a JSON object of numbers by goal (null without any, and in files written
 -- before covariates); a user without one on a goal counts as x = 0.
+-- phase is the experiment's phase the user enrolled in: each phase enrols
+-- afresh, so a user has a row per phase they entered (null in files written
+-- before phases, all of phase 1).
 CREATE EXTERNAL TABLE IF NOT EXISTS assignments (
   experiment      string,
   variant         string,
@@ -13,7 +16,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS assignments (
   linked_from     string,
   sequence_number string,
   streamed_at     timestamp,
-  covariates      string
+  covariates      string,
+  phase           int
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET

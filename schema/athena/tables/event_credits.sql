@@ -13,6 +13,8 @@
 -- Σ (events per user)² (2n+1) and ratio_products, a JSON object of numbers
 -- by ratio metric, what it adds to Σ numerator·denominator (zero products
 -- left out); null otherwise and in files written before ratio metrics.
+-- phase is the experiment's phase the credit counts in (1 on referral
+-- credits; null in files written before phases, all of phase 1).
 CREATE EXTERNAL TABLE IF NOT EXISTS event_credits (
   event_id         string,
   experiment       string,
@@ -29,7 +31,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS event_credits (
   capped           boolean,
   covariate        decimal(14,4),
   events_participant_sq_delta bigint,
-  ratio_products   string
+  ratio_products   string,
+  phase            int
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET

@@ -5,7 +5,7 @@
 CREATE OR REPLACE VIEW event_credits_unique AS
 SELECT event_id, experiment, variant, goal, user_id, CASE WHEN erased_referrer.user_hash IS NULL THEN copies.referrer ELSE 'erased' END AS referrer, first_conversion, value,
        occurred_at, received_at, sequence_number, streamed_at, coalesce(capped, false) AS capped,
-       covariate, events_participant_sq_delta, ratio_products, dt, hour
+       covariate, events_participant_sq_delta, ratio_products, coalesce(phase, 1) AS phase, dt, hour
 FROM (
   SELECT c.*,
          row_number() OVER (PARTITION BY event_id, received_at, experiment ORDER BY sequence_number) AS copy_number
