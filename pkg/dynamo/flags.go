@@ -448,7 +448,10 @@ func (s *Store) DeleteSegment(ctx context.Context, key string) error {
 
 // FlagPayload reads an environment's payload, eventually consistent: half
 // the read's cost, and a change is visible within a second or so, well
-// inside the 10 seconds flags promise. ENOTFOUND before any flag change.
+// inside the 10 seconds flags promise. The running holdouts with flags
+// come with it (FlagHoldouts), so that the SDK routes, which cache what
+// this returns, hold their users out with no read of their own. ENOTFOUND
+// before any flag change.
 func (s *Store) FlagPayload(ctx context.Context, env string) (*refx.FlagPayload, error) {
 	var it item.FlagPayload
 	found, err := s.readItem(ctx, "FlagPayload", &dynamodb.GetItemInput{TableName: s.table, Key: flagPayloadKey(env).Attributes()}, &it)
@@ -461,6 +464,9 @@ func (s *Store) FlagPayload(ctx context.Context, env string) (*refx.FlagPayload,
 	var p refx.FlagPayload
 	if err := json.Unmarshal([]byte(it.Payload), &p); err != nil {
 		return nil, storeError("FlagPayload", err)
+	}
+	if p.Holdouts, err = s.FlagHoldouts(ctx); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }

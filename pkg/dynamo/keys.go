@@ -95,6 +95,7 @@ const (
 	layerPrefix       = "LAYER#"
 	layerSK           = "LAYER"
 	layerListPK       = "LAYERS"
+	flagHoldoutsPK    = "FLAGHOLDOUTS"
 )
 
 // watermarkKey is the one item saying up to when changes are counted.
@@ -135,6 +136,11 @@ func auditListSK(resource, id, entryID string) string { return entryID + "#" + r
 // layerKey is a layer: its own partition, written by its edits and by the
 // starts and ends of its experiments (people's requests: no heat).
 func layerKey(id string) itemKey { return itemKey{PK: layerPrefix + id, SK: layerSK} }
+
+// flagHoldoutKey is a running holdout with flags: one partition holds them
+// all, read once per SDK payload refresh of an instance, written only by
+// holdouts' starts and ends.
+func flagHoldoutKey(id string) itemKey { return itemKey{PK: flagHoldoutsPK, SK: id} }
 
 func experimentKey(id string) itemKey { return itemKey{PK: experimentPrefix + id, SK: experimentSK} }
 

@@ -27,6 +27,7 @@ func TestKeys(t *testing.T) {
 		{"Segment", segmentKey("beta-users"), "FLAGS", "SEGMENT#beta-users", 2},
 		{"FlagsMeta", flagsMetaKey, "FLAGS", "META", 2},
 		{"FlagPayload", flagPayloadKey("production"), "FLAGPAYLOAD#production", "PAYLOAD", 2},
+		{"FlagHoldout", flagHoldoutKey("hold-2027"), "FLAGHOLDOUTS", "hold-2027", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

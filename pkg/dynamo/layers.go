@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -10,8 +11,11 @@ import (
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
-// entityLayer marks layers.
-const entityLayer = "layer"
+// entityLayer marks layers, entityFlagHoldout running holdouts with flags.
+const (
+	entityLayer       = "layer"
+	entityFlagHoldout = "flag_holdout"
+)
 
 // CreateLayer stores a new layer with its audit entry. ECONFLICT if the id
 // is taken.
@@ -130,6 +134,9 @@ func (s *Store) layerWrites(ctx context.Context, current, next *refx.Experiment)
 		}
 		next.Holdouts = holdouts
 	}
+	if next.Flags && (starts || ends) {
+		return s.flagHoldoutWrites(next, starts)
+	}
 	r, claims := next.ClaimedRange()
 	if !claims || (!starts && !ends) {
 		return nil, nil
@@ -157,6 +164,44 @@ func (s *Store) layerWrites(ctx context.Context, current, next *refx.Experiment)
 		return nil, storeError("layerWrites", err)
 	}
 	return []guardedWrite{{Item: put, Conflict: layerChanged(layer)}}, nil
+}
+
+// flagHoldoutWrites lists a holdout with flags among the running ones when
+// it starts and removes it when it ends, in the transaction of the move,
+// so that flags hold its users out exactly while it runs (FlagHoldouts).
+// Such a holdout has no layer (validateHoldout), hence no claim to write.
+func (s *Store) flagHoldoutWrites(h *refx.Experiment, starts bool) ([]guardedWrite, error) {
+	if !starts {
+		return []guardedWrite{{Item: deleteItem(s.table, flagHoldoutKey(h.ID))}}, nil
+	}
+	ref := h.Ref()
+	put, err := putItem(s.table, item.FlagHoldout{Key: flagHoldoutKey(h.ID), Entity: entityFlagHoldout,
+		HoldoutRef: item.HoldoutRef{ID: ref.ID, Seed: ref.Seed, Share: ref.Share}}, nil)
+	if err != nil {
+		return nil, storeError("flagHoldoutWrites", err)
+	}
+	return []guardedWrite{{Item: put}}, nil
+}
+
+// FlagHoldouts lists the running holdouts with flags: one query of their
+// small partition (a few dozen bytes an item, one read unit).
+func (s *Store) FlagHoldouts(ctx context.Context) ([]refx.HoldoutRef, error) {
+	in, err := s.partitionQuery(flagHoldoutsPK, "", nil)
+	if err != nil {
+		return nil, storeError("FlagHoldouts", err)
+	}
+	var refs []refx.HoldoutRef
+	err = s.queryAll(ctx, "FlagHoldouts", in, func(page []map[string]types.AttributeValue) error {
+		var items []item.FlagHoldout
+		if err := attributevalue.UnmarshalListOfMaps(page, &items); err != nil {
+			return err
+		}
+		for _, it := range items {
+			refs = append(refs, refx.HoldoutRef{ID: it.ID, Seed: it.Seed, Share: it.Share})
+		}
+		return nil
+	})
+	return refs, storeError("FlagHoldouts", err)
 }
 
 // coveringHoldouts lists the running holdouts that cover e. A holdout
@@ -218,6 +263,7 @@ func layerFieldsToItem(e *refx.Experiment, it *experimentItem) {
 	for _, h := range e.Holdouts {
 		it.Holdouts = append(it.Holdouts, item.HoldoutRef{ID: h.ID, Seed: h.Seed, Share: h.Share})
 	}
+	it.HoldsFlags = e.Flags
 }
 
 func layerFieldsOf(it experimentItem, e *refx.Experiment) {
@@ -228,6 +274,7 @@ func layerFieldsOf(it experimentItem, e *refx.Experiment) {
 	for _, h := range it.Holdouts {
 		e.Holdouts = append(e.Holdouts, refx.HoldoutRef{ID: h.ID, Seed: h.Seed, Share: h.Share})
 	}
+	e.Flags = it.HoldsFlags
 }
 
 var _ refx.LayerService = (*Store)(nil)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/refx-dev/refx/pkg/bucket"
@@ -186,11 +187,50 @@ func layerFilters(e *refx.Experiment, attribute string) (*refx.Namespace, []refx
 		ns = &refx.Namespace{ID: e.Layer, Start: r.Start, End: r.End}
 	}
 	for _, h := range e.Holdouts {
-		general := bucket.Ranges([]float64{h.Share, 1 - h.Share}, 1)[1]
-		filters = append(filters, refx.RuleFilter{Attribute: attribute, Seed: h.Seed, HashVersion: 2, Ranges: []bucket.Range{general}})
+		filters = append(filters, generalArmFilter(h, attribute))
 	}
 	if layered && len(filters) > 0 {
 		filters = append(filters, refx.RuleFilter{Attribute: attribute, Seed: "__" + e.Layer, HashVersion: 1, Ranges: []bucket.Range{{Start: r.Start, End: r.End}}})
 	}
 	return ns, filters
+}
+
+// holdOutOfFlags returns p with its running flag holdouts applied: each
+// rule but linked experiments' gets a filter per holdout keeping its
+// general arm only, so that a held-out user passes every such rule and
+// gets the flag's default (reason DEFAULT over OFREP). Linked rules are
+// left alone: their experiments honour the holdouts that cover them
+// through assignment (experimentRule's layerFilters). As a filter, the
+// holdout is evaluated alike by refx (OFREP), GrowthBook's SDKs and the
+// Go provider, which evaluate this same payload. It hashes "id", the
+// user a holdout's arm is of, whatever attribute a rollout hashes.
+func holdOutOfFlags(p *refx.FlagPayload) *refx.FlagPayload {
+	if len(p.Holdouts) == 0 {
+		return p
+	}
+	filters := make([]refx.RuleFilter, 0, len(p.Holdouts))
+	for _, h := range p.Holdouts {
+		filters = append(filters, generalArmFilter(h, "id"))
+	}
+	out := *p
+	out.Features = make(map[string]refx.PayloadFeature, len(p.Features))
+	for key, pf := range p.Features {
+		rules := make([]refx.FlagRule, len(pf.Rules))
+		for i, r := range pf.Rules {
+			if r.Experiment == "" {
+				r.Filters = append(slices.Clip(r.Filters), filters...)
+			}
+			rules[i] = r
+		}
+		pf.Rules = rules
+		out.Features[key] = pf
+	}
+	return &out
+}
+
+// generalArmFilter is a GrowthBook filter passing the users of h's general
+// arm only: h's seed and hash, the arm's range.
+func generalArmFilter(h refx.HoldoutRef, attribute string) refx.RuleFilter {
+	general := bucket.Ranges([]float64{h.Share, 1 - h.Share}, 1)[1]
+	return refx.RuleFilter{Attribute: attribute, Seed: h.Seed, HashVersion: 2, Ranges: []bucket.Range{general}}
 }

@@ -128,6 +128,7 @@ func (s *Server) flagEnv(r *http.Request, env string) (*flagEnv, error) {
 }
 
 func parsePayload(p *refx.FlagPayload) *flagEnv {
+	p = holdOutOfFlags(p)
 	fe := &flagEnv{name: p.Environment, version: p.Version, features: make(map[string]*ofrepFeature, len(p.Features)), payload: p}
 	for key, pf := range p.Features {
 		fe.features[key] = parseFeature(pf)

@@ -105,13 +105,14 @@ type Experiment struct {
 	StoppedAt     *time.Time      `dynamodbav:"stopped_at,omitempty"`
 	Source        string          `dynamodbav:"source,omitempty"`
 	Namespace     string          `dynamodbav:"namespace,omitempty"`
+	AA            bool            `dynamodbav:"aa,omitempty"`
 	// Kind, Layer, LayerRange ([start, end)) and Holdouts: see
 	// refx.Experiment and Layer.
 	Kind       string       `dynamodbav:"kind,omitempty"`
 	Layer      string       `dynamodbav:"layer,omitempty"`
 	LayerRange []float64    `dynamodbav:"layer_range,omitempty"`
 	Holdouts   []HoldoutRef `dynamodbav:"holdouts,omitempty"`
-	AA         bool         `dynamodbav:"aa,omitempty"`
+	HoldsFlags bool         `dynamodbav:"holds_flags,omitempty"`
 	// The plan of the brief and the review: see refx.Experiment. Actors
 	// are stored whole (id, name, role), as the audit trail keeps them.
 	PlannedStart      *time.Time `dynamodbav:"planned_start,omitempty"`
@@ -482,6 +483,15 @@ type HoldoutRef struct {
 	ID    string  `dynamodbav:"id"`
 	Seed  string  `dynamodbav:"seed"`
 	Share float64 `dynamodbav:"share"`
+}
+
+// FlagHoldout is a running holdout with flags (refx.Experiment.Flags): put
+// in the transaction of its start, deleted in that of its end, so that
+// the SDK routes read the running ones with one small query.
+type FlagHoldout struct {
+	Key
+	Entity string `dynamodbav:"entity"`
+	HoldoutRef
 }
 
 // Layer is a hash space's experiments' claims: its version conditions

@@ -142,6 +142,9 @@ type Experiment struct {
 	// Holdouts are the running holdouts covering the experiment, fixed when
 	// it starts: their users are kept out of it.
 	Holdouts []HoldoutRef `json:"holdouts,omitempty"`
+	// Flags, on a holdout, also keeps its held-out users out of every
+	// flag rule but linked experiments' (holdout.go).
+	Flags bool `json:"flags,omitempty"`
 
 	// Phase is the current phase, 1-based (0, read as 1, on experiments
 	// built before phases existed: CurrentPhase); Phases lists every phase
@@ -196,10 +199,10 @@ type NewExperiment struct {
 	CounterShards *int            `json:"counter_shards"`
 	Referral      *ReferralConfig `json:"referral"`
 	Audience      json.RawMessage `json:"audience"`
+	AA            bool            `json:"aa"`
 	Kind          ExperimentKind  `json:"kind"`
 	Layer         string          `json:"layer"`
 	LayerRange    *LayerRange     `json:"layer_range"`
-	AA            bool            `json:"aa"`
 	PlannedStart  *time.Time      `json:"planned_start"`
 	PlannedEnd    *time.Time      `json:"planned_end"`
 	MDE           *float64        `json:"mde"`
@@ -234,8 +237,8 @@ func (n NewExperiment) Build(now time.Time) (*Experiment, error) {
 	if e.Control == "" && len(e.Variants) > 0 {
 		e.Control = e.Variants[0].Key
 	}
-	e.PlannedStart, e.PlannedEnd, e.MDE, e.Priority, e.Links = utcTime(n.PlannedStart), utcTime(n.PlannedEnd), n.MDE, n.Priority.Scored(), n.Links
 	e.AA = n.AA
+	e.PlannedStart, e.PlannedEnd, e.MDE, e.Priority, e.Links = utcTime(n.PlannedStart), utcTime(n.PlannedEnd), n.MDE, n.Priority.Scored(), n.Links
 	e.fillDecisions()
 	if err := e.Validate(); err != nil {
 		return nil, err
@@ -472,12 +475,12 @@ type ExperimentPatch struct {
 	Referral *ReferralConfig `json:"referral"`
 	// Audience replaces the audience; null or {} removes it.
 	Audience json.RawMessage `json:"audience"`
+	// AA makes a draft an A/A test or an A/B test.
+	AA *bool `json:"aa"`
 	// Layer and LayerRange move a draft within or out of a layer ("" for
 	// none).
 	Layer      *string     `json:"layer"`
 	LayerRange *LayerRange `json:"layer_range"`
-	// AA makes a draft an A/A test or an A/B test.
-	AA *bool `json:"aa"`
 	// The plan of the brief; null clears a field.
 	PlannedStart Optional[time.Time] `json:"planned_start"`
 	PlannedEnd   Optional[time.Time] `json:"planned_end"`
@@ -550,14 +553,14 @@ func (e *Experiment) Apply(p ExperimentPatch, now time.Time) (*Experiment, error
 	if p.Audience != nil {
 		next.Audience, next.admits = normalAudience(p.Audience), nil
 	}
+	if err := e.applyAA(p, &next); err != nil {
+		return nil, err
+	}
 	if p.Layer != nil {
 		next.Layer = *p.Layer
 	}
 	if p.LayerRange != nil {
 		next.LayerRange = p.LayerRange
-	}
-	if err := e.applyAA(p, &next); err != nil {
-		return nil, err
 	}
 	next.fillDecisions()
 	if e.Status.Ended() && !sameDecisions(e, &next) {

@@ -777,6 +777,10 @@ type FlagPayload struct {
 	Version   int64                     `json:"version"`
 	UpdatedAt time.Time                 `json:"updated_at"`
 	Features  map[string]PayloadFeature `json:"features"`
+	// Holdouts are the running holdouts with Flags, as the store reads
+	// them beside the payload (never stored in it: they change with
+	// holdouts' starts and stops, not flags' versions).
+	Holdouts []HoldoutRef `json:"holdouts,omitempty"`
 }
 
 // PayloadFeature is one flag in a payload. kind and valueType are refx's,
@@ -879,8 +883,9 @@ type FlagService interface {
 	// DeleteSegment deletes a segment no flag uses. ENOTFOUND, ECONFLICT
 	// while a rule names it.
 	DeleteSegment(ctx context.Context, key string) error
-	// FlagPayload returns an environment's payload, one read. ENOTFOUND
-	// before any flag was written.
+	// FlagPayload returns an environment's payload with the running
+	// holdouts with Flags: two small reads, made once per cache period by
+	// the SDK routes. ENOTFOUND before any flag was written.
 	FlagPayload(ctx context.Context, env string) (*FlagPayload, error)
 	// LinkedExperiment returns an experiment a rule links, as /v1/assign
 	// reads it: through the instance's short experiment cache, so that

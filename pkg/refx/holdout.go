@@ -72,6 +72,10 @@ type NewHoldout struct {
 	// Layer limits the holdout to the experiments of one layer; empty, it
 	// covers every experiment.
 	Layer string `json:"layer"`
+	// Flags also holds the users out of every flag rule but linked
+	// experiments': they get the flag's default. Flags have no layer, so
+	// only a global holdout (no Layer) may.
+	Flags bool `json:"flags"`
 	// Goals are the metrics the holdout compares.
 	Goals        []Goal        `json:"goals"`
 	RatioMetrics []RatioMetric `json:"ratio_metrics"`
@@ -85,11 +89,19 @@ func (n NewHoldout) Build(now time.Time) (*Experiment, error) {
 	if math.IsNaN(n.Share) || n.Share <= 0 || n.Share >= 1 {
 		return nil, FieldErrorf("share", "must be between 0 and 1, both excluded")
 	}
-	return NewExperiment{
+	e, err := NewExperiment{
 		ID: n.ID, Name: n.Name, Hypothesis: n.Hypothesis, Owner: n.Owner, Seed: n.Seed,
 		Variants: []Variant{{Key: HoldoutArm, Weight: n.Share}, {Key: GeneralArm, Weight: 1 - n.Share}},
 		Control:  HoldoutArm, Goals: n.Goals, RatioMetrics: n.RatioMetrics, Kind: KindHoldout, Layer: n.Layer,
 	}.Build(now)
+	if err != nil {
+		return nil, err
+	}
+	e.Flags = n.Flags
+	if err := e.validateHoldout(); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // validateHoldout checks what makes a holdout one: its two arms, everyone
@@ -97,6 +109,10 @@ func (n NewHoldout) Build(now time.Time) (*Experiment, error) {
 // a pure function of the user.
 func (e *Experiment) validateHoldout() error {
 	switch {
+	case e.Flags && e.Kind != KindHoldout:
+		return FieldErrorf("flags", "only a holdout holds users out of flags")
+	case e.Flags && e.Layer != "":
+		return FieldErrorf("flags", "flags have no layer: only a holdout of every experiment (no layer) may hold users out of flags")
 	case e.Kind != "" && e.Kind != KindHoldout:
 		return FieldErrorf("kind", "must be %q or absent", KindHoldout)
 	case e.Kind == "":
