@@ -26,7 +26,11 @@ import (
 //
 // WRU: write units per accepted request by type, as on-demand DynamoDB
 // would charge them, including the aggregator's writes for those requests
-// (the stream drained once per 50 requests, amortised over them).
+// (the stream drained once per 50 requests, amortised over them). A plain
+// (non-referral) experiment's first assign, plain event and first
+// conversion are measured in its phase 1 (p1-*) and again after a second
+// phase started (p2-*): what enrolling on ASSIGN#<exp>#P<n> and counting
+// under COUNT#<exp>#P<n>#<slot> cost next to phase 1's keys.
 //
 // HotPartition: the most write units any one partition key would take at
 // 10,000 events/s into one experiment: that key's units per event, from a
@@ -144,11 +148,12 @@ func benchmarkContentionWRU(b *testing.B) {
 	link := mustLink(b, direct, e.ID, users[0])
 	const k = 50
 	fresh := func(kind string, i int) string { return fmt.Sprintf("%s-%s-%04d", kind, uuid()[:8], i) }
-	types := []struct {
+	type requestType struct {
 		name  string
 		setup func(i int) string // prepares request i, returns its subject
 		run   func(subject string) error
-	}{
+	}
+	types := []requestType{
 		{"plain-event", func(i int) string { return users[i%len(users)] }, func(user string) error {
 			_, err := c.through.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "signup", User: user})
 			return err
@@ -200,9 +205,42 @@ func benchmarkContentionWRU(b *testing.B) {
 			return err
 		}},
 	}
+	// The phased experiment's users are its own, so that their events
+	// credit it alone; "visit" is a goal only it has.
+	phased := newExperiment("bench-phased")
+	phased.Goals = []refx.Goal{{Key: "visit", Kind: refx.GoalBinomial}}
+	pe := MustRunning(b, direct, phased)
+	phaseTypes := func(prefix string) []requestType {
+		assigned := func(kind string, converted bool) func(i int) string {
+			return func(i int) string {
+				user := fresh(prefix+kind, i)
+				if _, err := direct.Assign(ctx, pe.ID, user, nil); err != nil {
+					b.Fatal(err)
+				}
+				if converted {
+					if _, err := direct.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "visit", User: user}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return user
+			}
+		}
+		visit := func(user string) error {
+			_, err := c.through.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "visit", User: user})
+			return err
+		}
+		return []requestType{
+			{prefix + "first-assign", func(i int) string { return fresh(prefix+"assign", i) }, func(user string) error {
+				_, err := c.through.Assign(ctx, pe.ID, user, nil)
+				return err
+			}},
+			{prefix + "plain-event", assigned("plain", true), visit},
+			{prefix + "first-conversion", assigned("conv", false), visit},
+		}
+	}
 	// b.N is the event count of the other sub-benchmarks; this one measures once.
 	b.ResetTimer()
-	{
+	measure := func(types []requestType) {
 		for _, tt := range types {
 			subjects := make([]string, k)
 			for i := range subjects {
@@ -222,6 +260,30 @@ func benchmarkContentionWRU(b *testing.B) {
 			b.ReportMetric(float64(total)/k, "WRU/"+tt.name)
 			b.Logf("%s: %.2f WRU per request (%.2f on the request path, %.2f by the aggregator)", tt.name,
 				float64(total)/k, float64(request)/k, float64(total-request)/k)
+		}
+	}
+	measure(types)
+	measure(phaseTypes("p1-"))
+	if next, err := direct.StartPhase(ctx, pe.ID, refx.NewPhase{Reason: "bench"}); err != nil || next.Phase != 2 {
+		b.Fatalf("start phase 2: %v", err)
+	}
+	// c.through is another server: it learns of the phase when its cached
+	// experiment expires (ExperimentCacheTTL, 5 s by default); until then it
+	// would enrol in phase 1, which the aggregator refuses to count.
+	time.Sleep(6 * time.Second)
+	measure(phaseTypes("p2-"))
+	// Each phase enrolled its own 3k users: the p2 requests were phase 2's.
+	for phase := 1; phase <= 2; phase++ {
+		res, err := direct.PhaseResults(ctx, pe.ID, phase)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var n int64
+		for _, v := range res.Variants {
+			n += v.Participants
+		}
+		if n != 3*k {
+			b.Fatalf("phase %d counted %d participants, want %d", phase, n, 3*k)
 		}
 	}
 }
