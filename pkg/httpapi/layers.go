@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/refx-dev/refx/pkg/refx"
@@ -54,11 +55,17 @@ func (s *Server) listLayers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return writePage(w, r, ls.Layers)
+}
+
+// writePage answers one page of a listing read by list, with the request's
+// limit and cursor.
+func writePage[P any](w http.ResponseWriter, r *http.Request, list func(ctx context.Context, limit int, cursor string) (P, error)) error {
 	limit, err := limitParam(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	page, err := ls.Layers(r.Context(), limit, r.URL.Query().Get("cursor"))
+	page, err := list(r.Context(), limit, r.URL.Query().Get("cursor"))
 	if err != nil {
 		return err
 	}
@@ -145,16 +152,7 @@ func (s *Server) listHoldouts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := limitParam(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	page, err := ls.Holdouts(r.Context(), limit, r.URL.Query().Get("cursor"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, page)
-	return nil
+	return writePage(w, r, ls.Holdouts)
 }
 
 func (s *Server) getHoldout(w http.ResponseWriter, r *http.Request) error {
