@@ -21,12 +21,18 @@ func (s *Server) layers() (refx.LayerService, error) {
 	return l, nil
 }
 
-func layerID(r *http.Request) (string, error) {
+// layerRequest returns the layer store and the layer the request's path
+// names.
+func (s *Server) layerRequest(r *http.Request) (refx.LayerService, string, error) {
+	ls, err := s.layers()
+	if err != nil {
+		return nil, "", err
+	}
 	id := r.PathValue("id")
 	if !refx.ValidSlug(id) {
-		return "", refx.FieldErrorf("id", "must be a layer id")
+		return nil, "", refx.FieldErrorf("id", "must be a layer id")
 	}
-	return id, nil
+	return ls, id, nil
 }
 
 func (s *Server) createLayer(w http.ResponseWriter, r *http.Request) error {
@@ -74,11 +80,7 @@ func writePage[P any](w http.ResponseWriter, r *http.Request, list func(ctx cont
 }
 
 func (s *Server) getLayer(w http.ResponseWriter, r *http.Request) error {
-	ls, err := s.layers()
-	if err != nil {
-		return err
-	}
-	id, err := layerID(r)
+	ls, id, err := s.layerRequest(r)
 	if err != nil {
 		return err
 	}
@@ -91,11 +93,7 @@ func (s *Server) getLayer(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateLayer(w http.ResponseWriter, r *http.Request) error {
-	ls, err := s.layers()
-	if err != nil {
-		return err
-	}
-	id, err := layerID(r)
+	ls, id, err := s.layerRequest(r)
 	if err != nil {
 		return err
 	}
@@ -115,11 +113,7 @@ func (s *Server) updateLayer(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteLayer(w http.ResponseWriter, r *http.Request) error {
-	ls, err := s.layers()
-	if err != nil {
-		return err
-	}
-	id, err := layerID(r)
+	ls, id, err := s.layerRequest(r)
 	if err != nil {
 		return err
 	}
