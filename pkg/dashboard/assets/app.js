@@ -147,6 +147,14 @@
 
   const expPath = (id, rest) => `v1/experiments/${encodeURIComponent(id)}${rest || ''}`;
 
+  // experimentsPage reads one page of the experiment listing, newest first.
+  function experimentsPage(limit, status, cursor) {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (status) q.set('status', status);
+    if (cursor) q.set('cursor', cursor);
+    return api.get(`v1/experiments?${q}`);
+  }
+
   // errorBox shows an API error: the message, then code, field and request
   // id for a bug report.
   function errorBox(err) {
@@ -560,12 +568,9 @@
 
     async function load(cursor) {
       more.hidden = true;
-      const q = new URLSearchParams({ limit: '25' });
-      if (status) q.set('status', status);
-      if (cursor) q.set('cursor', cursor);
       let page;
       try {
-        page = await api.get(`v1/experiments?${q}`);
+        page = await experimentsPage(25, status, cursor);
       } catch (err) {
         if (v.live()) out.replaceChildren(errorBox(err));
         return;
@@ -1781,12 +1786,9 @@
       more.hidden = true;
       let added = 0;
       do {
-        const q = new URLSearchParams({ limit: String(LOG_PAGE) });
-        if (status) q.set('status', status);
-        if (cursor) q.set('cursor', cursor);
         let page;
         try {
-          page = await api.get(`v1/experiments?${q}`);
+          page = await experimentsPage(LOG_PAGE, status, cursor);
         } catch (err) {
           if (v.live()) out.replaceChildren(errorBox(err));
           return;
