@@ -94,7 +94,7 @@ func growthbookValues(t *testing.T, a *api, client, flag string, ids []string) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := installtest.RunNode(t, in, filepath.Join("testdata", "growthbook-values.js"), sdk, a.URL, client, flag)
+	out := installtest.RunNode(t, in, filepath.Join("testdata", "growthbook-parity.js"), sdk, a.URL, client, flag)
 	var res struct {
 		Source string         `json:"source"`
 		Values map[string]any `json:"values"`
