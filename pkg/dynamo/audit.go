@@ -34,13 +34,14 @@ func (s *Store) auditPut(ctx context.Context, resource refx.AuditResource, id, a
 
 // auditNotePut is auditPut of a change made for the reason note.
 func (s *Store) auditNotePut(ctx context.Context, resource refx.AuditResource, id, action, note string, before, after any) (types.TransactWriteItem, error) {
-	entryID := timeSK(s.opts.Now()) + "#" + strings.ToLower(rand.Text()[:10])
+	at := s.opts.Now().UTC()
+	entryID := timeSK(at) + "#" + strings.ToLower(rand.Text()[:10])
 	actor := refx.ActorOf(ctx)
 	it := item.Audit{
 		Key:    auditKey(string(resource), id, entryID),
 		GSI1PK: auditListPK, GSI1SK: auditListSK(string(resource), id, entryID),
 		Entity: entityAudit, ID: entryID, Resource: string(resource), ResourceID: id, Action: action,
-		ActorID: actor.ID, ActorName: actor.Name, ActorRole: string(actor.Role), At: s.opts.Now().UTC(), Note: note,
+		ActorID: actor.ID, ActorName: actor.Name, ActorRole: string(actor.Role), At: at, Note: note,
 	}
 	var err error
 	if it.Before, err = auditJSON(before); err != nil {
