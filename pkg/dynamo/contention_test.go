@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -55,7 +56,9 @@ func mustContentionOn(tb testing.TB, direct *dynamo.Store, conflicts bool) *cont
 	return &contention{direct: direct, through: dynamo.New(client, direct.Table(), dynamo.Options{}), proxy: p}
 }
 
-// retry calls like a client does on 503: the same request again, at most 30 times.
+// retry calls like a client does on 503: the same request again, at most 30
+// times, after a short jittered wait (a client honours Retry-After; without
+// a pause, a writer on a busy machine can lose every round of a storm).
 func retry[T any](c *contention, call func() (T, error)) (T, error) {
 	for attempt := 1; ; attempt++ {
 		v, err := call()
@@ -63,6 +66,7 @@ func retry[T any](c *contention, call func() (T, error)) (T, error) {
 			return v, err
 		}
 		c.unavailable.Add(1)
+		time.Sleep(time.Duration(rand.IntN(10*attempt)+1) * time.Millisecond)
 	}
 }
 
