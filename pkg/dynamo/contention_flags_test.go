@@ -22,7 +22,7 @@ func TestContentionFlagWrites(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := MustContention(t, true)
-	const flags, changes = 12, 4
+	const flags, changes, admins = 12, 4, 6
 	for i := range flags {
 		f := MustFlag(t, fmt.Sprintf(`{"key":"flag-%02d","kind":"release","value_type":"number","default_value":0,
 		  "environments":{"production":{"enabled":true,"rules":[{"force":1,"condition":{"plan":"pro"}},{"force":2,"coverage":0.5}]}}}`, i))
@@ -81,7 +81,7 @@ func TestContentionFlagWrites(t *testing.T) {
 			return nil
 		})
 	}
-	runAll(t, flags, ops)
+	runAll(t, admins, ops)
 	close(stop)
 	readers.Wait()
 	c.report(t)

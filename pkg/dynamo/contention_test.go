@@ -57,8 +57,9 @@ func mustContentionOn(tb testing.TB, direct *dynamo.Store, conflicts bool) *cont
 }
 
 // retry calls like a client does on 503: the same request again, at most 30
-// times, after a short jittered wait (a client honours Retry-After; without
-// a pause, a writer on a busy machine can lose every round of a storm).
+// times, after a jittered wait that doubles up to a second (a client honours
+// Retry-After; with a fixed short pause, a writer on a busy machine can lose
+// every round of a storm while the others keep winning).
 func retry[T any](c *contention, call func() (T, error)) (T, error) {
 	for attempt := 1; ; attempt++ {
 		v, err := call()
@@ -66,7 +67,7 @@ func retry[T any](c *contention, call func() (T, error)) (T, error) {
 			return v, err
 		}
 		c.unavailable.Add(1)
-		time.Sleep(time.Duration(rand.IntN(10*attempt)+1) * time.Millisecond)
+		time.Sleep(time.Duration(rand.IntN(min(10<<attempt, 1000))+1) * time.Millisecond)
 	}
 }
 
