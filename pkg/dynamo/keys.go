@@ -39,6 +39,7 @@ import (
 //	flag payload  FLAGPAYLOAD#<environment>  PAYLOAD
 //	audit entry   AUDIT#<resource>#<id>      <at>#<entry suffix>             AUDIT  <at>#<entry suffix>#<resource>#<id>
 //	layer         LAYER#<id>                 LAYER                           LAYERS        <created_at>#<id>
+//	block         BLOCK#<kind>#<id>          BLOCK                           BLOCKS        <created_at>#<kind>#<id>
 const (
 	experimentPrefix   = "EXP#"
 	experimentSK       = "META"
@@ -96,6 +97,9 @@ const (
 	layerSK           = "LAYER"
 	layerListPK       = "LAYERS"
 	flagHoldoutsPK    = "FLAGHOLDOUTS"
+	blockPrefix       = "BLOCK#"
+	blockSK           = "BLOCK"
+	blockListPK       = "BLOCKS"
 )
 
 // watermarkKey is the one item saying up to when changes are counted.
@@ -141,6 +145,19 @@ func layerKey(id string) itemKey { return itemKey{PK: layerPrefix + id, SK: laye
 // all, read once per SDK payload refresh of an instance, written only by
 // holdouts' starts and ends.
 func flagHoldoutKey(id string) itemKey { return itemKey{PK: flagHoldoutsPK, SK: id} }
+
+// blockKey is a block of a code or a referrer (kind code|referrer): its
+// own item, read by the click and signup paths through the block cache,
+// written by admins only.
+func blockKey(kind, id string) itemKey {
+	return itemKey{PK: blockPrefix + kind + "#" + id, SK: blockSK}
+}
+
+// blockListSK orders the blocks on gsi1's BLOCKS partition, newest last;
+// blocks are few (people make them), so one partition holds them.
+func blockListSK(createdAt time.Time, kind, id string) string {
+	return timeSK(createdAt) + "#" + kind + "#" + id
+}
 
 func experimentKey(id string) itemKey { return itemKey{PK: experimentPrefix + id, SK: experimentSK} }
 

@@ -504,12 +504,18 @@ func anyConditionFailed(reasons []types.CancellationReason) bool {
 // getItems reads several items consistently in one batch; absent items are
 // missing from the map.
 func (s *Store) getItems(ctx context.Context, op string, keys ...itemKey) (map[itemKey]map[string]types.AttributeValue, error) {
+	return s.batchGet(ctx, op, true, keys...)
+}
+
+// batchGet reads several items in one batch, strongly consistent when
+// consistent says so; absent items are missing from the map.
+func (s *Store) batchGet(ctx context.Context, op string, consistent bool, keys ...itemKey) (map[itemKey]map[string]types.AttributeValue, error) {
 	req := make([]map[string]types.AttributeValue, len(keys))
 	for i, k := range keys {
 		req[i] = k.Attributes()
 	}
 	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-		*s.table: {Keys: req, ConsistentRead: aws.Bool(true)},
+		*s.table: {Keys: req, ConsistentRead: aws.Bool(consistent)},
 	}}
 	out := map[itemKey]map[string]types.AttributeValue{}
 	for attempt := 0; len(in.RequestItems) > 0; attempt++ {

@@ -44,6 +44,10 @@ type Options struct {
 	// condition on the experiment's status and version, and a stale cache
 	// entry only costs a retry (default 5s).
 	ExperimentCacheTTL time.Duration
+	// BlockCacheTTL bounds how long this process reuses what it read of a
+	// code's and its referrer's blocks: a new block or a lifted one acts
+	// on the click and signup paths within this time (default 30s).
+	BlockCacheTTL time.Duration
 	// RetryAttempts bounds the attempts at a contended or throttled write
 	// before the request fails with EUNAVAILABLE (default 8).
 	RetryAttempts int
@@ -79,6 +83,9 @@ func (o Options) withDefaults() Options {
 	if o.ExperimentCacheTTL <= 0 {
 		o.ExperimentCacheTTL = 5 * time.Second
 	}
+	if o.BlockCacheTTL <= 0 {
+		o.BlockCacheTTL = 30 * time.Second
+	}
 	if o.RetryAttempts <= 0 {
 		o.RetryAttempts = 8
 	}
@@ -104,6 +111,7 @@ type Store struct {
 	table  *string
 	opts   Options
 	cache  *experimentCache
+	blocks *blockCache
 	// lamedSeen remembers the Lamed (experiment, variant, event) triples
 	// this process has registered.
 	lamedSeen sync.Map
@@ -122,7 +130,7 @@ type Store struct {
 // New returns a Store on the named table.
 func New(client *dynamodb.Client, table string, opts Options) *Store {
 	opts = opts.withDefaults()
-	return &Store{client: client, table: aws.String(table), opts: opts, cache: newExperimentCache(opts.ExperimentCacheTTL, opts.Now), chunkItems: maxChunkItems, lamedPageSize: maxLamedPageSize}
+	return &Store{client: client, table: aws.String(table), opts: opts, cache: newExperimentCache(opts.ExperimentCacheTTL, opts.Now), blocks: newBlockCache(opts.BlockCacheTTL, opts.Now), chunkItems: maxChunkItems, lamedPageSize: maxLamedPageSize}
 }
 
 // Ping checks that the table is reachable.

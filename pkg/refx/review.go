@@ -1,0 +1,65 @@
+package refx
+
+import (
+	"context"
+	"time"
+)
+
+// BlockKind says what a block stops: one code, or every code of a referrer.
+type BlockKind string
+
+// Block kinds.
+const (
+	BlockCode     BlockKind = "code"
+	BlockReferrer BlockKind = "referrer"
+)
+
+// ReasonBlocked refuses a signup through a blocked code or a blocked
+// referrer's code.
+const ReasonBlocked = "blocked"
+
+// Block stops a code, or all of a referrer's codes, from counting: their
+// links lead to the fallback page, their signups are refused and their
+// pending rewards are held.
+type Block struct {
+	Kind      BlockKind `json:"kind"`
+	ID        string    `json:"id"`
+	Reason    string    `json:"reason"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by,omitempty"`
+}
+
+// maxBlockReason bounds a block's reason.
+const maxBlockReason = 500
+
+// Validate checks a block's kind, id and reason.
+func (b *Block) Validate() error {
+	switch {
+	case b.Kind == BlockCode && !ValidCode(b.ID):
+		return FieldErrorf("code", "must be a referral code")
+	case b.Kind == BlockReferrer && !ValidUser(b.ID):
+		return InvalidUser("referrer")
+	case b.Kind != BlockCode && b.Kind != BlockReferrer:
+		return FieldErrorf("kind", "must be %q or %q", BlockCode, BlockReferrer)
+	case len(b.Reason) > maxBlockReason:
+		return FieldErrorf("reason", "must be at most %d bytes", maxBlockReason)
+	}
+	return nil
+}
+
+// BlockPage is one page of blocks, newest first.
+type BlockPage struct {
+	Blocks     []*Block `json:"blocks"`
+	NextCursor string   `json:"next_cursor,omitempty"`
+}
+
+// BlockService keeps the blocks. Every change is audited.
+type BlockService interface {
+	// CreateBlock stores a block; blocking what is already blocked returns
+	// the stored block unchanged. EINVALID.
+	CreateBlock(ctx context.Context, b *Block) (*Block, error)
+	// Blocks lists the blocks. EINVALID for a bad cursor.
+	Blocks(ctx context.Context, limit int, cursor string) (*BlockPage, error)
+	// DeleteBlock lifts a block. ENOTFOUND when there is none.
+	DeleteBlock(ctx context.Context, kind BlockKind, id string) error
+}
