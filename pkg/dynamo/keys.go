@@ -39,6 +39,8 @@ import (
 //	flag payload  FLAGPAYLOAD#<environment>  PAYLOAD
 //	audit entry   AUDIT#<resource>#<id>      <at>#<entry suffix>             AUDIT  <at>#<entry suffix>#<resource>#<id>
 //	layer         LAYER#<id>                 LAYER                           LAYERS        <created_at>#<id>
+//	webhook       WEBHOOK#<id>               WEBHOOK                         WEBHOOKS      <created_at>#<id>
+//	wh. delivery  WHDELIVERY#<webhook>#<event> <attempt, 3 digits>           WHLOG#<webhook>  <at>#<event>#<attempt>
 //	block         BLOCK#<kind>#<id>          BLOCK                           BLOCKS        <created_at>#<kind>#<id>
 const (
 	experimentPrefix   = "EXP#"
@@ -97,6 +99,11 @@ const (
 	layerSK           = "LAYER"
 	layerListPK       = "LAYERS"
 	flagHoldoutsPK    = "FLAGHOLDOUTS"
+	webhookPrefix     = "WEBHOOK#"
+	webhookSK         = "WEBHOOK"
+	webhookListPK     = "WEBHOOKS"
+	deliveryPrefix    = "WHDELIVERY#"
+	deliveryLogPrefix = "WHLOG#"
 	blockPrefix       = "BLOCK#"
 	blockSK           = "BLOCK"
 	blockListPK       = "BLOCKS"
@@ -145,6 +152,26 @@ func layerKey(id string) itemKey { return itemKey{PK: layerPrefix + id, SK: laye
 // all, read once per SDK payload refresh of an instance, written only by
 // holdouts' starts and ends.
 func flagHoldoutKey(id string) itemKey { return itemKey{PK: flagHoldoutsPK, SK: id} }
+
+// webhookKey is a subscription: its own item, listed on gsi1's WEBHOOKS
+// partition, which the stream reactor and the delivery worker read whole
+// through a short cache; people write it, so it has no heat.
+func webhookKey(id string) itemKey { return itemKey{PK: webhookPrefix + id, SK: webhookSK} }
+
+// deliveryKey is one attempt to deliver an event to a subscription: the
+// attempt number makes a redelivered message's retry a new item and the
+// same attempt logged twice one item.
+func deliveryKey(webhook, event string, attempt int) itemKey {
+	return itemKey{PK: deliveryPrefix + webhook + "#" + event, SK: fmt.Sprintf("%03d", attempt)}
+}
+
+// deliveryLogPK is a subscription's delivery log on gsi1, newest first by
+// deliveryLogSK (the attempt's time, fixed width).
+func deliveryLogPK(webhook string) string { return deliveryLogPrefix + webhook }
+
+func deliveryLogSK(at time.Time, event string, attempt int) string {
+	return fmt.Sprintf("%s#%s#%03d", timeSK(at), event, attempt)
+}
 
 // blockKey is a block of a code or a referrer (kind code|referrer): its
 // own item, read by the click and signup paths through the block cache,

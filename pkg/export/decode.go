@@ -75,6 +75,10 @@ var decoders = map[string]Decoder{
 	"flag_payload": Skip,
 	// A running holdout with flags, a copy of the holdout's own item.
 	"flag_holdout": Skip,
+	// A webhook subscription holds its signing secret; its delivery log
+	// is operations, kept 30 days.
+	"webhook":          Skip,
+	"webhook_delivery": Skip,
 }
 
 // decode finds the record's decoder by entity and runs it.

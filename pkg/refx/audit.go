@@ -18,13 +18,15 @@ const (
 	AuditKey        AuditResource = "key"
 	AuditUser       AuditResource = "user"
 	AuditLayer      AuditResource = "layer"
+	// AuditWebhook: webhook subscriptions (never their secrets).
+	AuditWebhook AuditResource = "webhook"
 	// AuditReferral records review decisions on a referee's attribution.
 	AuditReferral AuditResource = "referral"
 	AuditBlock    AuditResource = "block"
 )
 
 // AuditResources lists the kinds of audited resources.
-var AuditResources = []AuditResource{AuditExperiment, AuditFlag, AuditSegment, AuditKey, AuditUser, AuditLayer, AuditReferral, AuditBlock}
+var AuditResources = []AuditResource{AuditExperiment, AuditFlag, AuditSegment, AuditKey, AuditUser, AuditLayer, AuditReferral, AuditBlock, AuditWebhook}
 
 // Valid reports whether r is one of AuditResources.
 func (r AuditResource) Valid() bool { return slices.Contains(AuditResources, r) }
