@@ -18,6 +18,9 @@ import (
 // function of the record and the experiments read with its batch. slot
 // picks the counter shard an experiment's changes land on in this batch.
 //
+// A referral experiment's clicks, signups and referee conversions made
+// after it ended count for its program (programAt) instead.
+//
 // Only the insert of an item the request path wrote counts (an item is put
 // once, on the condition that it is new, so its insert appears once in the
 // stream); a code's totals count through their changes, old and new image.
@@ -185,7 +188,11 @@ func (d *deltaSet) event(image map[string]types.AttributeValue) error {
 	}
 	for _, c := range e.Credits {
 		exp := d.countingIn(c.Experiment, c.Phase, e.ReceivedAt)
-		if exp == nil {
+		var program string
+		if c.Referrer != "" {
+			program = programAt(d.exps[c.Experiment], e.ReceivedAt)
+		}
+		if exp == nil && program == "" {
 			continue
 		}
 		value := value
@@ -195,6 +202,15 @@ func (d *deltaSet) event(image map[string]types.AttributeValue) error {
 			if _, ok := value.SetString(*c.Value); !ok {
 				return fmt.Errorf("credit value %q is not a decimal", *c.Value)
 			}
+		}
+		if program != "" {
+			totals := d.program(program)
+			totals.addTo("conversions", one)
+			totals.addTo("value", value)
+			if c.FirstConversion {
+				totals.addTo("converting_referees", one)
+			}
+			continue
 		}
 		if c.Referrer != "" {
 			if exp.Referral == nil || c.Code == "" {
@@ -274,6 +290,9 @@ func (d *deltaSet) click(image map[string]types.AttributeValue) error {
 	if c.Code == "" || c.Experiment == "" || c.ClickedAt.IsZero() {
 		return errors.New("click lacks code, experiment or clicked_at")
 	}
+	if program := programAt(d.exps[c.Experiment], c.ClickedAt); program != "" {
+		d.program(program).addTo("clicks", one)
+	}
 	if exp := d.counting(c.Experiment, c.ClickedAt); exp != nil && c.Counted && exp.Referral != nil {
 		d.codeTotals(exp, c.Code, c.Variant).addTo("clicks", one)
 	}
@@ -301,6 +320,12 @@ func (d *deltaSet) attribution(image map[string]types.AttributeValue) error {
 	}
 	if a.Code == "" || a.Experiment == "" || a.AttributedAt.IsZero() {
 		return errors.New("attribution lacks code, experiment or attributed_at")
+	}
+	if program := programAt(d.exps[a.Experiment], a.AttributedAt); program != "" {
+		if a.Status == refx.AttributionAttributed {
+			d.program(program).addTo("signups", one)
+		}
+		return nil
 	}
 	exp := d.counting(a.Experiment, a.AttributedAt)
 	if exp == nil || !a.Counted || exp.Referral == nil {

@@ -158,7 +158,7 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 			item.Credits = append(item.Credits, creditItem{
 				Experiment: referral.exp.ID, Variant: referral.attr.Variant,
 				FirstConversion: referral.first, Referrer: referral.attr.Referrer, Code: referral.attr.Code,
-				Value: referral.capped,
+				Value: referral.capped, Program: referral.program,
 			})
 		}
 		stored, stale, err := s.writeEvent(ctx, item, credits, referral)

@@ -30,6 +30,9 @@ func (s *Store) CreateExperiment(ctx context.Context, e *refx.Experiment) error 
 	if err := compileAudience(e); err != nil {
 		return err
 	}
+	if err := s.checkProgram(ctx, e); err != nil {
+		return err
+	}
 	return s.putExperiment(ctx, experimentWrite{
 		op: "CreateExperiment", change: experimentChange{Action: "create"}, after: e,
 		cond: absent(), conflict: refx.Errorf(refx.ECONFLICT, "experiment %s already exists", e.ID),
@@ -254,6 +257,9 @@ func (s *Store) UpdateExperiment(ctx context.Context, id string, p refx.Experime
 	if err := compileAudience(next); err != nil {
 		return nil, err
 	}
+	if err := s.checkProgram(ctx, next); err != nil {
+		return nil, err
+	}
 	if err := s.replaceExperiment(ctx, experimentChange{Action: "update"}, current, next); err != nil {
 		return nil, err
 	}
@@ -273,7 +279,8 @@ func (s *Store) SetStatus(ctx context.Context, id string, to refx.Status) (*refx
 // Transition moves an experiment through its lifecycle for ctx's actor,
 // under the deployment's policy (Options.RequireApproval), in one
 // transaction with its audit entry and what must land with it: a layer's
-// claim on a start, the conclusion and its frozen results on a conclude.
+// claim on a start, the conclusion and its frozen results on a conclude
+// (and the offer it gives the experiment's program).
 // The request's PlannedSampleSize and Results are called with the very
 // experiment written. A concurrent update makes it read again and retry,
 // since the move does not depend on what changed (an edit that sent a
@@ -294,6 +301,11 @@ func (s *Store) Transition(ctx context.Context, id string, r refx.TransitionRequ
 		if ch.Extra, err = s.layerWrites(ctx, current, next); err != nil {
 			return nil, err
 		}
+		programWrites, err := s.programWrites(ctx, r, next)
+		if err != nil {
+			return nil, err
+		}
+		ch.Extra = append(ch.Extra, programWrites...)
 		switch {
 		case r.Action == refx.ActionSubmit && r.PlannedSampleSize != nil:
 			if next.PlannedSampleSize, err = r.PlannedSampleSize(ctx, next); err != nil {

@@ -59,7 +59,7 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 	}
 	if r := e.Referral; r != nil {
 		it.Referral = &referralConfigItem{LandingURL: r.LandingURL, ConversionGoal: r.ConversionGoal, WindowDays: r.WindowDays,
-			MaxSignupsPerHour: r.MaxSignupsPerHour, MaxSignupsPerDay: r.MaxSignupsPerDay}
+			MaxSignupsPerHour: r.MaxSignupsPerHour, MaxSignupsPerDay: r.MaxSignupsPerDay, Program: r.Program}
 		for name, d := range r.Metrics {
 			if it.Referral.Metrics == nil {
 				it.Referral.Metrics = map[string]item.Decision{}
@@ -121,7 +121,7 @@ func experimentOf(it experimentItem) *refx.Experiment {
 	}
 	if r := it.Referral; r != nil {
 		e.Referral = &refx.ReferralConfig{LandingURL: r.LandingURL, ConversionGoal: r.ConversionGoal,
-			WindowDays: r.WindowDays, MaxSignupsPerHour: r.MaxSignupsPerHour, MaxSignupsPerDay: r.MaxSignupsPerDay}
+			WindowDays: r.WindowDays, MaxSignupsPerHour: r.MaxSignupsPerHour, MaxSignupsPerDay: r.MaxSignupsPerDay, Program: r.Program}
 		for name, d := range r.Metrics {
 			if e.Referral.Metrics == nil {
 				e.Referral.Metrics = map[string]refx.Decision{}
@@ -257,6 +257,6 @@ func attributionOf(it attributionItem) *refx.Attribution {
 	return &refx.Attribution{
 		Referee: it.Referee, Referrer: it.Referrer, Code: it.Code, Experiment: it.Experiment,
 		Variant: it.Variant, Status: it.Status, Reasons: it.Reasons,
-		AttributedAt: it.AttributedAt, ConvertedAt: it.ConvertedAt,
+		AttributedAt: it.AttributedAt, ConvertedAt: it.ConvertedAt, Program: it.Program,
 	}
 }

@@ -39,6 +39,8 @@ import (
 //	flag payload  FLAGPAYLOAD#<environment>  PAYLOAD
 //	audit entry   AUDIT#<resource>#<id>      <at>#<entry suffix>             AUDIT  <at>#<entry suffix>#<resource>#<id>
 //	layer         LAYER#<id>                 LAYER                           LAYERS        <created_at>#<id>
+//	program       PROGRAM#<id>               PROGRAM                         PROGRAMS      <created_at>#<id>
+//	program ctr   COUNT#PROGRAM#<program>    TOTALS
 //	webhook       WEBHOOK#<id>               WEBHOOK                         WEBHOOKS      <created_at>#<id>
 //	wh. delivery  WHDELIVERY#<webhook>#<event> <attempt, 3 digits>           WHLOG#<webhook>  <at>#<event>#<attempt>
 //	block         BLOCK#<kind>#<id>          BLOCK                           BLOCKS        <created_at>#<kind>#<id>
@@ -99,6 +101,9 @@ const (
 	layerSK           = "LAYER"
 	layerListPK       = "LAYERS"
 	flagHoldoutsPK    = "FLAGHOLDOUTS"
+	programPrefix     = "PROGRAM#"
+	programSK         = "PROGRAM"
+	programListPK     = "PROGRAMS"
 	webhookPrefix     = "WEBHOOK#"
 	webhookSK         = "WEBHOOK"
 	webhookListPK     = "WEBHOOKS"
@@ -184,6 +189,18 @@ func blockKey(kind, id string) itemKey {
 // blocks are few (people make them), so one partition holds them.
 func blockListSK(createdAt time.Time, kind, id string) string {
 	return timeSK(createdAt) + "#" + kind + "#" + id
+}
+
+// programKey is a program: its own partition, read by the codes of its
+// ended experiments, written by its edits and its experiments' conclusions.
+func programKey(id string) itemKey { return itemKey{PK: programPrefix + id, SK: programSK} }
+
+// programCounterKey holds a program's totals after its experiments ended.
+// Only the aggregator writes it, one ADD per batch, so one item suffices;
+// an experiment id is lowercase, so no experiment's counter is
+// "COUNT#PROGRAM#…".
+func programCounterKey(program string) itemKey {
+	return itemKey{PK: counterPrefix + programSK + "#" + program, SK: codeTotalsSK}
 }
 
 func experimentKey(id string) itemKey { return itemKey{PK: experimentPrefix + id, SK: experimentSK} }

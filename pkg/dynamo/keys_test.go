@@ -28,6 +28,8 @@ func TestKeys(t *testing.T) {
 		{"FlagsMeta", flagsMetaKey, "FLAGS", "META", 2},
 		{"FlagPayload", flagPayloadKey("production"), "FLAGPAYLOAD#production", "PAYLOAD", 2},
 		{"FlagHoldout", flagHoldoutKey("hold-2027"), "FLAGHOLDOUTS", "hold-2027", 2},
+		{"Program", programKey("give-get"), "PROGRAM#give-get", "PROGRAM", 2},
+		{"ProgramCounter", programCounterKey("give-get"), "COUNT#PROGRAM#give-get", "TOTALS", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -97,39 +97,35 @@ func (s *Store) codePointer(ctx context.Context, referrer, experiment string) (*
 	return &p, nil
 }
 
-// Code describes a code for a landing page. An unknown code, or one whose
-// experiment no longer runs, is not valid.
+// Code describes a code for a landing page: the variant it serves, its
+// experiment's while that runs, its program's current offer once the
+// experiment has ended. An unknown code, or one that serves nothing
+// (currentOffer), is not valid.
 func (s *Store) Code(ctx context.Context, code string) (*refx.CodeInfo, error) {
 	info := &refx.CodeInfo{Code: code}
-	c, exp, err := s.liveCode(ctx, code)
-	if err != nil || c == nil {
+	_, o, err := s.liveCode(ctx, code)
+	if err != nil || o == nil {
 		return info, err
 	}
-	v, _ := exp.Variant(c.Variant)
-	info.Valid, info.Experiment, info.Variant, info.Payload = true, exp.ID, c.Variant, v.Payload
+	info.Valid, info.Experiment, info.Variant, info.Payload = true, o.Experiment.ID, o.Key, o.Payload
+	info.Program = o.ProgramID()
 	return info, nil
 }
 
-// liveCode reads a code and its experiment; both are nil when the code is
-// unknown or its experiment is not a running referral experiment. A code
-// never changes once written, so an eventually consistent read is enough.
-func (s *Store) liveCode(ctx context.Context, code string) (*codeItem, *refx.Experiment, error) {
+// liveCode reads a code and what it serves (currentOffer); both are nil
+// when the code is unknown or serves nothing. A code never changes once
+// written, so an eventually consistent read is enough.
+func (s *Store) liveCode(ctx context.Context, code string) (*codeItem, *offer, error) {
 	var c codeItem
 	found, err := s.readItem(ctx, "liveCode", &dynamodb.GetItemInput{TableName: s.table, Key: codeKey(code).Attributes()}, &c)
 	if err != nil || !found {
 		return nil, nil, err
 	}
-	exp, err := s.cachedExperiment(ctx, c.Experiment)
-	if refx.ErrorCode(err) == refx.ENOTFOUND {
-		return nil, nil, nil
-	}
-	if err != nil {
+	o, err := s.currentOffer(ctx, c)
+	if err != nil || o == nil {
 		return nil, nil, err
 	}
-	if exp.Status != refx.StatusRunning || exp.Referral == nil {
-		return nil, nil, nil
-	}
-	return &c, exp, nil
+	return &c, o, nil
 }
 
 // RecordClick records the first click of a visitor on a code: the
@@ -137,13 +133,17 @@ func (s *Store) liveCode(ctx context.Context, code string) (*codeItem, *refx.Exp
 // item is put if absent. Each is the visitor's own item; the aggregator
 // counts unique visitors from the marks and clicks from the click items.
 // The mark goes first so that a click whose mark failed is retried whole.
+// A click on the code of an ended experiment leads to its program's
+// landing URL and puts the click alone: the aggregator counts it for the
+// program, which counts no unique visitors.
 func (s *Store) RecordClick(ctx context.Context, click refx.Click) (*refx.ClickResult, error) {
 	res := &refx.ClickResult{}
-	c, exp, err := s.liveCode(ctx, click.Code)
+	c, o, err := s.liveCode(ctx, click.Code)
 	if err != nil || c == nil {
 		return res, err
 	}
-	res.Location = exp.Referral.LinkTarget(c.Code)
+	exp := o.Experiment
+	res.Location = o.Location(c.Code)
 	got, err := s.getItems(ctx, "RecordClick", clickKey(c.Code, click.Visitor), visitorSeenKey(click.Visitor, exp.ID))
 	if err != nil {
 		return res, err
@@ -152,7 +152,7 @@ func (s *Store) RecordClick(ctx context.Context, click refx.Click) (*refx.ClickR
 		return res, nil
 	}
 	now := s.opts.Now().UTC()
-	if got[visitorSeenKey(click.Visitor, exp.ID)] == nil {
+	if got[visitorSeenKey(click.Visitor, exp.ID)] == nil && o.InExperiment {
 		seen, err := attributevalue.MarshalMap(seenItem{
 			Key: visitorSeenKey(click.Visitor, exp.ID), Entity: entityVisitor,
 			Experiment: exp.ID, Variant: c.Variant, Code: c.Code, Counted: c.Counted, SeenAt: now,
@@ -215,7 +215,12 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 	if err != nil {
 		return nil, true, err
 	}
-	if exp.Status != refx.StatusRunning || exp.Referral == nil {
+	// After the experiment, a code of its program signs up for the program.
+	o, err := s.currentOffer(ctx, c)
+	if err != nil {
+		return nil, true, err
+	}
+	if o == nil {
 		return &refx.AttributionResult{Status: refx.AttributionRefused, Reasons: []string{refx.ReasonNotRunning}}, true, nil
 	}
 	keys := []itemKey{attributionKey(sig.Referee), refusalKey(sig.Referee, c.Code)}
@@ -294,7 +299,7 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 		Key: attributionKey(sig.Referee), GSI1PK: referrerPK(c.Referrer), GSI1SK: referrerListSK(now, sig.Referee),
 		Entity: entityAttrib, Referee: sig.Referee, Referrer: c.Referrer, Code: c.Code, Experiment: exp.ID,
 		Variant: c.Variant, Counted: c.Counted, Status: status, Reasons: reasons, AttributedAt: now,
-		Visitor: sig.Visitor, UserExpiry: s.userExpiry(now),
+		Visitor: sig.Visitor, Program: o.ProgramID(), UserExpiry: s.userExpiry(now),
 	}
 	items, err := attributionItems(s.table, c, a, sig, got, today, exp.Referral.MaxSignupsPerDay, now)
 	if err != nil {
@@ -433,13 +438,18 @@ type referralCredit struct {
 	// capped is the value the credit counts when the conversion goal's cap
 	// lowered the event's.
 	capped *string
+	// program is set when the experiment has ended: the conversion counts
+	// for its program.
+	program string
 }
 
 // planReferralCredit returns the credit a referee's event earns their
-// referrer, or nil: the event must be the experiment's conversion goal, the
-// attribution clean and counted, the experiment running.
+// referrer, or nil: the event must be the experiment's conversion goal and
+// the attribution clean; the experiment running and the attribution
+// counted, or the experiment ended and its program (which counts every
+// referee) there to credit.
 func (s *Store) planReferralCredit(ctx context.Context, e *refx.Event, attr *attributionItem) (*referralCredit, error) {
-	if attr == nil || attr.Status != refx.AttributionAttributed || !attr.Counted {
+	if attr == nil || attr.Status != refx.AttributionAttributed {
 		return nil, nil
 	}
 	exp, err := s.cachedExperiment(ctx, attr.Experiment)
@@ -449,10 +459,18 @@ func (s *Store) planReferralCredit(ctx context.Context, e *refx.Event, attr *att
 	if err != nil {
 		return nil, err
 	}
-	if exp.Status != refx.StatusRunning || exp.Referral == nil || exp.Referral.ConversionGoal != e.Type {
+	if exp.Referral == nil || exp.Referral.ConversionGoal != e.Type {
 		return nil, nil
 	}
-	return &referralCredit{exp: exp, attr: *attr, first: attr.ConvertedAt == nil}, nil
+	credit := &referralCredit{exp: exp, attr: *attr, first: attr.ConvertedAt == nil}
+	switch {
+	case exp.Status == refx.StatusRunning && attr.Counted:
+		return credit, nil
+	case programAt(exp, s.opts.Now()) != "":
+		credit.program = exp.Referral.Program
+		return credit, nil
+	}
+	return nil, nil
 }
 
 func updateItem(table *string, key itemKey, update expression.UpdateBuilder) (types.TransactWriteItem, error) {

@@ -77,6 +77,7 @@ type ReferralConfig struct {
 	MaxSignupsPerDay  int    `dynamodbav:"max_signups_per_day"`
 	// Metrics is the decision of each configured referral metric, by name.
 	Metrics map[string]Decision `dynamodbav:"metrics,omitempty"`
+	Program string              `dynamodbav:"program,omitempty"`
 }
 
 type Experiment struct {
@@ -191,6 +192,9 @@ type Credit struct {
 	// referee's conversion, counted for the referrer's variant and code.
 	Referrer string `dynamodbav:"referrer,omitempty"`
 	Code     string `dynamodbav:"code,omitempty"`
+	// Program is set on a referral credit made after the experiment ended:
+	// the conversion counts for the experiment's program.
+	Program string `dynamodbav:"program,omitempty"`
 	// ParticipantSqDelta is what the event adds to Σ over participants of
 	// (their total value)²: (V+v)² − V², V being the user's total before
 	// it. Computed on the request path from the user's own item, summed by
@@ -318,6 +322,9 @@ type Attribution struct {
 	// Visitor is the visitor id the referee signed up from, if sent: it
 	// finds their click and visitor mark when the referee is erased.
 	Visitor string `dynamodbav:"visitor,omitempty"`
+	// Program is set on a signup made after the code's experiment ended,
+	// attributed for the experiment's program.
+	Program string `dynamodbav:"program,omitempty"`
 	UserExpiry
 }
 
@@ -558,4 +565,34 @@ type Conclusion struct {
 	By         Actor     `dynamodbav:"by"`
 	At         time.Time `dynamodbav:"at"`
 	Results    []byte    `dynamodbav:"results"`
+}
+
+// Program is a referral program. Its offers are stored as the API's JSON
+// of them (a variant's payload and rewards, with their source), so that an
+// offer keeps whatever a variant carries.
+type Program struct {
+	Key
+	GSI1PK       string    `dynamodbav:"gsi1pk"`
+	GSI1SK       string    `dynamodbav:"gsi1sk"`
+	Entity       string    `dynamodbav:"entity"`
+	ID           string    `dynamodbav:"id"`
+	Name         string    `dynamodbav:"name"`
+	LandingURL   string    `dynamodbav:"landing_url"`
+	DefaultOffer string    `dynamodbav:"default_offer"`
+	CurrentOffer string    `dynamodbav:"current_offer"`
+	Version      int64     `dynamodbav:"version"`
+	CreatedAt    time.Time `dynamodbav:"created_at"`
+	UpdatedAt    time.Time `dynamodbav:"updated_at"`
+}
+
+// ProgramCounter is a program's totals after its experiments ended. Only
+// the aggregator writes it (ADD from the stream).
+type ProgramCounter struct {
+	Key
+	Program            string                `dynamodbav:"program"`
+	Clicks             int64                 `dynamodbav:"clicks"`
+	Signups            int64                 `dynamodbav:"signups"`
+	Conversions        int64                 `dynamodbav:"conversions"`
+	ConvertingReferees int64                 `dynamodbav:"converting_referees"`
+	Value              attributevalue.Number `dynamodbav:"value"`
 }

@@ -23,10 +23,13 @@ const (
 	// AuditReferral records review decisions on a referee's attribution.
 	AuditReferral AuditResource = "referral"
 	AuditBlock    AuditResource = "block"
+	// AuditProgram records programs' edits and the offers conclusions
+	// give them.
+	AuditProgram AuditResource = "program"
 )
 
 // AuditResources lists the kinds of audited resources.
-var AuditResources = []AuditResource{AuditExperiment, AuditFlag, AuditSegment, AuditKey, AuditUser, AuditLayer, AuditReferral, AuditBlock, AuditWebhook}
+var AuditResources = []AuditResource{AuditExperiment, AuditFlag, AuditSegment, AuditKey, AuditUser, AuditLayer, AuditReferral, AuditBlock, AuditWebhook, AuditProgram}
 
 // Valid reports whether r is one of AuditResources.
 func (r AuditResource) Valid() bool { return slices.Contains(AuditResources, r) }

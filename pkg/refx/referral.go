@@ -33,6 +33,10 @@ type ReferralConfig struct {
 	// Metrics judges the per-referrer metrics, by name (ReferralMetrics);
 	// one not listed is secondary and should increase.
 	Metrics map[string]Decision `json:"metrics,omitempty"`
+	// Program names the program (/v1/programs) the experiment tests offers
+	// of: once the experiment has ended, its codes keep working under the
+	// program's current offer and count for the program.
+	Program string `json:"program,omitempty"`
 }
 
 // Referral defaults and limits.
@@ -61,10 +65,11 @@ func (c ReferralConfig) withDefaults() *ReferralConfig {
 }
 
 func (c *ReferralConfig) validate() error {
-	u, err := url.Parse(c.LandingURL)
 	switch {
-	case c.LandingURL == "" || len(c.LandingURL) > maxURLLen || err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+	case !validLandingURL(c.LandingURL):
 		return FieldErrorf("referral.landing_url", "must be an absolute http(s) URL of at most %d bytes", maxURLLen)
+	case c.Program != "" && !ValidSlug(c.Program):
+		return FieldErrorf("referral.program", "must be the id of a program")
 	case !ValidKey(c.ConversionGoal):
 		return FieldErrorf("referral.conversion_goal", "must be an event type")
 	case c.WindowDays < 1 || c.WindowDays > 365:
@@ -87,10 +92,12 @@ func (c *ReferralConfig) validate() error {
 func (c *ReferralConfig) Window() time.Duration { return time.Duration(c.WindowDays) * 24 * time.Hour }
 
 // LinkTarget returns the landing URL with ref=code added.
-func (c *ReferralConfig) LinkTarget(code string) string {
-	u, err := url.Parse(c.LandingURL)
+func (c *ReferralConfig) LinkTarget(code string) string { return linkTarget(c.LandingURL, code) }
+
+func linkTarget(landingURL, code string) string {
+	u, err := url.Parse(landingURL)
 	if err != nil {
-		return c.LandingURL
+		return landingURL
 	}
 	q := u.Query()
 	q.Set("ref", code)
@@ -156,6 +163,9 @@ type CodeInfo struct {
 	Experiment string          `json:"experiment,omitempty"`
 	Variant    string          `json:"variant,omitempty"`
 	Payload    json.RawMessage `json:"payload,omitempty"`
+	// Program is set once the code's experiment has ended: the code serves
+	// its program's current offer, and Variant names that offer.
+	Program string `json:"program,omitempty"`
 }
 
 // Click is one opening of a referral link by a visitor.
@@ -256,6 +266,9 @@ type Attribution struct {
 	Reasons      []string   `json:"reasons,omitempty"`
 	AttributedAt time.Time  `json:"attributed_at"`
 	ConvertedAt  *time.Time `json:"converted_at,omitempty"`
+	// Program is set when the signup came after the code's experiment
+	// ended: it counts for the program, not the experiment.
+	Program string `json:"program,omitempty"`
 }
 
 // AttributionResult is the outcome of a signup: the attribution when one
