@@ -101,13 +101,11 @@ var serverRoutes = []struct {
 	{"POST", "/v1/holdouts", http.StatusUnauthorized},
 	{"GET", "/v1/holdouts", http.StatusUnauthorized},
 	{"GET", "/v1/holdouts/{id}", http.StatusUnauthorized},
-	{"POST", "/v1/webhooks", http.StatusUnauthorized},
-	{"GET", "/v1/webhooks", http.StatusUnauthorized},
-	{"GET", "/v1/webhooks/{id}", http.StatusUnauthorized},
-	{"PATCH", "/v1/webhooks/{id}", http.StatusUnauthorized},
-	{"DELETE", "/v1/webhooks/{id}", http.StatusUnauthorized},
-	{"POST", "/v1/webhooks/{id}/rotate-secret", http.StatusUnauthorized},
-	{"GET", "/v1/webhooks/{id}/deliveries", http.StatusUnauthorized},
+	{"POST", "/v1/programs", http.StatusUnauthorized},
+	{"GET", "/v1/programs", http.StatusUnauthorized},
+	{"GET", "/v1/programs/{id}", http.StatusUnauthorized},
+	{"PATCH", "/v1/programs/{id}", http.StatusUnauthorized},
+	{"GET", "/v1/programs/{id}/results", http.StatusUnauthorized},
 	{"DELETE", "/v1/users/{user}", http.StatusUnauthorized},
 }
 
