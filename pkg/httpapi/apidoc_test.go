@@ -106,6 +106,13 @@ var serverRoutes = []struct {
 	{"GET", "/v1/programs/{id}", http.StatusUnauthorized},
 	{"PATCH", "/v1/programs/{id}", http.StatusUnauthorized},
 	{"GET", "/v1/programs/{id}/results", http.StatusUnauthorized},
+	{"POST", "/v1/webhooks", http.StatusUnauthorized},
+	{"GET", "/v1/webhooks", http.StatusUnauthorized},
+	{"GET", "/v1/webhooks/{id}", http.StatusUnauthorized},
+	{"PATCH", "/v1/webhooks/{id}", http.StatusUnauthorized},
+	{"DELETE", "/v1/webhooks/{id}", http.StatusUnauthorized},
+	{"POST", "/v1/webhooks/{id}/rotate-secret", http.StatusUnauthorized},
+	{"GET", "/v1/webhooks/{id}/deliveries", http.StatusUnauthorized},
 	{"DELETE", "/v1/users/{user}", http.StatusUnauthorized},
 }
 

@@ -133,6 +133,11 @@ func TestEveryAdminWriteIsAudited(t *testing.T) {
 		{route: "DELETE /v1/layers/{id}", path: "/v1/layers/checkout-flow", status: 204, resource: "layer", id: "checkout-flow", action: "delete", before: true},
 		{route: "POST /v1/programs", body: `{"id":"give-get","landing_url":"https://shop.example/p","default_offer":{"payload":{"reward":5}}}`, status: 201, resource: "program", id: "give-get", action: "create", after: true},
 		{route: "PATCH /v1/programs/{id}", path: "/v1/programs/give-get", body: `{"version":1,"name":"Give 10, get 10"}`, resource: "program", id: "give-get", action: "update", before: true, after: true},
+		{route: "POST /v1/webhooks", body: `{"url":"https://93.184.215.14/hooks","events":["reward.approved"]}`, status: 201, resource: "webhook", id: "$wh", action: "create", after: true,
+			capture: func(res response) { vars["$wh"], _ = res.Body["id"].(string) }},
+		{route: "PATCH /v1/webhooks/{id}", path: "/v1/webhooks/$wh", body: `{"version":1,"description":"payouts"}`, resource: "webhook", id: "$wh", action: "update", before: true, after: true},
+		{route: "POST /v1/webhooks/{id}/rotate-secret", path: "/v1/webhooks/$wh/rotate-secret", resource: "webhook", id: "$wh", action: "rotate_secret", before: true, after: true},
+		{route: "DELETE /v1/webhooks/{id}", path: "/v1/webhooks/$wh", status: 204, resource: "webhook", id: "$wh", action: "delete", before: true},
 		{route: "DELETE /v1/users/{user}", path: "/v1/users/erase-me", resource: "user", id: refx.ErasureHash("erase-me"), action: "erase", after: true},
 		{route: "DELETE /lamed/delete", path: "/lamed/delete?namespace=alephbet&experiment=Button", resource: "experiment", id: refx.LamedExperimentID("alephbet", "Button"), action: "delete", before: true},
 	}

@@ -37,6 +37,9 @@ var adminRoles = map[string]refx.AdminRole{
 	"GET /v1/programs":                        refx.RoleViewer,
 	"GET /v1/programs/{id}":                   refx.RoleViewer,
 	"GET /v1/programs/{id}/results":           refx.RoleViewer,
+	"GET /v1/webhooks":                        refx.RoleViewer,
+	"GET /v1/webhooks/{id}":                   refx.RoleViewer,
+	"GET /v1/webhooks/{id}/deliveries":        refx.RoleViewer,
 
 	// Drafts, flags, segments, and an experiment's lifecycle but its
 	// approval.
@@ -62,6 +65,9 @@ var adminRoles = map[string]refx.AdminRole{
 	"POST /v1/holdouts":                         refx.RoleEditor,
 	"POST /v1/programs":                         refx.RoleEditor,
 	"PATCH /v1/programs/{id}":                   refx.RoleEditor,
+	"POST /v1/webhooks":                         refx.RoleEditor,
+	"PATCH /v1/webhooks/{id}":                   refx.RoleEditor,
+	"POST /v1/webhooks/{id}/rotate-secret":      refx.RoleEditor,
 
 	"POST /v1/experiments/{id}/approve": refx.RoleApprover,
 
@@ -72,6 +78,7 @@ var adminRoles = map[string]refx.AdminRole{
 	"DELETE /v1/keys/{id}":        refx.RoleOwner,
 	"DELETE /v1/experiments/{id}": refx.RoleOwner,
 	"DELETE /v1/layers/{id}":      refx.RoleOwner,
+	"DELETE /v1/webhooks/{id}":    refx.RoleOwner,
 	"DELETE /v1/users/{user}":     refx.RoleOwner, // or a secret key (adminOrSecret)
 	"DELETE /lamed/delete":        refx.RoleOwner,
 }

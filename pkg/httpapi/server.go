@@ -17,6 +17,7 @@ import (
 
 	"github.com/refx-dev/refx/pkg/refx"
 	"github.com/refx-dev/refx/pkg/webclient"
+	"github.com/refx-dev/refx/pkg/webhook"
 )
 
 // Routes selects the route groups a handler serves, so that each Lambda
@@ -93,6 +94,9 @@ type Server struct {
 	Keys refx.KeyService
 	// Flags manages feature flags and segments (the admin routes).
 	Flags refx.FlagService
+	// WebhookPolicy is what webhook subscriptions may target
+	// (REFX_WEBHOOK_ALLOW_PRIVATE).
+	WebhookPolicy webhook.Policy
 	// Keyless lets public requests without a key through, untrusted, as
 	// before keys existed: for Alephbet/Lamed clients that cannot send one.
 	// Off by default; a key presented is still checked.
@@ -256,6 +260,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("GET /v1/programs/{id}", s.getProgram)
 	admin("PATCH /v1/programs/{id}", s.updateProgram)
 	admin("GET /v1/programs/{id}/results", s.programResults)
+	s.webhookRoutes(admin)
 	// The dashboard's page and assets hold no data and need no key;
 	// the page sends the key with its API calls.
 	mux.Handle("GET /dashboard", apiFunc(s.dashboardPage))
