@@ -15,6 +15,7 @@ import (
 	"github.com/refx-dev/refx/pkg/dynamo"
 	"github.com/refx-dev/refx/pkg/httpapi"
 	"github.com/refx-dev/refx/pkg/refx"
+	"github.com/refx-dev/refx/pkg/webhook"
 )
 
 // Config is everything refx reads from its environment.
@@ -72,6 +73,10 @@ type Config struct {
 	AllowedOrigins []string
 	// Trust is how public callers are admitted: keys, rate limits.
 	Trust TrustConfig
+	// Webhooks is what webhook subscriptions may target
+	// (REFX_WEBHOOK_ALLOW_PRIVATE=true allows private and loopback hosts
+	// over http: ./scripts/dev and tests).
+	Webhooks webhook.Policy
 }
 
 // ConfigFromEnv reads and validates the configuration through getenv.
@@ -100,6 +105,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if err := readLamedConfig(getenv, &cfg.Lamed); err != nil {
+		return Config{}, err
+	}
+	var err error
+	if cfg.Webhooks, err = webhook.PolicyFromEnv(getenv); err != nil {
 		return Config{}, err
 	}
 	cfg.LamedPrefix = getenv("REFX_LAMED_PREFIX")
@@ -177,6 +186,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	api.Snapshots, api.Privacy = store, store
 	api.Keys, api.Keyless = store, cfg.Trust.Keyless
 	api.Flags = store
+	api.WebhookPolicy = cfg.Webhooks
 	api.RatePerKey, api.RatePerIP = cfg.Trust.RatePerKey, cfg.Trust.RatePerIP
 	if cfg.Referral.PreviousHashKey != "" {
 		api.PreviousHashKey = []byte(cfg.Referral.PreviousHashKey)

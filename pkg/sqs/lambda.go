@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -22,7 +21,7 @@ type Config struct {
 	Table string
 	// QueueURL is REFX_WEBHOOK_QUEUE_URL (required).
 	QueueURL string
-	// Policy.AllowPrivate is REFX_WEBHOOK_ALLOW_PRIVATE=true.
+	// Policy is read by webhook.PolicyFromEnv.
 	Policy   webhook.Policy
 	LogLevel slog.Level
 }
@@ -34,7 +33,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, errors.New("webhooks: REFX_TABLE and REFX_WEBHOOK_QUEUE_URL must be set")
 	}
 	var err error
-	if cfg.Policy.AllowPrivate, err = AllowPrivate(getenv); err != nil {
+	if cfg.Policy, err = webhook.PolicyFromEnv(getenv); err != nil {
 		return Config{}, err
 	}
 	if s := getenv("REFX_LOG_LEVEL"); s != "" {
@@ -43,19 +42,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	return cfg, nil
-}
-
-// AllowPrivate reads REFX_WEBHOOK_ALLOW_PRIVATE (default false).
-func AllowPrivate(getenv func(string) string) (bool, error) {
-	s := getenv("REFX_WEBHOOK_ALLOW_PRIVATE")
-	if s == "" {
-		return false, nil
-	}
-	b, err := strconv.ParseBool(s)
-	if err != nil {
-		return false, fmt.Errorf("REFX_WEBHOOK_ALLOW_PRIVATE=%q: want true or false", s)
-	}
-	return b, nil
 }
 
 // LambdaHandler builds the delivery Lambda's handler from the environment.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -49,6 +50,20 @@ type Policy struct {
 	AllowPrivate bool
 	// Resolver looks hosts up (default net.DefaultResolver).
 	Resolver *net.Resolver
+}
+
+// PolicyFromEnv reads REFX_WEBHOOK_ALLOW_PRIVATE (true or false, default
+// false) through getenv.
+func PolicyFromEnv(getenv func(string) string) (Policy, error) {
+	s := getenv("REFX_WEBHOOK_ALLOW_PRIVATE")
+	if s == "" {
+		return Policy{}, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return Policy{}, fmt.Errorf("REFX_WEBHOOK_ALLOW_PRIVATE=%q: want true or false", s)
+	}
+	return Policy{AllowPrivate: b}, nil
 }
 
 // CheckTarget checks a subscription URL against the policy when it is
