@@ -9,11 +9,13 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/refx-dev/refx/pkg/app"
 	"github.com/refx-dev/refx/pkg/dynamo"
+	"github.com/refx-dev/refx/pkg/httpapi"
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
@@ -28,6 +30,9 @@ const (
 	DemoLandingPath = DemoPath + "landing.html"
 	// DemoReferralExperiment is the referral experiment of the demo.
 	DemoReferralExperiment = "demo-referral"
+	// DemoBackendPath plays the shop's backend for the demo pages (see
+	// withDemoBackend).
+	DemoBackendPath = DemoPath + "backend/"
 )
 
 //go:embed demo
@@ -98,6 +103,53 @@ func keyedPages(files fs.FS, clientKey string) map[string][]byte {
 	return pages
 }
 
+// withDemoBackend serves, under DemoBackendPath, what a shop's backend
+// would read for its signed-in referrer with keys no page may hold: GET
+// stats/{code} is GET /v1/referrals/{code}/stats with the run's secret key,
+// GET rewards?beneficiary= is GET /v1/rewards of the demo experiment with
+// the admin key. Each is passed to next as that API request, so the demo
+// shows the API's own answers. The local server listens on loopback only.
+func withDemoBackend(next http.Handler, keys devKeys, adminKey string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, ok := strings.CutPrefix(r.URL.Path, DemoBackendPath)
+		if !ok || r.Method != http.MethodGet {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var target, header, key string
+		if code, ok := strings.CutPrefix(name, "stats/"); ok && code != "" && !strings.Contains(code, "/") {
+			target, header, key = "/v1/referrals/"+url.PathEscape(code)+"/stats", httpapi.KeyHeader, keys.secret
+		} else if name == "rewards" {
+			q := url.Values{"experiment": {DemoReferralExperiment}, "beneficiary": {r.URL.Query().Get("beneficiary")}, "limit": {"50"}}
+			target, header, key = "/v1/rewards?"+q.Encode(), "Authorization", "Bearer "+adminKey
+		} else {
+			http.NotFound(w, r)
+			return
+		}
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, target, nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		req.Host, req.RemoteAddr = r.Host, r.RemoteAddr
+		req.Header.Set(header, key)
+		next.ServeHTTP(w, req)
+	})
+}
+
+// demoVariants are the demo referral experiment's offers with their reward
+// plans, written as a shop sends them to the API: the fixed offer pays both
+// on signup, the referrer's held 14 days; the percentage pays a fifth of the
+// friend's first purchases.
+const demoVariants = `[
+  {"key": "usd10", "weight": 50, "payload": {"offer": "Give $10, get $10", "friend": "$10 off your first order"},
+   "rewards": {"referrer": {"amount": "10.00", "currency": "USD", "on": "signup", "hold_days": 14, "cap_per_month": 10},
+               "referee": {"amount": "10.00", "currency": "USD", "on": "signup"}}},
+  {"key": "pct20", "weight": 50, "payload": {"offer": "Give 20%, get 20%", "friend": "20% off your first order"},
+   "rewards": {"referrer": {"percent": "20", "currency": "USD", "on": "purchase", "min_value": "20", "hold_days": 14, "cap_per_month": 10},
+               "referee": {"percent": "20", "currency": "USD", "on": "purchase", "min_value": "20"}}}
+]`
+
 // seedReferralDemo creates and starts the demo referral experiment unless
 // it exists. Its landing URL names the server's port; when persistent data
 // was seeded on another port, the landing URL is updated (a running
@@ -107,12 +159,11 @@ func seedReferralDemo(ctx context.Context, store *dynamo.Store, base string) err
 	demo := refx.NewExperiment{
 		ID: DemoReferralExperiment, Name: "Demo referral offer", Owner: "growth",
 		Hypothesis: "A percentage reward gets referrers more converting friends than a fixed one.",
-		Variants: []refx.Variant{
-			{Key: "usd10", Weight: 50, Payload: json.RawMessage(`{"offer":"Give $10, get $10","friend":"$10 off your first order"}`)},
-			{Key: "pct20", Weight: 50, Payload: json.RawMessage(`{"offer":"Give 20%, get 20%","friend":"20% off your first order"}`)},
-		},
 		Goals:    []refx.Goal{{Key: "share", Kind: refx.GoalBinomial}},
 		Referral: &referral,
+	}
+	if err := json.Unmarshal([]byte(demoVariants), &demo.Variants); err != nil {
+		return fmt.Errorf("devserver: demo variants: %w", err)
 	}
 	e, err := demo.Build(time.Now())
 	if err != nil {

@@ -75,13 +75,23 @@
     return dialogAnswer(title, text, okLabel, danger, true);
   }
 
-  function dialogAnswer(title, text, okLabel, danger, withNote) {
+  // askText is askNote with the field named label (a reward's payout
+  // reference, a reviewer's note), required when required is set.
+  function askText(title, text, okLabel, danger, label, required) {
+    return dialogAnswer(title, text, okLabel, danger, true, label, required);
+  }
+
+  const NOTE_LABEL = 'Note (optional, kept in the experiment\'s history)';
+
+  function dialogAnswer(title, text, okLabel, danger, withNote, label, required) {
     const dialog = document.getElementById('confirm');
     document.getElementById('confirm-title').textContent = title;
     document.getElementById('confirm-text').textContent = text;
     const note = document.getElementById('confirm-note');
     note.value = '';
+    note.required = !!required;
     note.closest('.field').hidden = !withNote;
+    note.closest('.field').querySelector('label').textContent = label || NOTE_LABEL;
     const ok = document.getElementById('confirm-ok');
     ok.textContent = okLabel;
     ok.className = danger ? 'danger' : '';
@@ -1643,8 +1653,9 @@
   function expTabs(exp, current) {
     const base = `#/experiments/${encodeURIComponent(exp.id)}`;
     return h('nav', { class: 'tabs', 'aria-label': 'Experiment' },
-      [['overview', '', 'Results'], ['review', '/review', 'Review'], ['conclusion', '/conclusion', 'Conclusion'], ['history', '/history', 'History']]
-        .map(([k, suffix, label]) => h('a', { href: base + suffix, 'data-tab': k, 'aria-current': k === current ? 'page' : null }, label)));
+      [['overview', '', 'Results'], ['review', '/review', 'Review'], ['conclusion', '/conclusion', 'Conclusion'], ['history', '/history', 'History'],
+        exp.referral ? ['referrers', '/referrers', 'Referrers'] : null]
+        .filter(Boolean).map(([k, suffix, label]) => h('a', { href: base + suffix, 'data-tab': k, 'aria-current': k === current ? 'page' : null }, label)));
   }
 
   // LIFECYCLE_ACTIONS are the lifecycle routes: the role each needs (as
@@ -2127,6 +2138,658 @@
     await load('');
   }
 
+  // ---------------------------------------------------------------- referral programs
+
+  // The pages of referral programs that pay out: the rewards ledger, the
+  // review queue of flagged signups with the blocks, the webhook
+  // subscriptions with their delivery logs, the programs, and a referral
+  // experiment's referrers. Actions are offered by the roles of
+  // pkg/httpapi/roles.go; the API enforces them.
+
+  const enc = encodeURIComponent;
+  const listCell = (label, attrs, ...children) => h('td', { 'data-label': label, ...attrs }, h('div', { class: 'cell' }, children));
+  const dash = () => h('span', { class: 'muted' }, '—');
+
+  // pageReader reads pages of a listing into tbody until a page's worth of
+  // rows is in (a filtered page may hold fewer rows and still have a next
+  // one), then offers the rest behind the more button. read(cursor)
+  // answers {items, next}; done runs after each load.
+  function pageReader(v, out, tbody, more, want, read, row, emptyRow, done) {
+    let cursor = '';
+    let shown = 0;
+    async function load() {
+      more.hidden = true;
+      let added = 0;
+      do {
+        let page;
+        try {
+          page = await read(cursor);
+        } catch (err) {
+          if (v.live()) out.replaceChildren(errorBox(err));
+          return;
+        }
+        if (!v.live()) return;
+        tbody.append(...page.items.map(row));
+        added += page.items.length;
+        cursor = page.next || '';
+      } while (cursor && added < want);
+      shown += added;
+      if (!shown) tbody.append(emptyRow());
+      if (cursor) {
+        more.hidden = false;
+        more.onclick = load;
+      }
+      if (done) done();
+    }
+    return load;
+  }
+
+  function emptyRowOf(cols, text) {
+    return () => h('tr', {}, h('td', { colspan: cols, class: 'empty' }, text));
+  }
+
+  function listTable(id, heads, tbody) {
+    return h('table', { class: 'list', id, 'data-hash': location.hash },
+      h('thead', {}, h('tr', {}, heads.map((c) => h('th', { scope: 'col' }, c)))), tbody);
+  }
+
+  // filterHash is the route hash with the filters that have a value.
+  function filterHash(base, filters) {
+    const q = new URLSearchParams();
+    for (const [k, el] of Object.entries(filters)) if (el.value.trim()) q.set(k, el.value.trim());
+    const qs = q.toString();
+    return `${base}${qs ? `?${qs}` : ''}`;
+  }
+
+  function optionsSelect(id, values, current, onchange) {
+    return h('select', { id, onchange },
+      [['', 'All'], ...values.map((s) => [s, s])].map(([value, label]) => h('option', { value, selected: value === current }, label)));
+  }
+
+  // ------------------------------------------------ rewards
+
+  const REWARDS_PAGE = 25;
+  const REWARD_STATUSES = ['pending', 'approved', 'issued', 'reversed', 'rejected'];
+  const REWARD_TONES = { pending: 'warn', approved: 'good', issued: 'good', reversed: 'bad', rejected: 'muted' };
+  // REWARD_MOVES are the ledger's moves and the statuses each takes (as
+  // api.yaml's /v1/rewards/{id}/… say); each needs an editor.
+  const REWARD_MOVES = [
+    { name: 'approve', label: 'Approve', from: ['pending'],
+      text: 'It is approved now instead of when its hold ends; the shop pays approved rewards.' },
+    { name: 'issue', label: 'Mark issued', from: ['approved'], ask: 'Reference (the shop\u2019s id of the payout, coupon or credit)',
+      text: 'The reward was paid: record the shop\u2019s reference.' },
+    { name: 'reject', label: 'Reject', from: ['pending', 'approved'], ask: 'Note (kept as the reward\u2019s reason)', danger: true,
+      text: 'It will not be paid. A rejected reward keeps its place in the caps.' },
+    { name: 'reverse', label: 'Reverse', from: ['pending', 'approved', 'issued'], ask: 'Note (kept as the reward\u2019s reason)', danger: true,
+      text: 'A refund or a chargeback: the reward is taken back, an issued one too.' },
+  ];
+
+  // money shows a decimal amount in its currency ("$10.00", "¥500"); a
+  // currency the browser does not know is shown as the API wrote it.
+  function money(amount, currency) {
+    try {
+      return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(Number(amount));
+    } catch {
+      return `${amount} ${currency}`;
+    }
+  }
+
+  // rewardState says a reward's state as its beneficiary would read it.
+  function rewardState(r) {
+    if (r.status === 'pending' && r.hold_until) return `pending until ${day(r.hold_until)}`;
+    if (r.status === 'issued' && r.issued_ref) return `issued (${r.issued_ref})`;
+    return r.status;
+  }
+
+  function rewardBadge(r) {
+    return h('span', { class: `badge verdict-${REWARD_TONES[r.status] || 'muted'}`, 'data-status': r.status }, rewardState(r));
+  }
+
+  // rewardButtons are the moves actor may make on r now; moved gets the
+  // reward as the API answers it.
+  function rewardButtons(r, actor, moved, out, v) {
+    if (!allows(actor, 'editor')) return null;
+    return REWARD_MOVES.filter((m) => m.from.includes(r.status)).map((m) => h('button', {
+      type: 'button', class: m.danger ? 'danger' : m.name === 'approve' ? null : 'secondary', 'data-action': m.name,
+      onclick: async () => {
+        const title = `${m.label}: ${money(r.amount, r.currency)} to ${r.beneficiary}?`;
+        let body = {};
+        if (m.name === 'issue') {
+          const reference = await askText(title, m.text, m.label, false, m.ask, true);
+          if (reference === null) return;
+          body = { reference };
+        } else if (m.ask) {
+          const note = await askText(title, m.text, m.label, m.danger, m.ask);
+          if (note === null) return;
+          if (note) body = { note };
+        } else if (!(await confirmAction(title, m.text, m.label))) return;
+        out.replaceChildren();
+        let next;
+        try {
+          next = await api.post(`v1/rewards/${enc(r.id)}/${m.name}`, body);
+        } catch (err) {
+          if (v.live()) out.replaceChildren(errorBox(err));
+          return;
+        }
+        if (!v.live()) return;
+        toast(`Reward ${r.id}: ${m.label.toLowerCase()} done`);
+        moved(next);
+      },
+    }, m.label));
+  }
+
+  async function renderRewards(params) {
+    const v = view('Rewards');
+    const go = () => { location.hash = filterHash('#/rewards', { status: statusSel, beneficiary: benInput, experiment: expInput }); };
+    const statusSel = optionsSelect('reward-status', REWARD_STATUSES, params.get('status') || '', go);
+    const benInput = h('input', { id: 'reward-beneficiary', type: 'search', value: params.get('beneficiary') || '', autocomplete: 'off', spellcheck: 'false', placeholder: 'any user', onchange: go });
+    const expInput = h('input', { id: 'reward-experiment', type: 'search', value: params.get('experiment') || '', autocomplete: 'off', spellcheck: 'false', placeholder: 'any experiment', onchange: go });
+    const tbody = h('tbody');
+    const out = h('div');
+    const more = h('button', { type: 'button', class: 'secondary', id: 'rewards-more', hidden: true }, 'Load more');
+    const heads = ['Reward', 'State', 'Beneficiary', 'Amount', 'Experiment', 'Qualifying event', 'Updated', 'Actions'];
+    const table = listTable('rewards', heads, tbody);
+    main().append(
+      h('div', { class: 'title-row' }, h('h1', {}, 'Rewards')),
+      h('p', { class: 'muted' }, 'The ledger of referral rewards: created from signups and conversions as the variants\u2019 reward plans say, pending through their hold, then approved, issued by the shop, or reversed.'),
+      h('div', { class: 'toolbar' },
+        h('label', { for: 'reward-status' }, 'Status'), statusSel,
+        h('label', { for: 'reward-beneficiary' }, 'Beneficiary'), benInput,
+        h('label', { for: 'reward-experiment' }, 'Experiment'), expInput),
+      out, h('div', { class: 'table-wrap' }, table), h('div', { class: 'actions' }, more));
+    let actor;
+    try {
+      actor = await me();
+    } catch (err) {
+      if (v.live()) out.replaceChildren(errorBox(err));
+      return;
+    }
+    const row = (r) => {
+      const tr = h('tr', { 'data-reward': r.id, 'data-status': r.status },
+        listCell('Reward', {}, h('span', { class: 'mono small break' }, r.id), h('div', { class: 'muted small' }, `${r.role} · code `, h('span', { class: 'mono' }, r.code))),
+        listCell('State', { 'data-k': 'state' }, rewardBadge(r), r.reason ? h('div', { class: 'muted small', 'data-k': 'reason' }, r.reason) : null),
+        listCell('Beneficiary', { 'data-k': 'beneficiary' }, r.beneficiary),
+        listCell('Amount', { class: 'num', 'data-k': 'amount', 'data-value': `${r.amount} ${r.currency}` }, money(r.amount, r.currency)),
+        listCell('Experiment', {}, h('a', { class: 'mono', href: `#/experiments/${enc(r.experiment)}` }, r.experiment), ` / ${r.variant}`,
+          r.program ? h('div', { class: 'muted small' }, `program ${r.program}`) : null),
+        listCell('Qualifying event', { class: 'mono small break' }, r.qualifying_event),
+        listCell('Updated', { class: 'dates' }, date(r.updated_at), r.by ? h('div', { class: 'muted small' }, actorName(r.by)) : null),
+        listCell('Actions', { 'data-k': 'actions' }, rewardButtons(r, actor, (next) => tr.replaceWith(row(next)), out, v)));
+      return tr;
+    };
+    const filtered = ['status', 'beneficiary', 'experiment'].some((k) => params.get(k));
+    const load = pageReader(v, out, tbody, more, REWARDS_PAGE, async (cursor) => {
+      const q = new URLSearchParams({ limit: String(REWARDS_PAGE) });
+      for (const k of ['status', 'beneficiary', 'experiment']) if (params.get(k)) q.set(k, params.get(k).trim());
+      if (cursor) q.set('cursor', cursor);
+      const page = await api.get(`v1/rewards?${q}`);
+      return { items: page.rewards || [], next: page.next_cursor };
+    }, row, emptyRowOf(heads.length, filtered ? 'No reward matches the filters.' : 'No rewards yet: they come with the signups and conversions of referral variants that have a reward plan.'),
+    () => { table.dataset.ready = 'true'; });
+    await load();
+  }
+
+  // ------------------------------------------------ reviews and blocks
+
+  const REVIEWS_PAGE = 25;
+
+  // referralExperiments lists the referral experiments (a page of the
+  // newest 200 experiments is plenty for a choice).
+  async function referralExperiments() {
+    const page = await experimentsPage(200, '', '');
+    return (page.experiments || []).filter((e) => e.referral);
+  }
+
+  async function renderReviews(params) {
+    const v = view('Reviews');
+    const out = h('div');
+    const tbody = h('tbody');
+    const more = h('button', { type: 'button', class: 'secondary', id: 'reviews-more', hidden: true }, 'Load more');
+    const heads = ['Referee', 'Referrer', 'Code', 'Variant', 'Reasons', 'Attributed', 'Decision'];
+    const table = listTable('reviews', heads, tbody);
+    const expSel = h('select', { id: 'review-experiment', onchange: () => { location.hash = filterHash('#/reviews', { experiment: expSel }); } });
+    const blocks = h('section', { id: 'blocks-section', 'aria-labelledby': 'blocks-title' });
+    main().append(
+      h('div', { class: 'title-row' }, h('h1', {}, 'Reviews')),
+      h('p', { class: 'muted' }, 'Signups flagged by the guards (too many per code, self-referral signs) wait here. Approving one counts it and lets its rewards proceed; rejecting one reverses what it counted and its rewards.'),
+      h('div', { class: 'toolbar' }, h('label', { for: 'review-experiment' }, 'Experiment'), expSel),
+      out, h('div', { class: 'table-wrap' }, table), h('div', { class: 'actions' }, more), blocks);
+    let actor;
+    let exps;
+    try {
+      [actor, exps] = await Promise.all([me(), referralExperiments()]);
+    } catch (err) {
+      if (v.live()) out.replaceChildren(errorBox(err));
+      return;
+    }
+    if (!v.live()) return;
+    renderBlocks(v, blocks, actor);
+    const experiment = params.get('experiment') || (exps[0] && exps[0].id) || '';
+    expSel.append(...exps.map((e) => h('option', { value: e.id, selected: e.id === experiment }, `${e.name || e.id} (${e.id})`)));
+    if (!experiment) {
+      tbody.append(emptyRowOf(heads.length, 'No referral experiments yet.')());
+      table.dataset.ready = 'true';
+      return;
+    }
+    const decide = (a, decision, cell) => async () => {
+      const label = decision === 'approve' ? 'Approve' : 'Reject';
+      const note = await askText(`${label} ${a.referee}\u2019s signup?`,
+        decision === 'approve' ? 'It counts from now on and its rewards proceed.' : 'What it counted and its rewards are reversed.',
+        label, decision === 'reject', 'Note (kept with the decision)');
+      if (note === null) return;
+      out.replaceChildren();
+      let decided;
+      try {
+        decided = await api.post(`v1/reviews/${enc(a.referee)}/${decision}`, note ? { note } : {});
+      } catch (err) {
+        if (v.live()) out.replaceChildren(errorBox(err));
+        return;
+      }
+      if (!v.live()) return;
+      toast(`${a.referee}: ${decision === 'approve' ? 'approved' : 'rejected'}`);
+      cell.closest('tr').dataset.decision = decision;
+      cell.replaceChildren(h('span', { class: `badge verdict-${decision === 'approve' ? 'good' : 'bad'}` }, decision === 'approve' ? 'approved' : 'rejected'),
+        h('div', { class: 'muted small' }, decided && decided.review ? decided.review.reviewed_by || '' : ''));
+    };
+    const row = (a) => {
+      const cell = h('div', { class: 'cell' });
+      if (allows(actor, 'editor')) {
+        cell.append(h('button', { type: 'button', 'data-action': 'approve', onclick: decide(a, 'approve', cell) }, 'Approve'), ' ',
+          h('button', { type: 'button', class: 'danger', 'data-action': 'reject', onclick: decide(a, 'reject', cell) }, 'Reject'));
+      } else cell.append(dash());
+      return h('tr', { 'data-referee': a.referee },
+        listCell('Referee', { class: 'mono' }, a.referee),
+        listCell('Referrer', { class: 'mono', 'data-k': 'referrer' }, a.referrer),
+        listCell('Code', { class: 'mono' }, a.code),
+        listCell('Variant', { class: 'mono' }, a.variant),
+        listCell('Reasons', { 'data-k': 'reasons' }, (a.reasons || []).length ? h('ul', { class: 'tags' }, a.reasons.map((r) => h('li', { class: 'badge verdict-warn' }, r))) : dash()),
+        listCell('Attributed', { class: 'dates' }, date(a.attributed_at)),
+        h('td', { 'data-label': 'Decision', 'data-k': 'decision' }, cell));
+    };
+    const load = pageReader(v, out, tbody, more, REVIEWS_PAGE, async (cursor) => {
+      const q = new URLSearchParams({ experiment, limit: String(REVIEWS_PAGE) });
+      if (cursor) q.set('cursor', cursor);
+      const page = await api.get(`v1/reviews?${q}`);
+      return { items: page.referrals || page.reviews || [], next: page.next_cursor };
+    }, row, emptyRowOf(heads.length, 'Nothing to review: no flagged signup waits for a decision.'), () => { table.dataset.ready = 'true'; });
+    await load();
+  }
+
+  // renderBlocks fills section with the blocks of codes and referrers
+  // (their links lead to the fallback page and their pending rewards are
+  // held), a form to add one and a button to lift each.
+  async function renderBlocks(v, section, actor) {
+    const out = h('div');
+    const tbody = h('tbody');
+    const more = h('button', { type: 'button', class: 'secondary', id: 'blocks-more', hidden: true }, 'Load more');
+    const heads = ['Blocked', 'Reason', 'Since', ''];
+    const table = listTable('blocks', heads, tbody);
+    const editor = allows(actor, 'editor');
+    const kind = h('select', { id: 'block-kind' }, h('option', { value: 'code' }, 'Code'), h('option', { value: 'referrer' }, 'Referrer'));
+    const id = h('input', { id: 'block-id', required: true, autocomplete: 'off', spellcheck: 'false', maxlength: '128' });
+    const reason = h('input', { id: 'block-reason', autocomplete: 'off', maxlength: '500', placeholder: 'why' });
+    const row = (b) => h('tr', { 'data-block': `${b.kind}/${b.id}` },
+      listCell('Blocked', {}, h('span', { class: 'badge' }, b.kind), ' ', h('span', { class: 'mono' }, b.id)),
+      listCell('Reason', { class: 'break' }, b.reason || dash()),
+      listCell('Since', { class: 'dates' }, date(b.created_at), b.created_by ? h('div', { class: 'muted small' }, b.created_by) : null),
+      listCell('', {}, editor ? h('button', {
+        type: 'button', class: 'secondary', 'data-action': 'unblock',
+        onclick: async (e) => {
+          if (!(await confirmAction(`Lift the block of ${b.kind} ${b.id}?`, 'Its links work again and its held rewards proceed.', 'Lift'))) return;
+          out.replaceChildren();
+          try {
+            await api.del(`v1/blocks/${enc(b.kind)}/${enc(b.id)}`);
+          } catch (err) {
+            if (v.live()) out.replaceChildren(errorBox(err));
+            return;
+          }
+          toast(`${b.kind} ${b.id}: block lifted`);
+          e.target.closest('tr').remove();
+        },
+      }, 'Lift') : null));
+    const form = editor ? h('form', {
+      id: 'block-form', class: 'toolbar',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        out.replaceChildren();
+        let b;
+        try {
+          b = await api.post('v1/blocks', { [kind.value]: id.value.trim(), reason: reason.value.trim() });
+        } catch (err) {
+          if (v.live()) out.replaceChildren(errorBox(err));
+          return;
+        }
+        if (!v.live()) return;
+        toast(`${b.kind} ${b.id} blocked`);
+        tbody.querySelector('td.empty')?.closest('tr').remove();
+        tbody.querySelector(`tr[data-block="${CSS.escape(`${b.kind}/${b.id}`)}"]`)?.remove();
+        tbody.prepend(row(b));
+        id.value = '';
+        reason.value = '';
+      },
+    }, h('label', { for: 'block-kind' }, 'Block'), kind, id, h('label', { for: 'block-reason' }, 'Reason'), reason, h('button', { type: 'submit' }, 'Block')) : null;
+    section.append(h('h2', { id: 'blocks-title' }, 'Blocks'),
+      h('p', { class: 'muted' }, 'A blocked code, or every code of a blocked referrer, leads to the fallback page; its signups are refused and its pending rewards held.'),
+      form, out, h('div', { class: 'table-wrap' }, table), h('div', { class: 'actions' }, more));
+    const load = pageReader(v, out, tbody, more, REVIEWS_PAGE, async (cursor) => {
+      const q = new URLSearchParams({ limit: String(REVIEWS_PAGE) });
+      if (cursor) q.set('cursor', cursor);
+      const page = await api.get(`v1/blocks?${q}`);
+      return { items: page.blocks || [], next: page.next_cursor };
+    }, row, emptyRowOf(heads.length, 'Nothing is blocked.'), () => { table.dataset.ready = 'true'; });
+    await load();
+  }
+
+  // ------------------------------------------------ webhooks
+
+  const WEBHOOK_EVENTS = ['referral.attributed', 'referral.flagged', 'referral.converted', 'reward.approved', 'reward.reversed'];
+  const DELIVERIES_PAGE = 50;
+
+  function eventBoxes(name, checked, disabled) {
+    return h('fieldset', { class: 'events', 'data-field': 'events' }, h('legend', {}, 'Events'),
+      WEBHOOK_EVENTS.map((ev) => h('label', { class: 'check' },
+        h('input', { type: 'checkbox', name, value: ev, checked: checked.includes(ev), disabled }), ' ', h('span', { class: 'mono' }, ev))));
+  }
+
+  const checkedEvents = (root) => [...root.querySelectorAll('input[type=checkbox]:checked')].map((c) => c.value);
+
+  // secretBox shows a signing secret the one time the API answers it.
+  function secretBox(w) {
+    return h('div', { class: 'notice', id: 'webhook-secret', role: 'status', 'data-webhook': w.id },
+      h('strong', {}, 'Signing secret of ', h('span', { class: 'mono' }, w.id), ': '), h('code', { class: 'mono break' }, w.secret),
+      h('p', { class: 'small' }, 'Store it now: it is not shown again. Verify each delivery\u2019s Refx-Signature header (t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">) with it.'));
+  }
+
+  async function renderWebhooks() {
+    const v = view('Webhooks');
+    const out = h('div');
+    const shown = h('div');
+    const tbody = h('tbody');
+    const more = h('button', { type: 'button', class: 'secondary', id: 'webhooks-more', hidden: true }, 'Load more');
+    const heads = ['Subscription', 'Events', 'State', 'Updated'];
+    const table = listTable('webhooks', heads, tbody);
+    const form = h('form', { id: 'webhook-form', hidden: true });
+    main().append(
+      h('div', { class: 'title-row' }, h('h1', {}, 'Webhooks')),
+      h('p', { class: 'muted' }, 'Signed POSTs to the shop\u2019s backend when referrals are attributed, flagged or converted and when rewards are approved or reversed; retried with backoff until the receiver answers 2xx.'),
+      shown, form, out, h('div', { class: 'table-wrap' }, table), h('div', { class: 'actions' }, more));
+    let actor;
+    try {
+      actor = await me();
+    } catch (err) {
+      if (v.live()) out.replaceChildren(errorBox(err));
+      return;
+    }
+    const row = (w) => h('tr', { 'data-webhook': w.id },
+      listCell('Subscription', {}, h('a', { class: 'mono', href: `#/webhooks/${enc(w.id)}` }, w.id),
+        h('div', { class: 'break small', 'data-k': 'url' }, w.url), w.description ? h('div', { class: 'muted small' }, w.description) : null),
+      listCell('Events', { 'data-k': 'events' }, h('ul', { class: 'tags' }, (w.events || []).map((ev) => h('li', { class: 'badge tag' }, ev)))),
+      listCell('State', {}, w.disabled ? h('span', { class: 'badge env-off' }, 'disabled') : h('span', { class: 'badge env-on' }, 'active')),
+      listCell('Updated', { class: 'dates' }, date(w.updated_at)));
+    if (allows(actor, 'editor')) {
+      const url = h('input', { id: 'webhook-url', type: 'url', required: true, placeholder: 'https://shop.example/hooks/refx', maxlength: '2048' });
+      const description = h('input', { id: 'webhook-description', maxlength: '500', placeholder: 'what it is for' });
+      const events = eventBoxes('webhook-events', WEBHOOK_EVENTS, false);
+      form.append(h('fieldset', {}, h('legend', {}, 'New subscription'),
+        h('div', { class: 'field' }, h('label', { for: 'webhook-url' }, 'URL (https)'), url),
+        h('div', { class: 'field' }, h('label', { for: 'webhook-description' }, 'Description'), description),
+        events,
+        h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'webhook-create' }, 'Subscribe'))));
+      form.hidden = false;
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        out.replaceChildren();
+        shown.replaceChildren();
+        let w;
+        try {
+          w = await api.post('v1/webhooks', { url: url.value.trim(), events: checkedEvents(events), description: description.value.trim() || undefined });
+        } catch (err) {
+          if (v.live()) out.replaceChildren(errorBox(err));
+          return;
+        }
+        if (!v.live()) return;
+        shown.replaceChildren(secretBox(w));
+        tbody.querySelector('td.empty')?.closest('tr').remove();
+        tbody.prepend(row(w));
+        url.value = '';
+        description.value = '';
+      });
+    }
+    const load = pageReader(v, out, tbody, more, 50, async (cursor) => {
+      const q = new URLSearchParams({ limit: '50' });
+      if (cursor) q.set('cursor', cursor);
+      const page = await api.get(`v1/webhooks?${q}`);
+      return { items: page.webhooks || [], next: page.next_cursor };
+    }, row, emptyRowOf(heads.length, 'No subscriptions yet.'), () => { table.dataset.ready = 'true'; });
+    await load();
+  }
+
+  async function renderWebhook(id) {
+    const v = view(id);
+    main().append(h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading…'));
+    let w;
+    let actor;
+    try {
+      [w, actor] = await Promise.all([api.get(`v1/webhooks/${enc(id)}`), me()]);
+    } catch (err) {
+      if (v.live()) main().replaceChildren(h('h1', {}, id), errorBox(err), h('p', {}, h('a', { href: '#/webhooks' }, 'Back to the webhooks')));
+      return;
+    }
+    if (!v.live()) return;
+    const out = h('div');
+    const shown = h('div');
+    const editor = allows(actor, 'editor');
+    const events = eventBoxes('edit-events', w.events || [], !editor);
+    const disabled = h('input', { id: 'webhook-disabled', type: 'checkbox', checked: !!w.disabled, disabled: !editor });
+    const buttons = [];
+    if (editor) {
+      buttons.push(h('button', {
+        type: 'button', id: 'webhook-save',
+        onclick: async () => {
+          out.replaceChildren();
+          try {
+            w = await api.patch(`v1/webhooks/${enc(w.id)}`, { version: w.version, events: checkedEvents(events), disabled: disabled.checked });
+          } catch (err) {
+            if (v.live()) out.replaceChildren(errorBox(err));
+            return;
+          }
+          if (!v.live()) return;
+          toast(`${w.id}: saved (version ${w.version})`);
+          main().querySelector('#webhook-version').textContent = String(w.version);
+        },
+      }, 'Save'), h('button', {
+        type: 'button', class: 'secondary', id: 'webhook-rotate',
+        onclick: async () => {
+          if (!(await confirmAction(`Rotate the secret of ${w.id}?`, 'Deliveries are signed with the new secret within seconds; the old one stops verifying.', 'Rotate'))) return;
+          out.replaceChildren();
+          let rotated;
+          try {
+            rotated = await api.post(`v1/webhooks/${enc(w.id)}/rotate-secret`);
+          } catch (err) {
+            if (v.live()) out.replaceChildren(errorBox(err));
+            return;
+          }
+          if (!v.live()) return;
+          w = rotated;
+          shown.replaceChildren(secretBox(rotated));
+        },
+      }, 'Rotate secret'));
+    }
+    if (allows(actor, 'owner')) {
+      buttons.push(h('button', {
+        type: 'button', class: 'danger', id: 'webhook-delete',
+        onclick: async () => {
+          if (!(await confirmAction(`Delete ${w.id}?`, 'Nothing more is delivered to it; messages already queued are dropped.', 'Delete', true))) return;
+          out.replaceChildren();
+          try {
+            await api.del(`v1/webhooks/${enc(w.id)}`);
+          } catch (err) {
+            if (v.live()) out.replaceChildren(errorBox(err));
+            return;
+          }
+          toast(`${w.id} deleted`);
+          location.hash = '#/webhooks';
+        },
+      }, 'Delete'));
+    }
+    const tbody = h('tbody');
+    const more = h('button', { type: 'button', class: 'secondary', id: 'deliveries-more', hidden: true }, 'Older attempts');
+    const heads = ['Event', 'Type', 'Attempt', 'At', 'Status', 'Latency', 'Error'];
+    const table = listTable('deliveries', heads, tbody);
+    main().replaceChildren(
+      h('header', {},
+        h('p', { class: 'crumbs' }, h('a', { href: '#/webhooks' }, 'Webhooks'), ' / ', h('span', { class: 'mono' }, w.id)),
+        h('h1', {}, h('span', { class: 'mono' }, w.id)),
+        h('p', { class: 'break', id: 'webhook-url-shown' }, w.url),
+        w.description ? h('p', { class: 'muted' }, w.description) : null,
+        h('dl', { class: 'meta' },
+          h('div', {}, h('dt', {}, 'Version'), h('dd', { id: 'webhook-version' }, String(w.version))),
+          h('div', {}, h('dt', {}, 'Created'), h('dd', {}, date(w.created_at))))),
+      shown,
+      h('section', { 'aria-labelledby': 'sub-title' }, h('h2', { id: 'sub-title' }, 'Subscription'),
+        events, h('label', { class: 'check' }, disabled, ' Disabled (nothing is delivered)'),
+        h('div', { class: 'actions' }, buttons)),
+      out,
+      h('section', { 'aria-labelledby': 'deliveries-title' }, h('h2', { id: 'deliveries-title' }, 'Deliveries'),
+        h('p', { class: 'muted' }, 'Every attempt, newest first, kept 30 days. An event keeps its id across attempts.'),
+        h('div', { class: 'table-wrap' }, table), h('div', { class: 'actions' }, more)));
+    const row = (d) => h('tr', { 'data-event': d.event, 'data-attempt': String(d.attempt), 'data-delivered': String(!!d.delivered) },
+      listCell('Event', { class: 'mono small break' }, d.event),
+      listCell('Type', { class: 'mono' }, d.type),
+      listCell('Attempt', { class: 'num' }, String(d.attempt)),
+      listCell('At', { class: 'dates' }, when(d.at)),
+      listCell('Status', { 'data-k': 'status' }, h('span', { class: `badge verdict-${d.delivered ? 'good' : 'bad'}` }, d.status_code ? String(d.status_code) : 'no answer')),
+      listCell('Latency', { class: 'num' }, `${num(d.latency_ms)} ms`),
+      listCell('Error', { class: 'small break' }, d.error || dash()));
+    const load = pageReader(v, out, tbody, more, DELIVERIES_PAGE, async (cursor) => {
+      const q = new URLSearchParams({ limit: String(DELIVERIES_PAGE) });
+      if (cursor) q.set('cursor', cursor);
+      const page = await api.get(`v1/webhooks/${enc(w.id)}/deliveries?${q}`);
+      return { items: page.deliveries || [], next: page.next_cursor };
+    }, row, emptyRowOf(heads.length, 'Nothing delivered yet.'), () => { table.dataset.ready = 'true'; });
+    await load();
+  }
+
+  // ------------------------------------------------ programs
+
+  // offerText says what an offer is: its source and the payload's text.
+  function offerText(o) {
+    if (!o) return dash();
+    return h('div', {}, h('span', { class: 'mono' }, o.source || o.key || 'default'),
+      o.payload !== undefined ? h('div', { class: 'small' }, jsonValue(o.payload)) : null,
+      o.rewards ? h('div', { class: 'small', 'data-k': 'rewards' }, rewardPlanText(o.rewards)) : null);
+  }
+
+  // rewardPlanText says a variant's reward plan in a line.
+  function rewardPlanText(plan) {
+    const rule = (role, r) => {
+      if (!r) return null;
+      const what = r.amount ? money(r.amount, r.currency) : `${r.percent}% (${r.currency})`;
+      const extra = [r.min_value && `min ${r.min_value}`, r.hold_days && `hold ${r.hold_days} d`, r.cap_per_month && `${r.cap_per_month}/month`, r.cap_lifetime && `${r.cap_lifetime} max`].filter(Boolean);
+      return `${role}: ${what} on ${r.on}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+    };
+    return [rule('referrer', plan.referrer), rule('referee', plan.referee)].filter(Boolean).join('; ') || '—';
+  }
+
+  async function renderPrograms() {
+    const v = view('Programs');
+    const out = h('div');
+    const tbody = h('tbody');
+    const heads = ['Program', 'Current offer', 'Clicks', 'Signups', 'Conversions', 'Value', 'Updated'];
+    const table = listTable('programs', heads, tbody);
+    main().append(
+      h('div', { class: 'title-row' }, h('h1', {}, 'Programs')),
+      h('p', { class: 'muted' }, 'A program outlives its experiments: once one ends, its codes serve the program\u2019s current offer (the shipped variant, or the default) and count here. Programs are created and changed through the admin API (/v1/programs).'),
+      out, h('div', { class: 'table-wrap' }, table));
+    let programs;
+    try {
+      programs = (await api.get('v1/programs?limit=100')).programs || [];
+    } catch (err) {
+      if (v.live()) out.replaceChildren(errorBox(err));
+      return;
+    }
+    if (!v.live()) return;
+    if (!programs.length) tbody.append(emptyRowOf(heads.length, 'No programs yet.')());
+    const results = await Promise.all(programs.map((p) => api.get(`v1/programs/${enc(p.id)}/results`).catch(() => null)));
+    if (!v.live()) return;
+    programs.forEach((p, i) => {
+      const r = results[i] || {};
+      tbody.append(h('tr', { 'data-program': p.id },
+        listCell('Program', {}, h('strong', {}, p.name || p.id), h('div', { class: 'mono small' }, p.id), h('div', { class: 'break small' }, p.landing_url)),
+        listCell('Current offer', { 'data-k': 'offer' }, offerText(p.current_offer)),
+        ['clicks', 'signups', 'conversions'].map((k) => listCell(k, { class: 'num', 'data-k': k }, results[i] ? num(r[k]) : '—')),
+        listCell('Value', { class: 'num', 'data-k': 'value' }, results[i] ? num(Number(r.value)) : '—'),
+        listCell('Updated', { class: 'dates' }, date(p.updated_at))));
+    });
+    table.dataset.ready = 'true';
+  }
+
+  // ------------------------------------------------ referrers
+
+  const LEADER_BYS = [['signups', 'Signups'], ['conversions', 'Conversions'], ['value', 'Value']];
+
+  // renderReferrers is a referral experiment's referrers: the leaderboard
+  // (GET …/leaderboard) and its funnel per channel of the links.
+  async function renderReferrers(id, params) {
+    const v = view('Referrers');
+    const got = await loadExperiment(v, id, 'Referrers');
+    if (!got || !v.live()) return;
+    const { exp } = got;
+    const by = LEADER_BYS.some(([k]) => k === params.get('by')) ? params.get('by') : 'signups';
+    const bySel = h('select', { id: 'leader-by', onchange: () => { location.hash = `#/experiments/${enc(exp.id)}/referrers?by=${bySel.value}`; } },
+      LEADER_BYS.map(([value, label]) => h('option', { value, selected: value === by }, label)));
+    const out = h('div');
+    const board = h('tbody');
+    const channels = h('div', { id: 'channels-out' });
+    main().replaceChildren(
+      subHeader(exp, 'referrers', 'Referrers'),
+      exp.referral ? null : h('p', { class: 'notice' }, 'Not a referral experiment: it has no referrers.'),
+      h('section', { 'aria-labelledby': 'leader-title' }, h('h2', { id: 'leader-title' }, 'Leaderboard'),
+        h('div', { class: 'toolbar' }, h('label', { for: 'leader-by' }, 'Top referrers by'), bySel),
+        out,
+        h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'leaderboard' },
+          h('thead', {}, h('tr', {}, ['#', 'Referrer', 'Code', 'Variant', 'Clicks', 'Signups', 'Conversions', 'Value'].map((c) => h('th', { scope: 'col' }, c)))), board))),
+      h('section', { 'aria-labelledby': 'channels-title' }, h('h2', { id: 'channels-title' }, 'Channels'),
+        h('p', { class: 'muted' }, 'The funnel by the channel of the referee\u2019s click (/r/{code}?channel= or utm_source).'), channels));
+    if (!exp.referral) return;
+    const [lb, res] = await Promise.all([
+      api.get(expPath(exp.id, `/leaderboard?by=${by}&limit=25`)).catch((err) => err),
+      api.get(expPath(exp.id, '/results')).catch((err) => err),
+    ]);
+    if (!v.live()) return;
+    if (lb instanceof Error) out.replaceChildren(errorBox(lb));
+    else {
+      const entries = lb.entries || [];
+      board.append(...entries.map((e) => h('tr', { 'data-referrer': e.referrer },
+        listCell('#', { class: 'num' }, String(e.rank)),
+        listCell('Referrer', { class: 'mono' }, e.referrer),
+        listCell('Code', { class: 'mono' }, e.code),
+        listCell('Variant', { class: 'mono' }, e.variant),
+        ['clicks', 'signups', 'conversions'].map((k) => listCell(k, { class: 'num', 'data-k': k }, num(e[k]))),
+        listCell('Value', { class: 'num', 'data-k': 'value' }, num(Number(e.value))))));
+      if (!entries.length) board.append(emptyRowOf(8, 'No referrer has a signup yet.')());
+      main().querySelector('#leaderboard').dataset.ready = 'true';
+    }
+    if (res instanceof Error) {
+      channels.replaceChildren(errorBox(res));
+      return;
+    }
+    const rows = [];
+    for (const x of res.variants || []) {
+      for (const [ch, c] of Object.entries((x.referral && x.referral.channels) || {}).sort(([a], [b]) => a.localeCompare(b))) {
+        rows.push(h('tr', { 'data-channel': ch, 'data-variant': x.key },
+          h('th', { scope: 'row' }, ch), h('td', { class: 'mono' }, x.key),
+          ['clicks', 'signups', 'conversions'].map((k) => h('td', { class: 'num', 'data-k': k }, num(c[k]))),
+          h('td', { class: 'num', 'data-k': 'value' }, num(Number(c.value)))));
+      }
+    }
+    channels.replaceChildren(rows.length
+      ? h('div', { class: 'table-wrap' }, h('table', { id: 'channels' },
+        h('thead', {}, h('tr', {}, ['Channel', 'Variant', 'Clicks', 'Signups', 'Conversions', 'Value'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, rows)))
+      : h('p', { class: 'empty', id: 'channels' }, 'No clicks yet.'));
+  }
+
   // ---------------------------------------------------------------- routing
 
   // showWhoami says in the top bar who the admin key is, and offers to
@@ -2163,6 +2826,12 @@
     else if (path === '/log') renderLog(params);
     else if (path === '/flags') renderFlags(params);
     else if ((m = path.match(/^\/flags\/([^/]+)$/))) renderFlag(decodeURIComponent(m[1]));
+    else if ((m = path.match(/^\/experiments\/([^/]+)\/referrers$/))) renderReferrers(decodeURIComponent(m[1]), params);
+    else if (path === '/rewards') renderRewards(params);
+    else if (path === '/reviews') renderReviews(params);
+    else if (path === '/webhooks') renderWebhooks();
+    else if ((m = path.match(/^\/webhooks\/([^/]+)$/))) renderWebhook(decodeURIComponent(m[1]));
+    else if (path === '/programs') renderPrograms();
     else {
       view('Not found');
       main().append(h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the experiments')));
