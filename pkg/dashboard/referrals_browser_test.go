@@ -159,6 +159,17 @@ func TestReferralPages(t *testing.T) {
 		}
 		p.shot("", "rewards")
 		checkLogs(t, p)
+
+		// A viewer reads the ledger and is offered no move.
+		vera := mustPerson(c, "vera", "viewer")
+		pv := newPage(t, ctx, b, stack.URL)
+		pv.signIn(vera.token)
+		pv.open("#/rewards", `document.querySelectorAll('#rewards[data-ready] tr[data-reward]').length === 2`)
+		var buttons int
+		pv.eval(`document.querySelectorAll('#rewards button').length`, &buttons)
+		if buttons != 0 {
+			t.Errorf("a viewer is offered %d reward actions", buttons)
+		}
 	})
 
 	t.Run("Reviews", func(t *testing.T) {
@@ -309,6 +320,21 @@ func TestReferralPages(t *testing.T) {
 			d.wait(`document.querySelector('#received li[data-type="referral.attributed"][data-verified=true]')`)
 		}
 		d.shot("", "demo-rewards")
+		checkLogs(t, d)
+
+		// The friend's landing page says the offer's reward for them.
+		var info struct{ Rewards map[string]any }
+		c.must("GET", "/v1/referrals/"+code, nil, false, http.StatusOK, &info)
+		if info.Rewards == nil {
+			t.Skip("GET /v1/referrals/{code} carries no reward plan yet: the landing page's reward is not checked")
+		}
+		if err := d.Navigate(ctx, stack.URL+devserver.DemoLandingPath+"?ref="+code); err != nil {
+			t.Fatal(err)
+		}
+		d.wait(`!document.querySelector('#reward').hidden`)
+		if got := d.text("#reward"); got != "Your reward: $10.00 when you sign up" && got != "Your reward: 20% of your order on your purchase of at least 20" {
+			t.Errorf("the landing page says %q", got)
+		}
 		checkLogs(t, d)
 	})
 }
