@@ -72,7 +72,7 @@ func rewardPlan() map[string]any {
 // review queue (a flagged signup approved; a block added and lifted), the
 // webhooks (a subscription created with its secret shown once, its events
 // edited, deleted), a referral experiment's referrers (leaderboard and
-// channels), and the demo's referrer page showing a reward's state.
+// channels), a program's offer, and the demo's referrer page showing a reward's state.
 func TestReferralPages(t *testing.T) {
 	stack := MustStack(t)
 	c := client{t, stack.URL, stack.SecretKey()}
@@ -288,6 +288,27 @@ func TestReferralPages(t *testing.T) {
 		}
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("the leaderboard shows %q, want the API's %q", got, want)
+		}
+		checkLogs(t, p)
+	})
+
+	t.Run("Programs", func(t *testing.T) {
+		p := p
+		p.tb = t
+		c.must("POST", "/v1/programs", map[string]any{
+			"id": "give-get", "name": "Give and get", "landing_url": "https://shop.example/invite",
+			"default_offer": map[string]any{"payload": map[string]any{"offer": "Give $5"}, "rewards": rewardPlan()},
+		}, true, http.StatusCreated, nil)
+		p.click(`nav a[href="#/programs"]`)
+		p.wait(`document.querySelector('#programs[data-ready] tr[data-program=give-get]')`)
+		offer := p.text(`#programs tr[data-program=give-get] [data-k=offer]`)
+		for _, want := range []string{"default", `"offer": "Give $5"`, "referrer: $10.00 on signup (hold 14 d)", "referee: $5.00 on signup"} {
+			if !strings.Contains(offer, want) {
+				t.Errorf("the program's offer reads %q, want %q in it", offer, want)
+			}
+		}
+		if got := p.text(`#programs tr[data-program=give-get] [data-k=signups]`); got != "0" {
+			t.Errorf("a new program shows %q signups, want 0", got)
 		}
 		checkLogs(t, p)
 	})
