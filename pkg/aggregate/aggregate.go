@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/refx-dev/refx/pkg/dynamo"
+	"github.com/refx-dev/refx/pkg/sqs"
 	"github.com/refx-dev/refx/pkg/stream"
 )
 
@@ -37,6 +38,20 @@ type Options struct {
 	Metrics io.Writer
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Reactors run, in order, on each batch after its counts are applied:
+	// the side effects of stream records besides counters (rewards,
+	// webhooks). A failing reactor fails the batch, which is delivered
+	// again whole, so each must be idempotent.
+	Reactors []Reactor
+}
+
+// Reactor turns a batch of stream records into its side effects,
+// idempotently: it runs again on every redelivery of the batch.
+type Reactor func(ctx context.Context, records []*stream.Record) error
+
+// DefaultReactors are the reactors of a deployment: the rewards ledger.
+func DefaultReactors(store *dynamo.Store) []Reactor {
+	return []Reactor{store.RewardReactor}
 }
 
 // Handler applies stream batches to the counters.
@@ -80,6 +95,12 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 		batch[i] = r
 	}
 	rep, err := h.store.Aggregate(ctx, batch)
+	for _, react := range h.opts.Reactors {
+		if err != nil {
+			break
+		}
+		err = react(ctx, batch)
+	}
 	if err == nil && h.opts.MarkBatches && !rep.Bookkeeping {
 		err = h.store.MarkCounted(ctx, rep.Newest)
 	}
@@ -136,5 +157,15 @@ func LambdaHandler(ctx context.Context, getenv func(string) string) (*Handler, e
 		return nil, err
 	}
 	store := dynamo.New(client, table, dynamo.Options{Logger: logger})
-	return New(store, Options{MarkBatches: true, Logger: logger}), nil
+	reactors := DefaultReactors(store)
+	if url := getenv("REFX_WEBHOOK_QUEUE_URL"); url != "" {
+		// Webhook events are derived from the same batches and queued
+		// for the webhooks function (pkg/sqs).
+		webhooks, err := sqs.Reactor(ctx, store, url)
+		if err != nil {
+			return nil, err
+		}
+		reactors = append(reactors, webhooks)
+	}
+	return New(store, Options{MarkBatches: true, Logger: logger, Reactors: reactors}), nil
 }

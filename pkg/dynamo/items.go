@@ -45,7 +45,7 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, StartedAt: e.StartedAt, StoppedAt: e.StoppedAt,
 	}
 	for _, v := range e.Variants {
-		it.Variants = append(it.Variants, variantItem{Key: v.Key, Weight: v.Weight, Payload: string(v.Payload)})
+		it.Variants = append(it.Variants, variantItem{Key: v.Key, Weight: v.Weight, Payload: string(v.Payload), Rewards: rewardPlanJSON(v.Rewards)})
 	}
 	for _, g := range e.Goals {
 		gi := goalItem{Key: g.Key, Kind: string(g.Kind), ServerOnly: g.ServerOnly, Decision: toDecisionItem(g.Decision)}
@@ -99,7 +99,7 @@ func experimentOf(it experimentItem) *refx.Experiment {
 		if v.Payload != "" {
 			payload = json.RawMessage(v.Payload)
 		}
-		e.Variants = append(e.Variants, refx.Variant{Key: v.Key, Weight: v.Weight, Payload: payload})
+		e.Variants = append(e.Variants, refx.Variant{Key: v.Key, Weight: v.Weight, Payload: payload, Rewards: rewardPlanOf(v.Rewards)})
 	}
 	for _, g := range it.Goals {
 		goal := refx.Goal{Key: g.Key, Kind: refx.GoalKind(g.Kind), ServerOnly: g.ServerOnly, Decision: decisionOf(g.Decision)}

@@ -39,6 +39,8 @@ import (
 //	flag payload  FLAGPAYLOAD#<environment>  PAYLOAD
 //	audit entry   AUDIT#<resource>#<id>      <at>#<entry suffix>             AUDIT  <at>#<entry suffix>#<resource>#<id>
 //	layer         LAYER#<id>                 LAYER                           LAYERS        <created_at>#<id>
+//	reward        REWARD#<qualifying>        REFERRER | REFEREE              REWARDS#<status>  <hold_until (pending) | updated_at>#<id>
+//	reward cap    REWARDCAP#<beneficiary>    SCOPE#EXP#<experiment> | SCOPE#PROGRAM#<program>
 //	program       PROGRAM#<id>               PROGRAM                         PROGRAMS      <created_at>#<id>
 //	program ctr   COUNT#PROGRAM#<program>    TOTALS
 //	webhook       WEBHOOK#<id>               WEBHOOK                         WEBHOOKS      <created_at>#<id>
@@ -101,6 +103,10 @@ const (
 	layerSK           = "LAYER"
 	layerListPK       = "LAYERS"
 	flagHoldoutsPK    = "FLAGHOLDOUTS"
+	rewardPrefix      = "REWARD#"
+	rewardListPrefix  = "REWARDS#"
+	rewardCapPrefix   = "REWARDCAP#"
+	rewardScopePrefix = "SCOPE#"
 	programPrefix     = "PROGRAM#"
 	programSK         = "PROGRAM"
 	programListPK     = "PROGRAMS"
@@ -201,6 +207,34 @@ func programKey(id string) itemKey { return itemKey{PK: programPrefix + id, SK: 
 // "COUNT#PROGRAM#…".
 func programCounterKey(program string) itemKey {
 	return itemKey{PK: counterPrefix + programSK + "#" + program, SK: codeTotalsSK}
+}
+
+// rewardKey is the reward of role (refx.RewardReferrer or RewardReferee)
+// for a qualifying signup or event (refx.SignupQualifying,
+// EventQualifying): deterministic, so that a redelivered stream record
+// puts the same item, which exists already.
+func rewardKey(qualifying, role string) itemKey {
+	sk := "REFEREE"
+	if role == "referrer" {
+		sk = "REFERRER"
+	}
+	return itemKey{PK: rewardPrefix + qualifying, SK: sk}
+}
+
+// rewardListPK lists the rewards of a status on gsi1. A pending reward
+// sorts by the end of its hold (rewardListSK), so the holds to release are
+// one range query; the others by their last change (at). Only the aggregator's
+// reactor and people's moves write rewards: no request-path heat.
+func rewardListPK(status string) string { return rewardListPrefix + status }
+
+func rewardListSK(at time.Time, id string) string { return timeSK(at) + "#" + id }
+
+// rewardCapKey is a beneficiary's reward counts and totals in one cap
+// scope (an experiment, or the program it runs for): their own item, in
+// their own partition, so that the caps are one conditional ADD and what
+// they earned in every scope (RewardsEarned) one query.
+func rewardCapKey(beneficiary, scope string) itemKey {
+	return itemKey{PK: rewardCapPrefix + beneficiary, SK: rewardScopePrefix + scope}
 }
 
 func experimentKey(id string) itemKey { return itemKey{PK: experimentPrefix + id, SK: experimentSK} }

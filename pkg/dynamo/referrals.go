@@ -107,7 +107,7 @@ func (s *Store) Code(ctx context.Context, code string) (*refx.CodeInfo, error) {
 	if err != nil || o == nil {
 		return info, err
 	}
-	info.Valid, info.Experiment, info.Variant, info.Payload = true, o.Experiment.ID, o.Key, o.Payload
+	info.Valid, info.Experiment, info.Variant, info.Payload, info.Rewards = true, o.Experiment.ID, o.Key, o.Payload, o.Rewards
 	info.Program = o.ProgramID()
 	return info, nil
 }

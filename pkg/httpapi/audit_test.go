@@ -97,6 +97,8 @@ func TestEveryAdminWriteIsAudited(t *testing.T) {
 	if err := a.store.LamedTrack(t.Context(), refx.LamedTrack{Namespace: "alephbet", Experiment: "Button", Variant: "red", Event: "participate", UUID: "u1"}); err != nil {
 		t.Fatal(err)
 	}
+	// Two held rewards for the reward moves.
+	heldA, heldB := mustHeldRewards(t, a.store, "walked-rewards", "wally", "wendy")
 	vars := map[string]string{}
 	const exp = `{"id":"walked","name":"Walked","owner":"growth","mde":0.05,
 		"variants":[{"key":"control","weight":50},{"key":"bold","weight":50}],"goals":[{"key":"signup","kind":"binomial"}]}`
@@ -138,6 +140,10 @@ func TestEveryAdminWriteIsAudited(t *testing.T) {
 		{route: "PATCH /v1/webhooks/{id}", path: "/v1/webhooks/$wh", body: `{"version":1,"description":"payouts"}`, resource: "webhook", id: "$wh", action: "update", before: true, after: true},
 		{route: "POST /v1/webhooks/{id}/rotate-secret", path: "/v1/webhooks/$wh/rotate-secret", resource: "webhook", id: "$wh", action: "rotate_secret", before: true, after: true},
 		{route: "DELETE /v1/webhooks/{id}", path: "/v1/webhooks/$wh", status: 204, resource: "webhook", id: "$wh", action: "delete", before: true},
+		{route: "POST /v1/rewards/{id}/approve", path: "/v1/rewards/" + heldA + "/approve", resource: "reward", id: heldA, action: "approve", before: true, after: true},
+		{route: "POST /v1/rewards/{id}/issue", path: "/v1/rewards/" + heldA + "/issue", body: `{"reference":"po-1"}`, resource: "reward", id: heldA, action: "issue", before: true, after: true},
+		{route: "POST /v1/rewards/{id}/reverse", path: "/v1/rewards/" + heldA + "/reverse", body: `{"note":"chargeback"}`, resource: "reward", id: heldA, action: "reverse", before: true, after: true},
+		{route: "POST /v1/rewards/{id}/reject", path: "/v1/rewards/" + heldB + "/reject", resource: "reward", id: heldB, action: "reject", before: true, after: true},
 		{route: "DELETE /v1/users/{user}", path: "/v1/users/erase-me", resource: "user", id: refx.ErasureHash("erase-me"), action: "erase", after: true},
 		{route: "DELETE /lamed/delete", path: "/lamed/delete?namespace=alephbet&experiment=Button", resource: "experiment", id: refx.LamedExperimentID("alephbet", "Button"), action: "delete", before: true},
 	}

@@ -34,6 +34,8 @@ var adminRoles = map[string]refx.AdminRole{
 	"GET /v1/layers/{id}":                     refx.RoleViewer,
 	"GET /v1/holdouts":                        refx.RoleViewer,
 	"GET /v1/holdouts/{id}":                   refx.RoleViewer,
+	"GET /v1/rewards":                         refx.RoleViewer,
+	"GET /v1/rewards/{id}":                    refx.RoleViewer,
 	"GET /v1/programs":                        refx.RoleViewer,
 	"GET /v1/programs/{id}":                   refx.RoleViewer,
 	"GET /v1/programs/{id}/results":           refx.RoleViewer,
@@ -63,6 +65,10 @@ var adminRoles = map[string]refx.AdminRole{
 	"POST /v1/layers":                           refx.RoleEditor,
 	"PATCH /v1/layers/{id}":                     refx.RoleEditor,
 	"POST /v1/holdouts":                         refx.RoleEditor,
+	"POST /v1/rewards/{id}/approve":             refx.RoleEditor, // or a secret key (adminOrSecret)
+	"POST /v1/rewards/{id}/reject":              refx.RoleEditor,
+	"POST /v1/rewards/{id}/issue":               refx.RoleEditor, // or a secret key
+	"POST /v1/rewards/{id}/reverse":             refx.RoleEditor, // or a secret key
 	"POST /v1/programs":                         refx.RoleEditor,
 	"PATCH /v1/programs/{id}":                   refx.RoleEditor,
 	"POST /v1/webhooks":                         refx.RoleEditor,

@@ -255,6 +255,17 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("POST /v1/holdouts", s.createHoldout)
 	admin("GET /v1/holdouts", s.listHoldouts)
 	admin("GET /v1/holdouts/{id}", s.getHoldout)
+	admin("GET /v1/rewards", s.listRewards)
+	admin("GET /v1/rewards/{id}", s.getReward)
+	admin("POST /v1/rewards/{id}/reject", s.moveReward(refx.RewardReject))
+	// A shop's backend pays rewards: its secret key may approve, issue and
+	// reverse them.
+	payout := func(pattern string, a refx.RewardAction) {
+		mux.Handle(pattern, s.adminOrSecret(isAdminKey, pattern, s.moveReward(a)))
+	}
+	payout("POST /v1/rewards/{id}/approve", refx.RewardApprove)
+	payout("POST /v1/rewards/{id}/issue", refx.RewardIssue)
+	payout("POST /v1/rewards/{id}/reverse", refx.RewardReverse)
 	admin("POST /v1/programs", s.createProgram)
 	admin("GET /v1/programs", s.listPrograms)
 	admin("GET /v1/programs/{id}", s.getProgram)

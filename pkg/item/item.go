@@ -41,6 +41,8 @@ type Variant struct {
 	Key     string  `dynamodbav:"key"`
 	Weight  float64 `dynamodbav:"weight"`
 	Payload string  `dynamodbav:"payload,omitempty"`
+	// Rewards is the variant's refx.RewardPlan as JSON.
+	Rewards string `dynamodbav:"rewards,omitempty"`
 }
 
 type Goal struct {
@@ -595,4 +597,36 @@ type ProgramCounter struct {
 	Conversions        int64                 `dynamodbav:"conversions"`
 	ConvertingReferees int64                 `dynamodbav:"converting_referees"`
 	Value              attributevalue.Number `dynamodbav:"value"`
+}
+
+// Reward is one entry of the rewards ledger (refx.Reward), put once by the
+// aggregator's reward reactor and moved by conditional updates of its
+// status; stream consumers see each move as a change of status.
+type Reward struct {
+	Key
+	GSI1PK          string     `dynamodbav:"gsi1pk"`
+	GSI1SK          string     `dynamodbav:"gsi1sk"`
+	Entity          string     `dynamodbav:"entity"`
+	ID              string     `dynamodbav:"id"`
+	Status          string     `dynamodbav:"status"`
+	Role            string     `dynamodbav:"role"`
+	Beneficiary     string     `dynamodbav:"beneficiary"`
+	Referrer        string     `dynamodbav:"referrer"`
+	Referee         string     `dynamodbav:"referee"`
+	Code            string     `dynamodbav:"code"`
+	Experiment      string     `dynamodbav:"experiment"`
+	Program         string     `dynamodbav:"program,omitempty"`
+	Variant         string     `dynamodbav:"variant"`
+	Amount          string     `dynamodbav:"amount"`
+	Currency        string     `dynamodbav:"currency"`
+	QualifyingEvent string     `dynamodbav:"qualifying_event"`
+	HoldUntil       *time.Time `dynamodbav:"hold_until,omitempty"`
+	Reason          string     `dynamodbav:"reason,omitempty"`
+	IssuedRef       string     `dynamodbav:"issued_ref,omitempty"`
+	// CapScope names the beneficiary's cap item the reward counts on, whose
+	// per-status totals every move of the reward updates.
+	CapScope  string    `dynamodbav:"cap_scope"`
+	CreatedAt time.Time `dynamodbav:"created_at"`
+	UpdatedAt time.Time `dynamodbav:"updated_at"`
+	By        *Actor    `dynamodbav:"by,omitempty"`
 }

@@ -26,10 +26,13 @@ const (
 	// AuditProgram records programs' edits and the offers conclusions
 	// give them.
 	AuditProgram AuditResource = "program"
+	// AuditReward records people's moves of rewards (approve, reject,
+	// issue, reverse).
+	AuditReward AuditResource = "reward"
 )
 
 // AuditResources lists the kinds of audited resources.
-var AuditResources = []AuditResource{AuditExperiment, AuditFlag, AuditSegment, AuditKey, AuditUser, AuditLayer, AuditReferral, AuditBlock, AuditWebhook, AuditProgram}
+var AuditResources = []AuditResource{AuditExperiment, AuditFlag, AuditSegment, AuditKey, AuditUser, AuditLayer, AuditReferral, AuditBlock, AuditWebhook, AuditProgram, AuditReward}
 
 // Valid reports whether r is one of AuditResources.
 func (r AuditResource) Valid() bool { return slices.Contains(AuditResources, r) }

@@ -56,6 +56,9 @@ type Variant struct {
 	Key     string          `json:"key"`
 	Weight  float64         `json:"weight"`
 	Payload json.RawMessage `json:"payload,omitempty"`
+	// Rewards, on a referral experiment's variant, is what its offer pays
+	// (reward.go).
+	Rewards *RewardPlan `json:"rewards,omitempty"`
 }
 
 // Goal is an event type an experiment measures.
@@ -274,6 +277,9 @@ func (e *Experiment) Validate() error {
 		if err := e.Referral.validate(); err != nil {
 			return err
 		}
+	}
+	if err := e.validateRewards(); err != nil {
+		return err
 	}
 	if err := e.validateAudience(); err != nil {
 		return err
@@ -617,8 +623,8 @@ func (e *Experiment) checkLiveChange(p ExperimentPatch) error {
 	}
 	for i, v := range *p.Variants {
 		old := e.Variants[i]
-		if v.Key != old.Key || !bytes.Equal(compactJSON(v.Payload), compactJSON(old.Payload)) {
-			return &Error{Code: ECONFLICT, Field: "variants", Message: "a running experiment may not change which variants exist or their payloads"}
+		if v.Key != old.Key || !bytes.Equal(compactJSON(v.Payload), compactJSON(old.Payload)) || !v.Rewards.Equal(old.Rewards) {
+			return &Error{Code: ECONFLICT, Field: "variants", Message: "a running experiment may not change which variants exist, their payloads or their rewards"}
 		}
 	}
 	// Relative weights are compared as the shares Bucket hashes by: 1:1 and

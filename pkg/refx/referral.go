@@ -163,6 +163,8 @@ type CodeInfo struct {
 	Experiment string          `json:"experiment,omitempty"`
 	Variant    string          `json:"variant,omitempty"`
 	Payload    json.RawMessage `json:"payload,omitempty"`
+	// Rewards is what the offer pays the referrer and the referee.
+	Rewards *RewardPlan `json:"rewards,omitempty"`
 	// Program is set once the code's experiment has ended: the code serves
 	// its program's current offer, and Variant names that offer.
 	Program string `json:"program,omitempty"`

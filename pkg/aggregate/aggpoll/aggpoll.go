@@ -30,6 +30,9 @@ type Options struct {
 	Checkpoints streampoll.Checkpoints
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// Reactors run after each applied batch (aggregate.Options.Reactors);
+	// nil runs aggregate.DefaultReactors, as the Lambda does.
+	Reactors []aggregate.Reactor
 }
 
 // Runner counts a table's stream.
@@ -54,7 +57,10 @@ func New(ctx context.Context, streams streampoll.Streams, store *dynamo.Store, o
 	if err != nil {
 		return nil, err
 	}
-	h := aggregate.New(store, aggregate.Options{Logger: opts.Logger, Metrics: io.Discard})
+	if opts.Reactors == nil {
+		opts.Reactors = aggregate.DefaultReactors(store)
+	}
+	h := aggregate.New(store, aggregate.Options{Logger: opts.Logger, Metrics: io.Discard, Reactors: opts.Reactors})
 	p, err := streampoll.New(streampoll.Config{
 		Streams: streams, StreamARN: arn, Handler: h.Handle,
 		BatchSize: 1000, Checkpoints: opts.Checkpoints, Logger: opts.Logger,
