@@ -358,4 +358,54 @@ func TestReferralPages(t *testing.T) {
 		}
 		checkLogs(t, d)
 	})
+
+	t.Run("PagesAndPhone", func(t *testing.T) {
+		// Twelve more referrers with a signup each: 24 more rewards, so
+		// that the ledger takes two pages.
+		parallel(12, func(i int) {
+			var l struct{ Code string }
+			c.must("POST", "/v1/referrals", map[string]any{"experiment": rewardsExperiment, "referrer": fmt.Sprintf("pager-%d", i)}, false, http.StatusOK, &l)
+			c.must("POST", "/v1/referrals/"+l.Code+"/signups", map[string]any{"referee": fmt.Sprintf("paged-%d", i), "ip": fmt.Sprintf("10.9.2.%d", i)}, false, http.StatusOK, nil)
+		})
+		for i := range 12 {
+			waitRewards(t, c, fmt.Sprintf("experiment=%s&beneficiary=pager-%d", rewardsExperiment, i), 1)
+			waitRewards(t, c, fmt.Sprintf("experiment=%s&beneficiary=paged-%d", rewardsExperiment, i), 1)
+		}
+		var all []string
+		for cursor := ""; ; {
+			var page struct {
+				Rewards    []reward
+				NextCursor string `json:"next_cursor"`
+			}
+			c.must("GET", "/v1/rewards?limit=25&cursor="+url.QueryEscape(cursor), nil, true, http.StatusOK, &page)
+			for _, r := range page.Rewards {
+				all = append(all, r.ID)
+			}
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+		}
+		if len(all) < 26 {
+			t.Fatalf("the ledger holds %d rewards, want more than a page", len(all))
+		}
+		ph := newPage(t, ctx, headless.MustStart(t, headless.Options{Width: 390, Height: 844}), stack.URL)
+		ph.login()
+		rows := `[...document.querySelectorAll('#rewards tr[data-reward]')].map(tr => tr.dataset.reward)`
+		ph.open("#/rewards", `document.querySelector('#rewards[data-ready]') && !document.querySelector('#rewards-more').hidden`)
+		if got := ph.strings(rows); len(got) < 25 || strings.Join(got, " ") != strings.Join(all[:len(got)], " ") {
+			t.Errorf("the first page lists %d rewards %q, want the API's order %q", len(got), got, all[:min(len(all), 25)])
+		}
+		noOverflow(t, ph, "the rewards page")
+		ph.click("#rewards-more")
+		ph.wait(fmt.Sprintf(`document.querySelectorAll('#rewards tr[data-reward]').length === %d && document.querySelector('#rewards-more').hidden`, len(all)))
+		if got := ph.strings(rows); strings.Join(got, " ") != strings.Join(all, " ") {
+			t.Errorf("the ledger lists %q, want the API's %q", got, all)
+		}
+		ph.shot("", "phone-rewards")
+		for _, hash := range []string{"#/webhooks", "#/reviews?experiment=" + rewardsExperiment, "#/experiments/" + rewardsExperiment + "/referrers"} {
+			ph.open(hash, `document.querySelector('[data-ready]')`)
+			noOverflow(t, ph, hash)
+		}
+		checkLogs(t, ph)
+	})
 }

@@ -2312,7 +2312,7 @@
         listCell('Amount', { class: 'num', 'data-k': 'amount', 'data-value': `${r.amount} ${r.currency}` }, money(r.amount, r.currency)),
         listCell('Experiment', {}, h('a', { class: 'mono', href: `#/experiments/${enc(r.experiment)}` }, r.experiment), ` / ${r.variant}`,
           r.program ? h('div', { class: 'muted small' }, `program ${r.program}`) : null),
-        listCell('Qualifying event', { class: 'mono small break' }, r.qualifying_event),
+        listCell('Qualifying event', {}, h('span', { class: 'mono small break' }, r.qualifying_event)),
         listCell('Updated', { class: 'dates' }, date(r.updated_at), r.by ? h('div', { class: 'muted small' }, actorName(r.by)) : null),
         listCell('Actions', { 'data-k': 'actions' }, rewardButtons(r, actor, (next) => tr.replaceWith(row(next)), out, v)));
       return tr;
@@ -2398,10 +2398,10 @@
           h('button', { type: 'button', class: 'danger', 'data-action': 'reject', onclick: decide(a, 'reject', cell) }, 'Reject'));
       } else cell.append(dash());
       return h('tr', { 'data-referee': a.referee },
-        listCell('Referee', { class: 'mono' }, a.referee),
-        listCell('Referrer', { class: 'mono', 'data-k': 'referrer' }, a.referrer),
-        listCell('Code', { class: 'mono' }, a.code),
-        listCell('Variant', { class: 'mono' }, a.variant),
+        listCell('Referee', {}, h('span', { class: 'mono' }, a.referee)),
+        listCell('Referrer', { 'data-k': 'referrer' }, h('span', { class: 'mono' }, a.referrer)),
+        listCell('Code', {}, h('span', { class: 'mono' }, a.code)),
+        listCell('Variant', {}, h('span', { class: 'mono' }, a.variant)),
         listCell('Reasons', { 'data-k': 'reasons' }, (a.reasons || []).length ? h('ul', { class: 'tags' }, a.reasons.map((r) => h('li', { class: 'badge verdict-warn' }, r))) : dash()),
         listCell('Attributed', { class: 'dates' }, date(a.attributed_at)),
         h('td', { 'data-label': 'Decision', 'data-k': 'decision' }, cell));
@@ -2654,8 +2654,8 @@
         h('p', { class: 'muted' }, 'Every attempt, newest first, kept 30 days. An event keeps its id across attempts.'),
         h('div', { class: 'table-wrap' }, table), h('div', { class: 'actions' }, more)));
     const row = (d) => h('tr', { 'data-event': d.event, 'data-attempt': String(d.attempt), 'data-delivered': String(!!d.delivered) },
-      listCell('Event', { class: 'mono small break' }, d.event),
-      listCell('Type', { class: 'mono' }, d.type),
+      listCell('Event', {}, h('span', { class: 'mono small break' }, d.event)),
+      listCell('Type', {}, h('span', { class: 'mono' }, d.type)),
       listCell('Attempt', { class: 'num' }, String(d.attempt)),
       listCell('At', { class: 'dates' }, when(d.at)),
       listCell('Status', { 'data-k': 'status' }, h('span', { class: `badge verdict-${d.delivered ? 'good' : 'bad'}` }, d.status_code ? String(d.status_code) : 'no answer')),
@@ -2762,9 +2762,9 @@
       const entries = lb.entries || [];
       board.append(...entries.map((e) => h('tr', { 'data-referrer': e.referrer },
         listCell('#', { class: 'num' }, String(e.rank)),
-        listCell('Referrer', { class: 'mono' }, e.referrer),
-        listCell('Code', { class: 'mono' }, e.code),
-        listCell('Variant', { class: 'mono' }, e.variant),
+        listCell('Referrer', {}, h('span', { class: 'mono' }, e.referrer)),
+        listCell('Code', {}, h('span', { class: 'mono' }, e.code)),
+        listCell('Variant', {}, h('span', { class: 'mono' }, e.variant)),
         ['clicks', 'signups', 'conversions'].map((k) => listCell(k, { class: 'num', 'data-k': k }, num(e[k]))),
         listCell('Value', { class: 'num', 'data-k': 'value' }, num(Number(e.value))))));
       if (!entries.length) board.append(emptyRowOf(8, 'No referrer has a signup yet.')());
