@@ -145,6 +145,8 @@ func Run(ctx context.Context, opts Options) error {
 	defer exp.stop()
 	stopSnapshots := startSnapshots(ctx, a.Store, opts.SnapshotEvery, opts.Logger)
 	defer stopSnapshots()
+	stopHolds := startHoldRelease(ctx, a.Store, opts.Logger)
+	defer stopHolds()
 
 	srv := &http.Server{Handler: withDemo(a.Handler(httpapi.AllRoutes), keys.client), ReadHeaderTimeout: 10 * time.Second}
 	printBanner(opts, keys, baseURL, endpoint, exp.banner()+countingBanner+demoBanner(baseURL)+dashboardBanner(baseURL))
