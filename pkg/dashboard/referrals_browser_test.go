@@ -334,8 +334,12 @@ func TestReferralPages(t *testing.T) {
 		if got := d.text("#rewards li[data-status] [data-k=state]"); !strings.HasPrefix(got, "pending until 20") {
 			t.Errorf("the demo shows dana's reward as %q, want pending until its hold's end", got)
 		}
+		// The code's numbers, as GET /v1/referrals/{code}/stats counts them.
+		if status, _ := c.do("GET", "/v1/referrals/"+code+"/stats", nil, false); status != http.StatusNotFound {
+			d.wait(`document.querySelector('#stats dd[data-k=signups]')?.textContent === '1'`)
+		}
 		// The local receiver's panel: dora's attribution, delivered signed.
-		if code, _ := c.do("GET", "/dev/webhook-receiver", nil, false); code == http.StatusNotFound {
+		if status, _ := c.do("GET", "/dev/webhook-receiver", nil, false); status == http.StatusNotFound {
 			t.Log("no local webhook receiver yet: its panel is not checked")
 		} else {
 			d.wait(`document.querySelector('#received li[data-type="referral.attributed"][data-verified=true]')`)
