@@ -62,6 +62,10 @@ func deltasOf(r *stream.Record, exps map[string]*refx.Experiment, slot func(*ref
 		err = d.refusal(r.New)
 	case entityLamedKey:
 		err = d.lamed(r.New)
+	case entityRefund:
+		err = d.refund(r.New)
+	case entityConversion:
+		err = d.conversion(r.New)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", entity, err)
@@ -177,6 +181,11 @@ func (d *deltaSet) event(image map[string]types.AttributeValue) error {
 	if err := decodeImage(image, &e); err != nil {
 		return err
 	}
+	return d.countEvent(&e)
+}
+
+// countEvent adds what event e's credits count.
+func (d *deltaSet) countEvent(e *eventItem) error {
 	if e.ID == "" || e.Type == "" || e.ReceivedAt.IsZero() {
 		return errors.New("event lacks id, type or received_at")
 	}
@@ -264,6 +273,64 @@ func (d *deltaSet) event(image map[string]types.AttributeValue) error {
 				g.addTo("covariate_users_products", x)
 			}
 		}
+	}
+	return nil
+}
+
+// refund subtracts what its credits count: the refunded event's credits
+// as they stand at the refund (refundItem), counted as the event was, at
+// its reception, and negated.
+func (d *deltaSet) refund(image map[string]types.AttributeValue) error {
+	var r refundItem
+	if err := decodeImage(image, &r); err != nil {
+		return err
+	}
+	if r.RefundedEvent == "" || r.Type == "" || r.EventReceivedAt.IsZero() {
+		return errors.New("refund lacks refunded_event, type or event_received_at")
+	}
+	reversed := deltaSet{exps: d.exps, slot: d.slot}
+	err := reversed.countEvent(&eventItem{ID: r.RefundedEvent, Type: r.Type, Value: r.Value,
+		ReceivedAt: r.EventReceivedAt, Credits: r.Credits})
+	if err != nil {
+		return err
+	}
+	for _, c := range reversed.changes {
+		for _, v := range c.add {
+			v.Neg(v)
+		}
+	}
+	d.changes = append(d.changes, reversed.changes...)
+	return nil
+}
+
+// conversion counts a change refunds made to whether a user is converted.
+func (d *deltaSet) conversion(image map[string]types.AttributeValue) error {
+	var c conversionItem
+	if err := decodeImage(image, &c); err != nil {
+		return err
+	}
+	if c.Experiment == "" || c.Variant == "" || (c.Goal == "") == (c.Code == "") || c.CountedAt.IsZero() || (c.Delta != 1 && c.Delta != -1) {
+		return errors.New("conversion change lacks experiment, variant, goal or code, counted_at, or a delta of ±1")
+	}
+	exp := d.countingIn(c.Experiment, c.Phase, c.CountedAt)
+	if exp == nil {
+		return nil
+	}
+	delta := big.NewRat(c.Delta, 1)
+	if c.Code != "" {
+		if exp.Referral != nil {
+			d.referral(exp, c.Variant).addTo("converting_referees", delta)
+		}
+		return nil
+	}
+	g := d.goal(exp, c.Phase, c.Variant, c.Goal)
+	g.addTo("users", delta)
+	if c.Covariate != "" {
+		x, err := decimalRat("conversion's covariate", c.Covariate)
+		if err != nil {
+			return err
+		}
+		g.addTo("covariate_users_products", x.Mul(x, delta))
 	}
 	return nil
 }

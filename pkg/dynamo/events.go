@@ -40,6 +40,13 @@ type credit struct {
 	// of the same user on the other goal cannot leave out its Δa·Δb.
 	ratioProducts map[string]*big.Rat
 	pins          []pin
+	// version is, for an event that is not the user's first conversion
+	// of a goal refunds have touched, the state's version as read
+	// (cv_<goal>): the write requires it and the conversion unchanged, so
+	// that a refund removing the conversion meanwhile makes it plan again
+	// (as the first), and bumps it, so that such a removal planned before
+	// the write fails and looks again (see converge).
+	version *big.Rat
 }
 
 // pin is a user total a write requires unchanged: its attribute on the
@@ -103,27 +110,12 @@ func (c *credit) planRatios(g refx.Goal) {
 // and once the backend has sent it, the browser's copy is the duplicate it
 // is.
 func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResult, error) {
-	now := s.opts.Now().UTC()
-	item := eventItem{
-		Key: eventKey(e.ID), Entity: entityEvent,
-		GSI1PK: userEventsPK(e.User), GSI1SK: userEventsSK(now, e.ID),
-		ID: e.ID, Type: e.Type, User: e.User,
-		OccurredAt: now, ReceivedAt: now, Fingerprint: e.Fingerprint(), Code: e.ReferralCode,
-		ExpiresAt: now.Add(s.opts.IdempotencyTTL),
+	if e.Type == refx.EventRefund {
+		return s.recordRefund(ctx, e)
 	}
-	if e.OccurredAt != nil {
-		item.OccurredAt = e.OccurredAt.UTC()
-	}
-	if e.Value != nil {
-		v := e.Value.String()
-		item.Value = &v
-	}
-	if e.Properties != nil {
-		b, err := json.Marshal(e.Properties)
-		if err != nil {
-			return nil, refx.FieldErrorf("properties", "must be JSON")
-		}
-		item.Properties = string(b)
+	item, err := s.newEventItem(e)
+	if err != nil {
+		return nil, err
 	}
 	for attempt := 0; attempt < maxStateRetries; attempt++ {
 		credits, referral, err := s.planCredits(ctx, e)
@@ -173,6 +165,34 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 		return &refx.EventResult{ID: e.ID, Status: refx.EventRecorded, Credits: creditsOf(item.Credits)}, nil
 	}
 	return nil, refx.Errorf(refx.EUNAVAILABLE, "the user's experiments keep changing; send the same event again")
+}
+
+// newEventItem is the item recording e, received now, without credits.
+func (s *Store) newEventItem(e *refx.Event) (eventItem, error) {
+	now := s.opts.Now().UTC()
+	item := eventItem{
+		Key: eventKey(e.ID), Entity: entityEvent,
+		GSI1PK: userEventsPK(e.User), GSI1SK: userEventsSK(now, e.ID),
+		ID: e.ID, Type: e.Type, User: e.User,
+		OccurredAt: now, ReceivedAt: now, Fingerprint: e.Fingerprint(), Code: e.ReferralCode,
+		Credits:   []creditItem{},
+		ExpiresAt: now.Add(s.opts.IdempotencyTTL),
+	}
+	if e.OccurredAt != nil {
+		item.OccurredAt = e.OccurredAt.UTC()
+	}
+	if e.Value != nil {
+		v := e.Value.String()
+		item.Value = &v
+	}
+	if e.Properties != nil {
+		b, err := json.Marshal(e.Properties)
+		if err != nil {
+			return item, refx.FieldErrorf("properties", "must be JSON")
+		}
+		item.Properties = string(b)
+	}
+	return item, nil
 }
 
 // answerStored answers an event whose id is already stored: a duplicate
@@ -258,6 +278,9 @@ func (s *Store) planCredits(ctx context.Context, e *refx.Event) ([]credit, *refe
 			break
 		}
 		c := credit{exp: exp, asn: a, first: !hasConverted(a, e.Type)}
+		if v, ok := a.ConversionVersions[e.Type]; ok && !c.first {
+			c.version, _ = new(big.Rat).SetString(v)
+		}
 		value, capped := countedValue(g, e.Value)
 		c.capped = capped
 		if value != nil && !value.IsZero() {
@@ -337,7 +360,7 @@ func (s *Store) writeEvent(ctx context.Context, item eventItem, credits []credit
 	}
 	var updates []types.TransactWriteItem
 	for _, c := range credits {
-		if !c.first && c.growth == nil && c.count == nil {
+		if !c.first && c.growth == nil && c.count == nil && c.version == nil {
 			continue
 		}
 		u, err := userStateUpdate(s.table, item.Type, c)
@@ -350,6 +373,16 @@ func (s *Store) writeEvent(ctx context.Context, item eventItem, credits []credit
 		u, err := conditionalUpdate(s.table, referral.attr.Key,
 			expression.Set(expression.Name("converted_at"), expression.Value(item.ReceivedAt)),
 			expression.AttributeNotExists(expression.Name("converted_at")))
+		if err != nil {
+			return nil, false, storeError("writeEvent", err)
+		}
+		updates = append(updates, u)
+	} else if v := referral.versionRead(); v != nil {
+		// As a credit's version: a refund may be removing the conversion.
+		name := expression.Name("conversion_version")
+		u, err := conditionalUpdate(s.table, referral.attr.Key,
+			expression.Set(name, expression.Value(*v+1)),
+			expression.AttributeExists(expression.Name("converted_at")).And(name.Equal(expression.Value(*v))))
 		if err != nil {
 			return nil, false, storeError("writeEvent", err)
 		}
@@ -395,6 +428,11 @@ func userStateUpdate(table *string, goal string, c credit) (types.TransactWriteI
 		name := expression.Name(eventCountPrefix + goal)
 		mark = mark.Set(name, expression.Value(decimalNumber(string(formatDecimal(new(big.Rat).Add(c.count, one))))))
 		cond = cond.And(unchanged(name, c.count))
+	}
+	if c.version != nil {
+		name := expression.Name(conversionVersionPrefix + goal)
+		mark = mark.Set(name, expression.Value(decimalNumber(string(formatDecimal(new(big.Rat).Add(c.version, one))))))
+		cond = cond.And(expression.Name("converted").Contains(goal)).And(unchanged(name, c.version))
 	}
 	for _, p := range c.pins {
 		cond = cond.And(unchanged(expression.Name(p.attr), p.total))

@@ -31,6 +31,8 @@ const (
 	// entityLamedNamespace counts a Lamed namespace's experiments.
 	entityLamedNamespace = "lamed_namespace"
 	entityVelocity       = "velocity_slot"
+	entityRefund         = "refund"
+	entityConversion     = "conversion_change"
 )
 
 func toExperimentItem(e *refx.Experiment) experimentItem {
@@ -146,9 +148,13 @@ func decisionOf(d item.Decision) refx.Decision {
 const (
 	valueTotalPrefix = "vt_"
 	eventCountPrefix = "ec_"
+	// conversionVersionPrefix and conversionHorizonPrefix name the state
+	// refunds keep per goal (see converge).
+	conversionVersionPrefix = "cv_"
+	conversionHorizonPrefix = "ch_"
 )
 
-// readUserTotals keeps the vt_<goal> and ec_<goal> attributes of a stored
+// readUserTotals keeps the vt_<goal>, ec_<goal> and cv_<goal> attributes of a stored
 // assignment.
 func readUserTotals(it *assignmentItem, av map[string]types.AttributeValue) {
 	for name, v := range av {
@@ -167,6 +173,12 @@ func readUserTotals(it *assignmentItem, av map[string]types.AttributeValue) {
 				it.EventCounts = map[string]string{}
 			}
 			it.EventCounts[goal] = n.Value
+		}
+		if goal, ok := strings.CutPrefix(name, conversionVersionPrefix); ok {
+			if it.ConversionVersions == nil {
+				it.ConversionVersions = map[string]string{}
+			}
+			it.ConversionVersions[goal] = n.Value
 		}
 	}
 }
@@ -223,6 +235,8 @@ type (
 	refusalItem        = item.Refusal
 	lamedItem          = item.Lamed
 	linkedAssignment   = item.LinkedAssignment
+	refundItem         = item.Refund
+	conversionItem     = item.ConversionChange
 )
 
 type counterItem struct {

@@ -13,6 +13,8 @@ import (
 //	conclusion    EXP#<id>                   CONCLUSION
 //	assignment    USER#<user>                ASSIGN#<experiment>[#P<phase ≥ 2>]
 //	event         EVENT#<event id>           EVENT                           USEREVENTS#<user>  <received_at>#<id>
+//	refund        EVENT#<refunded event id>  REFUND                          USEREVENTS#<user>  <refunded_at>#<refunded id>#REFUND
+//	conv. change  CONV#<user>                <phase scope>#GOAL#<goal>#<n> | <experiment>#REFERRAL#<n>  USEREVENTS#<user>  <changed_at>#CONV#<sk>
 //	participants  COUNT#<experiment>[#P<phase ≥ 2>]#<shard> VARIANT#<variant>#PARTICIPANTS
 //	goal counter  COUNT#<experiment>#<shard> VARIANT#<variant>#GOAL#<goal>
 //	referral ctr  COUNT#<experiment>#<shard> VARIANT#<variant>#REFERRAL
@@ -55,6 +57,8 @@ const (
 	assignmentPrefix   = "ASSIGN#"
 	eventPrefix        = "EVENT#"
 	eventSK            = "EVENT"
+	refundSK           = "REFUND"
+	conversionPrefix   = "CONV#"
 	counterPrefix      = "COUNT#"
 	variantPrefix      = "VARIANT#"
 	phaseInfix         = "#P"
@@ -280,8 +284,35 @@ func assignmentKey(user, experiment string, phase int) itemKey {
 
 func eventKey(id string) itemKey { return itemKey{PK: eventPrefix + id, SK: eventSK} }
 
-// userEventsPK is the sparse gsi1 partition of a user's events: erasing
-// the user queries it, nothing else does.
+// refundKey marks an event refunded, beside it in the event's partition:
+// keyed by the refunded event, not by the refund, so that of any number of
+// refunds of one event a single put succeeds.
+func refundKey(eventID string) itemKey { return itemKey{PK: eventPrefix + eventID, SK: refundSK} }
+
+// refundIndexSK files a refund among its user's events on gsi1.
+func refundIndexSK(refundedAt time.Time, eventID string) string {
+	return userEventsSK(refundedAt, eventID) + "#" + refundSK
+}
+
+// conversionChangeKey is the n-th change, made by refunds, of whether a
+// user counts as converted in scope (goalConversionScope or
+// referralConversionScope): the number is the state's version, so each
+// change is put once. Fixed width, so a user's changes sort in order.
+func conversionChangeKey(user, scope string, n int) itemKey {
+	return itemKey{PK: conversionPrefix + user, SK: fmt.Sprintf("%s#%08d", scope, n)}
+}
+
+// goalConversionScope is a user's conversion on a goal in a phase of an
+// experiment; referralConversionScope their conversion as a referee.
+func goalConversionScope(experiment string, phase int, goal string) string {
+	return phaseScope(experiment, phase) + goalInfix + goal
+}
+
+func referralConversionScope(experiment string) string { return experiment + referralSuffix }
+
+// userEventsPK is the sparse gsi1 partition of a user's events and
+// refunds: erasing the user queries it, and a refund, for the user's
+// events of its goal.
 func userEventsPK(user string) string { return userEventsPrefix + user }
 
 // userEventsSK orders a user's events by reception; the id keeps events

@@ -43,6 +43,7 @@ var decoders = map[string]Decoder{
 	"refusal":     decodeRefusal,
 	"erasure":     decodeErasure,
 	"audit":       decodeAudit,
+	"refund":      decodeRefund,
 	// Derived state and indexes: counters and code totals are sums of the
 	// rows above and snapshots copies of them, the aggregator's ledgers,
 	// watermark and error records are its bookkeeping, a pointer finds a
@@ -62,6 +63,9 @@ var decoders = map[string]Decoder{
 	"lamed_uuid":          Skip,
 	// A namespace's count of Lamed experiments, against its quota.
 	"lamed_namespace": Skip,
+	// A conversion change (a refund's taking back, or giving back, a
+	// user's conversion) follows from the events and refunds rows.
+	"conversion_change": Skip,
 	// An API key's digest is a credential, not data to analyse.
 	"api_key": Skip,
 	// A conclusion's frozen results copy counts the rows above hold; its
@@ -386,6 +390,26 @@ func decodeRefusal(r *stream.Record) ([]Row, error) {
 	return []Row{{Attributions, AttributionRow{
 		Referee: it.Referee, Code: it.Code, Experiment: it.Experiment, Variant: it.Variant,
 		Status: "refused", Reasons: it.Reason, SignedUpAt: it.RefusedAt.UTC(),
+		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
+	}}}, nil
+}
+
+// decodeRefund exports a refund's insert: an event is refunded once, so
+// that is one row per refunded event.
+func decodeRefund(r *stream.Record) ([]Row, error) {
+	if r.Change != stream.Insert {
+		return nil, nil
+	}
+	var it item.Refund
+	if err := unmarshal(r.New, &it); err != nil {
+		return nil, err
+	}
+	if it.ID == "" || it.RefundedEvent == "" || it.User == "" || it.RefundedAt.IsZero() || it.EventReceivedAt.IsZero() {
+		return nil, errors.New("refund item lacks id, refunded_event, user, refunded_at or event_received_at")
+	}
+	return []Row{{Refunds, RefundRow{
+		RefundID: it.ID, RefundedEvent: it.RefundedEvent, UserID: it.User, Type: it.Type,
+		EventReceivedAt: it.EventReceivedAt.UTC(), RefundedAt: it.RefundedAt.UTC(),
 		SequenceNumber: r.SequenceNumber, StreamedAt: r.StreamedAt,
 	}}}, nil
 }

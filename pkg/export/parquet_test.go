@@ -35,6 +35,7 @@ func TestTablesEncode(t *testing.T) {
 		{export.Attributions, checkTable[export.AttributionRow]},
 		{export.Errors, checkTable[export.ErrorRow]},
 		{export.Erasures, checkTable[export.ErasureRow]},
+		{export.Refunds, checkTable[export.RefundRow]},
 		{export.Audit, checkTable[export.AuditRow]},
 	}
 	if len(tests) != len(export.Tables()) {

@@ -275,6 +275,21 @@ type ErasureRow struct {
 	StreamedAt     time.Time `parquet:"streamed_at,timestamp(millisecond)"`
 }
 
+// RefundRow is a refund (POST /v1/events of type refund): the event it
+// took back, once, with the refund's own id. The counters subtract the
+// refunded event's credits; a query over events and event_credits drops
+// the rows of refunded_event.
+type RefundRow struct {
+	RefundID        string    `parquet:"refund_id"`
+	RefundedEvent   string    `parquet:"refunded_event"`
+	UserID          string    `parquet:"user_id"`
+	Type            string    `parquet:"type,dict"`
+	EventReceivedAt time.Time `parquet:"event_received_at,timestamp(millisecond)"`
+	RefundedAt      time.Time `parquet:"refunded_at,timestamp(millisecond)"`
+	SequenceNumber  string    `parquet:"sequence_number"`
+	StreamedAt      time.Time `parquet:"streamed_at,timestamp(millisecond)"`
+}
+
 // AuditRow is one entry of the audit trail (refx.AuditEntry): an admin
 // change, by whom, with the resource before and after it as JSON (nil
 // where it did not exist). Entries are only ever inserted.
@@ -351,6 +366,7 @@ var (
 	Errors             = newTable[ErrorRow]("export_errors")
 	Erasures           = newTable[ErasureRow]("erasures")
 	Audit              = newTable[AuditRow]("audit")
+	Refunds            = newTable[RefundRow]("refunds")
 )
 
 // Encode writes rows, all of the table's row type, as one Zstd-compressed
@@ -361,7 +377,7 @@ func (t *Table) Encode(rows []any) ([]byte, error) { return t.encode(rows) }
 // Tables lists every exported table.
 func Tables() []*Table {
 	return []*Table{Events, Credits, Assignments, Experiments, ExperimentVariants, ExperimentGoals, ExperimentRatios,
-		Referrals, Clicks, Attributions, Errors, Erasures, Audit}
+		Referrals, Clicks, Attributions, Errors, Erasures, Audit, Refunds}
 }
 
 // Row is one decoded row and the table it belongs to.

@@ -177,6 +177,11 @@ type Assignment struct {
 	// ratio metric uses, from the ec_<goal> attributes: the ratio's
 	// per-participant total of that goal.
 	EventCounts map[string]string `dynamodbav:"-"`
+	// ConversionVersions counts, per goal, the changes refunds made to
+	// whether the user converted (the cv_<goal> attributes): an event of a
+	// user who has one requires it unchanged, so that it cannot miss a
+	// refund's removal of the conversion.
+	ConversionVersions map[string]string `dynamodbav:"-"`
 	// Covariates are the user's pre-enrolment values by goal key, written
 	// with the enrolling put and never changed: the aggregator adds Σx and
 	// Σx² from the insert's image, and each event's credit carries x.
@@ -321,6 +326,9 @@ type Attribution struct {
 	Reasons      []string   `dynamodbav:"reasons,omitempty"`
 	AttributedAt time.Time  `dynamodbav:"attributed_at"`
 	ConvertedAt  *time.Time `dynamodbav:"converted_at,omitempty"`
+	// ConversionVersion counts the changes refunds made to ConvertedAt,
+	// as Assignment.ConversionVersions does.
+	ConversionVersion *int64 `dynamodbav:"conversion_version,omitempty"`
 	// Visitor is the visitor id the referee signed up from, if sent: it
 	// finds their click and visitor mark when the referee is erased.
 	Visitor string `dynamodbav:"visitor,omitempty"`

@@ -38,11 +38,20 @@ type Event struct {
 	// only, hashed, never stored with the event nor part of its
 	// fingerprint (it describes the request, not the event).
 	RefereeIP string `json:"referee_ip,omitempty"`
+	// Refund, on an event of type EventRefund, is the id of the earlier
+	// event it reverses: that event's counts and rewards are taken back
+	// once, however many refunds of it are sent.
+	Refund string `json:"refund,omitempty"`
 	// Trusted is set by the API, never by a client: the event came with a
 	// secret key (a customer's backend). Only trusted events count for
 	// server-only goals.
 	Trusted bool `json:"-"`
 }
+
+// EventRefund is the reserved event type of a refund: an event of this type
+// reverses the earlier event named by its Refund field, and is not itself a
+// conversion of any goal.
+const EventRefund = "refund"
 
 // Validate checks e against the limits, with now as the current time.
 func (e *Event) Validate(now time.Time) error {
@@ -57,6 +66,16 @@ func (e *Event) Validate(now time.Time) error {
 		return FieldErrorf("referral_code", "must be a referral code")
 	case e.RefereeIP != "" && (e.ReferralCode == "" || net.ParseIP(e.RefereeIP) == nil):
 		return FieldErrorf("referee_ip", "must be an IPv4 or IPv6 address, with a referral_code")
+	case e.Type != EventRefund && e.Refund != "":
+		return FieldErrorf("refund", "is only for events of type refund")
+	case e.Type == EventRefund && !ValidUUID(e.Refund):
+		return FieldErrorf("refund", "must be the id (a UUID) of the event to refund")
+	case e.Type == EventRefund && e.Refund == e.ID:
+		return FieldErrorf("refund", "must name an earlier event, not the refund itself")
+	case e.Type == EventRefund && (e.Value != nil || e.ReferralCode != ""):
+		// A refund takes back the whole event it names; it has no value
+		// of its own and converts no one.
+		return FieldErrorf("type", "a refund carries no value nor referral_code")
 	}
 	if e.OccurredAt != nil {
 		t := *e.OccurredAt
@@ -88,6 +107,9 @@ func (e *Event) Normalize() {
 	}
 	e.User = NormalizeUser(e.User)
 	e.ReferralCode = strings.ToUpper(e.ReferralCode)
+	if ValidUUID(e.Refund) {
+		e.Refund = strings.ToLower(e.Refund)
+	}
 }
 
 // Fingerprint is a digest of everything the client sent except the id. Two
@@ -101,7 +123,8 @@ func (e *Event) Fingerprint() string {
 		OccurredAt *time.Time     `json:"o"`
 		Properties map[string]any `json:"p"`
 		Code       string         `json:"c,omitempty"`
-	}{e.Type, e.User, e.Value, nil, e.Properties, e.ReferralCode}
+		Refund     string         `json:"r,omitempty"`
+	}{e.Type, e.User, e.Value, nil, e.Properties, e.ReferralCode, e.Refund}
 	if e.OccurredAt != nil {
 		t := e.OccurredAt.UTC()
 		canonical.OccurredAt = &t

@@ -118,6 +118,7 @@ var rewrites = []rewrite{
 		return !e.gone(r.UserID, r.StreamedAt), e.replace(&r.LinkedFrom, r.StreamedAt)
 	}),
 	rule(export.Referrals, func(r *export.ReferralRow, e erased) (bool, int) { return !e.gone(r.Referrer, r.StreamedAt), 0 }),
+	rule(export.Refunds, func(r *export.RefundRow, e erased) (bool, int) { return !e.gone(r.UserID, r.StreamedAt), 0 }),
 	rule(export.Clicks, func(r *export.ClickRow, e erased) (bool, int) { return !e.gone(r.Visitor, r.StreamedAt), 0 }),
 	rule(export.Attributions, func(r *export.AttributionRow, e erased) (bool, int) {
 		return !e.gone(r.Referee, r.StreamedAt), e.replace(&r.Referrer, r.StreamedAt)
