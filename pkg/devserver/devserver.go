@@ -148,7 +148,7 @@ func Run(ctx context.Context, opts Options) error {
 	stopHolds := startHoldRelease(ctx, a.Store, opts.Logger)
 	defer stopHolds()
 
-	srv := &http.Server{Handler: withDemo(a.Handler(httpapi.AllRoutes), keys.client), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: withDemoBackend(withDemo(a.Handler(httpapi.AllRoutes), keys.client), keys, opts.AdminKey), ReadHeaderTimeout: 10 * time.Second}
 	printBanner(opts, keys, baseURL, endpoint, exp.banner()+countingBanner+demoBanner(baseURL)+dashboardBanner(baseURL))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
