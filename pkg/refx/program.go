@@ -88,6 +88,30 @@ func (p *Program) validate() error {
 	case len(p.DefaultOffer.Payload) > 0 && !json.Valid(p.DefaultOffer.Payload):
 		return FieldErrorf("default_offer.payload", "must be JSON")
 	}
+	return validateOfferRewards(p.DefaultOffer.Rewards)
+}
+
+// validateOfferRewards checks a default offer's reward plan as a variant's
+// is checked, but for the conversion goal: a program has none of its own
+// (its experiments name theirs), so a rule may qualify on any event type.
+func validateOfferRewards(plan *RewardPlan) error {
+	const field = "default_offer.rewards"
+	if plan == nil {
+		return nil
+	}
+	rules := plan.Rules()
+	if len(rules) == 0 {
+		return FieldErrorf(field, "must name a referrer or a referee rule")
+	}
+	for _, r := range rules {
+		prefix := field + "." + r.Role + "."
+		if !ValidKey(r.Rule.On) {
+			return FieldErrorf(prefix+"on", "must be %q or an event type", RewardOnSignup)
+		}
+		if err := r.Rule.validate(prefix, r.Rule.On); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -17,11 +17,16 @@ func TestNewProgram(t *testing.T) {
 		field string
 	}{
 		{"OK", refx.NewProgram{ID: "give-get", LandingURL: "https://shop.example/r", DefaultOffer: offer}, ""},
+		{"OKRewards", withRewards(`{"referrer":{"amount":"10.00","currency":"USD","on":"purchase","min_value":"20"},"referee":{"percent":"10","currency":"EUR","on":"purchase"}}`), ""},
 		{"ErrID", refx.NewProgram{ID: "Give Get", LandingURL: "https://shop.example/r"}, "id"},
 		{"ErrLandingURL", refx.NewProgram{ID: "give-get", LandingURL: "javascript:alert(1)"}, "landing_url"},
 		{"ErrRelativeURL", refx.NewProgram{ID: "give-get", LandingURL: "/welcome"}, "landing_url"},
 		{"ErrPayload", refx.NewProgram{ID: "give-get", LandingURL: "https://shop.example/r",
 			DefaultOffer: refx.Offer{Variant: refx.Variant{Payload: json.RawMessage(`{"reward":`)}}}, "default_offer.payload"},
+		{"ErrRewardsEmpty", withRewards(`{}`), "default_offer.rewards"},
+		{"ErrRewardCurrency", withRewards(`{"referrer":{"amount":"10.00","currency":"XXQ","on":"signup"}}`), "default_offer.rewards.referrer.currency"},
+		{"ErrRewardAmount", withRewards(`{"referee":{"amount":"-1","currency":"USD","on":"purchase"}}`), "default_offer.rewards.referee.amount"},
+		{"ErrRewardOn", withRewards(`{"referee":{"amount":"5","currency":"USD","on":"not an event"}}`), "default_offer.rewards.referee.on"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,7 +41,8 @@ func TestNewProgram(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The server names the default offer, whatever the client sent.
-			want := refx.Offer{Source: refx.OfferDefault, Variant: refx.Variant{Key: refx.OfferDefault, Payload: json.RawMessage(`{"reward":5}`)}}
+			want := refx.Offer{Source: refx.OfferDefault, Variant: refx.Variant{Key: refx.OfferDefault,
+				Payload: tt.in.DefaultOffer.Payload, Rewards: tt.in.DefaultOffer.Rewards}}
 			if p.Name != "give-get" || p.Version != 1 || !sameOffer(p.DefaultOffer, want) || !sameOffer(p.CurrentOffer, want) {
 				t.Fatalf("program = %+v", p)
 			}
@@ -45,6 +51,15 @@ func TestNewProgram(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withRewards is a valid new program whose default offer pays plan.
+func withRewards(plan string) refx.NewProgram {
+	var p refx.RewardPlan
+	if err := json.Unmarshal([]byte(plan), &p); err != nil {
+		panic(err)
+	}
+	return refx.NewProgram{ID: "give-get", LandingURL: "https://shop.example/r", DefaultOffer: refx.Offer{Variant: refx.Variant{Rewards: &p}}}
 }
 
 func sameOffer(a, b refx.Offer) bool {
