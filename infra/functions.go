@@ -29,6 +29,8 @@ type function struct {
 	// Stream is the function's event source mapping on the table's
 	// stream; nil for a function the stream does not invoke.
 	Stream *streamMapping
+	// Queue functions are invoked by the webhook queue (webhooks.go).
+	Queue bool
 }
 
 // streamMapping is how the table's stream invokes a function. Either way
@@ -70,6 +72,8 @@ type access struct {
 	AdminKey, HashKey bool
 	// Export writes objects under the export prefix of the export bucket.
 	Export bool
+	// SendWebhooks sends to the webhook queue.
+	SendWebhooks bool
 }
 
 // functions are the refx Lambdas. The DynamoDB actions are those of the
@@ -166,8 +170,12 @@ var functions = []function{
 			// chunk of summed deltas in a transaction with the batch's
 			// ledger (updates); put the records it could not decode;
 			// move the counted-through mark (a conditional update).
-			Table:  []string{"BatchGetItem", "PutItem", "UpdateItem"},
-			Stream: true,
+			// The webhook reactor: the subscriptions (gsi1 WEBHOOKS,
+			// cached), then the batch's messages to the webhook queue.
+			Table:        []string{"BatchGetItem", "PutItem", "UpdateItem", "Query"},
+			Indexes:      []string{"Query"},
+			Stream:       true,
+			SendWebhooks: true,
 		},
 		// Counters are fresh within about a second of the last event
 		// (window 1 s). The exactly-once ledger (pkg/aggregate,
@@ -180,6 +188,19 @@ var functions = []function{
 		// cannot decode is reported by the code, not failed, so a
 		// failing batch is a fault to fix, and the shard waits for it.
 		Stream: &streamMapping{BatchSize: 1000, Window: time.Second, Bisect: false, RetryAttempts: unlimited, MaxRecordAge: unlimited, Parallelization: 1},
+	},
+	{
+		Name:        "webhooks",
+		Description: "refx: webhook deliveries from the webhook queue, signed and retried",
+		Queue:       true,
+		// Ten deliveries at once, each bounded by the 10 s timeout.
+		Memory: 256, Timeout: 30 * time.Second, P99: 12 * time.Second,
+		Access: access{
+			// Deliver: the subscriptions (gsi1 WEBHOOKS, cached), then
+			// one put of the attempt's log item.
+			Table:   []string{"PutItem", "Query"},
+			Indexes: []string{"Query"},
+		},
 	},
 }
 

@@ -199,6 +199,9 @@ func TestFunctions(t *testing.T) {
 					if f.Name != "export" {
 						env["REFX_TABLE"] = ref(tableID)
 					}
+					if f.Queue || f.Access.SendWebhooks {
+						env["REFX_WEBHOOK_QUEUE_URL"] = ref(s.logicalID(t, "AWS::SQS::Queue", "WebhookQueue"))
+					}
 					for k, v := range wantEnv[f.Name] {
 						env[k] = v
 					}

@@ -20,6 +20,7 @@ func TestLeastPrivilege(t *testing.T) {
 	bucket := s.logicalID(t, "AWS::S3::Bucket", "ExportBucket")
 	dlq := s.logicalID(t, "AWS::SQS::Queue", "ExportDLQ")
 	aggregateDLQ := s.logicalID(t, "AWS::SQS::Queue", "AggregateDLQ")
+	webhooks := getAtt(s.logicalID(t, "AWS::SQS::Queue", "WebhookQueue"), "Arn")
 	adminKey := s.logicalID(t, "AWS::SecretsManager::Secret", "AdminKey")
 	hashKey := s.logicalID(t, "AWS::SecretsManager::Secret", "HashKey")
 	tableArn := getAtt(table, "Arn")
@@ -79,11 +80,19 @@ func TestLeastPrivilege(t *testing.T) {
 		},
 		"aggregate": {
 			st("WriteOwnLogs", ownLogs, logs("aggregate")),
-			st("Table", []string{"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, tableArn),
+			st("Table", []string{"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, tableArn),
+			st("Indexes", []string{"dynamodb:Query"}, gsi1),
+			st("SendWebhooks", []string{"sqs:SendMessage"}, webhooks),
 			st("ReadStream", []string{
 				"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
 			}, stream),
 			st("", []string{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}, getAtt(aggregateDLQ, "Arn")),
+		},
+		"webhooks": {
+			st("WriteOwnLogs", ownLogs, logs("webhooks")),
+			st("Table", []string{"dynamodb:PutItem", "dynamodb:Query"}, tableArn),
+			st("Indexes", []string{"dynamodb:Query"}, gsi1),
+			st("ConsumeWebhooks", webhookConsumeActions, webhooks),
 		},
 	}
 	if len(want) != len(functions) {
@@ -122,7 +131,7 @@ func TestLeastPrivilege(t *testing.T) {
 	})
 
 	allowed := map[string]bool{}
-	for _, r := range []any{tableArn, gsi1, stream, exportObjects, ref(adminKey), ref(hashKey), getAtt(dlq, "Arn"), getAtt(aggregateDLQ, "Arn")} {
+	for _, r := range []any{tableArn, gsi1, stream, exportObjects, ref(adminKey), ref(hashKey), getAtt(dlq, "Arn"), getAtt(aggregateDLQ, "Arn"), webhooks} {
 		allowed[canonical(r)] = true
 	}
 	for _, f := range functions {

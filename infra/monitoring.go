@@ -124,6 +124,8 @@ func (s *service) newMonitoring() {
 			stat(aggregateMetric(aggregateUndecodableMetric), "Sum"), 1, 1, 1},
 		alarmSpec{"AggregateDLQDepth", "refx aggregate: stream records expired before they were counted; see the DLQ",
 			stat(s.dlqs["aggregate"].MetricApproximateNumberOfMessagesVisible(nil), "Maximum"), 1, 1, 1},
+		alarmSpec{"WebhooksDLQDepth", "refx webhooks: deliveries failed every attempt; see the webhook DLQ and the subscriptions' delivery logs",
+			stat(s.dlqs["webhooks"].MetricApproximateNumberOfMessagesVisible(nil), "Maximum"), 1, 1, 1},
 		alarmSpec{"TableThrottledRequests", "refx table: requests throttled",
 			s.table.MetricThrottledRequestsForOperations(&awsdynamodb.OperationsMetricOptions{
 				Operations: &tableOperations, Period: fiveMinutes,

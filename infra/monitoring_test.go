@@ -58,6 +58,7 @@ func TestAlarms(t *testing.T) {
 		"ExportDLQDepthAlarm":       {"AWS/SQS/ApproximateNumberOfMessagesVisible QueueName Maximum", 1},
 		"AggregateIteratorAgeAlarm": {"AWS/Lambda/IteratorAge FunctionName Maximum", 60000},
 		"AggregateDLQDepthAlarm":    {"AWS/SQS/ApproximateNumberOfMessagesVisible QueueName Maximum", 1},
+		"WebhooksDLQDepthAlarm":     {"AWS/SQS/ApproximateNumberOfMessagesVisible QueueName Maximum", 1},
 		// The aggregator's Embedded Metric Format lines (pkg/aggregate),
 		// which carry no dimensions.
 		"CountedThroughLagAlarm":      {"refx/CountedThroughLagSeconds  Maximum", 60},

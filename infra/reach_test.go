@@ -669,6 +669,10 @@ func TestGrantsMatchCode(t *testing.T) {
 				}
 			case f.Scheduled:
 				roots = append(roots, fn("pkg/app", "SnapshotHandler"))
+			case f.Queue:
+				roots = append(roots, fn("pkg/sqs", "LambdaHandler"))
+				typ := p.pkgs[modulePath+"/pkg/sqs"].Type("Handler")
+				roots = append(roots, p.prog.LookupMethod(types.NewPointer(typ.Type()), typ.Package().Pkg, "Handle"))
 			case f.Stream != nil:
 				entry, ok := streamEntries[f.Name]
 				if !ok {

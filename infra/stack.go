@@ -24,6 +24,7 @@ import (
 	"github.com/refx-dev/refx/pkg/dynamo"
 	"github.com/refx-dev/refx/pkg/export"
 	"github.com/refx-dev/refx/pkg/httpapi"
+	"github.com/refx-dev/refx/pkg/sqs"
 )
 
 // StackProps configure the refx stack.
@@ -46,9 +47,11 @@ type service struct {
 	hashKey   awssecretsmanager.Secret
 	functions map[string]awslambda.Function
 	// dlqs are the on-failure queues of the stream functions, by name.
-	dlqs   map[string]awssqs.Queue
-	export *exportPipeline
-	api    *httpAPI
+	dlqs map[string]awssqs.Queue
+	// webhooks is the queue of webhook messages (webhooks.go).
+	webhooks awssqs.Queue
+	export   *exportPipeline
+	api      *httpAPI
 }
 
 // NewRefxStack defines the whole refx service: the table from the one table
@@ -86,6 +89,7 @@ func NewRefxStack(scope constructs.Construct, id string, props *StackProps) (aws
 	if s.export, err = s.newExportStorage(); err != nil {
 		return nil, err
 	}
+	s.newWebhookQueue()
 	for _, f := range functions {
 		c, err := code(f.Name)
 		if err != nil {
@@ -101,6 +105,7 @@ func NewRefxStack(scope constructs.Construct, id string, props *StackProps) (aws
 	if err := s.wireExport(); err != nil {
 		return nil, err
 	}
+	s.wireWebhooks()
 	s.schedule()
 	api, err := s.newAPI()
 	if err != nil {
@@ -301,6 +306,12 @@ func (s *service) statements(f function, logs awslogs.LogGroup) []awsiam.PolicyS
 	if a.HashKey {
 		sts = append(sts, stmt("ReadHashKey", []string{"secretsmanager:GetSecretValue"}, s.hashKey.SecretArn()))
 	}
+	if f.Queue {
+		sts = append(sts, stmt("ConsumeWebhooks", webhookConsumeActions, s.webhooks.QueueArn()))
+	}
+	if a.SendWebhooks {
+		sts = append(sts, stmt("SendWebhooks", []string{"sqs:SendMessage"}, s.webhooks.QueueArn()))
+	}
 	if a.Export {
 		sts = append(sts, stmt("WriteExport", []string{"s3:PutObject"}, s.export.bucket.ArnForObjects(jsii.String(exportPrefix+"*"))))
 	}
@@ -359,6 +370,9 @@ func (s *service) environment(f function) (map[string]*string, error) {
 			env["REFX_ALLOWED_ORIGINS"] = strings.Join(s.cfg.AllowedOrigins, ",")
 		}
 	}
+	if f.Queue || a.SendWebhooks {
+		env["REFX_WEBHOOK_QUEUE_URL"] = *s.webhooks.QueueUrl()
+	}
 	if f.Scheduled {
 		env["REFX_SNAPSHOT_PERIOD"] = envDuration(s.cfg.SnapshotPeriod)
 	}
@@ -370,6 +384,8 @@ func (s *service) environment(f function) (map[string]*string, error) {
 	switch {
 	case a.Export:
 		_, err = export.LambdaConfigFromEnv(getenv)
+	case f.Queue:
+		_, err = sqs.ConfigFromEnv(getenv)
 	case f.Scheduled:
 		if _, err = app.ConfigFromEnv(getenv); err == nil {
 			_, err = app.SnapshotPeriodFromEnv(getenv)

@@ -139,7 +139,8 @@ func (h *Handler) emit(rep *dynamo.AggregateReport) {
 
 // LambdaHandler builds the Handler from the environment: REFX_TABLE
 // (required), REFX_DYNAMODB_ENDPOINT and AWS_REGION (optional),
-// REFX_LOG_LEVEL (debug, info, warn, error).
+// REFX_LOG_LEVEL (debug, info, warn, error), REFX_WEBHOOK_QUEUE_URL (the
+// webhook queue; no webhooks when unset).
 func LambdaHandler(ctx context.Context, getenv func(string) string) (*Handler, error) {
 	table := getenv("REFX_TABLE")
 	if table == "" {

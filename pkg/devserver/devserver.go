@@ -112,6 +112,8 @@ func Run(ctx context.Context, opts Options) error {
 	baseURL := localURL(ln)
 	cfg := app.Config{Table: opts.Table, DynamoEndpoint: endpoint, AdminKey: opts.AdminKey, IdempotencyTTL: dynamo.DefaultIdempotencyTTL}
 	demoConfig(&cfg, opts, baseURL)
+	// The local receiver listens on loopback over http.
+	cfg.Webhooks.AllowPrivate = true
 	client, err := dynamo.NewClient(ctx, dynamo.ClientConfig{Endpoint: endpoint})
 	if err != nil {
 		return err
@@ -133,7 +135,12 @@ func Run(ctx context.Context, opts Options) error {
 	if err := seedReferralDemo(ctx, a.Store, baseURL); err != nil {
 		return err
 	}
-	stopCounting, err := startCounting(ctx, opts, endpoint, a.Store)
+	hooks, err := startWebhooks(ctx, a.Store, baseURL, opts.Logger)
+	if err != nil {
+		return err
+	}
+	defer hooks.stop()
+	stopCounting, err := startCounting(ctx, opts, endpoint, a.Store, hooks.reactor)
 	if err != nil {
 		return err
 	}
@@ -148,8 +155,8 @@ func Run(ctx context.Context, opts Options) error {
 	stopHolds := startHoldRelease(ctx, a.Store, opts.Logger)
 	defer stopHolds()
 
-	srv := &http.Server{Handler: withDemoBackend(withDemo(a.Handler(httpapi.AllRoutes), keys.client), keys, opts.AdminKey), ReadHeaderTimeout: 10 * time.Second}
-	printBanner(opts, keys, baseURL, endpoint, exp.banner()+countingBanner+demoBanner(baseURL)+dashboardBanner(baseURL))
+	srv := &http.Server{Handler: withWebhookReceiver(withDemo(a.Handler(httpapi.AllRoutes), keys.client), http.HandlerFunc(hooks.receive)), ReadHeaderTimeout: 10 * time.Second}
+	printBanner(opts, keys, baseURL, endpoint, exp.banner()+countingBanner+webhooksBanner(baseURL)+demoBanner(baseURL)+dashboardBanner(baseURL))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	if opts.Ready != nil {
