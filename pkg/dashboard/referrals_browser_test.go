@@ -406,6 +406,12 @@ func TestReferralPages(t *testing.T) {
 			t.Errorf("the ledger lists %q, want the API's %q", got, all)
 		}
 		ph.shot("", "phone-rewards")
+		ph.set("#reward-beneficiary", "pager-3")
+		ph.wait(`document.querySelector('#rewards[data-ready]')?.dataset.hash === '#/rewards?beneficiary=pager-3'`)
+		want := rewardsOf(c, "beneficiary=pager-3")
+		if got := ph.strings(rows); len(want) != 1 || len(got) != 1 || got[0] != want[0].ID {
+			t.Errorf("beneficiary pager-3 lists %q, want the API's %+v", got, want)
+		}
 		for _, hash := range []string{"#/webhooks", "#/reviews?experiment=" + rewardsExperiment, "#/experiments/" + rewardsExperiment + "/referrers"} {
 			ph.open(hash, `document.querySelector('[data-ready]')`)
 			noOverflow(t, ph, hash)
