@@ -263,3 +263,35 @@ func TestRewardsFromStream(t *testing.T) {
 		}
 	})
 }
+
+// TestBlockedRewardsStayHeld: a blocked referrer's rewards stay pending
+// past their hold, and are released once the block is lifted.
+func TestBlockedRewardsStayHeld(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newClock()
+	s := MustStore(t, dynamo.Options{Now: clk.Now})
+	e := MustRunning(t, s, rewardExperiment("held", refx.RewardPlan{
+		Referrer: &refx.RewardRule{Amount: "10", Currency: "EUR", On: "signup", HoldDays: 1},
+	}))
+	link := mustLink(t, s, e.ID, "mallory")
+	mustAttribute(t, s, refx.Signup{Code: link.Code, Referee: "trent", IPHash: "ip-trent"}, refx.AttributionAttributed)
+	dynamotest.MustCount(t, s)
+	if _, err := s.CreateBlock(ctx, &refx.Block{Kind: refx.BlockReferrer, ID: "mallory", Reason: "fake signups"}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * 24 * time.Hour)
+	if n, err := s.ReleaseHolds(ctx, clk.Now()); err != nil || n != 0 {
+		t.Fatalf("blocked: ReleaseHolds = %d, %v; want 0", n, err)
+	}
+	if held := mustRewards(t, s, refx.RewardFilter{Status: refx.RewardPending, Beneficiary: "mallory"}); len(held) != 1 {
+		t.Fatalf("blocked referrer's pending rewards = %+v", held)
+	}
+	if err := s.DeleteBlock(ctx, refx.BlockReferrer, "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute) // past the block cache
+	if n, err := s.ReleaseHolds(ctx, clk.Now()); err != nil || n != 1 {
+		t.Fatalf("unblocked: ReleaseHolds = %d, %v; want 1", n, err)
+	}
+}
