@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -183,5 +184,73 @@ func TestProgramOffer(t *testing.T) {
 	want := []string{"offer conclusion of third: rollback", "offer conclusion of first: ship:bold", "create "}
 	if len(actions) != len(want) || actions[0] != want[0] || actions[1] != want[1] || actions[2] != want[2] {
 		t.Fatalf("program's audit = %q, want %q", actions, want)
+	}
+}
+
+// BenchmarkProgramWRU measures the write units of what a code of an ended
+// experiment brings its program, request path and aggregator: a click (the
+// click item alone, no visitor mark), a signup and a referee's conversion.
+// go test ./pkg/dynamo -run '^$' -bench BenchmarkProgramWRU -benchtime 1x
+func BenchmarkProgramWRU(b *testing.B) {
+	ctx := context.Background()
+	direct := MustStore(b, dynamo.Options{})
+	MustProgram(b, direct, "bench-program")
+	n := programExperiment("bench-program-exp", "bench-program")
+	n.Referral.MaxSignupsPerHour, n.Referral.MaxSignupsPerDay = 100, 100
+	e := MustRunning(b, direct, n)
+	link := mustLink(b, direct, e.ID, "alice")
+	if _, err := direct.SetStatus(refx.WithActor(ctx, editor), e.ID, refx.StatusStopped); err != nil {
+		b.Fatal(err)
+	}
+	c := mustContentionOn(b, direct, false)
+	const k = 20
+	fresh := func(kind string, i int) string { return fmt.Sprintf("%s-%s-%04d", kind, uuid()[:8], i) }
+	types := []struct {
+		name  string
+		setup func(i int) string
+		run   func(subject string) error
+	}{
+		{"program-click", func(i int) string { return fresh("visitor", i) }, func(visitor string) error {
+			_, err := c.through.RecordClick(ctx, refx.Click{Code: link.Code, Visitor: visitor})
+			return err
+		}},
+		{"program-signup", func(i int) string { return fresh("referee", i) }, func(referee string) error {
+			_, err := c.through.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referee, IPHash: "ip-" + referee})
+			return err
+		}},
+		{"program-conversion", func(i int) string {
+			referee := fresh("buyer", i)
+			if _, err := direct.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referee, IPHash: "ip-" + referee}); err != nil {
+				b.Fatal(err)
+			}
+			return referee
+		}, func(referee string) error {
+			_, err := c.through.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "purchase", User: referee, Value: decimal(b, "19.99")})
+			return err
+		}},
+	}
+	b.ResetTimer()
+	for _, tt := range types {
+		subjects := make([]string, k)
+		for i := range subjects {
+			subjects[i] = tt.setup(i)
+		}
+		dynamotest.MustCount(b, c.through)
+		c.proxy.Reset()
+		for _, s := range subjects {
+			if err := tt.run(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+		request := c.proxy.Usage().WRU()
+		dynamotest.MustCount(b, c.through)
+		total := c.proxy.Usage().WRU()
+		b.ReportMetric(float64(total)/k, "WRU/"+tt.name)
+		b.Logf("%s: %.2f WRU per request (%.2f on the request path, %.2f by the aggregator)", tt.name,
+			float64(total)/k, float64(request)/k, float64(total-request)/k)
+	}
+	res, err := direct.ProgramResults(ctx, "bench-program")
+	if err != nil || res.Clicks != k || res.Signups != 2*k || res.Conversions != k {
+		b.Fatalf("program results = %+v, %v; want %d clicks, %d signups, %d conversions", res, err, k, 2*k, k)
 	}
 }
