@@ -295,3 +295,39 @@ func TestBlockedRewardsStayHeld(t *testing.T) {
 		t.Fatalf("unblocked: ReleaseHolds = %d, %v; want 1", n, err)
 	}
 }
+
+// TestRewardWRU measures what the reward reactor writes, through ddbsim's
+// accounting: a reward under a cap, a reward past it, and a redelivery.
+func TestRewardWRU(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := MustContention(t, false)
+	e := MustRunning(t, c.direct, rewardExperiment("metered", refx.RewardPlan{
+		Referrer: &refx.RewardRule{Amount: "5", Currency: "USD", On: "purchase", CapLifetime: 1},
+	}))
+	at := time.Now().UTC()
+	granted := purchaseRecord(t, e.ID, "alice", "bob", "30", at)
+	capped := purchaseRecord(t, e.ID, "alice", "carl", "30", at)
+	for _, step := range []struct {
+		name   string
+		record *stream.Record
+		max    int64
+	}{
+		// A transaction of the reward and the cap item: 2 items × 1 KB × 2.
+		{"Granted", granted, 4},
+		// The refused transaction, then the rejected reward's.
+		{"PastCap", capped, 8},
+		// A redelivery: the refused put only.
+		{"Redelivered", granted, 4},
+	} {
+		c.proxy.Reset()
+		if err := c.through.RewardReactor(ctx, []*stream.Record{step.record}); err != nil {
+			t.Fatal(err)
+		}
+		wru := c.proxy.Usage().WRU()
+		t.Logf("%s: %d WRU", step.name, wru)
+		if wru > step.max {
+			t.Errorf("%s: %d WRU, want at most %d", step.name, wru, step.max)
+		}
+	}
+}
