@@ -155,7 +155,7 @@ func Run(ctx context.Context, opts Options) error {
 	stopHolds := startHoldRelease(ctx, a.Store, opts.Logger)
 	defer stopHolds()
 
-	srv := &http.Server{Handler: withWebhookReceiver(withDemo(a.Handler(httpapi.AllRoutes), keys.client), http.HandlerFunc(hooks.receive)), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: withWebhookReceiver(withDemoBackend(withDemo(a.Handler(httpapi.AllRoutes), keys.client), keys, opts.AdminKey), http.HandlerFunc(hooks.receive)), ReadHeaderTimeout: 10 * time.Second}
 	printBanner(opts, keys, baseURL, endpoint, exp.banner()+countingBanner+webhooksBanner(baseURL)+demoBanner(baseURL)+dashboardBanner(baseURL))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
