@@ -254,3 +254,30 @@ func BenchmarkProgramWRU(b *testing.B) {
 		b.Fatalf("program results = %+v, %v; want %d clicks, %d signups, %d conversions", res, err, k, 2*k, k)
 	}
 }
+
+// TestProgramStaleServer: a server whose cache still holds the experiment
+// as running attributes a signup after the stop for the experiment (no
+// program on the item); the aggregator, deciding by the stop time, counts
+// it for the program and not the ended experiment all the same.
+func TestProgramStaleServer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	admin := MustStore(t, dynamo.Options{})
+	stale := dynamo.New(admin.Client(), admin.Table(), dynamo.Options{ExperimentCacheTTL: time.Hour})
+	MustProgram(t, admin, "stale")
+	e := MustRunning(t, admin, programExperiment("stale-exp", "stale"))
+	link := mustLink(t, stale, e.ID, "alice") // caches the running experiment
+	if _, err := admin.SetStatus(refx.WithActor(ctx, editor), e.ID, refx.StatusStopped); err != nil {
+		t.Fatal(err)
+	}
+	res := mustAttribute(t, stale, refx.Signup{Code: link.Code, Referee: "late", IPHash: "ip-late"}, refx.AttributionAttributed)
+	if res.Attribution.Program != "" {
+		t.Fatalf("the stale server knew of the stop: %+v", res.Attribution)
+	}
+	if got := mustProgramResults(t, admin, "stale"); got.Signups != 1 {
+		t.Fatalf("program results = %+v, want the late signup", got)
+	}
+	if r := referralCounts(t, admin, e.ID, link.Variant); r.Signups != 0 {
+		t.Fatalf("the ended experiment counted the late signup: %+v", r)
+	}
+}
