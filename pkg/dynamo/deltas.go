@@ -62,6 +62,8 @@ func deltasOf(r *stream.Record, exps map[string]*refx.Experiment, slot func(*ref
 		err = d.refusal(r.New)
 	case entityLamedKey:
 		err = d.lamed(r.New)
+	case entityDecision:
+		err = d.decision(r.New)
 	case entityRefund:
 		err = d.refund(r.New)
 	case entityConversion:
@@ -385,6 +387,49 @@ func (d *deltaSet) attribution(image map[string]types.AttributeValue) error {
 	if err := decodeImage(image, &a); err != nil {
 		return err
 	}
+	return d.countAttribution(a)
+}
+
+// decision counts a review decision as the attribution it decided: an
+// approval counts the signup a flagged attribution did not, the rejection
+// of an attributed one subtracts the signup its insert counted (both as of
+// the attribution's time, as its insert was). A flagged one's rejection
+// changes no counter: it counted none.
+func (d *deltaSet) decision(image map[string]types.AttributeValue) error {
+	var r decisionItem
+	if err := decodeImage(image, &r); err != nil {
+		return err
+	}
+	a := r.Attribution
+	from := a.Status
+	a.Status = refx.AttributionAttributed
+	switch {
+	case r.Decision == refx.DecisionApprove:
+		return d.countAttribution(a)
+	case r.Decision == refx.DecisionReject && from == refx.AttributionAttributed:
+		return d.subtract(func(reversed *deltaSet) error { return reversed.countAttribution(a) })
+	}
+	return nil
+}
+
+// subtract adds the opposite of what count adds: a reversal is counted as
+// what it reverses was, negated.
+func (d *deltaSet) subtract(count func(*deltaSet) error) error {
+	reversed := deltaSet{exps: d.exps, slot: d.slot}
+	if err := count(&reversed); err != nil {
+		return err
+	}
+	for _, c := range reversed.changes {
+		for _, v := range c.add {
+			v.Neg(v)
+		}
+	}
+	d.changes = append(d.changes, reversed.changes...)
+	return nil
+}
+
+// countAttribution adds what attribution a counts.
+func (d *deltaSet) countAttribution(a attributionItem) error {
 	if a.Code == "" || a.Experiment == "" || a.AttributedAt.IsZero() {
 		return errors.New("attribution lacks code, experiment or attributed_at")
 	}

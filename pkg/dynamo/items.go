@@ -272,5 +272,6 @@ func attributionOf(it attributionItem) *refx.Attribution {
 		Referee: it.Referee, Referrer: it.Referrer, Code: it.Code, Experiment: it.Experiment,
 		Variant: it.Variant, Status: it.Status, Reasons: it.Reasons,
 		AttributedAt: it.AttributedAt, ConvertedAt: it.ConvertedAt, Program: it.Program,
+		Review: attributionReviewOf(it),
 	}
 }

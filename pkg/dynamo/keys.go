@@ -48,6 +48,8 @@ import (
 //	webhook       WEBHOOK#<id>               WEBHOOK                         WEBHOOKS      <created_at>#<id>
 //	wh. delivery  WHDELIVERY#<webhook>#<event> <attempt, 3 digits>           WHLOG#<webhook>  <at>#<event>#<attempt>
 //	block         BLOCK#<kind>#<id>          BLOCK                           BLOCKS        <created_at>#<kind>#<id>
+//	review marker USER#<referee>             REVIEW                          REVIEW#<experiment>  <attributed_at>#<referee>
+//	review decis. USER#<referee>             DECISION#<approve|reject>
 const (
 	experimentPrefix   = "EXP#"
 	experimentSK       = "META"
@@ -122,6 +124,9 @@ const (
 	blockPrefix       = "BLOCK#"
 	blockSK           = "BLOCK"
 	blockListPK       = "BLOCKS"
+	reviewSK          = "REVIEW"
+	reviewListPrefix  = "REVIEW#"
+	decisionPrefix    = "DECISION#"
 )
 
 // watermarkKey is the one item saying up to when changes are counted.
@@ -239,6 +244,19 @@ func rewardListSK(at time.Time, id string) string { return timeSK(at) + "#" + id
 // they earned in every scope (RewardsEarned) one query.
 func rewardCapKey(beneficiary, scope string) itemKey {
 	return itemKey{PK: rewardCapPrefix + beneficiary, SK: rewardScopePrefix + scope}
+}
+
+// reviewMarkerKey lists a flagged referee in the review queue: the
+// referee's own item, so flagging writes nothing shared; its gsi1
+// partition, reviewListPK, is the experiment's queue.
+func reviewMarkerKey(referee string) itemKey { return itemKey{PK: userPK(referee), SK: reviewSK} }
+
+func reviewListPK(experiment string) string { return reviewListPrefix + experiment }
+
+// decisionKey is a review decision on referee's attribution: one per
+// referee and decision, so a retried decision cannot count twice.
+func decisionKey(referee, decision string) itemKey {
+	return itemKey{PK: userPK(referee), SK: decisionPrefix + decision}
 }
 
 func experimentKey(id string) itemKey { return itemKey{PK: experimentPrefix + id, SK: experimentSK} }

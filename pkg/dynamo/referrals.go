@@ -125,6 +125,9 @@ func (s *Store) liveCode(ctx context.Context, code string) (*codeItem, *offer, e
 	if err != nil || o == nil {
 		return nil, nil, err
 	}
+	if blocked, err := s.blocked(ctx, c.Code, c.Referrer); err != nil || blocked {
+		return nil, nil, err
+	}
 	return &c, o, nil
 }
 
@@ -223,6 +226,11 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 	if o == nil {
 		return &refx.AttributionResult{Status: refx.AttributionRefused, Reasons: []string{refx.ReasonNotRunning}}, true, nil
 	}
+	if blocked, err := s.blocked(ctx, c.Code, c.Referrer); err != nil {
+		return nil, true, err
+	} else if blocked {
+		return s.refuse(ctx, exp, c, sig, refx.ReasonBlocked, nil)
+	}
 	keys := []itemKey{attributionKey(sig.Referee), refusalKey(sig.Referee, c.Code)}
 	if sig.Visitor != "" {
 		keys = append(keys, clickKey(c.Code, sig.Visitor))
@@ -304,6 +312,13 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 	items, err := attributionItems(s.table, c, a, sig, got, today, exp.Referral.MaxSignupsPerDay, now)
 	if err != nil {
 		return nil, true, storeError("Attribute", err)
+	}
+	if status == refx.AttributionFlagged {
+		marker, err := reviewMarkerPut(s.table, a)
+		if err != nil {
+			return nil, true, storeError("Attribute", err)
+		}
+		items = append(items, marker)
 	}
 	err = s.transact(ctx, "Attribute", items)
 	switch {

@@ -100,6 +100,7 @@ func TestEveryAdminWriteIsAudited(t *testing.T) {
 	// Two held rewards for the reward moves.
 	heldA, heldB := mustHeldRewards(t, a.store, "walked-rewards", "wally", "wendy")
 	vars := map[string]string{}
+	mustFlaggedSignups(t, a.store, "walked-review", "flag-approve", "flag-reject")
 	const exp = `{"id":"walked","name":"Walked","owner":"growth","mde":0.05,
 		"variants":[{"key":"control","weight":50},{"key":"bold","weight":50}],"goals":[{"key":"signup","kind":"binomial"}]}`
 	steps := []auditWrite{
@@ -110,6 +111,10 @@ func TestEveryAdminWriteIsAudited(t *testing.T) {
 		{route: "POST /v1/experiments/{id}/submit", path: "/v1/experiments/walked/submit", body: `{"note":"said"}`, resource: "experiment", id: "walked", action: "submit", before: true, after: true},
 		{route: "POST /v1/experiments/{id}/approve", path: "/v1/experiments/walked/approve", token: approver.token, wantActorOfToken: "admin:" + approver.id, resource: "experiment", id: "walked", action: "approve", before: true, after: true},
 		{route: "POST /v1/experiments/{id}/start", path: "/v1/experiments/walked/start", resource: "experiment", id: "walked", action: "start", before: true, after: true},
+		{route: "POST /v1/reviews/{referee}/approve", path: "/v1/reviews/flag-approve/approve", body: `{"note":"a known customer"}`, resource: "referral", id: "flag-approve", action: "approve", before: true, after: true},
+		{route: "POST /v1/reviews/{referee}/reject", path: "/v1/reviews/flag-reject/reject", resource: "referral", id: "flag-reject", action: "reject", before: true, after: true},
+		{route: "POST /v1/blocks", body: `{"referrer":"spammer","reason":"self-referral ring"}`, status: 201, resource: "block", id: "referrer:spammer", action: "create", after: true},
+		{route: "DELETE /v1/blocks/{kind}/{id}", path: "/v1/blocks/referrer/spammer", status: 204, resource: "block", id: "referrer:spammer", action: "delete", before: true},
 		{route: "POST /v1/experiments/{id}/aa-simulation", path: "/v1/experiments/walked/aa-simulation", body: `{"simulations":10,"seed":1}`, readOnly: true,
 			status: 400}, // no traffic to simulate yet: a simulation writes nothing either way
 		{route: "POST /v1/experiments/{id}/phases", path: "/v1/experiments/walked/phases", body: `{"variants":[{"key":"control","weight":20},{"key":"bold","weight":80}],"reason":"ramp up","rerandomize":true}`,

@@ -16,6 +16,8 @@ var adminRoles = map[string]refx.AdminRole{
 	// Reads.
 	"GET /v1/me":                              refx.RoleViewer,
 	"GET /v1/audit":                           refx.RoleViewer,
+	"GET /v1/reviews":                         refx.RoleViewer,
+	"GET /v1/blocks":                          refx.RoleViewer,
 	"GET /v1/experiments":                     refx.RoleViewer,
 	"GET /v1/experiments/{id}":                refx.RoleViewer,
 	"GET /v1/experiments/{id}/results":        refx.RoleViewer,
@@ -46,6 +48,10 @@ var adminRoles = map[string]refx.AdminRole{
 	// Drafts, flags, segments, and an experiment's lifecycle but its
 	// approval.
 	"POST /v1/experiments":                      refx.RoleEditor,
+	"POST /v1/reviews/{referee}/approve":        refx.RoleEditor,
+	"POST /v1/reviews/{referee}/reject":         refx.RoleEditor,
+	"POST /v1/blocks":                           refx.RoleEditor,
+	"DELETE /v1/blocks/{kind}/{id}":             refx.RoleEditor,
 	"PATCH /v1/experiments/{id}":                refx.RoleEditor,
 	"POST /v1/experiments/{id}/submit":          refx.RoleEditor,
 	"POST /v1/experiments/{id}/request-changes": refx.RoleEditor,

@@ -252,6 +252,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("GET /v1/layers/{id}", s.getLayer)
 	admin("PATCH /v1/layers/{id}", s.updateLayer)
 	admin("DELETE /v1/layers/{id}", s.deleteLayer)
+	s.reviewRoutes(admin)
 	admin("POST /v1/holdouts", s.createHoldout)
 	admin("GET /v1/holdouts", s.listHoldouts)
 	admin("GET /v1/holdouts/{id}", s.getHoldout)

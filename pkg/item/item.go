@@ -335,6 +335,12 @@ type Attribution struct {
 	// Program is set on a signup made after the code's experiment ended,
 	// attributed for the experiment's program.
 	Program string `dynamodbav:"program,omitempty"`
+	// ReviewDecision ("approve" or "reject"), ReviewedBy, ReviewedAt and
+	// ReviewNote are the reviewer's decision (ReviewDecision).
+	ReviewDecision string     `dynamodbav:"review_decision,omitempty"`
+	ReviewedBy     string     `dynamodbav:"reviewed_by,omitempty"`
+	ReviewedAt     *time.Time `dynamodbav:"reviewed_at,omitempty"`
+	ReviewNote     string     `dynamodbav:"review_note,omitempty"`
 	UserExpiry
 }
 

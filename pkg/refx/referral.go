@@ -190,8 +190,11 @@ type ClickResult struct {
 const (
 	AttributionAttributed = "attributed"
 	AttributionFlagged    = "flagged"
-	AttributionRefused    = "refused"
-	AttributionDuplicate  = "duplicate"
+	// AttributionRejected is a flagged or attributed referee a reviewer
+	// rejected: nothing of theirs counts or earns.
+	AttributionRejected  = "rejected"
+	AttributionRefused   = "refused"
+	AttributionDuplicate = "duplicate"
 
 	ReasonSelfReferral      = "self_referral"
 	ReasonAlreadyAttributed = "already_attributed"
@@ -268,6 +271,8 @@ type Attribution struct {
 	Reasons      []string   `json:"reasons,omitempty"`
 	AttributedAt time.Time  `json:"attributed_at"`
 	ConvertedAt  *time.Time `json:"converted_at,omitempty"`
+	// Review is the reviewer's decision, once there is one.
+	Review *ReviewDecision `json:"review,omitempty"`
 	// Program is set when the signup came after the code's experiment
 	// ended: it counts for the program, not the experiment.
 	Program string `json:"program,omitempty"`

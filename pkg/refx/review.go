@@ -63,3 +63,44 @@ type BlockService interface {
 	// DeleteBlock lifts a block. ENOTFOUND when there is none.
 	DeleteBlock(ctx context.Context, kind BlockKind, id string) error
 }
+
+// Review decisions on a flagged (or, for reject, attributed) attribution.
+const (
+	DecisionApprove = "approve"
+	DecisionReject  = "reject"
+)
+
+// ReviewDecision is a reviewer's decision on a referee's attribution.
+type ReviewDecision struct {
+	Decision   string    `json:"decision"`
+	ReviewedBy string    `json:"reviewed_by,omitempty"`
+	ReviewedAt time.Time `json:"reviewed_at"`
+	Note       string    `json:"note,omitempty"`
+}
+
+// maxReviewNote bounds a decision's note.
+const maxReviewNote = 500
+
+// ValidateReview checks a decision and its note.
+func ValidateReview(decision, note string) error {
+	switch {
+	case decision != DecisionApprove && decision != DecisionReject:
+		return FieldErrorf("decision", "must be %q or %q", DecisionApprove, DecisionReject)
+	case len(note) > maxReviewNote:
+		return FieldErrorf("note", "must be at most %d bytes", maxReviewNote)
+	}
+	return nil
+}
+
+// ReviewService runs the review queue of flagged attributions.
+type ReviewService interface {
+	// Reviews lists an experiment's flagged attributions awaiting a
+	// decision, newest first. EINVALID for a bad cursor.
+	Reviews(ctx context.Context, experiment string, limit int, cursor string) (*AttributionPage, error)
+	// Review decides on a referee's attribution: approve a flagged one
+	// (it counts from then on) or reject a flagged or attributed one (what
+	// it counted is reversed). The same decision again returns the
+	// attribution as decided. ENOTFOUND; ECONFLICT when the attribution
+	// was decided otherwise or cannot take this decision; EINVALID.
+	Review(ctx context.Context, referee, decision, note string) (*Attribution, error)
+}
