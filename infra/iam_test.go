@@ -25,6 +25,7 @@ func TestLeastPrivilege(t *testing.T) {
 	hashKey := s.logicalID(t, "AWS::SecretsManager::Secret", "HashKey")
 	tableArn := getAtt(table, "Arn")
 	gsi1 := join(tableArn, "/index/gsi1")
+	leaders := join(tableArn, "/index/leaders")
 	stream := getAtt(table, "StreamArn")
 	exportObjects := join(getAtt(bucket, "Arn"), "/export/*")
 	logs := func(name string) any {
@@ -60,13 +61,13 @@ func TestLeastPrivilege(t *testing.T) {
 				"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
 				"dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:DescribeTable",
 			}, tableArn),
-			st("Indexes", []string{"dynamodb:Query"}, gsi1),
+			st("Indexes", []string{"dynamodb:Query"}, gsi1, leaders),
 			st("ReadAdminKey", []string{"secretsmanager:GetSecretValue"}, ref(adminKey)),
 		},
 		"snapshot": {
 			st("WriteOwnLogs", ownLogs, logs("snapshot")),
 			st("Table", []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"}, tableArn),
-			st("Indexes", []string{"dynamodb:Query"}, gsi1),
+			st("Indexes", []string{"dynamodb:Query"}, gsi1, leaders),
 		},
 		"export": {
 			st("WriteOwnLogs", ownLogs, logs("export")),
@@ -81,7 +82,7 @@ func TestLeastPrivilege(t *testing.T) {
 		"aggregate": {
 			st("WriteOwnLogs", ownLogs, logs("aggregate")),
 			st("Table", []string{"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, tableArn),
-			st("Indexes", []string{"dynamodb:Query"}, gsi1),
+			st("Indexes", []string{"dynamodb:Query"}, gsi1, leaders),
 			st("SendWebhooks", []string{"sqs:SendMessage"}, webhooks),
 			st("ReadStream", []string{
 				"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
@@ -91,7 +92,7 @@ func TestLeastPrivilege(t *testing.T) {
 		"webhooks": {
 			st("WriteOwnLogs", ownLogs, logs("webhooks")),
 			st("Table", []string{"dynamodb:PutItem", "dynamodb:Query"}, tableArn),
-			st("Indexes", []string{"dynamodb:Query"}, gsi1),
+			st("Indexes", []string{"dynamodb:Query"}, gsi1, leaders),
 			st("ConsumeWebhooks", webhookConsumeActions, webhooks),
 		},
 	}
@@ -131,7 +132,7 @@ func TestLeastPrivilege(t *testing.T) {
 	})
 
 	allowed := map[string]bool{}
-	for _, r := range []any{tableArn, gsi1, stream, exportObjects, ref(adminKey), ref(hashKey), getAtt(dlq, "Arn"), getAtt(aggregateDLQ, "Arn"), webhooks} {
+	for _, r := range []any{tableArn, gsi1, leaders, stream, exportObjects, ref(adminKey), ref(hashKey), getAtt(dlq, "Arn"), getAtt(aggregateDLQ, "Arn"), webhooks} {
 		allowed[canonical(r)] = true
 	}
 	for _, f := range functions {

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -150,6 +151,14 @@ func removalPolicy(retain bool) awscdk.RemovalPolicy {
 	return awscdk.RemovalPolicy_DESTROY
 }
 
+// attributeType is the CDK's name of a DynamoDB key type.
+func attributeType(t types.ScalarAttributeType) awsdynamodb.AttributeType {
+	if t == types.ScalarAttributeTypeN {
+		return awsdynamodb.AttributeType_NUMBER
+	}
+	return awsdynamodb.AttributeType_STRING
+}
+
 func newTable(stack awscdk.Stack, retain bool) awsdynamodb.TableV2 {
 	spec := dynamo.Table
 	var gsis []*awsdynamodb.GlobalSecondaryIndexPropsV2
@@ -157,7 +166,7 @@ func newTable(stack awscdk.Stack, retain bool) awsdynamodb.TableV2 {
 		gsis = append(gsis, &awsdynamodb.GlobalSecondaryIndexPropsV2{
 			IndexName:    jsii.String(ix.Name),
 			PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(ix.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
-			SortKey:      &awsdynamodb.Attribute{Name: jsii.String(ix.SortKey), Type: awsdynamodb.AttributeType_STRING},
+			SortKey:      &awsdynamodb.Attribute{Name: jsii.String(ix.SortKey), Type: attributeType(ix.SortKeyType())},
 		})
 	}
 	return awsdynamodb.NewTableV2(stack, jsii.String("Table"), &awsdynamodb.TablePropsV2{

@@ -38,6 +38,13 @@ func TestTableFromTheOneDefinition(t *testing.T) {
 							map[string]any{"AttributeName": "gsi1sk", "KeyType": "RANGE"},
 						},
 						"Projection": map[string]any{"ProjectionType": "ALL"},
+					}, map[string]any{
+						"IndexName": "leaders",
+						"KeySchema": []any{
+							map[string]any{"AttributeName": "lbpk", "KeyType": "HASH"},
+							map[string]any{"AttributeName": "lbscore", "KeyType": "RANGE"},
+						},
+						"Projection": map[string]any{"ProjectionType": "ALL"},
 					}},
 					"Replicas": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
 						"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},

@@ -111,7 +111,7 @@ func (s *Store) Aggregate(ctx context.Context, batch []*stream.Record) (*Aggrega
 	rep.Bookkeeping = true
 	for _, r := range batch {
 		switch stream.StringAttr(r.Image(), "entity") {
-		case entityCounter, entityLedger, entityWatermark, entityAggError:
+		case entityCounter, entityLedger, entityWatermark, entityAggError, entityLeader:
 		default:
 			rep.Bookkeeping = false
 		}

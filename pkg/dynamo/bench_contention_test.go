@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -202,6 +203,27 @@ func benchmarkContentionWRU(b *testing.B) {
 		}},
 		{"referee-signup", func(i int) string { return fresh("referee", i) }, func(referee string) error {
 			_, err := c.through.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referee, IPHash: "ip-" + referee})
+			return err
+		}},
+		// Codes (pkg/dynamo/codes.go): a vanity code costs what a random one
+		// does; a click through a channel, and a referee's conversion, add
+		// the channel counter and leader entries on the aggregator's side.
+		{"vanity-code", func(i int) string { return fresh("vanity", i) }, func(referrer string) error {
+			_, err := c.through.CreateCode(ctx, refx.CodeRequest{Experiment: e.ID, Referrer: referrer, Code: strings.ToUpper(referrer)})
+			return err
+		}},
+		{"referral-click-channel", func(i int) string { return fresh("visitor-ch", i) }, func(visitor string) error {
+			_, err := c.through.RecordClick(ctx, refx.Click{Code: link.Code, Visitor: visitor, Channel: "email", UTM: refx.UTM{Source: "newsletter", Campaign: "spring"}})
+			return err
+		}},
+		{"referee-conversion", func(i int) string {
+			referee := fresh("buyer", i)
+			if _, err := direct.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referee, IPHash: "ip-" + referee}); err != nil {
+				b.Fatal(err)
+			}
+			return referee
+		}, func(referee string) error {
+			_, err := c.through.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "purchase", User: referee, Value: decimal(b, "19.99")})
 			return err
 		}},
 	}

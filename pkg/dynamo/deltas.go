@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/big"
@@ -62,12 +63,12 @@ func deltasOf(r *stream.Record, exps map[string]*refx.Experiment, slot func(*ref
 		err = d.refusal(r.New)
 	case entityLamedKey:
 		err = d.lamed(r.New)
-	case entityDecision:
-		err = d.decision(r.New)
 	case entityRefund:
 		err = d.refund(r.New)
 	case entityConversion:
 		err = d.conversion(r.New)
+	case entityDecision:
+		err = d.decision(r.New)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", entity, err)
@@ -230,6 +231,9 @@ func (d *deltaSet) countEvent(e *eventItem) error {
 			totals := d.codeTotals(exp, c.Code, c.Variant)
 			totals.addTo("conversions", one)
 			totals.addTo("value", value)
+			channel := cmp.Or(c.Channel, refx.ChannelUnknown)
+			d.funnel(exp, totals, c.Code, c.Variant, channel, "conversions", one)
+			d.funnel(exp, totals, c.Code, c.Variant, channel, "value", value)
 			if c.FirstConversion {
 				d.referral(exp, c.Variant).addTo("converting_referees", one)
 			}
@@ -290,19 +294,10 @@ func (d *deltaSet) refund(image map[string]types.AttributeValue) error {
 	if r.RefundedEvent == "" || r.Type == "" || r.EventReceivedAt.IsZero() {
 		return errors.New("refund lacks refunded_event, type or event_received_at")
 	}
-	reversed := deltaSet{exps: d.exps, slot: d.slot}
-	err := reversed.countEvent(&eventItem{ID: r.RefundedEvent, Type: r.Type, Value: r.Value,
-		ReceivedAt: r.EventReceivedAt, Credits: r.Credits})
-	if err != nil {
-		return err
-	}
-	for _, c := range reversed.changes {
-		for _, v := range c.add {
-			v.Neg(v)
-		}
-	}
-	d.changes = append(d.changes, reversed.changes...)
-	return nil
+	return d.subtract(func(reversed *deltaSet) error {
+		return reversed.countEvent(&eventItem{ID: r.RefundedEvent, Type: r.Type, Value: r.Value,
+			ReceivedAt: r.EventReceivedAt, Credits: r.Credits})
+	})
 }
 
 // conversion counts a change refunds made to whether a user is converted.
@@ -363,7 +358,9 @@ func (d *deltaSet) click(image map[string]types.AttributeValue) error {
 		d.program(program).addTo("clicks", one)
 	}
 	if exp := d.counting(c.Experiment, c.ClickedAt); exp != nil && c.Counted && exp.Referral != nil {
-		d.codeTotals(exp, c.Code, c.Variant).addTo("clicks", one)
+		totals := d.codeTotals(exp, c.Code, c.Variant)
+		totals.addTo("clicks", one)
+		d.funnel(exp, totals, c.Code, c.Variant, channelOrDirect(c.Channel), "clicks", one)
 	}
 	return nil
 }
@@ -444,7 +441,9 @@ func (d *deltaSet) countAttribution(a attributionItem) error {
 		return nil
 	}
 	if a.Status == refx.AttributionAttributed {
-		d.codeTotals(exp, a.Code, a.Variant).addTo("signups", one)
+		totals := d.codeTotals(exp, a.Code, a.Variant)
+		totals.addTo("signups", one)
+		d.funnel(exp, totals, a.Code, a.Variant, cmp.Or(a.Channel, refx.ChannelUnknown), "signups", one)
 		return nil
 	}
 	if len(a.Reasons) > 0 {

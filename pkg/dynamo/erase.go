@@ -100,7 +100,13 @@ func (s *Store) EraseUser(ctx context.Context, user string) (*refx.Erasure, erro
 			e.Refusals++
 		case strings.HasPrefix(sk, codePointerPrefix):
 			e.Codes++
-			deletes = append(deletes, codeKey(stream.StringAttr(it, "code")).Attributes())
+			code := stream.StringAttr(it, "code")
+			deletes = append(deletes, codeKey(code).Attributes())
+			// A vanity code may be the referrer's name: its leaderboard
+			// entries go with it.
+			for _, by := range refx.LeaderBys {
+				deletes = append(deletes, leaderKey(code, by).Attributes())
+			}
 		}
 	}
 	in, err = s.indexKeysQuery(userEventsPK(user))

@@ -149,7 +149,7 @@ func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResu
 		if referral != nil {
 			item.Credits = append(item.Credits, creditItem{
 				Experiment: referral.exp.ID, Variant: referral.attr.Variant,
-				FirstConversion: referral.first, Referrer: referral.attr.Referrer, Code: referral.attr.Code,
+				FirstConversion: referral.first, Referrer: referral.attr.Referrer, Code: referral.attr.Code, Channel: referral.attr.Channel,
 				Value: referral.capped, Program: referral.program,
 			})
 		}

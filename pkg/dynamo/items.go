@@ -61,7 +61,8 @@ func toExperimentItem(e *refx.Experiment) experimentItem {
 	}
 	if r := e.Referral; r != nil {
 		it.Referral = &referralConfigItem{LandingURL: r.LandingURL, ConversionGoal: r.ConversionGoal, WindowDays: r.WindowDays,
-			MaxSignupsPerHour: r.MaxSignupsPerHour, MaxSignupsPerDay: r.MaxSignupsPerDay, Program: r.Program}
+			MaxSignupsPerHour: r.MaxSignupsPerHour, MaxSignupsPerDay: r.MaxSignupsPerDay, Program: r.Program,
+			CodeTTLDays: r.CodeTTLDays}
 		for name, d := range r.Metrics {
 			if it.Referral.Metrics == nil {
 				it.Referral.Metrics = map[string]item.Decision{}
@@ -123,7 +124,8 @@ func experimentOf(it experimentItem) *refx.Experiment {
 	}
 	if r := it.Referral; r != nil {
 		e.Referral = &refx.ReferralConfig{LandingURL: r.LandingURL, ConversionGoal: r.ConversionGoal,
-			WindowDays: r.WindowDays, MaxSignupsPerHour: r.MaxSignupsPerHour, MaxSignupsPerDay: r.MaxSignupsPerDay, Program: r.Program}
+			WindowDays: r.WindowDays, MaxSignupsPerHour: r.MaxSignupsPerHour, MaxSignupsPerDay: r.MaxSignupsPerDay, Program: r.Program,
+			CodeTTLDays: r.CodeTTLDays}
 		for name, d := range r.Metrics {
 			if e.Referral.Metrics == nil {
 				e.Referral.Metrics = map[string]refx.Decision{}

@@ -18,6 +18,7 @@ import (
 //	participants  COUNT#<experiment>[#P<phase ≥ 2>]#<shard> VARIANT#<variant>#PARTICIPANTS
 //	goal counter  COUNT#<experiment>#<shard> VARIANT#<variant>#GOAL#<goal>
 //	referral ctr  COUNT#<experiment>#<shard> VARIANT#<variant>#REFERRAL
+//	channel ctr   COUNT#<experiment>#<shard> VARIANT#<variant>#CHANNEL#<channel>
 //	referral code CODE#<code>                CODE
 //	guard marker  CODE#<code>                IP#<hash> | DEVICE#<hash>
 //	code pointer  USER#<referrer>            REFCODE#<experiment>
@@ -29,6 +30,7 @@ import (
 //	lamed nspace  LAMEDNS#<namespace>        LIMITS
 //	snapshot      SNAP#<experiment>          <period start, UTC, fixed width>
 //	code totals   CODE#<code>                TOTALS
+//	leader entry  CODE#<code>                LEADER#<by>                     (leaders: lbpk <experiment>#<by>, lbscore N)
 //	velocity slot CODE#<code>                VEL#H#<hour>#<n> | VEL#D#<day>#<n>
 //	agg. ledger   AGG#<anchor sequence>      LEDGER
 //	watermark     AGGREGATE                  WATERMARK
@@ -86,6 +88,8 @@ const (
 	lamedNSSK          = "LIMITS"
 	snapshotPrefix     = "SNAP#"
 	codeTotalsSK       = "TOTALS"
+	leaderPrefix       = "LEADER#"
+	channelInfix       = "#CHANNEL#"
 	velocityPrefix     = "VEL#"
 	// The aggregator's own items.
 	aggregateLedgerPrefix = "AGG#"
@@ -366,6 +370,19 @@ func referralCounterKey(scope string, shard int, variant string) itemKey {
 }
 
 func codeKey(code string) itemKey { return itemKey{PK: codePrefix + code, SK: codeSK} }
+
+// channelCounterKey counts a variant's referral funnel through one channel
+// (a closed set: refx.Channels), beside its referral counter.
+func channelCounterKey(scope string, shard int, variant, channel string) itemKey {
+	return itemKey{PK: counterPK(scope, shard), SK: variantPrefix + variant + channelInfix + channel}
+}
+
+// leaderKey is a code's entry in its experiment's leaderboard by one
+// total: the aggregator ADDs to its numeric lbscore, which sorts the
+// leaders index's partition lbpk = leaderPK(experiment, by).
+func leaderKey(code, by string) itemKey { return itemKey{PK: codePrefix + code, SK: leaderPrefix + by} }
+
+func leaderPK(experiment, by string) string { return experiment + "#" + by }
 
 // codeTotalsKey holds a code's running totals, which only the aggregator
 // writes: the per-referrer sums of squares are derived from their changes.

@@ -20,61 +20,10 @@ var _ refx.ReferralService = (*Store)(nil)
 // already taken (about one chance in 10¹² per try).
 const maxCodeCollisions = 5
 
-// CreateReferral returns the referrer's code in a running referral
-// experiment, creating it on the first call: the referrer is assigned like
-// any user, then the code and the referrer's pointer to it are put if absent
-// in one transaction. Both items are new, keyed by the code and by the
-// referrer: nothing shared is written; the aggregator counts the referrer
-// from the code's insert.
+// CreateReferral returns the referrer's random code in a running referral
+// experiment, creating it on the first call (createCode).
 func (s *Store) CreateReferral(ctx context.Context, experiment, referrer string) (*refx.ReferralLink, error) {
-	exp, err := s.cachedExperiment(ctx, experiment)
-	if err != nil {
-		return nil, err
-	}
-	if exp.Referral == nil {
-		return nil, refx.Errorf(refx.ECONFLICT, "experiment %s is not a referral experiment", exp.ID)
-	}
-	if p, err := s.codePointer(ctx, referrer, exp.ID); err != nil || p != nil {
-		return linkOf(exp, p), err
-	}
-	a, err := s.Assign(ctx, exp.ID, referrer, nil) // referral experiments have no audience
-	if err != nil {
-		return nil, err
-	}
-	if a.AssignedAt == nil && exp.Status != refx.StatusRunning {
-		return nil, refx.Errorf(refx.ECONFLICT, "experiment %s is %s: no new referral links", exp.ID, exp.Status)
-	}
-	for attempt := 0; attempt < maxCodeCollisions; attempt++ {
-		now := s.opts.Now().UTC()
-		rc := referralCode{
-			Code: refx.NewCode(), Experiment: exp.ID, Referrer: referrer,
-			Variant: a.Variant, Counted: a.InExperiment, CreatedAt: now, UserExpiry: s.userExpiry(now),
-		}
-		p := pointerItem{Key: codePointerKey(referrer, exp.ID), Entity: entityPointer, ReferralCode: rc}
-		codePut, err := putIfAbsent(s.table, codeItem{Key: codeKey(rc.Code), Entity: entityReferral, ReferralCode: rc})
-		if err != nil {
-			return nil, storeError("CreateReferral", err)
-		}
-		pointerPut, err := putIfAbsent(s.table, p)
-		if err != nil {
-			return nil, storeError("CreateReferral", err)
-		}
-		err = s.transact(ctx, "CreateReferral", []types.TransactWriteItem{codePut, pointerPut})
-		reasons := cancellationReasons(err)
-		switch {
-		case err == nil:
-			return linkOf(exp, &p), nil
-		case conditionFailed(reasons, 1):
-			// A concurrent first call created the referrer's code.
-			stored, err := s.codePointer(ctx, referrer, exp.ID)
-			return linkOf(exp, stored), err
-		case conditionFailed(reasons, 0):
-			continue // code collision: draw another
-		default:
-			return nil, storeError("CreateReferral", err)
-		}
-	}
-	return nil, refx.Errorf(refx.EUNAVAILABLE, "could not draw a free referral code; try again")
+	return s.createCode(ctx, refx.CodeRequest{Experiment: experiment, Referrer: referrer}, false)
 }
 
 func linkOf(exp *refx.Experiment, p *pointerItem) *refx.ReferralLink {
@@ -85,6 +34,7 @@ func linkOf(exp *refx.Experiment, p *pointerItem) *refx.ReferralLink {
 	return &refx.ReferralLink{
 		Code: p.Code, Experiment: p.Experiment, Referrer: p.Referrer, Variant: p.Variant,
 		Payload: v.Payload, InExperiment: p.Counted, CreatedAt: p.CreatedAt,
+		ExpiresAt: refx.CodeExpiry(p.CreatedAt, p.ExpiresAt, exp.Referral),
 	}
 }
 
@@ -124,6 +74,9 @@ func (s *Store) liveCode(ctx context.Context, code string) (*codeItem, *offer, e
 	o, err := s.currentOffer(ctx, c)
 	if err != nil || o == nil {
 		return nil, nil, err
+	}
+	if s.codeExpired(&c, o.Experiment) {
+		return nil, nil, nil
 	}
 	if blocked, err := s.blocked(ctx, c.Code, c.Referrer); err != nil || blocked {
 		return nil, nil, err
@@ -171,6 +124,7 @@ func (s *Store) RecordClick(ctx context.Context, click refx.Click) (*refx.ClickR
 	item, err := attributevalue.MarshalMap(clickItem{
 		Key: clickKey(c.Code, click.Visitor), Entity: entityClick, Code: c.Code, Experiment: exp.ID,
 		Variant: c.Variant, Counted: c.Counted, Visitor: click.Visitor, IPHash: click.IPHash, ClickedAt: now,
+		Channel: click.Channel, UTMSource: click.UTM.Source, UTMMedium: click.UTM.Medium, UTMCampaign: click.UTM.Campaign,
 		UserExpiry: s.userExpiry(now),
 	})
 	if err != nil {
@@ -226,6 +180,9 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 	if o == nil {
 		return &refx.AttributionResult{Status: refx.AttributionRefused, Reasons: []string{refx.ReasonNotRunning}}, true, nil
 	}
+	if s.codeExpired(&c, exp) {
+		return s.refuse(ctx, exp, c, sig, refx.ReasonCodeExpired, nil)
+	}
 	if blocked, err := s.blocked(ctx, c.Code, c.Referrer); err != nil {
 		return nil, true, err
 	} else if blocked {
@@ -263,11 +220,11 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 		return s.refuse(ctx, exp, c, sig, "", got)
 	}
 	now := s.opts.Now().UTC()
-	windowStart := c.CreatedAt
+	windowStart, channel := c.CreatedAt, refx.ChannelUnknown
 	if av := got[clickKey(c.Code, sig.Visitor)]; av != nil {
 		var click clickItem
 		if err := attributevalue.UnmarshalMap(av, &click); err == nil {
-			windowStart = click.ClickedAt
+			windowStart, channel = click.ClickedAt, channelOrDirect(click.Channel)
 		}
 	}
 	switch {
@@ -307,7 +264,7 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 		Key: attributionKey(sig.Referee), GSI1PK: referrerPK(c.Referrer), GSI1SK: referrerListSK(now, sig.Referee),
 		Entity: entityAttrib, Referee: sig.Referee, Referrer: c.Referrer, Code: c.Code, Experiment: exp.ID,
 		Variant: c.Variant, Counted: c.Counted, Status: status, Reasons: reasons, AttributedAt: now,
-		Visitor: sig.Visitor, Program: o.ProgramID(), UserExpiry: s.userExpiry(now),
+		Visitor: sig.Visitor, Program: o.ProgramID(), Channel: channel, UserExpiry: s.userExpiry(now),
 	}
 	items, err := attributionItems(s.table, c, a, sig, got, today, exp.Referral.MaxSignupsPerDay, now)
 	if err != nil {

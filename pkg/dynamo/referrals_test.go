@@ -128,7 +128,11 @@ func TestReferralFunnel(t *testing.T) {
 	if bobSame {
 		want.Referrers, want.SharingReferrers, want.Clicks, want.PerReferrer.ClicksSumSq = 2, 2, 3, 5
 	}
-	r.Rates, r.Refused, r.Flagged = refx.ReferralRates{}, nil, nil
+	// Links opened without a channel count as direct, in every total.
+	if d := r.Channels[refx.ChannelDirect]; len(r.Channels) != 1 || d.Clicks != want.Clicks || d.Signups != 1 || d.Conversions != 2 || d.Value != "42.5" {
+		t.Fatalf("channels = %+v", r.Channels)
+	}
+	r.Rates, r.Refused, r.Flagged, r.Channels = refx.ReferralRates{}, nil, nil, nil
 	if fmt.Sprint(*r) != fmt.Sprint(want) {
 		t.Fatalf("referral counts\n got %+v\nwant %+v", *r, want)
 	}

@@ -169,7 +169,7 @@ func (s *Store) planReversal(ctx context.Context, orig *eventItem) (*reversal, e
 	for _, c := range orig.Credits {
 		if c.Referrer != "" {
 			rev.credits = append(rev.credits, creditItem{Experiment: c.Experiment, Variant: c.Variant,
-				Referrer: c.Referrer, Code: c.Code, Value: c.Value})
+				Referrer: c.Referrer, Code: c.Code, Channel: c.Channel, Value: c.Value})
 			if attr != nil && attr.Code == c.Code {
 				rev.scopes = append(rev.scopes, referralScope(attr, orig.ReceivedAt))
 				// The referee's fence, as totalsBack's.

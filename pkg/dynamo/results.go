@@ -82,7 +82,7 @@ func (s *Store) counterShard(ctx context.Context, scope string, shard int) ([]ma
 func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValue) (*refx.Results, error) {
 	variants := make(map[string]*variantSums, len(exp.Variants))
 	for _, v := range exp.Variants {
-		vs := &variantSums{goals: map[string]*goalSums{}, ratios: map[string]*big.Rat{}, referral: decimalCounts{}}
+		vs := &variantSums{goals: map[string]*goalSums{}, ratios: map[string]*big.Rat{}, referral: decimalCounts{}, channels: channelSums{}}
 		for _, g := range exp.Goals {
 			vs.goals[g.Key] = &goalSums{}
 		}
@@ -106,6 +106,8 @@ func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValu
 				vs.participants += it.Participants
 			case strings.HasSuffix(it.SK, referralSuffix):
 				vs.referral.add(av)
+			case strings.Contains(it.SK, channelInfix):
+				vs.channels.add(av)
 			case strings.Contains(it.SK, ratioInfix):
 				if r, ok := vs.ratios[it.Ratio]; ok {
 					addDecimal(r, string(it.Products))
@@ -159,6 +161,7 @@ func sumCounters(exp *refx.Experiment, shards [][]map[string]types.AttributeValu
 		}
 		if exp.Referral != nil {
 			vr.Referral = vs.referral.counts()
+			vr.Referral.Channels = vs.channels.counts()
 		}
 		res.Variants = append(res.Variants, vr)
 	}
@@ -194,6 +197,7 @@ type variantSums struct {
 	// ratios holds each ratio metric's Σab.
 	ratios   map[string]*big.Rat
 	referral decimalCounts
+	channels channelSums
 }
 
 // decimalCounts adds up the numeric attributes of referral counter items,

@@ -24,13 +24,30 @@ const (
 	// IndexGSI1 is the generic listing index (experiments by status, a
 	// referrer's referrals, ...).
 	IndexGSI1 = "gsi1"
+
+	// IndexLeaders orders each experiment's codes by a total: sparse (only
+	// leader entries carry lbpk), its numeric sort key the very attribute
+	// the aggregator ADDs to, so that no write computes a rank.
+	IndexLeaders    = "leaders"
+	AttrLeaderPK    = "lbpk"
+	AttrLeaderScore = "lbscore"
 )
 
-// Index describes a global secondary index projecting all attributes.
+// Index describes a global secondary index projecting all attributes:
+// string keys, but a numeric sort key when NumericSortKey.
 type Index struct {
-	Name         string
-	PartitionKey string
-	SortKey      string
+	Name           string
+	PartitionKey   string
+	SortKey        string
+	NumericSortKey bool
+}
+
+// SortKeyType is the DynamoDB type of the index's sort key.
+func (ix Index) SortKeyType() types.ScalarAttributeType {
+	if ix.NumericSortKey {
+		return types.ScalarAttributeTypeN
+	}
+	return types.ScalarAttributeTypeS
 }
 
 // TableSpec is the one definition of the refx table: string keys pk/sk, the
@@ -48,9 +65,12 @@ type TableSpec struct {
 
 // Table is the refx table design.
 var Table = TableSpec{
-	PartitionKey:   AttrPK,
-	SortKey:        AttrSK,
-	Indexes:        []Index{{Name: IndexGSI1, PartitionKey: AttrGSI1PK, SortKey: AttrGSI1SK}},
+	PartitionKey: AttrPK,
+	SortKey:      AttrSK,
+	Indexes: []Index{
+		{Name: IndexGSI1, PartitionKey: AttrGSI1PK, SortKey: AttrGSI1SK},
+		{Name: IndexLeaders, PartitionKey: AttrLeaderPK, SortKey: AttrLeaderScore, NumericSortKey: true},
+	},
 	TTLAttribute:   AttrTTL,
 	StreamViewType: types.StreamViewTypeNewAndOldImages,
 	BillingMode:    types.BillingModePayPerRequest,
@@ -66,7 +86,7 @@ func (s TableSpec) CreateTableInput(name string) *dynamodb.CreateTableInput {
 	for _, ix := range s.Indexes {
 		attrs = append(attrs,
 			types.AttributeDefinition{AttributeName: aws.String(ix.PartitionKey), AttributeType: types.ScalarAttributeTypeS},
-			types.AttributeDefinition{AttributeName: aws.String(ix.SortKey), AttributeType: types.ScalarAttributeTypeS})
+			types.AttributeDefinition{AttributeName: aws.String(ix.SortKey), AttributeType: ix.SortKeyType()})
 		gsis = append(gsis, types.GlobalSecondaryIndex{
 			IndexName:  aws.String(ix.Name),
 			KeySchema:  keySchema(ix.PartitionKey, ix.SortKey),

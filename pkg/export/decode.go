@@ -50,8 +50,10 @@ var decoders = map[string]Decoder{
 	// referrer's code, visitor and guard markers and velocity slots remember
 	// what the guards have seen, a lamed_uuid is an idempotency key of the
 	// lamed import.
-	"counter":             Skip,
-	"code_totals":         Skip,
+	"counter":     Skip,
+	"code_totals": Skip,
+	// A code's leaderboard entries copy its totals.
+	"leader":              Skip,
 	"aggregate_ledger":    Skip,
 	"aggregate_watermark": Skip,
 	"aggregate_error":     Skip,

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/refx-dev/refx/pkg/httpapi"
 	"github.com/refx-dev/refx/pkg/refx"
@@ -97,6 +98,20 @@ func TestEveryAdminWriteIsAudited(t *testing.T) {
 	if err := a.store.LamedTrack(t.Context(), refx.LamedTrack{Namespace: "alephbet", Experiment: "Button", Variant: "red", Event: "participate", UUID: "u1"}); err != nil {
 		t.Fatal(err)
 	}
+	// A running referral experiment for POST /v1/codes.
+	ref, err := refx.NewExperiment{ID: "walked-ref", Name: "Codes", Owner: "growth",
+		Variants: []refx.Variant{{Key: "control", Weight: 50}, {Key: "double", Weight: 50}},
+		Goals:    []refx.Goal{{Key: "signup", Kind: refx.GoalBinomial}},
+		Referral: &refx.ReferralConfig{LandingURL: "https://shop.example/welcome"}}.Build(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.CreateExperiment(t.Context(), ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.SetStatus(t.Context(), ref.ID, refx.StatusRunning); err != nil {
+		t.Fatal(err)
+	}
 	// Two held rewards for the reward moves.
 	heldA, heldB := mustHeldRewards(t, a.store, "walked-rewards", "wally", "wendy")
 	vars := map[string]string{}
@@ -145,6 +160,7 @@ func TestEveryAdminWriteIsAudited(t *testing.T) {
 		{route: "PATCH /v1/webhooks/{id}", path: "/v1/webhooks/$wh", body: `{"version":1,"description":"payouts"}`, resource: "webhook", id: "$wh", action: "update", before: true, after: true},
 		{route: "POST /v1/webhooks/{id}/rotate-secret", path: "/v1/webhooks/$wh/rotate-secret", resource: "webhook", id: "$wh", action: "rotate_secret", before: true, after: true},
 		{route: "DELETE /v1/webhooks/{id}", path: "/v1/webhooks/$wh", status: 204, resource: "webhook", id: "$wh", action: "delete", before: true},
+		{route: "POST /v1/codes", body: `{"experiment":"walked-ref","referrer":"vip","code":"vip-walk"}`, resource: "code", id: "VIP-WALK", action: "create", after: true},
 		{route: "POST /v1/rewards/{id}/approve", path: "/v1/rewards/" + heldA + "/approve", resource: "reward", id: heldA, action: "approve", before: true, after: true},
 		{route: "POST /v1/rewards/{id}/issue", path: "/v1/rewards/" + heldA + "/issue", body: `{"reference":"po-1"}`, resource: "reward", id: heldA, action: "issue", before: true, after: true},
 		{route: "POST /v1/rewards/{id}/reverse", path: "/v1/rewards/" + heldA + "/reverse", body: `{"note":"chargeback"}`, resource: "reward", id: heldA, action: "reverse", before: true, after: true},

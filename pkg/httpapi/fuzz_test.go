@@ -195,8 +195,8 @@ func FuzzDecodeReferral(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req ReferralRequest
 		checkDecode(t, body, &req, func() ([]string, error) {
-			req.Referrer = refx.NormalizeUser(req.Referrer)
-			return []string{req.Referrer}, req.validate()
+			cr, err := req.codeRequest(fuzzNow)
+			return []string{cr.Referrer}, err
 		})
 	})
 }

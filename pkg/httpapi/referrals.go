@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/refx-dev/refx/pkg/refx"
 )
@@ -21,16 +22,15 @@ const VisitorCookie = "refx_vid"
 type ReferralRequest struct {
 	Experiment string `json:"experiment"`
 	Referrer   string `json:"referrer"`
+	// Code asks for a vanity code (refx.ValidateVanityCode).
+	Code string `json:"code,omitempty"`
 }
 
-func (req ReferralRequest) validate() error {
-	switch {
-	case !refx.ValidSlug(req.Experiment):
-		return refx.FieldErrorf("experiment", "must be an experiment id")
-	case !refx.ValidUser(req.Referrer):
-		return refx.InvalidUser("referrer")
-	}
-	return nil
+// codeRequest is the request normalized and validated.
+func (req ReferralRequest) codeRequest(now time.Time) (refx.CodeRequest, error) {
+	cr := refx.CodeRequest{Experiment: req.Experiment, Referrer: req.Referrer, Code: req.Code}
+	cr.Normalize()
+	return cr, cr.Validate(now)
 }
 
 func (s *Server) createReferral(w http.ResponseWriter, r *http.Request) error {
@@ -38,11 +38,11 @@ func (s *Server) createReferral(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	req.Referrer = refx.NormalizeUser(req.Referrer)
-	if err := req.validate(); err != nil {
+	cr, err := req.codeRequest(s.now())
+	if err != nil {
 		return err
 	}
-	link, err := s.Referrals.CreateReferral(r.Context(), req.Experiment, req.Referrer)
+	link, err := s.Referrals.CreateCode(r.Context(), cr)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func (s *Server) createReferral(w http.ResponseWriter, r *http.Request) error {
 }
 
 func referralCode(r *http.Request) (string, error) {
-	code := strings.ToUpper(r.PathValue("code"))
+	code := refx.NormalizeCode(r.PathValue("code"))
 	if !refx.ValidCode(code) {
 		return "", refx.FieldErrorf("code", "must be a referral code")
 	}
@@ -89,7 +89,12 @@ func (s *Server) followLink(w http.ResponseWriter, r *http.Request) {
 		s.metric(r.Context(), MetricRateLimited, 1)
 	} else if code, err := referralCode(r); err == nil {
 		visitor := s.visitor(w, r)
-		res, err := s.Referrals.RecordClick(r.Context(), refx.Click{Code: code, Visitor: visitor, IPHash: ipHash})
+		q := r.URL.Query()
+		res, err := s.Referrals.RecordClick(r.Context(), refx.Click{
+			Code: code, Visitor: visitor, IPHash: ipHash,
+			Channel: refx.NormalizeChannel(q.Get("channel"), q.Get("utm_source")),
+			UTM:     refx.UTM{Source: refx.CleanUTM(q.Get("utm_source")), Medium: refx.CleanUTM(q.Get("utm_medium")), Campaign: refx.CleanUTM(q.Get("utm_campaign"))},
+		})
 		if err != nil {
 			logger(r.Context()).ErrorContext(r.Context(), "click not recorded; the visitor is redirected anyway", "code", code, "err", err)
 		}

@@ -27,6 +27,7 @@ var adminRoles = map[string]refx.AdminRole{
 	"GET /v1/experiments/{id}/timeseries":     refx.RoleViewer,
 	"GET /v1/experiments/{id}/charts/{chart}": refx.RoleViewer,
 	"GET /v1/referrers/{user}/referrals":      refx.RoleViewer,
+	"GET /v1/experiments/{id}/leaderboard":    refx.RoleViewer,
 	"GET /v1/flags":                           refx.RoleViewer,
 	"GET /v1/flags/{key}":                     refx.RoleViewer,
 	"GET /v1/segments":                        refx.RoleViewer,
@@ -36,14 +37,14 @@ var adminRoles = map[string]refx.AdminRole{
 	"GET /v1/layers/{id}":                     refx.RoleViewer,
 	"GET /v1/holdouts":                        refx.RoleViewer,
 	"GET /v1/holdouts/{id}":                   refx.RoleViewer,
+	"GET /v1/webhooks":                        refx.RoleViewer,
+	"GET /v1/webhooks/{id}":                   refx.RoleViewer,
+	"GET /v1/webhooks/{id}/deliveries":        refx.RoleViewer,
 	"GET /v1/rewards":                         refx.RoleViewer,
 	"GET /v1/rewards/{id}":                    refx.RoleViewer,
 	"GET /v1/programs":                        refx.RoleViewer,
 	"GET /v1/programs/{id}":                   refx.RoleViewer,
 	"GET /v1/programs/{id}/results":           refx.RoleViewer,
-	"GET /v1/webhooks":                        refx.RoleViewer,
-	"GET /v1/webhooks/{id}":                   refx.RoleViewer,
-	"GET /v1/webhooks/{id}/deliveries":        refx.RoleViewer,
 
 	// Drafts, flags, segments, and an experiment's lifecycle but its
 	// approval.
@@ -71,15 +72,16 @@ var adminRoles = map[string]refx.AdminRole{
 	"POST /v1/layers":                           refx.RoleEditor,
 	"PATCH /v1/layers/{id}":                     refx.RoleEditor,
 	"POST /v1/holdouts":                         refx.RoleEditor,
+	"POST /v1/webhooks":                         refx.RoleEditor,
+	"PATCH /v1/webhooks/{id}":                   refx.RoleEditor,
+	"POST /v1/webhooks/{id}/rotate-secret":      refx.RoleEditor,
+	"POST /v1/codes":                            refx.RoleEditor,
 	"POST /v1/rewards/{id}/approve":             refx.RoleEditor, // or a secret key (adminOrSecret)
 	"POST /v1/rewards/{id}/reject":              refx.RoleEditor,
 	"POST /v1/rewards/{id}/issue":               refx.RoleEditor, // or a secret key
 	"POST /v1/rewards/{id}/reverse":             refx.RoleEditor, // or a secret key
 	"POST /v1/programs":                         refx.RoleEditor,
 	"PATCH /v1/programs/{id}":                   refx.RoleEditor,
-	"POST /v1/webhooks":                         refx.RoleEditor,
-	"PATCH /v1/webhooks/{id}":                   refx.RoleEditor,
-	"POST /v1/webhooks/{id}/rotate-secret":      refx.RoleEditor,
 
 	"POST /v1/experiments/{id}/approve": refx.RoleApprover,
 

@@ -181,6 +181,7 @@ func (s *Server) assignRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /v1/assign", s.public(s.assign))
 	mux.Handle("POST /v1/referrals", s.public(s.createReferral))
 	mux.Handle("GET /v1/referrals/{code}", apiFunc(s.codeInfo))
+	mux.Handle("GET /v1/referrals/{code}/stats", apiFunc(s.codeStats))
 	mux.Handle("POST /v1/identify", s.public(s.identify))
 	mux.Handle("GET /v1/refx.js", webclient.Script)
 	mux.Handle("GET /v1/refx.mjs", webclient.Module)
@@ -228,6 +229,8 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("GET /v1/experiments/{id}/health", s.experimentHealth)
 	admin("POST /v1/experiments/{id}/aa-simulation", s.aaSimulation)
 	admin("GET /v1/referrers/{user}/referrals", s.referrerReferrals)
+	admin("POST /v1/codes", s.issueCode)
+	admin("GET /v1/experiments/{id}/leaderboard", s.leaderboard)
 	mux.Handle("DELETE /v1/users/{user}", s.adminOrSecret(isAdminKey, "DELETE /v1/users/{user}", s.eraseUser))
 	admin("DELETE /v1/experiments/{id}", s.deleteExperiment)
 	admin("GET /v1/experiments/{id}/timeseries", s.timeseries)
@@ -256,6 +259,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("POST /v1/holdouts", s.createHoldout)
 	admin("GET /v1/holdouts", s.listHoldouts)
 	admin("GET /v1/holdouts/{id}", s.getHoldout)
+	s.webhookRoutes(admin)
 	admin("GET /v1/rewards", s.listRewards)
 	admin("GET /v1/rewards/{id}", s.getReward)
 	admin("POST /v1/rewards/{id}/reject", s.moveReward(refx.RewardReject))
@@ -272,7 +276,6 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("GET /v1/programs/{id}", s.getProgram)
 	admin("PATCH /v1/programs/{id}", s.updateProgram)
 	admin("GET /v1/programs/{id}/results", s.programResults)
-	s.webhookRoutes(admin)
 	// The dashboard's page and assets hold no data and need no key;
 	// the page sends the key with its API calls.
 	mux.Handle("GET /dashboard", apiFunc(s.dashboardPage))

@@ -78,8 +78,9 @@ type ReferralConfig struct {
 	MaxSignupsPerHour int    `dynamodbav:"max_signups_per_hour"`
 	MaxSignupsPerDay  int    `dynamodbav:"max_signups_per_day"`
 	// Metrics is the decision of each configured referral metric, by name.
-	Metrics map[string]Decision `dynamodbav:"metrics,omitempty"`
-	Program string              `dynamodbav:"program,omitempty"`
+	Metrics     map[string]Decision `dynamodbav:"metrics,omitempty"`
+	CodeTTLDays int                 `dynamodbav:"code_ttl_days,omitempty"`
+	Program     string              `dynamodbav:"program,omitempty"`
 }
 
 type Experiment struct {
@@ -199,6 +200,8 @@ type Credit struct {
 	// referee's conversion, counted for the referrer's variant and code.
 	Referrer string `dynamodbav:"referrer,omitempty"`
 	Code     string `dynamodbav:"code,omitempty"`
+	// Channel is the referral credit's channel, the attribution's.
+	Channel string `dynamodbav:"channel,omitempty"`
 	// Program is set on a referral credit made after the experiment ended:
 	// the conversion counts for the experiment's program.
 	Program string `dynamodbav:"program,omitempty"`
@@ -282,6 +285,12 @@ type ReferralCode struct {
 	Variant    string    `dynamodbav:"variant"`
 	Counted    bool      `dynamodbav:"counted"`
 	CreatedAt  time.Time `dynamodbav:"created_at"`
+	// Vanity is set on a code its referrer or an admin chose.
+	Vanity bool `dynamodbav:"vanity,omitempty"`
+	// ExpiresAt is an admin's end of the code (refx.CodeExpiry).
+	ExpiresAt *time.Time `dynamodbav:"expires_at,omitempty"`
+	// StatsDigest is the SHA-256 of the code's stats token, hex.
+	StatsDigest string `dynamodbav:"stats_digest,omitempty"`
 	UserExpiry
 }
 
@@ -295,6 +304,11 @@ type Click struct {
 	Visitor    string    `dynamodbav:"visitor"`
 	IPHash     string    `dynamodbav:"ip_hash,omitempty"`
 	ClickedAt  time.Time `dynamodbav:"clicked_at"`
+	// Channel is refx.NormalizeChannel's; the utm_* values are cleaned.
+	Channel     string `dynamodbav:"channel,omitempty"`
+	UTMSource   string `dynamodbav:"utm_source,omitempty"`
+	UTMMedium   string `dynamodbav:"utm_medium,omitempty"`
+	UTMCampaign string `dynamodbav:"utm_campaign,omitempty"`
 	UserExpiry
 }
 
@@ -332,6 +346,9 @@ type Attribution struct {
 	// Visitor is the visitor id the referee signed up from, if sent: it
 	// finds their click and visitor mark when the referee is erased.
 	Visitor string `dynamodbav:"visitor,omitempty"`
+	// Channel is the channel of the referee's click (refx.ChannelUnknown
+	// when it was not found).
+	Channel string `dynamodbav:"channel,omitempty"`
 	// Program is set on a signup made after the code's experiment ended,
 	// attributed for the experiment's program.
 	Program string `dynamodbav:"program,omitempty"`

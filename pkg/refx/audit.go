@@ -29,10 +29,12 @@ const (
 	// AuditReward records people's moves of rewards (approve, reject,
 	// issue, reverse).
 	AuditReward AuditResource = "reward"
+	// AuditCode records codes admins issue (POST /v1/codes).
+	AuditCode AuditResource = "code"
 )
 
 // AuditResources lists the kinds of audited resources.
-var AuditResources = []AuditResource{AuditExperiment, AuditFlag, AuditSegment, AuditKey, AuditUser, AuditLayer, AuditReferral, AuditBlock, AuditWebhook, AuditProgram, AuditReward}
+var AuditResources = []AuditResource{AuditExperiment, AuditFlag, AuditSegment, AuditKey, AuditUser, AuditLayer, AuditReferral, AuditBlock, AuditWebhook, AuditProgram, AuditReward, AuditCode}
 
 // Valid reports whether r is one of AuditResources.
 func (r AuditResource) Valid() bool { return slices.Contains(AuditResources, r) }

@@ -33,6 +33,11 @@ type ReferralConfig struct {
 	// Metrics judges the per-referrer metrics, by name (ReferralMetrics);
 	// one not listed is secondary and should increase.
 	Metrics map[string]Decision `json:"metrics,omitempty"`
+	// CodeTTLDays ends each code this many days after it was created
+	// (0: codes live as long as the experiment); a code's own expires_at
+	// comes first. An expired code's link goes to the fallback page,
+	// counts nothing, and its signups are refused (code_expired).
+	CodeTTLDays int `json:"code_ttl_days,omitempty"`
 	// Program names the program (/v1/programs) the experiment tests offers
 	// of: once the experiment has ended, its codes keep working under the
 	// program's current offer and count for the program.
@@ -72,6 +77,8 @@ func (c *ReferralConfig) validate() error {
 		return FieldErrorf("referral.program", "must be the id of a program")
 	case !ValidKey(c.ConversionGoal):
 		return FieldErrorf("referral.conversion_goal", "must be an event type")
+	case c.CodeTTLDays < 0 || c.CodeTTLDays > 3650:
+		return FieldErrorf("referral.code_ttl_days", "must be between 0 (no expiry) and 3650")
 	case c.WindowDays < 1 || c.WindowDays > 365:
 		return FieldErrorf("referral.window_days", "must be between 1 and 365")
 	case c.MaxSignupsPerHour < 1 || c.MaxSignupsPerDay < c.MaxSignupsPerHour:
@@ -129,18 +136,9 @@ func NewCode() string {
 	return string(b)
 }
 
-// ValidCode reports whether s has the shape of a referral code.
-func ValidCode(s string) bool {
-	if len(s) != CodeLength {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(CodeAlphabet, s[i]) < 0 {
-			return false
-		}
-	}
-	return true
-}
+// ValidCode reports whether s (normalized) has the shape of a referral
+// code, random or vanity (vanity.go).
+func ValidCode(s string) bool { return validCodeShape(s) }
 
 // ReferralLink is a referrer's code in an experiment.
 type ReferralLink struct {
@@ -154,6 +152,12 @@ type ReferralLink struct {
 	// coverage: the link works but nothing it brings is counted.
 	InExperiment bool      `json:"in_experiment"`
 	CreatedAt    time.Time `json:"created_at"`
+	// ExpiresAt is when the code stops working (CodeExpiry), if ever.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// StatsToken reads the code's stats (GET /v1/referrals/{code}/stats).
+	// Only its digest is stored: it is in the answer that created the
+	// code, and never again.
+	StatsToken string `json:"stats_token,omitempty"`
 }
 
 // CodeInfo is the public view of a code, for landing pages.
@@ -177,6 +181,10 @@ type Click struct {
 	// IPHash is a keyed hash of the visitor's IP address; raw addresses are
 	// never stored.
 	IPHash string
+	// Channel is NormalizeChannel's of the link's channel and utm_source;
+	// UTM the link's campaign parameters, cleaned.
+	Channel string
+	UTM     UTM
 }
 
 // ClickResult says where to send the visitor and what was counted.
@@ -192,15 +200,16 @@ const (
 	AttributionFlagged    = "flagged"
 	// AttributionRejected is a flagged or attributed referee a reviewer
 	// rejected: nothing of theirs counts or earns.
-	AttributionRejected  = "rejected"
-	AttributionRefused   = "refused"
-	AttributionDuplicate = "duplicate"
+	AttributionRejected = "rejected"
+	AttributionRefused    = "refused"
+	AttributionDuplicate  = "duplicate"
 
 	ReasonSelfReferral      = "self_referral"
 	ReasonAlreadyAttributed = "already_attributed"
 	ReasonOutsideWindow     = "outside_window"
 	ReasonNotRunning        = "experiment_not_running"
 	ReasonUnknownCode       = "unknown_code"
+	ReasonCodeExpired       = "code_expired"
 	ReasonVelocityHour      = "velocity_hour"
 	ReasonVelocityDay       = "velocity_day"
 	ReasonRepeatedIP        = "repeated_ip"
@@ -295,6 +304,7 @@ type AttributionPage struct {
 
 // ReferralService runs referral programs.
 type ReferralService interface {
+	CodeService
 	// CreateReferral returns the referrer's link in an experiment, creating
 	// it (and assigning the referrer) on the first call. ENOTFOUND,
 	// ECONFLICT when the experiment is not a running referral experiment.

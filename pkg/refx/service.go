@@ -133,6 +133,9 @@ type ReferralCounts struct {
 	// in Signups.
 	Refused map[string]int64 `json:"refused"`
 	Flagged map[string]int64 `json:"flagged"`
+	// Channels splits clicks, signups and conversions by the channel of
+	// the link (the referee's click: ChannelUnknown when not found).
+	Channels map[string]ChannelCounts `json:"channels,omitempty"`
 }
 
 // PerReferrerSums are sums of squares and products over referrers.
