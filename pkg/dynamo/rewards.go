@@ -78,6 +78,7 @@ func rewardPlanOf(s string) *refx.RewardPlan {
 // qualifying is a signup or an event that may earn rewards.
 type qualifying struct {
 	key               string // refx.SignupQualifying or EventQualifying
+	event             string // the qualifying event's id; "" for a signup
 	on                string // "signup" or the event's type
 	value             *refx.Decimal
 	at                time.Time // when it happened: the cap month and the hold start
@@ -94,6 +95,22 @@ type qualifying struct {
 // batch): each reward is put if absent on its deterministic key.
 func (s *Store) RewardReactor(ctx context.Context, records []*stream.Record) error {
 	for _, r := range records {
+		if r.Change == stream.Insert {
+			switch stream.StringAttr(r.New, "entity") {
+			case entityRefund:
+				if err := s.ReverseRewards(ctx, refx.EventQualifying(stream.StringAttr(r.New, "refunded_event")), refx.RewardReasonRefund); err != nil {
+					return err
+				}
+				continue
+			case entityDecision:
+				if stream.StringAttr(r.New, "decision") == refx.DecisionReject {
+					if err := s.reverseRefereeRewards(ctx, stream.StringAttr(r.New, "referee")); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+		}
 		q, err := qualifyingOf(r)
 		if err != nil {
 			// The aggregator reported the record as undecodable already.
@@ -154,7 +171,7 @@ func qualifyingOf(r *stream.Record) ([]qualifying, error) {
 				continue
 			}
 			out = append(out, qualifying{
-				key: refx.EventQualifying(e.ID), on: e.Type, value: value, at: e.ReceivedAt,
+				key: refx.EventQualifying(e.ID), event: e.ID, on: e.Type, value: value, at: e.ReceivedAt,
 				referrer: c.Referrer, referee: e.User, code: c.Code, experiment: c.Experiment, variant: c.Variant,
 				program: c.Program,
 			})
@@ -247,11 +264,22 @@ func (s *Store) grantReward(ctx context.Context, q qualifying, scope, role, bene
 		}
 		capCond = &cond
 	}
-	err := s.putReward(ctx, it, month, capCond)
+	guards, err := s.eventGuards(q)
+	if err != nil {
+		return storeError(op, err)
+	}
+	err = s.putReward(ctx, it, month, capCond, guards)
 	reasons := cancellationReasons(err)
 	switch {
 	case err == nil, conditionFailed(reasons, 0):
 		return nil // put now, or by an earlier delivery
+	case conditionFailed(reasons, 2):
+		// The event was refunded before its reward was granted (its
+		// record and the refund's may be handled in either order): the
+		// reward is put reversed, taking no cap slot.
+		return s.putReversed(ctx, op, it, refx.RewardReasonRefund)
+	case conditionFailed(reasons, 3):
+		return s.putReversed(ctx, op, it, refx.RewardReasonReviewRejected)
 	case !conditionFailed(reasons, 1):
 		return storeError(op, err)
 	}
@@ -267,11 +295,90 @@ func (s *Store) grantReward(ctx context.Context, q qualifying, scope, role, bene
 		it.Reason = refx.RewardReasonCapMonth
 	}
 	setListing(&it)
-	err = s.putReward(ctx, it, "", nil)
+	return s.putRewardOnce(ctx, op, it)
+}
+
+// eventGuards are the conditions an event's reward is granted on, checked
+// in its transaction: the event is not refunded (reason 2) and the
+// referee's attribution not rejected (reason 3). The records of a refund
+// or a rejection and of the event sit on other shards and may be handled
+// in either order; their reactors reverse the rewards they read after
+// their item was put, so either they see this reward or this check sees
+// them. A signup's reward needs none: its attribution's changes and the
+// decision share the referee's partition, so its shard delivers them in
+// order.
+func (s *Store) eventGuards(q qualifying) ([]types.TransactWriteItem, error) {
+	if q.event == "" {
+		return nil, nil
+	}
+	unrefunded, err := conditionCheck(s.table, refundKey(q.event), absent())
+	if err != nil {
+		return nil, err
+	}
+	status := expression.Name("status")
+	notRejected, err := conditionCheck(s.table, attributionKey(q.referee),
+		expression.AttributeNotExists(status).Or(status.NotEqual(expression.Value(refx.AttributionRejected))))
+	if err != nil {
+		return nil, err
+	}
+	return []types.TransactWriteItem{unrefunded, notRejected}, nil
+}
+
+// putReversed puts a reward reversed before it was granted, for reason.
+func (s *Store) putReversed(ctx context.Context, op string, it rewardItem, reason string) error {
+	it.Status, it.HoldUntil, it.Reason = refx.RewardReversed, nil, reason
+	setListing(&it)
+	return s.putRewardOnce(ctx, op, it)
+}
+
+// reverseRefereeRewards reverses the rewards a rejected referee's signup
+// and events earned: the events are found on the referee's gsi1 listing,
+// each reversal is idempotent, and eventGuards stop an event's reward
+// granted after this read.
+func (s *Store) reverseRefereeRewards(ctx context.Context, referee string) error {
+	if err := s.ReverseRewards(ctx, refx.SignupQualifying(referee), refx.RewardReasonReviewRejected); err != nil {
+		return err
+	}
+	in, err := s.indexKeysQuery(userEventsPK(referee), AttrPK, AttrSK, "entity", "id")
+	if err != nil {
+		return err
+	}
+	events, err := s.queryItems(ctx, "reverseRefereeRewards", in)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		if stream.StringAttr(e, "entity") != entityEvent {
+			continue
+		}
+		if err := s.ReverseRewards(ctx, refx.EventQualifying(stream.StringAttr(e, "id")), refx.RewardReasonReviewRejected); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putRewardOnce puts a reward that takes no cap slot, if absent.
+func (s *Store) putRewardOnce(ctx context.Context, op string, it rewardItem) error {
+	err := s.putReward(ctx, it, "", nil, nil)
 	if err == nil || conditionFailed(cancellationReasons(err), 0) {
 		return nil
 	}
 	return storeError(op, err)
+}
+
+// conditionCheck is a transaction item requiring cond of key's item.
+func conditionCheck(table *string, key itemKey, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: table, Key: key.Attributes(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}}, nil
 }
 
 // underCap is the condition that a cap item's count attr is below cap.
@@ -282,9 +389,10 @@ func underCap(attr string, cap int) expression.ConditionBuilder {
 
 // putReward puts it if absent and adds it to its cap item's totals; month
 // is the cap slot it takes ("" for a rejected reward, which takes none),
-// capCond the cap item's condition (nil: no cap). The reward's put is reason 0, the cap
-// item's reason 1.
-func (s *Store) putReward(ctx context.Context, it rewardItem, month string, capCond *expression.ConditionBuilder) error {
+// capCond the cap item's condition (nil: no cap), guards further checks
+// (eventGuards). The reward's put is reason 0, the cap item's reason 1,
+// the guards' 2 on.
+func (s *Store) putReward(ctx context.Context, it rewardItem, month string, capCond *expression.ConditionBuilder, guards []types.TransactWriteItem) error {
 	put, err := putIfAbsent(s.table, it)
 	if err != nil {
 		return err
@@ -305,7 +413,7 @@ func (s *Store) putReward(ctx context.Context, it rewardItem, month string, capC
 	if err != nil {
 		return err
 	}
-	return s.transact(ctx, "putReward", []types.TransactWriteItem{put, capWrite})
+	return s.transact(ctx, "putReward", append([]types.TransactWriteItem{put, capWrite}, guards...))
 }
 
 // addTotals adds to u the ADD of sign times the reward to its status's

@@ -331,3 +331,99 @@ func TestRewardWRU(t *testing.T) {
 		}
 	}
 }
+
+// TestRewardsReversedFromStream: a refund's record reverses its event's
+// rewards, a rejection's record every reward of the referee, and a reward
+// whose event was refunded (or whose referee was rejected) before the
+// reactor reached the event is put reversed, whatever the order in which
+// the shards deliver the records.
+func TestRewardsReversedFromStream(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustStore(t, dynamo.Options{})
+	e := MustRunning(t, s, rewardExperiment("reversals", refx.RewardPlan{
+		Referrer: &refx.RewardRule{Amount: "10", Currency: "USD", On: "signup"},
+		Referee:  &refx.RewardRule{Percent: "10", Currency: "USD", On: "purchase"},
+	}))
+	link := mustLink(t, s, e.ID, "alice")
+	purchase := func(user, value string) *refx.Event {
+		t.Helper()
+		ev := &refx.Event{ID: uuid(), Type: "purchase", User: user, Value: decimal(t, value), Trusted: true}
+		if _, err := s.RecordEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	refund := func(ev *refx.Event) {
+		t.Helper()
+		r := &refx.Event{ID: uuid(), Type: refx.EventRefund, User: ev.User, Refund: ev.ID, Trusted: true}
+		if _, err := s.RecordEvent(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What the reactor reads of ev's insert, delivered before the stream
+	// gets to it.
+	early := func(ev *refx.Event) {
+		t.Helper()
+		v := ev.Value.String()
+		av, err := attributevalue.MarshalMap(item.Event{
+			Key: item.Key{PK: "EVENT#" + ev.ID, SK: "EVENT"}, Entity: "event", ID: ev.ID, Type: ev.Type, User: ev.User,
+			Value: &v, OccurredAt: time.Now().UTC(), ReceivedAt: time.Now().UTC(),
+			Credits: []item.Credit{{Experiment: e.ID, Variant: link.Variant, Referrer: "alice", Code: link.Code}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RewardReactor(ctx, []*stream.Record{{Change: stream.Insert, New: av, StreamedAt: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func(qualifying, role string) string {
+		t.Helper()
+		r, err := s.Reward(ctx, refx.RewardID(qualifying, role))
+		if err != nil {
+			t.Fatalf("reward of %s: %v", qualifying, err)
+		}
+		return r.Status + "/" + r.Reason
+	}
+
+	for _, referee := range []string{"carol", "dave", "erin"} {
+		mustAttribute(t, s, refx.Signup{Code: link.Code, Referee: referee, IPHash: "ip-" + referee}, refx.AttributionAttributed)
+	}
+	kept, refunded := purchase("carol", "50"), purchase("carol", "30")
+	late := purchase("dave", "40")
+	rejectedLate := purchase("erin", "20")
+	dynamotest.MustCount(t, s)
+	if got := status(refx.EventQualifying(refunded.ID), refx.RewardReferee); got != "approved/" {
+		t.Fatalf("before the refund: %s", got)
+	}
+
+	refund(refunded)
+	// dave's purchase is refunded, and erin rejected, before the reactor
+	// has seen their purchases: their records come after.
+	refund(late)
+	if _, err := s.Review(ctx, "erin", refx.DecisionReject, "fake account"); err != nil {
+		t.Fatal(err)
+	}
+	early(late)
+	early(rejectedLate)
+	dynamotest.MustCount(t, s)
+
+	for _, c := range []struct {
+		name, qualifying, role, want string
+	}{
+		{"the refunded purchase", refx.EventQualifying(refunded.ID), refx.RewardReferee, "reversed/refund"},
+		{"the kept purchase", refx.EventQualifying(kept.ID), refx.RewardReferee, "approved/"},
+		{"carol's signup", refx.SignupQualifying("carol"), refx.RewardReferrer, "approved/"},
+		{"a purchase refunded before its reward", refx.EventQualifying(late.ID), refx.RewardReferee, "reversed/refund"},
+		{"erin's signup", refx.SignupQualifying("erin"), refx.RewardReferrer, "reversed/review_rejected"},
+		{"erin's purchase", refx.EventQualifying(rejectedLate.ID), refx.RewardReferee, "reversed/review_rejected"},
+	} {
+		if got := status(c.qualifying, c.role); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+	if got, want := mustEarned(t, s, "dave"), "[{USD reversed 1 4}]"; got != want {
+		t.Errorf("dave earned %s, want %s (a reward put reversed takes no approved total)", got, want)
+	}
+}

@@ -218,6 +218,11 @@ var RewardStatuses = []string{RewardPending, RewardApproved, RewardIssued, Rewar
 const (
 	RewardReasonCapMonth    = "cap_month"
 	RewardReasonCapLifetime = "cap_lifetime"
+	// RewardReasonRefund reverses the rewards of a refunded event.
+	RewardReasonRefund = "refund"
+	// RewardReasonReviewRejected reverses the rewards of a referee whose
+	// attribution a reviewer rejected.
+	RewardReasonReviewRejected = "review_rejected"
 )
 
 // RewardAction is a move of a reward asked through the API.
