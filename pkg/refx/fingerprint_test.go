@@ -62,6 +62,7 @@ func TestFingerprint(t *testing.T) {
 		{"PropertiesAbsent", "Properties", func(t *testing.T, e *refx.Event) { e.Properties = nil }},
 		{"ReferralCode", "ReferralCode", func(t *testing.T, e *refx.Event) { e.ReferralCode = "K7Q2M9XB" }},
 		{"ReferralCodeAbsent", "ReferralCode", func(t *testing.T, e *refx.Event) { e.ReferralCode = "" }},
+		{"Refund", "Refund", func(t *testing.T, e *refx.Event) { e.Refund = "0b7e3c1d-5a6f-4e2b-9c8d-1f2e3d4c5b6a" }},
 	}
 	same := []struct {
 		name string
