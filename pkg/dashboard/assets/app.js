@@ -1791,36 +1791,15 @@
         td('Updated', { class: 'dates' }, date(exp.updated_at)));
     };
 
-    let cursor = '';
-    let shown = 0;
-    async function load() {
-      more.hidden = true;
-      let added = 0;
-      do {
-        let page;
-        try {
-          page = await experimentsPage(LOG_PAGE, status, cursor);
-        } catch (err) {
-          if (v.live()) out.replaceChildren(errorBox(err));
-          return;
-        }
-        if (!v.live()) return;
-        const picked = page.experiments.filter((e) => !owner || (e.owner || '').toLowerCase() === owner.toLowerCase());
-        tbody.append(...picked.map(row));
-        added += picked.length;
-        cursor = page.next_cursor || '';
-      } while (cursor && added < LOG_PAGE);
-      shown += added;
-      if (!shown) {
-        const what = [status && `${status.replace('_', ' ')} experiments`, owner && `owned by ${owner}`].filter(Boolean).join(' ');
-        tbody.append(h('tr', {}, h('td', { colspan: heads.length, class: 'empty' }, what ? `No ${what}.` : 'No experiments yet.')));
-      }
-      if (cursor) {
-        more.hidden = false;
-        more.onclick = load;
-      }
-      table.dataset.ready = 'true';
-    }
+    const what = [status && `${status.replace('_', ' ')} experiments`, owner && `owned by ${owner}`].filter(Boolean).join(' ');
+    const load = pageReader(v, out, tbody, more, LOG_PAGE, async (cursor) => {
+      const page = await experimentsPage(LOG_PAGE, status, cursor);
+      return {
+        items: page.experiments.filter((e) => !owner || (e.owner || '').toLowerCase() === owner.toLowerCase()),
+        next: page.next_cursor,
+      };
+    }, row, emptyRowOf(heads.length, what ? `No ${what}.` : 'No experiments yet.'),
+    () => { table.dataset.ready = 'true'; });
     await load();
   }
 
