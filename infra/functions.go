@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/refx-dev/refx/pkg/app"
 	"github.com/refx-dev/refx/pkg/httpapi"
 )
 
@@ -18,11 +19,11 @@ type function struct {
 	// httpapi.RouteTable in these groups is sent to it. Zero for a function
 	// the API does not invoke.
 	Routes httpapi.Routes
-	// Scheduled functions are invoked by an EventBridge schedule at the
-	// snapshot period.
-	Scheduled bool
-	Memory    float64 // MB
-	Timeout   time.Duration
+	// Schedule is the EventBridge schedule that invokes the function; nil
+	// for a function no schedule invokes.
+	Schedule *schedule
+	Memory   float64 // MB
+	Timeout  time.Duration
 	// P99 is the duration whose p99 raises an alarm.
 	P99    time.Duration
 	Access access
@@ -31,6 +32,17 @@ type function struct {
 	Stream *streamMapping
 	// Queue functions are invoked by the webhook queue (webhooks.go).
 	Queue bool
+}
+
+// schedule is how often an EventBridge schedule invokes a function, and
+// the pkg/app function that builds the handler each invocation runs (where
+// TestGrantsMatchCode starts reading the function's code).
+type schedule struct {
+	// Every is the rate; zero for the tick of the snapshot cadence
+	// (context "snapshotPeriod"), which also hands the function the
+	// snapshot period (REFX_SNAPSHOT_PERIOD).
+	Every   time.Duration
+	Handler string
 }
 
 // streamMapping is how the table's stream invokes a function. Either way
@@ -96,11 +108,12 @@ var functions = []function{
 			// CreateReferral: the same, plus the code and its pointer.
 			// Identify: query a visitor's anonymous assignments, link
 			// them (updates). No ConditionCheck of the experiment item:
-			// the request path touches only per-user items.
+			// the request path touches only per-user items. A code's
+			// stats: batch-get its counters.
 			// Every public route admits its caller by key and by the
 			// address's hash (per-IP rate limit), keyed by the hash key;
 			// none checks the admin key.
-			Table:   []string{"GetItem", "Query", "PutItem", "UpdateItem"},
+			Table:   []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"},
 			HashKey: true,
 		},
 	},
@@ -114,8 +127,10 @@ var functions = []function{
 			// and the attribution; put the event alone or in a
 			// transaction with the user's own state (update), carrying
 			// the deltas the aggregator applies. Clicks and signups:
-			// batch-get markers, then the same kinds of writes.
+			// batch-get markers, then the same kinds of writes. A refund:
+			// the refunded event's holders (gsi1), then the refund item.
 			Table:   []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"},
+			Indexes: []string{"Query"},
 			HashKey: true,
 		},
 	},
@@ -142,12 +157,27 @@ var functions = []function{
 	{
 		Name:        "snapshot",
 		Description: "refx: snapshots of running experiments' results",
-		Scheduled:   true,
+		Schedule:    &schedule{Handler: "SnapshotHandler"},
 		Memory:      512, Timeout: 5 * time.Minute, P99: 2 * time.Minute,
 		Access: access{
 			// SnapshotAll: list running experiments (gsi1), read each
 			// one's results (get, one query per shard), put the snapshot.
 			Table:   []string{"GetItem", "Query", "PutItem"},
+			Indexes: []string{"Query"},
+		},
+	},
+	{
+		Name:        "rewards",
+		Description: "refx: approves the pending rewards whose hold has ended",
+		// A held reward is approved at most one interval after its hold.
+		Schedule: &schedule{Every: app.RewardHoldInterval, Handler: "ReleaseHandler"},
+		Memory:   256, Timeout: 2 * time.Minute, P99: 30 * time.Second,
+		Access: access{
+			// ReleaseHolds: the pending rewards due by now (gsi1); skip
+			// those of a blocked code or referrer (batch-get); approve
+			// each, moving its amount between its cap item's totals, in
+			// one transaction (updates).
+			Table:   []string{"BatchGetItem", "UpdateItem"},
 			Indexes: []string{"Query"},
 		},
 	},
@@ -172,7 +202,12 @@ var functions = []function{
 			// move the counted-through mark (a conditional update).
 			// The webhook reactor: the subscriptions (gsi1 WEBHOOKS,
 			// cached), then the batch's messages to the webhook queue.
-			Table:        []string{"BatchGetItem", "PutItem", "UpdateItem", "Query"},
+			// The rewards reactor: the variant's plan (the experiment's,
+			// or its program's offer: gets), then each reward put if
+			// absent in a transaction that checks its qualifying items
+			// (ConditionCheck); reversals after refunds and review
+			// rejections (updates).
+			Table:        []string{"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query"},
 			Indexes:      []string{"Query"},
 			Stream:       true,
 			SendWebhooks: true,

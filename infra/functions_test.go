@@ -250,6 +250,44 @@ func TestReservedConcurrency(t *testing.T) {
 	}
 }
 
+// TestSchedules checks the EventBridge schedules: the snapshot function at
+// the snapshot cadence's tick (five minutes for both an hourly and a
+// 15-minute period), the rewards function every app.RewardHoldInterval
+// whatever the context, each rule invoking its own function only.
+func TestSchedules(t *testing.T) {
+	want := map[string]string{"snapshot": "rate(5 minutes)", "rewards": "rate(15 minutes)"}
+	for _, tc := range []struct {
+		name string
+		ctx  map[string]any
+	}{{"Dev", devContext}, {"Prod", prodContext}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustSynth(t, tc.ctx)
+			rules := s.resources("AWS::Events::Rule")
+			if len(rules) != len(want) {
+				t.Errorf("%d rules, want %d (one per scheduled function)", len(rules), len(want))
+			}
+			for _, f := range functions {
+				if (f.Schedule != nil) != (want[f.Name] != "") {
+					t.Errorf("%s: schedule %v, want %q", f.Name, f.Schedule, want[f.Name])
+					continue
+				}
+				if f.Schedule == nil {
+					continue
+				}
+				p := props(rules[s.logicalID(t, "AWS::Events::Rule", functionID(f.Name)+"Schedule")])
+				if p["ScheduleExpression"] != want[f.Name] || p["State"] != "ENABLED" {
+					t.Errorf("%s: %v %v, want %s, enabled", f.Name, p["ScheduleExpression"], p["State"], want[f.Name])
+				}
+				targets, _ := p["Targets"].([]any)
+				fn := getAtt(s.logicalID(t, "AWS::Lambda::Function", functionID(f.Name)+"Function"), "Arn")
+				if len(targets) != 1 || canonical(targets[0].(map[string]any)["Arn"]) != canonical(fn) {
+					t.Errorf("%s: rule targets %s, want only its function", f.Name, canonical(targets))
+				}
+			}
+		})
+	}
+}
+
 // TestBuild checks the binaries the app builds into the assets: static
 // Linux arm64 executables named bootstrap, stripped, built once per process.
 func TestBuild(t *testing.T) {

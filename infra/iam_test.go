@@ -44,7 +44,7 @@ func TestLeastPrivilege(t *testing.T) {
 	want := map[string][]statement{
 		"assign": {
 			st("WriteOwnLogs", ownLogs, logs("assign")),
-			st("Table", []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}, tableArn),
+			st("Table", []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}, tableArn),
 			st("ReadHashKey", []string{"secretsmanager:GetSecretValue"}, ref(hashKey)),
 		},
 		"track": {
@@ -53,6 +53,7 @@ func TestLeastPrivilege(t *testing.T) {
 				"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
 				"dynamodb:PutItem", "dynamodb:UpdateItem",
 			}, tableArn),
+			st("Indexes", []string{"dynamodb:Query"}, gsi1, leaders),
 			st("ReadHashKey", []string{"secretsmanager:GetSecretValue"}, ref(hashKey)),
 		},
 		"admin": {
@@ -69,6 +70,11 @@ func TestLeastPrivilege(t *testing.T) {
 			st("Table", []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"}, tableArn),
 			st("Indexes", []string{"dynamodb:Query"}, gsi1, leaders),
 		},
+		"rewards": {
+			st("WriteOwnLogs", ownLogs, logs("rewards")),
+			st("Table", []string{"dynamodb:BatchGetItem", "dynamodb:UpdateItem"}, tableArn),
+			st("Indexes", []string{"dynamodb:Query"}, gsi1, leaders),
+		},
 		"export": {
 			st("WriteOwnLogs", ownLogs, logs("export")),
 			st("ReadStream", []string{
@@ -81,7 +87,10 @@ func TestLeastPrivilege(t *testing.T) {
 		},
 		"aggregate": {
 			st("WriteOwnLogs", ownLogs, logs("aggregate")),
-			st("Table", []string{"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, tableArn),
+			st("Table", []string{
+				"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+				"dynamodb:ConditionCheckItem", "dynamodb:Query",
+			}, tableArn),
 			st("Indexes", []string{"dynamodb:Query"}, gsi1, leaders),
 			st("SendWebhooks", []string{"sqs:SendMessage"}, webhooks),
 			st("ReadStream", []string{
@@ -163,8 +172,17 @@ func TestLeastPrivilege(t *testing.T) {
 	})
 
 	t.Run("LambdaPermissions", func(t *testing.T) {
-		snapshot := ref(s.logicalID(t, "AWS::Lambda::Function", "SnapshotFunction"))
-		rule := getAtt(s.logicalID(t, "AWS::Events::Rule", "SnapshotSchedule"), "Arn")
+		// EventBridge may invoke each scheduled function from its own
+		// schedule, and nothing else.
+		scheduled := map[string]bool{}
+		for _, f := range functions {
+			if f.Schedule != nil {
+				fn := getAtt(s.logicalID(t, "AWS::Lambda::Function", functionID(f.Name)+"Function"), "Arn")
+				rule := getAtt(s.logicalID(t, "AWS::Events::Rule", functionID(f.Name)+"Schedule"), "Arn")
+				scheduled[canonical(fn)+" "+canonical(rule)] = true
+			}
+		}
+		invoked := map[string]bool{}
 		for id, p := range s.resources("AWS::Lambda::Permission") {
 			pp := props(p)
 			switch {
@@ -172,11 +190,18 @@ func TestLeastPrivilege(t *testing.T) {
 				t.Errorf("permission %s: %s: want an invocation from one source ARN", id, canonical(pp))
 			case pp["Principal"] == "apigateway.amazonaws.com":
 			case pp["Principal"] == "events.amazonaws.com":
-				if canonical(pp["FunctionName"]) != canonical(getAtt(snapshot["Ref"].(string), "Arn")) || canonical(pp["SourceArn"]) != canonical(rule) {
-					t.Errorf("permission %s: EventBridge may invoke %s from %s; want only the snapshot function from its schedule", id, canonical(pp["FunctionName"]), canonical(pp["SourceArn"]))
+				pair := canonical(pp["FunctionName"]) + " " + canonical(pp["SourceArn"])
+				if !scheduled[pair] {
+					t.Errorf("permission %s: EventBridge may invoke %s from %s; want only a scheduled function from its own schedule", id, canonical(pp["FunctionName"]), canonical(pp["SourceArn"]))
 				}
+				invoked[pair] = true
 			default:
 				t.Errorf("permission %s: %s may invoke a function", id, pp["Principal"])
+			}
+		}
+		for pair := range scheduled {
+			if !invoked[pair] {
+				t.Errorf("no permission lets EventBridge invoke %s", pair)
 			}
 		}
 	})

@@ -667,8 +667,8 @@ func TestGrantsMatchCode(t *testing.T) {
 						roots = append(roots, fns...)
 					}
 				}
-			case f.Scheduled:
-				roots = append(roots, fn("pkg/app", "SnapshotHandler"))
+			case f.Schedule != nil:
+				roots = append(roots, fn("pkg/app", f.Schedule.Handler))
 			case f.Queue:
 				roots = append(roots, fn("pkg/sqs", "LambdaHandler"))
 				typ := p.pkgs[modulePath+"/pkg/sqs"].Type("Handler")

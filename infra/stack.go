@@ -382,7 +382,8 @@ func (s *service) environment(f function) (map[string]*string, error) {
 	if f.Queue || a.SendWebhooks {
 		env["REFX_WEBHOOK_QUEUE_URL"] = *s.webhooks.QueueUrl()
 	}
-	if f.Scheduled {
+	atSnapshotTick := f.Schedule != nil && f.Schedule.Every == 0
+	if atSnapshotTick {
 		env["REFX_SNAPSHOT_PERIOD"] = envDuration(s.cfg.SnapshotPeriod)
 	}
 	if a.Export {
@@ -395,7 +396,7 @@ func (s *service) environment(f function) (map[string]*string, error) {
 		_, err = export.LambdaConfigFromEnv(getenv)
 	case f.Queue:
 		_, err = sqs.ConfigFromEnv(getenv)
-	case f.Scheduled:
+	case atSnapshotTick:
 		if _, err = app.ConfigFromEnv(getenv); err == nil {
 			_, err = app.SnapshotPeriodFromEnv(getenv)
 		}
@@ -426,18 +427,24 @@ func envDuration(d time.Duration) string {
 	return s
 }
 
-// schedule invokes each scheduled function at the tick of the snapshot
-// cadence (every five minutes with the hourly default, for young
-// experiments' snapshots).
+// schedule invokes each scheduled function at its rate: its own, or the
+// tick of the snapshot cadence (every five minutes with the hourly
+// default, for young experiments' snapshots). A failed invocation is
+// retried for one interval at most (an hour at most): then the next
+// event does its work.
 func (s *service) schedule() {
 	tick := app.SnapshotCadence(s.cfg.SnapshotPeriod).Tick()
-	minutes := tick.Minutes()
 	for _, f := range functions {
-		if !f.Scheduled {
+		if f.Schedule == nil {
 			continue
 		}
+		every := f.Schedule.Every
+		if every == 0 {
+			every = tick
+		}
+		minutes := every.Minutes()
 		awsevents.NewRule(s.stack, jsii.String(functionID(f.Name)+"Schedule"), &awsevents.RuleProps{
-			Description: jsii.String("refx: invoke " + f.Name + " every " + tick.String()),
+			Description: jsii.String("refx: invoke " + f.Name + " every " + envDuration(every)),
 			Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(minutes))),
 			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.functions[f.Name], &awseventstargets.LambdaFunctionProps{
 				RetryAttempts: jsii.Number(2),
