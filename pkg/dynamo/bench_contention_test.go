@@ -141,6 +141,40 @@ func benchmarkContentionThroughput(b *testing.B) {
 	b.Logf("%0.f events per mode: %.0f/s with conflicts, %.0f/s pass-through, %d 503s, %d conflicts", events, rateOn, rateOff, on.unavailable.Load(), u.Conflicts())
 }
 
+// wruRequest is one kind of request whose write units measureWRU measures.
+type wruRequest struct {
+	name  string
+	setup func(i int) string // prepares request i, returns its subject
+	run   func(subject string) error
+}
+
+// measureWRU sends k requests of each type through the proxy and reports
+// the write units per request, both those of the request path and the
+// aggregator's for what the requests wrote.
+func (c *contention) measureWRU(b *testing.B, k int, types []wruRequest) {
+	b.Helper()
+	for _, tt := range types {
+		subjects := make([]string, k)
+		for i := range subjects {
+			subjects[i] = tt.setup(i)
+		}
+		// The aggregator counts what the setup wrote, uncharged.
+		dynamotest.MustCount(b, c.through)
+		c.proxy.Reset()
+		for _, s := range subjects {
+			if err := tt.run(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+		request := c.proxy.Usage().WRU()
+		dynamotest.MustCount(b, c.through)
+		total := c.proxy.Usage().WRU()
+		b.ReportMetric(float64(total)/float64(k), "WRU/"+tt.name)
+		b.Logf("%s: %.2f WRU per request (%.2f on the request path, %.2f by the aggregator)", tt.name,
+			float64(total)/float64(k), float64(request)/float64(k), float64(total-request)/float64(k))
+	}
+}
+
 func benchmarkContentionWRU(b *testing.B) {
 	ctx := context.Background()
 	direct := MustStore(b, dynamo.Options{})
@@ -149,12 +183,7 @@ func benchmarkContentionWRU(b *testing.B) {
 	link := mustLink(b, direct, e.ID, users[0])
 	const k = 50
 	fresh := func(kind string, i int) string { return fmt.Sprintf("%s-%s-%04d", kind, uuid()[:8], i) }
-	type requestType struct {
-		name  string
-		setup func(i int) string // prepares request i, returns its subject
-		run   func(subject string) error
-	}
-	types := []requestType{
+	types := []wruRequest{
 		{"plain-event", func(i int) string { return users[i%len(users)] }, func(user string) error {
 			_, err := c.through.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "signup", User: user})
 			return err
@@ -232,7 +261,7 @@ func benchmarkContentionWRU(b *testing.B) {
 	phased := newExperiment("bench-phased")
 	phased.Goals = []refx.Goal{{Key: "visit", Kind: refx.GoalBinomial}}
 	pe := MustRunning(b, direct, phased)
-	phaseTypes := func(prefix string) []requestType {
+	phaseTypes := func(prefix string) []wruRequest {
 		assigned := func(kind string, converted bool) func(i int) string {
 			return func(i int) string {
 				user := fresh(prefix+kind, i)
@@ -251,7 +280,7 @@ func benchmarkContentionWRU(b *testing.B) {
 			_, err := c.through.RecordEvent(ctx, &refx.Event{ID: uuid(), Type: "visit", User: user})
 			return err
 		}
-		return []requestType{
+		return []wruRequest{
 			{prefix + "first-assign", func(i int) string { return fresh(prefix+"assign", i) }, func(user string) error {
 				_, err := c.through.Assign(ctx, pe.ID, user, nil)
 				return err
@@ -262,30 +291,8 @@ func benchmarkContentionWRU(b *testing.B) {
 	}
 	// b.N is the event count of the other sub-benchmarks; this one measures once.
 	b.ResetTimer()
-	measure := func(types []requestType) {
-		for _, tt := range types {
-			subjects := make([]string, k)
-			for i := range subjects {
-				subjects[i] = tt.setup(i)
-			}
-			// The aggregator counts what the setup wrote, uncharged.
-			dynamotest.MustCount(b, c.through)
-			c.proxy.Reset()
-			for _, s := range subjects {
-				if err := tt.run(s); err != nil {
-					b.Fatal(err)
-				}
-			}
-			request := c.proxy.Usage().WRU()
-			dynamotest.MustCount(b, c.through)
-			total := c.proxy.Usage().WRU()
-			b.ReportMetric(float64(total)/k, "WRU/"+tt.name)
-			b.Logf("%s: %.2f WRU per request (%.2f on the request path, %.2f by the aggregator)", tt.name,
-				float64(total)/k, float64(request)/k, float64(total-request)/k)
-		}
-	}
-	measure(types)
-	measure(phaseTypes("p1-"))
+	c.measureWRU(b, k, types)
+	c.measureWRU(b, k, phaseTypes("p1-"))
 	if next, err := direct.StartPhase(ctx, pe.ID, refx.NewPhase{Reason: "bench"}); err != nil || next.Phase != 2 {
 		b.Fatalf("start phase 2: %v", err)
 	}
@@ -293,7 +300,7 @@ func benchmarkContentionWRU(b *testing.B) {
 	// experiment expires (ExperimentCacheTTL, 5 s by default); until then it
 	// would enrol in phase 1, which the aggregator refuses to count.
 	time.Sleep(6 * time.Second)
-	measure(phaseTypes("p2-"))
+	c.measureWRU(b, k, phaseTypes("p2-"))
 	// Each phase enrolled its own 3k users: the p2 requests were phase 2's.
 	for phase := 1; phase <= 2; phase++ {
 		res, err := direct.PhaseResults(ctx, pe.ID, phase)

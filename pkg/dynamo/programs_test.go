@@ -205,11 +205,7 @@ func BenchmarkProgramWRU(b *testing.B) {
 	c := mustContentionOn(b, direct, false)
 	const k = 20
 	fresh := func(kind string, i int) string { return fmt.Sprintf("%s-%s-%04d", kind, uuid()[:8], i) }
-	types := []struct {
-		name  string
-		setup func(i int) string
-		run   func(subject string) error
-	}{
+	types := []wruRequest{
 		{"program-click", func(i int) string { return fresh("visitor", i) }, func(visitor string) error {
 			_, err := c.through.RecordClick(ctx, refx.Click{Code: link.Code, Visitor: visitor})
 			return err
@@ -230,25 +226,7 @@ func BenchmarkProgramWRU(b *testing.B) {
 		}},
 	}
 	b.ResetTimer()
-	for _, tt := range types {
-		subjects := make([]string, k)
-		for i := range subjects {
-			subjects[i] = tt.setup(i)
-		}
-		dynamotest.MustCount(b, c.through)
-		c.proxy.Reset()
-		for _, s := range subjects {
-			if err := tt.run(s); err != nil {
-				b.Fatal(err)
-			}
-		}
-		request := c.proxy.Usage().WRU()
-		dynamotest.MustCount(b, c.through)
-		total := c.proxy.Usage().WRU()
-		b.ReportMetric(float64(total)/k, "WRU/"+tt.name)
-		b.Logf("%s: %.2f WRU per request (%.2f on the request path, %.2f by the aggregator)", tt.name,
-			float64(total)/k, float64(request)/k, float64(total-request)/k)
-	}
+	c.measureWRU(b, k, types)
 	res, err := direct.ProgramResults(ctx, "bench-program")
 	if err != nil || res.Clicks != k || res.Signups != 2*k || res.Conversions != k {
 		b.Fatalf("program results = %+v, %v; want %d clicks, %d signups, %d conversions", res, err, k, 2*k, k)
