@@ -81,6 +81,7 @@ func (s *Store) createCode(ctx context.Context, req refx.CodeRequest, audited bo
 			Code: code, Experiment: exp.ID, Referrer: req.Referrer, Variant: a.Variant, Counted: a.InExperiment,
 			CreatedAt: now, UserExpiry: s.userExpiry(now),
 			Vanity: req.Code != "", ExpiresAt: req.ExpiresAt, StatsDigest: statsDigest(token),
+			IPHash: req.IPHash, DeviceHash: req.DeviceHash, EmailHash: req.EmailHash,
 		}
 		p := pointerItem{Key: codePointerKey(req.Referrer, exp.ID), Entity: entityPointer, ReferralCode: rc}
 		codePut, err := putIfAbsent(s.table, codeItem{Key: codeKey(code), Entity: entityReferral, ReferralCode: rc})

@@ -228,7 +228,8 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 		}
 	}
 	switch {
-	case sig.Referee == c.Referrer:
+	case sig.Referee == c.Referrer, sameHash(c.EmailHash, sig.EmailHash, sig.PreviousEmailHash):
+		// An e-mail address is the referrer's own as surely as the id.
 		return s.refuse(ctx, exp, c, sig, refx.ReasonSelfReferral, got)
 	case now.After(windowStart.Add(exp.Referral.Window())):
 		return s.refuse(ctx, exp, c, sig, refx.ReasonOutsideWindow, got)
@@ -255,6 +256,12 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 	if sig.Device != "" && (got[deviceMarkerKey(c.Code, sig.Device)] != nil ||
 		sig.PreviousDevice != "" && got[deviceMarkerKey(c.Code, sig.PreviousDevice)] != nil) {
 		reasons = append(reasons, refx.ReasonRepeatedDevice)
+	}
+	if sameHash(c.IPHash, sig.IPHash, sig.PreviousIPHash) {
+		reasons = append(reasons, refx.ReasonSelfReferralIP)
+	}
+	if sameHash(c.DeviceHash, sig.Device, sig.PreviousDevice) {
+		reasons = append(reasons, refx.ReasonSelfReferralDevice)
 	}
 	status := refx.AttributionAttributed
 	if len(reasons) > 0 {
@@ -289,6 +296,14 @@ func (s *Store) attributeOnce(ctx context.Context, sig refx.Signup) (*refx.Attri
 		return nil, false, nil
 	}
 	return nil, true, storeError("Attribute", err)
+}
+
+// sameHash reports whether a code's stored hash equals a signup's, hashed
+// with the current key or, while a rotation is under way, the previous one:
+// a code created before the rotation holds the previous key's hash. An
+// absent hash on either side matches nothing.
+func sameHash(stored, current, previous string) bool {
+	return stored != "" && (stored == current || stored == previous)
 }
 
 // signupsToday counts the signups through code on now's UTC day, and in

@@ -443,7 +443,7 @@ func TestReferralAnalysis(t *testing.T) {
 	var events []string
 	for i := range 16 {
 		referrer := fmt.Sprintf("r%d", i)
-		link := a.mustDo("POST", "/v1/referrals", `{"experiment":"give-get","referrer":"`+referrer+`"}`, false, http.StatusOK)
+		link := a.mustLink("give-get", referrer)
 		code := link.Body["code"].(string)
 		for range i % 4 {
 			res, err := browser.Get(a.URL + "/r/" + code)

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -42,9 +43,37 @@ func MustAPIWith(tb testing.TB, configure func(*httpapi.Server)) *api {
 		Ping: store.Ping, AdminKey: adminKey, HashKey: []byte("test-hash-key"), Keys: store,
 	}
 	configure(srv)
-	ts := httptest.NewServer(dynamotest.Counting(tb, store, srv.Handler(httpapi.AllRoutes)))
+	ts := httptest.NewServer(withPeer(dynamotest.Counting(tb, store, srv.Handler(httpapi.AllRoutes))))
 	tb.Cleanup(ts.Close)
 	return &api{Server: ts, tb: tb}
+}
+
+// peerHeader sends a test's request as if from another address (host:port).
+// The server reads only the connection's address, as API Gateway's
+// sourceIp gives it (forwarded headers are forgeable), and a test client on
+// loopback cannot choose its own.
+const peerHeader = "Test-Peer-Addr"
+
+func withPeer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if peer := r.Header.Get(peerHeader); peer != "" {
+			r.RemoteAddr = peer
+			r.Header.Del(peerHeader)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// mustLink asks for the referrer's link from the referrer's own address,
+// not the test client's: the referees' signups from the client would else
+// be flagged as the referrer's own (self_referral_ip).
+func (a *api) mustLink(experiment, referrer string) response {
+	a.tb.Helper()
+	res := a.send("POST", "/v1/referrals", fmt.Sprintf(`{"experiment":%q,"referrer":%q}`, experiment, referrer), peerHeader, "198.51.100.200:443")
+	if res.Status != http.StatusOK {
+		a.tb.Fatalf("link of %s in %s = %d %s", referrer, experiment, res.Status, res.Raw)
+	}
+	return res
 }
 
 // response is a decoded answer.

@@ -176,7 +176,7 @@ func (s *Server) record(r *http.Request, e *refx.Event) (*refx.EventResult, erro
 	var attribution *refx.AttributionResult
 	if e.ReferralCode != "" && s.Referrals != nil {
 		var err error
-		attribution, err = s.attribute(r, e.ReferralCode, e.User, "", "", e.RefereeIP)
+		attribution, err = s.attribute(r, e.ReferralCode, e.User, "", "", e.RefereeIP, "")
 		switch refx.ErrorCode(err) {
 		case "":
 		case refx.ENOTFOUND:

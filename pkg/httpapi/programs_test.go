@@ -40,7 +40,7 @@ func TestProgramsAPI(t *testing.T) {
 	}
 	a.mustDo("POST", "/v1/experiments", strings.Replace(orphan, "nope", "give-get", 1), true, http.StatusCreated)
 	a.mustDo("POST", "/v1/experiments/give-get/start", "", true, http.StatusOK)
-	code := a.mustDo("POST", "/v1/referrals", `{"experiment":"give-get","referrer":"alice"}`, false, http.StatusOK).Body["code"].(string)
+	code := a.mustLink("give-get", "alice").Body["code"].(string)
 	a.mustDo("POST", "/v1/experiments/give-get/stop", "", true, http.StatusOK)
 
 	info := a.mustDo("GET", "/v1/referrals/"+code, "", false, http.StatusOK)

@@ -24,15 +24,42 @@ type ReferralRequest struct {
 	Referrer   string `json:"referrer"`
 	// Code asks for a vanity code (refx.ValidateVanityCode).
 	Code string `json:"code,omitempty"`
+	// Device and Email are the referrer's, for the self-referral guards;
+	// IP is the referrer's address as a calling backend saw it (secret
+	// key only, like a signup's). Only their keyed hashes are stored.
+	Device string `json:"device,omitempty"`
+	Email  string `json:"email,omitempty"`
+	IP     string `json:"ip,omitempty"`
 }
 
 // codeRequest is the request normalized and validated.
 func (req ReferralRequest) codeRequest(now time.Time) (refx.CodeRequest, error) {
 	cr := refx.CodeRequest{Experiment: req.Experiment, Referrer: req.Referrer, Code: req.Code}
 	cr.Normalize()
-	return cr, cr.Validate(now)
+	if err := cr.Validate(now); err != nil {
+		return cr, err
+	}
+	return cr, validateGuardInput(req.Device, req.Email, req.IP)
 }
 
+// validateGuardInput checks what a link request or a signup gives the
+// self-referral guards; email is normalized (refx.NormalizeEmail) first.
+func validateGuardInput(device, email, ip string) error {
+	switch {
+	case len(device) > 512:
+		return refx.FieldErrorf("device", "must be at most 512 bytes")
+	case email != "" && !refx.ValidEmail(refx.NormalizeEmail(email)):
+		return refx.FieldErrorf("email", "must be an e-mail address")
+	case ip != "" && net.ParseIP(ip) == nil:
+		return refx.FieldErrorf("ip", "must be an IPv4 or IPv6 address")
+	}
+	return nil
+}
+
+// createReferral stores, with a new code, the hashes of the referrer's
+// address, device and e-mail, which the self-referral guards compare with
+// a signup's. A device or e-mail is taken from any caller: a false one only
+// weakens the guard against the caller's own signups.
 func (s *Server) createReferral(w http.ResponseWriter, r *http.Request) error {
 	var req ReferralRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -41,6 +68,19 @@ func (s *Server) createReferral(w http.ResponseWriter, r *http.Request) error {
 	cr, err := req.codeRequest(s.now())
 	if err != nil {
 		return err
+	}
+	ip, err := guardAddress(r, req.IP)
+	if err != nil {
+		return err
+	}
+	if ip != "" {
+		cr.IPHash = s.hash("ip", ip)
+	}
+	if req.Device != "" {
+		cr.DeviceHash = s.hash("device", req.Device)
+	}
+	if req.Email != "" {
+		cr.EmailHash = s.hash("email", refx.NormalizeEmail(req.Email))
 	}
 	link, err := s.Referrals.CreateCode(r.Context(), cr)
 	if err != nil {
@@ -142,6 +182,9 @@ type SignupRequest struct {
 	// IP is the referee's address as a calling backend saw it; a backend's
 	// own address says nothing about the referee.
 	IP string `json:"ip"`
+	// Email is the referee's: equal to the referrer's, the signup is
+	// refused as a self-referral. Only its keyed hash is compared.
+	Email string `json:"email"`
 }
 
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
@@ -153,10 +196,10 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.IP != "" && net.ParseIP(req.IP) == nil {
-		return refx.FieldErrorf("ip", "must be an IPv4 or IPv6 address")
+	if err := validateGuardInput(req.Device, req.Email, req.IP); err != nil {
+		return err
 	}
-	res, err := s.attribute(r, code, req.Referee, req.Visitor, req.Device, req.IP)
+	res, err := s.attribute(r, code, req.Referee, req.Visitor, req.Device, req.IP, req.Email)
 	if err != nil {
 		return err
 	}
@@ -172,8 +215,9 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 // is the referee's own browser or app, whose connection address is used,
 // and who may not claim another. Addresses and devices are hashed with the
 // server's key (and the previous key, to find older markers) before they
-// go anywhere, so raw values are never stored.
-func (s *Server) attribute(r *http.Request, code, referee, visitor, device, ip string) (*refx.AttributionResult, error) {
+// go anywhere, so raw values are never stored. An e-mail address is taken
+// from any caller: leaving it out is all a referee could do to dodge it.
+func (s *Server) attribute(r *http.Request, code, referee, visitor, device, ip, email string) (*refx.AttributionResult, error) {
 	if visitor == "" {
 		visitor = visitorCookie(r)
 	}
@@ -181,15 +225,12 @@ func (s *Server) attribute(r *http.Request, code, referee, visitor, device, ip s
 	if err := sig.Validate(); err != nil {
 		return nil, err
 	}
-	trusted := callerOf(r.Context()).trusted()
-	switch {
-	case !trusted && ip != "":
-		return nil, &refx.Error{Code: refx.EFORBIDDEN, Field: "ip", Message: "the referee's ip is accepted from a secret key only: a browser's own address is used"}
-	case !trusted && device != "":
-		return nil, &refx.Error{Code: refx.EFORBIDDEN, Field: "device", Message: "a device fingerprint is accepted from a secret key only"}
+	ip, err := guardAddress(r, ip)
+	if err != nil {
+		return nil, err
 	}
-	if !trusted {
-		ip, _, _ = net.SplitHostPort(r.RemoteAddr)
+	if device != "" && !callerOf(r.Context()).trusted() {
+		return nil, &refx.Error{Code: refx.EFORBIDDEN, Field: "device", Message: "a device fingerprint is accepted from a secret key only"}
 	}
 	if ip != "" {
 		sig.IPHash, sig.PreviousIPHash = s.hashes("ip", ip)
@@ -197,7 +238,26 @@ func (s *Server) attribute(r *http.Request, code, referee, visitor, device, ip s
 	if device != "" {
 		sig.Device, sig.PreviousDevice = s.hashes("device", device)
 	}
+	if email != "" {
+		sig.EmailHash, sig.PreviousEmailHash = s.hashes("email", refx.NormalizeEmail(email))
+	}
 	return s.Referrals.Attribute(r.Context(), sig)
+}
+
+// guardAddress is the address the guards hash for a link request or a
+// signup: a secret key's caller is a backend, whose own address says
+// nothing about its user, so it is the ip the backend passes (or none);
+// anyone else is the user's own browser or app, whose connection address
+// is used and who may not claim another.
+func guardAddress(r *http.Request, ip string) (string, error) {
+	if callerOf(r.Context()).trusted() {
+		return ip, nil
+	}
+	if ip != "" {
+		return "", &refx.Error{Code: refx.EFORBIDDEN, Field: "ip", Message: "an ip is accepted from a secret key only: a browser's own address is used"}
+	}
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	return host, nil
 }
 
 func (s *Server) referrerReferrals(w http.ResponseWriter, r *http.Request) error {

@@ -29,7 +29,7 @@ func TestReferralLinks(t *testing.T) {
 	a := MustAPI(t)
 	a.mustDo("POST", "/v1/experiments", referralExperiment, true, http.StatusCreated)
 	a.mustDo("POST", "/v1/experiments/give-get/start", "", true, http.StatusOK)
-	link := a.mustDo("POST", "/v1/referrals", `{"experiment":"give-get","referrer":"alice"}`, false, http.StatusOK)
+	link := a.mustLink("give-get", "alice")
 	code := link.Body["code"].(string)
 	if link.Body["url"] != a.URL+"/r/"+code || link.Body["payload"] == nil {
 		t.Fatalf("link = %s", link.Raw)

@@ -291,6 +291,12 @@ type ReferralCode struct {
 	ExpiresAt *time.Time `dynamodbav:"expires_at,omitempty"`
 	// StatsDigest is the SHA-256 of the code's stats token, hex.
 	StatsDigest string `dynamodbav:"stats_digest,omitempty"`
+	// IPHash, DeviceHash and EmailHash are the keyed hashes of what the
+	// link request gave of its referrer (refx.CodeRequest): the
+	// self-referral guards compare a signup's with them.
+	IPHash     string `dynamodbav:"ip_hash,omitempty"`
+	DeviceHash string `dynamodbav:"device_hash,omitempty"`
+	EmailHash  string `dynamodbav:"email_hash,omitempty"`
 	UserExpiry
 }
 

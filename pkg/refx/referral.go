@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ReferralConfig makes an experiment a referral experiment: its variants are
@@ -214,6 +215,12 @@ const (
 	ReasonVelocityDay       = "velocity_day"
 	ReasonRepeatedIP        = "repeated_ip"
 	ReasonRepeatedDevice    = "repeated_device"
+	// ReasonSelfReferralIP and ReasonSelfReferralDevice flag a signup from
+	// the address or device the referrer asked for the link from: likely
+	// the referrer again, but also a housemate behind the same router, so
+	// a reviewer decides rather than the guard refusing.
+	ReasonSelfReferralIP     = "self_referral_ip"
+	ReasonSelfReferralDevice = "self_referral_device"
 	// ReasonIPMissing flags a signup a backend sent without the referee's
 	// address: the repeated-IP guard cannot run, so it is not counted
 	// until reviewed rather than let through unguarded.
@@ -237,6 +244,11 @@ type Signup struct {
 	// the key was rotated are still found, never written.
 	PreviousIPHash string `json:"-"`
 	PreviousDevice string `json:"-"`
+	// EmailHash is the keyed hash of the referee's e-mail address
+	// (NormalizeEmail), when the signup sends one: equal to the
+	// referrer's, the signup is refused as a self-referral.
+	EmailHash         string `json:"-"`
+	PreviousEmailHash string `json:"-"`
 }
 
 // Validate checks a signup's fields.
@@ -262,6 +274,35 @@ func ValidVisitor(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !isAlnum(c) && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// MaxEmailLen is the longest e-mail address a mail server relays (RFC 5321).
+const MaxEmailLen = 254
+
+// NormalizeEmail returns the spelling of an e-mail address that is hashed
+// and compared: trimmed and lower-cased, so that "Ann@Shop.example " and
+// "ann@shop.example" are one person. Lower-casing the local part is not what
+// RFC 5321 promises, but it is what every large mail provider does, and a
+// false match only flags a referee for review.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// ValidEmail reports whether s, normalized, has the shape of an address:
+// one '@' between a non-empty local part and a domain with a dot, no
+// spaces or control characters, at most MaxEmailLen bytes. Whether it
+// receives mail is not ours to check.
+func ValidEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || len(s) > MaxEmailLen || !utf8.ValidString(s) ||
+		strings.Contains(domain, "@") || !strings.Contains(domain, ".") ||
+		strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || !idChar(r) {
 			return false
 		}
 	}

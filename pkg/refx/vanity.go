@@ -95,6 +95,13 @@ type CodeRequest struct {
 	Referrer   string     `json:"referrer"`
 	Code       string     `json:"code,omitempty"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	// IPHash, DeviceHash and EmailHash are the keyed hashes of the
+	// referrer's address, device and e-mail as the link request gave
+	// them, filled by the server: a signup that matches one is the
+	// referrer signing up through their own link (Signup).
+	IPHash     string `json:"-"`
+	DeviceHash string `json:"-"`
+	EmailHash  string `json:"-"`
 }
 
 // Normalize puts the referrer and the code in their stored forms.
