@@ -164,6 +164,17 @@ func (s *Store) transactAudited(ctx context.Context, op string, change types.Tra
 	return s.transact(ctx, op, []types.TransactWriteItem{change, entry})
 }
 
+// writeAudited is transactAudited for a change conditioned on what the
+// caller read (its key absent, the version it holds): a failed condition
+// means someone else wrote first, which the caller names in conflict.
+func (s *Store) writeAudited(ctx context.Context, op string, change types.TransactWriteItem, resource refx.AuditResource, id, action string, before, after any, conflict error) error {
+	err := s.transactAudited(ctx, op, change, resource, id, action, before, after)
+	if conditionFailed(cancellationReasons(err), 0) {
+		return conflict
+	}
+	return storeError(op, err)
+}
+
 func apiKeyOf(it item.APIKey) *refx.APIKey {
 	return &refx.APIKey{
 		ID: it.ID, Name: it.Name, Kind: refx.KeyKind(it.Kind), Role: refx.AdminRole(it.Role), Origins: it.Origins,

@@ -71,24 +71,11 @@ func (s *Store) DeleteLayer(ctx context.Context, id string) error {
 	if len(current.Claims) > 0 {
 		return refx.Errorf(refx.ECONFLICT, "layer %s has running experiments (%s first): stop them before deleting it", id, current.Claims[0].Experiment)
 	}
-	cond := sameVersion(current.Version)
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	del, err := conditionalDelete(s.table, layerKey(id), sameVersion(current.Version))
 	if err != nil {
 		return storeError("DeleteLayer", err)
 	}
-	del := types.TransactWriteItem{Delete: &types.Delete{
-		TableName: s.table, Key: layerKey(id).Attributes(),
-		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	}}
-	entry, err := s.auditPut(ctx, refx.AuditLayer, id, "delete", current, nil)
-	if err != nil {
-		return storeError("DeleteLayer", err)
-	}
-	err = s.transact(ctx, "DeleteLayer", []types.TransactWriteItem{del, entry})
-	if conditionFailed(cancellationReasons(err), 0) {
-		return layerChanged(current)
-	}
-	return storeError("DeleteLayer", err)
+	return s.writeAudited(ctx, "DeleteLayer", del, refx.AuditLayer, id, "delete", current, nil, layerChanged(current))
 }
 
 // writeLayer puts next with its audit entry, on cond.
@@ -97,15 +84,7 @@ func (s *Store) writeLayer(ctx context.Context, op, action string, before, next 
 	if err != nil {
 		return storeError(op, err)
 	}
-	entry, err := s.auditPut(ctx, refx.AuditLayer, next.ID, action, before, next)
-	if err != nil {
-		return storeError(op, err)
-	}
-	err = s.transact(ctx, op, []types.TransactWriteItem{put, entry})
-	if conditionFailed(cancellationReasons(err), 0) {
-		return conflict
-	}
-	return storeError(op, err)
+	return s.writeAudited(ctx, op, put, refx.AuditLayer, next.ID, action, before, next, conflict)
 }
 
 func sameVersion(v int64) expression.ConditionBuilder {

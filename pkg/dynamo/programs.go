@@ -71,15 +71,7 @@ func (s *Store) writeProgram(ctx context.Context, op, action string, before, nex
 	if err != nil {
 		return storeError(op, err)
 	}
-	entry, err := s.auditPut(ctx, refx.AuditProgram, next.ID, action, before, next)
-	if err != nil {
-		return storeError(op, err)
-	}
-	err = s.transact(ctx, op, []types.TransactWriteItem{put, entry})
-	if conditionFailed(cancellationReasons(err), 0) {
-		return conflict
-	}
-	return storeError(op, err)
+	return s.writeAudited(ctx, op, put, refx.AuditProgram, next.ID, action, before, next, conflict)
 }
 
 func programChanged(p *refx.Program) error {

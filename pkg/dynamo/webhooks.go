@@ -172,24 +172,11 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	cond := sameVersion(current.Version)
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	del, err := conditionalDelete(s.table, webhookKey(id), sameVersion(current.Version))
 	if err != nil {
 		return storeError("DeleteWebhook", err)
 	}
-	del := types.TransactWriteItem{Delete: &types.Delete{
-		TableName: s.table, Key: webhookKey(id).Attributes(),
-		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	}}
-	entry, err := s.auditPut(ctx, refx.AuditWebhook, id, "delete", current, nil)
-	if err != nil {
-		return storeError("DeleteWebhook", err)
-	}
-	err = s.transact(ctx, "DeleteWebhook", []types.TransactWriteItem{del, entry})
-	if conditionFailed(cancellationReasons(err), 0) {
-		return webhookChanged(current)
-	}
-	return storeError("DeleteWebhook", err)
+	return s.writeAudited(ctx, "DeleteWebhook", del, refx.AuditWebhook, id, "delete", current, nil, webhookChanged(current))
 }
 
 // writeWebhook puts next with its audit entry, on cond.
@@ -198,15 +185,7 @@ func (s *Store) writeWebhook(ctx context.Context, op, action string, before, nex
 	if err != nil {
 		return storeError(op, err)
 	}
-	entry, err := s.auditPut(ctx, refx.AuditWebhook, next.ID, action, before, next)
-	if err != nil {
-		return storeError(op, err)
-	}
-	err = s.transact(ctx, op, []types.TransactWriteItem{put, entry})
-	if conditionFailed(cancellationReasons(err), 0) {
-		return conflict
-	}
-	return storeError(op, err)
+	return s.writeAudited(ctx, op, put, refx.AuditWebhook, next.ID, action, before, next, conflict)
 }
 
 func webhookChanged(w *refx.Webhook) error {
