@@ -104,14 +104,20 @@ func keyedPages(files fs.FS, clientKey string) map[string][]byte {
 }
 
 // withDemoBackend serves, under DemoBackendPath, what a shop's backend
-// would read for its signed-in referrer with keys no page may hold: GET
-// stats/{code} is GET /v1/referrals/{code}/stats with the run's secret key,
-// GET rewards?beneficiary= is GET /v1/rewards of the demo experiment with
-// the admin key. Each is passed to next as that API request, so the demo
-// shows the API's own answers. The local server listens on loopback only.
+// would do for its signed-in referrer with keys no page may hold: POST link
+// {referrer, code} is POST /v1/referrals of the demo experiment with the
+// run's secret key, GET stats/{code} is GET /v1/referrals/{code}/stats with
+// it, GET rewards?beneficiary= is GET /v1/rewards of the demo experiment
+// with the admin key. Each is passed to next as that API request, so the
+// demo shows the API's own answers. The local server listens on loopback
+// only.
 func withDemoBackend(next http.Handler, keys devKeys, adminKey string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, ok := strings.CutPrefix(r.URL.Path, DemoBackendPath)
+		if ok && name == "link" && r.Method == http.MethodPost {
+			demoLink(next, keys, w, r)
+			return
+		}
 		if !ok || r.Method != http.MethodGet {
 			next.ServeHTTP(w, r)
 			return
@@ -135,6 +141,30 @@ func withDemoBackend(next http.Handler, keys devKeys, adminKey string) http.Hand
 		req.Header.Set(header, key)
 		next.ServeHTTP(w, req)
 	})
+}
+
+// demoLink asks for the demo page's referrer's link as the shop's backend:
+// with the secret key and without the referrer's ip, so the link stores no
+// address (the page and the landing page share this machine's).
+func demoLink(next http.Handler, keys devKeys, w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Referrer string `json:"referrer"`
+		Code     string `json:"code,omitempty"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
+		http.Error(w, "want {\"referrer\",\"code\"}", http.StatusBadRequest)
+		return
+	}
+	body, _ := json.Marshal(httpapi.ReferralRequest{Experiment: DemoReferralExperiment, Referrer: in.Referrer, Code: in.Code})
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, "/v1/referrals", bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	req.Host, req.RemoteAddr = r.Host, r.RemoteAddr
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(httpapi.KeyHeader, keys.secret)
+	next.ServeHTTP(w, req)
 }
 
 // demoVariants are the demo referral experiment's offers with their reward
