@@ -25,6 +25,50 @@ func limitParam(q url.Values) (int, error) {
 	return n, nil
 }
 
+// storeAs is the experiment store as S, the service of something it keeps
+// in the same table (its writes share the experiments' transactions);
+// EINTERNAL, naming what, when the store keeps none.
+func storeAs[S any](s *Server, what string) (S, error) {
+	svc, ok := s.Experiments.(S)
+	if !ok {
+		return svc, refx.Errorf(refx.EINTERNAL, "the experiment store keeps no %s", what)
+	}
+	return svc, nil
+}
+
+// storeAndID returns the store and the id the request's path names;
+// invalid(id) is the error for a path that cannot name one.
+func storeAndID[S any](r *http.Request, store func() (S, error), valid func(string) bool, invalid func(id string) error) (S, string, error) {
+	svc, err := store()
+	if err != nil {
+		return svc, "", err
+	}
+	id := r.PathValue("id")
+	if !valid(id) {
+		var none S
+		return none, "", invalid(id)
+	}
+	return svc, id, nil
+}
+
+// answer writes v with status, unless the store call that made it failed.
+func answer(w http.ResponseWriter, status int, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, v)
+	return nil
+}
+
+// versionRead refuses a patch without the version its client read: the
+// update is conditioned on it (optimistic locking).
+func versionRead(v int64) error {
+	if v < 1 {
+		return refx.FieldErrorf("version", "must be the version you read (optimistic locking)")
+	}
+	return nil
+}
+
 func experimentID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
 	if !refx.ValidSlug(id) {
@@ -95,8 +139,8 @@ func (s *Server) updateExperiment(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(w, r, &p); err != nil {
 		return err
 	}
-	if p.Version < 1 {
-		return refx.FieldErrorf("version", "must be the version you read (optimistic locking)")
+	if err := versionRead(p.Version); err != nil {
+		return err
 	}
 	e, err := s.Experiments.UpdateExperiment(r.Context(), id, p)
 	if err != nil {

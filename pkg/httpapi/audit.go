@@ -19,11 +19,7 @@ const maxAuditIDLen = 256
 // auditTrail is the audit store: the experiment store itself, which writes
 // the entries in its changes' transactions.
 func (s *Server) auditTrail() (refx.AuditService, error) {
-	a, ok := s.Experiments.(refx.AuditService)
-	if !ok {
-		return nil, refx.Errorf(refx.EINTERNAL, "the experiment store keeps no audit trail")
-	}
-	return a, nil
+	return storeAs[refx.AuditService](s, "audit trail")
 }
 
 // audit lists entries newest first: ?resource=<kind> for one kind of

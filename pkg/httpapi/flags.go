@@ -85,8 +85,8 @@ func (s *Server) updateFlag(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &p); err != nil {
 		return err
 	}
-	if p.Version < 1 {
-		return refx.FieldErrorf("version", "must be the version you read (optimistic locking)")
+	if err := versionRead(p.Version); err != nil {
+		return err
 	}
 	f, err := s.Flags.UpdateFlag(r.Context(), key, p)
 	if err != nil {
@@ -156,8 +156,8 @@ func (s *Server) updateSegment(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &p); err != nil {
 		return err
 	}
-	if p.Version < 1 {
-		return refx.FieldErrorf("version", "must be the version you read (optimistic locking)")
+	if err := versionRead(p.Version); err != nil {
+		return err
 	}
 	seg, err := s.Flags.UpdateSegment(r.Context(), key, p)
 	if err != nil {

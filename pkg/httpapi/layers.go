@@ -14,25 +14,13 @@ import (
 // layers is the layer store: the experiment store itself, since a start
 // claims its layer range in the experiment's own transaction.
 func (s *Server) layers() (refx.LayerService, error) {
-	l, ok := s.Experiments.(refx.LayerService)
-	if !ok {
-		return nil, refx.Errorf(refx.EINTERNAL, "the experiment store keeps no layers")
-	}
-	return l, nil
+	return storeAs[refx.LayerService](s, "layers")
 }
 
 // layerRequest returns the layer store and the layer the request's path
 // names.
 func (s *Server) layerRequest(r *http.Request) (refx.LayerService, string, error) {
-	ls, err := s.layers()
-	if err != nil {
-		return nil, "", err
-	}
-	id := r.PathValue("id")
-	if !refx.ValidSlug(id) {
-		return nil, "", refx.FieldErrorf("id", "must be a layer id")
-	}
-	return ls, id, nil
+	return storeAndID(r, s.layers, refx.ValidSlug, func(string) error { return refx.FieldErrorf("id", "must be a layer id") })
 }
 
 func (s *Server) createLayer(w http.ResponseWriter, r *http.Request) error {
@@ -72,11 +60,7 @@ func writePage[P any](w http.ResponseWriter, r *http.Request, list func(ctx cont
 		return err
 	}
 	page, err := list(r.Context(), limit, r.URL.Query().Get("cursor"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, page)
-	return nil
+	return answer(w, http.StatusOK, page, err)
 }
 
 func (s *Server) getLayer(w http.ResponseWriter, r *http.Request) error {
@@ -85,11 +69,7 @@ func (s *Server) getLayer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	l, err := ls.Layer(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, l)
-	return nil
+	return answer(w, http.StatusOK, l, err)
 }
 
 func (s *Server) updateLayer(w http.ResponseWriter, r *http.Request) error {
@@ -101,15 +81,11 @@ func (s *Server) updateLayer(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &p); err != nil {
 		return err
 	}
-	if p.Version < 1 {
-		return refx.FieldErrorf("version", "must be the version you read (optimistic locking)")
-	}
-	l, err := ls.UpdateLayer(r.Context(), id, p)
-	if err != nil {
+	if err := versionRead(p.Version); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, l)
-	return nil
+	l, err := ls.UpdateLayer(r.Context(), id, p)
+	return answer(w, http.StatusOK, l, err)
 }
 
 func (s *Server) deleteLayer(w http.ResponseWriter, r *http.Request) error {

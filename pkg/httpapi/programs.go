@@ -12,25 +12,13 @@ import (
 // programs is the program store: the experiment store itself, since a
 // conclusion sets its program's offer in the experiment's own transaction.
 func (s *Server) programs() (refx.ProgramService, error) {
-	p, ok := s.Experiments.(refx.ProgramService)
-	if !ok {
-		return nil, refx.Errorf(refx.EINTERNAL, "the experiment store keeps no programs")
-	}
-	return p, nil
+	return storeAs[refx.ProgramService](s, "programs")
 }
 
 // programRequest returns the program store and the program the request's
 // path names.
 func (s *Server) programRequest(r *http.Request) (refx.ProgramService, string, error) {
-	ps, err := s.programs()
-	if err != nil {
-		return nil, "", err
-	}
-	id := r.PathValue("id")
-	if !refx.ValidSlug(id) {
-		return nil, "", refx.FieldErrorf("id", "must be a program id")
-	}
-	return ps, id, nil
+	return storeAndID(r, s.programs, refx.ValidSlug, func(string) error { return refx.FieldErrorf("id", "must be a program id") })
 }
 
 func (s *Server) createProgram(w http.ResponseWriter, r *http.Request) error {
@@ -68,11 +56,7 @@ func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, err := ps.Program(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
+	return answer(w, http.StatusOK, p, err)
 }
 
 func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) error {
@@ -84,15 +68,11 @@ func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &patch); err != nil {
 		return err
 	}
-	if patch.Version < 1 {
-		return refx.FieldErrorf("version", "must be the version you read (optimistic locking)")
-	}
-	p, err := ps.UpdateProgram(r.Context(), id, patch)
-	if err != nil {
+	if err := versionRead(patch.Version); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
+	p, err := ps.UpdateProgram(r.Context(), id, patch)
+	return answer(w, http.StatusOK, p, err)
 }
 
 func (s *Server) programResults(w http.ResponseWriter, r *http.Request) error {
@@ -101,9 +81,5 @@ func (s *Server) programResults(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := ps.ProgramResults(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	return answer(w, http.StatusOK, res, err)
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/refx-dev/refx/pkg/refx"
@@ -23,24 +24,12 @@ func (s *Server) webhookRoutes(admin func(pattern string, h apiFunc)) {
 // webhooks is the subscription store: the experiment store, which keeps
 // them in the same table.
 func (s *Server) webhooks() (refx.WebhookService, error) {
-	w, ok := s.Experiments.(refx.WebhookService)
-	if !ok {
-		return nil, refx.Errorf(refx.EINTERNAL, "the experiment store keeps no webhooks")
-	}
-	return w, nil
+	return storeAs[refx.WebhookService](s, "webhooks")
 }
 
 // webhookRequest returns the store and the subscription id of the path.
 func (s *Server) webhookRequest(r *http.Request) (refx.WebhookService, string, error) {
-	ws, err := s.webhooks()
-	if err != nil {
-		return nil, "", err
-	}
-	id := r.PathValue("id")
-	if !refx.ValidWebhookID(id) {
-		return nil, "", refx.Errorf(refx.ENOTFOUND, "webhook %q not found", id)
-	}
-	return ws, id, nil
+	return storeAndID(r, s.webhooks, refx.ValidWebhookID, func(id string) error { return refx.Errorf(refx.ENOTFOUND, "webhook %q not found", id) })
 }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
@@ -81,11 +70,7 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	hook, err := ws.Webhook(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, hook)
-	return nil
+	return answer(w, http.StatusOK, hook, err)
 }
 
 func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
@@ -97,8 +82,8 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &p); err != nil {
 		return err
 	}
-	if p.Version < 1 {
-		return refx.FieldErrorf("version", "must be the version you read (optimistic locking)")
+	if err := versionRead(p.Version); err != nil {
+		return err
 	}
 	if p.URL != nil {
 		if err := s.WebhookPolicy.CheckTarget(r.Context(), *p.URL); err != nil {
@@ -106,11 +91,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	hook, err := ws.UpdateWebhook(r.Context(), id, p)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, hook)
-	return nil
+	return answer(w, http.StatusOK, hook, err)
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
@@ -131,11 +112,7 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	hook, err := ws.RotateWebhookSecret(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, hook)
-	return nil
+	return answer(w, http.StatusOK, hook, err)
 }
 
 func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request) error {
@@ -143,14 +120,7 @@ func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	limit, err := limitParam(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	page, err := ws.WebhookDeliveries(r.Context(), id, limit, r.URL.Query().Get("cursor"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, page)
-	return nil
+	return writePage(w, r, func(ctx context.Context, limit int, cursor string) (*refx.WebhookDeliveryPage, error) {
+		return ws.WebhookDeliveries(ctx, id, limit, cursor)
+	})
 }
