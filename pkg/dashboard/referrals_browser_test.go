@@ -199,7 +199,9 @@ func TestReferralPages(t *testing.T) {
 		p.set("#block-reason", "posted on a coupon site")
 		p.click(`#block-form button[type=submit]`)
 		p.wait(`document.querySelector('#blocks tr[data-block="code/SPAM-1234"]')`)
-		var blocks struct{ Blocks []struct{ Kind, ID, Reason string } }
+		var blocks struct {
+			Blocks []struct{ Kind, ID, Reason string }
+		}
 		c.must("GET", "/v1/blocks", nil, true, http.StatusOK, &blocks)
 		if len(blocks.Blocks) != 1 || blocks.Blocks[0].ID != "SPAM-1234" || blocks.Blocks[0].Reason != "posted on a coupon site" {
 			t.Errorf("after blocking: GET /v1/blocks = %+v", blocks.Blocks)

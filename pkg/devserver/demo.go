@@ -189,8 +189,8 @@ func seedReferralDemo(ctx context.Context, store *dynamo.Store, base string) err
 	demo := refx.NewExperiment{
 		ID: DemoReferralExperiment, Name: "Demo referral offer", Owner: "growth",
 		Hypothesis: "A percentage reward gets referrers more converting friends than a fixed one.",
-		Goals:    []refx.Goal{{Key: "share", Kind: refx.GoalBinomial}},
-		Referral: &referral,
+		Goals:      []refx.Goal{{Key: "share", Kind: refx.GoalBinomial}},
+		Referral:   &referral,
 	}
 	if err := json.Unmarshal([]byte(demoVariants), &demo.Variants); err != nil {
 		return fmt.Errorf("devserver: demo variants: %w", err)

@@ -201,9 +201,9 @@ const (
 	AttributionFlagged    = "flagged"
 	// AttributionRejected is a flagged or attributed referee a reviewer
 	// rejected: nothing of theirs counts or earns.
-	AttributionRejected = "rejected"
-	AttributionRefused    = "refused"
-	AttributionDuplicate  = "duplicate"
+	AttributionRejected  = "rejected"
+	AttributionRefused   = "refused"
+	AttributionDuplicate = "duplicate"
 
 	ReasonSelfReferral      = "self_referral"
 	ReasonAlreadyAttributed = "already_attributed"
