@@ -110,7 +110,7 @@ func (c *credit) planRatios(g refx.Goal) {
 // and once the backend has sent it, the browser's copy is the duplicate it
 // is.
 func (s *Store) RecordEvent(ctx context.Context, e *refx.Event) (*refx.EventResult, error) {
-	if e.Type == refx.EventRefund {
+	if e.IsRefund() {
 		return s.recordRefund(ctx, e)
 	}
 	item, err := s.newEventItem(e)

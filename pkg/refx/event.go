@@ -48,10 +48,15 @@ type Event struct {
 	Trusted bool `json:"-"`
 }
 
-// EventRefund is the reserved event type of a refund: an event of this type
-// reverses the earlier event named by its Refund field, and is not itself a
-// conversion of any goal.
+// EventRefund is the type of a refund: an event of this type that names an
+// earlier event in its Refund field reverses that event, and is not itself
+// a conversion of any goal. Without Refund it is an ordinary event, so that
+// a goal named refund (a refund-rate guardrail) keeps counting the shop's
+// refund events as before refunds could reverse anything.
 const EventRefund = "refund"
+
+// IsRefund reports whether e reverses an earlier event.
+func (e *Event) IsRefund() bool { return e.Refund != "" }
 
 // Validate checks e against the limits, with now as the current time.
 func (e *Event) Validate(now time.Time) error {
@@ -68,11 +73,11 @@ func (e *Event) Validate(now time.Time) error {
 		return FieldErrorf("referee_ip", "must be an IPv4 or IPv6 address, with a referral_code")
 	case e.Type != EventRefund && e.Refund != "":
 		return FieldErrorf("refund", "is only for events of type refund")
-	case e.Type == EventRefund && !ValidUUID(e.Refund):
+	case e.IsRefund() && !ValidUUID(e.Refund):
 		return FieldErrorf("refund", "must be the id (a UUID) of the event to refund")
-	case e.Type == EventRefund && e.Refund == e.ID:
+	case e.IsRefund() && e.Refund == e.ID:
 		return FieldErrorf("refund", "must name an earlier event, not the refund itself")
-	case e.Type == EventRefund && (e.Value != nil || e.ReferralCode != ""):
+	case e.IsRefund() && (e.Value != nil || e.ReferralCode != ""):
 		// A refund takes back the whole event it names; it has no value
 		// of its own and converts no one.
 		return FieldErrorf("type", "a refund carries no value nor referral_code")
