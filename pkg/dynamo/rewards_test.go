@@ -313,12 +313,13 @@ func TestRewardWRU(t *testing.T) {
 		record *stream.Record
 		max    int64
 	}{
-		// A transaction of the reward and the cap item: 2 items × 1 KB × 2.
-		{"Granted", granted, 4},
+		// A transaction of the reward, the cap item and a purchase's two
+		// checks (no refund, referee not rejected): 4 items × 1 KB × 2.
+		{"Granted", granted, 8},
 		// The refused transaction, then the rejected reward's.
-		{"PastCap", capped, 8},
+		{"PastCap", capped, 12},
 		// A redelivery: the refused put only.
-		{"Redelivered", granted, 4},
+		{"Redelivered", granted, 8},
 	} {
 		c.proxy.Reset()
 		if err := c.through.RewardReactor(ctx, []*stream.Record{step.record}); err != nil {

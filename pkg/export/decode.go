@@ -85,6 +85,19 @@ var decoders = map[string]Decoder{
 	// is operations, kept 30 days.
 	"webhook":          Skip,
 	"webhook_delivery": Skip,
+	// Configuration, each change of which has its audit entry (exported
+	// as audit rows): layers, programs, blocks.
+	"layer":   Skip,
+	"program": Skip,
+	"block":   Skip,
+	// A review marker lists a flagged attribution awaiting its decision,
+	// and the decision's outcome is on the attribution's rows.
+	"review_marker":   Skip,
+	"review_decision": Skip,
+	// The rewards ledger has no Parquet table yet (GET /v1/rewards reads
+	// it); a cap item only sums rewards.
+	"reward":     Skip,
+	"reward_cap": Skip,
 }
 
 // decode finds the record's decoder by entity and runs it.
