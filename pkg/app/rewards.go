@@ -26,19 +26,7 @@ type HoldReleaser interface {
 // an error makes Lambda retry the invocation, and a run that hit its
 // bound leaves the rest to the next.
 func ReleaseFunc(s HoldReleaser, logger *slog.Logger) func(context.Context, events.EventBridgeEvent) error {
-	return func(ctx context.Context, ev events.EventBridgeEvent) error {
-		at := ev.Time
-		if at.IsZero() {
-			at = time.Now()
-		}
-		n, err := s.ReleaseHolds(ctx, at)
-		if err != nil {
-			logger.ErrorContext(ctx, "reward holds not released", "at", at, "released", n, "err", err, "event", ev.ID)
-			return err
-		}
-		logger.InfoContext(ctx, "reward holds released", "at", at, "released", n, "event", ev.ID)
-		return nil
-	}
+	return scheduledJob("reward holds released", s.ReleaseHolds, logger)
 }
 
 // ReleaseHandler builds the rewards Lambda's handler from the environment:

@@ -59,19 +59,9 @@ func SnapshotPeriodFromEnv(getenv func(string) string) (time.Duration, error) {
 // newer totals, so delivering it twice is harmless; an error makes Lambda
 // retry the invocation.
 func SnapshotFunc(s Snapshotter, cadence refx.SnapshotCadence, logger *slog.Logger) func(context.Context, events.EventBridgeEvent) error {
-	return func(ctx context.Context, ev events.EventBridgeEvent) error {
-		at := ev.Time
-		if at.IsZero() {
-			at = time.Now()
-		}
-		n, err := s.SnapshotAll(ctx, at, cadence)
-		if err != nil {
-			logger.ErrorContext(ctx, "snapshots failed", "at", at, "stored", n, "err", err, "event", ev.ID)
-			return err
-		}
-		logger.InfoContext(ctx, "snapshots stored", "at", at, "stored", n, "event", ev.ID)
-		return nil
-	}
+	return scheduledJob("snapshots stored", func(ctx context.Context, at time.Time) (int, error) {
+		return s.SnapshotAll(ctx, at, cadence)
+	}, logger)
 }
 
 // SnapshotHandler builds the snapshot Lambda's handler from the
