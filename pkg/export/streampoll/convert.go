@@ -5,6 +5,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 )
 
@@ -38,7 +40,28 @@ func LambdaRecord(r *types.Record, streamARN, region string) events.DynamoDBEven
 	return out
 }
 
+// lambdaMap converts an image of the Streams API through the DynamoDB
+// API's attribute values, so that one converter (LambdaImage) serves the
+// stream and the table's items (the backfill). A value the SDK cannot
+// convert, of a type it adds later, becomes NULL.
 func lambdaMap(m map[string]types.AttributeValue) map[string]events.DynamoDBAttributeValue {
+	if m == nil {
+		return nil
+	}
+	image := make(map[string]ddbtypes.AttributeValue, len(m))
+	for k, v := range m {
+		dv, err := attributevalue.FromDynamoDBStreams(v)
+		if err != nil {
+			dv = &ddbtypes.AttributeValueMemberNULL{Value: true}
+		}
+		image[k] = dv
+	}
+	return LambdaImage(image)
+}
+
+// LambdaImage converts an item of the DynamoDB API into an image of a
+// Lambda stream record.
+func LambdaImage(m map[string]ddbtypes.AttributeValue) map[string]events.DynamoDBAttributeValue {
 	if m == nil {
 		return nil
 	}
@@ -50,30 +73,30 @@ func lambdaMap(m map[string]types.AttributeValue) map[string]events.DynamoDBAttr
 }
 
 // lambdaValue converts one attribute value. Numbers stay decimal strings.
-func lambdaValue(v types.AttributeValue) events.DynamoDBAttributeValue {
+func lambdaValue(v ddbtypes.AttributeValue) events.DynamoDBAttributeValue {
 	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
+	case *ddbtypes.AttributeValueMemberS:
 		return events.NewStringAttribute(v.Value)
-	case *types.AttributeValueMemberN:
+	case *ddbtypes.AttributeValueMemberN:
 		return events.NewNumberAttribute(v.Value)
-	case *types.AttributeValueMemberB:
+	case *ddbtypes.AttributeValueMemberB:
 		return events.NewBinaryAttribute(v.Value)
-	case *types.AttributeValueMemberBOOL:
+	case *ddbtypes.AttributeValueMemberBOOL:
 		return events.NewBooleanAttribute(v.Value)
-	case *types.AttributeValueMemberSS:
+	case *ddbtypes.AttributeValueMemberSS:
 		return events.NewStringSetAttribute(v.Value)
-	case *types.AttributeValueMemberNS:
+	case *ddbtypes.AttributeValueMemberNS:
 		return events.NewNumberSetAttribute(v.Value)
-	case *types.AttributeValueMemberBS:
+	case *ddbtypes.AttributeValueMemberBS:
 		return events.NewBinarySetAttribute(v.Value)
-	case *types.AttributeValueMemberL:
+	case *ddbtypes.AttributeValueMemberL:
 		list := make([]events.DynamoDBAttributeValue, len(v.Value))
 		for i, e := range v.Value {
 			list[i] = lambdaValue(e)
 		}
 		return events.NewListAttribute(list)
-	case *types.AttributeValueMemberM:
-		m := lambdaMap(v.Value)
+	case *ddbtypes.AttributeValueMemberM:
+		m := LambdaImage(v.Value)
 		if m == nil {
 			m = map[string]events.DynamoDBAttributeValue{}
 		}
