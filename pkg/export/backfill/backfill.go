@@ -1,0 +1,508 @@
+package backfill
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"maps"
+	"path"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/refx-dev/refx/pkg/export"
+	"github.com/refx-dev/refx/pkg/export/streampoll"
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+// DynamoDB is the part of the DynamoDB API the backfill uses;
+// *dynamodb.Client implements it.
+type DynamoDB interface {
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+}
+
+var _ DynamoDB = (*dynamodb.Client)(nil)
+
+// S3 is the part of the S3 API the backfill uses; *s3.Client implements it.
+type S3 interface {
+	s3.ListObjectsV2APIClient
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+var _ S3 = (*s3.Client)(nil)
+
+// Config configures Run.
+type Config struct {
+	DynamoDB DynamoDB
+	Table    string
+	S3       S3
+	Bucket   string
+	// Prefix is the exporter's key prefix ("" or ending in "/").
+	Prefix string
+	// From and To bound the items' write times: [From, To).
+	From, To time.Time
+	// ReadUnitsPerSecond bounds the Scan's average consumption of read
+	// capacity units (required: the table serves the API meanwhile).
+	ReadUnitsPerSecond float64
+	// PageSize is the Scan's Limit (default 100 items).
+	PageSize int32
+	Logger   *slog.Logger
+}
+
+// Report says what a run did.
+type Report struct {
+	// Pages and Items were scanned, consuming ReadUnits; InRange items were
+	// written in [From, To).
+	Pages, Items, InRange int
+	ReadUnits             float64
+	// Rows were decoded from the items in range; Existing of them were in
+	// the lake already; Written were written, in Objects.
+	Rows, Existing, Written, Objects int
+	// Undecodable items failed their decoder (the stream put them in
+	// export_errors); Undated items give rows but have no known write time.
+	Undecodable, Undated int
+}
+
+// writeTimes names, per exported entity, the attribute holding the time
+// its item was written: when the stream carried its INSERT.
+var writeTimes = map[string]string{
+	"event":       "received_at",
+	"assignment":  "assigned_at",
+	"experiment":  "updated_at",
+	"referral":    "created_at",
+	"click":       "clicked_at",
+	"attribution": "attributed_at",
+	"refusal":     "refused_at",
+	"erasure":     "erased_at",
+	"audit":       "at",
+	"refund":      "refunded_at",
+}
+
+// Run backfills the export from the table; see the package documentation.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	switch {
+	case cfg.DynamoDB == nil || cfg.S3 == nil:
+		return nil, refx.Errorf(refx.EINVALID, "backfill: no DynamoDB or S3 client")
+	case cfg.Table == "" || cfg.Bucket == "":
+		return nil, refx.Errorf(refx.EINVALID, "backfill: name the table and the bucket")
+	case cfg.Prefix != "" && !strings.HasSuffix(cfg.Prefix, "/"):
+		return nil, refx.Errorf(refx.EINVALID, "backfill: prefix %q must end with /", cfg.Prefix)
+	case cfg.From.IsZero() || cfg.To.IsZero() || !cfg.From.Before(cfg.To):
+		return nil, refx.Errorf(refx.EINVALID, "backfill: the range [%s, %s) is empty", cfg.From.Format(time.RFC3339), cfg.To.Format(time.RFC3339))
+	case !(cfg.ReadUnitsPerSecond > 0):
+		return nil, refx.Errorf(refx.EINVALID, "backfill: ReadUnitsPerSecond must be positive, not %v", cfg.ReadUnitsPerSecond)
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 100
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	// The exporter only encodes here: its S3 client is never called.
+	x, err := export.New(export.Config{S3: cfg.S3, Bucket: cfg.Bucket, Prefix: cfg.Prefix, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{}
+	rows := map[partKey][]any{}
+	if err := scan(ctx, cfg, rep, func(recs []events.DynamoDBEventRecord) error { return collect(x, cfg, rep, recs, rows) }); err != nil {
+		return rep, err
+	}
+	lake := &lake{cfg: cfg, seen: map[partKey]map[string]bool{}}
+	for _, k := range slices.SortedFunc(maps.Keys(rows), comparePart) {
+		if err := lake.write(ctx, k, rows[k], rep); err != nil {
+			return rep, err
+		}
+	}
+	cfg.Logger.InfoContext(ctx, "backfill: done", "items", rep.Items, "in_range", rep.InRange, "rows", rep.Rows,
+		"existing", rep.Existing, "written", rep.Written, "objects", rep.Objects, "read_units", rep.ReadUnits,
+		"undecodable", rep.Undecodable, "undated", rep.Undated)
+	return rep, nil
+}
+
+// scan reads the table page by page at the bounded rate and hands each
+// page's items in range to fn as stream records.
+func scan(ctx context.Context, cfg Config, rep *Report, fn func([]events.DynamoDBEventRecord) error) error {
+	start := time.Now()
+	in := &dynamodb.ScanInput{
+		TableName: aws.String(cfg.Table), Limit: aws.Int32(cfg.PageSize),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	}
+	for {
+		out, err := cfg.DynamoDB.Scan(ctx, in)
+		if err != nil {
+			return fmt.Errorf("backfill: scan %s: %w", cfg.Table, err)
+		}
+		rep.Pages++
+		rep.Items += len(out.Items)
+		if c := out.ConsumedCapacity; c != nil && c.CapacityUnits != nil {
+			rep.ReadUnits += *c.CapacityUnits
+		} else {
+			// An eventually consistent read of up to 4 KB per item: what a
+			// server that does not report its consumption is charged at
+			// least.
+			rep.ReadUnits += 0.5 * float64(len(out.Items))
+		}
+		var recs []events.DynamoDBEventRecord
+		for _, item := range out.Items {
+			rec, ok, err := record(item, cfg)
+			switch {
+			case err != nil:
+				rep.Undecodable++
+				cfg.Logger.WarnContext(ctx, "backfill: item skipped", "pk", str(item, "pk"), "sk", str(item, "sk"), "err", err)
+			case ok:
+				recs = append(recs, rec)
+			}
+		}
+		if err := fn(recs); err != nil {
+			return err
+		}
+		if rep.Pages%100 == 0 {
+			cfg.Logger.InfoContext(ctx, "backfill: scanning", "pages", rep.Pages, "items", rep.Items, "in_range", rep.InRange, "read_units", rep.ReadUnits)
+		}
+		if out.LastEvaluatedKey == nil {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+		// Stay under the rate on average since the start.
+		due := start.Add(time.Duration(rep.ReadUnits / cfg.ReadUnitsPerSecond * float64(time.Second)))
+		if wait := time.Until(due); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+	}
+}
+
+// record turns an item into the INSERT record of its write; ok is false for
+// items the backfill leaves out: no exported entity, or written outside
+// the range. Items of an entity without a known write time are dated at
+// From, so that collect sees whether they give rows.
+func record(item map[string]types.AttributeValue, cfg Config) (rec events.DynamoDBEventRecord, ok bool, err error) {
+	entity := str(item, "entity")
+	at := cfg.From
+	if attr, dated := writeTimes[entity]; dated {
+		s := str(item, attr)
+		if at, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return rec, false, fmt.Errorf("%s item's %s %q is no time", entity, attr, s)
+		}
+		if at.Before(cfg.From) || !at.Before(cfg.To) {
+			return rec, false, nil
+		}
+	}
+	h := fnv.New64a()
+	h.Write([]byte(str(item, "pk")))
+	h.Write([]byte{0})
+	h.Write([]byte(str(item, "sk")))
+	seq := fmt.Sprintf("backfill-%013d-%016x", at.UnixMilli(), h.Sum64())
+	image := streampoll.LambdaImage(item)
+	rec = events.DynamoDBEventRecord{
+		EventID: seq, EventName: string(events.DynamoDBOperationTypeInsert), EventSource: "aws:dynamodb",
+		Change: events.DynamoDBStreamRecord{
+			Keys:     map[string]events.DynamoDBAttributeValue{"pk": image["pk"], "sk": image["sk"]},
+			NewImage: image, SequenceNumber: seq, StreamViewType: "NEW_AND_OLD_IMAGES",
+			ApproximateCreationDateTime: events.SecondsEpochTime{Time: at.UTC()},
+		},
+	}
+	return rec, true, nil
+}
+
+// collect decodes a page's records and keeps their rows by table and
+// partition.
+func collect(x *export.Exporter, cfg Config, rep *Report, recs []events.DynamoDBEventRecord, rows map[partKey][]any) error {
+	var dated []events.DynamoDBEventRecord
+	var undated []events.DynamoDBEventRecord
+	for _, r := range recs {
+		if _, ok := writeTimes[entityOf(r)]; ok {
+			dated = append(dated, r)
+		} else {
+			undated = append(undated, r)
+		}
+	}
+	// Items of an entity the backfill cannot date are mostly derived state
+	// (counters, markers), which the decoders skip. One that gives rows is
+	// an exported entity missing from writeTimes: reported, not guessed.
+	if len(undated) > 0 {
+		b, err := x.Encode(events.DynamoDBEvent{Records: undated})
+		if err != nil {
+			return fmt.Errorf("backfill: %w", err)
+		}
+		for _, o := range b.Objects {
+			if o.Table != export.Errors {
+				rep.Undated += o.Rows
+				cfg.Logger.Warn("backfill: rows of an entity without a known write time left out", "table", o.Table.Name, "rows", o.Rows)
+			}
+		}
+	}
+	if len(dated) == 0 {
+		return nil
+	}
+	rep.InRange += len(dated)
+	b, err := x.Encode(events.DynamoDBEvent{Records: dated})
+	if err != nil {
+		return fmt.Errorf("backfill: %w", err)
+	}
+	rep.Undecodable += b.Failed
+	for _, o := range b.Objects {
+		if o.Table == export.Errors {
+			continue
+		}
+		decoded, err := readRows(o.Table, o.Body)
+		if err != nil {
+			return fmt.Errorf("backfill: %s: %w", o.Key, err)
+		}
+		rest := strings.TrimPrefix(o.Key, cfg.Prefix+o.Table.Name+"/")
+		k := partKey{table: o.Table, part: path.Dir(rest)}
+		rows[k] = append(rows[k], decoded...)
+		rep.Rows += len(decoded)
+	}
+	return nil
+}
+
+func entityOf(r events.DynamoDBEventRecord) string {
+	if v, ok := r.Change.NewImage["entity"]; ok && v.DataType() == events.DataTypeString {
+		return v.String()
+	}
+	return ""
+}
+
+// partKey is a table's partition, "dt=YYYY-MM-DD/hour=HH".
+type partKey struct {
+	table *export.Table
+	part  string
+}
+
+func comparePart(a, b partKey) int {
+	return strings.Compare(a.table.Name+"/"+a.part, b.table.Name+"/"+b.part)
+}
+
+// lake reads the identities already exported, once per partition.
+type lake struct {
+	cfg  Config
+	seen map[partKey]map[string]bool
+}
+
+// write puts the rows of one partition that the lake lacks.
+func (l *lake) write(ctx context.Context, k partKey, rows []any, rep *Report) error {
+	at, err := time.Parse("dt=2006-01-02/hour=15", k.part)
+	if err != nil {
+		return fmt.Errorf("backfill: partition %s: %w", k.part, err)
+	}
+	cols, ok := export.Identity[k.table.Name]
+	if !ok {
+		return fmt.Errorf("backfill: table %s has no export.Identity", k.table.Name)
+	}
+	exists := map[string]bool{}
+	for _, h := range []time.Duration{-time.Hour, 0, time.Hour} {
+		n := partKey{table: k.table, part: at.Add(h).Format("dt=2006-01-02/hour=15")}
+		ids, err := l.identities(ctx, n, cols)
+		if err != nil {
+			return err
+		}
+		for id := range ids {
+			exists[id] = true
+		}
+	}
+	var keep []any
+	ids := map[string]bool{}
+	keyOf := map[int]string{}
+	for _, r := range rows {
+		id, err := identity(r, cols)
+		if err != nil {
+			return fmt.Errorf("backfill: %s: %w", k.table.Name, err)
+		}
+		if exists[id] || ids[id] {
+			rep.Existing++
+			continue
+		}
+		ids[id] = true
+		keyOf[len(keep)] = id
+		keep = append(keep, r)
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	// Content decides the name: sort so that a rerun encodes the same rows
+	// to the same bytes whatever order the Scan returned.
+	order := make([]int, len(keep))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(keyOf[a], keyOf[b]) })
+	sorted := make([]any, len(keep))
+	for i, j := range order {
+		sorted[i] = keep[j]
+	}
+	keep = sorted
+	body, err := k.table.Encode(keep)
+	if err != nil {
+		return fmt.Errorf("backfill: %s/%s: %w", k.table.Name, k.part, err)
+	}
+	h := fnv.New64a()
+	h.Write(body)
+	key := fmt.Sprintf("%s%s/%s/backfill-%016x.parquet", l.cfg.Prefix, k.table.Name, k.part, h.Sum64())
+	if _, err := l.cfg.S3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(l.cfg.Bucket), Key: aws.String(key), Body: bytes.NewReader(body),
+		ContentType: aws.String("application/vnd.apache.parquet"),
+	}); err != nil {
+		return fmt.Errorf("backfill: put %s: %w", key, err)
+	}
+	for id := range ids {
+		exists[id] = true
+	}
+	l.seen[k] = exists
+	rep.Written += len(keep)
+	rep.Objects++
+	l.cfg.Logger.InfoContext(ctx, "backfill: wrote", "key", key, "rows", len(keep), "existing", len(rows)-len(keep))
+	return nil
+}
+
+// identities returns the identities of the rows in one partition.
+func (l *lake) identities(ctx context.Context, k partKey, cols []string) (map[string]bool, error) {
+	if ids, ok := l.seen[k]; ok {
+		return ids, nil
+	}
+	ids := map[string]bool{}
+	p := s3.NewListObjectsV2Paginator(l.cfg.S3, &s3.ListObjectsV2Input{
+		Bucket: aws.String(l.cfg.Bucket), Prefix: aws.String(l.cfg.Prefix + k.table.Name + "/" + k.part + "/"),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("backfill: list %s/%s: %w", k.table.Name, k.part, err)
+		}
+		for _, o := range page.Contents {
+			body, err := l.get(ctx, aws.ToString(o.Key))
+			if err != nil {
+				return nil, err
+			}
+			rows, err := readRows(k.table, body)
+			if err != nil {
+				return nil, fmt.Errorf("backfill: %s: %w", aws.ToString(o.Key), err)
+			}
+			for _, r := range rows {
+				id, err := identity(r, cols)
+				if err != nil {
+					return nil, fmt.Errorf("backfill: %s: %w", k.table.Name, err)
+				}
+				ids[id] = true
+			}
+		}
+	}
+	l.seen[k] = ids
+	return ids, nil
+}
+
+func (l *lake) get(ctx context.Context, key string) ([]byte, error) {
+	obj, err := l.cfg.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(l.cfg.Bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, fmt.Errorf("backfill: get %s: %w", key, err)
+	}
+	defer obj.Body.Close()
+	body, err := io.ReadAll(obj.Body)
+	if err != nil {
+		return nil, fmt.Errorf("backfill: get %s: %w", key, err)
+	}
+	return body, nil
+}
+
+// readers read a table's Parquet rows into its row type.
+var readers = map[*export.Table]func([]byte) ([]any, error){
+	export.Events:             read[export.EventRow],
+	export.Credits:            read[export.CreditRow],
+	export.Assignments:        read[export.AssignmentRow],
+	export.Experiments:        read[export.ExperimentRow],
+	export.ExperimentVariants: read[export.ExperimentVariantRow],
+	export.ExperimentGoals:    read[export.ExperimentGoalRow],
+	export.ExperimentRatios:   read[export.ExperimentRatioMetricRow],
+	export.Referrals:          read[export.ReferralRow],
+	export.Clicks:             read[export.ClickRow],
+	export.Attributions:       read[export.AttributionRow],
+	export.Erasures:           read[export.ErasureRow],
+	export.Audit:              read[export.AuditRow],
+	export.Refunds:            read[export.RefundRow],
+}
+
+func readRows(t *export.Table, body []byte) ([]any, error) {
+	r, ok := readers[t]
+	if !ok {
+		return nil, fmt.Errorf("no row type known for table %s", t.Name)
+	}
+	return r(body)
+}
+
+func read[T any](body []byte) ([]any, error) {
+	rows, err := parquet.Read[T](bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(rows))
+	for i, r := range rows {
+		out[i] = r
+	}
+	return out, nil
+}
+
+// identity is the text of a row's export.Identity columns. Both sides of
+// every comparison are read back from Parquet, so timestamps compare at
+// the files' millisecond precision.
+func identity(row any, cols []string) (string, error) {
+	v := reflect.ValueOf(row)
+	var b strings.Builder
+	for _, c := range cols {
+		f, ok := field(v, c)
+		if !ok {
+			return "", fmt.Errorf("%s has no column %s", v.Type(), c)
+		}
+		for f.IsValid() && f.Kind() == reflect.Pointer {
+			if f.IsNil() {
+				f = reflect.Value{}
+				break
+			}
+			f = f.Elem()
+		}
+		switch x := f; {
+		case !x.IsValid():
+			b.WriteString("\x00null")
+		case x.Type() == reflect.TypeFor[time.Time]():
+			fmt.Fprint(&b, x.Interface().(time.Time).UnixMilli())
+		default:
+			fmt.Fprint(&b, x.Interface())
+		}
+		b.WriteByte(0x1f)
+	}
+	return b.String(), nil
+}
+
+// field finds the struct field whose parquet tag names column c.
+func field(v reflect.Value, c string) (reflect.Value, bool) {
+	t := v.Type()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("parquet"), ",")
+		if name == c {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+func str(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}

@@ -1,0 +1,160 @@
+package backfill_test
+
+import (
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/refx-dev/refx/pkg/dynamotest"
+	"github.com/refx-dev/refx/pkg/export/backfill"
+	"github.com/refx-dev/refx/pkg/export/internal/lakefixture"
+	"github.com/refx-dev/refx/pkg/refx"
+)
+
+func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
+
+// backfilled differs from the stream's rows in these columns only: the
+// stream record's (sequence number, time and partition) are synthetic.
+var streamColumns = []string{"sequence_number", "streamed_at", "dt", "hour"}
+
+// TestBackfill exports real traffic, then backfills from the table: over
+// the intact lake (nothing written), after deleting a partition's files
+// (every view as before), again (nothing written), outside the range
+// (nothing read in range), and at a bounded rate.
+func TestBackfill(t *testing.T) {
+	l := lakefixture.New(t, 40)
+	from := time.Now().Add(-time.Hour)
+	l.Traffic(t)
+	l.Drain(t)
+	to := time.Now().Add(time.Hour)
+	original := l.Views(t, streamColumns...)
+	// An item the decoders refuse: counted, never written (the stream
+	// put it in export_errors).
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	if _, err := l.DDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(l.Table), Item: map[string]types.AttributeValue{
+		"pk": s("EVENT#poison"), "sk": s("EVENT"), "entity": s("event"), "id": s("poison"), "type": s("signup"),
+		"user": s("u00"), "value": s("twelve"), "occurred_at": s(now), "received_at": s(now),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := backfill.Config{
+		DynamoDB: l.DDB, Table: l.Table, S3: l.S3C, Bucket: l.S3.Bucket(), Prefix: lakefixture.Prefix,
+		From: from, To: to, ReadUnitsPerSecond: 10_000, Logger: lakefixture.Discard,
+	}
+	run := func(t *testing.T, cfg backfill.Config) *backfill.Report {
+		t.Helper()
+		rep, err := backfill.Run(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	var full *backfill.Report
+
+	t.Run("IntactLakeWritesNothing", func(t *testing.T) {
+		before := l.Objects(t)
+		full = run(t, cfg)
+		if full.Rows == 0 || full.Existing != full.Rows || full.Written != 0 || full.Objects != 0 || full.Undecodable != 1 || full.Undated != 0 {
+			t.Fatalf("report %+v: want every row existing, one undecodable item, nothing written", full)
+		}
+		if after := l.Objects(t); !maps.Equal(before, after) {
+			t.Fatalf("the bucket changed: %d objects before, %d after", len(before), len(after))
+		}
+	})
+
+	t.Run("RestoresDeletedPartition", func(t *testing.T) {
+		// Every table's files of the first batch's hour.
+		first := l.Batches()[0].Records[0].Change.ApproximateCreationDateTime.UTC()
+		part := first.Format("/dt=2006-01-02/hour=15/")
+		deleted := l.Delete(t, func(key string) bool { return strings.Contains(key, part) })
+		if len(deleted) < 5 {
+			t.Fatalf("deleted %v: too little to prove anything", deleted)
+		}
+		if lakefixture.Diff(original, l.Views(t, streamColumns...)) == "" {
+			t.Fatal("deleting the partition changed no view")
+		}
+		rep := run(t, cfg)
+		if rep.Written == 0 || rep.Written+rep.Existing != rep.Rows || strings.Contains(strings.Join(keys(l.Objects(t)), " "), "export_errors/") {
+			t.Fatalf("report %+v", rep)
+		}
+		if diff := lakefixture.Diff(original, l.Views(t, streamColumns...)); diff != "" {
+			t.Fatalf("views after the backfill (missing and extra rows):\n%s", diff)
+		}
+	})
+
+	t.Run("TwiceWritesNothing", func(t *testing.T) {
+		before := l.Objects(t)
+		if rep := run(t, cfg); rep.Written != 0 || rep.Objects != 0 || rep.Existing != rep.Rows {
+			t.Fatalf("second backfill: %+v", rep)
+		}
+		if after := l.Objects(t); !maps.Equal(before, after) {
+			t.Fatalf("the bucket changed: %d objects before, %d after", len(before), len(after))
+		}
+		if diff := lakefixture.Diff(original, l.Views(t, streamColumns...)); diff != "" {
+			t.Fatalf("views after backfilling twice:\n%s", diff)
+		}
+	})
+
+	t.Run("OutsideRange", func(t *testing.T) {
+		c := cfg
+		c.From, c.To = to, to.Add(time.Hour)
+		if rep := run(t, c); rep.Items == 0 || rep.InRange != 0 || rep.Rows != 0 || rep.Objects != 0 {
+			t.Fatalf("backfill after the traffic: %+v", rep)
+		}
+	})
+
+	t.Run("BoundedRate", func(t *testing.T) {
+		c := cfg
+		c.PageSize = 10
+		c.ReadUnitsPerSecond = full.ReadUnits / 1.5
+		start := time.Now()
+		rep := run(t, c)
+		elapsed := time.Since(start)
+		// The last page is read without waiting after it.
+		if min := time.Duration(0.8 * rep.ReadUnits / c.ReadUnitsPerSecond * float64(time.Second)); elapsed < min || rep.Pages < 5 {
+			t.Fatalf("%.1f read units in %d pages took %v at %.1f units/s, want at least %v", rep.ReadUnits, rep.Pages, elapsed, c.ReadUnitsPerSecond, min)
+		}
+		t.Logf("%.1f read units in %d pages: %v at %.1f units/s", rep.ReadUnits, rep.Pages, elapsed, c.ReadUnitsPerSecond)
+	})
+}
+
+func TestBackfillBadConfig(t *testing.T) {
+	ok := backfill.Config{DynamoDB: &dynamodb.Client{}, Table: "refx", Bucket: "b", From: time.Unix(0, 0), To: time.Unix(60, 0), ReadUnitsPerSecond: 1}
+	for _, tc := range []struct {
+		name string
+		edit func(c *backfill.Config)
+		want string
+	}{
+		{"ErrNoS3", func(*backfill.Config) {}, "no DynamoDB or S3 client"},
+		{"ErrNoTable", func(c *backfill.Config) { c.Table = "" }, "name the table"},
+		{"ErrPrefix", func(c *backfill.Config) { c.Prefix = "export" }, "must end with /"},
+		{"ErrEmptyRange", func(c *backfill.Config) { c.To = c.From }, "is empty"},
+		{"ErrNoFrom", func(c *backfill.Config) { c.From = time.Time{} }, "is empty"},
+		{"ErrRate", func(c *backfill.Config) { c.ReadUnitsPerSecond = 0 }, "must be positive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ok
+			if tc.name != "ErrNoS3" {
+				c.S3 = noS3{}
+			}
+			tc.edit(&c)
+			_, err := backfill.Run(t.Context(), c)
+			if err == nil || refx.ErrorCode(err) != refx.EINVALID || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Run = %v, want %s containing %q", err, refx.EINVALID, tc.want)
+			}
+		})
+	}
+}
+
+// noS3 stands for a client the validation refuses before any call.
+type noS3 struct{ backfill.S3 }
+
+func keys(m map[string]string) []string { return slices.Collect(maps.Keys(m)) }
