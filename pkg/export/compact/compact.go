@@ -282,17 +282,24 @@ func (c *run) partition(ctx context.Context, r reader, p partition) error {
 			superseded[in] = true
 		}
 	}
+	// A partition is compacted when it holds a batch file, or the files
+	// of more than one compaction; the several files of one large hour's
+	// compaction stay as they are.
 	var live []object
 	batchFiles := 0
+	compactions := map[string]bool{}
 	for _, f := range files {
-		if !superseded[f.name] {
-			live = append(live, f)
-			if !strings.HasPrefix(f.name, compactedPrefix) {
-				batchFiles++
-			}
+		if superseded[f.name] {
+			continue
+		}
+		live = append(live, f)
+		if digest, ok := compactionOf(f.name); ok {
+			compactions[digest] = true
+		} else {
+			batchFiles++
 		}
 	}
-	if len(live) > 1 || batchFiles > 0 {
+	if batchFiles > 0 || len(compactions) > 1 {
 		m, err := c.rewrite(ctx, r, p.dir, live)
 		if err != nil {
 			return err
@@ -306,6 +313,16 @@ func (c *run) partition(ctx context.Context, r reader, p partition) error {
 		}
 	}
 	return c.cleanUp(ctx, p.dir, manifests, present, superseded)
+}
+
+// compactionOf returns the digest of a compacted file's name.
+func compactionOf(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, compactedPrefix)
+	if !ok {
+		return "", false
+	}
+	digest, _, ok := strings.Cut(rest, "-")
+	return digest, ok
 }
 
 // rewrite writes the live files' rows without duplicates as compacted

@@ -6,8 +6,8 @@
 // Run examines, per table, the hour partitions of the lookback window that
 // are closed (the hour ended at least Settle ago). A partition's live files
 // are its Parquet objects that no manifest supersedes: the exporter's batch
-// files and earlier compacted files. When there is more than one, or any
-// batch file, Run reads them with parquet-go (one typed reader per table),
+// files and earlier compacted files. When it holds a batch file, or the
+// files of more than one compaction, Run reads them with parquet-go (one typed reader per table),
 // drops exact duplicate rows (copies of one stream record encode to equal
 // rows), and writes
 //
