@@ -68,6 +68,7 @@ func checkTable[T any](t *testing.T, table *export.Table, n int) {
 		return
 	}
 	parquetwtest.EqualRows(t, "DuckDB", parquetwtest.ReadDuckDB[T](t, file), typed)
+	checkReaders(t, file, typed)
 
 	old := encodeParquetGo(t, typed)
 	if got, want := schemaOf(t, file), schemaOf(t, old); got != want {
@@ -81,10 +82,12 @@ func checkTable[T any](t *testing.T, table *export.Table, n int) {
 	}
 }
 
-// encodeParquetGo writes rows as the exporter did with parquet-go.
-func encodeParquetGo[T any](t *testing.T, rows []T) []byte {
+// encodeParquetGo writes rows as the exporter did with parquet-go, opts
+// added.
+func encodeParquetGo[T any](t *testing.T, rows []T, opts ...parquet.WriterOption) []byte {
 	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[T](&buf, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(64*1024))
+	opts = append([]parquet.WriterOption{parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(64 * 1024)}, opts...)
+	w := parquet.NewGenericWriter[T](&buf, opts...)
 	if _, err := w.Write(rows); err != nil {
 		t.Fatal(err)
 	}
