@@ -25,10 +25,16 @@
 // a nil pointer is a null. The dict option is accepted and ignored: every
 // column is PLAIN-encoded, definition levels RLE/bit-packed.
 //
-// Pages are data pages v1 (readable by Spark before 3.4 and Glue 4.0),
-// Zstd-compressed; row groups hold at most Options.RowGroupRows rows; each
-// column chunk has statistics (null count, and min/max where the values are
-// short and ordered). Both logical and converted types are set, so old and
+// Pages are data pages v1, Zstd-compressed, with no DELTA_* or
+// BYTE_STREAM_SPLIT encodings, which Spark before 3.4 (Glue 4.0), Velox
+// and Iceberg's vectorized reader do not all decode: the lake must stay
+// readable by a Glue job. Package export's tests read every
+// exported table's files back with parquet-go, DuckDB and Apache Arrow Go,
+// walking every page header.
+//
+// Row groups hold at most Options.RowGroupRows rows; each column chunk has
+// statistics (null count, and min/max where the values are short and
+// ordered). Both logical and converted types are set, so old and
 // new readers agree on the types. Output depends only on the rows: the same
 // rows always give the same bytes.
 package parquetw
