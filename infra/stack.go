@@ -24,6 +24,7 @@ import (
 	"github.com/refx-dev/refx/pkg/app"
 	"github.com/refx-dev/refx/pkg/dynamo"
 	"github.com/refx-dev/refx/pkg/export"
+	"github.com/refx-dev/refx/pkg/export/lakeviews"
 	"github.com/refx-dev/refx/pkg/httpapi"
 	"github.com/refx-dev/refx/pkg/sqs"
 )
@@ -106,6 +107,10 @@ func NewRefxStack(scope constructs.Construct, id string, props *StackProps) (aws
 	if err := s.wireExport(); err != nil {
 		return nil, err
 	}
+	if err := s.wireLake(); err != nil {
+		return nil, err
+	}
+	s.wireCompaction()
 	s.wireWebhooks()
 	s.schedule()
 	api, err := s.newAPI()
@@ -394,6 +399,8 @@ func (s *service) environment(f function) (map[string]*string, error) {
 	switch {
 	case a.Export:
 		_, err = export.LambdaConfigFromEnv(getenv)
+	case a.Views:
+		_, err = lakeviews.LambdaConfigFromEnv(getenv)
 	case f.Queue:
 		_, err = sqs.ConfigFromEnv(getenv)
 	case atSnapshotTick:
@@ -465,6 +472,7 @@ func (s *service) outputs() {
 	out("AbuseDashboardUrl", s.dashboardURL(s.abuseDashboardName()), "The CloudWatch dashboard of the abuse signals")
 	out("TableName", *s.table.TableName(), "The DynamoDB table")
 	out("ExportBucketName", *s.export.bucket.BucketName(), "The bucket of the Parquet export and Athena results")
+	out("ExportDLQUrl", *s.dlqs["export"].QueueUrl(), "The export's DLQ of batches given up on: ./scripts/replay-export --queue-url <this>")
 	out("AdminKeySecretArn", *s.adminKey.SecretArn(),
 		"The admin key: aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this>")
 	out("AthenaWorkGroup", *s.export.workGroup.Name(), "The Athena workgroup of the export")

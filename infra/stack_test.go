@@ -86,7 +86,7 @@ func TestKeys(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	s := mustSynth(t, devContext)
 	outputs, _ := s.template["Outputs"].(map[string]any)
-	for _, name := range []string{"ApiUrl", "DashboardUrl", "TableName", "ExportBucketName", "AdminKeySecretArn", "AthenaWorkGroup", "GlueDatabase", "AlarmTopicArn", "AbuseDashboardUrl"} {
+	for _, name := range []string{"ApiUrl", "DashboardUrl", "TableName", "ExportBucketName", "ExportDLQUrl", "AdminKeySecretArn", "AthenaWorkGroup", "GlueDatabase", "AlarmTopicArn", "AbuseDashboardUrl"} {
 		if _, ok := outputs[name]; !ok {
 			t.Errorf("no output %s (outputs: %v)", name, sortedKeys(outputs))
 		}
@@ -96,6 +96,8 @@ func TestOutputs(t *testing.T) {
 	for name, want := range map[string]any{
 		"TableName":        ref(tableID),
 		"ExportBucketName": ref(bucketID),
+		// The Ref of a queue is its URL, what replay-export reads from.
+		"ExportDLQUrl": ref(s.logicalID(t, "AWS::SQS::Queue", "ExportDLQ")),
 	} {
 		if got := outputs[name].(map[string]any)["Value"]; canonical(got) != canonical(want) {
 			t.Errorf("output %s = %s, want %s", name, canonical(got), canonical(want))
