@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -77,40 +76,17 @@ func run(ctx context.Context, o options) error {
 		}
 		return replayOne(ctx, cfg, o.message, body)
 	}
-	return drainQueue(ctx, cfg, sqs.NewFromConfig(awsCfg), o.queueURL)
-}
-
-// drainQueue replays the DLQ's messages until it answers none; a message
-// whose replay fails stays in the queue (visible again after its
-// visibility timeout) and the command fails at the end.
-func drainQueue(ctx context.Context, cfg replay.Config, q *sqs.Client, url string) error {
-	var failed, done int
-	for {
-		out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 2})
-		if err != nil {
-			return fmt.Errorf("receive from %s: %w", url, err)
+	done := 0
+	err = replay.DrainQueue(ctx, cfg, sqs.NewFromConfig(awsCfg), o.queueURL, func(out replay.Outcome) {
+		if out.Err != nil {
+			fmt.Fprintf(os.Stderr, "replay-export: message %s (left in the queue): %v\n", out.MessageID, out.Err)
+			return
 		}
-		if len(out.Messages) == 0 {
-			break
-		}
-		for _, m := range out.Messages {
-			id := aws.ToString(m.MessageId)
-			if err := replayOne(ctx, cfg, "message "+id, []byte(aws.ToString(m.Body))); err != nil {
-				fmt.Fprintln(os.Stderr, "replay-export:", err)
-				failed++
-				continue
-			}
-			if _, err := q.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				return fmt.Errorf("message %s replayed, but not deleted: %w", id, err)
-			}
-			done++
-		}
-	}
-	fmt.Printf("%d messages replayed and deleted, %d failed (left in the queue)\n", done, failed)
-	if failed > 0 {
-		return fmt.Errorf("%d messages failed", failed)
-	}
-	return nil
+		done++
+		printReplay("message "+out.MessageID, out.Pointer, out.Report)
+	})
+	fmt.Printf("%d messages replayed and deleted\n", done)
+	return err
 }
 
 func replayOne(ctx context.Context, cfg replay.Config, name string, body []byte) error {
@@ -118,15 +94,18 @@ func replayOne(ctx context.Context, cfg replay.Config, name string, body []byte)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	fmt.Printf("%s: shard %s, sequence numbers %s..%s (%d records, streamed %s)\n", name, p.ShardID,
-		p.StartSequenceNumber, p.EndSequenceNumber, p.BatchSize, p.FirstArrival.Format("2006-01-02 15:04:05Z07:00"))
 	rep, err := replay.Run(ctx, cfg, p)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	fmt.Printf("%s: %d records in %d batches: %d rows, %d objects written (%d records without rows, %d undecodable)\n",
-		name, rep.Records, rep.Batches, rep.Rows, rep.Objects, rep.Skipped, rep.Undecodable)
+	printReplay(name, p, rep)
 	return nil
+}
+
+func printReplay(name string, p replay.Pointer, rep *replay.Report) {
+	fmt.Printf("%s: shard %s, sequence numbers %s..%s (streamed %s): %d records in %d batches: %d rows, %d objects written (%d records without rows, %d undecodable)\n",
+		name, p.ShardID, p.StartSequenceNumber, p.EndSequenceNumber, p.FirstArrival.Format("2006-01-02 15:04:05Z07:00"),
+		rep.Records, rep.Batches, rep.Rows, rep.Objects, rep.Skipped, rep.Undecodable)
 }
 
 func readFile(name string) ([]byte, error) {

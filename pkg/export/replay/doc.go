@@ -7,7 +7,8 @@
 // the records back from the stream (GetShardIterator AT_SEQUENCE_NUMBER
 // the first, GetRecords until past the last), converts them as
 // streampoll does and hands them to the same export.Exporter.Handle the
-// Lambda runs.
+// Lambda runs. DrainQueue does so for every message of the DLQ, deleting
+// a message only once its batch is exported again.
 //
 // A replay is idempotent: a batch of the same records writes the same
 // keys and bytes, and a batch cut differently writes copies of rows that

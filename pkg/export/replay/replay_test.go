@@ -3,7 +3,10 @@ package replay_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/refx-dev/refx/pkg/dynamotest"
 	"github.com/refx-dev/refx/pkg/export/internal/lakefixture"
@@ -150,6 +155,41 @@ func TestReplay(t *testing.T) {
 		}
 	})
 
+	t.Run("DrainQueue", func(t *testing.T) {
+		l.Delete(t, func(key string) bool { return strings.Contains(key, name) })
+		gone := p
+		gone.ShardID = "shardId-00000000000000000000-00000000"
+		goneMsg, err := json.Marshal(map[string]any{"DDBStreamBatchInfo": gone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := &queue{messages: map[string]string{"lost": string(msg), "garbage": "{", "gone": string(goneMsg)}}
+		var outcomes []string
+		err = replay.DrainQueue(t.Context(), replay.Config{Streams: l.Streams, Exporter: l.Exporter, Logger: lakefixture.Discard}, q, "dlq",
+			func(o replay.Outcome) {
+				outcome := o.MessageID + " replayed"
+				if o.Err != nil {
+					outcome = o.MessageID + " failed"
+				} else if o.Report.Records != len(lost.Records) {
+					t.Errorf("%s: %+v", o.MessageID, o.Report)
+				}
+				outcomes = append(outcomes, outcome)
+			})
+		if err == nil || !strings.Contains(err.Error(), "2 messages failed") {
+			t.Errorf("DrainQueue = %v, want 2 failed", err)
+		}
+		slices.Sort(outcomes)
+		if want := []string{"garbage failed", "gone failed", "lost replayed"}; !slices.Equal(outcomes, want) {
+			t.Errorf("outcomes %v, want %v", outcomes, want)
+		}
+		if left := slices.Sorted(maps.Keys(q.messages)); !slices.Equal(left, []string{"garbage", "gone"}) {
+			t.Errorf("left in the queue: %v, want the failed messages only", left)
+		}
+		if diff := lakefixture.Diff(original, l.Views(t)); diff != "" {
+			t.Fatalf("views after draining the queue (missing and extra rows):\n%s", diff)
+		}
+	})
+
 	t.Run("ErrGone", func(t *testing.T) {
 		for _, tc := range []struct {
 			name    string
@@ -177,6 +217,38 @@ func TestReplay(t *testing.T) {
 			})
 		}
 	})
+}
+
+// queue is an SQS queue as DrainQueue sees it: a received message stays
+// invisible for the rest of the test (a visibility timeout longer than the
+// drain), a deleted one is gone.
+type queue struct {
+	messages map[string]string
+	received map[string]bool
+}
+
+func (q *queue) ReceiveMessage(_ context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	if q.received == nil {
+		q.received = map[string]bool{}
+	}
+	out := &sqs.ReceiveMessageOutput{}
+	for _, id := range slices.Sorted(maps.Keys(q.messages)) {
+		if q.received[id] || len(out.Messages) == int(in.MaxNumberOfMessages) {
+			continue
+		}
+		q.received[id] = true
+		out.Messages = append(out.Messages, sqstypes.Message{MessageId: aws.String(id), ReceiptHandle: aws.String("rh-" + id), Body: aws.String(q.messages[id])})
+	}
+	return out, nil
+}
+
+func (q *queue) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
+	id, ok := strings.CutPrefix(aws.ToString(in.ReceiptHandle), "rh-")
+	if _, known := q.messages[id]; !ok || !known {
+		return nil, fmt.Errorf("unknown receipt handle %q", aws.ToString(in.ReceiptHandle))
+	}
+	delete(q.messages, id)
+	return &sqs.DeleteMessageOutput{}, nil
 }
 
 // trimmed is the stream after 24 hours: records before horizon (a padded
