@@ -43,6 +43,9 @@ type schedule struct {
 	// snapshot period (REFX_SNAPSHOT_PERIOD).
 	Every   time.Duration
 	Handler string
+	// Package is Handler's package (default pkg/app): a job linking
+	// what the API functions must not (parquet-go) keeps its own.
+	Package string
 }
 
 // streamMapping is how the table's stream invokes a function. Either way
@@ -86,6 +89,9 @@ type access struct {
 	Export bool
 	// SendWebhooks sends to the webhook queue.
 	SendWebhooks bool
+	// Compact also lists, reads and deletes objects under the export
+	// prefix (Export writes them): the compaction, granted in compact.go.
+	Compact bool
 }
 
 // functions are the refx Lambdas. The DynamoDB actions are those of the
@@ -180,6 +186,16 @@ var functions = []function{
 			Table:   []string{"BatchGetItem", "UpdateItem"},
 			Indexes: []string{"Query"},
 		},
+	},
+	{
+		Name:        "compact",
+		Description: "refx: compacts the Parquet export's closed hours into few large files",
+		Schedule:    &schedule{Every: time.Hour, Package: "pkg/export/compact", Handler: "LambdaHandler"},
+		// An hour at 1,000 events/s is 3.6 million event rows: buffered
+		// up to one 128 MiB output file, with a 16-byte hash per row of
+		// the partition (compact.TestCompactionFigures sizes it).
+		Memory: 3008, Timeout: 15 * time.Minute, P99: 10 * time.Minute,
+		Access: access{Export: true, Compact: true},
 	},
 	{
 		Name:        "export",

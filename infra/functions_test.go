@@ -255,7 +255,7 @@ func TestReservedConcurrency(t *testing.T) {
 // 15-minute period), the rewards function every app.RewardHoldInterval
 // whatever the context, each rule invoking its own function only.
 func TestSchedules(t *testing.T) {
-	want := map[string]string{"snapshot": "rate(5 minutes)", "rewards": "rate(15 minutes)"}
+	want := map[string]string{"snapshot": "rate(5 minutes)", "rewards": "rate(15 minutes)", "compact": "rate(1 hour)"}
 	for _, tc := range []struct {
 		name string
 		ctx  map[string]any

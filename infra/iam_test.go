@@ -98,6 +98,14 @@ func TestLeastPrivilege(t *testing.T) {
 			}, stream),
 			st("", []string{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}, getAtt(aggregateDLQ, "Arn")),
 		},
+		"compact": {
+			st("WriteOwnLogs", ownLogs, logs("compact")),
+			st("WriteExport", []string{"s3:PutObject"}, exportObjects),
+			st("CompactExport", []string{"s3:GetObject", "s3:DeleteObject"}, exportObjects),
+			// Only under the export prefix: the condition is checked in
+			// TestCompaction.
+			st("ListExport", []string{"s3:ListBucket"}, getAtt(bucket, "Arn")),
+		},
 		"webhooks": {
 			st("WriteOwnLogs", ownLogs, logs("webhooks")),
 			st("Table", []string{"dynamodb:PutItem", "dynamodb:Query"}, tableArn),
@@ -141,7 +149,7 @@ func TestLeastPrivilege(t *testing.T) {
 	})
 
 	allowed := map[string]bool{}
-	for _, r := range []any{tableArn, gsi1, leaders, stream, exportObjects, ref(adminKey), ref(hashKey), getAtt(dlq, "Arn"), getAtt(aggregateDLQ, "Arn"), webhooks} {
+	for _, r := range []any{tableArn, gsi1, leaders, stream, exportObjects, getAtt(bucket, "Arn"), ref(adminKey), ref(hashKey), getAtt(dlq, "Arn"), getAtt(aggregateDLQ, "Arn"), webhooks} {
 		allowed[canonical(r)] = true
 	}
 	for _, f := range functions {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"go/constant"
 	"go/types"
 	"regexp"
@@ -668,7 +669,7 @@ func TestGrantsMatchCode(t *testing.T) {
 					}
 				}
 			case f.Schedule != nil:
-				roots = append(roots, fn("pkg/app", f.Schedule.Handler))
+				roots = append(roots, fn(cmp.Or(f.Schedule.Package, "pkg/app"), f.Schedule.Handler))
 			case f.Queue:
 				roots = append(roots, fn("pkg/sqs", "LambdaHandler"))
 				typ := p.pkgs[modulePath+"/pkg/sqs"].Type("Handler")
@@ -735,6 +736,12 @@ func TestGrantsMatchCode(t *testing.T) {
 			}
 			if f.Access.Export {
 				want["s3:PutObject"] = true
+			}
+			if f.Access.Compact {
+				// s3:ListBucket in IAM, on the bucket (compact.go).
+				want["s3:ListObjectsV2"] = true
+				want["s3:GetObject"] = true
+				want["s3:DeleteObject"] = true
 			}
 			if f.Access.AdminKey {
 				want[getSecret+"(admin-key)"] = true
