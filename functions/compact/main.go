@@ -21,5 +21,5 @@ func main() {
 		slog.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h)
 }
