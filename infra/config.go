@@ -122,6 +122,13 @@ type Config struct {
 	// duration, default dynamo.DefaultUserTTL, 9600h = 400 days;
 	// REFX_USER_TTL).
 	UserTTL time.Duration
+	// QuickSightUserArn is the QuickSight user who owns the stack's
+	// QuickSight data source and datasets of the dashboard queries
+	// (context "quicksightUserArn", like
+	// arn:aws:quicksight:us-east-1:123456789012:user/default/alice;
+	// default none: no QuickSight resource at all). The account's
+	// QuickSight subscription is set up once by hand (README).
+	QuickSightUserArn string
 }
 
 // productionExportRetentionDays is a production stage's default export
@@ -137,7 +144,7 @@ var contextKeys = []string{
 	"publicURL", "fallbackURL", "lamedPrefix", "snapshotPeriod",
 	"production", "alarmEmailOptOut", "keyless", "ratePerKey", "ratePerIp", "reservedConcurrency",
 	"lamedNamespaces", "lamedMaxExperiments", "lamedMaxVariants", "lamedMaxGoals", "userTtl",
-	"requireApproval",
+	"requireApproval", "quicksightUserArn",
 }
 
 // DefaultConfig is the configuration of a dev stage.
@@ -157,6 +164,10 @@ var (
 	stageRE       = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
 	lamedPrefixRE = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
 	emailRE       = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	// quickSightUserRE is a QuickSight user's ARN: its region is the
+	// account's QuickSight identity region, which may differ from the
+	// stack's.
+	quickSightUserRE = regexp.MustCompile(`^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:[0-9]{12}:user/[A-Za-z0-9._-]+/[^/\s]+$`)
 	// logRetentions are the retention periods CloudWatch Logs accepts.
 	logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
@@ -362,6 +373,14 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 			fail("userTtl", v, "a Go duration of at least 24h, like 9600h (400 days)")
 		} else {
 			c.UserTTL = d
+		}
+	}
+	if v := get("quicksightUserArn"); v != nil {
+		s, ok := v.(string)
+		if !ok || (s != "" && !quickSightUserRE.MatchString(s)) {
+			fail("quicksightUserArn", v, "a QuickSight user's ARN like arn:aws:quicksight:us-east-1:123456789012:user/default/alice")
+		} else {
+			c.QuickSightUserArn = s
 		}
 	}
 	if c.Production && c.AlarmEmail == "" && !c.AlarmEmailOptOut && !badEmail {

@@ -89,6 +89,10 @@ type access struct {
 	Export bool
 	// SendWebhooks sends to the webhook queue.
 	SendWebhooks bool
+	// Views creates the Athena views in the export's workgroup and Glue
+	// database: the function behind the views' custom resource, granted
+	// in lake.go (viewsStatements), where the views' names are known.
+	Views bool
 	// Compact also lists, reads and deletes objects under the export
 	// prefix (Export writes them): the compaction, granted in compact.go.
 	Compact bool
@@ -239,6 +243,14 @@ var functions = []function{
 		// cannot decode is reported by the code, not failed, so a
 		// failing batch is a fault to fix, and the shard waits for it.
 		Stream: &streamMapping{BatchSize: 1000, Window: time.Second, Bisect: false, RetryAttempts: unlimited, MaxRecordAge: unlimited, Parallelization: 1},
+	},
+	{
+		Name:        "lakeviews",
+		Description: "refx: creates the Athena views of schema/athena/views (the stack's custom resource, at deploy time)",
+		// Eleven statements of about a second each; CloudFormation waits
+		// viewsTimeout for an answer.
+		Memory: 256, Timeout: 5 * time.Minute, P99: 2 * time.Minute,
+		Access: access{Views: true},
 	},
 	{
 		Name:        "webhooks",

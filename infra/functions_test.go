@@ -196,7 +196,7 @@ func TestFunctions(t *testing.T) {
 						}
 					}
 					env := map[string]any{"REFX_LOG_LEVEL": level}
-					if f.Name != "export" {
+					if len(f.Access.Table) > 0 {
 						env["REFX_TABLE"] = ref(tableID)
 					}
 					if f.Queue || f.Access.SendWebhooks {

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/refx-dev/refx/pkg/export/lakeviews"
 )
 
 // TestLeastPrivilege checks every IAM grant of the stack. Each function's
@@ -12,8 +14,9 @@ import (
 // infra/functions.go: the actions its store calls need, each on the one
 // resource it concerns. And nothing in the template grants a wildcard
 // action, a "*" resource, a managed policy, or any resource outside the
-// table, its index, its stream, the export prefix, the two keys, the DLQs and
-// the functions' own log groups.
+// table, its index, its stream, the export prefix, the two keys, the DLQs,
+// the functions' own log groups, and what the views' function runs Athena
+// on (the workgroup, the export's Glue catalog, the Athena results).
 func TestLeastPrivilege(t *testing.T) {
 	s := mustSynth(t, devContext)
 	table := s.logicalID(t, "AWS::DynamoDB::GlobalTable", "Table")
@@ -41,6 +44,27 @@ func TestLeastPrivilege(t *testing.T) {
 		return out
 	}
 	ownLogs := []string{"logs:CreateLogStream", "logs:PutLogEvents"}
+	// The views' function reads the catalog, the database, the tables and
+	// the views, and writes the views only (lake.go), by name.
+	views := []any{stackArn("glue", "catalog"), stackArn("glue", "database/refx_dev")}
+	viewTables := slices.Clone(views)
+	for _, name := range lakeviews.Tables() {
+		views = append(views, stackArn("glue", "table/refx_dev/"+name))
+	}
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := schemaViews(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range schema {
+		views = append(views, stackArn("glue", "table/refx_dev/"+v.Name))
+		viewTables = append(viewTables, stackArn("glue", "table/refx_dev/"+v.Name))
+	}
+	workGroup := stackArn("athena", "workgroup/refx-dev")
+	results := join(getAtt(bucket, "Arn"), "/athena-results/*")
 	want := map[string][]statement{
 		"assign": {
 			st("WriteOwnLogs", ownLogs, logs("assign")),
@@ -98,6 +122,14 @@ func TestLeastPrivilege(t *testing.T) {
 			}, stream),
 			st("", []string{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}, getAtt(aggregateDLQ, "Arn")),
 		},
+		"lakeviews": {
+			st("WriteOwnLogs", ownLogs, logs("lakeviews")),
+			st("RunViewStatements", []string{"athena:StartQueryExecution", "athena:GetQueryExecution"}, workGroup),
+			st("ReadCatalog", []string{"glue:GetDatabase", "glue:GetTable"}, views...),
+			st("WriteViews", []string{"glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable"}, viewTables...),
+			st("WriteQueryResults", []string{"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"}, results),
+			st("LocateQueryResults", []string{"s3:GetBucketLocation"}, getAtt(bucket, "Arn")),
+		},
 		"compact": {
 			st("WriteOwnLogs", ownLogs, logs("compact")),
 			st("WriteExport", []string{"s3:PutObject"}, exportObjects),
@@ -150,6 +182,9 @@ func TestLeastPrivilege(t *testing.T) {
 
 	allowed := map[string]bool{}
 	for _, r := range []any{tableArn, gsi1, leaders, stream, exportObjects, getAtt(bucket, "Arn"), ref(adminKey), ref(hashKey), getAtt(dlq, "Arn"), getAtt(aggregateDLQ, "Arn"), webhooks} {
+		allowed[canonical(r)] = true
+	}
+	for _, r := range append(views, workGroup, results, getAtt(bucket, "Arn")) {
 		allowed[canonical(r)] = true
 	}
 	for _, f := range functions {

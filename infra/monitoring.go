@@ -111,7 +111,12 @@ func (s *service) newMonitoring() {
 			Namespace: jsii.String(aggregateNamespace), MetricName: jsii.String(name),
 		})
 	}
+	undecodable, failed := s.exportErrorMetrics()
 	specs = append(specs,
+		alarmSpec{"ExportUndecodable", "refx export: stream records no row could be decoded from, filed in export_errors; see the function's log",
+			undecodable, 1, 1, 1},
+		alarmSpec{"ExportFailedRecords", "refx export: stream records not written to S3 (retried, then given up on into the DLQ); see the function's log",
+			failed, 1, 1, 1},
 		alarmSpec{"ExportIteratorAge", "refx export: the stream export is more than 10 minutes behind",
 			stat(export.Metric(jsii.String("IteratorAge"), nil), "Maximum"), iteratorAgeAlarmMs, 3, 2},
 		alarmSpec{"ExportDLQDepth", "refx export: stream batches were given up on; see the DLQ",

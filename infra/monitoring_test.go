@@ -61,8 +61,11 @@ func TestAlarms(t *testing.T) {
 		"WebhooksDLQDepthAlarm":     {"AWS/SQS/ApproximateNumberOfMessagesVisible QueueName Maximum", 1},
 		// The aggregator's Embedded Metric Format lines (pkg/aggregate),
 		// which carry no dimensions.
-		"CountedThroughLagAlarm":      {"refx/CountedThroughLagSeconds  Maximum", 60},
-		"AggregateUndecodableAlarm":   {"refx/AggregateUndecodableRecords  Sum", 1},
+		"CountedThroughLagAlarm":    {"refx/CountedThroughLagSeconds  Maximum", 60},
+		"AggregateUndecodableAlarm": {"refx/AggregateUndecodableRecords  Sum", 1},
+		// The export's batch log lines, through metric filters (lake.go).
+		"ExportUndecodableAlarm":      {"refx/ExportUndecodableRecords  Sum", 1},
+		"ExportFailedRecordsAlarm":    {"refx/ExportFailedRecords  Sum", 1},
 		"TableThrottledRequestsAlarm": {"expression(ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests,ThrottledRequests)", 1},
 		"TableSystemErrorsAlarm":      {"expression(SystemErrors,SystemErrors,SystemErrors,SystemErrors,SystemErrors,SystemErrors,SystemErrors)", 1},
 		"Api5xxAlarm":                 {"AWS/ApiGateway/5xx ApiId Sum", 5},
