@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"os"
 	"path"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -58,7 +60,10 @@ type Config struct {
 	ReadUnitsPerSecond float64
 	// PageSize is the Scan's Limit (default 100 items).
 	PageSize int32
-	Logger   *slog.Logger
+	// TempDir holds the decoded rows between the scan and the writes, so
+	// that memory holds one partition at a time (default os.TempDir()).
+	TempDir string
+	Logger  *slog.Logger
 }
 
 // Report says what a run did.
@@ -115,14 +120,25 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	tmp, err := os.MkdirTemp(cfg.TempDir, "refx-backfill-")
+	if err != nil {
+		return nil, fmt.Errorf("backfill: %w", err)
+	}
+	defer os.RemoveAll(tmp)
 	rep := &Report{}
-	rows := map[partKey][]any{}
-	if err := scan(ctx, cfg, rep, func(recs []events.DynamoDBEventRecord) error { return collect(x, cfg, rep, recs, rows) }); err != nil {
+	sp := &spill{dir: tmp, parts: map[partKey][]string{}}
+	if err := scan(ctx, cfg, rep, func(recs []events.DynamoDBEventRecord) error { return collect(x, cfg, rep, recs, sp) }); err != nil {
 		return rep, err
 	}
 	lake := &lake{cfg: cfg, seen: map[partKey]map[string]bool{}}
-	for _, k := range slices.SortedFunc(maps.Keys(rows), comparePart) {
-		if err := lake.write(ctx, k, rows[k], rep); err != nil {
+	// In order, so that the identities read for a partition serve its
+	// neighbours and can be forgotten once behind.
+	for _, k := range slices.SortedFunc(maps.Keys(sp.parts), comparePart) {
+		rows, err := sp.rows(k)
+		if err != nil {
+			return rep, err
+		}
+		if err := lake.write(ctx, k, rows, rep); err != nil {
 			return rep, err
 		}
 	}
@@ -223,7 +239,7 @@ func record(item map[string]types.AttributeValue, cfg Config) (rec events.Dynamo
 
 // collect decodes a page's records and keeps their rows by table and
 // partition.
-func collect(x *export.Exporter, cfg Config, rep *Report, recs []events.DynamoDBEventRecord, rows map[partKey][]any) error {
+func collect(x *export.Exporter, cfg Config, rep *Report, recs []events.DynamoDBEventRecord, sp *spill) error {
 	var dated []events.DynamoDBEventRecord
 	var undated []events.DynamoDBEventRecord
 	for _, r := range recs {
@@ -261,16 +277,49 @@ func collect(x *export.Exporter, cfg Config, rep *Report, recs []events.DynamoDB
 		if o.Table == export.Errors {
 			continue
 		}
-		decoded, err := readRows(o.Table, o.Body)
-		if err != nil {
-			return fmt.Errorf("backfill: %s: %w", o.Key, err)
-		}
 		rest := strings.TrimPrefix(o.Key, cfg.Prefix+o.Table.Name+"/")
-		k := partKey{table: o.Table, part: path.Dir(rest)}
-		rows[k] = append(rows[k], decoded...)
-		rep.Rows += len(decoded)
+		if err := sp.add(partKey{table: o.Table, part: path.Dir(rest)}, o.Body); err != nil {
+			return err
+		}
+		rep.Rows += o.Rows
 	}
 	return nil
+}
+
+// spill keeps the Parquet objects of the scanned pages on disk, by
+// partition, until the partition is written.
+type spill struct {
+	dir   string
+	n     int
+	parts map[partKey][]string
+}
+
+func (sp *spill) add(k partKey, body []byte) error {
+	sp.n++
+	f := filepath.Join(sp.dir, fmt.Sprintf("%d.parquet", sp.n))
+	if err := os.WriteFile(f, body, 0o600); err != nil {
+		return fmt.Errorf("backfill: spill: %w", err)
+	}
+	sp.parts[k] = append(sp.parts[k], f)
+	return nil
+}
+
+// rows reads a partition's rows back and removes its files.
+func (sp *spill) rows(k partKey) ([]any, error) {
+	var rows []any
+	for _, f := range sp.parts[k] {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("backfill: spill: %w", err)
+		}
+		decoded, err := readRows(k.table, body)
+		if err != nil {
+			return nil, fmt.Errorf("backfill: spill %s/%s: %w", k.table.Name, k.part, err)
+		}
+		rows = append(rows, decoded...)
+		os.Remove(f)
+	}
+	return rows, nil
 }
 
 func entityOf(r events.DynamoDBEventRecord) string {
@@ -305,6 +354,13 @@ func (l *lake) write(ctx context.Context, k partKey, rows []any, rep *Report) er
 	cols, ok := export.Identity[k.table.Name]
 	if !ok {
 		return fmt.Errorf("backfill: table %s has no export.Identity", k.table.Name)
+	}
+	// Partitions come in order: those more than an hour behind this one
+	// serve no later one.
+	for n := range l.seen {
+		if n.table != k.table || n.part < at.Add(-time.Hour).Format("dt=2006-01-02/hour=15") {
+			delete(l.seen, n)
+		}
 	}
 	exists := map[string]bool{}
 	for _, h := range []time.Duration{-time.Hour, 0, time.Hour} {
@@ -361,10 +417,10 @@ func (l *lake) write(ctx context.Context, k partKey, rows []any, rep *Report) er
 	}); err != nil {
 		return fmt.Errorf("backfill: put %s: %w", key, err)
 	}
+	// What this partition holds now, for the next one's neighbour check.
 	for id := range ids {
-		exists[id] = true
+		l.seen[k][id] = true
 	}
-	l.seen[k] = exists
 	rep.Written += len(keep)
 	rep.Objects++
 	l.cfg.Logger.InfoContext(ctx, "backfill: wrote", "key", key, "rows", len(keep), "existing", len(rows)-len(keep))

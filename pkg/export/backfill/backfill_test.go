@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -15,6 +16,7 @@ import (
 	"github.com/refx-dev/refx/pkg/dynamotest"
 	"github.com/refx-dev/refx/pkg/export/backfill"
 	"github.com/refx-dev/refx/pkg/export/internal/lakefixture"
+	"github.com/refx-dev/refx/pkg/export/streampoll"
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
@@ -158,3 +160,61 @@ func TestBackfillBadConfig(t *testing.T) {
 type noS3 struct{ backfill.S3 }
 
 func keys(m map[string]string) []string { return slices.Collect(maps.Keys(m)) }
+
+// TestBackfillNeighbourHour: an item written at 10:59:59.900 whose stream
+// record is dated 11:00:00 was exported to hour 11; the backfill dates it
+// at 10 and must find it there, beside its own hour.
+func TestBackfillNeighbourHour(t *testing.T) {
+	l := lakefixture.New(t, 10)
+	written := time.Date(2026, 1, 1, 10, 59, 59, 900_000_000, time.UTC)
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	id := lakefixture.EventID(1)
+	item := map[string]types.AttributeValue{
+		"pk": s("EVENT#" + id), "sk": s("EVENT"), "entity": s("event"), "id": s(id), "type": s("signup"), "user": s("u1"),
+		"occurred_at": s(written.Format(time.RFC3339Nano)), "received_at": s(written.Format(time.RFC3339Nano)),
+	}
+	if _, err := l.DDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(l.Table), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := backfill.Config{
+		DynamoDB: l.DDB, Table: l.Table, S3: l.S3C, Bucket: l.S3.Bucket(), Prefix: lakefixture.Prefix,
+		From: written.Truncate(24 * time.Hour), To: written.Truncate(24 * time.Hour).Add(24 * time.Hour),
+		ReadUnitsPerSecond: 1000, Logger: lakefixture.Discard,
+	}
+	// The stream's record of the write, a moment later, in the next hour.
+	image := streampoll.LambdaImage(item)
+	resp, err := l.Exporter.Handle(t.Context(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{
+		EventID: "1", EventName: "INSERT", EventSource: "aws:dynamodb",
+		Change: events.DynamoDBStreamRecord{
+			Keys: map[string]events.DynamoDBAttributeValue{"pk": image["pk"], "sk": image["sk"]}, NewImage: image,
+			SequenceNumber: "000000000000000000001", StreamViewType: "NEW_AND_OLD_IMAGES",
+			ApproximateCreationDateTime: events.SecondsEpochTime{Time: written.Add(200 * time.Millisecond)},
+		},
+	}}})
+	if err != nil || len(resp.BatchItemFailures) > 0 {
+		t.Fatal(err, resp)
+	}
+	exported := l.Objects(t)
+	for k := range exported {
+		if !strings.Contains(k, "/dt=2026-01-01/hour=11/") {
+			t.Fatalf("the stream's copy is at %s, want hour 11", k)
+		}
+	}
+
+	rep, err := backfill.Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.InRange != 1 || rep.Rows != 1 || rep.Existing != 1 || rep.Written != 0 {
+		t.Fatalf("over the stream's copy in the next hour: %+v, want the row found there", rep)
+	}
+	l.Delete(t, func(string) bool { return true })
+	if rep, err = backfill.Run(t.Context(), cfg); err != nil || rep.Written != 1 || rep.Objects != 1 {
+		t.Fatalf("without the stream's copy: %+v, %v; want the row written", rep, err)
+	}
+	for k := range l.Objects(t) {
+		if !strings.Contains(k, "events/dt=2026-01-01/hour=10/backfill-") {
+			t.Errorf("backfilled %s, want events of hour 10", k)
+		}
+	}
+}

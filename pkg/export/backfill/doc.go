@@ -9,7 +9,9 @@
 // item's own write time: an event's received_at, an assignment's
 // assigned_at, ...) and decodes it with the exporter's decoders
 // (export.Exporter.Encode). Only rows whose write time is in [From, To)
-// are kept.
+// are kept. The decoded rows wait on disk (TempDir) by partition, and the
+// partitions are written one at a time, so memory holds one hour of one
+// table whatever the range.
 //
 // It is idempotent and adds no duplicates: before writing a partition's
 // rows it reads the rows already in that partition and its neighbour hours
