@@ -26,7 +26,7 @@ import (
 // export/<table>/dt=YYYY-MM-DD/hour=HH/<batch>.parquet (see package export),
 // and Athena writes its results under athena-results/.
 const (
-	exportPrefix  = "export/"
+	exportPrefix  = export.DefaultPrefix
 	resultsPrefix = "athena-results/"
 )
 

@@ -63,18 +63,23 @@ func TestConfigFromEnv(t *testing.T) {
 		name string
 		env  map[string]string
 		ok   bool
+		// prefix is the prefix an accepted configuration has.
+		prefix string
 	}{
-		{"OK", map[string]string{"REFX_EXPORT_BUCKET": "analytics"}, true},
-		{"OKPrefix", map[string]string{"REFX_EXPORT_BUCKET": "analytics", "REFX_EXPORT_PREFIX": "refx/"}, true},
-		{"ErrNoBucket", map[string]string{}, false},
-		{"ErrPrefix", map[string]string{"REFX_EXPORT_BUCKET": "analytics", "REFX_EXPORT_PREFIX": "refx"}, false},
-		{"ErrLogLevel", map[string]string{"REFX_EXPORT_BUCKET": "analytics", "REFX_LOG_LEVEL": "loud"}, false},
+		{"OK", map[string]string{"REFX_EXPORT_BUCKET": "analytics"}, true, export.DefaultPrefix},
+		{"OKPrefix", map[string]string{"REFX_EXPORT_BUCKET": "analytics", "REFX_EXPORT_PREFIX": "refx/"}, true, "refx/"},
+		{"ErrNoBucket", map[string]string{}, false, ""},
+		{"ErrPrefix", map[string]string{"REFX_EXPORT_BUCKET": "analytics", "REFX_EXPORT_PREFIX": "refx"}, false, ""},
+		{"ErrLogLevel", map[string]string{"REFX_EXPORT_BUCKET": "analytics", "REFX_LOG_LEVEL": "loud"}, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := export.LambdaConfigFromEnv(func(k string) string { return tt.env[k] })
+			cfg, err := export.LambdaConfigFromEnv(func(k string) string { return tt.env[k] })
 			if (err == nil) != tt.ok {
 				t.Fatalf("LambdaConfigFromEnv = %v, want ok %t", err, tt.ok)
+			}
+			if cfg.Prefix != tt.prefix {
+				t.Errorf("prefix %q, want %q", cfg.Prefix, tt.prefix)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 // Command query runs an Athena query of schema/athena on this machine, with
-// DuckDB, over the Parquet files the local stack exported (pkg/export/localquery).
-// ./scripts/query builds and runs it:
+// DuckDB, over the Parquet files the local stack exported under the
+// deployed prefix, export/ (pkg/export/localquery). ./scripts/query builds
+// and runs it:
 //
 //	./scripts/query schema/athena/queries/experiment_results.sql
 //	./scripts/query -e "SELECT type, count(*) FROM events_unique GROUP BY type"
@@ -18,17 +19,18 @@ import (
 	"text/tabwriter"
 
 	"github.com/refx-dev/refx/pkg/ddblocal"
+	"github.com/refx-dev/refx/pkg/export"
 	"github.com/refx-dev/refx/pkg/export/localquery"
 	"github.com/refx-dev/refx/pkg/s3local"
 )
 
 func main() {
 	data := flag.String("data", "", "directory of the exported bucket (default <repo>/.data/s3/buckets/"+s3local.DefaultBucket+")")
-	prefix := flag.String("prefix", "", "the exporter's key prefix, if any")
+	prefix := flag.String("prefix", export.DefaultPrefix, "the exporter's key prefix (\"\" for the bucket's root)")
 	expr := flag.String("e", "", "SQL to run instead of a file")
 	format := flag.String("format", "table", "output: table or csv")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: ./scripts/query [--data DIR] [--format table|csv] FILE.sql | -e SQL")
+		fmt.Fprintln(os.Stderr, "usage: ./scripts/query [--data DIR] [--prefix P] [--format table|csv] FILE.sql | -e SQL")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -60,8 +62,11 @@ func run(data, prefix, expr, format string, args []string) error {
 		flag.Usage()
 		return fmt.Errorf("give one .sql file or -e SQL")
 	}
-	if _, err := os.Stat(data); err != nil {
-		return fmt.Errorf("no exported data at %s: run ./scripts/dev (without --in-memory) and send some events", data)
+	if _, err := os.Stat(filepath.Join(data, filepath.FromSlash(prefix))); err != nil {
+		if _, err := os.Stat(filepath.Join(data, export.Events.Name)); err == nil {
+			return fmt.Errorf("no exported data under %s in %s, but files at its root (exported before the local stack used the deployed prefix): add --prefix ''", prefix, data)
+		}
+		return fmt.Errorf("no exported data under %s in %s: run ./scripts/dev (without --in-memory) and send some events", prefix, data)
 	}
 	db, err := localquery.Open(ctx, localquery.Options{Root: data, Prefix: prefix, SchemaDir: filepath.Join(root, "schema", "athena")})
 	if err != nil {

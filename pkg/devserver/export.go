@@ -53,7 +53,9 @@ func startPoller(ctx context.Context, opts Options, dynamoEndpoint string, srv *
 	if err != nil {
 		return nil, err
 	}
-	exporter, err := export.New(export.Config{S3: s3c, Bucket: srv.Bucket(), Logger: opts.Logger})
+	// The deployed prefix, so that a file's key is the same here and in
+	// AWS and the Athena DDL's LOCATION fits both.
+	exporter, err := export.New(export.Config{S3: s3c, Bucket: srv.Bucket(), Prefix: export.DefaultPrefix, Logger: opts.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +86,10 @@ func startPoller(ctx context.Context, opts Options, dynamoEndpoint string, srv *
 		return nil, err
 	}
 	pollCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &localExport{s3: srv, dir: srv.BucketDir(), cancel: cancel, done: make(chan struct{})}
+	e := &localExport{s3: srv, cancel: cancel, done: make(chan struct{})}
+	if dir := srv.BucketDir(); dir != "" {
+		e.dir = filepath.Join(dir, filepath.FromSlash(export.DefaultPrefix))
+	}
 	go func() {
 		defer close(e.done)
 		if err := poller.Run(pollCtx); err != nil {

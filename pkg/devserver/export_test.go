@@ -13,11 +13,12 @@ import (
 
 // TestRunExports starts the local stack, sends an event as a new user
 // would, and waits for the Parquet file the exporter writes through the
-// local S3 under the data directory; the banner says where.
+// local S3 under the data directory, with the deployed prefix export/; the
+// banner says where.
 func TestRunExports(t *testing.T) {
 	dataDir := t.TempDir()
 	stack := devservertest.Start(t, devserver.Options{DataDir: dataDir, AdminKey: "test-admin-key-0123456789"})
-	bucketDir := filepath.Join(dataDir, "s3", "buckets", "refx-analytics")
+	bucketDir := filepath.Join(dataDir, "s3", "buckets", "refx-analytics", "export")
 	if banner := stack.Out(); !strings.Contains(banner, bucketDir) || !strings.Contains(banner, "S3           http://127.0.0.1:") {
 		t.Fatalf("banner lacks the S3 endpoint or the data directory:\n%s", banner)
 	}

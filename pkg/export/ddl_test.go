@@ -64,7 +64,10 @@ func fileSchema(t *testing.T, table *export.Table) *parquet.Schema {
 }
 
 var (
-	ddlTable    = regexp.MustCompile(`(?s)CREATE EXTERNAL TABLE IF NOT EXISTS (\w+) \((.*?)\)\s*PARTITIONED BY \(dt string, hour string\)\s*STORED AS PARQUET\s*LOCATION 's3://\{\{bucket\}\}/(\w+)/'`)
+	// ddlTable's LOCATION is the bucket (the one placeholder,
+	// schema/athena/README.md) and the deployed prefix.
+	ddlTable = regexp.MustCompile(`(?s)CREATE EXTERNAL TABLE IF NOT EXISTS (\w+) \((.*?)\)\s*PARTITIONED BY \(dt string, hour string\)\s*STORED AS PARQUET\s*LOCATION 's3://\{\{bucket\}\}/` +
+		regexp.QuoteMeta(export.DefaultPrefix) + `(\w+)/'`)
 	ddlColumn   = regexp.MustCompile(`^\s*(\w+)\s+([\w(),]+?),?$`)
 	ddlProjects = []string{
 		"'projection.enabled' = 'true'", "'projection.dt.type' = 'date'", "'projection.dt.format' = 'yyyy-MM-dd'",

@@ -27,6 +27,12 @@ type ObjectPutter interface {
 
 var _ ObjectPutter = (*s3.Client)(nil)
 
+// DefaultPrefix is the key prefix of the export: what the CDK stack gives
+// the export Lambda, what the local stack writes under and what the Athena
+// DDL's LOCATION holds, so that an object's key is the same locally and in
+// AWS.
+const DefaultPrefix = "export/"
+
 // Config configures an Exporter.
 type Config struct {
 	// S3 receives the objects.

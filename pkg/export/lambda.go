@@ -17,8 +17,9 @@ import (
 type LambdaConfig struct {
 	// Bucket receives the Parquet files (REFX_EXPORT_BUCKET, required).
 	Bucket string
-	// Prefix is prepended to every key (REFX_EXPORT_PREFIX, "" or ending
-	// in "/"); the Athena tables' LOCATION must include it.
+	// Prefix is prepended to every key (REFX_EXPORT_PREFIX, ending in "/";
+	// DefaultPrefix when unset, as deployed); the Athena tables' LOCATION
+	// must include it.
 	Prefix string
 	// S3Endpoint points at an S3-compatible server, such as the local one
 	// (REFX_S3_ENDPOINT); empty means AWS. A set endpoint uses path-style
@@ -39,7 +40,10 @@ func LambdaConfigFromEnv(getenv func(string) string) (LambdaConfig, error) {
 	if cfg.Bucket == "" {
 		return LambdaConfig{}, fmt.Errorf("REFX_EXPORT_BUCKET is not set: name the bucket that receives the Parquet files")
 	}
-	if cfg.Prefix != "" && !strings.HasSuffix(cfg.Prefix, "/") {
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if !strings.HasSuffix(cfg.Prefix, "/") {
 		return LambdaConfig{}, fmt.Errorf("REFX_EXPORT_PREFIX=%q must end with /", cfg.Prefix)
 	}
 	if s := getenv("REFX_LOG_LEVEL"); s != "" {

@@ -9,8 +9,11 @@
 // uses (DECIMAL(14,4), TIMESTAMP, ...), and its SQL dialect accepts the
 // portable subset the views and queries are written in.
 //
-// Each exported table becomes a view over its files, read with Hive
-// partitioning so that dt and hour are columns as in Athena; a table with no
-// file yet is a view over an empty file of its schema. The views of
-// schema/athena/views are then created as they are in Athena.
+// Each exported table becomes a view over its files (under Root, then
+// Prefix: export/ as deployed), read with Hive partitioning so that dt and
+// hour are columns as in Athena, after an empty file of its schema that
+// keeps a table with no file yet queryable. As in Athena, a dt filter on a
+// table or on a *_unique view prunes the files: DuckDB reads only those of
+// the days asked for. The views of schema/athena/views are then created as
+// they are in Athena.
 package localquery

@@ -22,7 +22,8 @@ type Options struct {
 	// Root is the directory holding the bucket's objects as files, like
 	// .data/s3/buckets/refx-analytics.
 	Root string
-	// Prefix is the exporter's key prefix ("" or ending in "/").
+	// Prefix is the exporter's key prefix ("" or ending in "/"):
+	// export.DefaultPrefix for what ./scripts/dev and AWS write.
 	Prefix string
 	// SchemaDir is schema/athena (views/ and queries/ under it).
 	SchemaDir string
@@ -39,6 +40,9 @@ type DB struct {
 func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.Root == "" || opts.SchemaDir == "" {
 		return nil, errors.New("localquery.Open: Root and SchemaDir are required")
+	}
+	if opts.Prefix != "" && !strings.HasSuffix(opts.Prefix, "/") {
+		return nil, fmt.Errorf("localquery.Open: prefix %q must end with /", opts.Prefix)
 	}
 	empty, err := os.MkdirTemp("", "refx-localquery-")
 	if err != nil {
@@ -77,14 +81,17 @@ func (d *DB) setup(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
-		if len(files) == 0 {
-			f, err := d.emptyFile(t)
-			if err != nil {
-				return err
-			}
-			files = []string{f}
-		}
 		sort.Strings(files)
+		// DuckDB binds read_parquet to the schema of its first file, whose
+		// footer it reads on every query before pruning the rest by dt and
+		// hour. An empty file of the exporter's schema, dated 1970-01-01,
+		// comes first: a query gets the code's columns without reading a
+		// data file, and a dt filter reads no file outside its days.
+		empty, err := d.emptyFile(t)
+		if err != nil {
+			return err
+		}
+		files = append([]string{empty}, files...)
 		quoted := make([]string, len(files))
 		for i, f := range files {
 			quoted[i] = quote(f)
@@ -126,6 +133,9 @@ func (d *DB) createViews(ctx context.Context, dir string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
 	if err != nil {
 		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no views in %s: SchemaDir must be schema/athena", dir)
 	}
 	pending := map[string]string{}
 	for _, f := range files {

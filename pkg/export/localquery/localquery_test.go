@@ -55,3 +55,24 @@ func TestFormat(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		opts localquery.Options
+	}{
+		{"ErrNoRoot", localquery.Options{SchemaDir: schemaDir}},
+		{"ErrNoSchemaDir", localquery.Options{Root: t.TempDir()}},
+		{"ErrPrefix", localquery.Options{Root: t.TempDir(), Prefix: "export", SchemaDir: schemaDir}},
+		{"ErrSchemaDir", localquery.Options{Root: t.TempDir(), SchemaDir: t.TempDir() + "/none"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := localquery.Open(t.Context(), tt.opts)
+			if err == nil {
+				db.Close()
+				t.Fatal("Open succeeded")
+			}
+		})
+	}
+}

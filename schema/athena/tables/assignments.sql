@@ -21,7 +21,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS assignments (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/assignments/'
+LOCATION 's3://{{bucket}}/export/assignments/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',

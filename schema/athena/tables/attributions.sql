@@ -16,7 +16,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS attributions (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/attributions/'
+LOCATION 's3://{{bucket}}/export/attributions/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',

@@ -24,7 +24,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS audit (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/audit/'
+LOCATION 's3://{{bucket}}/export/audit/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',

@@ -12,7 +12,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS erasures (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/erasures/'
+LOCATION 's3://{{bucket}}/export/erasures/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',

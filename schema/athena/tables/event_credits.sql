@@ -36,7 +36,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS event_credits (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/event_credits/'
+LOCATION 's3://{{bucket}}/export/event_credits/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',

@@ -18,7 +18,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS events (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/events/'
+LOCATION 's3://{{bucket}}/export/events/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',

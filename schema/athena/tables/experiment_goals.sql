@@ -22,7 +22,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS experiment_goals (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/experiment_goals/'
+LOCATION 's3://{{bucket}}/export/experiment_goals/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',

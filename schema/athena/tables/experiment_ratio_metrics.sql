@@ -17,7 +17,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS experiment_ratio_metrics (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/experiment_ratio_metrics/'
+LOCATION 's3://{{bucket}}/export/experiment_ratio_metrics/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',

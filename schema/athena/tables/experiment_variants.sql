@@ -12,7 +12,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS experiment_variants (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/experiment_variants/'
+LOCATION 's3://{{bucket}}/export/experiment_variants/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',

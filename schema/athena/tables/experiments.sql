@@ -29,7 +29,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS experiments (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/experiments/'
+LOCATION 's3://{{bucket}}/export/experiments/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',

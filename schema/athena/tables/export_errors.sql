@@ -14,7 +14,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS export_errors (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/export_errors/'
+LOCATION 's3://{{bucket}}/export/export_errors/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',

@@ -12,7 +12,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS referral_clicks (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/referral_clicks/'
+LOCATION 's3://{{bucket}}/export/referral_clicks/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',

@@ -13,7 +13,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS referrals (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/referrals/'
+LOCATION 's3://{{bucket}}/export/referrals/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',

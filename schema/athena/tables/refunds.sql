@@ -16,7 +16,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS refunds (
 )
 PARTITIONED BY (dt string, hour string)
 STORED AS PARQUET
-LOCATION 's3://{{bucket}}/refunds/'
+LOCATION 's3://{{bucket}}/export/refunds/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',
