@@ -165,57 +165,87 @@ type object struct {
 	size int64
 }
 
-// partition is a partition directory (a key prefix ending in "/") and its
-// objects.
+// partition is a partition of a table: its directory (a key prefix ending
+// in "/") and objects there, and the directory of its manifests and the
+// manifests there.
 type partition struct {
-	dir     string
-	objects []object
+	dir, manifestDir string
+	objects          []object
+	manifests        []object
 }
 
-// partitions lists the closed partitions of table in the lookback window:
-// one listing per hour, or one of the whole table without a lookback.
+// manifestsDir holds the manifests of the compactions, by table and
+// partition, outside every table's location: Athena, localquery, the purge
+// and the backfill read every object under a table as Parquet.
+const manifestsDir = "_compaction/"
+
+// partitions lists the closed partitions of table in the lookback window
+// (one listing per hour, or one of the whole table without a lookback),
+// and every partition with a manifest (one listing of the table's
+// manifests), whose superseded files wait for deletion.
 func (c *run) partitions(ctx context.Context, table *export.Table) ([]partition, error) {
 	base := c.Prefix + table.Name + "/"
+	manifestBase := c.Prefix + manifestsDir + table.Name + "/"
 	// The latest hour that ended at least Settle ago.
 	last := c.now.Add(-c.Settle - time.Hour).Truncate(time.Hour)
-	var out []partition
+	byPart := map[string]*partition{}
+	get := func(part string) *partition {
+		p := byPart[part]
+		if p == nil {
+			p = &partition{dir: base + part + "/", manifestDir: manifestBase + part + "/"}
+			byPart[part] = p
+		}
+		return p
+	}
+	// group files objects listed under a table by partition, leaving out
+	// what is not a closed partition of the exporter's.
+	group := func(objs []object, add func(p *partition, o object)) {
+		for _, o := range objs {
+			i := strings.LastIndexByte(o.name, '/')
+			if i < 0 {
+				continue
+			}
+			hour, err := time.Parse(partitionLayout, o.name[:i])
+			if err != nil || hour.After(last) {
+				continue
+			}
+			add(get(o.name[:i]), object{name: o.name[i+1:], size: o.size})
+		}
+	}
 	if c.Lookback > 0 {
 		for h := c.now.Add(-c.Lookback).Truncate(time.Hour); !h.After(last); h = h.Add(time.Hour) {
-			dir := base + h.Format(partitionLayout) + "/"
-			objs, err := c.list(ctx, dir)
+			part := h.Format(partitionLayout)
+			objs, err := c.list(ctx, base+part+"/")
 			if err != nil {
 				return nil, err
 			}
 			if len(objs) > 0 {
-				out = append(out, partition{dir: dir, objects: objs})
+				get(part).objects = objs
 			}
 		}
-		return out, nil
+	} else {
+		objs, err := c.list(ctx, base)
+		if err != nil {
+			return nil, err
+		}
+		group(objs, func(p *partition, o object) { p.objects = append(p.objects, o) })
 	}
-	objs, err := c.list(ctx, base)
+	manifests, err := c.list(ctx, manifestBase)
 	if err != nil {
 		return nil, err
 	}
-	byDir := map[string]*partition{}
-	for _, o := range objs {
-		i := strings.LastIndexByte(o.name, '/')
-		if i < 0 {
-			continue
+	group(manifests, func(p *partition, o object) { p.manifests = append(p.manifests, o) })
+	out := make([]partition, 0, len(byPart))
+	for _, p := range byPart {
+		if p.objects == nil && p.manifests != nil {
+			// A partition before the lookback whose superseded files
+			// still wait for deletion.
+			objs, err := c.list(ctx, p.dir)
+			if err != nil {
+				return nil, err
+			}
+			p.objects = objs
 		}
-		hour, err := time.Parse(partitionLayout, o.name[:i])
-		if err != nil || hour.After(last) {
-			// Not a partition of the exporter's, or not closed.
-			continue
-		}
-		dir := base + o.name[:i+1]
-		p := byDir[dir]
-		if p == nil {
-			p = &partition{dir: dir}
-			byDir[dir] = p
-		}
-		p.objects = append(p.objects, object{name: o.name[i+1:], size: o.size})
-	}
-	for _, p := range byDir {
 		out = append(out, *p)
 	}
 	slices.SortFunc(out, func(a, b partition) int { return strings.Compare(a.dir, b.dir) })
@@ -255,10 +285,8 @@ type manifest struct {
 	Duplicates int `json:"duplicates"`
 }
 
-const (
-	compactedPrefix = "compacted-"
-	manifestPrefix  = "_compacted-"
-)
+// compactedPrefix starts the name of a compacted file.
+const compactedPrefix = "compacted-"
 
 // partition compacts one partition if it has more than one live file or
 // a batch file, then deletes what manifests past their grace supersede.
@@ -266,17 +294,18 @@ func (c *run) partition(ctx context.Context, r reader, p partition) error {
 	var manifests []*manifest
 	var files []object
 	present := map[string]bool{}
+	for _, o := range p.manifests {
+		if strings.Contains(o.name, "/") || !strings.HasSuffix(o.name, ".json") {
+			continue
+		}
+		m, err := c.readManifest(ctx, p.manifestDir, o.name)
+		if err != nil {
+			return err
+		}
+		manifests = append(manifests, m)
+	}
 	for _, o := range p.objects {
-		switch {
-		case strings.Contains(o.name, "/"):
-			// Not the exporter's: leave it.
-		case strings.HasPrefix(o.name, manifestPrefix) && strings.HasSuffix(o.name, ".json"):
-			m, err := c.readManifest(ctx, p.dir, o.name)
-			if err != nil {
-				return err
-			}
-			manifests = append(manifests, m)
-		case strings.HasSuffix(o.name, ".parquet"):
+		if !strings.Contains(o.name, "/") && strings.HasSuffix(o.name, ".parquet") {
 			files = append(files, o)
 			present[o.name] = true
 		}
@@ -305,7 +334,7 @@ func (c *run) partition(ctx context.Context, r reader, p partition) error {
 		}
 	}
 	if batchFiles > 0 || len(compactions) > 1 {
-		m, err := c.rewrite(ctx, r, p.dir, live)
+		m, err := c.rewrite(ctx, r, p, live)
 		if err != nil {
 			return err
 		}
@@ -317,7 +346,7 @@ func (c *run) partition(ctx context.Context, r reader, p partition) error {
 			present[out] = true
 		}
 	}
-	return c.cleanUp(ctx, p.dir, manifests, present, superseded)
+	return c.cleanUp(ctx, p, manifests, present, superseded)
 }
 
 // compactionOf returns the digest of a compacted file's name.
@@ -332,8 +361,9 @@ func compactionOf(name string) (string, bool) {
 
 // rewrite writes the live files' rows without duplicates as compacted
 // files, then the manifest superseding the live files.
-func (c *run) rewrite(ctx context.Context, r reader, dir string, live []object) (*manifest, error) {
+func (c *run) rewrite(ctx context.Context, r reader, p partition, live []object) (*manifest, error) {
 	start := time.Now()
+	dir := p.dir
 	// Earlier compacted files first: they hold the partition's earliest
 	// rows. Then batch files, named by their first sequence number.
 	slices.SortFunc(live, func(a, b object) int {
@@ -353,7 +383,7 @@ func (c *run) rewrite(ctx context.Context, r reader, dir string, live []object) 
 	sorted := slices.Sorted(slices.Values(names))
 	sum := sha256.Sum256([]byte(strings.Join(sorted, "\n")))
 	digest := hex.EncodeToString(sum[:16])
-	m := &manifest{name: manifestPrefix + digest + ".json", Inputs: sorted}
+	m := &manifest{name: digest + ".json", Inputs: sorted}
 
 	var (
 		seen    = map[rowHash]struct{}{}
@@ -439,7 +469,7 @@ func (c *run) rewrite(ctx context.Context, r reader, dir string, live []object) 
 	if err != nil {
 		return fail(err)
 	}
-	if err := c.put(ctx, dir+m.name, body, "application/json"); err != nil {
+	if err := c.put(ctx, p.manifestDir+m.name, body, "application/json"); err != nil {
 		return fail(err)
 	}
 	rep := c.rep
@@ -462,7 +492,8 @@ func (c *run) rewrite(ctx context.Context, r reader, dir string, live []object) 
 // grace has passed, then the manifest. Oldest first: a later manifest's
 // inputs may be an earlier one's outputs, which must exist while the
 // earlier one's inputs are deleted.
-func (c *run) cleanUp(ctx context.Context, dir string, manifests []*manifest, present, superseded map[string]bool) error {
+func (c *run) cleanUp(ctx context.Context, p partition, manifests []*manifest, present, superseded map[string]bool) error {
+	dir := p.dir
 	slices.SortFunc(manifests, func(a, b *manifest) int {
 		return cmp.Or(a.WrittenAt.Compare(b.WrittenAt), strings.Compare(a.name, b.name))
 	})
@@ -494,7 +525,7 @@ func (c *run) cleanUp(ctx context.Context, dir string, manifests []*manifest, pr
 			present[in] = false
 			deleted++
 		}
-		if err := c.delete(ctx, dir+m.name); err != nil {
+		if err := c.delete(ctx, p.manifestDir+m.name); err != nil {
 			return err
 		}
 		c.rep.Deleted += deleted

@@ -156,6 +156,11 @@ func (l *lake) dir(table string, hour time.Time) string {
 	return l.prefix + table + "/" + hour.Format(partitionLayout) + "/"
 }
 
+// manifestDir is where the manifests of the partition dir are.
+func (l *lake) manifestDir(dir string) string {
+	return l.prefix + manifestsDir + strings.TrimPrefix(dir, l.prefix)
+}
+
 // mustBatch writes rows [from, to) of table at hour as a batch file, as the
 // exporter names them.
 func (l *lake) mustBatch(tb testing.TB, table string, hour time.Time, from, to int) {
@@ -207,19 +212,19 @@ func (l *lake) live(tb testing.TB, dir string) []string {
 	tb.Helper()
 	c := &run{Config: Config{S3: l.s3, Bucket: l.bucket}}
 	superseded := map[string]bool{}
+	manifests := l.manifestDir(dir)
+	for _, k := range l.keys(tb, manifests) {
+		m, err := c.readManifest(tb.Context(), manifests, strings.TrimPrefix(k, manifests))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, in := range m.Inputs {
+			superseded[in] = true
+		}
+	}
 	var files []string
 	for _, k := range l.keys(tb, dir) {
-		name := strings.TrimPrefix(k, dir)
-		switch {
-		case strings.HasPrefix(name, manifestPrefix):
-			m, err := c.readManifest(tb.Context(), dir, name)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			for _, in := range m.Inputs {
-				superseded[in] = true
-			}
-		case strings.HasSuffix(name, ".parquet"):
+		if name := strings.TrimPrefix(k, dir); strings.HasSuffix(name, ".parquet") {
 			files = append(files, name)
 		}
 	}
@@ -318,6 +323,13 @@ func TestCompact(t *testing.T) {
 			if got := l.rows(t, table, dir); !slices.Equal(got, want(table, 0, 200)) {
 				t.Fatalf("compacted rows: %d, want rows 0-199 once each in order", len(got))
 			}
+			// Readers of the table's location (Athena, the purge, the
+			// backfill) find Parquet only.
+			for _, k := range l.keys(t, l.prefix+table+"/") {
+				if !strings.HasSuffix(k, ".parquet") {
+					t.Errorf("%s under the table's location", k)
+				}
+			}
 
 			t.Run("RerunIsNoOp", func(t *testing.T) {
 				before := l.keys(t, "")
@@ -331,7 +343,7 @@ func TestCompact(t *testing.T) {
 			})
 			t.Run("GraceRespected", func(t *testing.T) {
 				l.now = l.now.Add(59 * time.Minute)
-				if rep := l.mustRun(t, l.config(l.s3)); rep.Deleted != 0 || len(l.keys(t, dir)) != len(inputs)+2 {
+				if rep := l.mustRun(t, l.config(l.s3)); rep.Deleted != 0 || len(l.keys(t, dir)) != len(inputs)+1 || len(l.keys(t, l.manifestDir(dir))) != 1 {
 					t.Fatalf("deleted before the grace passed: %s", rep)
 				}
 				l.now = l.now.Add(time.Minute)
@@ -339,6 +351,9 @@ func TestCompact(t *testing.T) {
 				keys := l.keys(t, dir)
 				if rep.Deleted != len(inputs) || len(keys) != 1 || !strings.HasPrefix(keys[0], dir+"compacted-") {
 					t.Fatalf("after the grace: %s; objects %v", rep, keys)
+				}
+				if m := l.keys(t, l.manifestDir(dir)); len(m) != 0 {
+					t.Fatalf("manifests left: %v", m)
 				}
 				if got := l.rows(t, table, dir); !slices.Equal(got, want(table, 0, 200)) {
 					t.Fatalf("rows after deletion: %d", len(got))
@@ -430,6 +445,31 @@ func TestOnlyClosedHoursInLookback(t *testing.T) {
 	}
 }
 
+// TestPendingBeforeLookback: files superseded in an hour that has since
+// left the lookback window are still deleted once their grace passes.
+func TestPendingBeforeLookback(t *testing.T) {
+	l := mustLake(t)
+	hour := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	dir := l.dir("audit", hour)
+	l.mustBatch(t, "audit", hour, 0, 10)
+	l.mustBatch(t, "audit", hour, 5, 20)
+	cfg := l.config(l.s3)
+	cfg.Lookback = 3 * time.Hour
+	if rep := l.mustRun(t, cfg); rep.Compacted != 1 || rep.Pending != 2 {
+		t.Fatalf("report: %s", rep)
+	}
+	l.now = l.now.Add(72 * time.Hour)
+	if rep := l.mustRun(t, cfg); rep.Deleted != 2 || rep.Compacted != 0 {
+		t.Fatalf("three days later: %s", rep)
+	}
+	if keys := l.keys(t, l.prefix); len(keys) != 1 || !strings.HasPrefix(keys[0], dir+"compacted-") {
+		t.Fatalf("objects: %v", keys)
+	}
+	if got := l.rows(t, "audit", dir); !slices.Equal(got, want("audit", 0, 20)) {
+		t.Fatalf("rows: %d", len(got))
+	}
+}
+
 // TestMultipleOutputs: with a small TargetBytes an hour becomes several
 // files of about that size, together every row once.
 func TestMultipleOutputs(t *testing.T) {
@@ -510,10 +550,10 @@ func TestCrashConverges(t *testing.T) {
 		dies func(op, key string) bool
 	}{
 		{"BeforeSecondOutput", func(op, key string) bool { return op == "put" && strings.HasSuffix(key, "-1.parquet") }},
-		{"BeforeManifest", func(op, key string) bool { return op == "put" && strings.Contains(key, "/_compacted-") }},
+		{"BeforeManifest", func(op, key string) bool { return op == "put" && strings.Contains(key, manifestsDir) }},
 		{"BeforeDeletion", func(op, key string) bool { return op == "delete" }},
 		{"BeforeManifestDeletion", func(op, key string) bool {
-			return op == "delete" && strings.Contains(key, "/_compacted-")
+			return op == "delete" && strings.Contains(key, manifestsDir)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -538,7 +578,7 @@ func TestCrashConverges(t *testing.T) {
 			if got := l.rows(t, "event_credits", dir); !slices.Equal(sortedCopy(got), sortedCopy(want("event_credits", 0, 1200))) {
 				t.Fatalf("after the rerun: %d rows, want 0-1199 once each", len(got))
 			}
-			for _, k := range l.keys(t, dir) {
+			for _, k := range l.keys(t, l.prefix) {
 				if !strings.HasPrefix(k, dir+"compacted-") {
 					t.Errorf("left behind: %s", k)
 				}
@@ -607,7 +647,7 @@ func TestBadInput(t *testing.T) {
 		l := mustLake(t)
 		hour := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
 		l.mustBatch(t, "events", hour, 0, 10)
-		key := l.dir("events", hour) + "_compacted-x.json"
+		key := l.manifestDir(l.dir("events", hour)) + "x.json"
 		body := `{"written_at":"2026-01-01T00:00:00Z","inputs":["../../assignments/x.parquet"],"outputs":[]}`
 		if _, err := l.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(l.bucket), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
 			t.Fatal(err)

@@ -17,10 +17,11 @@
 // data pages v1, PLAIN, Zstd), rows sorted by sequence_number within each
 // file. Then it writes the manifest
 //
-//	<dir>_compacted-<digest>.json
+//	<prefix>_compaction/<table>/dt=YYYY-MM-DD/hour=HH/<digest>.json
 //
-// listing the inputs the outputs supersede (Athena and localquery ignore
-// names starting with an underscore). Superseded inputs stay until Grace
+// listing the inputs the outputs supersede: outside the table's location,
+// where every object is Parquet for Athena, localquery, the purge and the
+// backfill, which read them all. Superseded inputs stay until Grace
 // after the manifest was written, so that queries already planned over them
 // finish; a later run deletes them, then the manifest.
 //
