@@ -15,9 +15,6 @@ import (
 // file. Every step must run and find nothing wrong, and the report must
 // state what was measured.
 func TestLakeProof(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the whole local stack")
-	}
 	const events = 800
 	rep, err := lakeproof.Run(t.Context(), lakeproof.Config{
 		Events: events, Workers: 16, DataDir: t.TempDir(),

@@ -20,7 +20,7 @@ func (r *Report) Markdown() string {
 	}
 	p("# Lake proof: %s", verdict)
 	p("")
-	p("Run %s by `./scripts/lake-proof --events %d` (pkg/export/lakeproof): the local stack of `./scripts/dev`,", time.Now().UTC().Format(time.RFC3339), r.Events)
+	p("Run at %s with %d events (`./scripts/lake-proof`, pkg/export/lakeproof): the local stack of `./scripts/dev`,", time.Now().UTC().Format(time.RFC3339), r.Events)
 	p("%d concurrent clients, the export to Parquet under `%s`, DuckDB over the files with the Athena views.", r.Workers, Prefix)
 	if t := r.Traffic; t != nil {
 		p("")

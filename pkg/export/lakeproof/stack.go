@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"regexp"
 	"sync"
 	"time"
@@ -86,7 +87,12 @@ func StartStack(ctx context.Context, dataDir string, logger *slog.Logger) (*Stac
 		return nil, fmt.Errorf("lakeproof.StartStack: the banner lacks the secret key, DynamoDB or S3 (an in-memory stack exports no files):\n%s", banner)
 	}
 	s.DynamoDBEndpoint, s.Table = d[1], d[2]
-	s.S3Endpoint, s.Bucket, s.BucketDir = b[1], b[2], b[3]
+	// The banner names the directory of the export's files, the bucket's
+	// directory and then the prefix.
+	s.S3Endpoint, s.Bucket, s.BucketDir = b[1], b[2], filepath.Clean(b[3])
+	if filepath.Base(s.BucketDir) == filepath.Clean(filepath.FromSlash(Prefix)) {
+		s.BucketDir = filepath.Dir(s.BucketDir)
+	}
 	return s, nil
 }
 
