@@ -2,10 +2,12 @@
 // erased users (pkg/export/purge): the job that carries DELETE
 // /v1/users/{user} into S3, where the Athena views only hide the rows. It
 // reads the export's settings from the environment, as the export Lambda
-// does (REFX_EXPORT_BUCKET, REFX_EXPORT_PREFIX, REFX_S3_ENDPOINT for the
-// local S3), and is meant to run daily and after erasures:
+// does (REFX_EXPORT_BUCKET, REFX_EXPORT_PREFIX, export/ unless set,
+// REFX_S3_ENDPOINT for the local S3), and is meant to run daily and after
+// erasures:
 //
 //	REFX_EXPORT_BUCKET=my-export-bucket go run ./functions/purge
+//	REFX_EXPORT_BUCKET=refx-analytics REFX_S3_ENDPOINT=http://127.0.0.1:PORT go run ./functions/purge   # ./scripts/dev's
 package main
 
 import (
