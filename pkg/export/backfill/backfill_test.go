@@ -1,6 +1,7 @@
 package backfill_test
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"slices"
@@ -215,6 +216,51 @@ func TestBackfillNeighbourHour(t *testing.T) {
 	for k := range l.Objects(t) {
 		if !strings.Contains(k, "events/dt=2026-01-01/hour=10/backfill-") {
 			t.Errorf("backfilled %s, want events of hour 10", k)
+		}
+	}
+}
+
+// BenchmarkBackfill measures a backfill of n event items: over the lake the
+// stream exported (every row found, nothing written) and over an empty one
+// (every row written).
+//
+//	go test ./pkg/export/backfill -run '^$' -bench Backfill -benchtime 1x
+func BenchmarkBackfill(b *testing.B) {
+	const n = 5000
+	l := lakefixture.New(b, 1000)
+	start := time.Now().UTC()
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	for i := 0; i < n; i += 25 {
+		var writes []types.WriteRequest
+		for j := i; j < min(i+25, n); j++ {
+			id, at := lakefixture.EventID(j), time.Now().UTC().Format(time.RFC3339Nano)
+			writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
+				"pk": s("EVENT#" + id), "sk": s("EVENT"), "entity": s("event"), "id": s(id), "type": s("signup"),
+				"user": s(fmt.Sprintf("u%05d", j)), "occurred_at": s(at), "received_at": s(at),
+			}}})
+		}
+		if _, err := l.DDB.BatchWriteItem(b.Context(), &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{l.Table: writes}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	l.Drain(b)
+	cfg := backfill.Config{
+		DynamoDB: l.DDB, Table: l.Table, S3: l.S3C, Bucket: l.S3.Bucket(), Prefix: lakefixture.Prefix,
+		From: start.Add(-time.Minute), To: time.Now().Add(time.Minute), ReadUnitsPerSecond: 1e6, Logger: lakefixture.Discard,
+	}
+	for b.Loop() {
+		for _, lake := range []string{"exported", "empty"} {
+			if lake == "empty" {
+				l.Delete(b, func(string) bool { return true })
+			}
+			t0 := time.Now()
+			rep, err := backfill.Run(b.Context(), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			d := time.Since(t0)
+			b.Logf("%s lake: %d items (%.0f read units) in %v, %.0f items/s; %d rows found, %d written in %d objects",
+				lake, rep.Items, rep.ReadUnits, d.Round(time.Millisecond), float64(rep.Items)/d.Seconds(), rep.Existing, rep.Written, rep.Objects)
 		}
 	}
 }
