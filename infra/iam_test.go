@@ -5,8 +5,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/refx-dev/refx/pkg/export/lakeviews"
 )
 
 // TestLeastPrivilege checks every IAM grant of the stack. Each function's
@@ -48,7 +46,7 @@ func TestLeastPrivilege(t *testing.T) {
 	// the views, and writes the views only (lake.go), by name.
 	views := []any{stackArn("glue", "catalog"), stackArn("glue", "database/refx_dev")}
 	viewTables := slices.Clone(views)
-	for _, name := range lakeviews.Tables() {
+	for _, name := range exportTableNames() {
 		views = append(views, stackArn("glue", "table/refx_dev/"+name))
 	}
 	root, err := repoRoot()

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsquicksight"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/refx-dev/refx/pkg/export"
 	"github.com/refx-dev/refx/pkg/export/lakeviews"
 	"github.com/refx-dev/refx/pkg/httpapi"
 )
@@ -47,7 +48,7 @@ func (s *service) wireLake() error {
 	}
 	// Checked here too, so that a view reading an unknown table or a
 	// cycle fails `cdk synth`, not the deployment.
-	ordered, err := lakeviews.Order(views, lakeviews.Tables())
+	ordered, err := lakeviews.Order(views, exportTableNames())
 	if err != nil {
 		return fmt.Errorf("schema/athena/views: %w", err)
 	}
@@ -70,7 +71,9 @@ func (s *service) wireLake() error {
 		// The statements themselves, so that a changed view is a changed
 		// resource (CloudFormation sends an Update); 11 views are about
 		// 10 KB of the template.
-		Properties: &map[string]any{"WorkGroup": p.workGroup.Ref(), "Database": p.databaseName, "Views": props},
+		Properties: &map[string]any{
+			"WorkGroup": p.workGroup.Ref(), "Database": p.databaseName, "Tables": exportTableNames(), "Views": props,
+		},
 	})
 	// Its role's policy (a child of the role) before the first request, the
 	// bucket of the query results, and the tables the views read, which
@@ -88,6 +91,16 @@ func (s *service) wireLake() error {
 		return s.newQuickSight(cr, root)
 	}
 	return nil
+}
+
+// exportTableNames are the exported tables' names: what the views may read
+// besides each other.
+func exportTableNames() []string {
+	var names []string
+	for _, t := range export.Tables() {
+		names = append(names, t.Name)
+	}
+	return names
 }
 
 // viewsFunction is the function whose access entry creates the views.
@@ -134,7 +147,7 @@ func (s *service) viewsStatements(views []lakeviews.View) []awsiam.PolicyStateme
 	}
 	catalog := []*string{arn("glue", "catalog", ""), arn("glue", "database", p.databaseName)}
 	readable, writable := append([]*string{}, catalog...), append([]*string{}, catalog...)
-	for _, name := range lakeviews.Tables() {
+	for _, name := range exportTableNames() {
 		readable = append(readable, arn("glue", "table", p.databaseName+"/"+name))
 	}
 	for _, v := range views {

@@ -46,8 +46,9 @@ func TestAthenaViews(t *testing.T) {
 		t.Errorf("ServiceToken %s, ServiceTimeout %v: want the lakeviews function, 900 s", canonical(p["ServiceToken"]), p["ServiceTimeout"])
 	}
 	wg := s.logicalID(t, "AWS::Athena::WorkGroup", "WorkGroup")
-	if canonical(p["WorkGroup"]) != canonical(ref(wg)) || p["Database"] != "refx_dev" {
-		t.Errorf("WorkGroup %s, Database %v", canonical(p["WorkGroup"]), p["Database"])
+	if canonical(p["WorkGroup"]) != canonical(ref(wg)) || p["Database"] != "refx_dev" ||
+		canonical(p["Tables"]) != canonical(exportTableNames()) || len(exportTableNames()) < 10 {
+		t.Errorf("WorkGroup %s, Database %v, Tables %s", canonical(p["WorkGroup"]), p["Database"], canonical(p["Tables"]))
 	}
 	root, err := repoRoot()
 	if err != nil {
@@ -57,7 +58,7 @@ func TestAthenaViews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := lakeviews.Order(files, lakeviews.Tables())
+	want, err := lakeviews.Order(files, exportTableNames())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestAthenaViews(t *testing.T) {
 	policy := s.logicalID(t, "AWS::IAM::Policy", "LakeviewsRoleDefaultPolicy")
 	bucket := s.logicalID(t, "AWS::S3::Bucket", "ExportBucket")
 	deps := []string{policy, bucket, s.logicalID(t, "AWS::Glue::Database", "ExportDatabase")}
-	for _, table := range lakeviews.Tables() {
+	for _, table := range exportTableNames() {
 		deps = append(deps, s.logicalID(t, "AWS::Glue::Table", "ExportTable-"+table))
 	}
 	for _, d := range deps {

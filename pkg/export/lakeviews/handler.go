@@ -15,29 +15,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/athena/types"
 
-	"github.com/refx-dev/refx/pkg/export"
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
 // Properties are the custom resource's properties (CloudFormation passes
-// them as ResourceProperties): where the views go, and their statements.
-// The statements are in the properties, not only in the function's code,
-// so that changing a view changes the resource and CloudFormation sends an
-// Update.
+// them as ResourceProperties): where the views go, their statements, and
+// the tables they may read besides each other (the exported tables). The
+// statements are in the properties, not only in the function's code, so
+// that changing a view changes the resource and CloudFormation sends an
+// Update; the tables too, so that the function need not link the exporter.
 type Properties struct {
-	WorkGroup string `json:"WorkGroup"`
-	Database  string `json:"Database"`
-	Views     []View `json:"Views"`
-}
-
-// Tables are the names the views may read besides each other: the
-// exported tables.
-func Tables() []string {
-	var names []string
-	for _, t := range export.Tables() {
-		names = append(names, t.Name)
-	}
-	return names
+	WorkGroup string   `json:"WorkGroup"`
+	Database  string   `json:"Database"`
+	Tables    []string `json:"Tables"`
+	Views     []View   `json:"Views"`
 }
 
 // Config configures a Handler.
@@ -129,7 +120,7 @@ func decode(raw map[string]any) (Properties, error) {
 
 // Create runs every view's statement, each after the views it reads.
 func (h *Handler) Create(ctx context.Context, p Properties) error {
-	views, err := Order(p.Views, Tables())
+	views, err := Order(p.Views, p.Tables)
 	if err != nil {
 		return err
 	}
@@ -157,7 +148,7 @@ func (h *Handler) Update(ctx context.Context, old, p Properties) error {
 			gone = append(gone, v)
 		}
 	}
-	return h.Delete(ctx, Properties{WorkGroup: old.WorkGroup, Database: old.Database, Views: gone})
+	return h.Delete(ctx, Properties{WorkGroup: old.WorkGroup, Database: old.Database, Tables: old.Tables, Views: gone})
 }
 
 // Delete drops the views, readers before the views they read. Views that
@@ -165,7 +156,7 @@ func (h *Handler) Update(ctx context.Context, old, p Properties) error {
 // the reverse of their listed order: DROP VIEW IF EXISTS does not depend
 // on it in Athena.
 func (h *Handler) Delete(ctx context.Context, p Properties) error {
-	views, err := Order(p.Views, Tables())
+	views, err := Order(p.Views, p.Tables)
 	if err != nil {
 		h.cfg.Logger.WarnContext(ctx, "lakeviews: dropping views in their listed order", "err", err)
 		views = slices.Clone(p.Views)

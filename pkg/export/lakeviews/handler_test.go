@@ -50,9 +50,16 @@ type localQuery struct {
 
 func newAthenaLocal(t *testing.T) (*athenaLocal, *athena.Client) {
 	t.Helper()
-	// An empty schema directory: the tables without the views, which
-	// the handler is to create.
-	db, err := localquery.Open(t.Context(), localquery.Options{Root: t.TempDir(), Prefix: "export/", SchemaDir: t.TempDir()})
+	// The tables without refx's views, which the handler is to create:
+	// a schema directory whose one view reads no table.
+	schema := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(schema, "views"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(schema, "views", "placeholder.sql"), []byte("CREATE VIEW placeholder AS SELECT 1 AS one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, err := localquery.Open(t.Context(), localquery.Options{Root: t.TempDir(), Prefix: "export/", SchemaDir: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +230,7 @@ func TestHandler(t *testing.T) {
 	}
 	cf := newCloudFormation(t)
 	views := MustSchemaViews(t)
-	props := lakeviews.Properties{WorkGroup: workGroup, Database: database, Views: views}
+	props := lakeviews.Properties{WorkGroup: workGroup, Database: database, Tables: exportTables(), Views: views}
 	physicalID := "athena-views/" + workGroup + "/" + database
 
 	t.Run("FakeBindsAtCreation", func(t *testing.T) {
@@ -258,7 +265,7 @@ func TestHandler(t *testing.T) {
 		if got := athenaLocal.views(t, views); !slices.Equal(got, names(views)) {
 			t.Errorf("views %v, want %v", got, names(views))
 		}
-		ordered, _ := lakeviews.Order(views, lakeviews.Tables())
+		ordered, _ := lakeviews.Order(views, exportTables())
 		for i, v := range ordered {
 			if i >= len(athenaLocal.ran) || athenaLocal.ran[i] != v.SQL {
 				t.Fatalf("statement %d is not %s's", i, v.Name)
@@ -293,7 +300,7 @@ func TestHandler(t *testing.T) {
 		}
 		return false
 	})
-	newProps := lakeviews.Properties{WorkGroup: workGroup, Database: database, Views: changed}
+	newProps := lakeviews.Properties{WorkGroup: workGroup, Database: database, Tables: exportTables(), Views: changed}
 
 	t.Run("Update", func(t *testing.T) {
 		resp := cf.send(t, h, cfn.Event{
@@ -319,7 +326,7 @@ func TestHandler(t *testing.T) {
 			SQL: "CREATE OR REPLACE VIEW broken_totals AS SELECT no_such_column FROM events_unique"})
 		resp := cf.send(t, h, cfn.Event{
 			RequestType: cfn.RequestUpdate, PhysicalResourceID: physicalID,
-			ResourceProperties:    properties(t, lakeviews.Properties{WorkGroup: workGroup, Database: database, Views: broken}),
+			ResourceProperties:    properties(t, lakeviews.Properties{WorkGroup: workGroup, Database: database, Tables: exportTables(), Views: broken}),
 			OldResourceProperties: properties(t, newProps),
 		})
 		if resp.Status != cfn.StatusFailed || !strings.Contains(resp.Reason, "view broken_totals: Athena query") ||
@@ -335,7 +342,7 @@ func TestHandler(t *testing.T) {
 			{Name: "b", SQL: "CREATE OR REPLACE VIEW b AS SELECT * FROM a"},
 		}
 		resp := cf.send(t, h, cfn.Event{RequestType: cfn.RequestCreate,
-			ResourceProperties: properties(t, lakeviews.Properties{WorkGroup: workGroup, Database: database, Views: cyclic})})
+			ResourceProperties: properties(t, lakeviews.Properties{WorkGroup: workGroup, Database: database, Tables: exportTables(), Views: cyclic})})
 		if resp.Status != cfn.StatusFailed || !strings.Contains(resp.Reason, "cycle") || len(athenaLocal.ran) != 0 {
 			t.Errorf("response %s %q after %d statements, want FAILED before any", resp.Status, resp.Reason, len(athenaLocal.ran))
 		}
@@ -343,7 +350,7 @@ func TestHandler(t *testing.T) {
 
 	t.Run("ErrWorkGroup", func(t *testing.T) {
 		resp := cf.send(t, h, cfn.Event{RequestType: cfn.RequestCreate,
-			ResourceProperties: properties(t, lakeviews.Properties{WorkGroup: "other", Database: database, Views: views})})
+			ResourceProperties: properties(t, lakeviews.Properties{WorkGroup: "other", Database: database, Tables: exportTables(), Views: views})})
 		if resp.Status != cfn.StatusFailed || !strings.Contains(resp.Reason, "WorkGroup other is not found") {
 			t.Errorf("response %s %q", resp.Status, resp.Reason)
 		}
