@@ -9,10 +9,12 @@
 //
 //	<prefix><table>/dt=YYYY-MM-DD/hour=HH/<first sequence number>-<last sequence number>.parquet
 //
-// dated by the stream record's creation time (UTC). Keys depend only on the
-// batch, so a retried batch overwrites its own objects; the Athena views in
-// schema/athena de-duplicate by identity as a second line of defence against
-// batches that were split or resumed differently. A record that cannot be
+// dated by the stream record's creation time (UTC), under DefaultPrefix
+// (export/) as deployed and locally. Keys depend only on the batch, so a
+// retried batch overwrites its own objects; the Athena views in
+// schema/athena de-duplicate by dt, hour and Identity as a second line of
+// defence against batches that were split or resumed differently, and a dt
+// filter on them reads only that day's files. A record that cannot be
 // decoded is written to the export_errors table with its reason and the raw
 // record; a failed S3 write is reported as a batch item failure so that
 // Lambda retries from that record.
