@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"log/slog"
 	"maps"
 	"os"
@@ -60,6 +59,13 @@ type Config struct {
 	ReadUnitsPerSecond float64
 	// PageSize is the Scan's Limit (default 100 items).
 	PageSize int32
+	// ExportPrefix, when set, reads the items from a DynamoDB export to S3
+	// (ExportTableToPointInTime, format DYNAMODB_JSON) instead of scanning
+	// the table: the folder holding its manifest-files.json, such as
+	// "exports/AWSDynamoDB/01733395312345-1a2b3c4d/", in ExportBucket
+	// (default Bucket). DynamoDB, Table and ReadUnitsPerSecond are then
+	// unused: the export costs no read capacity.
+	ExportBucket, ExportPrefix string
 	// TempDir holds the decoded rows between the scan and the writes, so
 	// that memory holds one partition at a time (default os.TempDir()).
 	TempDir string
@@ -97,17 +103,23 @@ var writeTimes = map[string]string{
 
 // Run backfills the export from the table; see the package documentation.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
+	fromExport := cfg.ExportPrefix != ""
 	switch {
-	case cfg.DynamoDB == nil || cfg.S3 == nil:
+	case cfg.S3 == nil || (cfg.DynamoDB == nil && !fromExport):
 		return nil, refx.Errorf(refx.EINVALID, "backfill: no DynamoDB or S3 client")
-	case cfg.Table == "" || cfg.Bucket == "":
+	case (cfg.Table == "" && !fromExport) || cfg.Bucket == "":
 		return nil, refx.Errorf(refx.EINVALID, "backfill: name the table and the bucket")
 	case cfg.Prefix != "" && !strings.HasSuffix(cfg.Prefix, "/"):
 		return nil, refx.Errorf(refx.EINVALID, "backfill: prefix %q must end with /", cfg.Prefix)
+	case fromExport && !strings.HasSuffix(cfg.ExportPrefix, "/"):
+		return nil, refx.Errorf(refx.EINVALID, "backfill: export prefix %q must end with /", cfg.ExportPrefix)
 	case cfg.From.IsZero() || cfg.To.IsZero() || !cfg.From.Before(cfg.To):
 		return nil, refx.Errorf(refx.EINVALID, "backfill: the range [%s, %s) is empty", cfg.From.Format(time.RFC3339), cfg.To.Format(time.RFC3339))
-	case !(cfg.ReadUnitsPerSecond > 0):
+	case !(cfg.ReadUnitsPerSecond > 0) && !fromExport:
 		return nil, refx.Errorf(refx.EINVALID, "backfill: ReadUnitsPerSecond must be positive, not %v", cfg.ReadUnitsPerSecond)
+	}
+	if cfg.ExportBucket == "" {
+		cfg.ExportBucket = cfg.Bucket
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 100
@@ -127,7 +139,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer os.RemoveAll(tmp)
 	rep := &Report{}
 	sp := &spill{dir: tmp, parts: map[partKey][]string{}}
-	if err := scan(ctx, cfg, rep, func(recs []events.DynamoDBEventRecord) error { return collect(x, cfg, rep, recs, sp) }); err != nil {
+	read := scan
+	if fromExport {
+		read = readExport
+	}
+	if err := read(ctx, cfg, rep, func(recs []events.DynamoDBEventRecord) error { return collect(x, cfg, rep, recs, sp) }); err != nil {
 		return rep, err
 	}
 	lake := &lake{cfg: cfg, seen: map[partKey]map[string]bool{}}
@@ -171,18 +187,11 @@ func scan(ctx context.Context, cfg Config, rep *Report, fn func([]events.DynamoD
 			// least.
 			rep.ReadUnits += 0.5 * float64(len(out.Items))
 		}
-		var recs []events.DynamoDBEventRecord
-		for _, item := range out.Items {
-			rec, ok, err := record(item, cfg)
-			switch {
-			case err != nil:
-				rep.Undecodable++
-				cfg.Logger.WarnContext(ctx, "backfill: item skipped", "pk", str(item, "pk"), "sk", str(item, "sk"), "err", err)
-			case ok:
-				recs = append(recs, rec)
-			}
+		images := make([]map[string]events.DynamoDBAttributeValue, len(out.Items))
+		for i, item := range out.Items {
+			images[i] = streampoll.LambdaImage(item)
 		}
-		if err := fn(recs); err != nil {
+		if err := fn(records(ctx, cfg, rep, images)); err != nil {
 			return err
 		}
 		if rep.Pages%100 == 0 {
@@ -204,15 +213,32 @@ func scan(ctx context.Context, cfg Config, rep *Report, fn func([]events.DynamoD
 	}
 }
 
+// records turns items into stream records, leaving out (and counting)
+// those record refuses.
+func records(ctx context.Context, cfg Config, rep *Report, images []map[string]events.DynamoDBAttributeValue) []events.DynamoDBEventRecord {
+	var recs []events.DynamoDBEventRecord
+	for _, image := range images {
+		rec, ok, err := record(image, cfg)
+		switch {
+		case err != nil:
+			rep.Undecodable++
+			cfg.Logger.WarnContext(ctx, "backfill: item skipped", "pk", str(image, "pk"), "sk", str(image, "sk"), "err", err)
+		case ok:
+			recs = append(recs, rec)
+		}
+	}
+	return recs
+}
+
 // record turns an item into the INSERT record of its write; ok is false for
 // items the backfill leaves out: no exported entity, or written outside
 // the range. Items of an entity without a known write time are dated at
 // From, so that collect sees whether they give rows.
-func record(item map[string]types.AttributeValue, cfg Config) (rec events.DynamoDBEventRecord, ok bool, err error) {
-	entity := str(item, "entity")
+func record(image map[string]events.DynamoDBAttributeValue, cfg Config) (rec events.DynamoDBEventRecord, ok bool, err error) {
+	entity := str(image, "entity")
 	at := cfg.From
 	if attr, dated := writeTimes[entity]; dated {
-		s := str(item, attr)
+		s := str(image, attr)
 		if at, err = time.Parse(time.RFC3339Nano, s); err != nil {
 			return rec, false, fmt.Errorf("%s item's %s %q is no time", entity, attr, s)
 		}
@@ -221,11 +247,10 @@ func record(item map[string]types.AttributeValue, cfg Config) (rec events.Dynamo
 		}
 	}
 	h := fnv.New64a()
-	h.Write([]byte(str(item, "pk")))
+	h.Write([]byte(str(image, "pk")))
 	h.Write([]byte{0})
-	h.Write([]byte(str(item, "sk")))
+	h.Write([]byte(str(image, "sk")))
 	seq := fmt.Sprintf("backfill-%013d-%016x", at.UnixMilli(), h.Sum64())
-	image := streampoll.LambdaImage(item)
 	rec = events.DynamoDBEventRecord{
 		EventID: seq, EventName: string(events.DynamoDBOperationTypeInsert), EventSource: "aws:dynamodb",
 		Change: events.DynamoDBStreamRecord{
@@ -442,7 +467,7 @@ func (l *lake) identities(ctx context.Context, k partKey, cols []string) (map[st
 			return nil, fmt.Errorf("backfill: list %s/%s: %w", k.table.Name, k.part, err)
 		}
 		for _, o := range page.Contents {
-			body, err := l.get(ctx, aws.ToString(o.Key))
+			body, err := getObject(ctx, l.cfg.S3, l.cfg.Bucket, aws.ToString(o.Key))
 			if err != nil {
 				return nil, err
 			}
@@ -461,19 +486,6 @@ func (l *lake) identities(ctx context.Context, k partKey, cols []string) (map[st
 	}
 	l.seen[k] = ids
 	return ids, nil
-}
-
-func (l *lake) get(ctx context.Context, key string) ([]byte, error) {
-	obj, err := l.cfg.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(l.cfg.Bucket), Key: aws.String(key)})
-	if err != nil {
-		return nil, fmt.Errorf("backfill: get %s: %w", key, err)
-	}
-	defer obj.Body.Close()
-	body, err := io.ReadAll(obj.Body)
-	if err != nil {
-		return nil, fmt.Errorf("backfill: get %s: %w", key, err)
-	}
-	return body, nil
 }
 
 // readers read a table's Parquet rows into its row type.
@@ -556,9 +568,9 @@ func field(v reflect.Value, c string) (reflect.Value, bool) {
 	return reflect.Value{}, false
 }
 
-func str(item map[string]types.AttributeValue, name string) string {
-	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
-		return v.Value
+func str(image map[string]events.DynamoDBAttributeValue, name string) string {
+	if v, ok := image[name]; ok && v.DataType() == events.DataTypeString {
+		return v.String()
 	}
 	return ""
 }

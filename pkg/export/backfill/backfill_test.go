@@ -1,6 +1,9 @@
 package backfill_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -13,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/refx-dev/refx/pkg/dynamotest"
 	"github.com/refx-dev/refx/pkg/export/backfill"
@@ -106,6 +110,24 @@ func TestBackfill(t *testing.T) {
 		}
 	})
 
+	t.Run("FromExport", func(t *testing.T) {
+		exportPrefix := mustExport(t, l, "exports/AWSDynamoDB/01765000000000-0a1b2c3d/")
+		c := cfg
+		c.DynamoDB, c.Table, c.ReadUnitsPerSecond, c.ExportPrefix, c.PageSize = nil, "", 0, exportPrefix, 7
+		if rep := run(t, c); rep.Items != full.Items || rep.Rows != full.Rows || rep.Existing != rep.Rows || rep.Undecodable != 1 {
+			t.Fatalf("from the export over the lake: %+v, want what the scan read (%+v), all found", rep, full)
+		}
+		first := l.Batches()[0].Records[0].Change.ApproximateCreationDateTime.UTC()
+		part := first.Format("/dt=2006-01-02/hour=15/")
+		l.Delete(t, func(key string) bool { return strings.Contains(key, part) })
+		if rep := run(t, c); rep.Written == 0 || rep.ReadUnits != 0 {
+			t.Fatalf("from the export after deleting %s: %+v", part, rep)
+		}
+		if diff := lakefixture.Diff(original, l.Views(t, streamColumns...)); diff != "" {
+			t.Fatalf("views after the backfill from the export (missing and extra rows):\n%s", diff)
+		}
+	})
+
 	t.Run("OutsideRange", func(t *testing.T) {
 		c := cfg
 		c.From, c.To = to, to.Add(time.Hour)
@@ -129,6 +151,51 @@ func TestBackfill(t *testing.T) {
 	})
 }
 
+// mustExport writes the table as ExportTableToPointInTime does (format
+// DYNAMODB_JSON) under prefix in the lake's bucket: data files of
+// {"Item": …} lines, gzipped, and manifest-files.json naming them.
+func mustExport(t *testing.T, l *lakefixture.Lake, prefix string) string {
+	t.Helper()
+	var lines [][]byte
+	p := dynamodb.NewScanPaginator(l.DDB, &dynamodb.ScanInput{TableName: aws.String(l.Table)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, item := range page.Items {
+			b, err := json.Marshal(map[string]any{"Item": streampoll.LambdaImage(item)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, b)
+		}
+	}
+	var manifest bytes.Buffer
+	for i, chunk := range [][][]byte{lines[:len(lines)/2], lines[len(lines)/2:]} {
+		var gz bytes.Buffer
+		w := gzip.NewWriter(&gz)
+		for _, line := range chunk {
+			w.Write(append(line, '\n'))
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		key := fmt.Sprintf("%sdata/part-%d.json.gz", prefix, i)
+		put(t, l, key, gz.Bytes())
+		fmt.Fprintf(&manifest, `{"itemCount":%d,"md5Checksum":"x","etag":"y","dataFileS3Key":%q}`+"\n", len(chunk), key)
+	}
+	put(t, l, prefix+"manifest-files.json", manifest.Bytes())
+	return prefix
+}
+
+func put(t *testing.T, l *lakefixture.Lake, key string, body []byte) {
+	t.Helper()
+	if _, err := l.S3C.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(l.S3.Bucket()), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestBackfillBadConfig(t *testing.T) {
 	ok := backfill.Config{DynamoDB: &dynamodb.Client{}, Table: "refx", Bucket: "b", From: time.Unix(0, 0), To: time.Unix(60, 0), ReadUnitsPerSecond: 1}
 	for _, tc := range []struct {
@@ -142,6 +209,7 @@ func TestBackfillBadConfig(t *testing.T) {
 		{"ErrEmptyRange", func(c *backfill.Config) { c.To = c.From }, "is empty"},
 		{"ErrNoFrom", func(c *backfill.Config) { c.From = time.Time{} }, "is empty"},
 		{"ErrRate", func(c *backfill.Config) { c.ReadUnitsPerSecond = 0 }, "must be positive"},
+		{"ErrExportPrefix", func(c *backfill.Config) { c.ExportPrefix = "exports/AWSDynamoDB/x" }, "must end with /"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok

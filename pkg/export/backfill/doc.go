@@ -13,6 +13,12 @@
 // partitions are written one at a time, so memory holds one hour of one
 // table whatever the range.
 //
+// Instead of the table, the items can come from a DynamoDB export to S3
+// (ExportTableToPointInTime, DYNAMODB_JSON; Config.ExportPrefix): a
+// point-in-time copy that costs no read capacity and can date from any
+// second of the last 35 days, so that it still holds the event items that
+// expired since.
+//
 // It is idempotent and adds no duplicates: before writing a partition's
 // rows it reads the rows already in that partition and its neighbour hours
 // (an item's write time and its stream record's time differ by up to
