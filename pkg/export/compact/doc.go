@@ -33,5 +33,7 @@
 //
 // Memory: rows are buffered until they make one output file (about
 // TargetBytes compressed), and a 16-byte hash of every row of the
-// partition is kept to drop duplicates across files.
+// partition is kept to drop duplicates across files. At 1,000 events/s an
+// hour of events is 3.6 million rows and about 90 MB of Parquet, one file:
+// about 0.9 KB a row live, 3.3 GB (TestCompactionFigures).
 package compact

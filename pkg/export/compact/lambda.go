@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strconv"
 
 	"github.com/refx-dev/refx/pkg/export"
 )
@@ -21,6 +23,12 @@ func LambdaHandler(ctx context.Context, getenv func(string) string) (func(contex
 	client, err := export.NewS3Client(ctx, env)
 	if err != nil {
 		return nil, err
+	}
+	// An hour's rows are held until written as one file: a soft limit of
+	// 90% of the function's memory makes the GC work before Lambda kills
+	// the function, rather than let garbage double the heap.
+	if mb, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64); err == nil && mb > 0 {
+		debug.SetMemoryLimit(mb << 20 / 10 * 9)
 	}
 	cfg := Config{
 		S3: client, Bucket: env.Bucket, Prefix: env.Prefix,
