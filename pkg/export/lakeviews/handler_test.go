@@ -371,6 +371,22 @@ func TestHandler(t *testing.T) {
 		}
 	})
 
+	t.Run("DeleteAfterFailedCreate", func(t *testing.T) {
+		// CloudFormation deletes a resource whose Create failed, with the
+		// same properties: views that cannot be ordered are dropped in
+		// the reverse of their listed order, and the deletion succeeds.
+		athenaLocal.ran = nil
+		cyclic := []lakeviews.View{
+			{Name: "a", SQL: "CREATE OR REPLACE VIEW a AS SELECT * FROM b"},
+			{Name: "b", SQL: "CREATE OR REPLACE VIEW b AS SELECT * FROM a"},
+		}
+		resp := cf.send(t, h, cfn.Event{RequestType: cfn.RequestDelete, PhysicalResourceID: "request-id",
+			ResourceProperties: properties(t, lakeviews.Properties{WorkGroup: workGroup, Database: database, Tables: exportTables(), Views: cyclic})})
+		if resp.Status != cfn.StatusSuccess || !slices.Equal(athenaLocal.ran, []string{"DROP VIEW IF EXISTS b", "DROP VIEW IF EXISTS a"}) {
+			t.Errorf("response %s %q, statements %v", resp.Status, resp.Reason, athenaLocal.ran)
+		}
+	})
+
 	t.Run("DeleteUnreadable", func(t *testing.T) {
 		resp := cf.send(t, h, cfn.Event{RequestType: cfn.RequestDelete, PhysicalResourceID: "x", ResourceProperties: map[string]any{"Views": "?"}})
 		if resp.Status != cfn.StatusSuccess {
