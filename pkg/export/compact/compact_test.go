@@ -470,6 +470,29 @@ func TestPendingBeforeLookback(t *testing.T) {
 	}
 }
 
+// TestStopsBeforeDeadline: a run whose context ends within the time a
+// partition may take starts none and says so; with time, it does them.
+func TestStopsBeforeDeadline(t *testing.T) {
+	l := mustLake(t)
+	hour := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	l.mustBatch(t, "events", hour, 0, 10)
+	l.mustBatch(t, "events", hour, 10, 20)
+	for _, tc := range []struct {
+		name       string
+		left       time.Duration
+		unfinished bool
+	}{{"Short", time.Minute, true}, {"Enough", 10 * time.Minute, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), tc.left)
+			defer cancel()
+			rep, err := Run(ctx, l.config(l.s3))
+			if err != nil || rep.Unfinished != tc.unfinished || (rep.Compacted == 0) != tc.unfinished {
+				t.Fatalf("report %s, err %v", rep, err)
+			}
+		})
+	}
+}
+
 // TestMultipleOutputs: with a small TargetBytes an hour becomes several
 // files of about that size, together every row once.
 func TestMultipleOutputs(t *testing.T) {
