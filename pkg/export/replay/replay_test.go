@@ -3,11 +3,13 @@ package replay_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,10 +17,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/refx-dev/refx/pkg/dynamotest"
+	"github.com/refx-dev/refx/pkg/export"
 	"github.com/refx-dev/refx/pkg/export/internal/lakefixture"
 	"github.com/refx-dev/refx/pkg/export/replay"
 	"github.com/refx-dev/refx/pkg/refx"
@@ -190,6 +194,39 @@ func TestReplay(t *testing.T) {
 		}
 	})
 
+	t.Run("RetriesFailedPuts", func(t *testing.T) {
+		l.Delete(t, func(key string) bool { return strings.Contains(key, name) })
+		for _, tc := range []struct {
+			name     string
+			failures int
+			wantErr  bool
+		}{
+			{"Transient", 3, false},
+			{"ErrPersistent", 1 << 30, true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				s3c := &flaky{ObjectPutter: l.S3C, failures: tc.failures}
+				x, err := export.New(export.Config{S3: s3c, Bucket: l.S3.Bucket(), Prefix: lakefixture.Prefix, Logger: lakefixture.Discard})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = replay.Run(t.Context(), replay.Config{Streams: l.Streams, Exporter: x, BatchSize: 10, Attempts: 3, Logger: lakefixture.Discard}, p)
+				if tc.wantErr {
+					if err == nil || !strings.Contains(err.Error(), "failed after 3 attempts") {
+						t.Fatalf("Run = %v, want the batch failed after 3 attempts", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := lakefixture.Diff(original, l.Views(t)); diff != "" {
+					t.Fatalf("views after a replay through failing puts (missing and extra rows):\n%s", diff)
+				}
+			})
+		}
+	})
+
 	t.Run("ErrGone", func(t *testing.T) {
 		for _, tc := range []struct {
 			name    string
@@ -217,6 +254,25 @@ func TestReplay(t *testing.T) {
 			})
 		}
 	})
+}
+
+// flaky fails its first failures PutObject calls, as S3 does when it
+// throttles or a connection drops.
+type flaky struct {
+	export.ObjectPutter
+	mu       sync.Mutex
+	failures int
+}
+
+func (f *flaky) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	f.mu.Lock()
+	fail := f.failures > 0
+	f.failures--
+	f.mu.Unlock()
+	if fail {
+		return nil, errors.New("injected: SlowDown")
+	}
+	return f.ObjectPutter.PutObject(ctx, in, optFns...)
 }
 
 // queue is an SQS queue as DrainQueue sees it: a received message stays
