@@ -23,7 +23,11 @@
 //
 // A pointer to any of these with the optional option is a nullable column;
 // a nil pointer is a null. The dict option is accepted and ignored: every
-// column is PLAIN-encoded, definition levels RLE/bit-packed.
+// column is PLAIN-encoded, definition levels RLE/bit-packed. Zstd already
+// takes what a dictionary would: on 64Ki realistic rows (issue 17),
+// parquet-go's dictionary on the dict-tagged columns made the file 3.4%
+// smaller than all PLAIN for credits (experiment, variant, goal) and 0.03%
+// for events (type), not worth dictionary pages and their fallback.
 //
 // Pages are data pages v1, Zstd-compressed, with no DELTA_* or
 // BYTE_STREAM_SPLIT encodings, which Spark before 3.4 (Glue 4.0), Velox
