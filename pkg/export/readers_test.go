@@ -27,10 +27,9 @@ import (
 	"github.com/refx-dev/refx/pkg/export/parquetw/parquetwtest"
 )
 
-// The readers below are the ones the lake's engines share: Apache Arrow's
-// C++/Go Parquet code (Athena v3's Trino reader agrees with it on pages
-// v1), DuckDB, and the encodings Spark before 3.4 (Glue 4.0), Velox and
-// Iceberg's vectorized reader can decode. TestTablesEncode runs them on
+// The readers below are independent of parquetw and of each other: Apache
+// Arrow's Go Parquet code and DuckDB's, held to the encodings Spark before
+// 3.4 (Glue 4.0), Velox and Iceberg's vectorized reader can decode. TestTablesEncode runs them on
 // every exported table through checkReaders.
 
 // readableEncodings are the encodings every engine of the lake decodes:
@@ -48,15 +47,15 @@ var readableEncodings = map[parquet.Encoding]string{
 // boundaries without 64Ki-row files for every table.
 var smallGroups = parquetw.Options{RowGroupRows: 1000, PageBytes: 4096, CreatedBy: "refx export version 1 (build parquetw)"}
 
-// checkReaders reads file, rows of T, with Apache Arrow (every value, the
+// checkReaders reads data, rows of T, with Apache Arrow (every value, the
 // logical and Arrow types, every page header) and checks its column chunks'
-// encodings with DuckDB's parquet_metadata; then, unless file has row
+// encodings with DuckDB's parquet_metadata; then, unless data has row
 // groups enough already, does the same for the rows written in row groups
 // of smallGroups.
-func checkReaders[T any](t *testing.T, file []byte, rows []T) {
+func checkReaders[T any](t *testing.T, data []byte, rows []T) {
 	t.Helper()
-	groups := checkArrow(t, file, rows)
-	checkDuckDBMetadata(t, file)
+	groups := checkArrow(t, data, rows)
+	checkDuckDBMetadata(t, data)
 	if groups > 1 || len(rows) <= smallGroups.RowGroupRows {
 		return
 	}
@@ -74,7 +73,7 @@ func checkReaders[T any](t *testing.T, file []byte, rows []T) {
 	checkDuckDBMetadata(t, small)
 }
 
-// checkArrow reads file with Arrow's Parquet reader and checks it against
+// checkArrow reads data with Arrow's Parquet reader and checks it against
 // rows, returning the number of row groups.
 func checkArrow[T any](t *testing.T, data []byte, rows []T) int {
 	t.Helper()
