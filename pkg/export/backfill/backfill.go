@@ -86,19 +86,21 @@ type Report struct {
 	Undecodable, Undated int
 }
 
-// writeTimes names, per exported entity, the attribute holding the time
-// its item was written: when the stream carried its INSERT.
-var writeTimes = map[string]string{
-	"event":       "received_at",
-	"assignment":  "assigned_at",
-	"experiment":  "updated_at",
-	"referral":    "created_at",
-	"click":       "clicked_at",
-	"attribution": "attributed_at",
-	"refusal":     "refused_at",
-	"erasure":     "erased_at",
-	"audit":       "at",
-	"refund":      "refunded_at",
+// writeTimes names, per exported entity, the attributes holding the time
+// its item was written, when the stream carried its INSERT: the first one
+// the item has. An assignment copied from an anonymous visitor's keeps
+// that one's assigned_at; it was written when linked.
+var writeTimes = map[string][]string{
+	"event":       {"received_at"},
+	"assignment":  {"linked_at", "assigned_at"},
+	"experiment":  {"updated_at"},
+	"referral":    {"created_at"},
+	"click":       {"clicked_at"},
+	"attribution": {"attributed_at"},
+	"refusal":     {"refused_at"},
+	"erasure":     {"erased_at"},
+	"audit":       {"at"},
+	"refund":      {"refunded_at"},
 }
 
 // Run backfills the export from the table; see the package documentation.
@@ -237,7 +239,14 @@ func records(ctx context.Context, cfg Config, rep *Report, images []map[string]e
 func record(image map[string]events.DynamoDBAttributeValue, cfg Config) (rec events.DynamoDBEventRecord, ok bool, err error) {
 	entity := str(image, "entity")
 	at := cfg.From
-	if attr, dated := writeTimes[entity]; dated {
+	if attrs, dated := writeTimes[entity]; dated {
+		attr := attrs[len(attrs)-1]
+		for _, a := range attrs {
+			if _, ok := image[a]; ok {
+				attr = a
+				break
+			}
+		}
 		s := str(image, attr)
 		if at, err = time.Parse(time.RFC3339Nano, s); err != nil {
 			return rec, false, fmt.Errorf("%s item's %s %q is no time", entity, attr, s)

@@ -230,61 +230,89 @@ type noS3 struct{ backfill.S3 }
 
 func keys(m map[string]string) []string { return slices.Collect(maps.Keys(m)) }
 
-// TestBackfillNeighbourHour: an item written at 10:59:59.900 whose stream
-// record is dated 11:00:00 was exported to hour 11; the backfill dates it
-// at 10 and must find it there, beside its own hour.
-func TestBackfillNeighbourHour(t *testing.T) {
-	l := lakefixture.New(t, 10)
-	written := time.Date(2026, 1, 1, 10, 59, 59, 900_000_000, time.UTC)
+// TestBackfillWriteTime: the backfill dates an item by its write, which
+// must land it within an hour of the stream's copy: an item written at
+// 10:59:59.9 whose stream record is dated 11:00:00 (found in the next
+// hour), an assignment linked from an anonymous visitor's hours after that
+// one was assigned (dated by linked_at, not the assigned_at it copies).
+func TestBackfillWriteTime(t *testing.T) {
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-	id := lakefixture.EventID(1)
-	item := map[string]types.AttributeValue{
-		"pk": s("EVENT#" + id), "sk": s("EVENT"), "entity": s("event"), "id": s(id), "type": s("signup"), "user": s("u1"),
-		"occurred_at": s(written.Format(time.RFC3339Nano)), "received_at": s(written.Format(time.RFC3339Nano)),
+	ts := func(t time.Time) types.AttributeValue { return s(t.Format(time.RFC3339Nano)) }
+	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(h, m, sec, ms int) time.Time {
+		return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second + time.Duration(ms)*time.Millisecond)
 	}
-	if _, err := l.DDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(l.Table), Item: item}); err != nil {
-		t.Fatal(err)
+	type write struct {
+		item     map[string]types.AttributeValue
+		streamed time.Time
 	}
-	cfg := backfill.Config{
-		DynamoDB: l.DDB, Table: l.Table, S3: l.S3C, Bucket: l.S3.Bucket(), Prefix: lakefixture.Prefix,
-		From: written.Truncate(24 * time.Hour), To: written.Truncate(24 * time.Hour).Add(24 * time.Hour),
-		ReadUnitsPerSecond: 1000, Logger: lakefixture.Discard,
-	}
-	// The stream's record of the write, a moment later, in the next hour.
-	image := streampoll.LambdaImage(item)
-	resp, err := l.Exporter.Handle(t.Context(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{
-		EventID: "1", EventName: "INSERT", EventSource: "aws:dynamodb",
-		Change: events.DynamoDBStreamRecord{
-			Keys: map[string]events.DynamoDBAttributeValue{"pk": image["pk"], "sk": image["sk"]}, NewImage: image,
-			SequenceNumber: "000000000000000000001", StreamViewType: "NEW_AND_OLD_IMAGES",
-			ApproximateCreationDateTime: events.SecondsEpochTime{Time: written.Add(200 * time.Millisecond)},
-		},
-	}}})
-	if err != nil || len(resp.BatchItemFailures) > 0 {
-		t.Fatal(err, resp)
-	}
-	exported := l.Objects(t)
-	for k := range exported {
-		if !strings.Contains(k, "/dt=2026-01-01/hour=11/") {
-			t.Fatalf("the stream's copy is at %s, want hour 11", k)
+	assignment := func(user string, assigned time.Time) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{
+			"pk": s("USER#" + user), "sk": s("ASSIGN#cta"), "entity": s("assignment"), "experiment": s("cta"),
+			"user": s(user), "variant": s("bold"), "assigned_at": ts(assigned),
 		}
 	}
-
-	rep, err := backfill.Run(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.InRange != 1 || rep.Rows != 1 || rep.Existing != 1 || rep.Written != 0 {
-		t.Fatalf("over the stream's copy in the next hour: %+v, want the row found there", rep)
-	}
-	l.Delete(t, func(string) bool { return true })
-	if rep, err = backfill.Run(t.Context(), cfg); err != nil || rep.Written != 1 || rep.Objects != 1 {
-		t.Fatalf("without the stream's copy: %+v, %v; want the row written", rep, err)
-	}
-	for k := range l.Objects(t) {
-		if !strings.Contains(k, "events/dt=2026-01-01/hour=10/backfill-") {
-			t.Errorf("backfilled %s, want events of hour 10", k)
-		}
+	linked := assignment("member-1", at(5, 0, 0, 0))
+	linked["linked_from"], linked["linked_at"] = s("anon-1"), ts(at(10, 30, 0, 0))
+	for _, tc := range []struct {
+		name   string
+		writes []write
+		// hour is where the backfill writes once the stream's copies are gone.
+		hours []string
+	}{
+		{"BeforeTheHour", []write{{map[string]types.AttributeValue{
+			"pk": s("EVENT#" + lakefixture.EventID(1)), "sk": s("EVENT"), "entity": s("event"), "id": s(lakefixture.EventID(1)),
+			"type": s("signup"), "user": s("u1"), "occurred_at": ts(at(10, 59, 59, 900)), "received_at": ts(at(10, 59, 59, 900)),
+		}, at(11, 0, 0, 100)}}, []string{"events/dt=2026-01-01/hour=10/"}},
+		{"LinkedAssignment", []write{
+			{assignment("anon-1", at(5, 0, 0, 0)), at(5, 0, 0, 0)},
+			{linked, at(10, 30, 0, 0)},
+		}, []string{"assignments/dt=2026-01-01/hour=05/", "assignments/dt=2026-01-01/hour=10/"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := lakefixture.New(t, 10)
+			for i, w := range tc.writes {
+				if _, err := l.DDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(l.Table), Item: w.item}); err != nil {
+					t.Fatal(err)
+				}
+				// The stream's record of the write, exported as the Lambda would.
+				image := streampoll.LambdaImage(w.item)
+				resp, err := l.Exporter.Handle(t.Context(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{
+					EventID: fmt.Sprint(i), EventName: "INSERT", EventSource: "aws:dynamodb",
+					Change: events.DynamoDBStreamRecord{
+						Keys: map[string]events.DynamoDBAttributeValue{"pk": image["pk"], "sk": image["sk"]}, NewImage: image,
+						SequenceNumber: fmt.Sprintf("%021d", i+1), StreamViewType: "NEW_AND_OLD_IMAGES",
+						ApproximateCreationDateTime: events.SecondsEpochTime{Time: w.streamed},
+					},
+				}}})
+				if err != nil || len(resp.BatchItemFailures) > 0 {
+					t.Fatal(err, resp)
+				}
+			}
+			cfg := backfill.Config{
+				DynamoDB: l.DDB, Table: l.Table, S3: l.S3C, Bucket: l.S3.Bucket(), Prefix: lakefixture.Prefix,
+				From: day, To: day.Add(24 * time.Hour), ReadUnitsPerSecond: 1000, Logger: lakefixture.Discard,
+			}
+			rep, err := backfill.Run(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(tc.writes); rep.InRange != n || rep.Rows != n || rep.Existing != n || rep.Written != 0 {
+				t.Fatalf("over the stream's copies: %+v, want all %d rows found", rep, n)
+			}
+			l.Delete(t, func(string) bool { return true })
+			if rep, err = backfill.Run(t.Context(), cfg); err != nil || rep.Written != len(tc.writes) {
+				t.Fatalf("without the stream's copies: %+v, %v; want the rows written", rep, err)
+			}
+			var dirs []string
+			for k := range l.Objects(t) {
+				dir, _, _ := strings.Cut(strings.TrimPrefix(k, lakefixture.Prefix), "backfill-")
+				dirs = append(dirs, dir)
+			}
+			if slices.Sort(dirs); !slices.Equal(dirs, tc.hours) {
+				t.Errorf("backfilled into %v, want %v", dirs, tc.hours)
+			}
+		})
 	}
 }
 
