@@ -158,12 +158,19 @@ func (r *Report) Markdown() string {
 				human(q.Month), dollars(q.Month), human(q.Week), dollars(q.Week))
 		}
 		p("| **refresh** | | | %.6f | | %.4f | | %.4f |", c.Run(), c.Month(), c.Week())
+		var month, week []string
 		for _, q := range c.Queries {
-			if q.Month > 10e9 {
-				p("")
-				p("Unfiltered, %s would scan %s, past the workgroup's 10 GB per-query cutoff: dashboards must filter on dt.", q.Source, human(q.Month))
-				break
+			if q.Month > workgroupCutoff {
+				month = append(month, q.Source)
 			}
+			if q.Week > workgroupCutoff {
+				week = append(week, q.Source)
+			}
+		}
+		if len(month) > 0 || len(week) > 0 {
+			p("")
+			p("Past the workgroup's 10 GiB per-query cutoff (by these upper bounds): over 30 days unfiltered %s; with a 7-day dt filter %s.",
+				orNone(month), orNone(week))
 		}
 	}
 	if len(r.Steps) > 0 {
@@ -246,4 +253,15 @@ func human(bytes float64) string {
 		bytes /= 1000
 	}
 	return ""
+}
+
+// workgroupCutoff is the Athena workgroup's per-query scan limit
+// (infra/export.go: BytesScannedCutoffPerQuery, 10 GiB).
+const workgroupCutoff = 10 << 30
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
 }
