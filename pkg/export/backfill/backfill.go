@@ -541,6 +541,11 @@ func identity(row any, cols []string) (string, error) {
 	v := reflect.ValueOf(row)
 	var b strings.Builder
 	for _, c := range cols {
+		if a, ok := row.(export.AttributionRow); ok && c == "status" {
+			b.WriteString(attributionClass(a.Status))
+			b.WriteByte(0x1f)
+			continue
+		}
 		f, ok := field(v, c)
 		if !ok {
 			return "", fmt.Errorf("%s has no column %s", v.Type(), c)
@@ -563,6 +568,19 @@ func identity(row any, cols []string) (string, error) {
 		b.WriteByte(0x1f)
 	}
 	return b.String(), nil
+}
+
+// attributionClass is what of an attribution's status lasts. A review
+// turns a flagged attribution into an attributed or rejected one, or an
+// attributed one into a rejected one, in place: the stream's insert, which
+// the lake holds, has the status before, the table's item the status
+// after, and both are the referee's one attribution. A refusal is another
+// item.
+func attributionClass(status string) string {
+	if status == "refused" {
+		return status
+	}
+	return "attribution"
 }
 
 // field finds the struct field whose parquet tag names column c.

@@ -234,7 +234,9 @@ func keys(m map[string]string) []string { return slices.Collect(maps.Keys(m)) }
 // must land it within an hour of the stream's copy: an item written at
 // 10:59:59.9 whose stream record is dated 11:00:00 (found in the next
 // hour), an assignment linked from an anonymous visitor's hours after that
-// one was assigned (dated by linked_at, not the assigned_at it copies).
+// one was assigned (dated by linked_at, not the assigned_at it copies);
+// and an attribution reviewed since its export is found under its old
+// status.
 func TestBackfillWriteTime(t *testing.T) {
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	ts := func(t time.Time) types.AttributeValue { return s(t.Format(time.RFC3339Nano)) }
@@ -245,6 +247,9 @@ func TestBackfillWriteTime(t *testing.T) {
 	type write struct {
 		item     map[string]types.AttributeValue
 		streamed time.Time
+		// later, when set, is the item as the table holds it after later
+		// changes the export leaves out.
+		later map[string]types.AttributeValue
 	}
 	assignment := func(user string, assigned time.Time) map[string]types.AttributeValue {
 		return map[string]types.AttributeValue{
@@ -252,6 +257,15 @@ func TestBackfillWriteTime(t *testing.T) {
 			"user": s(user), "variant": s("bold"), "assigned_at": ts(assigned),
 		}
 	}
+	attribution := func(status string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{
+			"pk": s("REFEREE#friend-1"), "sk": s("ATTRIBUTION"), "entity": s("attribution"), "referee": s("friend-1"),
+			"referrer": s("ref-1"), "code": s("ABCD2345"), "experiment": s("invite"), "variant": s("give10"),
+			"counted": &types.AttributeValueMemberBOOL{Value: true}, "status": s(status), "attributed_at": ts(at(9, 0, 0, 0)),
+		}
+	}
+	reviewed := attribution("rejected")
+	reviewed["review_decision"] = s("reject")
 	linked := assignment("member-1", at(5, 0, 0, 0))
 	linked["linked_from"], linked["linked_at"] = s("anon-1"), ts(at(10, 30, 0, 0))
 	for _, tc := range []struct {
@@ -263,11 +277,14 @@ func TestBackfillWriteTime(t *testing.T) {
 		{"BeforeTheHour", []write{{map[string]types.AttributeValue{
 			"pk": s("EVENT#" + lakefixture.EventID(1)), "sk": s("EVENT"), "entity": s("event"), "id": s(lakefixture.EventID(1)),
 			"type": s("signup"), "user": s("u1"), "occurred_at": ts(at(10, 59, 59, 900)), "received_at": ts(at(10, 59, 59, 900)),
-		}, at(11, 0, 0, 100)}}, []string{"events/dt=2026-01-01/hour=10/"}},
+		}, at(11, 0, 0, 100), nil}}, []string{"events/dt=2026-01-01/hour=10/"}},
 		{"LinkedAssignment", []write{
-			{assignment("anon-1", at(5, 0, 0, 0)), at(5, 0, 0, 0)},
-			{linked, at(10, 30, 0, 0)},
+			{assignment("anon-1", at(5, 0, 0, 0)), at(5, 0, 0, 0), nil},
+			{linked, at(10, 30, 0, 0), nil},
 		}, []string{"assignments/dt=2026-01-01/hour=05/", "assignments/dt=2026-01-01/hour=10/"}},
+		// Exported flagged; the table holds it rejected.
+		{"ReviewedAttribution", []write{{attribution("flagged"), at(9, 0, 0, 0), reviewed}},
+			[]string{"attributions/dt=2026-01-01/hour=09/"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := lakefixture.New(t, 10)
@@ -287,6 +304,11 @@ func TestBackfillWriteTime(t *testing.T) {
 				}}})
 				if err != nil || len(resp.BatchItemFailures) > 0 {
 					t.Fatal(err, resp)
+				}
+				if w.later != nil {
+					if _, err := l.DDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(l.Table), Item: w.later}); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			cfg := backfill.Config{
