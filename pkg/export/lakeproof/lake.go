@@ -15,7 +15,7 @@ import (
 )
 
 // Prefix is where the exporter writes, locally as deployed.
-const Prefix = "export/"
+const Prefix = export.DefaultPrefix
 
 // Partition is one table's files in one hour partition.
 type Partition struct {
