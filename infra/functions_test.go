@@ -134,6 +134,7 @@ func TestFunctions(t *testing.T) {
 				},
 				"snapshot":  {"REFX_SNAPSHOT_PERIOD": "1h"},
 				"export":    {envExportBucket: ref(bucket), envExportPrefix: "export/"},
+				"compact":   {envExportBucket: ref(bucket), envExportPrefix: "export/"},
 				"aggregate": {},
 			}
 			// Every API function reads the key mode, the user TTL and the
