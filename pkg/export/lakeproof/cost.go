@@ -128,10 +128,18 @@ func (c *Cost) Week() (usd float64) {
 	return usd
 }
 
+// adminTables grow with the experiments' changes, not with traffic: the
+// estimate keeps their size as it is.
+var adminTables = map[string]bool{
+	"experiments": true, "experiment_variants": true, "experiment_goals": true,
+	"experiment_ratio_metrics": true, "audit": true,
+}
+
 // estimateCost prices a dashboard refresh from inv (the compacted lake)
-// holding events events: bytes per event of each table, scaled to
-// rate events a second. Tables that grow with something else than events
-// (experiments) are scaled alike, an overestimate of bytes that are small.
+// holding events events: each traffic table's bytes per event, scaled to
+// rate events a second (assignments and referrals grow with users rather
+// than events: scaled alike, an overestimate), the admin tables as they
+// are.
 func estimateCost(schemaDir string, inv Inventory, events int64, rate float64) (*Cost, error) {
 	c := &Cost{RateEvents: rate}
 	month := rate * 30 * 24 * 3600
@@ -144,10 +152,15 @@ func estimateCost(schemaDir string, inv Inventory, events int64, rate float64) (
 		for _, t := range tables {
 			_, b := inv.Totals(t)
 			q.Bytes += b
+			if adminTables[t] {
+				q.Month += float64(b)
+				q.Week += float64(b)
+				continue
+			}
+			perEvent := float64(b) / float64(events)
+			q.Month += perEvent * month
+			q.Week += perEvent * month * 7 / 30
 		}
-		perEvent := float64(q.Bytes) / float64(events)
-		q.Month = perEvent * month
-		q.Week = q.Month * 7 / 30
 		c.Queries = append(c.Queries, q)
 	}
 	return c, nil
