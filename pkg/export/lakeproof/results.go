@@ -30,6 +30,10 @@ func (c Comparison) Equal() bool { return len(c.Mismatches) == 0 && c.Rows > 0 }
 // Σ value² per variant and goal, exactly; each funnel count.
 func compare(ctx context.Context, db *localquery.DB, schemaDir string, api *refx.Results) (Comparison, error) {
 	c := Comparison{Experiment: api.Experiment}
+	if len(api.Variants) == 0 {
+		c.Mismatches = append(c.Mismatches, "the API's results have no variant")
+		return c, nil
+	}
 	res, err := db.QueryFile(ctx, filepath.Join(schemaDir, "queries", "experiment_results.sql"))
 	if err != nil {
 		return c, err
