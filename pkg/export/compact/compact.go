@@ -333,6 +333,30 @@ func (c *run) partition(ctx context.Context, r reader, p partition) error {
 			superseded[in] = true
 		}
 	}
+	// A manifest whose outputs are gone, neither present nor superseded by
+	// a later compaction (a concurrent run of the same inputs that failed
+	// deleted the files both wrote), protects nothing: its inputs hold the
+	// rows, so they are live again, and it is deleted.
+	var valid []*manifest
+	for _, m := range manifests {
+		if !slices.ContainsFunc(m.Outputs, func(out string) bool { return !present[out] && !superseded[out] }) {
+			valid = append(valid, m)
+			continue
+		}
+		c.Logger.WarnContext(ctx, "compact: manifest without its outputs deleted; its inputs are live again", "dir", p.dir, "manifest", m.name)
+		if err := c.delete(ctx, p.manifestDir+m.name); err != nil {
+			return err
+		}
+	}
+	if len(valid) < len(manifests) {
+		manifests = valid
+		clear(superseded)
+		for _, m := range manifests {
+			for _, in := range m.Inputs {
+				superseded[in] = true
+			}
+		}
+	}
 	// A partition is compacted when it holds a batch file, or the files
 	// of more than one compaction; the several files of one large hour's
 	// compaction stay as they are.

@@ -470,6 +470,32 @@ func TestPendingBeforeLookback(t *testing.T) {
 	}
 }
 
+// TestManifestWithoutOutputs: a manifest whose compacted file is gone
+// (deleted by a concurrent run that failed) no longer supersedes its
+// inputs: the next run compacts them again and deletes it.
+func TestManifestWithoutOutputs(t *testing.T) {
+	l := mustLake(t)
+	hour := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	dir := l.dir("referrals", hour)
+	l.mustBatch(t, "referrals", hour, 0, 30)
+	l.mustBatch(t, "referrals", hour, 20, 40)
+	l.mustRun(t, l.config(l.s3))
+	for _, name := range l.live(t, dir) {
+		if _, err := l.s3.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(l.bucket), Key: aws.String(dir + name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rep := l.mustRun(t, l.config(l.s3)); rep.Compacted != 1 || rep.OutputRows != 40 {
+		t.Fatalf("report: %s", rep)
+	}
+	if got := l.rows(t, "referrals", dir); !slices.Equal(got, want("referrals", 0, 40)) {
+		t.Fatalf("rows: %d", len(got))
+	}
+	if m := l.keys(t, l.manifestDir(dir)); len(m) != 1 {
+		t.Fatalf("manifests: %v", m)
+	}
+}
+
 // TestStopsBeforeDeadline: a run whose context ends within the time a
 // partition may take starts none and says so; with time, it does them.
 func TestStopsBeforeDeadline(t *testing.T) {
