@@ -380,14 +380,11 @@ func (c *run) partition(ctx context.Context, r reader, p partition) error {
 			return err
 		}
 		manifests = append(manifests, m)
-		for _, in := range m.Inputs {
-			superseded[in] = true
-		}
 		for _, out := range m.Outputs {
 			present[out] = true
 		}
 	}
-	return c.cleanUp(ctx, p, manifests, present, superseded)
+	return c.cleanUp(ctx, p, manifests, present)
 }
 
 // compactionOf returns the digest of a compacted file's name.
@@ -530,10 +527,11 @@ func (c *run) rewrite(ctx context.Context, r reader, p partition, live []object)
 }
 
 // cleanUp deletes, oldest manifest first, the inputs of each manifest whose
-// grace has passed, then the manifest. Oldest first: a later manifest's
-// inputs may be an earlier one's outputs, which must exist while the
-// earlier one's inputs are deleted.
-func (c *run) cleanUp(ctx context.Context, p partition, manifests []*manifest, present, superseded map[string]bool) error {
+// grace has passed, then the manifest. Every manifest here has its outputs
+// (partition dropped the others), so the rows stay in live files. Oldest
+// first: a later manifest's inputs may be an earlier one's outputs, which
+// must exist while the earlier one's inputs are deleted.
+func (c *run) cleanUp(ctx context.Context, p partition, manifests []*manifest, present map[string]bool) error {
 	dir := p.dir
 	slices.SortFunc(manifests, func(a, b *manifest) int {
 		return cmp.Or(a.WrittenAt.Compare(b.WrittenAt), strings.Compare(a.name, b.name))
@@ -546,14 +544,6 @@ func (c *run) cleanUp(ctx context.Context, p partition, manifests []*manifest, p
 				}
 			}
 			continue
-		}
-		// Deleting the inputs is safe only while their rows are in live
-		// files: the outputs, or files a later manifest supersedes
-		// (whose own outputs hold the rows).
-		for _, out := range m.Outputs {
-			if !present[out] && !superseded[out] {
-				return fmt.Errorf("manifest %s: its output %s is missing: keeping its inputs", m.name, out)
-			}
 		}
 		deleted := 0
 		for _, in := range m.Inputs {
