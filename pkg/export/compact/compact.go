@@ -380,9 +380,6 @@ func (c *run) partition(ctx context.Context, r reader, p partition) error {
 			return err
 		}
 		manifests = append(manifests, m)
-		for _, out := range m.Outputs {
-			present[out] = true
-		}
 	}
 	return c.cleanUp(ctx, p, manifests, present)
 }
