@@ -61,7 +61,10 @@ type Config struct {
 	// DefaultSettle).
 	Settle time.Duration
 	// Grace is how long after the compacted files were written the files
-	// they supersede are deleted; 0 deletes them at once.
+	// they supersede are deleted; 0 deletes them at once, for a run no
+	// other run overlaps (./scripts/compact): a concurrent run of the same
+	// hour that fails deletes the compacted files it wrote, the same names
+	// this one wrote, which only the superseded files then back.
 	Grace time.Duration
 	// Lookback is how far back from Now partitions are examined; 0
 	// examines every partition.
