@@ -68,9 +68,12 @@ func (r *Report) Markdown() string {
 		if r.Traffic != nil && r.Traffic.Recorded > 0 {
 			perHour := scaleEventsPerSecond * 3600.0
 			p("")
-			p("At %d events/s an hour holds %.1f million events; compacted at this run's bytes per event, each table's file of an hour would be:", scaleEventsPerSecond, perHour/1e6)
+			p("At %d events/s an hour holds %.1f million events; compacted at this run's bytes per event, each traffic table's file of an hour would be:", scaleEventsPerSecond, perHour/1e6)
 			var sizes []string
 			for _, t := range r.Compacted.Tables() {
+				if adminTables[t] {
+					continue
+				}
 				_, n := r.Compacted.Totals(t)
 				sizes = append(sizes, fmt.Sprintf("%s %s", t, human(float64(n)/float64(r.Traffic.Recorded)*perHour)))
 			}
