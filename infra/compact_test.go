@@ -35,7 +35,7 @@ func TestCompaction(t *testing.T) {
 	if env[envExportPrefix] != exportPrefix || env[envExportBucket] == nil {
 		t.Errorf("environment %s: want the export's bucket and prefix", canonical(env))
 	}
-	if fn["MemorySize"] != float64(6144) || fn["Timeout"] != float64(900) {
-		t.Errorf("memory %v MB, timeout %v s; want 6144, 900", fn["MemorySize"], fn["Timeout"])
+	if fn["MemorySize"] != float64(10240) || fn["Timeout"] != float64(900) {
+		t.Errorf("memory %v MB, timeout %v s; want 10240, 900", fn["MemorySize"], fn["Timeout"])
 	}
 }

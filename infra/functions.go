@@ -196,11 +196,12 @@ var functions = []function{
 		Description: "refx: compacts the Parquet export's closed hours into few large files",
 		Schedule:    &schedule{Every: time.Hour, Package: "pkg/export/compact", Handler: "LambdaHandler"},
 		// An hour at 1,000 events/s is 3.6 million rows a table, about
-		// 90 MB of Parquet: one file, whose rows are held until written,
-		// about 0.9 KB each live (compact.TestCompactionFigures: 590 MB
-		// for 600,000), 3.3 GB; the handler keeps Go's heap under 90% of
-		// the memory. About 4 minutes (30,000 rows/s).
-		Memory: 6144, Timeout: 15 * time.Minute, P99: 10 * time.Minute,
+		// 90 MB of Parquet: one file, whose rows are held until written
+		// (compact.TestCompactionFigures, a whole such hour of events and
+		// credits: 2 minutes, 4.9 GB of heap); a 128 MiB file, at higher
+		// rates, holds about 5 million. The handler keeps Go's heap under
+		// 90% of the memory.
+		Memory: 10240, Timeout: 15 * time.Minute, P99: 10 * time.Minute,
 		Access: access{Export: true, Compact: true},
 	},
 	{
