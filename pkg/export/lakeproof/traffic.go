@@ -235,7 +235,7 @@ func (c *client) drive(ctx context.Context, jobs []job, workers int, progress fu
 	var mu sync.Mutex
 	queue := make(chan job)
 	var wg sync.WaitGroup
-	var done atomic.Int64
+	done := 0
 	start := time.Now()
 	before := c.requests.Load()
 	for range workers {
@@ -246,12 +246,14 @@ func (c *client) drive(ctx context.Context, jobs []job, workers int, progress fu
 					cancel(fmt.Errorf("user %s: %w", j.User, err))
 					return
 				}
+				// progress is called one call at a time, under the lock.
 				mu.Lock()
 				tr.add(&t)
-				mu.Unlock()
-				if n := done.Add(1); progress != nil {
-					progress(int(n), len(jobs))
+				done++
+				if progress != nil {
+					progress(done, len(jobs))
 				}
+				mu.Unlock()
 			}
 		})
 	}
