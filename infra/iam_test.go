@@ -125,8 +125,10 @@ func TestLeastPrivilege(t *testing.T) {
 			st("RunViewStatements", []string{"athena:StartQueryExecution", "athena:GetQueryExecution"}, workGroup),
 			st("ReadCatalog", []string{"glue:GetDatabase", "glue:GetTable"}, views...),
 			st("WriteViews", []string{"glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable"}, viewTables...),
-			st("WriteQueryResults", []string{"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"}, results),
+			st("WriteQueryResults", []string{"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, results),
 			st("LocateQueryResults", []string{"s3:GetBucketLocation"}, getAtt(bucket, "Arn")),
+			// Only under the results prefix (lake.go's condition).
+			st("ListQueryResults", []string{"s3:ListBucket"}, getAtt(bucket, "Arn")),
 		},
 		"compact": {
 			st("WriteOwnLogs", ownLogs, logs("compact")),

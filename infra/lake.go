@@ -165,9 +165,16 @@ func (s *service) viewsStatements(views []lakeviews.View) []awsiam.PolicyStateme
 			[]*string{arn("athena", "workgroup", *p.workGroup.Name())}),
 		stmt("ReadCatalog", []string{"glue:GetDatabase", "glue:GetTable"}, readable),
 		stmt("WriteViews", []string{"glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable"}, writable),
-		stmt("WriteQueryResults", []string{"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"},
+		stmt("WriteQueryResults", []string{"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
 			[]*string{p.bucket.ArnForObjects(jsii.String(resultsPrefix + "*"))}),
 		stmt("LocateQueryResults", []string{"s3:GetBucketLocation"}, []*string{p.bucket.BucketArn()}),
+		// Athena lists the results location before it writes there (its
+		// documented results permissions), under the results prefix only.
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ListQueryResults"), Actions: jsii.Strings("s3:ListBucket"),
+			Resources:  &[]*string{p.bucket.BucketArn()},
+			Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": resultsPrefix + "*"}},
+		}),
 	}
 }
 
