@@ -15,15 +15,15 @@ func TestExportAudience(t *testing.T) {
 	st := MustStack(t, stackOptions{})
 	const audience = `{"country":{"$in":["NL","BE"]}}`
 	create := `{"id":"aud","variants":[{"key":"a","weight":1},{"key":"b","weight":1}],"goals":[{"key":"signup","kind":"binomial"}]}`
-	if code := st.call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
+	if code := st.Call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
 		t.Fatalf("create: %d", code)
 	}
 	for _, body := range []string{`{"version":1,"audience":` + audience + `}`, `{"version":2,"audience":null}`} {
-		if code := st.call(t, "PATCH", "/v1/experiments/aud", body, nil); code != http.StatusOK {
+		if code := st.Call(t, "PATCH", "/v1/experiments/aud", body, nil); code != http.StatusOK {
 			t.Fatalf("patch %s: %d", body, code)
 		}
 	}
-	st.MustDrain(t)
+	st.Drain(t)
 	got := map[int64]string{}
 	for _, r := range readRows[export.ExperimentRow](t, st, export.Experiments) {
 		got[r.Version] = "null"

@@ -20,10 +20,10 @@ import (
 func TestExportAudit(t *testing.T) {
 	st := MustStack(t, stackOptions{})
 	create := `{"id":"logged","variants":[{"key":"a","weight":1},{"key":"b","weight":1}],"goals":[{"key":"signup","kind":"binomial"}]}`
-	if code := st.call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
+	if code := st.Call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
 		t.Fatalf("create: %d", code)
 	}
-	if code := st.call(t, "PATCH", "/v1/experiments/logged", `{"version":1,"name":"Logged <b>"}`, nil); code != http.StatusOK {
+	if code := st.Call(t, "PATCH", "/v1/experiments/logged", `{"version":1,"name":"Logged <b>"}`, nil); code != http.StatusOK {
 		t.Fatalf("patch: %d", code)
 	}
 	alice := refx.WithActor(t.Context(), refx.Actor{ID: "admin:k1", Name: "alice", Role: refx.RoleEditor})
@@ -35,14 +35,14 @@ func TestExportAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.store.CreateFlag(alice, flag); err != nil {
+	if err := st.Store.CreateFlag(alice, flag); err != nil {
 		t.Fatal(err)
 	}
 	const user = "audited-user-42"
-	if _, err := st.store.EraseUser(refx.WithActor(t.Context(), refx.Actor{ID: "secret:k2", Name: "backend"}), user); err != nil {
+	if _, err := st.Store.EraseUser(refx.WithActor(t.Context(), refx.Actor{ID: "secret:k2", Name: "backend"}), user); err != nil {
 		t.Fatal(err)
 	}
-	st.MustDrain(t)
+	st.Drain(t)
 
 	rows := readRows[export.AuditRow](t, st, export.Audit)
 	var got []string

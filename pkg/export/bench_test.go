@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/refx-dev/refx/pkg/export"
+	"github.com/refx-dev/refx/pkg/export/internal/lakefixture"
 )
 
 // benchBatch is a stream batch of n event inserts as Lambda delivers them,
@@ -55,7 +56,7 @@ func BenchmarkEncode(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
 			ev := benchBatch(n)
-			x, err := export.New(export.Config{S3: nopPutter{}, Bucket: "bench", Logger: discard})
+			x, err := export.New(export.Config{S3: nopPutter{}, Bucket: "bench", Logger: lakefixture.Discard})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/refx-dev/refx/pkg/export"
+	"github.com/refx-dev/refx/pkg/export/internal/lakefixture"
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
@@ -20,10 +21,10 @@ func TestExportCovariatesAndRatioSums(t *testing.T) {
 	create := `{"id":"cuped","variants":[{"key":"a","weight":1},{"key":"b","weight":0}],
 "goals":[{"key":"visit","kind":"binomial"},{"key":"purchase","kind":"value"}],
 "ratio_metrics":[{"key":"value_per_visit","numerator":"purchase","denominator":"visit"}]}`
-	if code := st.call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
+	if code := st.Call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
 		t.Fatalf("create: %d", code)
 	}
-	if code := st.call(t, "POST", "/v1/experiments/cuped/start", "", nil); code != http.StatusOK {
+	if code := st.Call(t, "POST", "/v1/experiments/cuped/start", "", nil); code != http.StatusOK {
 		t.Fatalf("start: %d", code)
 	}
 	// Covariates come from a server's secret key, which the stack's admin
@@ -36,10 +37,10 @@ func TestExportCovariatesAndRatioSums(t *testing.T) {
 		}
 		covariates[goal] = d
 	}
-	if _, err := st.store.AssignWith(t.Context(), "cuped", "alice", refx.AssignInput{Covariates: covariates}); err != nil {
+	if _, err := st.Store.AssignWith(t.Context(), "cuped", "alice", refx.AssignInput{Covariates: covariates}); err != nil {
 		t.Fatal(err)
 	}
-	if code := st.call(t, "POST", "/v1/assign", `{"experiment":"cuped","user":"bob"}`, nil); code != http.StatusOK {
+	if code := st.Call(t, "POST", "/v1/assign", `{"experiment":"cuped","user":"bob"}`, nil); code != http.StatusOK {
 		t.Fatalf("assign bob: %d", code)
 	}
 	events := []struct{ user, goal, value string }{
@@ -51,15 +52,15 @@ func TestExportCovariatesAndRatioSums(t *testing.T) {
 		{"bob", "visit", ""},
 	}
 	for i, e := range events {
-		body := fmt.Sprintf(`{"id":%q,"type":%q,"user":%q}`, eventID(i), e.goal, e.user)
+		body := fmt.Sprintf(`{"id":%q,"type":%q,"user":%q}`, lakefixture.EventID(i), e.goal, e.user)
 		if e.value != "" {
-			body = fmt.Sprintf(`{"id":%q,"type":%q,"user":%q,"value":%s}`, eventID(i), e.goal, e.user, e.value)
+			body = fmt.Sprintf(`{"id":%q,"type":%q,"user":%q,"value":%s}`, lakefixture.EventID(i), e.goal, e.user, e.value)
 		}
-		if code := st.call(t, "POST", "/v1/events", body, nil); code != http.StatusAccepted && code != http.StatusOK && code != http.StatusCreated {
+		if code := st.Call(t, "POST", "/v1/events", body, nil); code != http.StatusAccepted && code != http.StatusOK && code != http.StatusCreated {
 			t.Fatalf("event %s: %d", body, code)
 		}
 	}
-	st.MustDrain(t)
+	st.Drain(t)
 
 	opt := func(s *string) string {
 		if s == nil {
@@ -94,12 +95,12 @@ func TestExportCovariatesAndRatioSums(t *testing.T) {
 	}
 	slices.Sort(credits)
 	want = []string{
-		eventID(0) + ` alice null 1 null`,
-		eventID(1) + ` alice null 3 null`,
-		eventID(2) + ` alice 125000 null {"value_per_visit":20}`,
-		eventID(3) + ` alice 125000 null {"value_per_visit":4.5}`,
-		eventID(4) + ` bob null null null`,
-		eventID(5) + ` bob null 1 {"value_per_visit":3}`,
+		lakefixture.EventID(0) + ` alice null 1 null`,
+		lakefixture.EventID(1) + ` alice null 3 null`,
+		lakefixture.EventID(2) + ` alice 125000 null {"value_per_visit":20}`,
+		lakefixture.EventID(3) + ` alice 125000 null {"value_per_visit":4.5}`,
+		lakefixture.EventID(4) + ` bob null null null`,
+		lakefixture.EventID(5) + ` bob null 1 {"value_per_visit":3}`,
 	}
 	if got := strings.Join(credits, "\n"); got != strings.Join(want, "\n") {
 		t.Errorf("credit rows:\n%s\nwant\n%s", got, strings.Join(want, "\n"))

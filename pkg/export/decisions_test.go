@@ -20,19 +20,19 @@ func TestExportMetricDecisions(t *testing.T) {
 "goals":[{"key":"signup","kind":"binomial"},{"key":"purchase","kind":"value","min_sample":200,"one_sided":true},
  {"key":"refund","kind":"binomial","role":"guardrail","direction":"decrease","margin":0.02}],
 "ratio_metrics":[{"key":"value_per_signup","numerator":"purchase","denominator":"signup"}]}`
-	if code := st.call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
+	if code := st.Call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
 		t.Fatalf("create: %d", code)
 	}
-	if code := st.call(t, "POST", "/v1/experiments/dec/start", "", nil); code != http.StatusOK {
+	if code := st.Call(t, "POST", "/v1/experiments/dec/start", "", nil); code != http.StatusOK {
 		t.Fatalf("start: %d", code)
 	}
 	patch := `{"version":2,"goals":[{"key":"signup","kind":"binomial","role":"secondary"},{"key":"purchase","kind":"value","role":"primary"},
  {"key":"refund","kind":"binomial","role":"guardrail","direction":"decrease","margin":0.05}],
 "ratio_metrics":[{"key":"value_per_signup","numerator":"purchase","denominator":"signup","role":"guardrail","margin":0.1}]}`
-	if code := st.call(t, "PATCH", "/v1/experiments/dec", patch, nil); code != http.StatusOK {
+	if code := st.Call(t, "PATCH", "/v1/experiments/dec", patch, nil); code != http.StatusOK {
 		t.Fatalf("patch: %d", code)
 	}
-	st.MustDrain(t)
+	st.Drain(t)
 
 	margin := func(m *float64) string {
 		if m == nil {
@@ -78,14 +78,14 @@ func TestExportReferralMetricDecisions(t *testing.T) {
 	st := MustStack(t, stackOptions{})
 	create := `{"id":"refdec","variants":[{"key":"a","weight":1},{"key":"b","weight":1}],"goals":[{"key":"purchase","kind":"value"}],
 "referral":{"landing_url":"https://shop.example/"}}`
-	if code := st.call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
+	if code := st.Call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
 		t.Fatalf("create: %d", code)
 	}
 	patch := `{"version":1,"referral":{"landing_url":"https://shop.example/","metrics":{"k_factor":{"role":"primary","min_sample":50}}}}`
-	if code := st.call(t, "PATCH", "/v1/experiments/refdec", patch, nil); code != http.StatusOK {
+	if code := st.Call(t, "PATCH", "/v1/experiments/refdec", patch, nil); code != http.StatusOK {
 		t.Fatalf("patch: %d", code)
 	}
-	st.MustDrain(t)
+	st.Drain(t)
 	got := map[int64]string{}
 	for _, r := range readRows[export.ExperimentRow](t, st, export.Experiments) {
 		got[r.Version] = "null"

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/refx-dev/refx/pkg/export"
+	"github.com/refx-dev/refx/pkg/export/internal/lakefixture"
 	"github.com/refx-dev/refx/pkg/export/localquery"
 	"github.com/refx-dev/refx/pkg/refx"
 )
@@ -43,32 +44,32 @@ func MustTraffic(t *testing.T, st *stack) traffic {
 	t.Helper()
 	ctx := t.Context()
 	tr := traffic{recorded: map[string]bool{}}
-	st.call(t, http.MethodPost, "/v1/experiments", `{"id":"cta","name":"CTA","variants":[{"key":"control","weight":50},{"key":"bold","weight":50,"payload":{"reward":20}}],
+	st.Call(t, http.MethodPost, "/v1/experiments", `{"id":"cta","name":"CTA","variants":[{"key":"control","weight":50},{"key":"bold","weight":50,"payload":{"reward":20}}],
 		"control":"control","goals":[{"key":"signup","kind":"binomial"},{"key":"purchase","kind":"value"}]}`, nil)
-	st.call(t, http.MethodPost, "/v1/experiments/cta/start", "", nil)
-	st.call(t, http.MethodPost, "/v1/experiments", `{"id":"invite","name":"Invite offer","variants":[{"key":"give10","weight":1},{"key":"give20","weight":1}],
+	st.Call(t, http.MethodPost, "/v1/experiments/cta/start", "", nil)
+	st.Call(t, http.MethodPost, "/v1/experiments", `{"id":"invite","name":"Invite offer","variants":[{"key":"give10","weight":1},{"key":"give20","weight":1}],
 		"goals":[{"key":"purchase","kind":"value"}],"referral":{"landing_url":"https://example.com/join","conversion_goal":"purchase"}}`, nil)
-	st.call(t, http.MethodPost, "/v1/experiments/invite/start", "", nil)
+	st.Call(t, http.MethodPost, "/v1/experiments/invite/start", "", nil)
 	// A later version of cta: the results use the experiment as it is now.
 	var cta refx.Experiment
-	st.call(t, http.MethodGet, "/v1/experiments/cta", "", &cta)
-	st.call(t, http.MethodPatch, "/v1/experiments/cta", fmt.Sprintf(`{"version":%d,"hypothesis":"bolder converts"}`, cta.Version), nil)
+	st.Call(t, http.MethodGet, "/v1/experiments/cta", "", &cta)
+	st.Call(t, http.MethodPatch, "/v1/experiments/cta", fmt.Sprintf(`{"version":%d,"hypothesis":"bolder converts"}`, cta.Version), nil)
 
 	for u := range 24 {
 		body := fmt.Sprintf(`{"experiment":"cta","user":"u%02d"}`, u)
-		st.call(t, http.MethodPost, "/v1/assign", body, nil)
-		st.call(t, http.MethodPost, "/v1/assign", body, nil) // sticky: no second enrolment
+		st.Call(t, http.MethodPost, "/v1/assign", body, nil)
+		st.Call(t, http.MethodPost, "/v1/assign", body, nil) // sticky: no second enrolment
 	}
 	send := func(id int, typ, user, value string) {
-		body := fmt.Sprintf(`{"id":%q,"type":%q,"user":%q`, eventID(id), typ, user)
+		body := fmt.Sprintf(`{"id":%q,"type":%q,"user":%q`, lakefixture.EventID(id), typ, user)
 		if value != "" {
 			body += `,"value":` + value
 		}
 		body += "}"
 		var res refx.EventResult
-		st.call(t, http.MethodPost, "/v1/events", body, &res)
+		st.Call(t, http.MethodPost, "/v1/events", body, &res)
 		if res.Status == refx.EventRecorded {
-			tr.recorded[eventID(id)] = true
+			tr.recorded[lakefixture.EventID(id)] = true
 		}
 	}
 	values := []string{"19.99", "0.0001", "1000000", "-5.5", "12", "0"}
@@ -92,7 +93,7 @@ func MustTraffic(t *testing.T, st *stack) traffic {
 	// A batch, sent twice: the second answers duplicate for every event.
 	var batch []string
 	for i := range 10 {
-		batch = append(batch, fmt.Sprintf(`{"id":%q,"type":"purchase","user":"u%02d","value":%d.25}`, eventID(1000+i), i, i))
+		batch = append(batch, fmt.Sprintf(`{"id":%q,"type":"purchase","user":"u%02d","value":%d.25}`, lakefixture.EventID(1000+i), i, i))
 	}
 	for range 2 {
 		var res struct {
@@ -101,7 +102,7 @@ func MustTraffic(t *testing.T, st *stack) traffic {
 				Status string `json:"status"`
 			} `json:"results"`
 		}
-		st.call(t, http.MethodPost, "/v1/events:batch", `{"events":[`+strings.Join(batch, ",")+`]}`, &res)
+		st.Call(t, http.MethodPost, "/v1/events:batch", `{"events":[`+strings.Join(batch, ",")+`]}`, &res)
 		for _, r := range res.Results {
 			if r.Status == refx.EventRecorded {
 				tr.recorded[r.ID] = true
@@ -111,7 +112,7 @@ func MustTraffic(t *testing.T, st *stack) traffic {
 	// An anonymous visitor identifies: their assignment is copied to the
 	// account (linked_from), the same participant, and the account's
 	// events count for it.
-	if _, err := st.store.Identify(ctx, refx.Identity{Anonymous: "u03", User: "member-03"}); err != nil {
+	if _, err := st.Store.Identify(ctx, refx.Identity{Anonymous: "u03", User: "member-03"}); err != nil {
 		t.Fatal(err)
 	}
 	send(1500, "signup", "member-03", "")
@@ -124,26 +125,26 @@ func MustTraffic(t *testing.T, st *stack) traffic {
 	// The referral program: links, clicks, signups, referee purchases.
 	for r := range 4 {
 		referrer := fmt.Sprintf("ref%d", r)
-		link, err := st.store.CreateReferral(ctx, "invite", referrer)
+		link, err := st.Store.CreateReferral(ctx, "invite", referrer)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for v := range r {
 			visitor := fmt.Sprintf("visitor-%d-%d-abcdefghijkl", r, v)
 			for range 2 { // a repeated click counts once
-				if _, err := st.store.RecordClick(ctx, refx.Click{Code: link.Code, Visitor: visitor, IPHash: fmt.Sprint("ip", r, v)}); err != nil {
+				if _, err := st.Store.RecordClick(ctx, refx.Click{Code: link.Code, Visitor: visitor, IPHash: fmt.Sprint("ip", r, v)}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			referee := fmt.Sprintf("friend-%d-%d", r, v)
-			if _, err := st.store.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referee, Visitor: visitor}); err != nil {
+			if _, err := st.Store.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referee, Visitor: visitor}); err != nil {
 				t.Fatal(err)
 			}
 			id++
 			send(3000+id, "purchase", referee, values[v%len(values)])
 		}
 		if r == 3 {
-			if _, err := st.store.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referrer}); err != nil {
+			if _, err := st.Store.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referrer}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -152,10 +153,10 @@ func MustTraffic(t *testing.T, st *stack) traffic {
 	// A user in both experiments: one purchase, two credits (one per
 	// experiment) from one stream record, which the dedupe of
 	// event_credits_unique must keep apart.
-	st.call(t, http.MethodPost, "/v1/assign", `{"experiment":"invite","user":"u05"}`, nil)
-	tr.dualCredit = eventID(6000)
+	st.Call(t, http.MethodPost, "/v1/assign", `{"experiment":"invite","user":"u05"}`, nil)
+	tr.dualCredit = lakefixture.EventID(6000)
 	var dual refx.EventResult
-	st.call(t, http.MethodPost, "/v1/events", fmt.Sprintf(`{"id":%q,"type":"purchase","user":"u05","value":7.5}`, tr.dualCredit), &dual)
+	st.Call(t, http.MethodPost, "/v1/events", fmt.Sprintf(`{"id":%q,"type":"purchase","user":"u05","value":7.5}`, tr.dualCredit), &dual)
 	if dual.Status != refx.EventRecorded {
 		t.Fatalf("the purchase credited to two experiments: %+v", dual)
 	}
@@ -173,8 +174,8 @@ func MustTraffic(t *testing.T, st *stack) traffic {
 	// A deletion by a request is no business event either.
 	id++
 	send(4000, "signup", "deleted-user", "")
-	if _, err := st.ddb.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(st.table), Key: map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: "EVENT#" + eventID(4000)}, "sk": &types.AttributeValueMemberS{Value: "EVENT"},
+	if _, err := st.DDB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(st.Table), Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "EVENT#" + lakefixture.EventID(4000)}, "sk": &types.AttributeValueMemberS{Value: "EVENT"},
 	}}); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func MustTraffic(t *testing.T, st *stack) traffic {
 			"user": s("u00"), "value": s("twelve"), "occurred_at": s(now), "received_at": s(now)},
 		{"pk": s("MYSTERY#1"), "sk": s("MYSTERY"), "entity": s("mystery")},
 	} {
-		if _, err := st.ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: item}); err != nil {
+		if _, err := st.DDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.Table), Item: item}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -206,7 +207,7 @@ func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Valu
 func TestExportEndToEnd(t *testing.T) {
 	st := MustStack(t, stackOptions{})
 	tr := MustTraffic(t, st)
-	if n := st.MustDrain(t); n == 0 {
+	if n := st.Drain(t); n == 0 {
 		t.Fatal("the poller read no record")
 	}
 
@@ -225,7 +226,7 @@ func TestExportEndToEnd(t *testing.T) {
 			}
 		}
 		for id := range tr.recorded {
-			if got[id] == 0 && id != eventID(4000) {
+			if got[id] == 0 && id != lakefixture.EventID(4000) {
 				t.Errorf("recorded event %s not exported", id)
 			}
 		}
@@ -291,17 +292,15 @@ func TestExportEndToEnd(t *testing.T) {
 	})
 
 	t.Run("ReplayOverwrites", func(t *testing.T) {
-		before := st.objects(t, "")
-		st.mu.Lock()
-		batches := slices.Clone(st.batches)
-		st.mu.Unlock()
+		before := st.Objects(t)
+		batches := st.Batches()
 		for _, b := range batches {
-			resp, err := st.exporter.Handle(t.Context(), b)
+			resp, err := st.Exporter.Handle(t.Context(), b)
 			if err != nil || len(resp.BatchItemFailures) > 0 {
 				t.Fatalf("replay: %v %+v", err, resp)
 			}
 		}
-		if after := st.objects(t, ""); !maps.Equal(before, after) {
+		if after := st.Objects(t); !maps.Equal(before, after) {
 			t.Fatalf("a replay changed the bucket: %d objects before, %d after", len(before), len(after))
 		}
 		if rows := readRows[export.EventRow](t, st, export.Events); len(rows) != len(tr.recorded) {
@@ -313,15 +312,13 @@ func TestExportEndToEnd(t *testing.T) {
 		// Lambda bisects a failing batch, and resumes after a partial
 		// failure from the failed record: different first/last sequence
 		// numbers, new keys, copies of rows already written.
-		st.mu.Lock()
-		batches := slices.Clone(st.batches)
-		st.mu.Unlock()
+		batches := st.Batches()
 		for _, b := range batches {
 			for _, half := range [][]events.DynamoDBEventRecord{b.Records[:len(b.Records)/2], b.Records[len(b.Records)/2:]} {
 				if len(half) == 0 {
 					continue
 				}
-				if _, err := st.exporter.Handle(t.Context(), events.DynamoDBEvent{Records: half}); err != nil {
+				if _, err := st.Exporter.Handle(t.Context(), events.DynamoDBEvent{Records: half}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -349,17 +346,17 @@ func TestExportEndToEnd(t *testing.T) {
 func TestExportIDReusedAfterTTL(t *testing.T) {
 	st := MustStack(t, stackOptions{})
 	ctx := t.Context()
-	st.call(t, http.MethodPost, "/v1/experiments", `{"id":"reuse","name":"Reuse","variants":[{"key":"a","weight":1},{"key":"b","weight":1}],
+	st.Call(t, http.MethodPost, "/v1/experiments", `{"id":"reuse","name":"Reuse","variants":[{"key":"a","weight":1},{"key":"b","weight":1}],
 		"goals":[{"key":"purchase","kind":"value"}]}`, nil)
-	st.call(t, http.MethodPost, "/v1/experiments/reuse/start", "", nil)
+	st.Call(t, http.MethodPost, "/v1/experiments/reuse/start", "", nil)
 	for _, u := range []string{"r1", "r2"} {
-		st.call(t, http.MethodPost, "/v1/assign", fmt.Sprintf(`{"experiment":"reuse","user":%q}`, u), nil)
+		st.Call(t, http.MethodPost, "/v1/assign", fmt.Sprintf(`{"experiment":"reuse","user":%q}`, u), nil)
 	}
-	id := eventID(7000)
+	id := lakefixture.EventID(7000)
 	send := func(user, value string) {
 		t.Helper()
 		var res refx.EventResult
-		st.call(t, http.MethodPost, "/v1/events", fmt.Sprintf(`{"id":%q,"type":"purchase","user":%q,"value":%s}`, id, user, value), &res)
+		st.Call(t, http.MethodPost, "/v1/events", fmt.Sprintf(`{"id":%q,"type":"purchase","user":%q,"value":%s}`, id, user, value), &res)
 		if res.Status != refx.EventRecorded || len(res.Credits) != 1 {
 			t.Fatalf("event %s for %s: %+v, want recorded with one credit", id, user, res)
 		}
@@ -367,7 +364,7 @@ func TestExportIDReusedAfterTTL(t *testing.T) {
 	key := map[string]types.AttributeValue{"pk": s("EVENT#" + id), "sk": s("EVENT")}
 	receivedAt := func() time.Time {
 		t.Helper()
-		out, err := st.ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: key, ConsistentRead: aws.Bool(true)})
+		out, err := st.DDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.Table), Key: key, ConsistentRead: aws.Bool(true)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -388,7 +385,7 @@ func TestExportIDReusedAfterTTL(t *testing.T) {
 	// event item (DynamoDB Local runs no TTL; in AWS the stream record of
 	// the deletion names the dynamodb.amazonaws.com principal, and the
 	// exporter skips it like this one).
-	if _, err := st.ddb.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(st.table), Key: key}); err != nil {
+	if _, err := st.DDB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(st.Table), Key: key}); err != nil {
 		t.Fatal(err)
 	}
 	// The export keeps received_at to the millisecond: the second event
@@ -400,7 +397,7 @@ func TestExportIDReusedAfterTTL(t *testing.T) {
 	if second := receivedAt(); !second.Truncate(time.Millisecond).After(first.Truncate(time.Millisecond)) {
 		t.Fatalf("received at %v, then %v: not apart", first, second)
 	}
-	st.MustDrain(t)
+	st.Drain(t)
 
 	check := func(t *testing.T, db *localquery.DB) {
 		t.Helper()
@@ -416,12 +413,10 @@ func TestExportIDReusedAfterTTL(t *testing.T) {
 	t.Run("Views", func(t *testing.T) { check(t, st.MustQueryDB(t)) })
 	t.Run("AfterSplitReplay", func(t *testing.T) {
 		// Copies of both records too: the views drop the copies only.
-		st.mu.Lock()
-		batches := slices.Clone(st.batches)
-		st.mu.Unlock()
+		batches := st.Batches()
 		for _, b := range batches {
 			for _, r := range b.Records {
-				if _, err := st.exporter.Handle(t.Context(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{r}}); err != nil {
+				if _, err := st.Exporter.Handle(t.Context(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{r}}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/refx-dev/refx/pkg/export"
+	"github.com/refx-dev/refx/pkg/export/internal/lakefixture"
 	"github.com/refx-dev/refx/pkg/export/localquery"
 	"github.com/refx-dev/refx/pkg/export/purge"
 	"github.com/refx-dev/refx/pkg/refx"
@@ -27,10 +28,10 @@ func mustRunning(t *testing.T, st *stack, body string) *refx.Experiment {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.store.CreateExperiment(t.Context(), e); err != nil {
+	if err := st.Store.CreateExperiment(t.Context(), e); err != nil {
 		t.Fatal(err)
 	}
-	if e, err = st.store.SetStatus(t.Context(), e.ID, refx.StatusRunning); err != nil {
+	if e, err = st.Store.SetStatus(t.Context(), e.ID, refx.StatusRunning); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -96,52 +97,52 @@ func TestEraseEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.store.RecordEvent(ctx, &refx.Event{ID: eventID(n), Type: typ, User: user, Value: &v}); err != nil {
+		if _, err := st.Store.RecordEvent(ctx, &refx.Event{ID: lakefixture.EventID(n), Type: typ, User: user, Value: &v}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, u := range []string{"anon-" + gone, "bystander"} {
-		if _, err := st.store.Assign(ctx, plain.ID, u, nil); err != nil {
+		if _, err := st.Store.Assign(ctx, plain.ID, u, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := st.store.Identify(ctx, refx.Identity{Anonymous: "anon-" + gone, User: gone}); err != nil {
+	if _, err := st.Store.Identify(ctx, refx.Identity{Anonymous: "anon-" + gone, User: gone}); err != nil {
 		t.Fatal(err)
 	}
 	event(gone, "signup")
 	event(gone, "purchase")
 	event("bystander", "purchase")
-	link, err := st.store.CreateReferral(ctx, ref.ID, gone)
+	link, err := st.Store.CreateReferral(ctx, ref.ID, gone)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.store.Attribute(ctx, refx.Signup{Code: link.Code, Referee: "friend", IPHash: "ip-1"}); err != nil {
+	if _, err := st.Store.Attribute(ctx, refx.Signup{Code: link.Code, Referee: "friend", IPHash: "ip-1"}); err != nil {
 		t.Fatal(err)
 	}
 	event("friend", "purchase")
-	other, err := st.store.CreateReferral(ctx, ref.ID, "other-referrer")
+	other, err := st.Store.CreateReferral(ctx, ref.ID, "other-referrer")
 	if err != nil {
 		t.Fatal(err)
 	}
 	visitor := "visitor-" + gone
-	if _, err := st.store.RecordClick(ctx, refx.Click{Code: other.Code, Visitor: visitor, IPHash: "ip-2"}); err != nil {
+	if _, err := st.Store.RecordClick(ctx, refx.Click{Code: other.Code, Visitor: visitor, IPHash: "ip-2"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.store.Attribute(ctx, refx.Signup{Code: other.Code, Referee: gone, Visitor: visitor, IPHash: "ip-2"}); err != nil {
+	if _, err := st.Store.Attribute(ctx, refx.Signup{Code: other.Code, Referee: gone, Visitor: visitor, IPHash: "ip-2"}); err != nil {
 		t.Fatal(err)
 	}
-	st.MustDrain(t)
+	st.Drain(t)
 	db := st.MustQueryDB(t)
 	if n := rawNaming(t, db, gone); n < 8 {
 		t.Fatalf("the traffic exported %d rows naming the user", n)
 	}
 	_, before := viewRows(t, db, gone)
 
-	erasure, err := st.store.EraseUser(ctx, gone)
+	erasure, err := st.Store.EraseUser(ctx, gone)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.MustDrain(t)
+	st.Drain(t)
 
 	t.Run("ErasureRowsByHash", func(t *testing.T) {
 		got := map[string]bool{}
@@ -194,7 +195,7 @@ func TestEraseEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("PurgeRewritesFiles", func(t *testing.T) {
-		rep, err := purge.Run(ctx, purge.Config{S3: st.s3c, Bucket: st.s3.Bucket()})
+		rep, err := purge.Run(ctx, purge.Config{S3: st.S3C, Bucket: st.S3.Bucket()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +209,7 @@ func TestEraseEndToEnd(t *testing.T) {
 		if _, all := viewRows(t, db, gone); !maps.Equal(all, viewsAfter) {
 			t.Fatalf("views after the purge %v, before it %v", all, viewsAfter)
 		}
-		again, err := purge.Run(ctx, purge.Config{S3: st.s3c, Bucket: st.s3.Bucket()})
+		again, err := purge.Run(ctx, purge.Config{S3: st.S3C, Bucket: st.S3.Bucket()})
 		if err != nil || again.Rewritten+again.Deleted+again.Dropped+again.Replaced != 0 {
 			t.Fatalf("a second purge: %+v, %v", again, err)
 		}

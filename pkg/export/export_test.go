@@ -19,6 +19,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/refx-dev/refx/pkg/export"
+	"github.com/refx-dev/refx/pkg/export/internal/lakefixture"
 	"github.com/refx-dev/refx/pkg/s3local"
 )
 
@@ -48,7 +49,7 @@ func MustS3(tb testing.TB) (*s3local.Server, *s3.Client, *export.Exporter) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	x, err := export.New(export.Config{S3: c, Bucket: srv.Bucket(), Logger: discard})
+	x, err := export.New(export.Config{S3: c, Bucket: srv.Bucket(), Logger: lakefixture.Discard})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -195,16 +196,14 @@ func TestPartialFailureRetried(t *testing.T) {
 		return flaky
 	}})
 	tr := MustTraffic(t, st)
-	st.MustDrain(t)
+	st.Drain(t)
 	flaky.mu.Lock()
 	failures := len(flaky.failed)
 	flaky.mu.Unlock()
 	if failures == 0 {
 		t.Fatal("no write failed: the test injected nothing")
 	}
-	st.mu.Lock()
-	calls := len(st.batches)
-	st.mu.Unlock()
+	calls := len(st.Batches())
 	if calls <= failures {
 		t.Fatalf("%d handler calls for %d failed writes: nothing was retried", calls, failures)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/refx-dev/refx/pkg/dynamotest"
 	"github.com/refx-dev/refx/pkg/export"
+	"github.com/refx-dev/refx/pkg/export/internal/lakefixture"
 	"github.com/refx-dev/refx/pkg/refx"
 )
 
@@ -19,24 +20,24 @@ func TestExportPhases(t *testing.T) {
 	st := MustStack(t, stackOptions{})
 	create := `{"id":"phased","variants":[{"key":"a","weight":1},{"key":"b","weight":0}],
 "goals":[{"key":"purchase","kind":"value"}]}`
-	if code := st.call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
+	if code := st.Call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
 		t.Fatalf("create: %d", code)
 	}
-	if code := st.call(t, "POST", "/v1/experiments/phased/start", "", nil); code != http.StatusOK {
+	if code := st.Call(t, "POST", "/v1/experiments/phased/start", "", nil); code != http.StatusOK {
 		t.Fatalf("start: %d", code)
 	}
 	assign := func(user string) {
 		t.Helper()
-		if code := st.call(t, "POST", "/v1/assign", fmt.Sprintf(`{"experiment":"phased","user":%q}`, user), nil); code != http.StatusOK {
+		if code := st.Call(t, "POST", "/v1/assign", fmt.Sprintf(`{"experiment":"phased","user":%q}`, user), nil); code != http.StatusOK {
 			t.Fatalf("assign %s: %d", user, code)
 		}
 	}
 	n := 0
 	purchase := func(user, value string) {
 		t.Helper()
-		body := fmt.Sprintf(`{"id":%q,"type":"purchase","user":%q,"value":%s}`, eventID(n), user, value)
+		body := fmt.Sprintf(`{"id":%q,"type":"purchase","user":%q,"value":%s}`, lakefixture.EventID(n), user, value)
 		n++
-		if code := st.call(t, "POST", "/v1/events", body, nil); code != http.StatusAccepted && code != http.StatusOK && code != http.StatusCreated {
+		if code := st.Call(t, "POST", "/v1/events", body, nil); code != http.StatusAccepted && code != http.StatusOK && code != http.StatusCreated {
 			t.Fatalf("event %s: %d", body, code)
 		}
 	}
@@ -46,7 +47,7 @@ func TestExportPhases(t *testing.T) {
 	purchase("alice", "10")
 	purchase("bob", "1")
 	phase := `{"variants":[{"key":"a","weight":0},{"key":"b","weight":1}],"reason":"all to b"}`
-	if code := st.call(t, "POST", "/v1/experiments/phased/phases", phase, nil); code != http.StatusOK {
+	if code := st.Call(t, "POST", "/v1/experiments/phased/phases", phase, nil); code != http.StatusOK {
 		t.Fatalf("new phase: %d", code)
 	}
 	assign("alice")
@@ -54,7 +55,7 @@ func TestExportPhases(t *testing.T) {
 	purchase("alice", "2.5")
 	purchase("bob", "7") // not enrolled in phase 2 yet: no credit
 	purchase("carol", "3")
-	st.MustDrain(t)
+	st.Drain(t)
 
 	var assignments []string
 	for _, r := range readRows[export.AssignmentRow](t, st, export.Assignments) {
@@ -71,10 +72,10 @@ func TestExportPhases(t *testing.T) {
 	}
 	slices.Sort(credits)
 	want = []string{
-		eventID(0) + " 1 alice a",
-		eventID(1) + " 1 bob a",
-		eventID(2) + " 2 alice b",
-		eventID(4) + " 2 carol b",
+		lakefixture.EventID(0) + " 1 alice a",
+		lakefixture.EventID(1) + " 1 bob a",
+		lakefixture.EventID(2) + " 2 alice b",
+		lakefixture.EventID(4) + " 2 carol b",
 	}
 	if got := strings.Join(credits, "\n"); got != strings.Join(want, "\n") {
 		t.Errorf("credit rows:\n%s\nwant\n%s", got, strings.Join(want, "\n"))
@@ -86,9 +87,9 @@ func TestExportPhases(t *testing.T) {
 		t.Fatalf("API results of the current phase: phase %d, %+v", current.Phase, current.Variants)
 	}
 	assertResultsMatch(t, db, current)
-	dynamotest.MustCount(t, st.store)
+	dynamotest.MustCount(t, st.Store)
 	var first refx.Results
-	if code := st.call(t, "GET", "/v1/experiments/phased/results?phase=1", "", &first); code != http.StatusOK || first.Phase != 1 {
+	if code := st.Call(t, "GET", "/v1/experiments/phased/results?phase=1", "", &first); code != http.StatusOK || first.Phase != 1 {
 		t.Fatalf("results of phase 1: %d, phase %d", code, first.Phase)
 	}
 	assertResultsMatch(t, db, &first)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/refx-dev/refx/pkg/export"
+	"github.com/refx-dev/refx/pkg/export/internal/lakefixture"
 	"github.com/refx-dev/refx/pkg/export/localquery"
 )
 
@@ -39,17 +40,15 @@ var dailyRange = regexp.MustCompile(`dt BETWEEN '2026-01-01' AND '2026-01-07'`)
 func TestDatedQueryReadsOnlyItsPartitions(t *testing.T) {
 	st := MustStack(t, stackOptions{})
 	MustTraffic(t, st)
-	st.MustDrain(t)
+	st.Drain(t)
 	days := []string{"2026-03-01", "2026-03-02", "2026-03-03"}
 	// The middle day: files of other days sort both before and after it.
 	target := days[1]
-	x, err := export.New(export.Config{S3: st.s3c, Bucket: st.s3.Bucket(), Prefix: export.DefaultPrefix, Logger: discard})
+	x, err := export.New(export.Config{S3: st.S3C, Bucket: st.S3.Bucket(), Prefix: export.DefaultPrefix, Logger: lakefixture.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.mu.Lock()
-	batches := slices.Clone(st.batches)
-	st.mu.Unlock()
+	batches := st.Batches()
 	for i, b := range batches {
 		dated := redate(b, time.Date(2026, 3, 1+i%len(days), i%24, 0, 0, 0, time.UTC))
 		bisected := events.DynamoDBEvent{Records: dated.Records[:(len(dated.Records)+1)/2]}
@@ -62,7 +61,7 @@ func TestDatedQueryReadsOnlyItsPartitions(t *testing.T) {
 	}
 	open := func(t *testing.T) *localquery.DB {
 		t.Helper()
-		db, err := localquery.Open(t.Context(), localquery.Options{Root: st.s3.BucketDir(), Prefix: export.DefaultPrefix, SchemaDir: athenaDir})
+		db, err := localquery.Open(t.Context(), localquery.Options{Root: st.S3.BucketDir(), Prefix: export.DefaultPrefix, SchemaDir: athenaDir})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +142,7 @@ func TestDatedQueryReadsOnlyItsPartitions(t *testing.T) {
 	// Every file of another day becomes garbage.
 	var spoiled int
 	for _, table := range prunedTables {
-		dir := filepath.Join(st.s3.BucketDir(), filepath.FromSlash(export.DefaultPrefix), table)
+		dir := filepath.Join(st.S3.BucketDir(), filepath.FromSlash(export.DefaultPrefix), table)
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || strings.Contains(path, string(filepath.Separator)+"dt="+target+string(filepath.Separator)) {
 				return err
@@ -175,7 +174,7 @@ func TestDatedQueryReadsOnlyItsPartitions(t *testing.T) {
 			plan := explainAnalyze(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE dt = '%s'", view, target))
 			// Of the table's files and the empty one localquery puts first,
 			// DuckDB scans the day's.
-			day, all := tableFiles(t, st.s3.BucketDir(), table, "dt="+target), tableFiles(t, st.s3.BucketDir(), table, "dt=*")
+			day, all := tableFiles(t, st.S3.BucketDir(), table, "dt="+target), tableFiles(t, st.S3.BucketDir(), table, "dt=*")
 			for _, want := range []string{fmt.Sprintf("Scanning Files: %d/%d", day, all+1), fmt.Sprintf("Total Files Read: %d", day)} {
 				if !strings.Contains(plan, want) {
 					t.Errorf("EXPLAIN ANALYZE does not say %q:\n%s", want, plan)

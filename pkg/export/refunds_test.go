@@ -14,28 +14,28 @@ import (
 func TestExportRefunds(t *testing.T) {
 	st := MustStack(t, stackOptions{})
 	create := `{"id":"refunded","variants":[{"key":"a","weight":1},{"key":"b","weight":1}],"goals":[{"key":"purchase","kind":"value"}]}`
-	if code := st.call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
+	if code := st.Call(t, "POST", "/v1/experiments", create, nil); code != http.StatusCreated {
 		t.Fatalf("create: %d", code)
 	}
-	if code := st.call(t, "POST", "/v1/experiments/refunded/start", "", nil); code != http.StatusOK {
+	if code := st.Call(t, "POST", "/v1/experiments/refunded/start", "", nil); code != http.StatusOK {
 		t.Fatalf("start: %d", code)
 	}
 	ctx := t.Context()
-	if _, err := st.store.Assign(ctx, "refunded", "buyer", nil); err != nil {
+	if _, err := st.Store.Assign(ctx, "refunded", "buyer", nil); err != nil {
 		t.Fatal(err)
 	}
 	value, _ := refx.ParseDecimal("25")
 	buy := &refx.Event{ID: "7d444840-9dc0-11d1-b245-5ffdce74fad2", Type: "purchase", User: "buyer", Value: &value, Trusted: true}
-	if _, err := st.store.RecordEvent(ctx, buy); err != nil {
+	if _, err := st.Store.RecordEvent(ctx, buy); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"8d444840-9dc0-11d1-b245-5ffdce74fad2", "9d444840-9dc0-11d1-b245-5ffdce74fad2"} {
 		r := &refx.Event{ID: id, Type: refx.EventRefund, User: "buyer", Refund: buy.ID, Trusted: true}
-		if _, err := st.store.RecordEvent(ctx, r); err != nil {
+		if _, err := st.Store.RecordEvent(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	st.MustDrain(t)
+	st.Drain(t)
 	rows := readRows[export.RefundRow](t, st, export.Refunds)
 	if len(rows) != 1 {
 		t.Fatalf("%d refund rows, want 1: %+v", len(rows), rows)

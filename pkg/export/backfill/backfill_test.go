@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/refx-dev/refx/pkg/dynamotest"
+	"github.com/refx-dev/refx/pkg/export"
 	"github.com/refx-dev/refx/pkg/export/backfill"
 	"github.com/refx-dev/refx/pkg/export/internal/lakefixture"
 	"github.com/refx-dev/refx/pkg/export/streampoll"
@@ -36,7 +37,7 @@ var streamColumns = []string{"sequence_number", "streamed_at", "dt", "hour"}
 // (every view as before), again (nothing written), outside the range
 // (nothing read in range), and at a bounded rate.
 func TestBackfill(t *testing.T) {
-	l := lakefixture.New(t, 40)
+	l := lakefixture.New(t, lakefixture.Options{BatchSize: 40, Prefix: export.DefaultPrefix})
 	from := time.Now().Add(-time.Hour)
 	l.Traffic(t)
 	l.Drain(t)
@@ -53,7 +54,7 @@ func TestBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := backfill.Config{
-		DynamoDB: l.DDB, Table: l.Table, S3: l.S3C, Bucket: l.S3.Bucket(), Prefix: lakefixture.Prefix,
+		DynamoDB: l.DDB, Table: l.Table, S3: l.S3C, Bucket: l.S3.Bucket(), Prefix: l.Prefix,
 		From: from, To: to, ReadUnitsPerSecond: 10_000, Logger: lakefixture.Discard,
 	}
 	run := func(t *testing.T, cfg backfill.Config) *backfill.Report {
@@ -287,7 +288,7 @@ func TestBackfillWriteTime(t *testing.T) {
 			[]string{"attributions/dt=2026-01-01/hour=09/"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := lakefixture.New(t, 10)
+			l := lakefixture.New(t, lakefixture.Options{BatchSize: 10, Prefix: export.DefaultPrefix})
 			for i, w := range tc.writes {
 				if _, err := l.DDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(l.Table), Item: w.item}); err != nil {
 					t.Fatal(err)
@@ -312,7 +313,7 @@ func TestBackfillWriteTime(t *testing.T) {
 				}
 			}
 			cfg := backfill.Config{
-				DynamoDB: l.DDB, Table: l.Table, S3: l.S3C, Bucket: l.S3.Bucket(), Prefix: lakefixture.Prefix,
+				DynamoDB: l.DDB, Table: l.Table, S3: l.S3C, Bucket: l.S3.Bucket(), Prefix: l.Prefix,
 				From: day, To: day.Add(24 * time.Hour), ReadUnitsPerSecond: 1000, Logger: lakefixture.Discard,
 			}
 			rep, err := backfill.Run(t.Context(), cfg)
@@ -328,7 +329,7 @@ func TestBackfillWriteTime(t *testing.T) {
 			}
 			var dirs []string
 			for k := range l.Objects(t) {
-				dir, _, _ := strings.Cut(strings.TrimPrefix(k, lakefixture.Prefix), "backfill-")
+				dir, _, _ := strings.Cut(strings.TrimPrefix(k, l.Prefix), "backfill-")
 				dirs = append(dirs, dir)
 			}
 			if slices.Sort(dirs); !slices.Equal(dirs, tc.hours) {
@@ -345,7 +346,7 @@ func TestBackfillWriteTime(t *testing.T) {
 //	go test ./pkg/export/backfill -run '^$' -bench Backfill -benchtime 1x
 func BenchmarkBackfill(b *testing.B) {
 	const n = 5000
-	l := lakefixture.New(b, 1000)
+	l := lakefixture.New(b, lakefixture.Options{BatchSize: 1000, Prefix: export.DefaultPrefix})
 	start := time.Now().UTC()
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	for i := 0; i < n; i += 25 {
@@ -363,7 +364,7 @@ func BenchmarkBackfill(b *testing.B) {
 	}
 	l.Drain(b)
 	cfg := backfill.Config{
-		DynamoDB: l.DDB, Table: l.Table, S3: l.S3C, Bucket: l.S3.Bucket(), Prefix: lakefixture.Prefix,
+		DynamoDB: l.DDB, Table: l.Table, S3: l.S3C, Bucket: l.S3.Bucket(), Prefix: l.Prefix,
 		From: start.Add(-time.Minute), To: time.Now().Add(time.Minute), ReadUnitsPerSecond: 1e6, Logger: lakefixture.Discard,
 	}
 	for b.Loop() {

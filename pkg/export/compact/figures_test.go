@@ -66,8 +66,8 @@ func TestCompactionFigures(t *testing.T) {
 			evs, credits = append(evs, ev), append(credits, credit)
 		}
 		name := fmt.Sprintf("%040d-%040d-%08x.parquet", first, first+len(evs)-1, first)
-		put(export.Events, lakefixture.Prefix+"events/"+part+"/"+name, evs)
-		put(export.Credits, lakefixture.Prefix+"event_credits/"+part+"/"+name, credits)
+		put(export.Events, export.DefaultPrefix+"events/"+part+"/"+name, evs)
+		put(export.Credits, export.DefaultPrefix+"event_credits/"+part+"/"+name, credits)
 	}
 
 	var peak atomic.Uint64
@@ -88,7 +88,7 @@ func TestCompactionFigures(t *testing.T) {
 	}()
 	start := time.Now()
 	rep, err := compact.Run(t.Context(), compact.Config{
-		S3: client, Bucket: srv.Bucket(), Prefix: lakefixture.Prefix,
+		S3: client, Bucket: srv.Bucket(), Prefix: export.DefaultPrefix,
 		Now: func() time.Time { return hour.Add(2 * time.Hour) }, Logger: lakefixture.Discard,
 	})
 	elapsed := time.Since(start)

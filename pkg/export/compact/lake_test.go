@@ -3,19 +3,16 @@ package compact_test
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/refx-dev/refx/pkg/ddblocal"
 	"github.com/refx-dev/refx/pkg/dynamotest"
 	"github.com/refx-dev/refx/pkg/export"
 	"github.com/refx-dev/refx/pkg/export/compact"
 	"github.com/refx-dev/refx/pkg/export/internal/lakefixture"
-	"github.com/refx-dev/refx/pkg/export/localquery"
 )
 
 func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
@@ -31,39 +28,18 @@ type answers struct {
 func mustAnswers(t *testing.T, l *lakefixture.Lake) answers {
 	t.Helper()
 	a := answers{views: l.Views(t), counts: map[string]int64{}}
-	root, err := ddblocal.RepoRoot()
+	db := l.MustQueryDB(t)
+	res, err := db.QueryFile(t.Context(), filepath.Join(lakefixture.SchemaDir(t), "queries", "experiment_results.sql"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	schema := filepath.Join(root, "schema", "athena")
-	db, err := localquery.Open(t.Context(), localquery.Options{Root: l.S3.BucketDir(), Prefix: lakefixture.Prefix, SchemaDir: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	text := func(res *localquery.Result) []string {
-		rows := []string{}
-		for _, r := range res.Rows {
-			var cells []string
-			for i, c := range res.Columns {
-				cells = append(cells, c+"="+localquery.Format(r[i]))
-			}
-			rows = append(rows, strings.Join(cells, " "))
-		}
-		slices.Sort(rows)
-		return rows
-	}
-	res, err := db.QueryFile(t.Context(), filepath.Join(schema, "queries", "experiment_results.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.views["query experiment_results"] = text(res)
+	a.views["query experiment_results"] = lakefixture.Text(res)
 	for _, table := range export.Tables() {
 		res, err := db.Query(t.Context(), "SELECT DISTINCT * FROM "+table.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		a.views["distinct "+table.Name] = text(res)
+		a.views["distinct "+table.Name] = lakefixture.Text(res)
 		res, err = db.Query(t.Context(), "SELECT count(*) FROM "+table.Name)
 		if err != nil {
 			t.Fatal(err)
@@ -80,7 +56,7 @@ func mustAnswers(t *testing.T, l *lakefixture.Lake) answers {
 // before, and the raw tables hold no copy any more. Batches replayed into
 // the compacted hours are merged by the next run, again without a copy.
 func TestCompactedLakeAnswersAlike(t *testing.T) {
-	l := lakefixture.New(t, 40)
+	l := lakefixture.New(t, lakefixture.Options{BatchSize: 40, Prefix: export.DefaultPrefix})
 	l.Traffic(t)
 	l.Drain(t)
 	batches := l.Batches()
@@ -109,7 +85,7 @@ func TestCompactedLakeAnswersAlike(t *testing.T) {
 
 	// Every hour closed, superseded files deleted at once.
 	cfg := compact.Config{
-		S3: l.S3C, Bucket: l.S3.Bucket(), Prefix: lakefixture.Prefix,
+		S3: l.S3C, Bucket: l.S3.Bucket(), Prefix: l.Prefix,
 		Now: func() time.Time { return time.Now().Add(3 * time.Hour) }, Logger: lakefixture.Discard,
 	}
 	rep, err := compact.Run(t.Context(), cfg)

@@ -89,7 +89,7 @@ func TestParsePointer(t *testing.T) {
 // and compares every view with the original; then replays it again cut
 // into other batches (copies under new keys), which the views drop.
 func TestReplay(t *testing.T) {
-	l := lakefixture.New(t, 10)
+	l := lakefixture.New(t, lakefixture.Options{BatchSize: 10, Prefix: export.DefaultPrefix})
 	l.Traffic(t)
 	l.Drain(t)
 	original := l.Views(t)
@@ -206,7 +206,7 @@ func TestReplay(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				s3c := &flaky{ObjectPutter: l.S3C, failures: tc.failures}
-				x, err := export.New(export.Config{S3: s3c, Bucket: l.S3.Bucket(), Prefix: lakefixture.Prefix, Logger: lakefixture.Discard})
+				x, err := export.New(export.Config{S3: s3c, Bucket: l.S3.Bucket(), Prefix: l.Prefix, Logger: lakefixture.Discard})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1,8 +1,8 @@
-// Package lakefixture builds, for the tests of the export's operations
-// tools (replay, backfill), a lake exported from real traffic: the API and
-// store on a fresh DynamoDB Local table, its stream read by streampoll into
-// the exporter, the files in the in-process S3 under the deployed prefix,
-// and the Athena views over them through DuckDB.
+// Package lakefixture builds, for the tests of the export and of its
+// operations tools (compaction, replay, backfill), a lake exported from real
+// traffic: the API and store on a fresh DynamoDB Local table, its stream
+// read by streampoll into the exporter, the files in the in-process S3, and
+// the Athena views over them through DuckDB.
 package lakefixture
 
 import (
@@ -37,13 +37,22 @@ import (
 	"github.com/refx-dev/refx/pkg/s3local"
 )
 
-// Prefix is the deployed export prefix, which the lake uses too.
-const Prefix = "export/"
-
 const adminKey = "lakefixture-admin-key-0123456789"
 
 // Discard is a logger for the tools under test.
 var Discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// Options shape the lake.
+type Options struct {
+	// BatchSize is how many records the poller hands the exporter at most.
+	BatchSize int32
+	// Prefix is the exporter's key prefix: export.DefaultPrefix as deployed,
+	// or "" for the bucket's root.
+	Prefix string
+	// WrapS3 wraps the S3 client the exporter writes through, to inject
+	// faults; the lake's own reads and deletes bypass it.
+	WrapS3 func(export.ObjectPutter) export.ObjectPutter
+}
 
 // Lake is the pipeline on real parts.
 type Lake struct {
@@ -55,6 +64,8 @@ type Lake struct {
 	S3        *s3local.Server
 	S3C       *s3.Client
 	Exporter  *export.Exporter
+	// Prefix is where the exporter writes, as in Options.
+	Prefix string
 
 	api    *httptest.Server
 	poller *streampoll.Poller
@@ -64,13 +75,12 @@ type Lake struct {
 	batches []events.DynamoDBEvent
 }
 
-// New starts the pipeline; it stops with the test. The poller hands the
-// exporter batches of batchSize records.
-func New(tb testing.TB, batchSize int32) *Lake {
+// New starts the pipeline; it stops with the test.
+func New(tb testing.TB, opts Options) *Lake {
 	tb.Helper()
 	ctx := tb.Context()
 	client, table := dynamotest.NewTable(tb)
-	l := &Lake{DDB: client, Table: table, Store: dynamo.New(client, table, dynamo.Options{Logger: Discard}), Streams: dynamotest.StreamsClient(tb)}
+	l := &Lake{DDB: client, Table: table, Store: dynamo.New(client, table, dynamo.Options{Logger: Discard}), Streams: dynamotest.StreamsClient(tb), Prefix: opts.Prefix}
 	api := &httpapi.Server{
 		Experiments: l.Store, Assignments: l.Store, Events: l.Store, Results: l.Store, Referrals: l.Store,
 		Ping: l.Store.Ping, AdminKey: adminKey, Keys: l.Store, Keyless: true, HashKey: []byte("lakefixture-hash"), Logger: Discard,
@@ -86,14 +96,18 @@ func New(tb testing.TB, batchSize int32) *Lake {
 	if l.S3C, err = srv.Client(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	if l.Exporter, err = export.New(export.Config{S3: l.S3C, Bucket: srv.Bucket(), Prefix: Prefix, Logger: Discard}); err != nil {
+	var putter export.ObjectPutter = l.S3C
+	if opts.WrapS3 != nil {
+		putter = opts.WrapS3(putter)
+	}
+	if l.Exporter, err = export.New(export.Config{S3: putter, Bucket: srv.Bucket(), Prefix: l.Prefix, Logger: Discard}); err != nil {
 		tb.Fatal(err)
 	}
 	if l.StreamARN, err = streampoll.LatestStreamARN(ctx, l.Streams, table); err != nil {
 		tb.Fatal(err)
 	}
 	l.poller, err = streampoll.New(streampoll.Config{
-		Streams: l.Streams, StreamARN: l.StreamARN, BatchSize: batchSize, Logger: Discard,
+		Streams: l.Streams, StreamARN: l.StreamARN, BatchSize: opts.BatchSize, Logger: Discard,
 		Handler: func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 			l.mu.Lock()
 			l.batches = append(l.batches, ev)
@@ -114,17 +128,17 @@ func New(tb testing.TB, batchSize int32) *Lake {
 func (l *Lake) Traffic(tb testing.TB) {
 	tb.Helper()
 	ctx := tb.Context()
-	l.call(tb, http.MethodPost, "/v1/experiments", `{"id":"cta","name":"CTA","variants":[{"key":"control","weight":50},{"key":"bold","weight":50}],
-		"control":"control","goals":[{"key":"signup","kind":"binomial"},{"key":"purchase","kind":"value"}]}`)
-	l.call(tb, http.MethodPost, "/v1/experiments/cta/start", "")
-	l.call(tb, http.MethodPost, "/v1/experiments", `{"id":"invite","name":"Invite","variants":[{"key":"give10","weight":1},{"key":"give20","weight":1}],
-		"goals":[{"key":"purchase","kind":"value"}],"referral":{"landing_url":"https://example.com/join","conversion_goal":"purchase"}}`)
-	l.call(tb, http.MethodPost, "/v1/experiments/invite/start", "")
+	l.Call(tb, http.MethodPost, "/v1/experiments", `{"id":"cta","name":"CTA","variants":[{"key":"control","weight":50},{"key":"bold","weight":50}],
+		"control":"control","goals":[{"key":"signup","kind":"binomial"},{"key":"purchase","kind":"value"}]}`, nil)
+	l.Call(tb, http.MethodPost, "/v1/experiments/cta/start", "", nil)
+	l.Call(tb, http.MethodPost, "/v1/experiments", `{"id":"invite","name":"Invite","variants":[{"key":"give10","weight":1},{"key":"give20","weight":1}],
+		"goals":[{"key":"purchase","kind":"value"}],"referral":{"landing_url":"https://example.com/join","conversion_goal":"purchase"}}`, nil)
+	l.Call(tb, http.MethodPost, "/v1/experiments/invite/start", "", nil)
 	for u := range 12 {
-		l.call(tb, http.MethodPost, "/v1/assign", fmt.Sprintf(`{"experiment":"cta","user":"u%02d"}`, u))
-		l.call(tb, http.MethodPost, "/v1/events", fmt.Sprintf(`{"id":"%s","type":"signup","user":"u%02d"}`, EventID(u), u))
+		l.Call(tb, http.MethodPost, "/v1/assign", fmt.Sprintf(`{"experiment":"cta","user":"u%02d"}`, u), nil)
+		l.Call(tb, http.MethodPost, "/v1/events", fmt.Sprintf(`{"id":"%s","type":"signup","user":"u%02d"}`, EventID(u), u), nil)
 		if u%2 == 0 {
-			l.call(tb, http.MethodPost, "/v1/events", fmt.Sprintf(`{"id":"%s","type":"purchase","user":"u%02d","value":%d.25}`, EventID(100+u), u, u))
+			l.Call(tb, http.MethodPost, "/v1/events", fmt.Sprintf(`{"id":"%s","type":"purchase","user":"u%02d","value":%d.25}`, EventID(100+u), u, u), nil)
 		}
 	}
 	for r := range 3 {
@@ -141,7 +155,7 @@ func (l *Lake) Traffic(tb testing.TB) {
 			if _, err := l.Store.Attribute(ctx, refx.Signup{Code: link.Code, Referee: referee, Visitor: visitor}); err != nil {
 				tb.Fatal(err)
 			}
-			l.call(tb, http.MethodPost, "/v1/events", fmt.Sprintf(`{"id":"%s","type":"purchase","user":%q,"value":9.5}`, EventID(200+10*r+v), referee))
+			l.Call(tb, http.MethodPost, "/v1/events", fmt.Sprintf(`{"id":"%s","type":"purchase","user":%q,"value":9.5}`, EventID(200+10*r+v), referee), nil)
 		}
 		if r == 2 { // a self-referral: refused
 			if _, err := l.Store.Attribute(ctx, refx.Signup{Code: link.Code, Referee: "ref2"}); err != nil {
@@ -150,19 +164,22 @@ func (l *Lake) Traffic(tb testing.TB) {
 		}
 	}
 	var cta refx.Experiment
-	l.get(tb, "/v1/experiments/cta", &cta)
-	l.call(tb, http.MethodPatch, "/v1/experiments/cta", fmt.Sprintf(`{"version":%d,"hypothesis":"bolder converts"}`, cta.Version))
+	l.Call(tb, http.MethodGet, "/v1/experiments/cta", "", &cta)
+	l.Call(tb, http.MethodPatch, "/v1/experiments/cta", fmt.Sprintf(`{"version":%d,"hypothesis":"bolder converts"}`, cta.Version), nil)
 }
 
 // EventID is a valid UUID numbered n.
 func EventID(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) }
 
-// Drain runs the poller to the end of the stream.
-func (l *Lake) Drain(tb testing.TB) {
+// Drain runs the poller to the end of the stream and returns how many
+// records it handed the exporter.
+func (l *Lake) Drain(tb testing.TB) int {
 	tb.Helper()
-	if _, err := l.poller.Drain(tb.Context()); err != nil {
+	n, err := l.poller.Drain(tb.Context())
+	if err != nil {
 		tb.Fatal(err)
 	}
+	return n
 }
 
 // Batches returns the batches exported so far.
@@ -172,17 +189,10 @@ func (l *Lake) Batches() []events.DynamoDBEvent {
 	return slices.Clone(l.batches)
 }
 
-func (l *Lake) call(tb testing.TB, method, path, body string) {
-	tb.Helper()
-	l.do(tb, method, path, body, nil)
-}
-
-func (l *Lake) get(tb testing.TB, path string, out any) {
-	tb.Helper()
-	l.do(tb, http.MethodGet, path, "", out)
-}
-
-func (l *Lake) do(tb testing.TB, method, path, body string, out any) {
+// Call sends an admin request to the API, fails the test on a status of
+// 300 or more, decodes the answer into out unless it is nil, and returns
+// the status.
+func (l *Lake) Call(tb testing.TB, method, path, body string, out any) int {
 	tb.Helper()
 	req, err := http.NewRequestWithContext(tb.Context(), method, l.api.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -204,13 +214,14 @@ func (l *Lake) do(tb testing.TB, method, path, body string, out any) {
 			tb.Fatalf("%s %s: %v in %s", method, path, err, b)
 		}
 	}
+	return res.StatusCode
 }
 
-// Objects lists the bucket's keys under the export prefix with their ETags.
+// Objects lists the bucket's keys under the lake's prefix with their ETags.
 func (l *Lake) Objects(tb testing.TB) map[string]string {
 	tb.Helper()
 	out := map[string]string{}
-	p := s3.NewListObjectsV2Paginator(l.S3C, &s3.ListObjectsV2Input{Bucket: aws.String(l.S3.Bucket()), Prefix: aws.String(Prefix)})
+	p := s3.NewListObjectsV2Paginator(l.S3C, &s3.ListObjectsV2Input{Bucket: aws.String(l.S3.Bucket()), Prefix: aws.String(l.Prefix)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(tb.Context())
 		if err != nil {
@@ -240,24 +251,45 @@ func (l *Lake) Delete(tb testing.TB, match func(key string) bool) []string {
 	return deleted
 }
 
-// Views reads every view of schema/athena/views over the files as they
-// are now: per view, its rows as text, sorted, without the columns named
-// in omit.
-func (l *Lake) Views(tb testing.TB, omit ...string) map[string][]string {
+// MustQueryDB opens DuckDB over the bucket's files as they are now, with
+// the tables and views of schema/athena; it closes with the test.
+func (l *Lake) MustQueryDB(tb testing.TB) *localquery.DB {
+	tb.Helper()
+	db := l.open(tb)
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func (l *Lake) open(tb testing.TB) *localquery.DB {
+	tb.Helper()
+	db, err := localquery.Open(tb.Context(), localquery.Options{Root: l.S3.BucketDir(), Prefix: l.Prefix, SchemaDir: SchemaDir(tb)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
+// SchemaDir is the repository's schema/athena.
+func SchemaDir(tb testing.TB) string {
 	tb.Helper()
 	root, err := ddblocal.RepoRoot()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	schema := filepath.Join(root, "schema", "athena")
-	db, err := localquery.Open(tb.Context(), localquery.Options{Root: l.S3.BucketDir(), Prefix: Prefix, SchemaDir: schema})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	return filepath.Join(root, "schema", "athena")
+}
+
+// Views reads every view of schema/athena/views over the files as they
+// are now: per view, its rows as text, sorted, without the columns named
+// in omit. Each call opens DuckDB afresh, so a test reading the views many
+// times does not hold a database per read.
+func (l *Lake) Views(tb testing.TB, omit ...string) map[string][]string {
+	tb.Helper()
+	db := l.open(tb)
 	defer db.Close()
-	files, err := filepath.Glob(filepath.Join(schema, "views", "*.sql"))
+	files, err := filepath.Glob(filepath.Join(SchemaDir(tb), "views", "*.sql"))
 	if err != nil || len(files) == 0 {
-		tb.Fatalf("no views in %s: %v", schema, err)
+		tb.Fatalf("no views in %s: %v", SchemaDir(tb), err)
 	}
 	out := map[string][]string{}
 	for _, f := range files {
@@ -266,20 +298,26 @@ func (l *Lake) Views(tb testing.TB, omit ...string) map[string][]string {
 		if err != nil {
 			tb.Fatalf("%s: %v", view, err)
 		}
-		rows := []string{}
-		for _, r := range res.Rows {
-			var cells []string
-			for i, c := range res.Columns {
-				if !slices.Contains(omit, c) {
-					cells = append(cells, c+"="+localquery.Format(r[i]))
-				}
-			}
-			rows = append(rows, strings.Join(cells, " "))
-		}
-		slices.Sort(rows)
-		out[view] = rows
+		out[view] = Text(res, omit...)
 	}
 	return out
+}
+
+// Text is a result's rows as text ("column=value ..."), sorted, without
+// the columns named in omit: rows compare as strings, whatever their order.
+func Text(res *localquery.Result, omit ...string) []string {
+	rows := []string{}
+	for _, r := range res.Rows {
+		var cells []string
+		for i, c := range res.Columns {
+			if !slices.Contains(omit, c) {
+				cells = append(cells, c+"="+localquery.Format(r[i]))
+			}
+		}
+		rows = append(rows, strings.Join(cells, " "))
+	}
+	slices.Sort(rows)
+	return rows
 }
 
 // Diff describes how views got differs from want: per view, the rows
