@@ -295,7 +295,7 @@ func verify(ctx context.Context, root, schemaDir string, api map[string]*refx.Re
 	defer db.Close()
 	var out []Comparison
 	for _, id := range Experiments {
-		c, err := compare(ctx, db, schemaDir, api[id])
+		c, err := Compare(ctx, db, schemaDir, api[id])
 		if err != nil {
 			return nil, nil, err
 		}

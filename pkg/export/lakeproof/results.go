@@ -24,11 +24,13 @@ type Comparison struct {
 // Equal says whether the query equalled the API in every field.
 func (c Comparison) Equal() bool { return len(c.Mismatches) == 0 && c.Rows > 0 }
 
-// compare runs experiment_results.sql (and referral_funnel.sql for a
-// referral experiment) and compares them field by field with the API's
-// results of the phase they report: participants, users, events, Σ value,
-// Σ value² per variant and goal, exactly; each funnel count.
-func compare(ctx context.Context, db *localquery.DB, schemaDir string, api *refx.Results) (Comparison, error) {
+// Compare runs experiment_results.sql (and referral_funnel.sql for a
+// referral experiment) of schemaDir and compares them field by field with
+// the API's results of the phase they report: participants, users,
+// events, Σ value, Σ value² per variant and goal, exactly; each funnel
+// count. The export's own tests assert with it too, so the proof and the
+// tests hold the queries to one definition of "equal".
+func Compare(ctx context.Context, db *localquery.DB, schemaDir string, api *refx.Results) (Comparison, error) {
 	c := Comparison{Experiment: api.Experiment}
 	if len(api.Variants) == 0 {
 		c.Mismatches = append(c.Mismatches, "the API's results have no variant")
