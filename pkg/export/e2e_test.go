@@ -441,7 +441,7 @@ func assertCredits(t *testing.T, db *localquery.DB, id string, receptions int64,
 		t.Fatal(err)
 	}
 	got := map[string]int64{}
-	for _, r := range rowMaps(res) {
+	for _, r := range res.Maps() {
 		exp := r["experiment"].(string)
 		got[exp] = toInt(t, r["n"])
 		if n := toInt(t, r["receptions"]); n != receptions {
@@ -491,18 +491,6 @@ func toRat(t *testing.T, v any) *big.Rat {
 		return r
 	}
 	return new(big.Rat).SetInt64(toInt(t, v))
-}
-
-// rowMaps turns a result into one map per row keyed by column.
-func rowMaps(res *localquery.Result) []map[string]any {
-	out := make([]map[string]any, len(res.Rows))
-	for i, r := range res.Rows {
-		out[i] = map[string]any{}
-		for j, c := range res.Columns {
-			out[i][c] = r[j]
-		}
-	}
-	return out
 }
 
 // assertResultsMatch checks experiment_results.sql, and referral_funnel.sql

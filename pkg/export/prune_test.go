@@ -221,7 +221,7 @@ func rowsText(res *localquery.Result) []string {
 func addResults(t *testing.T, sums map[string][]*big.Rat, res *localquery.Result) {
 	t.Helper()
 	cols := []string{"participants", "users", "events", "value_sum", "value_sum_sq"}
-	for _, r := range rowMaps(res) {
+	for _, r := range res.Maps() {
 		k := fmt.Sprint(r["experiment"], "/", r["phase"], "/", r["variant"], "/", r["goal"])
 		if sums[k] == nil {
 			for range cols {

@@ -41,7 +41,7 @@ func Compare(ctx context.Context, db *localquery.DB, schemaDir string, api *refx
 		return c, err
 	}
 	got := map[string]map[string]any{}
-	for _, r := range rowMaps(res) {
+	for _, r := range res.Maps() {
 		if r["experiment"] == api.Experiment && fmt.Sprint(r["phase"]) == fmt.Sprint(max(api.Phase, 1)) {
 			got[fmt.Sprint(r["variant"])+"/"+fmt.Sprint(r["goal"])] = r
 		}
@@ -74,7 +74,7 @@ func Compare(ctx context.Context, db *localquery.DB, schemaDir string, api *refx
 		return c, err
 	}
 	rows := map[string]map[string]any{}
-	for _, r := range rowMaps(funnel) {
+	for _, r := range funnel.Maps() {
 		if r["experiment"] == api.Experiment {
 			rows[fmt.Sprint(r["variant"])] = r
 		}
@@ -134,16 +134,4 @@ func rat(v any) (*big.Rat, bool) {
 		return new(big.Rat).SetString(string(v))
 	}
 	return nil, false
-}
-
-// rowMaps turns a result into one map per row keyed by column.
-func rowMaps(res *localquery.Result) []map[string]any {
-	out := make([]map[string]any, len(res.Rows))
-	for i, r := range res.Rows {
-		out[i] = map[string]any{}
-		for j, c := range res.Columns {
-			out[i][c] = r[j]
-		}
-	}
-	return out
 }

@@ -173,6 +173,19 @@ type Result struct {
 	Rows    [][]any
 }
 
+// Maps gives one map per row, keyed by column: what a comparison by
+// column name reads.
+func (r *Result) Maps() []map[string]any {
+	out := make([]map[string]any, len(r.Rows))
+	for i, row := range r.Rows {
+		out[i] = make(map[string]any, len(r.Columns))
+		for j, c := range r.Columns {
+			out[i][c] = row[j]
+		}
+	}
+	return out
+}
+
 // Query runs one SQL statement.
 func (d *DB) Query(ctx context.Context, query string, args ...any) (*Result, error) {
 	rows, err := d.db.QueryContext(ctx, query, args...)
