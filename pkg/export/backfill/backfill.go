@@ -20,9 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/refx-dev/refx/pkg/export"
+	"github.com/refx-dev/refx/pkg/export/parquetread"
 	"github.com/refx-dev/refx/pkg/export/streampoll"
 	"github.com/refx-dev/refx/pkg/refx"
 )
@@ -346,7 +346,7 @@ func (sp *spill) rows(k partKey) ([]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("backfill: spill: %w", err)
 		}
-		decoded, err := readRows(k.table, body)
+		decoded, err := parquetread.Rows(k.table, body)
 		if err != nil {
 			return nil, fmt.Errorf("backfill: spill %s/%s: %w", k.table.Name, k.part, err)
 		}
@@ -480,7 +480,7 @@ func (l *lake) identities(ctx context.Context, k partKey, cols []string) (map[st
 			if err != nil {
 				return nil, err
 			}
-			rows, err := readRows(k.table, body)
+			rows, err := parquetread.Rows(k.table, body)
 			if err != nil {
 				return nil, fmt.Errorf("backfill: %s: %w", aws.ToString(o.Key), err)
 			}
@@ -495,43 +495,6 @@ func (l *lake) identities(ctx context.Context, k partKey, cols []string) (map[st
 	}
 	l.seen[k] = ids
 	return ids, nil
-}
-
-// readers read a table's Parquet rows into its row type.
-var readers = map[*export.Table]func([]byte) ([]any, error){
-	export.Events:             read[export.EventRow],
-	export.Credits:            read[export.CreditRow],
-	export.Assignments:        read[export.AssignmentRow],
-	export.Experiments:        read[export.ExperimentRow],
-	export.ExperimentVariants: read[export.ExperimentVariantRow],
-	export.ExperimentGoals:    read[export.ExperimentGoalRow],
-	export.ExperimentRatios:   read[export.ExperimentRatioMetricRow],
-	export.Referrals:          read[export.ReferralRow],
-	export.Clicks:             read[export.ClickRow],
-	export.Attributions:       read[export.AttributionRow],
-	export.Erasures:           read[export.ErasureRow],
-	export.Audit:              read[export.AuditRow],
-	export.Refunds:            read[export.RefundRow],
-}
-
-func readRows(t *export.Table, body []byte) ([]any, error) {
-	r, ok := readers[t]
-	if !ok {
-		return nil, fmt.Errorf("no row type known for table %s", t.Name)
-	}
-	return r(body)
-}
-
-func read[T any](body []byte) ([]any, error) {
-	rows, err := parquet.Read[T](bytes.NewReader(body), int64(len(body)))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, len(rows))
-	for i, r := range rows {
-		out[i] = r
-	}
-	return out, nil
 }
 
 // identity is the text of a row's export.Identity columns. Both sides of

@@ -58,7 +58,7 @@ func TestEveryTableHasAReader(t *testing.T) {
 		t.Run(table.Name, func(t *testing.T) {
 			r, ok := byName[table.Name]
 			if !ok {
-				t.Fatalf("no reader for %s: add newReader[%sRow] to readers", table.Name, table.Name)
+				t.Fatalf("no reader for %s: add its row type to parquetread", table.Name)
 			}
 			if fills[table.Name] == nil {
 				t.Fatalf("no fill for %s in this test", table.Name)

@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/refx-dev/refx/pkg/export"
+	"github.com/refx-dev/refx/pkg/export/parquetread"
 )
 
 // reader reads one table's files into rows of its type, boxed as
@@ -25,45 +26,31 @@ type reader struct {
 	seq int
 }
 
-// newReader is the reader of table, whose rows are T. Every row type carries
-// the stream record's sequence_number, which orders the compacted rows; a
-// row type without it is a programming error.
-func newReader[T any](table *export.Table) reader {
-	f, ok := reflect.TypeFor[T]().FieldByName("SequenceNumber")
+// newReader is the reader of table. Every row type carries the stream
+// record's sequence_number, which orders the compacted rows; a table
+// without a known row type, or a row type without it, is a programming
+// error.
+func newReader(table *export.Table) reader {
+	typ, ok := parquetread.RowType(table)
+	if !ok {
+		panic(fmt.Sprintf("compact: no row type for table %s", table.Name))
+	}
+	f, ok := typ.FieldByName("SequenceNumber")
 	if !ok || f.Type.Kind() != reflect.String {
 		panic(fmt.Sprintf("compact: %s rows have no SequenceNumber string", table.Name))
 	}
-	return reader{table: table, seq: f.Index[0], read: func(body []byte) ([]any, error) {
-		rows, err := parquet.Read[T](bytes.NewReader(body), int64(len(body)))
-		if err != nil {
-			return nil, err
-		}
-		out := make([]any, len(rows))
-		for i := range rows {
-			out[i] = rows[i]
-		}
-		return out, nil
-	}}
+	return reader{table: table, seq: f.Index[0], read: func(body []byte) ([]any, error) { return parquetread.Rows(table, body) }}
 }
 
-// readers are the exported tables' readers; TestEveryTableHasAReader holds
-// them to export.Tables().
-var readers = []reader{
-	newReader[export.EventRow](export.Events),
-	newReader[export.CreditRow](export.Credits),
-	newReader[export.AssignmentRow](export.Assignments),
-	newReader[export.ExperimentRow](export.Experiments),
-	newReader[export.ExperimentVariantRow](export.ExperimentVariants),
-	newReader[export.ExperimentGoalRow](export.ExperimentGoals),
-	newReader[export.ExperimentRatioMetricRow](export.ExperimentRatios),
-	newReader[export.ReferralRow](export.Referrals),
-	newReader[export.ClickRow](export.Clicks),
-	newReader[export.AttributionRow](export.Attributions),
-	newReader[export.ErrorRow](export.Errors),
-	newReader[export.ErasureRow](export.Erasures),
-	newReader[export.AuditRow](export.Audit),
-	newReader[export.RefundRow](export.Refunds),
-}
+// readers are the exported tables' readers, one per table of
+// export.Tables(); TestEveryTableHasAReader reads each back.
+var readers = func() []reader {
+	var out []reader
+	for _, t := range export.Tables() {
+		out = append(out, newReader(t))
+	}
+	return out
+}()
 
 // readFile reads a file's rows, first checking that it has exactly the
 // table's columns: a file written before a column was added would read the
