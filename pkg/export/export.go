@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -335,4 +336,25 @@ func lambdaString(m map[string]events.DynamoDBAttributeValue, name string) strin
 		return v.String()
 	}
 	return ""
+}
+
+// ObjectGetter is the part of the S3 API that reads objects back; *s3.Client
+// implements it.
+type ObjectGetter interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// GetObject reads a whole object: what the jobs that rewrite the lake
+// (compaction, backfill, purge) do with every file they read.
+func GetObject(ctx context.Context, c ObjectGetter, bucket, key string) ([]byte, error) {
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	defer out.Body.Close()
+	body, err := io.ReadAll(out.Body)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	return body, nil
 }

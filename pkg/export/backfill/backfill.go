@@ -476,7 +476,7 @@ func (l *lake) identities(ctx context.Context, k partKey, cols []string) (map[st
 			return nil, fmt.Errorf("backfill: list %s/%s: %w", k.table.Name, k.part, err)
 		}
 		for _, o := range page.Contents {
-			body, err := getObject(ctx, l.cfg.S3, l.cfg.Bucket, aws.ToString(o.Key))
+			body, err := export.GetObject(ctx, l.cfg.S3, l.cfg.Bucket, aws.ToString(o.Key))
 			if err != nil {
 				return nil, err
 			}

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/refx-dev/refx/pkg/export"
 )
 
 // readExport reads the items of a DynamoDB export to S3 (DYNAMODB_JSON):
@@ -21,7 +23,7 @@ import (
 // attribute-value JSON that Lambda's stream records use too. fn gets the
 // items in range PageSize at a time.
 func readExport(ctx context.Context, cfg Config, rep *Report, fn func([]events.DynamoDBEventRecord) error) error {
-	manifest, err := getObject(ctx, cfg.S3, cfg.ExportBucket, cfg.ExportPrefix+"manifest-files.json")
+	manifest, err := export.GetObject(ctx, cfg.S3, cfg.ExportBucket, cfg.ExportPrefix+"manifest-files.json")
 	if err != nil {
 		return err
 	}
@@ -89,17 +91,4 @@ func readExportFile(ctx context.Context, cfg Config, rep *Report, key string, fn
 		}
 	}
 	return flush()
-}
-
-func getObject(ctx context.Context, c S3, bucket, key string) ([]byte, error) {
-	obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		return nil, fmt.Errorf("backfill: get %s: %w", key, err)
-	}
-	defer obj.Body.Close()
-	body, err := io.ReadAll(obj.Body)
-	if err != nil {
-		return nil, fmt.Errorf("backfill: get %s: %w", key, err)
-	}
-	return body, nil
 }

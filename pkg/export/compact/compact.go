@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -590,16 +589,7 @@ func (c *run) readManifest(ctx context.Context, dir, name string) (*manifest, er
 }
 
 func (c *run) get(ctx context.Context, key string) ([]byte, error) {
-	out, err := c.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(c.Bucket), Key: aws.String(key)})
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
-	}
-	defer out.Body.Close()
-	body, err := io.ReadAll(out.Body)
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
-	}
-	return body, nil
+	return export.GetObject(ctx, c.S3, c.Bucket, key)
 }
 
 func (c *run) put(ctx context.Context, key string, body []byte, contentType string) error {

@@ -22,7 +22,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -186,14 +185,9 @@ func each(ctx context.Context, cfg Config, table *export.Table, fn func(key stri
 		}
 		for _, o := range page.Contents {
 			key := aws.ToString(o.Key)
-			obj, err := cfg.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(cfg.Bucket), Key: o.Key})
+			body, err := export.GetObject(ctx, cfg.S3, cfg.Bucket, key)
 			if err != nil {
-				return fmt.Errorf("purge: get %s: %w", key, err)
-			}
-			body, err := io.ReadAll(obj.Body)
-			obj.Body.Close()
-			if err != nil {
-				return fmt.Errorf("purge: get %s: %w", key, err)
+				return fmt.Errorf("purge: %w", err)
 			}
 			if err := fn(key, body); err != nil {
 				return fmt.Errorf("purge: %s: %w", key, err)
